@@ -1,0 +1,287 @@
+"""The bank: protected items and their signals, per case. Protect, list, remove, export, import.
+
+Protected media is read where it lies; only its path, SHA-256 and fingerprints are stored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from unleak.errors import MediaError, NotFound, UnleakError
+from unleak.media.sniff import _EXTENSION_KIND, sniff_file
+from unleak.signals import Media, Signal, compute_signals, get_signal_type
+from unleak.store import Store
+from unleak.store.models import BankItem, BankSignal, Case, utcnow
+
+
+@dataclass
+class ProtectResult:
+    path: str
+    bank_id: int | None = None
+    signals: dict[str, Signal] = field(default_factory=dict)
+    error: str | None = None
+    skipped: bool = False  # already protected
+
+    def to_json(self) -> dict:
+        return {
+            "path": self.path,
+            "bank_id": self.bank_id,
+            "signals": signals_to_json(self.signals),
+            "skipped": self.skipped,
+            "error": self.error,
+        }
+
+
+def signals_to_json(signals: dict[str, Signal]) -> dict:
+    """The JSON contract's shape: pdq + pdq_quality, vpdq as a list of frames, exact hashes."""
+    out: dict = {}
+    for name, sig in signals.items():
+        if name == "vpdq":
+            from unleak.signals.vpdq import parse_frames
+
+            out["vpdq"] = [{"pdq": f.pdq, "quality": f.quality, "time": f.time} for f in parse_frames(sig.value)]
+            out["vpdq_quality"] = sig.quality
+        else:
+            out[name] = sig.value
+            if sig.quality is not None:
+                out[f"{name}_quality"] = sig.quality
+    return out
+
+
+def iter_media_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+    """Files named, and media files found recursively in folders named, in a stable order.
+
+    In folders, files that do not look like media by name or content are passed over quietly;
+    a file named explicitly is always yielded (so that a non-media file gets a clear error).
+    """
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if name.startswith("."):
+                        continue
+                    candidate = Path(root) / name
+                    if candidate.suffix.lower() in _EXTENSION_KIND or _sniffs_as_media(candidate):
+                        yield candidate
+        else:
+            yield path
+
+
+def _sniffs_as_media(path: Path) -> bool:
+    try:
+        sniff_file(path)
+        return True
+    except MediaError:
+        return False
+
+
+class Bank:
+    """The protected signals of one case."""
+
+    def __init__(self, store: Store, case: str | None = None) -> None:
+        self.store = store
+        with store.session() as s:
+            c = store.case(s, case)
+            self.case_id, self.case_name = c.id, c.name
+
+    # --- protect -------------------------------------------------------------------------
+    def protect(self, paths: Iterable[str | os.PathLike[str]], *, label: str | None = None,
+                on_result: Callable[[ProtectResult], None] | None = None) -> list[ProtectResult]:
+        """Fingerprint each file and record it. Each file is committed on its own, so a crash
+        loses at most the file in hand, and a rerun skips what is already protected."""
+        results = []
+        for path in iter_media_paths(paths):
+            result = self.protect_one(path, label=label)
+            results.append(result)
+            if on_result:
+                on_result(result)
+        return results
+
+    def protect_one(self, path: Path, *, label: str | None = None) -> ProtectResult:
+        result = ProtectResult(path=str(path))
+        try:
+            media = Media.open(path)
+            sha256 = media.digests()["sha256"]
+            with self.store.session() as s:
+                existing = s.scalar(select(BankItem.id).where(
+                    BankItem.case_id == self.case_id, BankItem.sha256 == sha256,
+                    BankItem.removed_at.is_(None)))
+            if existing is not None:
+                result.bank_id, result.skipped = existing, True
+                return result
+            signals = compute_signals(media)
+            with self.store.session() as s:
+                item = BankItem(case_id=self.case_id, label=label or path.stem, kind=media.kind.value,
+                                path=str(path.resolve()), sha256=sha256, size=path.stat().st_size)
+                s.add(item)
+                s.flush()
+                for sig in signals.values():
+                    s.add(BankSignal(item_id=item.id, case_id=self.case_id, type=sig.type,
+                                     value=sig.value, quality=sig.quality))
+                result.bank_id = item.id
+            result.signals = signals
+        except UnleakError as exc:
+            result.error = str(exc)
+        except OSError as exc:  # e.g. disk full while writing the database
+            result.error = f"{path}: {exc.strerror or exc}"
+        return result
+
+    # --- list / remove -----------------------------------------------------------------------
+    def items(self, *, include_removed: bool = False) -> list[BankItem]:
+        with self.store.session() as s:
+            q = select(BankItem).where(BankItem.case_id == self.case_id).order_by(BankItem.id)
+            if not include_removed:
+                q = q.where(BankItem.removed_at.is_(None))
+            items = list(s.scalars(q))
+            for it in items:
+                _ = it.signals  # load while the session is open
+            return items
+
+    def count(self) -> int:
+        with self.store.session() as s:
+            return s.scalar(select(func.count()).select_from(BankItem).where(
+                BankItem.case_id == self.case_id, BankItem.removed_at.is_(None))) or 0
+
+    def remove(self, bank_ids: Iterable[int]) -> int:
+        """Stop matching these items. Their signals stay as tombstones so they cannot come back by import."""
+        removed = 0
+        with self.store.session() as s:
+            for bank_id in bank_ids:
+                item = s.get(BankItem, bank_id)
+                if item is None or item.case_id != self.case_id:
+                    raise NotFound(f"no bank item {bank_id} in case {self.case_name!r}",
+                                   hint="see `unleak bank list`")
+                if item.removed_at is None:
+                    item.removed_at = utcnow()
+                    for sig in item.signals:
+                        sig.removed = True
+                    removed += 1
+        return removed
+
+    def active_signals(self, signal_type: str) -> list[tuple[int, int, str, str]]:
+        """(signal id, bank item id, label, value) of every live signal of one type."""
+        with self.store.session() as s:
+            rows = s.execute(
+                select(BankSignal.id, BankItem.id, BankItem.label, BankSignal.value)
+                .join(BankItem, BankSignal.item_id == BankItem.id)
+                .where(BankSignal.case_id == self.case_id, BankSignal.type == signal_type,
+                       BankSignal.removed.is_(False), BankItem.removed_at.is_(None))
+                .order_by(BankSignal.id))
+            return [tuple(r) for r in rows]
+
+    # --- export / import -------------------------------------------------------------------
+    def export(self, out: Path, fmt: str = "json") -> int:
+        """Write the live signals. Formats:
+        - `json`: ours, with labels and every signal type (re-importable with labels);
+        - `te`: python-threatexchange's local-file exchange: `<type> <value>` a line
+          (pdq, vpdq, and video_md5 / video_sha256 for videos);
+        - `pdq`: bare PDQ hex, one a line (for tools that take a typed list).
+        """
+        items = self.items()
+        lines: list[str] = []
+        if fmt == "json":
+            doc = {"format": "unleak-bank", "version": 1, "case": self.case_name, "items": [
+                {"label": it.label, "kind": it.kind, "sha256": it.sha256,
+                 "signals": [{"type": sg.type, "value": sg.value, "quality": sg.quality,
+                              "variant": sg.variant} for sg in it.signals if not sg.removed]}
+                for it in items]}
+            _atomic_write(out, json.dumps(doc, indent=1) + "\n")
+            return len(items)
+        for it in items:
+            for sg in it.signals:
+                if sg.removed:
+                    continue
+                if fmt == "pdq" and sg.type == "pdq":
+                    lines.append(sg.value)
+                elif fmt == "te":
+                    name = _TE_NAMES.get((sg.type, it.kind), None)
+                    if name:
+                        lines.append(f"{name} {sg.value}")
+        if fmt not in ("te", "pdq"):
+            raise UnleakError(f"unknown export format {fmt!r}", hint="use json, te or pdq")
+        _atomic_write(out, "".join(line + "\n" for line in lines))
+        return len(lines)
+
+    def import_file(self, path: Path, fmt: str | None = None, *, label: str = "imported") -> tuple[int, int]:
+        """Load a hash list. Returns (added, refused). A value that was removed from this case is
+        refused, so a removed hash can never come back through a round trip."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UnleakError(f"cannot read {path}: {exc}") from None
+        fmt = fmt or ("json" if text.lstrip().startswith("{") else "te")
+        entries: list[tuple[str, str, list[tuple[str, str, int | None, str]]]] = []
+        if fmt == "json":
+            try:
+                doc = json.loads(text)
+                for it in doc["items"]:
+                    entries.append((it.get("label") or label, it.get("kind") or "hash",
+                                    [(sg["type"], sg["value"], sg.get("quality"), sg.get("variant", ""))
+                                     for sg in it["signals"]]))
+            except (KeyError, TypeError, json.JSONDecodeError) as exc:
+                raise UnleakError(f"{path}: not an unleak bank file: {exc}") from None
+        else:
+            for n, line in enumerate(text.splitlines(), 1):
+                line = line.strip()
+                if not line or line.startswith("#"):
+                    continue
+                if fmt == "pdq":
+                    stype, value = "pdq", line
+                else:
+                    te_type, _, value = line.partition(" ")
+                    stype = _FROM_TE.get(te_type)
+                    if stype is None:
+                        raise UnleakError(f"{path}:{n}: unknown signal type {te_type!r}")
+                entries.append((label, "hash", [(stype, value, None, "")]))
+        added = refused = 0
+        with self.store.session() as s:
+            for item_label, kind, sigs in entries:
+                clean = []
+                for stype, value, quality, variant in sigs:
+                    try:
+                        value = get_signal_type(stype).validate(value)
+                    except ValueError as exc:
+                        raise UnleakError(f"{path}: {exc}") from None
+                    if s.scalar(select(BankSignal.id).where(
+                            BankSignal.case_id == self.case_id, BankSignal.type == stype,
+                            BankSignal.value == value).limit(1)) is not None:
+                        refused += 1  # already in the bank, or removed from it
+                        continue
+                    clean.append((stype, value, quality, variant))
+                if not clean:
+                    continue
+                item = BankItem(case_id=self.case_id, label=item_label, kind=kind, source="import")
+                s.add(item)
+                s.flush()
+                for stype, value, quality, variant in clean:
+                    s.add(BankSignal(item_id=item.id, case_id=self.case_id, type=stype, value=value,
+                                     quality=quality, variant=variant or ""))
+                added += len(clean)
+        return added, refused
+
+
+_TE_NAMES = {("pdq", "image"): "pdq", ("pdq", "hash"): "pdq", ("vpdq", "video"): "vpdq",
+             ("vpdq", "hash"): "vpdq", ("md5", "video"): "video_md5", ("sha256", "video"): "video_sha256"}
+_FROM_TE = {"pdq": "pdq", "vpdq": "vpdq", "video_md5": "md5", "video_sha256": "sha256",
+            "md5": "md5", "sha256": "sha256"}
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write beside, then rename: a full disk or a crash never leaves half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UnleakError(f"cannot write {path}: {exc.strerror or exc}",
+                          hint="check free disk space and permissions") from None

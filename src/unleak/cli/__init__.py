@@ -1,0 +1,47 @@
+"""The `unleak` command. Thin: each command parses, calls the Python API, and prints.
+
+Command modules expose `register(app)`; add one line below to plug a new one in.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from unleak.cli import output
+
+app = typer.Typer(
+    name="unleak",
+    help="Find, document, trace and take down leaked private media.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register_all() -> None:
+    from unleak.cli import core, demo
+
+    core.register(app)
+    demo.register(app)
+    # --- command modules of other stages register here, one line each ---
+
+
+_register_all()
+
+
+def main() -> None:
+    """Entry point: user errors become one readable line and exit code 1, never a stack trace."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        output.error("interrupted; work committed so far is kept, run the command again to resume")
+        sys.exit(130)
+    except Exception as exc:  # last resort, keep the message
+        from unleak.errors import UnleakError
+
+        if isinstance(exc, UnleakError):
+            output.error(exc.message, exc.hint)
+            sys.exit(1)
+        raise

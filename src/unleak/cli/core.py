@@ -1,0 +1,175 @@
+"""Commands of the protect-and-match core: hash, protect, match, bank."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from unleak.bank import Bank, iter_media_paths, signals_to_json
+from unleak.cli import output
+from unleak.errors import UnleakError
+from unleak.signals import Media, compute_signals
+
+CaseOption = typer.Option(None, "--case", "-c", help="Case name (the default case when omitted).")
+JsonOption = typer.Option(False, "--json", help="One JSON object per line instead of tables.")
+
+
+def _store():
+    from unleak.store import open_store
+
+    return open_store()
+
+
+def hash_command(
+    paths: list[Path] = typer.Argument(..., help="Files or folders."),
+    fast: bool = typer.Option(False, "--fast", help="Fast mode (reduced-scale decode); for scanning, not for export."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Print the fingerprints of files, without storing anything."""
+    rows = []
+    failed = 0
+    for path in iter_media_paths(paths):
+        try:
+            signals = compute_signals(Media.open(path), fast=fast)
+            record = {"path": str(path), "signals": signals_to_json(signals), "error": None}
+        except UnleakError as exc:
+            record = {"path": str(path), "signals": {}, "error": str(exc)}
+            failed += 1
+        if as_json:
+            output.emit_json(record)
+        elif record["error"]:
+            output.error(record["error"])
+        else:
+            sig = record["signals"]
+            if "pdq" in sig:
+                rows.append((path, "pdq", sig["pdq"], sig["pdq_quality"]))
+            else:
+                frames = sig["vpdq"]
+                rows.append((path, "vpdq", f"{len(frames)} frames", sig.get("vpdq_quality")))
+            rows.append(("", "sha256", sig["sha256"], ""))
+            rows.append(("", "md5", sig["md5"], ""))
+    if not as_json and rows:
+        output.table(None, ["file", "signal", "value", "quality"], rows)
+    if failed:
+        raise typer.Exit(1)
+
+
+def protect_command(
+    paths: list[Path] = typer.Argument(..., help="Files or folders (searched recursively)."),
+    label: Optional[str] = typer.Option(None, "--label", "-l", help="Label for every file (default: its name)."),
+    case: Optional[str] = CaseOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Fingerprint private photos and videos and add them to the bank. The media stays where it is."""
+    bank = Bank(_store(), case)
+    files = list(iter_media_paths(paths))
+    added = skipped = failed = 0
+    with output.progress("Protecting", len(files), enabled=not as_json) as bar:
+        for path in files:
+            r = bank.protect_one(path, label=label)
+            bar.advance()
+            if as_json:
+                output.emit_json(r.to_json())
+            elif r.error:
+                output.error(r.error)
+            if r.error:
+                failed += 1
+            elif r.skipped:
+                skipped += 1
+            else:
+                added += 1
+    if not as_json:
+        output.console.print(f"Protected [bold]{added}[/] new file(s) in case [bold]{bank.case_name}[/]; "
+                             f"{skipped} already protected, {failed} could not be read. "
+                             f"Bank size: {bank.count()}.")
+    if failed:
+        raise typer.Exit(1)
+
+
+def match_command(
+    paths: list[str] = typer.Argument(..., help="Files, folders or http(s) URLs to check."),
+    case: Optional[str] = CaseOption,
+    fast: bool = typer.Option(False, "--fast", help="Fast hashing of candidates."),
+    no_dihedral: bool = typer.Option(False, "--no-dihedral", help="Do not check rotations and flips."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Check files against the bank and list the protected items they match."""
+    from unleak.match import Matcher
+
+    bank = Bank(_store(), case)
+    matcher = Matcher(bank, fast=fast, dihedral=not no_dihedral)
+    rows = []
+    found = 0
+    for result in matcher.match_paths(paths):
+        if as_json:
+            output.emit_json(result.to_json())
+            continue
+        if result.error:
+            output.error(result.error)
+        for m in result.matches:
+            rows.append((result.path, m.bank_id, m.label, m.signal, m.distance, m.quality))
+        found += bool(result.matches)
+    if not as_json:
+        if rows:
+            output.table("Matches", ["candidate", "bank id", "label", "signal", "distance", "quality"], rows)
+        output.console.print(f"{found} candidate(s) matched the bank of case [bold]{bank.case_name}[/].")
+
+
+bank_app = typer.Typer(help="The protected fingerprints: list, remove, export, import.", no_args_is_help=True)
+
+
+@bank_app.command("list")
+def bank_list(case: Optional[str] = CaseOption, as_json: bool = JsonOption,
+              removed: bool = typer.Option(False, "--removed", help="Also list removed items.")) -> None:
+    """List protected items."""
+    bank = Bank(_store(), case)
+    rows = []
+    for it in bank.items(include_removed=removed):
+        pdq = next((s.value for s in it.signals if s.type == "pdq" and not s.variant), "")
+        record = {"bank_id": it.id, "label": it.label, "kind": it.kind, "path": it.path,
+                  "sha256": it.sha256, "pdq": pdq or None, "removed": it.removed_at is not None,
+                  "created_at": it.created_at.isoformat()}
+        if as_json:
+            output.emit_json(record)
+        else:
+            rows.append((it.id, it.label, it.kind, (pdq[:16] + "…") if pdq else "", it.path or "(imported)",
+                         "removed" if it.removed_at else ""))
+    if not as_json:
+        output.table(f"Bank of case {bank.case_name}", ["id", "label", "kind", "pdq", "path", ""], rows)
+
+
+@bank_app.command("remove")
+def bank_remove(bank_ids: list[int] = typer.Argument(..., help="Bank ids (see `unleak bank list`)."),
+                case: Optional[str] = CaseOption) -> None:
+    """Remove items: they never match again, and their hashes cannot be imported back."""
+    n = Bank(_store(), case).remove(bank_ids)
+    output.console.print(f"Removed {n} item(s).")
+
+
+@bank_app.command("export")
+def bank_export(out: Path = typer.Argument(..., help="File to write."),
+                fmt: str = typer.Option("json", "--format", "-f",
+                                        help="json (ours, with labels), te (threatexchange/HMA `type value` lines), pdq (bare PDQ hex)."),
+                case: Optional[str] = CaseOption) -> None:
+    """Export the bank's hashes. Hashes are sensitive: share the file only with who must have it."""
+    n = Bank(_store(), case).export(out, fmt)
+    output.console.print(f"Wrote {n} {'item(s)' if fmt == 'json' else 'hash(es)'} to {out}.")
+
+
+@bank_app.command("import")
+def bank_import(path: Path = typer.Argument(..., help="A file written by `bank export` or a hash list."),
+                fmt: Optional[str] = typer.Option(None, "--format", "-f", help="json, te or pdq (guessed if omitted)."),
+                label: str = typer.Option("imported", "--label", "-l"),
+                case: Optional[str] = CaseOption) -> None:
+    """Import hashes. Hashes removed from this case before are refused."""
+    added, refused = Bank(_store(), case).import_file(path, fmt, label=label)
+    output.console.print(f"Imported {added} hash(es); {refused} already present or removed before, skipped.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("hash")(hash_command)
+    app.command("protect")(protect_command)
+    app.command("match")(match_command)
+    app.add_typer(bank_app, name="bank")
