@@ -1,0 +1,3 @@
+from unleak.cli import main
+
+main()

@@ -1,0 +1,180 @@
+"""The bank: protect (resumable), list, remove, export and import, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from unleak.bank import Bank
+from unleak.store.models import BankItem
+
+
+@pytest.fixture
+def private(samples, tmp_path) -> Path:
+    folder = tmp_path / "private"
+    (folder / "sub").mkdir(parents=True)
+    for i, p in enumerate(samples[:8]):
+        shutil.copyfile(p, (folder / "sub" if i % 2 else folder) / p.name)
+    (folder / "notes.txt").write_text("not media, passed over quietly in folders")
+    return folder
+
+
+def test_protect_records_signals_not_media(store, private):
+    bank = Bank(store, "alice")
+    results = bank.protect([private])
+    assert len(results) == 8 and all(r.error is None for r in results)
+    items = bank.items()
+    assert {Path(i.path).name for i in items} == {p.name for p in private.rglob("*.png")} | \
+        {p.name for p in private.rglob("*.jpg")}
+    assert all(len(i.sha256) == 64 for i in items)
+    assert all({s.type for s in i.signals} >= {"pdq", "sha256", "md5"} for i in items)
+    # nothing but hashes in the database: no column holds image bytes
+    with store.session() as s:
+        assert s.scalar(select(func.max(func.length(BankItem.label)))) < 200
+
+
+def test_protect_skips_what_is_protected(store, private):
+    bank = Bank(store)
+    bank.protect([private])
+    again = bank.protect([private])
+    assert all(r.skipped for r in again)
+    assert bank.count() == 8
+
+
+def test_removed_hash_never_matches_again_even_after_round_trip(store, private, tmp_path):
+    from unleak.match import Matcher
+
+    bank = Bank(store, "round-trip")
+    bank.protect([private])
+    victim = bank.items()[0]
+    target = Path(victim.path)
+    assert Matcher(bank).match_media(_media(target)).matches
+    bank.remove([victim.id])
+    assert not Matcher(bank).match_media(_media(target)).matches
+    out = tmp_path / "bank.json"
+    bank.export(out, "json")
+    added, refused = bank.import_file(out)
+    assert added == 0 and refused > 0
+    # an old export that still holds the removed hash cannot bring it back either
+    old = tmp_path / "old.txt"
+    pdq = next(s.value for s in victim.signals if s.type == "pdq")
+    old.write_text(f"pdq {pdq}\n")
+    assert bank.import_file(old) == (0, 1)
+    assert not Matcher(bank).match_media(_media(target)).matches
+    # a fresh case importing the export gets the rest, not the removed one
+    fresh = Bank(store, "fresh")
+    added, _ = fresh.import_file(out)
+    assert added > 0
+    assert not Matcher(fresh).match_media(_media(target)).matches
+    assert Matcher(fresh).match_media(_media(Path(bank.items()[0].path))).matches
+
+
+def _media(path: Path):
+    from unleak.signals import Media
+
+    return Media.open(path)
+
+
+def test_threatexchange_local_file_exchange_loads_our_export(store, private, tmp_path, tiny_video):
+    from threatexchange.exchanges.impl.file_api import FileCollaborationConfig, LocalFileSignalExchangeAPI
+    from threatexchange.signal_type.pdq.signal import PdqSignal
+
+    bank = Bank(store)
+    bank.protect([private, tiny_video])
+    out = tmp_path / "hashes.txt"
+    n = bank.export(out, "te")
+    assert n == 8 + 3  # 8 PDQ, and the video's vPDQ, MD5 and SHA-256
+    api = LocalFileSignalExchangeAPI(FileCollaborationConfig(name="unleak", filename=str(out)))
+    updates = {}
+    for delta in api.fetch_iter([PdqSignal], None):
+        updates.update(delta.updates)
+    types = [t for t, _ in updates]
+    assert types.count("pdq") == 8 and {"vpdq", "video_md5", "video_sha256"} <= set(types)
+    for t, value in updates:
+        if t == "pdq":
+            assert PdqSignal.validate_signal_str(value) == value
+
+
+def test_json_export_import_keeps_labels(store, private, tmp_path):
+    bank = Bank(store, "src")
+    bank.protect([private], label="holiday")
+    out = tmp_path / "bank.json"
+    bank.export(out)
+    other = Bank(store, "dst")
+    added, refused = other.import_file(out)
+    assert refused == 0 and added == 8 * 3
+    assert {i.label for i in other.items()} == {"holiday"}
+
+
+def test_import_rejects_garbage(store, tmp_path):
+    from unleak.errors import UnleakError
+
+    bad = tmp_path / "bad.txt"
+    bad.write_text("pdq nothex\n")
+    with pytest.raises(UnleakError, match="not a PDQ hash"):
+        Bank(store).import_file(bad)
+
+
+def test_protect_killed_half_way_resumes_without_loss_or_duplicates(samples, tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(3):
+        for p in samples:
+            dst = folder / f"{i}-{p.name}"
+            if i == 0:
+                shutil.copyfile(p, dst)
+            else:  # distinct bytes, same picture
+                from PIL import Image
+
+                Image.open(p).convert("RGB").save(dst.with_suffix(".jpg"), quality=90 - i)
+    total = len(list(folder.iterdir()))
+    env = dict(os.environ, UNLEAK_HOME=str(tmp_path / "home"))
+    cmd = [sys.executable, "-m", "unleak", "protect", "--json", str(folder)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, text=True)
+    done = 0
+    for line in proc.stdout:
+        done += json.loads(line)["error"] is None
+        if done == 10:
+            proc.send_signal(signal.SIGKILL)  # a crash, not a polite stop
+            break
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    rerun = subprocess.run(cmd, capture_output=True, env=env, text=True, timeout=300)
+    records = [json.loads(line) for line in rerun.stdout.splitlines()]
+    assert len(records) == total
+    assert sum(r["skipped"] for r in records) >= 10
+    from unleak.store import open_store
+
+    st = open_store(f"sqlite:///{tmp_path / 'home' / 'unleak.db'}")
+    with st.session() as s:
+        shas = list(s.scalars(select(BankItem.sha256)))
+    assert len(shas) == len(set(shas)) == total
+
+
+def test_full_disk_while_exporting_loses_nothing(store, private, tmp_path, monkeypatch):
+    from unleak.errors import UnleakError
+
+    bank = Bank(store)
+    bank.protect([private])
+    out = tmp_path / "bank.json"
+    out.write_text("previous export\n")
+    real_write = Path.write_text
+
+    def full(self, *a, **k):
+        if self.name.endswith(".tmp"):
+            raise OSError(28, "No space left on device")
+        return real_write(self, *a, **k)
+
+    monkeypatch.setattr(Path, "write_text", full)
+    with pytest.raises(UnleakError, match="No space left"):
+        bank.export(out)
+    assert out.read_text() == "previous export\n"
+    assert not (tmp_path / "bank.json.tmp").exists()

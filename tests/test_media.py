@@ -1,0 +1,131 @@
+"""Bad input gets a clear one-line error, and the rest of a batch carries on."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from unleak.config import MediaLimits
+from unleak.errors import LimitExceeded, MediaError
+from unleak.signals import Media, compute_signals
+
+
+def _jpeg(samples, tmp_path: Path, name="ok.jpg") -> Path:
+    out = tmp_path / name
+    Image.open(samples[3]).convert("RGB").save(out, quality=90)
+    return out
+
+
+def png_bomb(width: int, height: int) -> bytes:
+    """A tiny PNG that claims (and really holds) width x height black pixels: a decompression bomb."""
+    raw = zlib.compress(b"\x00" * ((width + 1) * 64), 9)  # only the first rows; the header is what counts
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
+def test_decompression_bomb_refused_before_decoding(tmp_path):
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_bomb(60000, 60000))
+    with pytest.raises(LimitExceeded, match="decompression bomb"):
+        compute_signals(Media.open(bomb))
+
+
+def test_truncated_jpeg(samples, tmp_path):
+    good = _jpeg(samples, tmp_path)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(MediaError, match="truncated"):
+        compute_signals(Media.open(cut))
+
+
+def test_corrupt_png(samples, tmp_path):
+    buf = io.BytesIO()
+    Image.open(samples[0]).save(buf, "PNG")
+    data = bytearray(buf.getvalue())
+    data[100:400] = b"\x00" * 300
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(MediaError, match="cannot decode"):
+        compute_signals(Media.open(bad))
+
+
+def test_file_that_lies_about_its_type(tmp_path):
+    liar = tmp_path / "holiday.jpg"
+    liar.write_text("<html>not a photo</html>")
+    with pytest.raises(MediaError, match="named like image"):
+        Media.open(liar)
+
+
+def test_renamed_png_is_read_by_content(samples, tmp_path):
+    renamed = tmp_path / "really-a-png.mp4"
+    renamed.write_bytes(samples[2].read_bytes())
+    media = Media.open(renamed)
+    assert media.kind.value == "image" and media.format == "png"
+
+
+def test_non_media_and_empty_and_missing(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(MediaError, match="not a supported"):
+        Media.open(tmp_path / "notes.txt")
+    with pytest.raises(MediaError, match="empty"):
+        Media.open(tmp_path / "empty.png")
+    with pytest.raises(MediaError, match="no such file"):
+        Media.open(tmp_path / "missing.jpg")
+
+
+def test_huge_file_refused_by_size_limit(samples, tmp_path):
+    path = _jpeg(samples, tmp_path)
+    with pytest.raises(LimitExceeded, match="over the limit"):
+        Media.open(path, limits=MediaLimits(max_file_bytes=1000))
+
+
+def test_too_many_pixels(samples, tmp_path):
+    path = _jpeg(samples, tmp_path)
+    with pytest.raises(LimitExceeded, match="pixels"):
+        compute_signals(Media.open(path, limits=MediaLimits(max_image_pixels=1000)))
+
+
+def test_truncated_video(tiny_video, tmp_path):
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(tiny_video.read_bytes()[:2000])
+    with pytest.raises(MediaError):
+        compute_signals(Media.open(cut))
+
+
+def test_video_duration_limit(tiny_video):
+    with pytest.raises(LimitExceeded, match="s long"):
+        compute_signals(Media.open(tiny_video, limits=MediaLimits(max_video_seconds=1)))
+
+
+def test_palette_and_greyscale_alpha_images(tmp_path):
+    rng = np.random.default_rng(1)
+    arr = rng.integers(0, 255, (200, 300, 3), dtype=np.uint8)
+    Image.fromarray(arr).convert("P").save(tmp_path / "p.gif")
+    Image.fromarray(arr).convert("LA").save(tmp_path / "la.png")
+    Image.fromarray(arr).convert("I;16").save(tmp_path / "i16.png")
+    for name in ("p.gif", "la.png", "i16.png"):
+        sig = compute_signals(Media.open(tmp_path / name))["pdq"]
+        assert len(sig.value) == 64
+
+
+def test_batch_carries_on_past_bad_files(samples, tmp_path, cli):
+    import json
+
+    good = _jpeg(samples, tmp_path)
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0garbage")
+    code, out, _err = cli("hash", "--json", tmp_path / "broken.jpg", good)
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 1  # something failed, and the exit code says so
+    assert lines[0]["error"] and "broken.jpg" in lines[0]["error"]
+    assert lines[1]["error"] is None and len(lines[1]["signals"]["pdq"]) == 64
