@@ -95,3 +95,249 @@ class BankSignal(Base):
         Index("ix_bank_signals_lookup", "case_id", "type", "value"),
         UniqueConstraint("item_id", "type", "variant", name="uq_bank_signal_item_type_variant"),
     )
+
+
+# ============================================================================================
+# --- find & document (issue 6): sources, scans, sightings, captures, the evidence log -------
+# Owned by the monitor/evidence work; other stages add their own marked sections below.
+# ============================================================================================
+
+
+class Source(Base):
+    """A place to watch: a folder, a URL list, a site crawl, a feed, a sitemap, or a plug-in's kind.
+
+    `config` is the plug-in's JSON settings; `allow_networks` (JSON list of CIDRs) lifts the SSRF
+    guard for those networks only, e.g. ["127.0.0.1/32"] for a test site.
+    """
+
+    __tablename__ = "sources"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(500), default="")
+    config: Mapped[str] = mapped_column(Text, default="{}")
+    allow_networks: Mapped[str] = mapped_column(Text, default="[]")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_scan_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ScanRun(Base):
+    """One scan of one source. A run left 'running' by a killed process is resumed, not restarted."""
+
+    __tablename__ = "scan_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | done | failed
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    stats: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class ScanItem(Base):
+    """The frontier of a scan: one URL (or file) to visit. Done items are never visited twice in a run."""
+
+    __tablename__ = "scan_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scan_runs.id", ondelete="CASCADE"))
+    url_key: Mapped[str] = mapped_column(String(64))  # SHA-256 of the URL: long URLs stay indexable
+    url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20))  # page | media | feed | sitemap | file | plug-in kinds
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    parent_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    hints: Mapped[str] = mapped_column(Text, default="{}")  # e.g. uploader and post time from a feed
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | done | failed | blocked | skipped
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("scan_id", "url_key", name="uq_scan_items_scan_url"),
+        Index("ix_scan_items_scan_status", "scan_id", "status", "id"),
+    )
+
+
+class Sighting(Base):
+    """One place where protected media was found: one per (media URL, protected item) in a case."""
+
+    __tablename__ = "sightings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    bank_item_id: Mapped[int] = mapped_column(ForeignKey("bank_items.id", ondelete="CASCADE"), index=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"), nullable=True)
+    url_key: Mapped[str] = mapped_column(String(64))
+    media_url: Mapped[str] = mapped_column(Text)
+    page_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    host: Mapped[str] = mapped_column(String(255), default="", index=True)
+    signal: Mapped[str] = mapped_column(String(20))
+    distance: Mapped[int] = mapped_column(Integer)
+    match: Mapped[str] = mapped_column(Text, default="{}")
+    media_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    uploader: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    posted_at: Mapped[str | None] = mapped_column(String(100), nullable=True)  # as the page shows it
+    status: Mapped[str] = mapped_column(String(20), default="up")  # up | removed
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reupload: Mapped[bool] = mapped_column(Boolean, default=False)
+    reupload_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (UniqueConstraint("case_id", "url_key", "bank_item_id", name="uq_sightings_url_item"),)
+
+
+class Capture(Base):
+    """The evidence of a sighting: a WARC file (encrypted at rest), its SHA-256, the IP, UTC time."""
+
+    __tablename__ = "captures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    sighting_id: Mapped[int] = mapped_column(ForeignKey("sightings.id", ondelete="CASCADE"), index=True)
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    warc_name: Mapped[str] = mapped_column(String(200))  # file name inside the case's capture folder
+    warc_sha256: Mapped[str] = mapped_column(String(64))  # of the plain WARC, as exported
+    page_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    media_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    screenshot_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    screenshot_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    details: Mapped[str] = mapped_column(Text, default="{}")  # headers, record ids, notes
+
+
+class LogRecord(Base):
+    """One entry of a case's append-only, hash-chained evidence and action log.
+
+    `body` is the canonical JSON that was hashed (seq, time, action, data, prev); `hash` is its
+    SHA-256. Never updated or deleted.
+    """
+
+    __tablename__ = "log_records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    body: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_log_records_case_seq"),)
+
+# --- end of find & document section ---------------------------------------------------------
+
+
+# ==================================================================================================
+# Take-down (issue 7): claimants, notices, their URLs, events and removal checks.
+# Owned by unleak.takedown; keep this section at the end of the file.
+# ==================================================================================================
+
+from sqlalchemy import JSON  # noqa: E402  (kept with the section that uses it)
+
+
+class Claimant(Base):
+    """Who signs a case's notices: identity, contact, and in what capacity they act.
+
+    `roles` is a comma-separated set of: depicted_person, authorised_representative,
+    copyright_owner, agent. Passwords and other secrets never live here.
+    """
+
+    __tablename__ = "claimants"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    name: Mapped[str] = mapped_column(String(300), default="")
+    email: Mapped[str] = mapped_column(String(320), default="")
+    postal_address: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str] = mapped_column(String(60), default="")
+    roles: Mapped[str] = mapped_column(String(200), default="")
+    on_behalf_of: Mapped[str] = mapped_column(String(300), default="")  # the depicted person / rights owner
+    signature: Mapped[str] = mapped_column(String(300), default="")  # typed electronic signature
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Notice(Base):
+    """A take-down request to one host or search engine, under one legal basis.
+
+    status: draft | confirmed | sent | acknowledged | removed | partially_removed | refused |
+    no_answer | escalated. `confirmed_sha256` is the hash of the exact text the person confirmed;
+    sending refuses any text that differs from it.
+    """
+
+    __tablename__ = "notices"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    host: Mapped[str] = mapped_column(String(255))
+    host_name: Mapped[str] = mapped_column(String(255), default="")
+    host_kind: Mapped[str] = mapped_column(String(20), default="host")  # host | search
+    basis: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20), default="email")  # email | webform
+    recipient: Mapped[str] = mapped_column(Text, default="")  # address or form URL
+    status: Mapped[str] = mapped_column(String(30), default="draft")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    fields: Mapped[dict] = mapped_column(JSON, default=dict)
+    content_sha256: Mapped[str] = mapped_column(String(64), default="")
+    confirmed_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    follows_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id", ondelete="SET NULL"),
+                                                   nullable=True)
+    message_id: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    message_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    deadline_kind: Mapped[str] = mapped_column(String(20), default="none")  # statutory | policy | none
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    items: Mapped[list["NoticeItem"]] = relationship(back_populates="notice", cascade="all, delete-orphan",
+                                                     order_by="NoticeItem.id")
+    events: Mapped[list["NoticeEvent"]] = relationship(back_populates="notice", cascade="all, delete-orphan",
+                                                       order_by="NoticeEvent.id")
+
+    __table_args__ = (Index("ix_notices_case_status", "case_id", "status"),)
+
+
+class NoticeItem(Base):
+    """One reported URL of a notice, and what the removal checks found there."""
+
+    __tablename__ = "notice_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"), index=True)
+    sighting_id: Mapped[int | None] = mapped_column(ForeignKey("sightings.id", ondelete="SET NULL"),
+                                                    nullable=True, index=True)
+    bank_item_id: Mapped[int | None] = mapped_column(ForeignKey("bank_items.id", ondelete="SET NULL"),
+                                                     nullable=True)
+    url: Mapped[str] = mapped_column(Text)
+    media_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    state: Mapped[str] = mapped_column(String(20), default="reported")  # reported | up | gone
+    removal_reason: Mapped[str] = mapped_column(String(200), default="")
+    last_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    notice: Mapped[Notice] = relationship(back_populates="items")
+
+
+class NoticeEvent(Base):
+    """Something that happened to a notice: drafted, confirmed, sent, a reply, a status change."""
+
+    __tablename__ = "notice_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    notice: Mapped[Notice] = relationship(back_populates="events")
+
+
+class RemovalCheck(Base):
+    """One re-fetch of a reported URL: still up, gone (and why), or could not tell."""
+
+    __tablename__ = "removal_checks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("notice_items.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(20))  # up | gone | error
+    http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reason: Mapped[str] = mapped_column(String(300), default="")

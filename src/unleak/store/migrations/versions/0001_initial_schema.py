@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 04:25:45.373621
+Create Date: 2026-11-25 04:31:14.777970
 """
 from alembic import op
 import sqlalchemy as sa
@@ -43,6 +43,84 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_bank_items_case_id'), ['case_id'], unique=False)
         batch_op.create_index('ix_bank_items_case_sha256', ['case_id', 'sha256'], unique=False)
 
+    op.create_table('claimants',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=300), nullable=False),
+    sa.Column('email', sa.String(length=320), nullable=False),
+    sa.Column('postal_address', sa.Text(), nullable=False),
+    sa.Column('phone', sa.String(length=60), nullable=False),
+    sa.Column('roles', sa.String(length=200), nullable=False),
+    sa.Column('on_behalf_of', sa.String(length=300), nullable=False),
+    sa.Column('signature', sa.String(length=300), nullable=False),
+    sa.Column('created_at', unleak.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', unleak.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('case_id')
+    )
+    op.create_table('log_records',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=60), nullable=False),
+    sa.Column('created_at', unleak.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('prev_hash', sa.String(length=64), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('case_id', 'seq', name='uq_log_records_case_seq')
+    )
+    op.create_table('notices',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('host', sa.String(length=255), nullable=False),
+    sa.Column('host_name', sa.String(length=255), nullable=False),
+    sa.Column('host_kind', sa.String(length=20), nullable=False),
+    sa.Column('basis', sa.String(length=40), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('recipient', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=30), nullable=False),
+    sa.Column('subject', sa.Text(), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('fields', sa.JSON(), nullable=False),
+    sa.Column('content_sha256', sa.String(length=64), nullable=False),
+    sa.Column('confirmed_sha256', sa.String(length=64), nullable=True),
+    sa.Column('follows_id', sa.Integer(), nullable=True),
+    sa.Column('message_id', sa.String(length=300), nullable=True),
+    sa.Column('message_sha256', sa.String(length=64), nullable=True),
+    sa.Column('deadline_kind', sa.String(length=20), nullable=False),
+    sa.Column('created_at', unleak.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('confirmed_at', unleak.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', unleak.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('deadline_at', unleak.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('acknowledged_at', unleak.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', unleak.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['follows_id'], ['notices.id'], ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('notices', schema=None) as batch_op:
+        batch_op.create_index('ix_notices_case_status', ['case_id', 'status'], unique=False)
+
+    op.create_table('sources',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('name', sa.String(length=500), nullable=False),
+    sa.Column('config', sa.Text(), nullable=False),
+    sa.Column('allow_networks', sa.Text(), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('created_at', unleak.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_scan_at', unleak.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('removed_at', unleak.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('sources', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sources_case_id'), ['case_id'], unique=False)
+
     op.create_table('bank_signals',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
@@ -61,16 +139,191 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_bank_signals_item_id'), ['item_id'], unique=False)
         batch_op.create_index('ix_bank_signals_lookup', ['case_id', 'type', 'value'], unique=False)
 
+    op.create_table('notice_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('notice_id', sa.Integer(), nullable=False),
+    sa.Column('at', unleak.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('detail', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['notice_id'], ['notices.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('notice_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notice_events_notice_id'), ['notice_id'], unique=False)
+
+    op.create_table('notice_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('notice_id', sa.Integer(), nullable=False),
+    sa.Column('sighting_id', sa.Integer(), nullable=True),
+    sa.Column('bank_item_id', sa.Integer(), nullable=True),
+    sa.Column('url', sa.Text(), nullable=False),
+    sa.Column('media_url', sa.Text(), nullable=True),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('removal_reason', sa.String(length=200), nullable=False),
+    sa.Column('last_up_at', unleak.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('removed_at', unleak.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_checked_at', unleak.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['bank_item_id'], ['bank_items.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['notice_id'], ['notices.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('notice_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notice_items_notice_id'), ['notice_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notice_items_sighting_id'), ['sighting_id'], unique=False)
+
+    op.create_table('scan_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('source_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('started_at', unleak.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', unleak.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('stats', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['source_id'], ['sources.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('scan_runs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_scan_runs_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_scan_runs_source_id'), ['source_id'], unique=False)
+
+    op.create_table('sightings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('bank_item_id', sa.Integer(), nullable=False),
+    sa.Column('source_id', sa.Integer(), nullable=True),
+    sa.Column('url_key', sa.String(length=64), nullable=False),
+    sa.Column('media_url', sa.Text(), nullable=False),
+    sa.Column('page_url', sa.Text(), nullable=True),
+    sa.Column('host', sa.String(length=255), nullable=False),
+    sa.Column('signal', sa.String(length=20), nullable=False),
+    sa.Column('distance', sa.Integer(), nullable=False),
+    sa.Column('match', sa.Text(), nullable=False),
+    sa.Column('media_sha256', sa.String(length=64), nullable=True),
+    sa.Column('uploader', sa.String(length=500), nullable=True),
+    sa.Column('posted_at', sa.String(length=100), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('first_seen', unleak.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen', unleak.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('removed_at', unleak.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reupload', sa.Boolean(), nullable=False),
+    sa.Column('reupload_count', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['bank_item_id'], ['bank_items.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['source_id'], ['sources.id'], ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('case_id', 'url_key', 'bank_item_id', name='uq_sightings_url_item')
+    )
+    with op.batch_alter_table('sightings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sightings_bank_item_id'), ['bank_item_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sightings_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sightings_host'), ['host'], unique=False)
+
+    op.create_table('captures',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('sighting_id', sa.Integer(), nullable=False),
+    sa.Column('captured_at', unleak.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('warc_name', sa.String(length=200), nullable=False),
+    sa.Column('warc_sha256', sa.String(length=64), nullable=False),
+    sa.Column('page_sha256', sa.String(length=64), nullable=True),
+    sa.Column('media_sha256', sa.String(length=64), nullable=True),
+    sa.Column('ip', sa.String(length=64), nullable=True),
+    sa.Column('screenshot_name', sa.String(length=200), nullable=True),
+    sa.Column('screenshot_sha256', sa.String(length=64), nullable=True),
+    sa.Column('details', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['sighting_id'], ['sightings.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('captures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_captures_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_captures_sighting_id'), ['sighting_id'], unique=False)
+
+    op.create_table('removal_checks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('at', unleak.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('http_status', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.String(length=300), nullable=False),
+    sa.ForeignKeyConstraint(['item_id'], ['notice_items.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('removal_checks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_removal_checks_item_id'), ['item_id'], unique=False)
+
+    op.create_table('scan_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('scan_id', sa.Integer(), nullable=False),
+    sa.Column('url_key', sa.String(length=64), nullable=False),
+    sa.Column('url', sa.Text(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('depth', sa.Integer(), nullable=False),
+    sa.Column('parent_url', sa.Text(), nullable=True),
+    sa.Column('hints', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['scan_id'], ['scan_runs.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('scan_id', 'url_key', name='uq_scan_items_scan_url')
+    )
+    with op.batch_alter_table('scan_items', schema=None) as batch_op:
+        batch_op.create_index('ix_scan_items_scan_status', ['scan_id', 'status', 'id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('scan_items', schema=None) as batch_op:
+        batch_op.drop_index('ix_scan_items_scan_status')
+
+    op.drop_table('scan_items')
+    with op.batch_alter_table('removal_checks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_removal_checks_item_id'))
+
+    op.drop_table('removal_checks')
+    with op.batch_alter_table('captures', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_captures_sighting_id'))
+        batch_op.drop_index(batch_op.f('ix_captures_case_id'))
+
+    op.drop_table('captures')
+    with op.batch_alter_table('sightings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sightings_host'))
+        batch_op.drop_index(batch_op.f('ix_sightings_case_id'))
+        batch_op.drop_index(batch_op.f('ix_sightings_bank_item_id'))
+
+    op.drop_table('sightings')
+    with op.batch_alter_table('scan_runs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_scan_runs_source_id'))
+        batch_op.drop_index(batch_op.f('ix_scan_runs_case_id'))
+
+    op.drop_table('scan_runs')
+    with op.batch_alter_table('notice_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notice_items_sighting_id'))
+        batch_op.drop_index(batch_op.f('ix_notice_items_notice_id'))
+
+    op.drop_table('notice_items')
+    with op.batch_alter_table('notice_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notice_events_notice_id'))
+
+    op.drop_table('notice_events')
     with op.batch_alter_table('bank_signals', schema=None) as batch_op:
         batch_op.drop_index('ix_bank_signals_lookup')
         batch_op.drop_index(batch_op.f('ix_bank_signals_item_id'))
 
     op.drop_table('bank_signals')
+    with op.batch_alter_table('sources', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sources_case_id'))
+
+    op.drop_table('sources')
+    with op.batch_alter_table('notices', schema=None) as batch_op:
+        batch_op.drop_index('ix_notices_case_status')
+
+    op.drop_table('notices')
+    op.drop_table('log_records')
+    op.drop_table('claimants')
     with op.batch_alter_table('bank_items', schema=None) as batch_op:
         batch_op.drop_index('ix_bank_items_case_sha256')
         batch_op.drop_index(batch_op.f('ix_bank_items_case_id'))
