@@ -1,0 +1,136 @@
+"""Trace: soft bits of a leaked copy -> accusation scores -> who, with what false-accusation bound."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from unleak.match.align import Alignment, align, to_gray
+
+from . import code as _code
+from .extract import residual, soft_bits
+from .keys import WatermarkKey
+from .spread import layout, perceptual_mask
+
+DEFAULT_BOUND = 1e-6
+
+
+@dataclass(frozen=True)
+class Accusation:
+    recipient: str  # recipient id as given to the tracer
+    score: float  # standardised score: S_j / ||z|| (about N(0,1) for an innocent)
+    p_innocent: float  # bound on P(some innocent recipient scores this high), all recipients counted
+
+    def to_json(self) -> dict:
+        return {"recipient": self.recipient, "score": round(self.score, 3), "p_innocent": self.p_innocent}
+
+
+@dataclass
+class TraceResult:
+    """What a leaked copy says. ``accused`` is empty unless the evidence clears the bound."""
+
+    accused: list[Accusation] = field(default_factory=list)
+    conclusive: bool = False
+    recipients: int = 0
+    bound: float = DEFAULT_BOUND
+    best_score: float | None = None  # the top standardised score, accused or not
+    best_p_innocent: float | None = None
+    alignment: Alignment | None = None
+    frames: int = 0  # video: frames used
+    reason: str = ""
+    scores: np.ndarray | None = field(default=None, repr=False)  # standardised, per recipient
+
+    def to_json(self) -> dict:
+        return {
+            "accused": [a.to_json() for a in self.accused],
+            "conclusive": self.conclusive,
+            "recipients": self.recipients,
+            "bound": self.bound,
+            "best_score": None if self.best_score is None else round(self.best_score, 3),
+            "best_p_innocent": self.best_p_innocent,
+            "reason": self.reason,
+        }
+
+
+def prepare_soft_bits(z: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Remove the part of z explained by the biases (what averaging copies leaves): any
+    function of (z, p) keeps the innocent's score distribution, and this one sharpens it."""
+    b = 2 * p - 1
+    z = z - (z @ b) / (b @ b) * b
+    n = math.sqrt(float(z @ z))
+    return z / n if n > 0 else z
+
+
+def accuse(
+    z: np.ndarray, key: WatermarkKey, recipients: Sequence[str], *, bound: float = DEFAULT_BOUND
+) -> TraceResult:
+    """Score every recipient against soft bits ``z``; accuse those whose bound clears ``bound``.
+
+    ``p_innocent`` = N x Chernoff bound on one innocent's score (N = number of recipients
+    scored), i.e. a bound on the chance that *any* innocent recipient scores as high.
+    """
+    n = len(recipients)
+    result = TraceResult(recipients=n, bound=bound)
+    if n == 0:
+        result.reason = "no recipients to score"
+        return result
+    p = _code.bias_vector(key.secret, key.params)
+    zn = prepare_soft_bits(np.asarray(z, dtype=np.float64), p)
+    if not np.any(zn):
+        result.reason = "no mark signal could be read"
+        return result
+    codes = _code.recipient_codes(key.secret, list(recipients), key.params)
+    s = _code.scores(zn, codes, p)
+    result.scores = s
+    order = np.argsort(-s)
+    top = order[: min(n, 64)]
+    logt = _code.chernoff_log_tail(s[top], zn, p)
+    log_n = math.log(n)
+    acc = []
+    for j, lt in zip(top, logt):
+        p_inn = math.exp(min(0.0, lt + log_n))
+        if p_inn <= bound:
+            acc.append(Accusation(str(recipients[j]), float(s[j]), p_inn))
+    result.best_score = float(s[order[0]])
+    result.best_p_innocent = math.exp(min(0.0, float(logt[0]) + log_n))
+    result.accused = acc
+    result.conclusive = bool(acc)
+    if not acc:
+        result.reason = (
+            f"no recipient clears the bound: best score {result.best_score:.2f}, "
+            f"chance an innocent scores as high {result.best_p_innocent:.2g} > {bound:g}"
+        )
+    return result
+
+
+def extract_image(original: np.ndarray, leaked: np.ndarray, key: WatermarkKey, alignment: Alignment | None = None) -> tuple[np.ndarray | None, Alignment | None]:
+    """Soft bits from a leaked image given its original (aligns first unless given)."""
+    if alignment is None:
+        alignment = align(original, leaked)
+    if alignment is None:
+        return None, None
+    o = to_gray(original)
+    lay = layout(key.secret, o.shape, key.params.length)
+    rw, _w = residual(original, leaked, alignment)
+    return soft_bits(lay, perceptual_mask(o), rw), alignment
+
+
+def trace_pixels(
+    original: np.ndarray,
+    leaked: np.ndarray,
+    key: WatermarkKey,
+    recipients: Sequence[str],
+    *,
+    bound: float = DEFAULT_BOUND,
+    alignment: Alignment | None = None,
+) -> TraceResult:
+    """Trace a leaked image (pixels) against its original (pixels)."""
+    z, al = extract_image(original, leaked, key, alignment)
+    if z is None:
+        return TraceResult(recipients=len(recipients), bound=bound, reason="the copy could not be aligned to the original")
+    result = accuse(z, key, recipients, bound=bound)
+    result.alignment = al
+    return result

@@ -1,0 +1,202 @@
+"""Video marking and tracing with PyAV.
+
+Marking: every frame's luma plane (Y of YUV 4:2:0) gets the same codeword pattern, shaped
+by that frame's own perceptual mask, so any stretch of frames carries the whole codeword and
+more frames give a stronger read. The video is re-encoded with the input's codec family
+(H.264 for MP4/MOV, VP9 for WebM) at high quality; audio packets are copied untouched.
+
+Tracing: a middle frame of the leak is aligned to the best-matching original frame (the
+geometry of a video does not change between frames), leaked frames are paired with
+original frames by their times (offset found from thumbnails, so clips work), and the soft
+bits of up to ``max_frames`` pairs are summed.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from unleak.errors import MediaError
+from unleak.match.align import Alignment, align, warp_original_to_candidate
+
+from .code import recipient_code
+from .extract import residual, soft_bits
+from .keys import WatermarkKey
+from .spread import embed_luma_delta, layout, pattern, perceptual_mask
+
+_CODECS = {"mp4": ("libx264", "yuv420p"), "mov": ("libx264", "yuv420p"), "webm": ("libvpx-vp9", "yuv420p")}
+
+
+def _y_plane(frame) -> np.ndarray:
+    arr = frame.to_ndarray(format="yuv420p")
+    return arr[: frame.height].astype(np.float32)
+
+
+def mark_video(src: Path, dst: Path, key: WatermarkKey, recipient_id: str, *, psnr_db: float | None = None, crf: int = 18) -> Path:
+    """Write a marked copy of video ``src`` to ``dst`` (container from dst's suffix)."""
+    import av
+
+    fmt = dst.suffix.lower().lstrip(".")
+    codec_name, pix_fmt = _CODECS.get(fmt, _CODECS["mp4"])
+    psnr = key.psnr_db if psnr_db is None else psnr_db
+    try:
+        inp = av.open(str(src))
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"{src}: cannot open video: {exc}") from None
+    tmp = dst.with_name(dst.name + ".part" + dst.suffix)
+    with inp:
+        vin = inp.streams.video[0]
+        vin.thread_type = "AUTO"
+        out = av.open(str(tmp), mode="w", format={"mov": "mov", "webm": "webm"}.get(fmt, "mp4"))
+        with out:
+            rate = vin.average_rate or vin.guessed_rate or Fraction(25)
+            vout = out.add_stream(codec_name, rate=rate)
+            w, h = vin.codec_context.width, vin.codec_context.height
+            vout.width, vout.height = w - w % 2, h - h % 2
+            vout.pix_fmt = pix_fmt
+            vout.time_base = vin.time_base
+            opts = {"crf": str(crf)}
+            if codec_name == "libx264":
+                opts["preset"] = "medium"
+            else:
+                opts.update({"b:v": "0", "deadline": "good", "cpu-used": "4", "row-mt": "1"})
+            vout.options = opts
+            audio_map = {}
+            for a in inp.streams.audio:
+                try:
+                    audio_map[a.index] = out.add_stream_from_template(a)
+                except (ValueError, av.error.FFmpegError):
+                    pass  # a codec this container cannot carry: dropped rather than re-encoded
+            lay = None
+            pat = None
+            code = recipient_code(key.secret, recipient_id, key.params)
+            streams = [vin] + [inp.streams[i] for i in audio_map]
+            for packet in inp.demux(*streams):
+                if packet.stream.index in audio_map:
+                    if packet.dts is None:
+                        continue
+                    packet.stream = audio_map[packet.stream.index]
+                    out.mux(packet)
+                    continue
+                for frame in packet.decode():
+                    yuv = frame.to_ndarray(format="yuv420p")
+                    fh, fw = frame.height, frame.width
+                    y = yuv[:fh].astype(np.float32)
+                    if lay is None:
+                        lay = layout(key.secret, y.shape, key.params.length)
+                        pat = pattern(lay, code, y.shape)
+                    m = perceptual_mask(y)
+                    d = m * pat
+                    d *= (255.0 / 10 ** (psnr / 20)) / max(float(np.sqrt(np.mean(d * d))), 1e-9)
+                    yuv[:fh] = np.clip(np.rint(y + d), 0, 255).astype(np.uint8)
+                    nf = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+                    if (fw, fh) != (vout.width, vout.height):
+                        nf = nf.reformat(width=vout.width, height=vout.height)
+                    nf.pts = frame.pts
+                    nf.time_base = frame.time_base
+                    for pk in vout.encode(nf):
+                        out.mux(pk)
+            for pk in vout.encode(None):
+                out.mux(pk)
+    tmp.replace(dst)
+    return dst
+
+
+def _decode(path: Path, keep_every: int = 1, max_seconds: float | None = None) -> tuple[list[float], list[np.ndarray]]:
+    import av
+
+    times, frames = [], []
+    try:
+        with av.open(str(path)) as c:
+            s = c.streams.video[0]
+            s.thread_type = "AUTO"
+            fps = float(s.average_rate or s.guessed_rate or 25)
+            last = -1.0
+            for n, f in enumerate(c.decode(s)):
+                t = float(f.time) if f.time is not None else n / fps
+                if t <= last:  # broken timestamps: fall back to the frame count
+                    t = last + 1 / fps
+                last = t
+                if max_seconds is not None and t > max_seconds:
+                    break
+                if n % keep_every == 0:
+                    times.append(t)
+                    frames.append(_y_plane(f))
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"{path}: cannot decode video: {exc}") from None
+    return times, frames
+
+
+def _thumb(y: np.ndarray) -> np.ndarray:
+    t = cv2.resize(y, (32, 32), interpolation=cv2.INTER_AREA).ravel()
+    t = t - t.mean()
+    return t / (np.linalg.norm(t) + 1e-6)
+
+
+def extract_video(original: Path, leaked: Path, key: WatermarkKey, *, max_frames: int = 48) -> tuple[np.ndarray | None, Alignment | None, int]:
+    """Summed soft bits over paired frames: (z, alignment, frames used)."""
+    o_times, o_frames = _decode(original)
+    l_times, l_frames = _decode(leaked)
+    if not o_frames or not l_frames:
+        return None, None, 0
+    jm = len(l_frames) // 2
+    mid = l_frames[jm]
+    # Which original frame does the leak's middle frame show? Candidates: the most similar
+    # thumbnails (a re-encoded or rescaled copy) and a spread of frames (a cropped one); the
+    # winner is the aligned pair with the smallest difference, not the most inliers (a pan
+    # makes neighbouring frames translations of each other).
+    o_raw = np.array([_thumb(f) for f in o_frames])
+    sim_raw = o_raw @ _thumb(mid)
+    cand = set(np.argsort(-sim_raw)[:3].tolist()) | set(np.linspace(0, len(o_frames) - 1, min(4, len(o_frames))).astype(int).tolist())
+    tried = []
+    for i in sorted(cand):
+        a = align(o_frames[i], mid, refine=False)
+        if a is None:
+            continue
+        ow = warp_original_to_candidate(o_frames[i], a.matrix, mid.shape)
+        cov = warp_original_to_candidate(np.ones_like(o_frames[i]), a.matrix, mid.shape) > 0.999
+        if cov.sum() < 100:
+            continue
+        err = float(np.mean(np.abs(ow - mid)[cov]))
+        # Off-centre distance of the original's centre in the leak (frames of a pan are
+        # shifted copies of each other; among equally good pairs, the unshifted one).
+        oh_, ow_ = o_frames[i].shape
+        c = a.matrix @ np.array([(ow_ - 1) / 2, (oh_ - 1) / 2, 1.0])
+        shift = float(np.hypot(c[0] / c[2] - (mid.shape[1] - 1) / 2, c[1] / c[2] - (mid.shape[0] - 1) / 2))
+        tried.append((err, shift, i, a))
+    if not tried:
+        return None, None, 0
+    min_err = min(t[0] for t in tried)
+    _, _, best_i, best = min((t for t in tried if t[0] <= 1.15 * min_err + 0.1), key=lambda t: (t[1], t[0]))
+    refined = align(o_frames[best_i], mid)
+    if refined is not None:
+        best = refined
+    offset = o_times[best_i] - l_times[jm]
+    # Pair each used leaked frame with the original frame nearest its time (+ offset), allowing
+    # one frame of slack, chosen by thumbnail through the leak's geometry.
+    lh, lw = mid.shape
+    o_t = np.array(o_times)
+    picks = np.linspace(0, len(l_frames) - 1, min(max_frames, len(l_frames))).astype(int)
+    lay = layout(key.secret, o_frames[0].shape, key.params.length)
+    z = np.zeros(key.params.length)
+    used = 0
+    thumbs: dict[int, np.ndarray] = {}
+
+    def th(i: int) -> np.ndarray:
+        if i not in thumbs:
+            thumbs[i] = _thumb(warp_original_to_candidate(o_frames[i], best.matrix, (lh, lw)))
+        return thumbs[i]
+
+    for j in picks:
+        i0 = int(np.abs(o_t - (l_times[j] + offset)).argmin())
+        near = [i for i in (i0 - 1, i0, i0 + 1) if 0 <= i < len(o_frames)]
+        lt = _thumb(l_frames[j])
+        i = max(near, key=lambda k: float(th(k) @ lt))
+        o = o_frames[i]
+        rw, _ = residual(o, l_frames[j], best)
+        z += soft_bits(lay, perceptual_mask(o), rw)
+        used += 1
+    return z, best, used
