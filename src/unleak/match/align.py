@@ -81,10 +81,12 @@ def _resize_max(gray: np.ndarray, max_side: int) -> tuple[np.ndarray, np.ndarray
     """Shrink so the long side is at most max_side; also return the full->small matrix."""
     h, w = gray.shape
     s = min(1.0, max_side / max(h, w))
-    if s >= 1.0:
+    if max(h, w) < 480:  # small copies: enlarge so SIFT finds enough keypoints
+        s = min(3.0, 640 / max(h, w))
+    if s == 1.0:
         return gray, np.eye(3)
     nw, nh = max(1, round(w * s)), max(1, round(h * s))
-    gray = cv2.resize(gray, (nw, nh), interpolation=cv2.INTER_AREA)
+    gray = cv2.resize(gray, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
     return gray, _scale_matrix(nw / w, nh / h)
 
 
@@ -98,6 +100,21 @@ def _features(gray_u8: np.ndarray):
     kp, des = _SIFT.detectAndCompute(gray_u8, None)
     pts = np.array([k.pt for k in kp], dtype=np.float32).reshape(-1, 2)
     return pts, des
+
+
+_CACHE: dict[bytes, tuple] = {}
+
+
+def _features_cached(gray_u8: np.ndarray):
+    """Features of an original, remembered: tracing many copies against one original is common."""
+    import hashlib
+
+    k = hashlib.blake2b(gray_u8.tobytes(), digest_size=16).digest() + bytes(str(gray_u8.shape), "ascii")
+    if k not in _CACHE:
+        if len(_CACHE) >= 8:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[k] = _features(gray_u8)
+    return _CACHE[k]
 
 
 def _match(des_o, des_c, ratio: float = 0.8) -> np.ndarray:
@@ -213,7 +230,7 @@ def align(
     c_full = to_gray(candidate)
     o_small, so = _resize_max(o_full, max_side)
     c_small, sc = _resize_max(c_full, max_side)  # full -> small matrices
-    pts_o, des_o = _features(_u8(o_small))
+    pts_o, des_o = _features_cached(_u8(o_small))
     if des_o is None or len(pts_o) < min_inliers:
         return None
     best = None
@@ -225,12 +242,15 @@ def align(
             continue
         src = pts_o[pairs[:, 0]]
         dst = pts_c[pairs[:, 1]].copy()
-        if flipped:
-            dst[:, 0] = (c_small.shape[1] - 1) - dst[:, 0]
         thresh = max(2.0, 0.004 * max(c_small.shape))
+        # Fit in the mirrored frame (a similarity has no reflection), then compose the mirror.
         h, inl = _similarity_ransac(src, dst, thresh)
         if h is None:
             continue
+        if flipped:
+            mirror = np.array([[-1.0, 0, c_small.shape[1] - 1], [0, 1, 0], [0, 0, 1]])
+            h = mirror @ h
+            dst[:, 0] = (c_small.shape[1] - 1) - dst[:, 0]
         n_in = int(inl.sum())
         if best is None or n_in > best[1]:
             best = (h, n_in, len(pairs), src, dst, inl, thresh)

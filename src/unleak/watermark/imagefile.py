@@ -45,7 +45,7 @@ def estimate_jpeg_quality(image: Image.Image) -> int | None:
 
 def mark_pixels(pixels: np.ndarray, key: WatermarkKey, recipient_id: str, *, psnr_db: float | None = None) -> np.ndarray:
     """A marked copy (uint8, same shape) of an image array for one recipient."""
-    return mark_many(pixels, key, [recipient_id], psnr_db=psnr_db)[0]
+    return next(iter(mark_many(pixels, key, [recipient_id], psnr_db=psnr_db)))
 
 
 def mark_many(pixels: np.ndarray, key: WatermarkKey, recipient_ids: Sequence[str], *, psnr_db: float | None = None):

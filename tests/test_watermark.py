@@ -1,0 +1,135 @@
+"""Forensic watermarks: codes from the key, quality, tracing after attacks, no false accusation."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from unleak.samples import sample_images
+from unleak.watermark import WatermarkKey, mark_file, mark_pixels, trace_file, trace_pixels
+from unleak.watermark import code as C
+
+RECIPIENTS = [f"recipient-{i:03d}" for i in range(200)]
+
+
+@pytest.fixture(scope="module")
+def key() -> WatermarkKey:
+    return WatermarkKey(bytes(range(32)))
+
+
+@pytest.fixture(scope="module")
+def original() -> np.ndarray:
+    path = next(p for p in sample_images() if p.name == "coffee.png")
+    im = Image.open(path).convert("RGB")
+    return np.asarray(im.resize((768, 512), Image.LANCZOS))
+
+
+def _jpeg(a: np.ndarray, q: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, "JPEG", quality=q)
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b) ** 2)
+    return 10 * np.log10(255**2 / mse)
+
+
+def test_codes_derive_deterministically_from_key(key):
+    p = C.bias_vector(key.secret, key.params)
+    a = C.recipient_code(key.secret, "alice", key.params)
+    assert np.array_equal(a, C.recipient_code(key.secret, "alice", key.params))
+    assert not np.array_equal(a, C.recipient_code(key.secret, "bob", key.params))
+    assert not np.array_equal(a, C.recipient_code(bytes(32), "alice", key.params))
+    assert p.min() >= key.params.cutoff - 1e-12 and p.max() <= 1 - key.params.cutoff + 1e-12
+    # Bits follow the biases: mean of many codewords ~ p.
+    codes = C.recipient_codes(key.secret, [f"r{i}" for i in range(400)], key.params)
+    assert np.abs(codes.mean(0) - p).mean() < 0.03
+
+
+def test_key_file_round_trip_is_private(tmp_path, key):
+    path = tmp_path / "k.json"
+    key.save(path)
+    assert (path.stat().st_mode & 0o777) == 0o600
+    assert WatermarkKey.load(path) == key
+
+
+def test_chernoff_bound_is_valid_for_innocents(key):
+    """The bound must dominate the empirical tail of innocent scores (simulated)."""
+    rng = np.random.default_rng(0)
+    p = C.bias_vector(key.secret, key.params)
+    z = rng.normal(size=p.size)
+    z /= np.linalg.norm(z)
+    codes = (rng.random((20000, p.size)) < p).astype(np.uint8)
+    s = C.scores(z, codes, p)
+    assert abs(s.mean()) < 0.05 and abs(s.std() - 1) < 0.05
+    for t in (2.0, 3.0, 3.5):
+        bound = float(np.exp(C.chernoff_log_tail(np.array([t]), z, p))[0])
+        assert (s >= t).mean() <= bound
+    assert float(np.exp(C.chernoff_log_tail(np.array([7.0]), z, p))[0]) < 1e-9
+
+
+def test_marked_image_quality(original, key):
+    marked = mark_pixels(original, key, RECIPIENTS[0])
+    assert marked.shape == original.shape and marked.dtype == np.uint8
+    assert psnr(original, marked) >= 42
+    from skimage.metrics import structural_similarity
+
+    assert structural_similarity(original, marked, channel_axis=2, data_range=255) >= 0.98
+
+
+def test_trace_after_jpeg_crop_resize(original, key):
+    marked = mark_pixels(original, key, RECIPIENTS[7])
+    h, w = marked.shape[:2]
+    im = Image.fromarray(marked).crop((w // 10, h // 10, w - w // 10, h - h // 10))
+    im = im.resize((im.width // 2, im.height // 2), Image.LANCZOS)
+    leaked = _jpeg(np.asarray(im), 70)
+    r = trace_pixels(original, leaked, key, RECIPIENTS)
+    assert r.conclusive
+    assert [a.recipient for a in r.accused] == [RECIPIENTS[7]]
+    assert r.accused[0].p_innocent < 1e-6
+
+
+def test_unmarked_copy_accuses_no_one(original, key):
+    r = trace_pixels(original, _jpeg(original, 80), key, RECIPIENTS)
+    assert not r.conclusive and r.accused == []
+    assert r.best_p_innocent is not None and r.best_p_innocent > 1e-6
+
+
+def test_copy_of_unlisted_recipient_accuses_no_one(original, key):
+    marked = mark_pixels(original, key, "someone-not-registered")
+    r = trace_pixels(original, marked, key, RECIPIENTS)
+    assert r.accused == []
+    # ... and a copy marked under another case's key neither.
+    other = mark_pixels(original, WatermarkKey(bytes(32)), RECIPIENTS[3])
+    assert trace_pixels(original, other, key, RECIPIENTS).accused == []
+
+
+def test_average_of_two_copies_names_a_colluder_and_no_innocent(original, key):
+    a = mark_pixels(original, key, RECIPIENTS[11]).astype(np.float64)
+    b = mark_pixels(original, key, RECIPIENTS[42]).astype(np.float64)
+    leaked = np.rint((a + b) / 2).astype(np.uint8)
+    r = trace_pixels(original, leaked, key, RECIPIENTS)
+    named = {x.recipient for x in r.accused}
+    assert named and named <= {RECIPIENTS[11], RECIPIENTS[42]}
+
+
+def test_mark_file_keeps_format_and_quality(tmp_path, key):
+    src_path = next(p for p in sample_images() if p.name == "china.jpg")
+    out = mark_file(src_path, tmp_path, key, [(RECIPIENTS[1], "alice"), (RECIPIENTS[2], "bob")])
+    assert [m.error for m in out] == [None, None]
+    from unleak.watermark.imagefile import estimate_jpeg_quality
+
+    q_in = estimate_jpeg_quality(Image.open(src_path))
+    for m in out:
+        im = Image.open(m.path)
+        assert im.format == "JPEG" and estimate_jpeg_quality(im) == q_in
+    r = trace_file(out[1].path, src_path, key, RECIPIENTS)
+    assert [a.recipient for a in r.accused] == [RECIPIENTS[2]]
+    png = tmp_path / "src.png"
+    Image.open(next(p for p in sample_images() if p.name == "coffee.png")).save(png)
+    (m,) = mark_file(png, tmp_path / "png", key, [(RECIPIENTS[3], "carol")])
+    assert Image.open(m.path).format == "PNG"
