@@ -26,6 +26,7 @@ def _register_all() -> None:
     core.register(app)
     demo.register(app)
     # --- command modules of other stages register here, one line each ---
+    from unleak.cli import watermark; watermark.register(app)  # recipients, mark, trace (issue 5)
 
 
 _register_all()

@@ -341,3 +341,39 @@ class RemovalCheck(Base):
     state: Mapped[str] = mapped_column(String(20))  # up | gone | error
     http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     reason: Mapped[str] = mapped_column(String(300), default="")
+
+
+# ---------------------------------------------------------------------------------------------
+# Watermark (issue 5): recipients of per-recipient marked copies, and which copy went to whom.
+# No codeword is stored: each is derived from the case's secret key (a 0600 key file in the
+# data folder, see unleak.watermark.keys) and the recipient's random `code_id`.
+# ---------------------------------------------------------------------------------------------
+
+
+class Recipient(Base):
+    """Someone who receives marked copies: a name or handle, how to reach them, a note."""
+
+    __tablename__ = "wm_recipients"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    code_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    contact: Mapped[str] = mapped_column(String(300), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("case_id", "name", name="uq_wm_recipient_case_name"),)
+
+
+class MarkedCopy(Base):
+    """One marked copy made for one recipient from one original."""
+
+    __tablename__ = "wm_marked_copies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("wm_recipients.id", ondelete="CASCADE"), index=True)
+    bank_item_id: Mapped[int | None] = mapped_column(ForeignKey("bank_items.id", ondelete="SET NULL"), nullable=True)
+    original_path: Mapped[str] = mapped_column(Text)
+    original_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    copy_path: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

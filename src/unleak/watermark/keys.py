@@ -52,7 +52,7 @@ class WatermarkKey:
 
     def save(self, path: Path) -> None:
         """Write the key file with owner-only permissions (0600), atomically."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:

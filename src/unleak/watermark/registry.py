@@ -1,0 +1,216 @@
+"""The recipients of a case and the copies made for them, on top of the store.
+
+The registry holds names, contacts, notes and a random ``code_id`` per recipient; the
+codeword is derived from the case key and ``code_id`` whenever it is needed.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from sqlalchemy import select
+
+from unleak import config
+from unleak.errors import NotFound, UnleakError
+from unleak.store import Store
+from unleak.store.models import MarkedCopy, Recipient
+
+from . import DEFAULT_BOUND, MarkResult, TraceResult, mark_file, trace_file
+from .keys import WatermarkKey, load_or_create
+
+
+@dataclass(frozen=True)
+class RecipientInfo:
+    id: int
+    name: str
+    contact: str
+    note: str
+    code_id: str
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "name": self.name, "contact": self.contact, "note": self.note}
+
+
+def _info(r: Recipient) -> RecipientInfo:
+    return RecipientInfo(r.id, r.name, r.contact, r.note, r.code_id)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Registry:
+    """Recipients, key and marked copies of one case."""
+
+    def __init__(self, store: Store, case: str | None = None, *, home: Path | None = None) -> None:
+        self.store = store
+        with store.session() as s:
+            c = store.case(s, case)
+            self.case_id, self.case_name = c.id, c.name
+        self.home = home or config.home()
+
+    @property
+    def key(self) -> WatermarkKey:
+        return load_or_create(self.home, self.case_name)
+
+    # --- recipients ------------------------------------------------------------------------
+    def add(self, name: str, contact: str = "", note: str = "") -> RecipientInfo:
+        name = name.strip()
+        if not name:
+            raise UnleakError("a recipient needs a name or handle")
+        self.key  # create the case key on first use
+        with self.store.session() as s:
+            if s.scalar(select(Recipient).where(Recipient.case_id == self.case_id, Recipient.name == name)):
+                raise UnleakError(f"recipient {name!r} already exists in case {self.case_name!r}",
+                                  hint="names are unique per case; add a suffix")
+            r = Recipient(case_id=self.case_id, code_id=secrets.token_hex(16), name=name, contact=contact, note=note)
+            s.add(r)
+            s.flush()
+            return _info(r)
+
+    def add_many(self, rows: Iterable[tuple[str, str, str]]) -> tuple[list[RecipientInfo], list[str]]:
+        """Add (name, contact, note) rows in one transaction; existing names are skipped."""
+        self.key
+        added, skipped = [], []
+        with self.store.session() as s:
+            have = set(s.scalars(select(Recipient.name).where(Recipient.case_id == self.case_id)))
+            for name, contact, note in rows:
+                name = (name or "").strip()
+                if not name or name in have:
+                    skipped.append(name)
+                    continue
+                r = Recipient(case_id=self.case_id, code_id=secrets.token_hex(16), name=name,
+                              contact=contact or "", note=note or "")
+                s.add(r)
+                have.add(name)
+                added.append(r)
+            s.flush()
+            return [_info(r) for r in added], skipped
+
+    def import_csv(self, path: Path) -> tuple[list[RecipientInfo], list[str]]:
+        """CSV with a header: name (or handle), contact, note. Other columns are ignored."""
+        try:
+            with open(path, newline="", encoding="utf-8-sig") as fh:
+                reader = csv.DictReader(fh)
+                fields = {f.lower().strip(): f for f in (reader.fieldnames or [])}
+                name_col = fields.get("name") or fields.get("handle")
+                if name_col is None:
+                    raise UnleakError(f"{path}: no 'name' or 'handle' column", hint="first line: name,contact,note")
+                rows = [(row.get(name_col, ""), row.get(fields.get("contact", ""), "") or "",
+                         row.get(fields.get("note", ""), "") or "") for row in reader]
+        except FileNotFoundError:
+            raise NotFound(f"{path}: no such file") from None
+        return self.add_many(rows)
+
+    def list(self) -> list[RecipientInfo]:
+        with self.store.session() as s:
+            rs = s.scalars(select(Recipient).where(Recipient.case_id == self.case_id).order_by(Recipient.id))
+            return [_info(r) for r in rs]
+
+    def resolve(self, names: Sequence[str] | None) -> list[RecipientInfo]:
+        """The named recipients (all of the case's when none are named)."""
+        everyone = self.list()
+        if not names:
+            if not everyone:
+                raise UnleakError(f"case {self.case_name!r} has no recipients", hint="`unleak recipients add NAME`")
+            return everyone
+        by_name = {r.name: r for r in everyone}
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            raise NotFound(f"unknown recipient(s): {', '.join(missing)}", hint="see `unleak recipients list`")
+        return [by_name[n] for n in names]
+
+    # --- mark and trace -------------------------------------------------------------------
+    def mark(self, original: Path, out_dir: Path, names: Sequence[str] | None = None,
+             *, psnr_db: float | None = None, protect: bool = True) -> list[MarkResult]:
+        """Marked copies for the recipients; records who got which, and protects the original
+        in the bank so that a trace can find it without being told."""
+        recips = self.resolve(names)
+        bank_id = None
+        if protect:
+            from unleak.bank import Bank
+
+            res = Bank(self.store, self.case_name).protect_one(Path(original))
+            bank_id = res.bank_id
+        results = mark_file(Path(original), Path(out_dir), self.key, [(r.code_id, r.name) for r in recips], psnr_db=psnr_db)
+        sha = _sha256(Path(original))
+        with self.store.session() as s:
+            for r, m in zip(recips, results):
+                if m.error is None and m.path:
+                    s.add(MarkedCopy(case_id=self.case_id, recipient_id=r.id, bank_item_id=bank_id,
+                                     original_path=str(Path(original).resolve()), original_sha256=sha,
+                                     copy_path=str(Path(m.path).resolve())))
+        return results
+
+    def find_original(self, leaked: Path) -> tuple[int | None, str, Path] | None:
+        """The bank item a leaked copy matches (bank id, label, path), or None."""
+        from unleak.bank import Bank
+        from unleak.match import Matcher
+        from unleak.signals import Media
+
+        matcher = Matcher(Bank(self.store, self.case_name))
+        result = matcher.match_media(Media.open(Path(leaked)))
+        from unleak.store.models import BankItem
+
+        with self.store.session() as s:
+            for m in result.matches:
+                item = s.get(BankItem, m.bank_id)
+                if item is not None and item.path and Path(item.path).is_file():
+                    return item.id, item.label, Path(item.path)
+            # Fingerprints miss heavy crops: register the leak against each original that
+            # marked copies were made from (owner-side, so the originals are at hand).
+            rows = s.execute(select(MarkedCopy.original_path, MarkedCopy.bank_item_id)
+                             .where(MarkedCopy.case_id == self.case_id)
+                             .order_by(MarkedCopy.id.desc())).all()
+            labels = {i.id: i.label for i in s.scalars(select(BankItem).where(BankItem.case_id == self.case_id))}
+        return self._find_by_alignment(Path(leaked), rows, labels)
+
+    def _find_by_alignment(self, leaked: Path, rows, labels) -> tuple[int | None, str, Path] | None:
+        from unleak.match.align import align
+        from unleak.media.sniff import MediaKind, sniff_file
+
+        from .imagefile import load_image
+
+        if sniff_file(leaked)[0] is not MediaKind.IMAGE:
+            return None
+        cand = load_image(leaked).pixels
+        seen, best = set(), None
+        for path, bank_id in rows:
+            if path in seen or len(seen) >= 200:
+                continue
+            seen.add(path)
+            p = Path(path)
+            try:
+                if not p.is_file() or sniff_file(p)[0] is not MediaKind.IMAGE:
+                    continue
+                a = align(load_image(p).pixels, cand, max_side=640, refine=False)
+            except UnleakError:
+                continue
+            if a is not None and a.inliers >= 20 and (best is None or a.inliers > best[0]):
+                best = (a.inliers, bank_id, labels.get(bank_id, p.stem), p)
+        return None if best is None else best[1:]
+
+    def trace(self, leaked: Path, original: Path | None = None, *, bound: float = DEFAULT_BOUND) -> tuple[TraceResult, dict | None]:
+        """Trace a leaked file; returns the result with recipient *names*, and the original found."""
+        found = None
+        if original is None:
+            hit = self.find_original(leaked)
+            if hit is None:
+                raise UnleakError(f"{leaked}: no original in the bank of case {self.case_name!r} matches it",
+                                  hint="give the original with --original PATH")
+            bank_id, label, original = hit
+            found = {"bank_id": bank_id, "label": label}
+        recips = self.list()
+        result = trace_file(Path(leaked), Path(original), self.key, [r.code_id for r in recips], bound=bound)
+        names = {r.code_id: r.name for r in recips}
+        result.accused = [type(a)(names.get(a.recipient, a.recipient), a.score, a.p_innocent) for a in result.accused]
+        return result, found

@@ -1,0 +1,53 @@
+"""`unleak recipients|mark|trace`: the JSON contract, end to end on the store."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from PIL import Image
+
+from unleak.samples import sample_images
+
+
+def _lines(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_recipients_mark_trace(cli, tmp_path, _isolated_home):
+    src = next(p for p in sample_images() if p.name == "china.jpg")
+    original = tmp_path / "original.jpg"
+    original.write_bytes(src.read_bytes())
+    assert cli("recipients", "add", "alice", "--contact", "a@example.org")[0] == 0
+    csv_path = tmp_path / "r.csv"
+    csv_path.write_text("name,contact,note\nbob,,collab\ncarol,c@example.org,\nalice,,dup\n")
+    code, out, _ = cli("recipients", "import", csv_path, "--json")
+    assert code == 0 and _lines(out)[0]["skipped"] == ["alice"]
+    code, out, _ = cli("recipients", "list", "--json")
+    assert [r["name"] for r in _lines(out)] == ["alice", "bob", "carol"]
+    # The key lives in a private file, not in the database.
+    keys = list((_isolated_home / "watermark-keys").iterdir())
+    assert len(keys) == 1 and (os.stat(keys[0]).st_mode & 0o777) == 0o600
+
+    code, out, _ = cli("mark", original, "--out", tmp_path / "out", "--json")
+    marks = _lines(out)
+    assert code == 0 and [m["recipient"] for m in marks] == ["alice", "bob", "carol"]
+    assert all(m["error"] is None and os.path.isfile(m["path"]) for m in marks)
+
+    bob = next(m["path"] for m in marks if m["recipient"] == "bob")
+    im = Image.open(bob)
+    w, h = im.size
+    leaked = tmp_path / "leaked.jpg"
+    im.crop((w // 10, h // 10, w - w // 10, h - h // 10)).save(leaked, quality=75)
+    code, out, _ = cli("trace", leaked, "--json")
+    (r,) = _lines(out)
+    assert code == 0 and r["conclusive"] is True
+    assert r["original"]["bank_id"] is not None
+    assert [a["recipient"] for a in r["accused"]] == ["bob"]
+    assert r["accused"][0]["p_innocent"] < 1e-6
+
+    clean = tmp_path / "clean.jpg"
+    Image.open(original).resize((w // 2, h // 2)).save(clean, quality=80)
+    code, out, _ = cli("trace", clean, "--original", original, "--json")
+    (r,) = _lines(out)
+    assert r == {"path": str(clean), "original": None, "accused": [], "conclusive": False}
