@@ -1,0 +1,1 @@
+"""Find: sources, a polite and safe fetcher, and the resumable scan loop."""

@@ -1,0 +1,365 @@
+"""A generated website on 127.0.0.1 for tests, the demo and the benchmark.
+
+It serves altered copies of protected photos among unrelated ones, on pages that show an
+uploader and a post time, with robots.txt, an RSS feed, a sitemap, redirects and a hostile page.
+Routes can change while it runs: take a URL down (404/410) or put a re-upload at a new URL.
+
+    with generate_site(protected_paths, other_paths) as site:
+        site.start_url, site.truth          # truth: media URL -> label of the original it copies
+        site.take_down(url); site.add_reupload(label)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable
+from xml.sax.saxutils import escape
+
+from PIL import Image
+
+
+@dataclass
+class Route:
+    body: bytes = b""
+    content_type: str = "text/html; charset=utf-8"
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class SiteServer:
+    """A threaded HTTP/1.1 server on 127.0.0.1 whose routes can be changed while it runs."""
+
+    def __init__(self, fallback: Callable[[str], Route | None] | None = None) -> None:
+        self.routes: dict[str, Route] = {}
+        self.fallback = fallback
+        self.requests: deque[tuple[str, str, dict[str, str]]] = deque(maxlen=200_000)
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+            def _serve(self, with_body: bool) -> None:
+                path = self.path.split("#", 1)[0]
+                server.requests.append((self.command, path, {k.lower(): v for k, v in self.headers.items()}))
+                route = server.route(path)
+                if route is None:
+                    route = Route(b"<h1>Not found</h1>", status=404)
+                self.send_response(route.status)
+                self.send_header("Content-Type", route.content_type)
+                self.send_header("Content-Length", str(len(route.body)))
+                for k, v in route.headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                if with_body:
+                    self.wfile.write(route.body)
+
+            def do_GET(self) -> None:
+                self._serve(True)
+
+            def do_HEAD(self) -> None:
+                self._serve(False)
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 128
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="demo-site", daemon=True)
+        self._thread.start()
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def route(self, path: str) -> Route | None:
+        with self._lock:
+            route = self.routes.get(path)
+        if route is None and self.fallback is not None:
+            route = self.fallback(path)
+        return route
+
+    def set(self, path: str, body: bytes | str, content_type: str = "text/html; charset=utf-8",
+            status: int = 200, headers: dict[str, str] | None = None) -> str:
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        with self._lock:
+            self.routes[path] = Route(body, content_type, status, headers or {})
+        return self.url(path)
+
+    def remove(self, path: str, status: int = 410) -> None:
+        """Take a path down: it answers `status` (404 or 410) from now on."""
+        with self._lock:
+            self.routes[path] = Route(b"<h1>Gone</h1>", status=status)
+
+    def redirect(self, path: str, location: str, status: int = 302) -> str:
+        with self._lock:
+            self.routes[path] = Route(b"", status=status, headers={"Location": location})
+        return self.url(path)
+
+    def paths_requested(self) -> list[str]:
+        return [p for _m, p, _h in list(self.requests)]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> "SiteServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# --- altered copies ------------------------------------------------------------------------
+
+def _alterations() -> list[tuple[str, Callable[[Image.Image], Image.Image]]]:
+    from unleak.demo import ALTERATIONS
+
+    return list(ALTERATIONS.items())
+
+
+def jpeg(image: Image.Image, quality: int = 85) -> bytes:
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def altered_copy(path: Path, index: int, max_side: int | None = None) -> tuple[str, bytes]:
+    """(alteration name, JPEG bytes) of the index-th alteration of a photo."""
+    name, alter = _alterations()[index % len(_alterations())]
+    image = Image.open(path).convert("RGB")
+    if max_side and max(image.size) > max_side:
+        image.thumbnail((max_side, max_side))
+    return name, jpeg(alter(image), 50 if name == "jpeg-q50" else 85)
+
+
+def _page(title: str, body: str, *, uploader: str | None = None, posted: str | None = None,
+          og_image: str | None = None) -> str:
+    head = f"<title>{escape(title)}</title>"
+    if og_image:
+        head += f'<meta property="og:image" content="{escape(og_image)}">'
+    byline = ""
+    if uploader:
+        byline += f'<p class="byline">posted by <a rel="author" href="/u/{escape(uploader)}">@{escape(uploader)}</a>'
+        if posted:
+            byline += f' on <time datetime="{posted}">{posted[:10]}</time>'
+        byline += "</p>"
+    return f"<!doctype html><html><head>{head}</head><body><h1>{escape(title)}</h1>{byline}{body}</body></html>"
+
+
+@dataclass
+class GeneratedSite:
+    server: SiteServer
+    truth: dict[str, str]  # media URL of an altered copy -> label (file stem) of the original
+    distractors: list[str]  # media URLs of unrelated images
+    pages: list[str]
+    uploaders: dict[str, str]  # media URL -> uploader handle shown on its page
+    copies: dict[str, bytes]  # label -> bytes of the altered copy (for re-uploads)
+    disallowed: list[str]  # URLs robots.txt forbids (a protected copy sits there)
+    _n: int = 0
+
+    @property
+    def start_url(self) -> str:
+        return self.server.url("/")
+
+    @property
+    def feed_url(self) -> str:
+        return self.server.url("/feed.xml")
+
+    @property
+    def sitemap_url(self) -> str:
+        return self.server.url("/sitemap.xml")
+
+    def take_down(self, url: str, status: int = 410) -> None:
+        """Remove a media URL (and its page, if it is a page) from the site."""
+        self.server.remove(url.removeprefix(self.server.base), status)
+
+    def add_reupload(self, label: str, *, uploader: str = "again") -> tuple[str, str]:
+        """Put the copy of `label` at a new media URL on a new page linked from the index.
+        Returns (page URL, media URL)."""
+        self._n += 1
+        media_path = f"/reup/{self._n}-{hashlib.sha256(label.encode()).hexdigest()[:8]}.jpg"
+        media_url = self.server.set(media_path, self.copies[label], "image/jpeg")
+        page_path = f"/reup/{self._n}.html"
+        page_url = self.server.set(page_path, _page(f"re-upload {self._n}", f'<img src="{media_path}">',
+                                                    uploader=uploader, posted="2026-03-01T12:00:00Z"))
+        index = self.server.route("/")
+        assert index is not None
+        self.server.set("/", index.body.replace(b"</body>", f'<a href="{page_path}">new</a></body>'.encode()))
+        self.truth[media_url] = label
+        self.uploaders[media_url] = uploader
+        self.pages.append(page_url)
+        return page_url, media_url
+
+    def close(self) -> None:
+        self.server.close()
+
+    def __enter__(self) -> "GeneratedSite":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def generate_site(protected: list[Path], others: list[Path], *, videos: dict[str, bytes] | None = None,
+                  server: SiteServer | None = None, max_side: int = 640) -> GeneratedSite:
+    """Serve a small site: one post per altered copy of each protected photo, one per unrelated
+    photo, each embedding its image a different way (img, srcset, og:image, <a href>, <video>).
+
+    `videos` maps a label to the bytes of a video copy, embedded with <video><source>.
+    One copy also appears on a second page (it is still one sighting), one sits under a path
+    robots.txt disallows (it must never be fetched), and /weird.html is hostile markup.
+    """
+    server = server or SiteServer()
+    truth: dict[str, str] = {}
+    uploaders: dict[str, str] = {}
+    copies: dict[str, bytes] = {}
+    distractors: list[str] = []
+    pages: list[str] = []
+    posts: list[tuple[str, str, str]] = []  # (page path, title, uploader)
+    t0 = datetime(2026, 2, 1, 9, 0, tzinfo=timezone.utc)
+    styles = ["img", "srcset", "og", "link", "picture"]
+
+    def post(n: int, media_path: str, style: str, uploader: str, ctype: str = "image/jpeg") -> str:
+        posted = (t0 + timedelta(hours=n)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        title = f"post {n}"
+        og = None
+        if style == "img":
+            body = f'<div class="post"><img src="{media_path}" alt="photo"></div>'
+        elif style == "srcset":
+            body = f'<img src="/static/spacer.gif" srcset="{media_path} 2x, /static/spacer.gif 1x">'
+        elif style == "og":
+            body, og = "<p>see the preview</p>", server.url(media_path)
+        elif style == "link":
+            body = f'<p><a href="{media_path}">full size</a></p>'
+        elif style == "picture":
+            body = f'<picture><source srcset="{media_path}"><img src="/static/spacer.gif"></picture>'
+        else:  # video
+            body = f'<video controls><source src="{media_path}" type="{ctype}"></video>'
+        path = f"/posts/{n}.html"
+        server.set(path, _page(title, body, uploader=uploader, posted=posted, og_image=og))
+        posts.append((path, title, uploader))
+        pages.append(server.url(path))
+        return path
+
+    server.set("/static/spacer.gif", b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01"
+               b"\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;", "image/gif")
+    n = 0
+    for i, src in enumerate(protected):
+        _name, data = altered_copy(src, i, max_side)
+        label = src.stem
+        copies[label] = data
+        media_path = f"/media/{hashlib.sha256(data).hexdigest()[:16]}.jpg"
+        # Served with a misleading type: content is sniffed, not trusted.
+        server.set(media_path, data, "application/octet-stream" if i == 1 else "image/jpeg")
+        uploader = f"user{i}"
+        post(n, media_path, styles[i % len(styles)], uploader)
+        truth[server.url(media_path)] = label
+        uploaders[server.url(media_path)] = uploader
+        n += 1
+    for label, data in (videos or {}).items():
+        media_path = f"/media/{hashlib.sha256(data).hexdigest()[:16]}.mp4"
+        server.set(media_path, data, "video/mp4")
+        post(n, media_path, "video", f"vid{n}", "video/mp4")
+        truth[server.url(media_path)] = label
+        uploaders[server.url(media_path)] = f"vid{n}"
+        copies[label] = data
+        n += 1
+    for j, src in enumerate(others):
+        image = Image.open(src).convert("RGB")
+        image.thumbnail((max_side, max_side))
+        data = jpeg(image, 80)
+        media_path = f"/media/other-{j}.jpg"
+        server.set(media_path, data, "image/jpeg")
+        post(n, media_path, styles[j % len(styles)], f"someone{j}")
+        distractors.append(server.url(media_path))
+        n += 1
+    first_copy = next(iter(truth), None)
+    if first_copy:  # the same media URL on a second page: still one sighting
+        post(n, first_copy.removeprefix(server.base), "img", "user0")
+        n += 1
+    disallowed = []
+    if protected:
+        _name, data = altered_copy(protected[0], 3, max_side)
+        server.set("/private/leak.jpg", data, "image/jpeg")
+        server.set("/private/index.html", _page("private", '<img src="/private/leak.jpg">'))
+        disallowed = [server.url("/private/index.html"), server.url("/private/leak.jpg")]
+    server.set("/robots.txt", "User-agent: *\nDisallow: /private/\n", "text/plain")
+    server.set("/weird.html", hostile_page())
+    server.redirect("/moved.html", "/posts/0.html", 301)
+    links = "".join(f'<li><a href="{p}">{escape(t)}</a></li>' for p, t, _u in posts)
+    server.set("/", _page("a gallery", f'<ul>{links}</ul><a href="/private/index.html">private</a>'
+                          '<a href="/weird.html">weird</a><a href="/moved.html">moved</a>'
+                          '<a href="/feed.xml">feed</a><a href="/does-not-exist.html">broken</a>'))
+    pages.insert(0, server.url("/"))
+    items = "".join(
+        f"<item><title>{escape(t)}</title><link>{server.url(p)}</link><author>{u}@example.invalid ({u})</author>"
+        f"<pubDate>Sun, 01 Feb 2026 09:00:00 GMT</pubDate></item>" for p, t, u in posts)
+    server.set("/feed.xml", f'<?xml version="1.0"?><rss version="2.0"><channel><title>gallery</title>'
+               f"<link>{server.base}/</link><description>posts</description>{items}</channel></rss>",
+               "application/rss+xml")
+    locs = "".join(f"<url><loc>{server.url(p)}</loc></url>" for p, _t, _u in posts)
+    server.set("/sitemap.xml", '<?xml version="1.0" encoding="UTF-8"?>'
+               f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</urlset>', "application/xml")
+    return GeneratedSite(server, truth, distractors, pages, uploaders, copies, disallowed)
+
+
+def hostile_page() -> str:
+    """Malformed markup, script and data URLs, an absurd srcset, links to forbidden addresses."""
+    srcset = ", ".join(f"/static/spacer.gif?{i} {i}w" for i in range(5000))
+    return ("<html><head><title>weird<body><div><div><p><b><i>unclosed"
+            '<a href="javascript:alert(1)">js</a><a href="data:text/html,hi">data</a>'
+            '<img src="data:image/png;base64,iVBORw0KGgo=">'
+            f'<img srcset="{srcset}">'
+            '<a href="http://[::1">broken url</a><a href="mailto:x@example.invalid">mail</a>'
+            '<a href="http://169.254.169.254/latest/meta-data/">metadata</a>'
+            '<img src="http://10.0.0.1/x.jpg">' + "<span>" * 5000 + "deep" + "</span>" * 10
+            + "</html>")
+
+
+# --- the benchmark's big site ----------------------------------------------------------------
+
+def big_site(n_pages: int, pool: list[bytes], copy_of: dict[int, str], fanout: int = 3) -> tuple[SiteServer, dict[str, str]]:
+    """A procedurally generated site of `n_pages` pages, each with one image from `pool`
+    at its own URL (so every image is fetched and hashed), linked as a tree from /p/0.html.
+    `copy_of` maps pool indices that are altered copies to their labels. Returns (server, truth)."""
+
+    def fallback(path: str) -> Route | None:
+        if path == "/":
+            return Route(b'<html><body><a href="/p/0.html">start</a></body></html>')
+        if path == "/robots.txt":
+            return Route(b"User-agent: *\nAllow: /\n", "text/plain")
+        if path.startswith("/p/") and path.endswith(".html"):
+            try:
+                i = int(path[3:-5])
+            except ValueError:
+                return None
+            if not 0 <= i < n_pages:
+                return None
+            kids = "".join(f'<a href="/p/{k}.html">page {k}</a>' for k in range(fanout * i + 1, fanout * i + fanout + 1)
+                           if k < n_pages)
+            return Route(_page(f"page {i}", f'<img src="/m/{i}.jpg">{kids}', uploader=f"u{i % 97}",
+                               posted="2026-01-01T00:00:00Z").encode())
+        if path.startswith("/m/") and path.endswith(".jpg"):
+            try:
+                i = int(path[3:-4])
+            except ValueError:
+                return None
+            return Route(pool[i % len(pool)], "image/jpeg") if 0 <= i < n_pages else None
+        return None
+
+    server = SiteServer(fallback)
+    truth = {server.url(f"/m/{i}.jpg"): copy_of[i % len(pool)] for i in range(n_pages) if i % len(pool) in copy_of}
+    return server, truth

@@ -1,0 +1,395 @@
+"""A fetcher that behaves: guarded, polite, bounded.
+
+- SSRF guard on every hop: the host is resolved, every address checked (see guard.py), and the
+  connection goes to the checked address with the Host header and TLS SNI set to the name.
+- robots.txt obeyed (RFC 9309), its Crawl-delay honoured; our user agent says who we are.
+- Per-host rate limit and concurrency; retries with exponential backoff on transient failures
+  (connection errors, 429, 5xx), honouring Retry-After up to a cap.
+- Size limits enforced while streaming (Content-Length is checked first, then the bytes counted).
+- Redirects followed by hand: at most `max_redirects`, http(s) only, each target checked again.
+- Content type sniffed from the bytes; the Content-Type header is kept only as a hint.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, Iterable
+
+import httpx
+
+from unleak import __version__ as _version
+from unleak.media.sniff import sniff_bytes
+from unleak.monitor.guard import Blocked, FetchError, NetworkPolicy, Resolver
+from unleak.monitor.robots import Robots
+
+log = logging.getLogger("unleak.monitor")
+
+USER_AGENT_TOKEN = "unleak"
+USER_AGENT = (f"unleak/{_version} (finds copies of leaked private media for the person they belong to; "
+              "obeys robots.txt)")
+REDIRECT_CODES = {301, 302, 303, 307, 308}
+RETRY_CODES = {429, 500, 502, 503, 504}
+
+
+@dataclass
+class FetchPolicy:
+    """How the fetcher behaves. The defaults are polite; the benchmark lifts `rate`."""
+
+    user_agent: str = USER_AGENT
+    rate: float | None = 1.0  # requests a second per host; None or 0: no limit
+    per_host_concurrency: int = 2
+    max_page_bytes: int = 5 * 1024 * 1024
+    max_media_bytes: int = 200 * 1024 * 1024
+    max_robots_bytes: int = 512 * 1024
+    timeout: float = 20.0
+    max_redirects: int = 5
+    retries: int = 3
+    backoff: float = 0.5
+    max_retry_after: float = 60.0
+    max_crawl_delay: float = 30.0
+    obey_robots: bool = True
+
+
+@dataclass
+class Hop:
+    url: str
+    status: int
+    location: str | None
+    ip: str
+
+
+@dataclass
+class FetchResult:
+    """One successful fetch, with what evidence needs: raw body, headers, IP, time, redirects."""
+
+    url: str  # as asked
+    final_url: str
+    status: int
+    reason: str
+    http_version: str
+    headers: list[tuple[str, str]]  # as received
+    request_headers: list[tuple[str, str]]
+    raw: bytes  # the body as it came over the wire (after de-chunking), possibly gzip
+    body: bytes  # content-decoded
+    ip: str
+    port: int
+    fetched_at: datetime
+    elapsed: float
+    redirects: list[Hop] = field(default_factory=list)
+    sniffed: str = "other"  # html | feed | sitemap | image | video | text | other
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return None
+
+    @property
+    def content_type(self) -> str:
+        return (self.header("content-type") or "").split(";")[0].strip().lower()
+
+
+def sniff_content(body: bytes, content_type: str = "") -> str:
+    """What the bytes are, judged from the bytes (the header only breaks ties between text kinds)."""
+    media = sniff_bytes(body[:64])
+    if media is not None:
+        return media[0].value
+    head = body[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(b"<?xml") or head.startswith(b"<rss") or head.startswith(b"<feed") \
+            or head.startswith(b"<urlset") or head.startswith(b"<sitemapindex"):
+        if b"<urlset" in head or b"<sitemapindex" in head:
+            return "sitemap"
+        if b"<rss" in head or b"<feed" in head or b"<rdf:rdf" in head:
+            return "feed"
+        return "html" if b"<html" in head else "other"
+    for marker in (b"<!doctype html", b"<html", b"<head", b"<body", b"<!--", b"<title", b"<meta",
+                   b"<div", b"<p", b"<a ", b"<img", b"<script", b"<table", b"<h1"):
+        if head.startswith(marker):
+            return "html"
+    if b"\x00" not in head[:512]:
+        try:
+            head[:512].decode("utf-8")
+            return "html" if "html" in content_type else "text"
+        except UnicodeDecodeError:
+            pass
+    return "other"
+
+
+class _HostGate:
+    """Per-host rate limit (minimum spacing between request starts) and concurrency."""
+
+    def __init__(self, interval: float, concurrency: int) -> None:
+        self.interval = interval
+        self.semaphore = threading.BoundedSemaphore(max(1, concurrency))
+        self.lock = threading.Lock()
+        self.next_start = 0.0
+
+    def wait_turn(self) -> None:
+        with self.lock:
+            now = time.monotonic()
+            start = max(now, self.next_start)
+            self.next_start = start + self.interval
+        if start > now:
+            time.sleep(start - now)
+
+
+class Fetcher:
+    """Fetch URLs safely. Thread-safe; share one per scan. Use as a context manager or `close()`."""
+
+    def __init__(self, policy: FetchPolicy | None = None, *, network: NetworkPolicy | None = None,
+                 resolver: Resolver | None = None, transport: httpx.BaseTransport | None = None,
+                 on_refusal: Callable[[str, str], None] | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.policy = policy or FetchPolicy()
+        self.network = network or NetworkPolicy()
+        self.resolver = resolver
+        self.on_refusal = on_refusal
+        self._sleep = sleep
+        self._transport = transport
+        self._clients: OrderedDict[str, httpx.Client] = OrderedDict()
+        self._gates: dict[str, _HostGate] = {}
+        self._robots: dict[str, Robots] = {}
+        self._robots_locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+        self.requests_sent = 0
+
+    # --- lifecycle -----------------------------------------------------------------------
+    def close(self) -> None:
+        with self._lock:
+            for c in self._clients.values():
+                c.close()
+            self._clients.clear()
+
+    def __enter__(self) -> "Fetcher":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _client(self, host: str) -> httpx.Client:
+        # One client per host name: a pooled TLS connection is never reused for another name.
+        with self._lock:
+            client = self._clients.get(host)
+            if client is None:
+                client = httpx.Client(
+                    timeout=httpx.Timeout(self.policy.timeout), follow_redirects=False, trust_env=False,
+                    transport=self._transport, limits=httpx.Limits(
+                        max_connections=self.policy.per_host_concurrency * 2, max_keepalive_connections=4))
+                self._clients[host] = client
+                if len(self._clients) > 64:
+                    _, old = self._clients.popitem(last=False)
+                    old.close()
+            else:
+                self._clients.move_to_end(host)
+            return client
+
+    def _gate(self, host: str) -> _HostGate:
+        with self._lock:
+            gate = self._gates.get(host)
+            if gate is None:
+                rate = self.policy.rate
+                gate = _HostGate(1.0 / rate if rate else 0.0, self.policy.per_host_concurrency)
+                self._gates[host] = gate
+            return gate
+
+    # --- public --------------------------------------------------------------------------
+    def fetch(self, url: str, *, max_bytes: int | None = None, kind: str = "page") -> FetchResult:
+        """GET a URL, following redirects with care. Raises Blocked (nothing was sent) or FetchError."""
+        limit = max_bytes or (self.policy.max_media_bytes if kind == "media" else self.policy.max_page_bytes)
+        try:
+            return self._fetch(url, limit, check_robots=self.policy.obey_robots)
+        except Blocked as exc:
+            log.warning("refused %s: %s", url, exc.message)
+            if self.on_refusal:
+                self.on_refusal(url, exc.message)
+            raise
+
+    def robots_allowed(self, url: str) -> bool:
+        return self._robots_for(httpx.URL(url)).allowed(url)
+
+    # --- internals -----------------------------------------------------------------------
+    def _check_url(self, url: str) -> httpx.URL:
+        try:
+            u = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError, ValueError) as exc:
+            raise Blocked(f"not a valid URL: {url[:200]!r} ({exc})", reason="url") from None
+        if u.scheme not in ("http", "https"):
+            raise Blocked(f"refused {u.scheme or 'schemeless'}: URL {url[:200]!r}: only http and https are fetched",
+                          reason="scheme")
+        if not u.host:
+            raise Blocked(f"no host in URL {url[:200]!r}", reason="url")
+        if u.userinfo:
+            raise Blocked(f"refused URL with credentials in it: {u.copy_with(userinfo=None)}", reason="url")
+        return u
+
+    def _fetch(self, url: str, limit: int, *, check_robots: bool) -> FetchResult:
+        hops: list[Hop] = []
+        current = url
+        seen = set()
+        for _ in range(self.policy.max_redirects + 1):
+            u = self._check_url(current)
+            port = u.port or (443 if u.scheme == "https" else 80)
+            ip = self.network.resolve(u.host, port, self.resolver)  # raises Blocked before any connection
+            if check_robots:
+                robots = self._robots_for(u)
+                if not robots.allowed(str(u)):
+                    raise Blocked(f"robots.txt of {u.host} disallows {u}", reason="robots")
+            result = self._get_with_retries(u, ip, limit)
+            if result.status in REDIRECT_CODES and result.header("location"):
+                location = str(u.join(result.header("location") or ""))
+                hops.append(Hop(str(u), result.status, location, result.ip))
+                if location in seen:
+                    raise FetchError(f"redirect loop at {location}", reason="redirect")
+                seen.add(location)
+                current = location
+                continue
+            result.url, result.redirects = url, hops
+            if result.status >= 400:
+                raise FetchError(f"{result.final_url}: HTTP {result.status} {result.reason}".rstrip(),
+                                 reason="http", status=result.status)
+            return result
+        raise FetchError(f"{url}: more than {self.policy.max_redirects} redirects", reason="redirect")
+
+    def _robots_for(self, u: httpx.URL) -> Robots:
+        origin = f"{u.scheme}://{u.netloc.decode('ascii')}"
+        with self._lock:
+            lock = self._robots_locks.setdefault(origin, threading.Lock())
+        with lock:
+            robots = self._robots.get(origin)
+            if robots is not None:
+                return robots
+            robots_url = f"{origin}/robots.txt"
+            try:
+                r = self._fetch(robots_url, self.policy.max_robots_bytes, check_robots=False)
+                robots = Robots.parse(r.body.decode("utf-8", "replace"), USER_AGENT_TOKEN)
+            except Blocked:
+                raise
+            except FetchError as exc:
+                if exc.status is not None and 400 <= exc.status < 500:
+                    robots = Robots(allow_all=True)  # no robots.txt: everything allowed
+                else:
+                    # RFC 9309: when robots.txt is unreachable, assume everything is disallowed.
+                    log.warning("robots.txt of %s unreachable (%s): not crawling it", origin, exc.message)
+                    robots = Robots(disallow_all=True)
+            self._robots[origin] = robots
+            if robots.crawl_delay:
+                gate = self._gate(u.host)
+                gate.interval = max(gate.interval, min(robots.crawl_delay, self.policy.max_crawl_delay))
+            return robots
+
+    def _get_with_retries(self, u: httpx.URL, ip: str, limit: int) -> FetchResult:
+        attempt = 0
+        while True:
+            try:
+                result = self._get_once(u, ip, limit)
+            except FetchError as exc:
+                if exc.reason != "connect" or attempt >= self.policy.retries:
+                    raise
+                delay = self.policy.backoff * (2 ** attempt)
+            else:
+                if result.status not in RETRY_CODES or attempt >= self.policy.retries:
+                    return result
+                delay = self.policy.backoff * (2 ** attempt)
+                retry_after = result.header("retry-after")
+                if retry_after and retry_after.strip().isdigit():
+                    delay = max(delay, float(retry_after.strip()))
+                delay = min(delay, self.policy.max_retry_after)
+            attempt += 1
+            self._sleep(delay * (1 + random.random() * 0.25))
+
+    def _get_once(self, u: httpx.URL, ip: str, limit: int) -> FetchResult:
+        host = u.host
+        port = u.port or (443 if u.scheme == "https" else 80)
+        pinned = u.copy_with(host=ip)
+        host_header = host if u.port is None else f"{host}:{u.port}"
+        if ":" in host and not host.startswith("["):
+            host_header = f"[{host}]" + ("" if u.port is None else f":{u.port}")
+        headers = {"Host": host_header, "User-Agent": self.policy.user_agent,
+                   "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/*,video/*;q=0.8,*/*;q=0.5",
+                   "Accept-Encoding": "gzip, deflate"}
+        extensions = {"sni_hostname": host} if u.scheme == "https" else {}
+        gate = self._gate(host)
+        with gate.semaphore:
+            gate.wait_turn()
+            started = time.monotonic()
+            fetched_at = datetime.now(timezone.utc)
+            try:
+                client = self._client(host)
+                request = client.build_request("GET", pinned, headers=headers, extensions=extensions)
+                with self._lock:
+                    self.requests_sent += 1
+                response = client.send(request, stream=True)
+            except httpx.TimeoutException as exc:
+                raise FetchError(f"{u}: timed out ({type(exc).__name__})", reason="connect") from None
+            except httpx.TransportError as exc:
+                raise FetchError(f"{u}: {type(exc).__name__}: {exc}", reason="connect") from None
+            try:
+                declared = response.headers.get("content-length")
+                if declared and declared.strip().isdigit() and int(declared) > limit:
+                    raise FetchError(f"{u}: {int(declared):,} bytes declared, over the limit of {limit:,}",
+                                     hint="raise the source's size limit if this is genuine", reason="too_large")
+                chunks, total = [], 0
+                if response.status_code not in REDIRECT_CODES:
+                    for chunk in response.iter_raw():
+                        total += len(chunk)
+                        if total > limit:
+                            raise FetchError(f"{u}: over the size limit of {limit:,} bytes while downloading",
+                                             hint="raise the source's size limit if this is genuine",
+                                             reason="too_large")
+                        chunks.append(chunk)
+            except httpx.TimeoutException:
+                raise FetchError(f"{u}: timed out while reading", reason="connect") from None
+            except httpx.TransportError as exc:
+                raise FetchError(f"{u}: connection broken while reading ({exc})", reason="connect") from None
+            finally:
+                response.close()
+        raw = b"".join(chunks)
+        encoding = (response.headers.get("content-encoding") or "").strip().lower()
+        body = _decode(raw, encoding, limit, str(u))
+        resp_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
+        req_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+        result = FetchResult(
+            url=str(u), final_url=str(u), status=response.status_code, reason=response.reason_phrase,
+            http_version=response.http_version, headers=resp_headers, request_headers=req_headers, raw=raw,
+            body=body, ip=ip, port=port, fetched_at=fetched_at, elapsed=time.monotonic() - started)
+        result.sniffed = sniff_content(body, result.content_type) if body else "other"
+        return result
+
+
+def _decode(raw: bytes, encoding: str, limit: int, label: str) -> bytes:
+    """Undo gzip/deflate with the same size limit (a small gzip can unpack to gigabytes)."""
+    if encoding in ("", "identity"):
+        return raw
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise FetchError(f"{label}: unsupported Content-Encoding {encoding!r}", reason="encoding")
+    try:
+        d = zlib.decompressobj(47 if encoding != "deflate" else zlib.MAX_WBITS)
+        out = d.decompress(raw, limit + 1)
+        if len(out) > limit or d.unconsumed_tail:
+            raise FetchError(f"{label}: decompresses to over {limit:,} bytes", reason="too_large")
+        return out
+    except zlib.error:
+        if encoding == "deflate":  # some servers send raw deflate
+            try:
+                d = zlib.decompressobj(-zlib.MAX_WBITS)
+                out = d.decompress(raw, limit + 1)
+                if len(out) <= limit and not d.unconsumed_tail:
+                    return out
+            except zlib.error:
+                pass
+        raise FetchError(f"{label}: body is not valid {encoding}", reason="encoding") from None
+
+
+def fetch_url(url: str, *, allow_networks: Iterable[str] = (), policy: FetchPolicy | None = None,
+              kind: str = "media") -> FetchResult:
+    """One guarded fetch, for `unleak match URL` and re-checks."""
+    with Fetcher(policy, network=NetworkPolicy.allowing(allow_networks)) as f:
+        return f.fetch(url, kind=kind)
