@@ -1,0 +1,297 @@
+"""A notice's text from its fields: one template per basis, each element cited.
+
+`render_text` refuses an incomplete notice (the basis's completeness check), and then checks
+the text it wrote still carries every element (a template edited wrongly fails here, not at the
+recipient's desk).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import datetime, timezone
+
+from unleak.takedown.bases import (AGENT, DEPICTED, OWNER, REPRESENTATIVE, ROLE_LABELS, IncompleteNotice,
+                                   LegalBasis, Missing, get_basis)
+
+WIDTH = 78
+
+_INTRO = {
+    "dmca": "This is a notification of claimed infringement under the Digital Millennium Copyright Act, "
+            "17 U.S.C. §512(c)(3), sent to you as the service provider's designated agent. I ask you to "
+            "remove, or disable access to, the infringing material identified below.",
+    "dmca-512d": "This is a notification of claimed infringement under 17 U.S.C. §512(d)(3). Your search "
+                 "service refers or links users to the infringing material identified below; I ask you to "
+                 "remove, or disable access to, those references and links.",
+    "take-it-down": "This is a request for removal of nonconsensual intimate visual depictions under section 3 "
+                    "of the TAKE IT DOWN Act (Pub. L. 119-12). The content identified below depicts {subject} "
+                    "and was published on your platform without consent.",
+    "dsa": "This is a notice under Article 16 of Regulation (EU) 2022/2065 (the Digital Services Act) about "
+           "specific items of information on your service that I consider to be illegal content.",
+    "uk-osa": "This is an intimate image content report under the Online Safety Act 2023 (section 10(3A) for "
+              "user-to-user services; section 27 for search services, as amended by the Crime and Policing "
+              "Act 2026).",
+    "ncii-policy": "I am reporting content on your service that breaches your policy on non-consensual intimate "
+                   "imagery, and ask you to remove it.",
+    "search-delisting": "I ask you to remove from your search results the pages and images listed below, which "
+                        "show non-consensual intimate imagery.",
+}
+
+_DEADLINE_SENTENCE = {
+    "take-it-down": "Section 3(a)(3) requires a covered platform, upon receiving a valid request, to remove the "
+                    "depiction as soon as possible, but not later than 48 hours after receiving it, and to make "
+                    "reasonable efforts to identify and remove any known identical copies.",
+    "uk-osa": "The Act requires the service to take this content down (together with content that is the same or "
+              "substantially the same) as soon as reasonably practicable and no later than 48 hours after this "
+              "report is received.",
+    "dsa": "Article 16(4)-(6) requires you to confirm receipt of this notice without undue delay, to decide on it "
+           "in a timely, diligent, non-arbitrary and objective manner, and to inform me of your decision and the "
+           "possibilities for redress.",
+    "dmca": "To keep the protection of 17 U.S.C. §512(c), a service provider must respond expeditiously to remove, "
+            "or disable access to, the material.",
+    "dmca-512d": "To keep the protection of 17 U.S.C. §512(d), a service provider must respond expeditiously to "
+                 "remove, or disable access to, the references or links.",
+}
+
+
+def capacity_text(claimant: dict) -> str:
+    roles = [r for r in (claimant.get("roles") or []) if r in ROLE_LABELS]
+    parts = [ROLE_LABELS[r] for r in roles]
+    if set(roles) & {REPRESENTATIVE, AGENT} and claimant.get("on_behalf_of"):
+        parts = [p + (f" ({claimant['on_behalf_of']})" if r in (REPRESENTATIVE, AGENT) else "")
+                 for r, p in zip(roles, parts)]
+    return " and ".join(parts) if parts else "(capacity not stated)"
+
+
+def subject_line(fields: dict) -> str:
+    basis = get_basis(fields["basis"])
+    n = len(fields.get("urls") or [])
+    host = (fields.get("host") or {}).get("name") or (fields.get("host") or {}).get("domain", "")
+    follow = fields.get("follows")
+    tail = f" (follow-up to notice #{follow['notice_id']}: content uploaded again)" if follow else ""
+    return f"[{basis.short}] Removal request: {n} URL{'s' if n != 1 else ''} on {host}{tail}"
+
+
+def _wrap(text: str, indent: str = "  ") -> str:
+    out = []
+    for para in text.split("\n"):
+        out.append(textwrap.fill(para, WIDTH, initial_indent=indent, subsequent_indent=indent,
+                                 break_long_words=False, break_on_hyphens=False) if para.strip() else "")
+    return "\n".join(out)
+
+
+def _section(title: str, citation: str, body: str) -> str:
+    return f"{title} [{citation}]\n{body}\n"
+
+
+def _el(basis: LegalBasis, key: str):
+    return next(e for e in basis.elements if e.key == key)
+
+
+def render_text(fields: dict, *, check: bool = True) -> str:
+    """The notice as plain text. Refuses an incomplete notice, naming what is missing."""
+    basis = get_basis(fields["basis"])
+    if check:
+        basis.require_complete(fields)
+    c = fields["claimant"]
+    ctx = {"subject": _subject(c)}
+    host = fields.get("host") or {}
+    recipient = fields.get("recipient") or {}
+    date = fields.get("date") or datetime.now(timezone.utc).isoformat()
+    lines: list[str] = []
+    lines.append(basis.title.upper())
+    lines.append(f"Legal basis: {basis.citation}")
+    lines.append(f"Date: {date[:10]}")
+    to = host.get("name") or host.get("domain", "")
+    if recipient.get("address"):
+        to += f" <{recipient['address']}>" if recipient.get("channel") == "email" else f" ({recipient['address']})"
+    lines.append(f"To: {to}")
+    lines.append(f"From: {c.get('name', '')} <{c.get('email', '')}>")
+    if fields.get("reference"):
+        lines.append(f"Reference: {fields['reference']}")
+    lines.append("")
+    lines.append(_wrap(_INTRO[basis.key].format(**ctx), ""))
+    lines.append("")
+    follow = fields.get("follows")
+    if follow:
+        sent = (follow.get("sent_at") or "")[:16].replace("T", " ")
+        msg = f" (Message-ID {follow['message_id']})" if follow.get("message_id") else ""
+        earlier = ", ".join(follow.get("urls") or [])
+        lines.append(_wrap(f"FOLLOW-UP. This notice follows my notice #{follow['notice_id']} sent on {sent} UTC{msg}, "
+                           f"after which the content was removed from {earlier}. The same content has now been "
+                           "uploaded again at the location(s) below.", ""))
+        if basis.key == "take-it-down":
+            lines.append(_wrap("Section 3(a)(3)(B) requires reasonable efforts to identify and remove any known "
+                               "identical copies.", ""))
+        lines.append("")
+
+    num = 0
+
+    def sec(key: str, title: str, body: str) -> None:
+        nonlocal num
+        num += 1
+        lines.append(_section(f"{num}. {title}", _el(basis, key).citation, body))
+
+    urls = fields.get("urls") or []
+    items = {i.get("url"): i for i in fields.get("items") or []}
+    url_block = []
+    for k, u in enumerate(urls, 1):
+        url_block.append(f"  {k}. {u}")
+        info = items.get(u)
+        if info and (info.get("first_seen") or info.get("kind")):
+            seen = (info.get("first_seen") or "")[:16].replace("T", " ")
+            desc = info.get("kind") or "location"
+            url_block.append(f"     ({desc}{', first seen ' + seen + ' UTC' if seen else ''})")
+    url_text = "\n".join(url_block)
+    if fields.get("locate_info"):
+        url_text += "\n" + _wrap(fields["locate_info"], "     ")
+
+    statements = fields.get("statements") or {}
+    contact = _contact_block(c)
+
+    if basis.key in ("dmca", "dmca-512d"):
+        sec("work", "Copyrighted work(s) infringed", _wrap(fields["work"]))
+        title = ("Infringing material to be removed, and where it is" if basis.key == "dmca"
+                 else "References and links to be removed, and where they are")
+        sec("material", title, url_text)
+        sec("contact", "Contact information of the complaining party", contact)
+        sec("good_faith", "Statement of good faith", _wrap(statements["good_faith"]))
+        sec("accuracy", "Statement of accuracy, under penalty of perjury", _wrap(statements["accuracy"]))
+        sig_key = "signature"
+    elif basis.key == "take-it-down":
+        sec("identification", "Identification and location of the intimate visual depiction(s)", url_text)
+        gf = statements["good_faith"] + (f"\n{fields['details']}" if fields.get("details") else "")
+        sec("good_faith", "Statement that the depiction is not consensual", _wrap(gf))
+        sec("contact", "Contact information", contact)
+        sig_key = "signature"
+    elif basis.key == "dsa":
+        sec("explanation", "Why this information is illegal content", _wrap(fields["explanation"]))
+        sec("location", "Exact electronic location (URLs)", url_text)
+        sec("name_email", "Name and email address of the notifier",
+            f"  {c.get('name', '')}\n  {c.get('email', '')}")
+        sec("bona_fide", "Statement of bona fide belief", _wrap(statements["bona_fide"]))
+        sig_key = None
+    elif basis.key == "uk-osa":
+        sec("declaration_present", "Declaration: intimate image content is present", _wrap(statements["declaration_present"]))
+        sec("declaration_subject", "Declaration: made by the subject or on their behalf",
+            _wrap(statements["declaration_subject"] + f" I am {capacity_text(c)}."))
+        sec("identification", "Information identifying the content", url_text)
+        sec("contact", "Contact details of the person making the report", contact)
+        sig_key = None
+    else:  # ncii-policy, search-delisting
+        sec("identification", "Location of the content" if basis.key == "ncii-policy" else "Pages and images to delist",
+            url_text)
+        body = statements["nonconsensual"] + (f"\n{fields['details']}" if fields.get("details") else "")
+        sec("nonconsensual", "What the content is", _wrap(body))
+        sec("name_email", "Who is reporting", f"  {c.get('name', '')}, {capacity_text(c)}\n  {c.get('email', '')}")
+        sec("accuracy", "Accuracy", _wrap(statements["accuracy"]))
+        sig_key = None
+
+    if basis.key in _DEADLINE_SENTENCE:
+        lines.append(_wrap(_DEADLINE_SENTENCE[basis.key], ""))
+        lines.append("")
+    if fields.get("explanation") and basis.key not in ("dsa",):
+        lines.append(_wrap("Further explanation: " + fields["explanation"], ""))
+        lines.append("")
+    signature = (fields.get("signature") or c.get("signature") or "").strip()
+    if sig_key:
+        num += 1
+        lines.append(_section(f"{num}. Signature", _el(basis, sig_key).citation,
+                              f"  {signature}\n  {c.get('name', '')}, {capacity_text(c)}"))
+    else:
+        lines.append("Signed,")
+        lines.append(f"  {signature or c.get('name', '')}")
+        lines.append(f"  {c.get('name', '')}, {capacity_text(c)}")
+        lines.append("")
+    lines.append(_wrap("Please reply to this address to confirm receipt and to tell me what action you have taken. "
+                       "I keep a record of this notice and will check whether the content is still available.", ""))
+    text = "\n".join(lines).rstrip() + "\n"
+    if check:
+        missing = verify_rendered(fields, text)
+        if missing:
+            raise IncompleteNotice(basis, missing)
+    return text
+
+
+def _subject(c: dict) -> str:
+    roles = set(c.get("roles") or [])
+    if DEPICTED in roles or OWNER in roles:
+        return c.get("name") or "the person depicted"
+    return c.get("on_behalf_of") or c.get("name") or "the person depicted"
+
+
+def _contact_block(c: dict) -> str:
+    rows = [c.get("name", "")]
+    if c.get("postal_address"):
+        rows += [r.strip() for r in c["postal_address"].replace(";", "\n").splitlines() if r.strip()]
+    if c.get("phone"):
+        rows.append(f"Telephone: {c['phone']}")
+    if c.get("email"):
+        rows.append(f"Email: {c['email']}")
+    return "\n".join("  " + r for r in rows if r)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def verify_rendered(fields: dict, text: str) -> list[Missing]:
+    """Elements whose content is not in the rendered text (belt and braces over the template)."""
+    basis = get_basis(fields["basis"])
+    flat = _norm(text)
+    c = fields["claimant"]
+    problems: list[Missing] = []
+
+    def need(key: str, value: str | None) -> None:
+        if value and _norm(value) not in flat:
+            el = _el(basis, key)
+            problems.append(Missing(el.key, el.label, el.citation, "missing from the rendered text"))
+
+    url_key = next(e.key for e in basis.elements if e.check.__name__ == "_urls")
+    for u in fields.get("urls") or []:
+        need(url_key, u)
+    for key, statement in (fields.get("statements") or {}).items():
+        if any(e.key == key for e in basis.elements):
+            need(key, statement)
+    sig = (fields.get("signature") or c.get("signature") or "")
+    if any(e.key == "signature" for e in basis.elements):
+        need("signature", sig)
+    for key in ("contact", "name_email"):
+        if any(e.key == key for e in basis.elements):
+            need(key, c.get("email"))
+    if basis.key in ("dmca", "dmca-512d"):
+        need("work", fields.get("work"))
+    if basis.key == "dsa":
+        need("explanation", fields.get("explanation"))
+    return problems
+
+
+def form_fields(fields: dict) -> list[tuple[str, str]]:
+    """Values ready to paste into a host's web form, in the order such forms usually ask."""
+    basis = get_basis(fields["basis"])
+    c = fields["claimant"]
+    st = fields.get("statements") or {}
+    rows = [
+        ("Legal basis", f"{basis.title} — {basis.citation}"),
+        ("Full name", c.get("name", "")),
+        ("Email", c.get("email", "")),
+        ("Phone", c.get("phone", "")),
+        ("Postal address", c.get("postal_address", "")),
+        ("Your relationship to the content", capacity_text(c)),
+        ("Acting on behalf of", c.get("on_behalf_of", "")),
+        ("URLs of the content (one per line)", "\n".join(fields.get("urls") or [])),
+    ]
+    if fields.get("work"):
+        rows.append(("Description of the copyrighted work", fields["work"]))
+    if fields.get("explanation"):
+        rows.append(("Explanation", fields["explanation"]))
+    if fields.get("details"):
+        rows.append(("Additional information", fields["details"]))
+    if fields.get("follows"):
+        f = fields["follows"]
+        rows.append(("Earlier report", f"notice #{f['notice_id']} sent {(f.get('sent_at') or '')[:10]}: "
+                     + ", ".join(f.get("urls") or [])))
+    for key, text in st.items():
+        label = next((e.label for e in basis.elements if e.key == key), key)
+        rows.append((f"Statement: {label}", text))
+    rows.append(("Signature (type your full name)", (fields.get("signature") or c.get("signature") or "")))
+    return [(k, v) for k, v in rows if v]

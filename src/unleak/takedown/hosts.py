@@ -1,0 +1,256 @@
+"""Who must act on a sighting: the host's operator and its abuse or designated-agent contact.
+
+A directory of well-known platforms ships as data (takedown/data/hosts.json); the user's own
+hosts.json in the data folder adds entries or overrides shipped ones (same `id`). For a host in
+neither, contacts are looked for on the page itself, in its security.txt (RFC 9116) and in the
+domain's RDAP record, through the guarded fetcher; anything found is a suggestion to confirm.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Iterable
+from urllib.parse import urljoin, urlsplit
+
+from unleak import config
+from unleak.errors import UnleakError
+
+_MAILTO = re.compile(r"mailto:([^\"'?>\s]+)", re.I)
+_EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
+_ABUSE_WORDS = ("abuse", "dmca", "copyright", "takedown", "take-down", "legal", "report", "removal", "privacy",
+                "trust", "safety", "complaint")
+_LINK = re.compile(r"<a\b[^>]*href\s*=\s*[\"']([^\"']+)[\"'][^>]*>(.*?)</a>", re.I | re.S)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+@dataclass
+class Contact:
+    channel: str  # email | webform
+    address: str  # email address or form URL
+    source: str = "directory"  # directory | user | page | security.txt | rdap | given
+    confirmed: bool = False
+
+    def to_json(self) -> dict:
+        return {"channel": self.channel, "address": self.address, "source": self.source, "confirmed": self.confirmed}
+
+
+@dataclass
+class HostEntry:
+    id: str
+    name: str
+    kind: str = "host"  # host | search | intermediary
+    domains: list[str] = field(default_factory=list)
+    contacts: dict[str, dict] = field(default_factory=dict)  # basis key or "default" -> {channel, email|url}
+    jurisdiction: str = ""
+    confirmed: bool = False
+    default_delisting: bool = False
+    note: str = ""
+    origin: str = "shipped"  # shipped | user | discovered
+
+    @classmethod
+    def from_json(cls, d: dict, origin: str) -> "HostEntry":
+        if not d.get("id"):
+            raise UnleakError("a hosts.json entry has no id", hint="give every entry a unique \"id\"")
+        return cls(id=d["id"], name=d.get("name", d["id"]), kind=d.get("kind", "host"),
+                   domains=[x.lower().strip(".") for x in d.get("domains", [])], contacts=d.get("contacts", {}),
+                   jurisdiction=d.get("jurisdiction", ""), confirmed=bool(d.get("confirmed", False)),
+                   default_delisting=bool(d.get("default_delisting", False)), note=d.get("note", ""), origin=origin)
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "name": self.name, "kind": self.kind, "domains": self.domains,
+                "contacts": self.contacts, "jurisdiction": self.jurisdiction, "confirmed": self.confirmed,
+                "default_delisting": self.default_delisting, "note": self.note}
+
+    def contact_for(self, basis: str) -> Contact | None:
+        c = self.contacts.get(basis) or self.contacts.get("default")
+        if not c:
+            return None
+        if c.get("channel") == "email" and c.get("email"):
+            return Contact("email", c["email"], self.origin, self.confirmed)
+        if c.get("url"):
+            return Contact("webform", c["url"], self.origin, self.confirmed)
+        return None
+
+
+def user_hosts_path() -> Path:
+    return config.home() / "hosts.json"
+
+
+def host_of(url_or_host: str) -> str:
+    """The lower-case host name of a URL (or of a bare host), without port or a leading www."""
+    text = url_or_host.strip()
+    host = (urlsplit(text).hostname if "://" in text else text.split("/")[0].rsplit(":", 1)[0]) or ""
+    host = host.lower().strip(".")
+    return host[4:] if host.startswith("www.") else host
+
+
+class HostDirectory:
+    """The shipped directory plus the user's entries (theirs win on the same id)."""
+
+    def __init__(self, entries: Iterable[HostEntry]) -> None:
+        self.entries: dict[str, HostEntry] = {}
+        for e in entries:
+            self.entries[e.id] = e
+
+    @classmethod
+    def load(cls, user_path: Path | None = None) -> "HostDirectory":
+        shipped = json.loads(resources.files("unleak.takedown").joinpath("data/hosts.json").read_text("utf-8"))
+        entries = [HostEntry.from_json(d, "shipped") for d in shipped["hosts"]]
+        path = user_path or user_hosts_path()
+        if path.exists():
+            try:
+                user = json.loads(path.read_text("utf-8"))
+            except (OSError, ValueError) as exc:
+                raise UnleakError(f"cannot read {path}: {exc}", hint="fix the JSON or remove the file") from None
+            entries += [HostEntry.from_json(d, "user") for d in (user.get("hosts", []) if isinstance(user, dict) else user)]
+        return cls(entries)
+
+    def lookup(self, url_or_host: str) -> HostEntry | None:
+        """The entry whose domain is the host or a parent of it (the longest match wins)."""
+        host = host_of(url_or_host)
+        best: tuple[int, HostEntry] | None = None
+        for e in self.entries.values():
+            for d in e.domains:
+                d2 = d[4:] if d.startswith("www.") else d
+                if host == d2 or host.endswith("." + d2):
+                    if best is None or len(d2) > best[0] or (len(d2) == best[0] and e.origin == "user"):
+                        best = (len(d2), e)
+        return best[1] if best else None
+
+    def search_engines(self, *, default_only: bool = True) -> list[HostEntry]:
+        return [e for e in self.entries.values() if e.kind == "search" and (e.default_delisting or not default_only)]
+
+    def get(self, entry_id: str) -> HostEntry | None:
+        return self.entries.get(entry_id)
+
+
+def save_user_entry(entry: dict, path: Path | None = None) -> Path:
+    """Add or replace one entry (by id) in the user's hosts.json."""
+    path = path or user_hosts_path()
+    data: dict[str, Any] = {"hosts": []}
+    if path.exists():
+        data = json.loads(path.read_text("utf-8"))
+        if isinstance(data, list):
+            data = {"hosts": data}
+    HostEntry.from_json(entry, "user")  # validate
+    data["hosts"] = [h for h in data.get("hosts", []) if h.get("id") != entry["id"]] + [entry]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    tmp.replace(path)
+    return path
+
+
+# --- discovery for hosts not in the directory ------------------------------------------------
+
+def contacts_from_html(html: str, base_url: str) -> list[Contact]:
+    """mailto: addresses and report/abuse/DMCA links on a page, abuse-looking ones first."""
+    found: list[Contact] = []
+    seen: set[str] = set()
+    for addr in _MAILTO.findall(html):
+        addr = addr.strip().lower()
+        if _EMAIL.fullmatch(addr) and addr not in seen:
+            seen.add(addr)
+            found.append(Contact("email", addr, "page"))
+    for href, text in _LINK.findall(html):
+        label = _TAGS.sub(" ", text).lower()
+        if href.lower().startswith(("mailto:", "javascript:", "#")):
+            continue
+        if any(w in label or w in href.lower() for w in _ABUSE_WORDS):
+            url = urljoin(base_url, href)
+            if url not in seen and url.startswith(("http://", "https://")):
+                seen.add(url)
+                found.append(Contact("webform", url, "page"))
+    return sorted(found, key=lambda c: (not _abuse_like(c.address), c.channel != "email"))
+
+
+def _abuse_like(address: str) -> bool:
+    return any(w in address.lower() for w in ("abuse", "dmca", "copyright", "legal", "takedown", "report"))
+
+
+def contacts_from_security_txt(text: str) -> list[Contact]:
+    """`Contact:` fields of a security.txt (RFC 9116), in the order given."""
+    out = []
+    for line in text.splitlines():
+        if line.lower().startswith("contact:"):
+            value = line.split(":", 1)[1].strip()
+            if value.lower().startswith("mailto:"):
+                out.append(Contact("email", value[7:], "security.txt"))
+            elif value.startswith(("https://", "http://")):
+                out.append(Contact("webform", value, "security.txt"))
+    return out
+
+
+def contacts_from_rdap(data: dict) -> list[Contact]:
+    """Email addresses of the entities with the `abuse` role in an RDAP domain or IP record."""
+    out: list[Contact] = []
+
+    def walk(entities: list) -> None:
+        for ent in entities or []:
+            if "abuse" in (ent.get("roles") or []):
+                for prop in ((ent.get("vcardArray") or [None, []])[1] or []):
+                    if isinstance(prop, list) and prop and prop[0] == "email" and len(prop) >= 4:
+                        out.append(Contact("email", str(prop[3]), "rdap"))
+            walk(ent.get("entities") or [])
+
+    walk(data.get("entities") or [])
+    return out
+
+
+@dataclass
+class Fetched:
+    """The little the discovery and verification code needs from a fetch."""
+
+    url: str
+    status: int
+    content_type: str = ""
+    body: bytes = b""
+    final_url: str = ""
+    error: str | None = None  # set when nothing came back (refused, unreachable, blocked)
+
+
+FetchFn = Callable[[str], Fetched]
+
+
+def discover_contacts(host: str, page_url: str | None, fetch: FetchFn, *, rdap: bool = True) -> list[Contact]:
+    """Look for the host's abuse contact: the page, security.txt, then RDAP. Never raises on the network."""
+    found: list[Contact] = []
+    if page_url:
+        r = fetch(page_url)
+        if r.error is None and r.status == 200 and "html" in r.content_type:
+            found += contacts_from_html(r.body.decode("utf-8", "replace"), r.final_url or page_url)
+    base = _origin(page_url) if page_url else f"https://{host}"
+    for path in ("/.well-known/security.txt", "/security.txt"):
+        r = fetch(base + path)
+        if r.error is None and r.status == 200:
+            sec = contacts_from_security_txt(r.body.decode("utf-8", "replace"))
+            if sec:
+                found += sec
+                break
+    if rdap and not any(c.channel == "email" for c in found):
+        r = fetch(f"https://rdap.org/domain/{registrable(host)}")
+        if r.error is None and r.status == 200:
+            try:
+                found += contacts_from_rdap(json.loads(r.body))
+            except ValueError:
+                pass
+    unique: dict[tuple[str, str], Contact] = {}
+    for c in found:
+        unique.setdefault((c.channel, c.address.lower()), c)
+    return sorted(unique.values(), key=lambda c: (not _abuse_like(c.address), c.channel != "email"))
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def registrable(host: str) -> str:
+    """A rough registrable domain (last two labels, three for common two-level suffixes)."""
+    labels = host.split(".")
+    if len(labels) >= 3 and labels[-2] in {"co", "com", "org", "net", "ac", "gov"} and len(labels[-1]) == 2:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
