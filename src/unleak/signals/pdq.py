@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pdqhash
 
+from unleak.errors import MediaError
 from unleak.media.sniff import MediaKind
 from unleak.signals.base import Signal, SignalType
 from unleak.signals.media import Media
 
-# Fast mode: decode JPEG at a reduced DCT scale and hash at most this many pixels on the long side.
-# PDQ reduces every image to 64x64 anyway; see bench/hash_throughput.py for the agreement this keeps.
-FAST_DECODE_SIDE = 512
-FAST_HASH_SIDE = 256
+if TYPE_CHECKING:
+    from unleak.signals.pdq_fast import FastImage
+
+# Fast mode (candidates only, never what is protected or exported): JPEGs are decoded as luma at
+# 1/2, 1/4 or 1/8 scale, the smallest at which PDQ's tent window (ceil(side / 128) pixels) still
+# spans FAST_WINDOW_PIXELS reduced pixels, and hashed by the numba PDQ in pdq_fast, which keeps
+# the full-resolution geometry. Other formats are decoded in full and hashed by the same kernel
+# (bit-identical to pdqhash on our samples). docs/hashing.md gives the measured agreement.
+FAST_WINDOW_PIXELS = 3
 
 MIN_QUALITY = 50  # below this, PDQ hashes of flat images are unreliable (Meta's guidance)
 
@@ -51,19 +58,48 @@ def hash_pixels_dihedral(pixels: np.ndarray) -> tuple[list[str], int]:
     return [bits_to_hex(v) for v in vectors], int(quality)
 
 
-def fast_pixels(media: Media) -> np.ndarray:
-    """Pixels for fast mode: JPEG decoded at 1/2..1/8 scale, then box-reduced to FAST_HASH_SIDE."""
-    from PIL import Image
+def fast_image(media: Media) -> "FastImage":
+    """What fast mode hashes: a JPEG's luma at reduced scale, any other image in full. Cached on `media`."""
+    from unleak.signals import pdq_fast  # numba loads on first use: the CLI starts faster
 
-    image = media.image(draft_size=(FAST_DECODE_SIDE, FAST_DECODE_SIDE))
-    if image.mode not in ("L", "RGB"):
-        image = image.convert("RGB")
-    long_side = max(image.size)
-    if long_side > FAST_HASH_SIDE:
-        factor = long_side / FAST_HASH_SIDE
-        size = (max(1, round(image.width / factor)), max(1, round(image.height / factor)))
-        image = image.resize(size, Image.Resampling.BOX)
-    array = np.asarray(image)
+    cached = media._fast_pixels
+    if isinstance(cached, pdq_fast.FastImage):
+        return cached
+    if media.kind is not MediaKind.IMAGE:
+        raise MediaError(f"{media.name}: is a video, not an image")
+    if media.format == "jpeg":
+        source = media.path if media.path is not None else media.data
+        image = pdq_fast.decode_jpeg_fast(source, limits=media.limits, name=media.name,
+                                          window_pixels=FAST_WINDOW_PIXELS)
+    else:
+        pixels = media.pixels()
+        image = pdq_fast.FastImage(pixels, (pixels.shape[1], pixels.shape[0]))
+    media._fast_pixels = image
+    return image
+
+
+def fast_hash(media: Media) -> tuple[str, int]:
+    """Fast-mode PDQ (hex, quality): for scanning candidates; close to, not always equal to, the exact hash."""
+    from unleak.signals import pdq_fast
+
+    return pdq_fast.hash_fast(fast_image(media))
+
+
+def fast_hash_dihedral(media: Media) -> tuple[list[str], int]:
+    """Fast-mode PDQ of the 8 rotations and flips, in `hash_pixels_dihedral`'s order."""
+    from unleak.signals import pdq_fast
+
+    return pdq_fast.hash_fast_dihedral(fast_image(media))
+
+
+def fast_pixels(media: Media) -> np.ndarray:
+    """H x W x 3 uint8 pixels fast mode reads (for JPEG: the luma at reduced scale, as grey).
+
+    Kept for callers that hash pixels themselves. Hashing these with `hash_pixels` ignores the
+    full-resolution geometry and agrees less well with the exact hash than `fast_hash` and
+    `fast_hash_dihedral`, which should be preferred.
+    """
+    array = fast_image(media).pixels
     if array.ndim == 2:
         array = np.repeat(array[..., np.newaxis], 3, axis=2)
     return array
@@ -76,7 +112,7 @@ class PdqSignal(SignalType):
 
     @classmethod
     def compute(cls, media: Media, *, fast: bool = False) -> Signal:
-        hex_value, quality = hash_pixels(fast_pixels(media) if fast else media.pixels())
+        hex_value, quality = fast_hash(media) if fast else hash_pixels(media.pixels())
         return Signal(cls.name, hex_value, quality)
 
     @classmethod
