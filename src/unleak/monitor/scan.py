@@ -1,0 +1,590 @@
+"""The scan loop: visit a source's tasks, match every candidate, record sightings and capture them.
+
+State lives in the database (a ScanRun and its ScanItems, the frontier), so a scan killed half-way
+resumes where it stopped: a task is marked done in the same transaction that records what it
+found, so nothing is lost and nothing is recorded twice (sightings are unique per URL and item).
+Fetching, decoding and hashing run on worker threads; the database is written by one thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from html import unescape
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import unquote, urlsplit
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from unleak.bank import Bank
+from unleak.errors import MediaError, UnleakError
+from unleak.evidence.capture import LocalFile, capture_sighting
+from unleak.evidence.log import append_record, iso_utc
+from unleak.evidence.sightings import record_sighting, removed_by_url
+from unleak.monitor.fetch import Fetcher, FetchPolicy, FetchResult
+from unleak.monitor.guard import Blocked, FetchError, NetworkPolicy, Resolver
+from unleak.monitor.html import looks_like_media_url, parse_page
+from unleak.monitor.sources.base import SourceKind, Task, get_source_kind, url_key
+from unleak.store import Store
+from unleak.store.models import ScanItem, ScanRun, Source
+
+log = logging.getLogger("unleak.monitor")
+
+BUILTIN_KINDS = {"page", "media", "feed", "sitemap", "file"}
+MAX_SITEMAP_DEPTH = 3
+MAX_SITEMAP_URLS = 50_000
+PHASES = ("fetch", "parse", "decode", "hash_match", "capture", "db")
+
+
+@dataclass
+class ScanOptions:
+    policy: FetchPolicy = field(default_factory=FetchPolicy)
+    concurrency: int = 8
+    capture: bool = True
+    max_items: int | None = None  # stop after this many tasks in this call (the run stays resumable)
+    resolver: Resolver | None = None  # for tests: a DNS hook
+    transport: Any = None  # for tests: an httpx transport
+    fast: bool = False
+
+
+@dataclass
+class SightingEvent:
+    """What `unleak scan --json` prints for each sighting found."""
+
+    page_url: str | None
+    media_url: str
+    bank_id: int
+    distance: int
+    new: bool
+    reupload: bool
+    sighting_id: int
+    signal: str
+    label: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"page_url": self.page_url, "media_url": self.media_url, "bank_id": self.bank_id,
+                "distance": self.distance, "new": self.new, "reupload": self.reupload,
+                "sighting_id": self.sighting_id, "signal": self.signal}
+
+
+@dataclass
+class ScanReport:
+    scan_id: int
+    source_id: int
+    resumed: bool
+    finished: bool
+    stats: dict[str, Any]
+    sightings: list[SightingEvent] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    item_id: int
+    task: Task
+    status: str = "done"  # done | failed | blocked | skipped
+    error: str | None = None
+    http_status: int | None = None
+    new_tasks: list[Task] = field(default_factory=list)
+    matches: list[Any] = field(default_factory=list)
+    media: FetchResult | LocalFile | None = None
+    media_sha256: str | None = None
+    kind_seen: str | None = None  # page | media | feed | sitemap | file
+    nbytes: int = 0
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class TaskContext:
+    """What a plug-in's `handle` gets: the fetcher and the source's settings."""
+
+    def __init__(self, fetcher: Fetcher, config: dict[str, Any]) -> None:
+        self.fetcher = fetcher
+        self.config = config
+
+
+class _Timer:
+    def __init__(self, sink: dict[str, float], phase: str) -> None:
+        self.sink, self.phase = sink, phase
+
+    def __enter__(self) -> None:
+        self.t = time.perf_counter()
+
+    def __exit__(self, *exc) -> None:
+        self.sink[self.phase] = self.sink.get(self.phase, 0.0) + time.perf_counter() - self.t
+
+
+class Scanner:
+    """Scans the sources of one case. `on_sighting` is called for every sighting found."""
+
+    def __init__(self, store: Store, case: str | None = None, options: ScanOptions | None = None, *,
+                 on_sighting: Callable[[SightingEvent], None] | None = None,
+                 on_progress: Callable[[int, int], None] | None = None) -> None:
+        self.store = store
+        self.options = options or ScanOptions()
+        self.on_sighting = on_sighting
+        self.on_progress = on_progress
+        self.bank = Bank(store, case)
+        self.case_id, self.case_name = self.bank.case_id, self.bank.case_name
+        self._matcher = None
+        self._labels: dict[int, str] = {}
+
+    @property
+    def matcher(self):
+        if self._matcher is None:
+            from unleak.match import Matcher
+
+            self._matcher = Matcher(self.bank, fast=self.options.fast)
+            self._labels = {it.id: it.label for it in self.bank.items()}
+        return self._matcher
+
+    # --- public --------------------------------------------------------------------------
+    def scan_all(self) -> list[ScanReport]:
+        with self.store.session() as s:
+            ids = list(s.scalars(select(Source.id).where(Source.case_id == self.case_id, Source.enabled.is_(True),
+                                                         Source.removed_at.is_(None)).order_by(Source.id)))
+        if not ids:
+            raise UnleakError(f"case {self.case_name!r} has no sources to scan",
+                              hint="add one with `unleak source add`")
+        return [self.scan_source(i) for i in ids]
+
+    def scan_source(self, source_id: int) -> ScanReport:
+        with self.store.session() as s:
+            src = s.get(Source, source_id)
+            if src is None or src.case_id != self.case_id or src.removed_at is not None:
+                raise UnleakError(f"no source {source_id} in case {self.case_name!r}",
+                                  hint="see `unleak source list`")
+            kind, config = src.kind, json.loads(src.config)
+            allow = json.loads(src.allow_networks)
+            run = s.scalar(select(ScanRun).where(ScanRun.source_id == source_id, ScanRun.status == "running")
+                           .order_by(ScanRun.id.desc()).limit(1))
+            resumed = run is not None
+            plugin = get_source_kind(kind)
+            if run is None:
+                run = ScanRun(case_id=self.case_id, source_id=source_id)
+                s.add(run)
+                s.flush()
+                seeds = list(plugin.seeds(config))
+                self._insert_tasks(s, run.id, seeds, set())
+                append_record(s, self.case_id, "scan_started", {"scan_id": run.id, "source_id": source_id,
+                                                                "kind": kind, "seeds": len(seeds)})
+            else:
+                append_record(s, self.case_id, "scan_resumed", {"scan_id": run.id, "source_id": source_id})
+            scan_id = run.id
+            stats = _load_stats(run.stats)
+        return _ScanRun(self, source_id, scan_id, plugin, config, allow, stats, resumed).run()
+
+    # --- helpers used by _ScanRun --------------------------------------------------------
+    @staticmethod
+    def _insert_tasks(s: Session, scan_id: int, tasks: list[Task], known: set[str]) -> int:
+        rows, added = [], 0
+        for t in tasks:
+            k = t.key
+            if k in known:
+                continue
+            known.add(k)
+            rows.append({"scan_id": scan_id, "url_key": k, "url": t.url, "kind": t.kind, "depth": t.depth,
+                         "parent_url": t.parent_url, "hints": json.dumps(t.hints) if t.hints else "{}",
+                         "status": "pending"})
+        if not rows:
+            return 0
+        dialect = s.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            stmt = pg_insert(ScanItem).on_conflict_do_nothing(index_elements=["scan_id", "url_key"])
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = sqlite_insert(ScanItem).on_conflict_do_nothing(index_elements=["scan_id", "url_key"])
+        else:  # pragma: no cover
+            stmt = insert(ScanItem)
+        for i in range(0, len(rows), 500):
+            s.execute(stmt, rows[i:i + 500])
+            added += len(rows[i:i + 500])
+        return added
+
+
+def _load_stats(text: str) -> dict[str, Any]:
+    stats = {"pages": 0, "media": 0, "files": 0, "feeds": 0, "sitemaps": 0, "bytes": 0, "failed": 0,
+             "blocked": 0, "skipped": 0, "sightings_new": 0, "sightings_seen": 0, "reuploads": 0,
+             "removed": 0, "captures": 0, "timings": {p: 0.0 for p in PHASES}, "refusals": [], "errors": []}
+    try:
+        stats.update(json.loads(text or "{}"))
+    except ValueError:
+        pass
+    return stats
+
+
+class _PageCache:
+    """Recently fetched pages, for capturing them beside their media without fetching again."""
+
+    def __init__(self, max_entries: int = 128, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.items: OrderedDict[str, FetchResult] = OrderedDict()
+        self.max_entries, self.max_bytes, self.size = max_entries, max_bytes, 0
+        self.lock = threading.Lock()
+
+    def put(self, url: str, r: FetchResult) -> None:
+        with self.lock:
+            if url in self.items:
+                return
+            self.items[url] = r
+            self.size += len(r.raw)
+            while self.items and (len(self.items) > self.max_entries or self.size > self.max_bytes):
+                _, old = self.items.popitem(last=False)
+                self.size -= len(old.raw)
+
+    def get(self, url: str) -> FetchResult | None:
+        with self.lock:
+            return self.items.get(url)
+
+
+class _ScanRun:
+    def __init__(self, scanner: Scanner, source_id: int, scan_id: int, plugin: type[SourceKind],
+                 config: dict[str, Any], allow: list[str], stats: dict[str, Any], resumed: bool) -> None:
+        self.sc, self.source_id, self.scan_id = scanner, source_id, scan_id
+        self.plugin, self.config, self.stats, self.resumed = plugin, config, stats, resumed
+        opts = scanner.options
+        self.fetcher = Fetcher(opts.policy, network=NetworkPolicy.allowing(allow), resolver=opts.resolver,
+                               transport=opts.transport)
+        self.ctx = TaskContext(self.fetcher, config)
+        self.pages = _PageCache()
+        self.events: list[SightingEvent] = []
+        self.known: set[str] = set()
+        self.page_count = 0
+        self.max_pages = int(config.get("max_pages") or 0) or None
+        self.seen_sightings: list[int] = []
+
+    # --- the loop ------------------------------------------------------------------------
+    def run(self) -> ScanReport:
+        store, sc = self.sc.store, self.sc
+        with store.session() as s:
+            for k, kind in s.execute(select(ScanItem.url_key, ScanItem.kind).where(ScanItem.scan_id == self.scan_id)):
+                self.known.add(k)
+                self.page_count += kind == "page"
+            total = len(self.known)
+            done = s.scalar(select(func.count()).select_from(ScanItem).where(
+                ScanItem.scan_id == self.scan_id, ScanItem.status != "pending")) or 0
+        _ = sc.matcher  # build the index before the workers start
+        cursor = 0
+        in_flight: dict[Future, int] = {}
+        visited = 0
+        limit = sc.options.max_items
+        finished = False
+        executor = ThreadPoolExecutor(max_workers=max(1, sc.options.concurrency), thread_name_prefix="scan")
+        try:
+            while True:
+                want = sc.options.concurrency * 2 - len(in_flight)
+                if want > 0 and (limit is None or visited < limit):
+                    if limit is not None:
+                        want = min(want, limit - visited)
+                    with store.session() as s:
+                        rows = list(s.execute(select(ScanItem.id, ScanItem.url, ScanItem.kind, ScanItem.depth,
+                                                     ScanItem.parent_url, ScanItem.hints)
+                                              .where(ScanItem.scan_id == self.scan_id, ScanItem.status == "pending",
+                                                     ScanItem.id > cursor)
+                                              .order_by(ScanItem.id).limit(want)))
+                    for item_id, url, kind, depth, parent, hints in rows:
+                        cursor = item_id
+                        task = Task(url, kind, depth, parent, json.loads(hints or "{}"))
+                        in_flight[executor.submit(self._visit, item_id, task)] = item_id
+                        visited += 1
+                if not in_flight:
+                    finished = limit is None or visited < limit or not self._pending_left()
+                    break
+                ready, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+                outcomes = []
+                for fut in ready:
+                    in_flight.pop(fut)
+                    outcomes.append(fut.result())
+                total += self._apply(outcomes)
+                done += len(outcomes)
+                if sc.on_progress:
+                    sc.on_progress(done, total)
+        except BaseException:
+            for fut in in_flight:
+                fut.cancel()
+            executor.shutdown(wait=True, cancel_futures=True)
+            self.fetcher.close()
+            raise
+        executor.shutdown(wait=True)
+        self.fetcher.close()
+        return self._finish(finished)
+
+    def _pending_left(self) -> bool:
+        with self.sc.store.session() as s:
+            return s.scalar(select(ScanItem.id).where(ScanItem.scan_id == self.scan_id,
+                                                      ScanItem.status == "pending").limit(1)) is not None
+
+    def _finish(self, finished: bool) -> ScanReport:
+        sc = self.sc
+        with sc.store.session() as s:
+            run = s.get(ScanRun, self.scan_id)
+            run.stats = json.dumps(self.stats, default=str)
+            if finished:
+                run.status = "done"
+                run.finished_at = datetime.now(timezone.utc)
+                src = s.get(Source, self.source_id)
+                src.last_scan_at = run.finished_at
+                summary = {k: v for k, v in self.stats.items() if k not in ("timings", "errors")}
+                summary["refusals"] = self.stats["refusals"][:50]
+                summary["errors"] = self.stats["errors"][:50]
+                summary["sightings_seen_again"] = self.seen_sightings[:10_000]
+                append_record(s, sc.case_id, "scan", {"scan_id": self.scan_id, "source_id": self.source_id,
+                                                      "finished_at": iso_utc(run.finished_at), **summary})
+        return ScanReport(self.scan_id, self.source_id, self.resumed, finished, self.stats, self.events)
+
+    # --- applying outcomes (database thread) ---------------------------------------------
+    def _apply(self, outcomes: list[Outcome]) -> int:
+        added = 0
+        t0 = time.perf_counter()
+        timings = self.stats["timings"]
+        with self.sc.store.session() as s:
+            for o in outcomes:
+                for phase, sec in o.timings.items():
+                    timings[phase] = timings.get(phase, 0.0) + sec
+                self.stats["bytes"] += o.nbytes
+                if o.kind_seen:
+                    key = {"page": "pages", "media": "media", "file": "files", "feed": "feeds",
+                           "sitemap": "sitemaps"}.get(o.kind_seen)
+                    if key:
+                        self.stats[key] += 1
+                if o.status == "blocked":
+                    self.stats["blocked"] += 1
+                    if len(self.stats["refusals"]) < 1000:
+                        self.stats["refusals"].append({"url": o.task.url, "reason": o.error})
+                elif o.status == "failed":
+                    self.stats["failed"] += 1
+                    if len(self.stats["errors"]) < 1000:
+                        self.stats["errors"].append({"url": o.task.url, "error": o.error})
+                    if o.http_status in (404, 410) and o.task.kind in ("media", "page"):
+                        marked = removed_by_url(s, self.sc.case_id, o.task.url, reason=f"HTTP {o.http_status}",
+                                                http_status=o.http_status)
+                        self.stats["removed"] += len(marked)
+                elif o.status == "skipped":
+                    self.stats["skipped"] += 1
+                new_tasks = self._admit(o.new_tasks)
+                added += self.sc._insert_tasks(s, self.scan_id, new_tasks, self.known)
+                if o.matches:
+                    tc = time.perf_counter()
+                    self._record_matches(s, o)
+                    timings["capture"] = timings.get("capture", 0.0) + time.perf_counter() - tc
+                note = "; ".join(o.notes)[:2000] if o.notes else None
+                s.execute(update(ScanItem).where(ScanItem.id == o.item_id).values(
+                    status=o.status, error=(o.error or note)))
+            run = s.get(ScanRun, self.scan_id)
+            run.stats = json.dumps(self.stats, default=str)
+        timings["db"] = timings.get("db", 0.0) + time.perf_counter() - t0
+        return added
+
+    def _admit(self, tasks: list[Task]) -> list[Task]:
+        out = []
+        for t in tasks:
+            if t.kind == "page" and t.key not in self.known:
+                if self.max_pages and self.page_count >= self.max_pages:
+                    continue
+                self.page_count += 1
+            out.append(t)
+        return out
+
+    def _record_matches(self, s: Session, o: Outcome) -> None:
+        media_url = o.task.url
+        page_url = o.task.parent_url or o.task.hints.get("page_url")
+        if o.kind_seen == "media" and page_url is None and o.task.kind == "page":
+            page_url = None  # a URL that was itself the media
+        hints = o.task.hints
+        for m in o.matches:
+            match = m.to_json()
+            match.pop("label", None)  # labels are the owner's; evidence names the bank id only
+            change = record_sighting(
+                s, self.sc.case_id, bank_id=m.bank_id, media_url=media_url, page_url=page_url, signal=m.signal,
+                distance=m.distance, match=match, media_sha256=o.media_sha256, uploader=hints.get("uploader"),
+                posted_at=hints.get("posted_at"), source_id=self.source_id)
+            sg = change.sighting
+            if change.new:
+                self.stats["sightings_new"] += 1
+            else:
+                self.stats["sightings_seen"] += 1
+                self.seen_sightings.append(sg.id)
+            if change.reupload:
+                self.stats["reuploads"] += 1
+            if (change.new or change.reupload) and self.sc.options.capture and o.media is not None:
+                page = self._page_for_capture(page_url) if page_url else None
+                notes = list(o.notes)
+                if page_url and page is None:
+                    notes.append(f"the page {page_url} could not be fetched again for the capture")
+                capture_sighting(s, sg, o.media, page, match=match, notes=notes)
+                self.stats["captures"] += 1
+            event = SightingEvent(page_url, media_url, m.bank_id, m.distance, change.new, change.reupload, sg.id,
+                                  m.signal, self.sc._labels.get(m.bank_id, ""))
+            self.events.append(event)
+            if self.sc.on_sighting:
+                self.sc.on_sighting(event)
+
+    def _page_for_capture(self, page_url: str) -> FetchResult | None:
+        page = self.pages.get(page_url)
+        if page is None and not page_url.startswith("file:"):
+            try:
+                page = self.fetcher.fetch(page_url)
+            except FetchError as exc:
+                log.warning("could not fetch %s again for its capture: %s", page_url, exc.message)
+                return None
+        return page
+
+    # --- visiting a task (worker threads) ------------------------------------------------
+    def _visit(self, item_id: int, task: Task) -> Outcome:
+        o = Outcome(item_id, task)
+        try:
+            if task.kind not in BUILTIN_KINDS:
+                with _Timer(o.timings, "fetch"):
+                    o.new_tasks = list(self.plugin.handle(self.ctx, task) or [])
+                o.kind_seen = task.kind
+            elif task.kind == "file":
+                self._visit_file(o)
+            else:
+                self._visit_url(o)
+        except Blocked as exc:
+            o.status, o.error = "blocked", exc.message
+        except FetchError as exc:
+            o.status, o.error, o.http_status = "failed", exc.message, exc.status
+        except MediaError as exc:
+            o.status, o.error = "failed", str(exc)
+        except UnleakError as exc:
+            o.status, o.error = "failed", str(exc)
+        except Exception as exc:  # a bug or a hostile input we did not foresee: keep going, say what
+            log.exception("unexpected error on %s", task.url)
+            o.status, o.error = "failed", f"unexpected {type(exc).__name__}: {exc}"
+        return o
+
+    def _visit_file(self, o: Outcome) -> None:
+        path = Path(unquote(urlsplit(o.task.url).path))
+        limit = self.sc.options.policy.max_media_bytes
+        with _Timer(o.timings, "fetch"):
+            size = path.stat().st_size
+            if size > limit:
+                raise MediaError(f"{path}: {size:,} bytes, over the limit of {limit:,}")
+            data = path.read_bytes()
+        o.kind_seen = "file"
+        o.nbytes = len(data)
+        self._match(o, LocalFile(o.task.url, data))
+
+    def _visit_url(self, o: Outcome) -> None:
+        task = o.task
+        kind = "media" if task.kind == "media" else "page"
+        with _Timer(o.timings, "fetch"):
+            r = self.fetcher.fetch(task.url, kind=kind)
+        o.nbytes = len(r.raw)
+        sniffed = r.sniffed
+        if sniffed in ("image", "video"):
+            o.kind_seen = "media"
+            self._match(o, r)
+            return
+        if task.kind == "media":
+            o.status, o.kind_seen = "skipped", "media"
+            o.error = f"not an image or video (the content is {sniffed})"
+            return
+        if sniffed == "feed" or (task.kind == "feed" and sniffed != "html"):
+            o.kind_seen = "feed"
+            with _Timer(o.timings, "parse"):
+                o.new_tasks = self._feed_tasks(task, r)
+            return
+        if sniffed == "sitemap" or (task.kind == "sitemap" and sniffed != "html"):
+            o.kind_seen = "sitemap"
+            with _Timer(o.timings, "parse"):
+                o.new_tasks = self._sitemap_tasks(task, r)
+            return
+        if sniffed == "html":
+            o.kind_seen = "page"
+            self.pages.put(task.url, r)
+            with _Timer(o.timings, "parse"):
+                info = parse_page(r.body, r.final_url)
+            o.notes += info.notes
+            hints = {"page_url": task.url}
+            for k in ("uploader", "posted_at"):
+                value = getattr(info, k) or task.hints.get(k)
+                if value:
+                    hints[k] = value
+            for ref in info.media:
+                o.new_tasks.append(Task(ref.url, "media", task.depth, task.url, dict(hints)))
+            for link in info.links:
+                if self.plugin.follow(self.config, task, link):
+                    o.new_tasks.append(Task(link, "page", task.depth + 1, task.url))
+            return
+        o.status, o.kind_seen = "skipped", "page"
+        o.error = f"nothing to read here (the content is {sniffed})"
+
+    def _match(self, o: Outcome, media_src: FetchResult | LocalFile) -> None:
+        from unleak.media.sniff import MediaKind
+        from unleak.signals import Media
+
+        o.media = media_src
+        with _Timer(o.timings, "decode"):
+            media = Media(data=media_src.body, name=o.task.url)
+            o.media_sha256 = media.digests()["sha256"]
+            if media.kind is MediaKind.IMAGE:
+                media.pixels()  # decode once, timed apart from hashing
+        with _Timer(o.timings, "hash_match"):
+            result = self.sc.matcher.match_media(media)
+        o.matches = result.matches
+        if not o.matches:
+            o.media = None  # keep memory low: only matches are captured
+
+    def _feed_tasks(self, task: Task, r: FetchResult) -> list[Task]:
+        import feedparser
+
+        parsed = feedparser.parse(r.body, response_headers={"content-location": r.final_url})
+        tasks: list[Task] = []
+        for entry in parsed.entries[:5000]:
+            hints = {}
+            author = entry.get("author") or (entry.get("author_detail") or {}).get("name")
+            if author:
+                hints["uploader"] = str(author)[:200]
+            posted = entry.get("published") or entry.get("updated")
+            if posted:
+                hints["posted_at"] = str(posted)[:100]
+            link = entry.get("link")
+            if link and urlsplit(link).scheme in ("http", "https"):
+                kind = "media" if looks_like_media_url(link) else "page"
+                tasks.append(Task(link, kind, 0, task.url, dict(hints)))
+            media_urls = [e.get("href") for e in entry.get("enclosures", [])]
+            media_urls += [m.get("url") for m in entry.get("media_content", [])]
+            media_urls += [m.get("url") for m in entry.get("media_thumbnail", [])]
+            for u in media_urls:
+                if u and urlsplit(u).scheme in ("http", "https"):
+                    tasks.append(Task(u, "media", 0, link or task.url, {**hints, "page_url": link or task.url}))
+        return tasks
+
+    def _sitemap_tasks(self, task: Task, r: FetchResult) -> list[Task]:
+        text = r.body.decode("utf-8", "replace")
+        is_index = "<sitemapindex" in text[:4096].lower()
+        tasks: list[Task] = []
+        for m in re.finditer(r"<((?:image:|video:)?(?:loc|content_loc|thumbnail_loc))>\s*(.*?)\s*</\1>", text,
+                             re.IGNORECASE | re.DOTALL):
+            if len(tasks) >= MAX_SITEMAP_URLS:
+                break
+            tag, url = m.group(1).lower(), unescape(m.group(2)).strip()
+            if urlsplit(url).scheme not in ("http", "https"):
+                continue
+            if tag != "loc":
+                tasks.append(Task(url, "media", 0, task.url))
+            elif is_index:
+                if task.depth < MAX_SITEMAP_DEPTH:
+                    tasks.append(Task(url, "sitemap", task.depth + 1, task.url))
+            else:
+                tasks.append(Task(url, "media" if looks_like_media_url(url) else "page", 0, task.url))
+        return tasks
+
+
+def scan(store: Store, case: str | None = None, source_id: int | None = None,
+         options: ScanOptions | None = None, **kw: Any) -> list[ScanReport]:
+    """Scan one source, or every source of the case."""
+    scanner = Scanner(store, case, options, **kw)
+    return [scanner.scan_source(source_id)] if source_id is not None else scanner.scan_all()

@@ -1,0 +1,137 @@
+"""The built-in source kinds: folder, urls, crawl, feed, sitemap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import urlsplit
+
+from unleak.errors import UnleakError
+from unleak.monitor.sources.base import SourceKind, SourceOptions, Task, register
+
+
+def _check_url(url: str) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UnleakError(f"{url!r} is not an http(s) URL", hint="give full URLs such as https://example.com/page")
+    return url
+
+
+def _read_url_args(targets: list[str]) -> list[str]:
+    """URLs given directly, or `@file` naming a file with one URL a line (# comments allowed)."""
+    urls: list[str] = []
+    for t in targets:
+        if t.startswith("@"):
+            try:
+                lines = Path(t[1:]).expanduser().read_text(encoding="utf-8").splitlines()
+            except OSError as exc:
+                raise UnleakError(f"cannot read the URL list {t[1:]}: {exc.strerror or exc}") from None
+            urls += [_check_url(line) for line in lines if line.strip() and not line.lstrip().startswith("#")]
+        else:
+            urls.append(_check_url(t))
+    if not urls:
+        raise UnleakError("no URLs given")
+    return urls
+
+
+def host_allowed(url: str, hosts: list[str]) -> bool:
+    """The URL's host is one of `hosts` or a subdomain of one."""
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == h or host.endswith("." + h) for h in hosts)
+
+
+@register
+class FolderSource(SourceKind):
+    name = "folder"
+    summary = "media files in local folders (searched recursively)"
+
+    @classmethod
+    def configure(cls, targets: list[str], options: SourceOptions) -> dict[str, Any]:
+        paths = []
+        for t in targets:
+            p = Path(t).expanduser().resolve()
+            if not p.exists():
+                raise UnleakError(f"{t}: no such folder or file")
+            paths.append(str(p))
+        return {"targets": paths}
+
+    @classmethod
+    def seeds(cls, config: dict[str, Any]) -> Iterable[Task]:
+        from unleak.bank import iter_media_paths
+
+        for path in iter_media_paths(config["targets"]):
+            yield Task(path.resolve().as_uri(), "file")
+
+
+@register
+class UrlListSource(SourceKind):
+    name = "urls"
+    summary = "a list of page or media URLs (give them, or @file with one a line)"
+
+    @classmethod
+    def configure(cls, targets: list[str], options: SourceOptions) -> dict[str, Any]:
+        return {"targets": _read_url_args(targets)}
+
+    @classmethod
+    def seeds(cls, config: dict[str, Any]) -> Iterable[Task]:
+        for url in config["targets"]:
+            yield Task(url, "page")
+
+
+@register
+class CrawlSource(SourceKind):
+    name = "crawl"
+    summary = "a website crawled from a start URL, within given hosts and depth"
+
+    @classmethod
+    def configure(cls, targets: list[str], options: SourceOptions) -> dict[str, Any]:
+        urls = _read_url_args(targets)
+        hosts = [h.lower().strip() for h in options.hosts] or sorted({urlsplit(u).hostname or "" for u in urls})
+        depth = 2 if options.depth is None else options.depth
+        if depth < 0 or depth > 50:
+            raise UnleakError("depth must be between 0 and 50")
+        return {"targets": urls, "hosts": hosts, "depth": depth, "max_pages": options.max_pages or 10_000}
+
+    @classmethod
+    def seeds(cls, config: dict[str, Any]) -> Iterable[Task]:
+        for url in config["targets"]:
+            yield Task(url, "page")
+
+    @classmethod
+    def follow(cls, config: dict[str, Any], page: Task, link: str) -> bool:
+        return page.depth < config["depth"] and host_allowed(link, config["hosts"])
+
+    @classmethod
+    def describe(cls, config: dict[str, Any]) -> str:
+        return f"{', '.join(config['targets'])} (hosts {', '.join(config['hosts'])}, depth {config['depth']})"
+
+
+@register
+class FeedSource(SourceKind):
+    name = "feed"
+    summary = "RSS or Atom feeds: each entry's page and enclosures"
+
+    @classmethod
+    def configure(cls, targets: list[str], options: SourceOptions) -> dict[str, Any]:
+        return {"targets": _read_url_args(targets)}
+
+    @classmethod
+    def seeds(cls, config: dict[str, Any]) -> Iterable[Task]:
+        for url in config["targets"]:
+            yield Task(url, "feed")
+
+
+@register
+class SitemapSource(SourceKind):
+    name = "sitemap"
+    summary = "sitemaps (and sitemap indexes): every page they list"
+
+    @classmethod
+    def configure(cls, targets: list[str], options: SourceOptions) -> dict[str, Any]:
+        return {"targets": _read_url_args(targets)}
+
+    @classmethod
+    def seeds(cls, config: dict[str, Any]) -> Iterable[Task]:
+        for url in config["targets"]:
+            yield Task(url, "sitemap")
