@@ -94,7 +94,7 @@ def set_claimant(store: Store, case: str | None = None, **changes) -> dict:
     if unknown:
         raise UnleakError(f"unknown claimant field(s): {', '.join(sorted(unknown))}")
     with store.session() as s:
-        case_row = _case(store, s, case)
+        case_row = store.case(s, case)  # created on first use, like the bank's cases
         c = s.scalar(select(Claimant).where(Claimant.case_id == case_row.id))
         if c is None:
             c = Claimant(case_id=case_row.id)
@@ -157,10 +157,11 @@ def open_sightings(s: Session, case_id: int, sighting_ids: Iterable[int] | None 
 
 
 def _covered(s: Session, sighting_id: int, host_key: str, basis: str) -> Notice | None:
-    """A notice that already covers this sighting for this host and basis (and is not refused)."""
+    """A notice that already covers this sighting for this host and basis: not refused, and the
+    content not already gone (a copy back at a removed URL needs a new, follow-up notice)."""
     return s.scalar(select(Notice).join(NoticeItem, NoticeItem.notice_id == Notice.id)
                     .where(NoticeItem.sighting_id == sighting_id, Notice.host == host_key, Notice.basis == basis,
-                           Notice.status != "refused").limit(1))
+                           Notice.status != "refused", NoticeItem.state != "gone").limit(1))
 
 
 def _claimant_row(s: Session, case_id: int) -> Claimant:

@@ -24,7 +24,7 @@ def build_email(*, subject: str, body: str, to: str, claimant: dict, from_addr: 
     msg["Subject"] = subject
     msg["Date"] = format_datetime((when or datetime.now(timezone.utc)).astimezone(timezone.utc))
     domain = msgid_domain or (sender.rsplit("@", 1)[1] if "@" in sender else None)
-    msg["Message-ID"] = make_msgid(idstring=f"unleak-notice-{notice_id}" if notice_id else "unleak", domain=domain)
+    msg["Message-ID"] = make_msgid(idstring=f"notice{notice_id}" if notice_id else "unleak", domain=domain)
     if references:
         msg["References"] = references
         msg["In-Reply-To"] = references
