@@ -1,0 +1,101 @@
+"""Cases: everything about one person or incident. A case owns its bank, sources, sightings,
+captures, log (and the notices and recipients of later stages). `default` is used where none is named."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from unleak.errors import NotFound, UnleakError
+from unleak.evidence.log import append_record, verify_chain
+from unleak.store import Store
+from unleak.store.models import BankItem, Capture, Case, LogRecord, Sighting, Source
+
+
+@dataclass
+class CaseSummary:
+    id: int
+    name: str
+    description: str
+    created_at: datetime
+    bank_items: int = 0
+    sources: int = 0
+    sightings: int = 0
+    sightings_up: int = 0
+    captures: int = 0
+    log_records: int = 0
+    last_scan_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["created_at"] = self.created_at.isoformat()
+        d["last_scan_at"] = self.last_scan_at.isoformat() if self.last_scan_at else None
+        return d
+
+
+@dataclass
+class CaseDetail(CaseSummary):
+    log_head: str | None = None
+    log_intact: bool = True
+    log_problem: str | None = None
+    hosts: dict[str, int] = field(default_factory=dict)  # host -> sightings still up
+
+    def to_json(self) -> dict[str, Any]:
+        return super().to_json()
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 200 or any(ord(ch) < 32 for ch in name):
+        raise UnleakError(f"{name!r} is not a usable case name", hint="use 1 to 200 printable characters")
+    return name
+
+
+def create_case(store: Store, name: str, description: str = "") -> CaseSummary:
+    """A new case; an error if the name is taken. Its log starts with a `case_created` record."""
+    name = _check_name(name)
+    with store.session() as s:
+        if s.scalar(select(Case.id).where(Case.name == name)) is not None:
+            raise UnleakError(f"a case named {name!r} already exists", hint="see `unleak case show NAME`")
+        case = Case(name=name, description=description)
+        s.add(case)
+        s.flush()
+        append_record(s, case.id, "case_created", {"name": name, "description": description})
+        return _summary(s, case)
+
+
+def _summary(s, case: Case, cls=CaseSummary):
+    def count(model, *where) -> int:
+        return s.scalar(select(func.count()).select_from(model).where(model.case_id == case.id, *where)) or 0
+
+    return cls(
+        id=case.id, name=case.name, description=case.description or "", created_at=case.created_at,
+        bank_items=count(BankItem, BankItem.removed_at.is_(None)),
+        sources=count(Source, Source.removed_at.is_(None)), sightings=count(Sighting),
+        sightings_up=count(Sighting, Sighting.status == "up"), captures=count(Capture),
+        log_records=count(LogRecord),
+        last_scan_at=s.scalar(select(func.max(Source.last_scan_at)).where(Source.case_id == case.id)))
+
+
+def list_cases(store: Store) -> list[CaseSummary]:
+    with store.session() as s:
+        return [_summary(s, c) for c in s.scalars(select(Case).order_by(Case.id))]
+
+
+def show_case(store: Store, name: str | None) -> CaseDetail:
+    with store.session() as s:
+        case = s.scalar(select(Case).where(Case.name == (name or "default")))
+        if case is None:
+            raise NotFound(f"no case named {name!r}", hint="see `unleak case list`")
+        detail = _summary(s, case, CaseDetail)
+        check = verify_chain(s, case.id)
+        detail.log_head = check.head_hash if check.count else None
+        detail.log_intact, detail.log_problem = check.ok, check.problem
+        for host, n in s.execute(select(Sighting.host, func.count()).where(
+                Sighting.case_id == case.id, Sighting.status == "up").group_by(Sighting.host)
+                .order_by(func.count().desc())):
+            detail.hosts[host] = n
+        return detail

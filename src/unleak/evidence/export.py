@@ -1,0 +1,153 @@
+"""Export a case's evidence as a self-contained bundle, verifiable offline.
+
+BUNDLE/
+  warc/*.warc.gz      the captures, decrypted (standard WARC 1.1; `warcio index` / `warcio check`)
+  sightings.json      every sighting with its captures
+  report.html, report.pdf
+  README.txt          how to verify by hand
+  manifest.sha256     `sha256sum -c` format, for every file above
+  log.jsonl           the case's hash-chained log, ending with this export's record, which holds
+                      the SHA-256 of manifest.sha256 (so the log vouches for every file)
+  bundle.json         the case, the log's head hash, the export record's number
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import select
+
+from unleak import __version__
+from unleak.errors import UnleakError
+from unleak.evidence.capture import read_capture
+from unleak.evidence.log import append_record, export_lines, iso_utc
+from unleak.evidence.report import write_html, write_pdf
+from unleak.evidence.sightings import list_sightings
+from unleak.store import Store
+from unleak.store.models import Capture
+
+BUNDLE_FORMAT = "unleak-evidence-bundle"
+BUNDLE_VERSION = 1
+UNLISTED = ("manifest.sha256", "log.jsonl", "bundle.json")  # vouched for by the log, not the manifest
+
+README = """This folder is an evidence bundle written by unleak {version} for case "{case}" on {created}.
+
+How to check it without unleak (any machine, offline):
+
+1. The log vouches for the manifest. Find the record with "seq":{export_seq} in log.jsonl
+   (the export record); its data.manifest_sha256 must equal:
+       sha256sum manifest.sha256
+2. The manifest vouches for every other file:
+       sha256sum -c manifest.sha256
+3. The log is a hash chain: for each line, the SHA-256 of the "record" string (as UTF-8) is the
+   line's "hash", and each record's "prev" is the hash of the record before it (64 zeros for the
+   first). The hash of the last record is the log's head:
+       {head}
+   Compare it with the head you noted or had timestamped when the bundle was handed over.
+4. Each WARC file loads in standard tools, e.g. `warcio index warc/FILE` and `warcio check warc/FILE`,
+   and its SHA-256 equals the warc_sha256 of its "capture" record in the log.
+
+Or, with unleak installed: unleak evidence verify THIS-FOLDER
+"""
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    captures: int
+    sightings: int
+    log_records: int
+    head_hash: str
+    manifest_sha256: str
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def export_bundle(store: Store, case: str | None, out: Path, *, with_labels: bool = False,
+                  pdf: bool = True) -> ExportResult:
+    """Write the bundle to `out` (a new folder). Labels of protected items are left out unless asked:
+    they are the owner's words, and bundles go to platforms and authorities."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UnleakError(f"{out} already exists and is not empty", hint="give a new folder name")
+    tmp = Path(tempfile.mkdtemp(prefix=".unleak-export-", dir=out.parent if out.parent.exists() else None))
+    try:
+        with store.session() as s:
+            c = store.case(s, case, create=False)
+            case_id, case_name = c.id, c.name
+            (tmp / "warc").mkdir()
+            captures = list(s.scalars(select(Capture).where(Capture.case_id == case_id).order_by(Capture.id)))
+            for cap in captures:
+                (tmp / "warc" / cap.warc_name).write_bytes(read_capture(case_id, cap))
+        sightings = [v.to_json() for v in list_sightings(store, case_name)]
+        if not with_labels:
+            for v in sightings:
+                v.pop("label", None)
+        created = datetime.now(timezone.utc)
+        (tmp / "sightings.json").write_text(json.dumps(sightings, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        meta = {"case": case_name, "exported (UTC)": iso_utc(created), "sightings": len(sightings),
+                "still up": sum(1 for v in sightings if v["status"] == "up"), "captures": len(captures),
+                "software": f"unleak {__version__}"}
+        write_html(tmp / "report.html", meta, sightings)
+        if pdf:
+            write_pdf(tmp / "report.pdf", meta, sightings)
+        (tmp / "README.txt").write_text("(written last)\n")
+        # The export record needs the manifest's hash and README needs the record's number: reserve
+        # the record inside one transaction, then write README, manifest and log.
+        with store.session() as s:
+            files = sorted(p for p in tmp.rglob("*") if p.is_file())
+            # README's content depends on the record; hash the other files first
+            listed = [p for p in files if p.name != "README.txt"]
+            lines = [f"{_sha256_file(p)}  {p.relative_to(tmp).as_posix()}\n" for p in listed]
+            from unleak.evidence.log import head as log_head
+
+            prev = log_head(s, case_id)
+            export_seq = (prev.seq + 1) if prev else 1
+            # The head after the export record is not known until the record exists; README names it
+            # as "the hash of the last record" and bundle.json carries the value.
+            readme = README.format(version=__version__, case=case_name, created=iso_utc(created),
+                                   export_seq=export_seq, head="(see bundle.json: log_head)")
+            (tmp / "README.txt").write_text(readme, encoding="utf-8")
+            lines.append(f"{_sha256_file(tmp / 'README.txt')}  README.txt\n")
+            manifest = "".join(sorted(lines, key=lambda line: line.split("  ", 1)[1]))
+            (tmp / "manifest.sha256").write_text(manifest, encoding="utf-8")
+            manifest_sha = hashlib.sha256(manifest.encode("utf-8")).hexdigest()
+            rec = append_record(s, case_id, "export", {
+                "manifest_sha256": manifest_sha, "files": len(lines), "captures": len(captures),
+                "sightings": len(sightings), "bundle_name": out.name, "created_at": iso_utc(created)})
+            if rec.seq != export_seq:
+                raise UnleakError("the log moved while exporting", hint="run the export again")
+            with open(tmp / "log.jsonl", "w", encoding="utf-8", newline="\n") as fh:
+                n = 0
+                for line in export_lines(s, case_id):
+                    fh.write(line)
+                    n += 1
+            bundle = {"format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "case": case_name,
+                      "created_at": iso_utc(created), "log_head": rec.hash, "log_records": n,
+                      "export_seq": rec.seq, "manifest_sha256": manifest_sha}
+            (tmp / "bundle.json").write_text(bundle_json(bundle), encoding="utf-8")
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return ExportResult(out, len(captures), len(sightings), n, rec.hash, manifest_sha)
+
+
+def bundle_json(bundle: dict) -> str:
+    """bundle.json's one accepted form (verify rejects any other byte sequence)."""
+    return json.dumps(bundle, indent=1, sort_keys=True, ensure_ascii=False) + "\n"

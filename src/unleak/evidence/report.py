@@ -1,0 +1,79 @@
+"""The human-readable report of an evidence bundle: HTML (self-contained) and PDF (reportlab)."""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+from typing import Any
+
+
+def _rows(sightings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for s in sightings:
+        caps = s.get("captures") or []
+        rows.append({**s, "capture_time": caps[0]["captured_at"] if caps else "",
+                     "capture_sha256": caps[0]["warc_sha256"] if caps else "",
+                     "warc": caps[0]["warc"] if caps else ""})
+    return rows
+
+
+def write_html(path: Path, meta: dict[str, Any], sightings: list[dict[str, Any]]) -> None:
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{escape(str(v if v is not None else ''))}</td>" for v in (
+            r["id"], r["status"] + (" (re-upload)" if r["reupload"] else ""), r["media_url"], r["page_url"], r["host"],
+            r["uploader"], r["posted_at"], r["first_seen"], r["last_seen"], r["removed_at"], r["capture_time"],
+            f"warc/{r['warc']}" if r["warc"] else "", r["capture_sha256"], r["bank_id"], f"{r['signal']} {r['distance']}"))
+        + "</tr>" for r in _rows(sightings))
+    head = "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in meta.items())
+    path.write_text(f"""<!doctype html><html><head><meta charset="utf-8"><title>Evidence report: {escape(str(meta.get('case')))}</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;font-size:12px}}
+td,th{{border:1px solid #999;padding:3px 5px;vertical-align:top;word-break:break-all}}th{{background:#eee;text-align:left}}</style>
+</head><body><h1>Evidence report</h1>
+<p>Every place where the protected media of this case was found, with the time it was captured
+(UTC) and the SHA-256 of the WARC file that holds the capture. Check this bundle offline with
+<code>unleak evidence verify BUNDLE</code>, or by hand with <code>sha256sum -c manifest.sha256</code>
+(see README.txt).</p>
+<table>{head}</table><h2>Sightings ({len(sightings)})</h2>
+<table><tr><th>#</th><th>status</th><th>media URL</th><th>page URL</th><th>host</th><th>uploader</th><th>posted</th>
+<th>first seen (UTC)</th><th>last seen (UTC)</th><th>removed (UTC)</th><th>captured (UTC)</th><th>WARC</th><th>WARC SHA-256</th>
+<th>bank id</th><th>match</th></tr>{rows}</table></body></html>
+""", encoding="utf-8")
+
+
+def write_pdf(path: Path, meta: dict[str, Any], sightings: list[dict[str, Any]]) -> None:
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    styles = getSampleStyleSheet()
+    small = styles["BodyText"].clone("small", fontSize=7, leading=8.5)
+    doc = SimpleDocTemplate(str(path), pagesize=landscape(A4), leftMargin=10 * mm, rightMargin=10 * mm,
+                            topMargin=10 * mm, bottomMargin=10 * mm, title=f"Evidence report: {meta.get('case')}",
+                            author="unleak", invariant=1)
+
+    def p(text: Any) -> Paragraph:
+        return Paragraph(escape(str(text if text is not None else "")).replace("/", "/\u200b"), small)
+
+    story: list[Any] = [Paragraph("Evidence report", styles["Title"]),
+                        Paragraph("Every place where the protected media of this case was found, with the UTC time "
+                                  "of its capture and the SHA-256 of the WARC file holding it. Verify the bundle "
+                                  "offline with <b>unleak evidence verify BUNDLE</b> or by hand (README.txt).",
+                                  styles["BodyText"]), Spacer(1, 4 * mm)]
+    meta_table = Table([[p(k), p(v)] for k, v in meta.items()], colWidths=[45 * mm, 220 * mm])
+    meta_table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey)]))
+    story += [meta_table, Spacer(1, 5 * mm), Paragraph(f"Sightings ({len(sightings)})", styles["Heading2"])]
+    header = ["#", "status", "media URL / page URL", "host", "uploader / posted", "first / last seen",
+              "captured (UTC)", "WARC SHA-256"]
+    data = [[p(h) for h in header]]
+    for r in _rows(sightings):
+        data.append([p(r["id"]), p(r["status"] + (" (re-upload)" if r["reupload"] else "")),
+                     p(f"{r['media_url']}\non {r['page_url'] or '-'}"), p(r["host"]),
+                     p(f"{r['uploader'] or '-'} / {r['posted_at'] or '-'}"),
+                     p(f"{r['first_seen']} / {r['last_seen']}"), p(r["capture_time"]), p(r["capture_sha256"])])
+    t = Table(data, colWidths=[8 * mm, 18 * mm, 80 * mm, 22 * mm, 35 * mm, 40 * mm, 28 * mm, 46 * mm], repeatRows=1)
+    t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+                           ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    story.append(t)
+    doc.build(story)
