@@ -1,0 +1,285 @@
+"""Extra PDQ hashes that let hash-only matching survive frames, flips and standard crops.
+
+PDQ reduces an image to 64x64 and keeps the signs of its low DCT coefficients, so it shrugs
+off re-encoding and resizing, but any change of framing moves every coefficient: a 2 %
+shift of the borders already costs some 20 bits, a 5 % crop makes the hash unrelated.
+The variants below put the framing back where it can be predicted:
+
+Query side (computed on each candidate):
+- ``dihedral``: the 7 other rotations and flips, from the same DCT (pdqhash computes all 8 at
+  once; cost: nothing measurable).
+- ``boxes``: the candidate without uniform borders (letterbox, pillarbox, padding, a
+  screenshot's empty margins) and the largest block between uniform separator lines (a
+  phone screenshot's picture between status bar, app header and caption). Each found box
+  is hashed (cost: one PDQ of a smaller image each, at most two).
+
+Bank side (computed at protect time, stored as ordinary PDQ hashes with ``variant`` set):
+- ``trim`` / ``block``: the same boxes of the original (so that an original with its own
+  margins still meets its trimmed copy).
+- ``crop:1x1``, ``crop:4x5``, ``crop:9x16``, ``crop:16x9``: centre crops to the aspect ratios
+  that apps force (square posts, 4:5 portrait posts, 9:16 stories and reels, 16:9 video),
+  each only when the original's own aspect differs by more than 5 %. Their geometry is fixed
+  by the original's size, so a copy cropped that way meets its bank hash almost bit for bit.
+  Crops by an arbitrary amount cannot be predicted; owner-side verification finds those.
+
+Every extra hash multiplies the comparisons per candidate-bank pair; see
+:mod:`unleak.match.calibration` for how thresholds are lowered to pay for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from unleak.signals.pdq import MIN_QUALITY, hash_pixels, hash_pixels_dihedral
+
+BANK_CROPS: dict[str, tuple[int, int]] = {"crop:1x1": (1, 1), "crop:4x5": (4, 5), "crop:9x16": (9, 16),
+                                          "crop:16x9": (16, 9)}
+BANK_BOXES = ("trim", "block")
+QUERY_BOXES = ("trim", "block")
+ASPECT_TOLERANCE = 0.05
+
+# Flatness of a line of pixels: most pixels within FLAT_TOL of the line's median colour.
+FLAT_TOL = 14
+FLAT_OUTLIERS = 0.01
+FLAT_MAD = 3.0
+COLOUR_TOL = 20  # a border line's colour may differ this much from the outermost line's
+MIN_BOX_FRACTION = 0.04  # a box must keep at least this share of the frame's area
+MIN_BOX_SIDE = 32
+MIN_TRIM = 0.01  # and cut at least this share of a side to count as a different box
+
+
+@dataclass(frozen=True)
+class Box:
+    """A pixel rectangle, x0/y0 inclusive, x1/y1 exclusive."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    def area(self) -> int:
+        return max(0, self.width) * max(0, self.height)
+
+    def crop(self, pixels: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(pixels[self.y0:self.y1, self.x0:self.x1])
+
+    def as_tuple(self) -> tuple[int, int, int, int]:
+        return (self.x0, self.y0, self.x1, self.y1)
+
+
+def _rgb(pixels: np.ndarray) -> np.ndarray:
+    a = np.asarray(pixels)
+    if a.ndim == 2:
+        a = a[..., None]
+    return a[..., :3]
+
+
+def _line_stats(a: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per line (rows for axis=1, columns for axis=0): is it flat, and its median colour."""
+    lines = a if axis == 1 else a.transpose(1, 0, 2)  # (n_lines, n_pixels, channels)
+    med = np.median(lines, axis=1)  # (n_lines, c)
+    dev = np.abs(lines.astype(np.int16) - med[:, None, :].astype(np.int16)).max(axis=2)
+    outliers = (dev > FLAT_TOL).mean(axis=1)
+    flat = (outliers <= FLAT_OUTLIERS) & (dev.mean(axis=1) <= FLAT_MAD)
+    return flat, med.astype(np.int16)
+
+
+def _trim_side(flat: np.ndarray, colour: np.ndarray, lo: int, hi: int, from_start: bool) -> int:
+    """Index where the content starts, walking in from one side over flat lines of the border colour."""
+    ref = colour[lo if from_start else hi - 1]
+    idx = range(lo, hi) if from_start else range(hi - 1, lo - 1, -1)
+    last = lo if from_start else hi
+    for i in idx:
+        if not flat[i] or np.abs(colour[i] - ref).max() > COLOUR_TOL:
+            return i if from_start else i + 1
+        last = i + 1 if from_start else i
+    return last
+
+
+def border_box(pixels: np.ndarray) -> Box:
+    """The frame without uniform borders on any side (letterbox, pillarbox, padding)."""
+    a = _rgb(pixels)
+    h, w = a.shape[:2]
+    box = Box(0, 0, w, h)
+    for _ in range(2):  # rows, columns, then once more: bars of both kinds
+        sub = a[box.y0:box.y1, box.x0:box.x1]
+        if sub.shape[0] < 2 or sub.shape[1] < 2:
+            break
+        flat, col = _line_stats(sub, axis=1)
+        top = _trim_side(flat, col, 0, sub.shape[0], True)
+        bottom = _trim_side(flat, col, top, sub.shape[0], False) if top < sub.shape[0] else top
+        box = Box(box.x0, box.y0 + top, box.x1, box.y0 + max(top, bottom))
+        sub = a[box.y0:box.y1, box.x0:box.x1]
+        if sub.shape[0] < 2 or sub.shape[1] < 2:
+            break
+        flat, col = _line_stats(sub, axis=0)
+        left = _trim_side(flat, col, 0, sub.shape[1], True)
+        right = _trim_side(flat, col, left, sub.shape[1], False) if left < sub.shape[1] else left
+        box = Box(box.x0 + left, box.y0, box.x0 + max(left, right), box.y1)
+    return box
+
+
+def _largest_segment(flat: np.ndarray, min_gap: int) -> tuple[int, int]:
+    """The longest run of lines between separators (runs of >= min_gap flat lines)."""
+    n = len(flat)
+    segments = []
+    start, i = 0, 0
+    while i < n:
+        if flat[i]:
+            j = i
+            while j < n and flat[j]:
+                j += 1
+            if j - i >= min_gap or i == 0 or j == n:
+                if i > start:
+                    segments.append((start, i))
+                start = j
+            i = j
+        else:
+            i += 1
+    if start < n:
+        segments.append((start, n))
+    if not segments:
+        return 0, n
+    return max(segments, key=lambda s: s[1] - s[0])
+
+
+def block_box(pixels: np.ndarray, within: Box | None = None) -> Box:
+    """The largest block between uniform separator lines, rows then columns, then trimmed."""
+    a = _rgb(pixels)
+    h, w = a.shape[:2]
+    box = within or Box(0, 0, w, h)
+    sub = a[box.y0:box.y1, box.x0:box.x1]
+    flat, _ = _line_stats(sub, axis=1)
+    y0, y1 = _largest_segment(flat, max(2, round(0.004 * sub.shape[0])))
+    sub = sub[y0:y1]
+    flat, _ = _line_stats(sub, axis=0)
+    x0, x1 = _largest_segment(flat, max(2, round(0.004 * sub.shape[1])))
+    inner = border_box(sub[:, x0:x1])
+    return Box(box.x0 + x0 + inner.x0, box.y0 + y0 + inner.y0, box.x0 + x0 + inner.x1, box.y0 + y0 + inner.y1)
+
+
+def _worth_it(box: Box, frame: Box) -> bool:
+    if box.width < MIN_BOX_SIDE or box.height < MIN_BOX_SIDE:
+        return False
+    if box.area() < MIN_BOX_FRACTION * frame.area():
+        return False
+    cut = max((box.x0 - frame.x0) / frame.width, (frame.x1 - box.x1) / frame.width,
+              (box.y0 - frame.y0) / frame.height, (frame.y1 - box.y1) / frame.height)
+    return cut >= MIN_TRIM
+
+
+def content_boxes(pixels: np.ndarray) -> dict[str, Box]:
+    """Regions that may hold the whole original: ``trim`` (without uniform borders) and
+    ``block`` (the largest block between separators), each only when it differs from the
+    frame (and from each other)."""
+    a = _rgb(pixels)
+    h, w = a.shape[:2]
+    frame = Box(0, 0, w, h)
+    out: dict[str, Box] = {}
+    if h < MIN_BOX_SIDE or w < MIN_BOX_SIDE:
+        return out
+    trim = border_box(a)
+    if _worth_it(trim, frame):
+        out["trim"] = trim
+    base = trim if trim.area() > 0 else frame
+    block = block_box(a, base)
+    if _worth_it(block, base) and block != trim:
+        out["block"] = block
+    return out
+
+
+def centre_crop(width: int, height: int, aspect_w: int, aspect_h: int) -> Box | None:
+    """The centred crop of a width x height image to aspect_w:aspect_h, or None when the image
+    already has that aspect (within ASPECT_TOLERANCE)."""
+    target = aspect_w / aspect_h
+    aspect = width / height
+    if abs(aspect / target - 1) <= ASPECT_TOLERANCE:
+        return None
+    if aspect > target:  # too wide: cut the sides
+        nw = round(height * target)
+        x0 = (width - nw) // 2
+        return Box(x0, 0, x0 + nw, height)
+    nh = round(width / target)
+    y0 = (height - nh) // 2
+    return Box(0, y0, width, y0 + nh)
+
+
+@dataclass(frozen=True)
+class VariantHash:
+    variant: str  # "" for the whole image
+    value: str
+    quality: int
+    box: Box | None = None
+
+
+def bank_variants(pixels: np.ndarray, *, crops: bool = True, boxes: bool = True) -> list[VariantHash]:
+    """The derived PDQ hashes of an original, stored beside its own hash at protect time.
+
+    Low-quality variants (PDQ quality below 50) are left out: they would match too loosely.
+    """
+    a = _rgb(pixels)
+    h, w = a.shape[:2]
+    out: list[VariantHash] = []
+    seen: set[str] = set()
+    if boxes:
+        for name, box in content_boxes(a).items():
+            value, quality = hash_pixels(box.crop(a))
+            if quality >= MIN_QUALITY and value not in seen:
+                seen.add(value)
+                out.append(VariantHash(name, value, quality, box))
+    if crops:
+        for name, (aw, ah) in BANK_CROPS.items():
+            box = centre_crop(w, h, aw, ah)
+            if box is None or box.width < MIN_BOX_SIDE or box.height < MIN_BOX_SIDE:
+                continue
+            value, quality = hash_pixels(box.crop(a))
+            if quality >= MIN_QUALITY and value not in seen:
+                seen.add(value)
+                out.append(VariantHash(name, value, quality, box))
+    return out
+
+
+@dataclass
+class QueryHashes:
+    """The hashes of one candidate, by kind: ``full`` (1), ``dihedral`` (7), boxes (0-2)."""
+
+    full: VariantHash
+    dihedral: list[VariantHash]
+    boxes: list[VariantHash]
+
+    def all(self) -> list[tuple[str, VariantHash]]:
+        return ([("full", self.full)] + [("dihedral", v) for v in self.dihedral]
+                + [("box", v) for v in self.boxes])
+
+
+def query_hashes(pixels: np.ndarray, *, dihedral: bool = True, boxes: bool = True) -> QueryHashes:
+    """Hash a candidate and, as asked, its 7 other orientations and its content boxes."""
+    a = _rgb(pixels)
+    if a.shape[2] == 1:
+        a = np.repeat(a, 3, axis=2)
+    a = np.ascontiguousarray(a)
+    if dihedral:
+        values, quality = hash_pixels_dihedral(a)
+        names = ["", "rot90", "rot180", "rot270", "flipx", "flipy", "flip+1", "flip-1"]
+        full = VariantHash("", values[0], quality)
+        others = [VariantHash(n, v, quality) for n, v in zip(names[1:], values[1:])]
+    else:
+        value, quality = hash_pixels(a)
+        full, others = VariantHash("", value, quality), []
+    found: list[VariantHash] = []
+    if boxes:
+        for name, box in content_boxes(a).items():
+            value, q = hash_pixels(box.crop(a))
+            if q >= MIN_QUALITY:
+                found.append(VariantHash(name, value, q, box))
+    return QueryHashes(full, others, found)
