@@ -27,6 +27,8 @@ def _register_all() -> None:
     demo.register(app)
     # --- command modules of other stages register here, one line each ---
     from unleak.cli import watermark; watermark.register(app)  # recipients, mark, trace (issue 5)
+    from unleak.cli import cases; cases.register(app)  # case, source, scan, watch, sightings, evidence (issue 6)
+    from unleak.cli import notices; notices.register(app)  # notice, claimant, hosts, verify, report (issue 7)
 
 
 _register_all()
