@@ -95,18 +95,23 @@ class Bank:
 
     # --- protect -------------------------------------------------------------------------
     def protect(self, paths: Iterable[str | os.PathLike[str]], *, label: str | None = None,
-                on_result: Callable[[ProtectResult], None] | None = None) -> list[ProtectResult]:
+                on_result: Callable[[ProtectResult], None] | None = None,
+                variants: bool = True) -> list[ProtectResult]:
         """Fingerprint each file and record it. Each file is committed on its own, so a crash
-        loses at most the file in hand, and a rerun skips what is already protected."""
+        loses at most the file in hand, and a rerun skips what is already protected.
+
+        `variants`: also store the PDQ hashes of standard crops and of the image without its
+        uniform borders (see unleak.match.variants), so that hash-only matching finds copies
+        cropped to a square, 4:5, 9:16 or 16:9. Costs a few more PDQ hashes per photo."""
         results = []
         for path in iter_media_paths(paths):
-            result = self.protect_one(path, label=label)
+            result = self.protect_one(path, label=label, variants=variants)
             results.append(result)
             if on_result:
                 on_result(result)
         return results
 
-    def protect_one(self, path: Path, *, label: str | None = None) -> ProtectResult:
+    def protect_one(self, path: Path, *, label: str | None = None, variants: bool = True) -> ProtectResult:
         result = ProtectResult(path=str(path))
         try:
             media = Media.open(path)
@@ -119,6 +124,11 @@ class Bank:
                 result.bank_id, result.skipped = existing, True
                 return result
             signals = compute_signals(media)
+            derived = []
+            if variants and "pdq" in signals:
+                from unleak.match.variants import bank_variants
+
+                derived = bank_variants(media.pixels())
             with self.store.session() as s:
                 item = BankItem(case_id=self.case_id, label=label or path.stem, kind=media.kind.value,
                                 path=str(path.resolve()), sha256=sha256, size=path.stat().st_size)
@@ -127,6 +137,9 @@ class Bank:
                 for sig in signals.values():
                     s.add(BankSignal(item_id=item.id, case_id=self.case_id, type=sig.type,
                                      value=sig.value, quality=sig.quality))
+                for v in derived:
+                    s.add(BankSignal(item_id=item.id, case_id=self.case_id, type="pdq",
+                                     value=v.value, quality=v.quality, variant=v.variant))
                 result.bank_id = item.id
             result.signals = signals
         except UnleakError as exc:
@@ -167,16 +180,33 @@ class Bank:
                     removed += 1
         return removed
 
-    def active_signals(self, signal_type: str) -> list[tuple[int, int, str, str]]:
-        """(signal id, bank item id, label, value) of every live signal of one type."""
+    def label_of(self, item_id: int) -> str:
         with self.store.session() as s:
-            rows = s.execute(
-                select(BankSignal.id, BankItem.id, BankItem.label, BankSignal.value)
-                .join(BankItem, BankSignal.item_id == BankItem.id)
-                .where(BankSignal.case_id == self.case_id, BankSignal.type == signal_type,
-                       BankSignal.removed.is_(False), BankItem.removed_at.is_(None))
-                .order_by(BankSignal.id))
-            return [tuple(r) for r in rows]
+            return s.scalar(select(BankItem.label).where(BankItem.id == item_id)) or ""
+
+    def active_signals(self, signal_type: str, *, with_variants: bool = False) -> list[tuple]:
+        """(signal id, bank item id, label, value) of every live signal of one type.
+
+        Derived hashes (crops, trimmed borders: `variant` set) are left out unless
+        `with_variants`, which also adds the variant name as a fifth field."""
+        with self.store.session() as s:
+            cols = [BankSignal.id, BankItem.id, BankItem.label, BankSignal.value]
+            q = (select(*cols, BankSignal.variant) if with_variants else select(*cols))
+            q = (q.join(BankItem, BankSignal.item_id == BankItem.id)
+                 .where(BankSignal.case_id == self.case_id, BankSignal.type == signal_type,
+                        BankSignal.removed.is_(False), BankItem.removed_at.is_(None))
+                 .order_by(BankSignal.id))
+            if not with_variants:
+                q = q.where(BankSignal.variant == "")
+            return [tuple(r) for r in s.execute(q)]
+
+    def originals(self) -> dict[int, str]:
+        """Bank item id -> path of every live protected image whose file is recorded."""
+        with self.store.session() as s:
+            rows = s.execute(select(BankItem.id, BankItem.path).where(
+                BankItem.case_id == self.case_id, BankItem.removed_at.is_(None),
+                BankItem.kind == "image", BankItem.path.is_not(None)))
+            return {int(i): p for i, p in rows}
 
     # --- export / import -------------------------------------------------------------------
     def export(self, out: Path, fmt: str = "json") -> int:

@@ -1,4 +1,14 @@
-"""Match candidates against a bank: exact hashes by lookup, PDQ through the Hamming index, vPDQ by frames."""
+"""Match candidates against a bank: exact hashes by lookup, PDQ through the Hamming index, vPDQ by frames.
+
+PDQ matching has two modes (see docs/matching.md):
+- hash-only: the candidate's PDQ, its 7 other orientations and its content boxes against the
+  bank's hashes and their derived variants (crops, trimmed borders), each group of comparisons
+  at the threshold that keeps the false-match rate per candidate-bank pair <= 1e-6
+  (unleak.match.calibration);
+- owner-side: when the originals are on this machine, candidates that come near (a loose PDQ
+  radius) or that local features point to are confirmed or rejected against the original
+  itself (unleak.match.verify), and a confirmed match reports the transform.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +24,13 @@ from unleak.errors import UnleakError
 from unleak.media.sniff import MediaKind
 from unleak.signals import Media, Signal, compute_signals, get_signal_type
 from unleak.signals import vpdq as vpdq_signal
-from unleak.signals.pdq import MIN_QUALITY, PdqSignal
+from unleak.signals.pdq import MIN_QUALITY, PdqSignal, hamming
+from unleak.match.calibration import DEFAULT_TARGET, REFERENCE_MODEL, Calibration, Group, NullModel, group_thresholds
+
+VERIFY_MODES = ("auto", "on", "off")
+LOOSE_RADIUS = 64  # owner-side: bank items whose PDQ comes this near are verified against the original
+# Shares of the per-pair budget left after the plain comparison, by comparison group.
+GROUP_WEIGHTS = {"dihedral": 0.25, "trim": 0.45, "crop": 0.30}
 
 
 @dataclass
@@ -26,9 +42,17 @@ class Match:
     quality: int | None = None
     query_match_percent: float | None = None  # vPDQ only
     bank_match_percent: float | None = None
+    variant: str | None = None  # PDQ: which comparison matched, e.g. "plain", "dihedral:flipx", "crop:1x1<full"
+    false_match_rate: float | None = None  # estimated chance per candidate-bank pair that this is unrelated
+    verified: bool | None = None  # owner-side: confirmed against the original (None: not checked)
+    inliers: int | None = None
+    transform: dict | None = None  # owner-side: crop box, scale, rotation, flip, visible fraction
 
     def to_json(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v is not None or k in ("bank_id", "label", "signal", "distance")}
+        out = {k: v for k, v in asdict(self).items() if v is not None or k in ("bank_id", "label", "signal", "distance")}
+        if self.false_match_rate is not None:
+            out["false_match_rate"] = float(f"{self.false_match_rate:.3g}")
+        return out
 
 
 @dataclass
@@ -43,15 +67,25 @@ class MatchResult:
 
 
 class PdqBankIndex:
-    """The live PDQ signals of a bank in a Hamming index, item ids kept beside."""
+    """The live PDQ signals of a bank in a Hamming index, item ids and variants kept beside."""
 
-    def __init__(self, rows: list[tuple[int, int, str, str]]) -> None:
+    def __init__(self, rows: list[tuple]) -> None:
         from unleak.index import build_index
 
         self.signal_ids = np.array([r[0] for r in rows], dtype=np.int64)
         self.item_of = {r[0]: (r[1], r[2]) for r in rows}
+        self.variant_of = {r[0]: (r[4] if len(r) > 4 else "") for r in rows}
+        self.hashes_of_item: dict[int, list[tuple[str, str]]] = {}
+        for r in rows:
+            self.hashes_of_item.setdefault(r[1], []).append((self.variant_of[r[0]], r[3]))
         hashes = np.frombuffer(b"".join(bytes.fromhex(r[3]) for r in rows), np.uint8).reshape(-1, 32)
         self.index = build_index(self.signal_ids, hashes)
+
+    def counts(self, item_id: int) -> tuple[int, int]:
+        """(box variants, crop variants) stored for one bank item."""
+        variants = [v for v, _ in self.hashes_of_item.get(item_id, [])]
+        return (sum(1 for v in variants if v and not v.startswith("crop:")),
+                sum(1 for v in variants if v.startswith("crop:")))
 
     def search(self, hex_values: list[str], radius: int) -> list[list[tuple[int, int]]]:
         """For each query: (signal id, distance) of every bank hash within `radius`."""
@@ -65,22 +99,84 @@ class PdqBankIndex:
         return out
 
 
-class Matcher:
-    """Matches media against one bank. Build once, match many."""
+def comparison_group(query_kind: str, bank_variant: str) -> str | None:
+    """Which calibrated group a (query hash, bank hash) comparison belongs to; None: not compared."""
+    if bank_variant.startswith("crop:"):
+        return "crop" if query_kind in ("full", "box") else None
+    if query_kind == "dihedral":
+        return "dihedral" if bank_variant == "" else None
+    if query_kind == "full" and bank_variant == "":
+        return "plain"
+    return "trim"  # a content box against the whole original, or either against its trimmed variants
 
-    def __init__(self, bank: Bank, *, fast: bool = False, dihedral: bool = True,
-                 pdq_threshold: int = PdqSignal.threshold) -> None:
+
+class Matcher:
+    """Matches media against one bank. Build once, match many.
+
+    `variants`: hash-only variants (content boxes of the candidate, and the bank's derived
+    hashes); `dihedral`: the 7 other orientations. `verify`: "auto" verifies against the
+    originals when any is reachable on this machine, "on" requires them, "off" is hash-only.
+    Thresholds are calibrated so that each reported match's false-match rate, per
+    candidate-bank pair, is at most `target_rate` (the plain comparison keeps `pdq_threshold`).
+    """
+
+    def __init__(self, bank: Bank, *, fast: bool = False, dihedral: bool = True, variants: bool = True,
+                 verify: str = "auto", pdq_threshold: int = PdqSignal.threshold,
+                 target_rate: float = DEFAULT_TARGET, null_model: NullModel = REFERENCE_MODEL,
+                 originals: dict[int, str] | None = None) -> None:
+        if verify not in VERIFY_MODES:
+            raise UnleakError(f"unknown verify mode {verify!r}", hint="use auto, on or off")
         self.bank = bank
         self.fast = fast
         self.dihedral = dihedral
+        self.variants = variants
         self.pdq_threshold = pdq_threshold
+        self.null_model = null_model
         self.exact: dict[tuple[str, str], list[tuple[int, str]]] = {}
         for stype in ("sha256", "md5"):
             for _sid, item_id, label, value in bank.active_signals(stype):
                 self.exact.setdefault((stype, value), []).append((item_id, label))
-        self.pdq = PdqBankIndex(bank.active_signals("pdq"))
+        rows = bank.active_signals("pdq", with_variants=True)
+        if not variants:
+            rows = [r for r in rows if not r[4]]
+        self.pdq = PdqBankIndex(rows)
         self.videos = [(item_id, label, vpdq_signal.parse_frames(value))
                        for _sid, item_id, label, value in bank.active_signals("vpdq")]
+        self.verifier = None
+        if verify != "off":
+            paths = originals if originals is not None else bank.originals()
+            reachable = {i: p for i, p in paths.items() if Path(p).is_file()}
+            if reachable:
+                from unleak.match.verify import VERIFY_RATE, Verifier
+
+                self.verifier = Verifier(lambda i: Media.open(reachable[i]).pixels(), sorted(reachable))
+                target_rate = target_rate - VERIFY_RATE  # the verification stage takes its share
+            elif verify == "on":
+                raise UnleakError("owner-side verification needs the original files, and none of this bank's is reachable",
+                                  hint="run it where the originals are, or use --verify off for hash-only matching")
+        self.target_rate = target_rate
+        self._cal: dict[tuple[int, int, int, int], Calibration] = {}
+        self.radius = null_model.threshold(target_rate)  # no single comparison may go further
+        try:
+            self.calibration(7 if dihedral else 0, 0, 0, 0)
+        except ValueError as exc:
+            raise UnleakError(f"PDQ threshold {pdq_threshold} is too loose for the target rate {target_rate:g}: {exc}",
+                              hint="lower --pdq-threshold") from None
+
+    @property
+    def mode(self) -> str:
+        return "owner-side" if self.verifier is not None else "hash-only"
+
+    def calibration(self, n_dihedral: int, n_query_boxes: int, n_bank_boxes: int, n_crops: int) -> Calibration:
+        """Thresholds per comparison group for one candidate-bank pair with these hash counts."""
+        key = (n_dihedral, n_query_boxes, n_bank_boxes, n_crops)
+        if key not in self._cal:
+            groups = [Group("plain", 1, 0.0, threshold=self.pdq_threshold),
+                      Group("dihedral", n_dihedral, GROUP_WEIGHTS["dihedral"]),
+                      Group("trim", (1 + n_query_boxes) * (1 + n_bank_boxes) - 1, GROUP_WEIGHTS["trim"]),
+                      Group("crop", (1 + n_query_boxes) * n_crops, GROUP_WEIGHTS["crop"])]
+            self._cal[key] = group_thresholds(groups, target=self.target_rate, model=self.null_model)
+        return self._cal[key]
 
     def match_media(self, media: Media) -> MatchResult:
         result = MatchResult(path=media.name)
@@ -96,9 +192,11 @@ class Matcher:
             for item_id, label in self.exact.get((stype, signals[stype].value), []):
                 keep(Match(item_id, label, stype, 0))
         if media.kind is MediaKind.IMAGE:
-            pdq = signals["pdq"]
-            if pdq.quality is not None and pdq.quality >= MIN_QUALITY:
-                for m in self._match_pdq(media, pdq):
+            for m in self._match_pdq(media, signals["pdq"]):
+                if m.bank_id in best and best[m.bank_id].signal in ("sha256", "md5"):
+                    exact = best[m.bank_id]  # an exact copy: keep it, with what verification says
+                    exact.verified, exact.transform, exact.inliers = m.verified, m.transform, m.inliers
+                else:
                     keep(m)
         else:
             frames = vpdq_signal.parse_frames(signals["vpdq"].value)
@@ -111,21 +209,76 @@ class Matcher:
         return result
 
     def _match_pdq(self, media: Media, pdq: Signal) -> list[Match]:
-        queries = [pdq.value]
-        if self.dihedral:
-            from unleak.signals.pdq import fast_pixels, hash_pixels_dihedral
+        from unleak.match.variants import query_hashes
+        from unleak.signals.pdq import fast_pixels
 
-            pixels = fast_pixels(media) if self.fast else media.pixels()
-            queries = hash_pixels_dihedral(pixels)[0]
-        found: dict[int, int] = {}
-        for hits in self.pdq.search(queries, self.pdq_threshold):
+        pixels = fast_pixels(media) if self.fast else media.pixels()
+        qh = query_hashes(pixels, dihedral=self.dihedral, boxes=self.variants)
+        queries: list[tuple[str, str, str]] = []  # (kind, name, hex)
+        if qh.full.quality >= MIN_QUALITY:
+            queries.append(("full", "", qh.full.value))
+            queries += [("dihedral", v.variant, v.value) for v in qh.dihedral]
+        queries += [("box", v.variant, v.value) for v in qh.boxes]
+        n_dihedral = sum(1 for k, _, _ in queries if k == "dihedral")
+        n_boxes = sum(1 for k, _, _ in queries if k == "box")
+        radius = max(self.radius, LOOSE_RADIUS) if self.verifier is not None else self.radius
+        # Per bank item, per group: the nearest comparison (distance, description).
+        near: dict[int, dict[str, tuple[int, str]]] = {}
+        nearest: dict[int, int] = {}
+        for (kind, name, _), hits in zip(queries, self.pdq.search([q[2] for q in queries], radius)):
             for signal_id, dist in hits:
-                found[signal_id] = min(dist, found.get(signal_id, 999))
-        matches = []
-        for signal_id, dist in found.items():
-            item_id, label = self.pdq.item_of[signal_id]
-            matches.append(Match(item_id, label, "pdq", dist, pdq.quality))
-        return matches
+                item_id, _label = self.pdq.item_of[signal_id]
+                nearest[item_id] = min(dist, nearest.get(item_id, 999))
+                bank_variant = self.pdq.variant_of[signal_id]
+                group = comparison_group(kind, bank_variant)
+                if group is None:
+                    continue
+                desc = {"plain": "plain", "dihedral": f"dihedral:{name}"}.get(
+                    group, f"{bank_variant or 'full'}<{name or 'full'}")
+                if group not in near.setdefault(item_id, {}) or dist < near[item_id][group][0]:
+                    near[item_id][group] = (dist, desc)
+        matches: dict[int, Match] = {}
+        for item_id, groups in near.items():
+            nb, nc = self.pdq.counts(item_id)
+            cal = self.calibration(n_dihedral, n_boxes, nb, nc)
+            used = {"plain": 1 if qh.full.quality >= MIN_QUALITY else 0, "dihedral": n_dihedral,
+                    "trim": (1 + n_boxes) * (1 + nb) - 1, "crop": (1 + n_boxes) * nc}
+            accepted = [(d, g, desc) for g, (d, desc) in groups.items() if d <= cal.thresholds.get(g, -1)]
+            if not accepted:
+                continue
+            d, g, desc = min(accepted)
+            rate = sum(n * self.null_model.rate(min(d, cal.thresholds[grp])) for grp, n in used.items() if n)
+            label = self._label(item_id)
+            matches[item_id] = Match(item_id, label, "pdq", d, pdq.quality, variant=desc, false_match_rate=rate)
+        if self.verifier is not None:
+            self._verify(media, qh, nearest, matches)
+        return list(matches.values())
+
+    def _label(self, item_id: int) -> str:
+        for sid, (iid, label) in self.pdq.item_of.items():
+            if iid == item_id:
+                return label
+        return ""
+
+    def _verify(self, media: Media, qh, nearest: dict[int, int], matches: dict[int, Match]) -> None:
+        """Owner-side: confirm or reject the near items and those local features point to."""
+        also = sorted(set(nearest) | set(matches), key=lambda i: nearest.get(i, 999))
+        for v in self.verifier.verify_candidate(media.pixels(), also=also):
+            m = matches.get(v.item_id)
+            if m is not None:
+                m.verified = v.accepted
+                if v.accepted:
+                    m.inliers, m.transform = v.inliers, v.transform
+                    m.false_match_rate = min(m.false_match_rate or 1.0, v.false_match_rate)
+            elif v.accepted:
+                dist = nearest.get(v.item_id)
+                if dist is None:  # compare directly: the item was outside the search radius
+                    mine = [qh.full.value] + [h.value for h in qh.dihedral + qh.boxes]
+                    dist = min((hamming(a, b) for a in mine for _, b in self.pdq.hashes_of_item.get(v.item_id, [])),
+                               default=256)
+                matches[v.item_id] = Match(v.item_id, self._label(v.item_id), "local", dist, qh.full.quality,
+                                           variant="verified", false_match_rate=v.false_match_rate,
+                                           verified=True, inliers=v.inliers, transform=v.transform)
 
     def match_paths(self, paths: Iterable[str | os.PathLike[str]]) -> Iterator[MatchResult]:
         for path in iter_media_paths(paths):
