@@ -293,18 +293,21 @@ def _record(s: Session, case_id: int, probes: dict[str, Probe], at: datetime, re
     _log(s, case_id, "removal.check", {"at": at, "urls": len(by_url), "gone": sum(1 for u in by_url if probes[u].state == "gone"),
                                        "up": sum(1 for u in by_url if probes[u].state == "up"),
                                        "errors": sum(1 for u in by_url if probes[u].state == "error")})
-    # A sighting is removed when every URL reported for it is gone.
+    # A sighting is removed when every URL reported for it is gone; back up: it reappeared.
+    from unleak.evidence.sightings import mark_removed, record_sighting
+
     for sid in touched_sightings:
         sg = s.get(Sighting, sid)
         if sg is None:
             continue
-        states = [probes[u].state for u in (sg.page_url, sg.media_url) if u and u in probes]
+        urls = [u for u in (sg.page_url, sg.media_url) if u and u in probes]
+        states = [probes[u].state for u in urls]
         if states and all(st == "gone" for st in states):
-            if sg.status != "removed":
-                sg.status, sg.removed_at = "removed", at
+            media = probes.get(sg.media_url) or probes[urls[0]]
+            mark_removed(s, sg, reason=f"removal check: {media.reason}", http_status=media.http_status, when=at)
         elif any(st == "up" for st in states) and sg.status == "removed":
-            sg.status, sg.removed_at = "up", None
-            sg.reupload, sg.reupload_count = True, (sg.reupload_count or 0) + 1
+            record_sighting(s, case_id, bank_id=sg.bank_item_id, media_url=sg.media_url, page_url=sg.page_url,
+                            signal=sg.signal, distance=sg.distance, source_id=sg.source_id, seen_at=at)
 
 
 def _update_status(s: Session, n: Notice, at: datetime, report: VerifyReport) -> None:
