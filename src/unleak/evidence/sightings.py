@@ -49,8 +49,10 @@ def record_sighting(session: Session, case_id: int, *, bank_id: int, media_url: 
                 "seen_at": iso_utc(now), "times_back": existing.reupload_count, "media_sha256": media_sha256})
             return SightingChange(existing, False, True)
         return SightingChange(existing, False, False)
+    # A re-upload: this item was taken down somewhere before (still down, or back since).
     removed_before = list(session.scalars(select(Sighting.id).where(
-        Sighting.case_id == case_id, Sighting.bank_item_id == bank_id, Sighting.status == "removed")))
+        Sighting.case_id == case_id, Sighting.bank_item_id == bank_id,
+        (Sighting.status == "removed") | (Sighting.reupload_count > 0))))
     s = Sighting(case_id=case_id, bank_item_id=bank_id, source_id=source_id, url_key=key, media_url=media_url,
                  page_url=page_url, host=(urlsplit(media_url).hostname or "")[:255], signal=signal,
                  distance=distance, match=json.dumps(match or {}, sort_keys=True), media_sha256=media_sha256,

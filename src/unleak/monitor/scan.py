@@ -54,6 +54,9 @@ class ScanOptions:
     resolver: Resolver | None = None  # for tests: a DNS hook
     transport: Any = None  # for tests: an httpx transport
     fast: bool = False
+    verify: str = "auto"  # owner-side verification of matches against the originals: auto | on | off
+    variants: bool = True  # content boxes and bank-side crops (see Matcher)
+    cpu_slots: int = 0  # decode/hash/match at once (0: one per core); fetches overlap beyond this
 
 
 @dataclass
@@ -140,9 +143,13 @@ class Scanner:
     @property
     def matcher(self):
         if self._matcher is None:
+            import inspect
+
             from unleak.match import Matcher
 
-            self._matcher = Matcher(self.bank, fast=self.options.fast)
+            wanted = {"fast": self.options.fast, "verify": self.options.verify, "variants": self.options.variants}
+            accepted = inspect.signature(Matcher).parameters
+            self._matcher = Matcher(self.bank, **{k: v for k, v in wanted.items() if k in accepted})
             self._labels = {it.id: it.label for it in self.bank.items()}
         return self._matcher
 
@@ -262,6 +269,9 @@ class _ScanRun:
         self.page_count = 0
         self.max_pages = int(config.get("max_pages") or 0) or None
         self.seen_sightings: list[int] = []
+        import os
+
+        self.cpu = threading.Semaphore(opts.cpu_slots or os.cpu_count() or 1)
 
     # --- the loop ------------------------------------------------------------------------
     def run(self) -> ScanReport:
@@ -398,8 +408,6 @@ class _ScanRun:
     def _record_matches(self, s: Session, o: Outcome) -> None:
         media_url = o.task.url
         page_url = o.task.parent_url or o.task.hints.get("page_url")
-        if o.kind_seen == "media" and page_url is None and o.task.kind == "page":
-            page_url = None  # a URL that was itself the media
         hints = o.task.hints
         for m in o.matches:
             match = m.to_json()
@@ -526,12 +534,12 @@ class _ScanRun:
         from unleak.signals import Media
 
         o.media = media_src
-        with _Timer(o.timings, "decode"):
+        with self.cpu, _Timer(o.timings, "decode"):
             media = Media(data=media_src.body, name=o.task.url)
             o.media_sha256 = media.digests()["sha256"]
             if media.kind is MediaKind.IMAGE:
                 media.pixels()  # decode once, timed apart from hashing
-        with _Timer(o.timings, "hash_match"):
+        with self.cpu, _Timer(o.timings, "hash_match"):
             result = self.sc.matcher.match_media(media)
         o.matches = result.matches
         if not o.matches:

@@ -1,0 +1,353 @@
+"""Commands to find and document copies: case, source, scan, watch, sightings, evidence."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from unleak.cli import output
+
+CaseOption = typer.Option(None, "--case", "-c", help="Case name (the default case when omitted).")
+JsonOption = typer.Option(False, "--json", help="One JSON object per line instead of tables.")
+
+
+def _store():
+    from unleak.store import open_store
+
+    return open_store()
+
+
+def _ts(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else ""
+
+
+# --- case ---------------------------------------------------------------------------------
+case_app = typer.Typer(help="Cases: everything about one person or incident.", no_args_is_help=True)
+
+
+@case_app.command("new")
+def case_new(name: str = typer.Argument(..., help="A name for the case."),
+             description: str = typer.Option("", "--description", "-d", help="A note for yourself."),
+             as_json: bool = JsonOption) -> None:
+    """Open a new case. Its evidence log starts now."""
+    from unleak.cases import create_case
+
+    c = create_case(_store(), name, description)
+    if as_json:
+        output.emit_json(c.to_json())
+    else:
+        output.console.print(f"Case [bold]{c.name}[/] opened (id {c.id}). Next: `unleak protect --case {c.name} "
+                             f"PHOTOS`, then `unleak source add --case {c.name} ...`.")
+
+
+@case_app.command("list")
+def case_list(as_json: bool = JsonOption) -> None:
+    """List cases with their counts."""
+    from unleak.cases import list_cases
+
+    rows = []
+    for c in list_cases(_store()):
+        if as_json:
+            output.emit_json(c.to_json())
+        else:
+            rows.append((c.name, c.bank_items, c.sources, f"{c.sightings_up}/{c.sightings}", c.captures,
+                         c.log_records, _ts(c.last_scan_at)))
+    if not as_json:
+        output.table("Cases", ["case", "protected", "sources", "sightings up/all", "captures", "log records",
+                               "last scan"], rows)
+
+
+@case_app.command("show")
+def case_show(name: Optional[str] = typer.Argument(None, help="Case name (default: the default case)."),
+              as_json: bool = JsonOption) -> None:
+    """Show a case: counts, hosts with copies still up, and whether its log is intact."""
+    from unleak.cases import show_case
+
+    d = show_case(_store(), name)
+    if as_json:
+        out = d.to_json()
+        out.update({"log_head": d.log_head, "log_intact": d.log_intact, "log_problem": d.log_problem,
+                    "hosts": d.hosts})
+        output.emit_json(out)
+        return
+    output.table(f"Case {d.name}", ["", ""], [
+        ("description", d.description), ("created", _ts(d.created_at)), ("protected items", d.bank_items),
+        ("sources", d.sources), ("sightings (still up)", f"{d.sightings} ({d.sightings_up})"),
+        ("captures", d.captures), ("log records", d.log_records),
+        ("log", "intact" if d.log_intact else f"BROKEN: {d.log_problem}"), ("log head", d.log_head or ""),
+        ("last scan", _ts(d.last_scan_at))])
+    if d.hosts:
+        output.table("Hosts with copies still up", ["host", "sightings"], list(d.hosts.items()))
+    if not d.log_intact:
+        raise typer.Exit(1)
+
+
+# --- source -------------------------------------------------------------------------------
+source_app = typer.Typer(help="Places to watch: folders, URL lists, sites, feeds, sitemaps.", no_args_is_help=True)
+
+
+@source_app.command("add")
+def source_add(
+    kind: str = typer.Argument(..., help="folder, urls, crawl, feed, sitemap (see `unleak source kinds`)."),
+    targets: list[str] = typer.Argument(..., help="Folders, URLs, or @FILE with one URL a line."),
+    case: Optional[str] = CaseOption,
+    name: Optional[str] = typer.Option(None, "--name", help="A name to recognise it by."),
+    hosts: list[str] = typer.Option([], "--host", help="crawl: stay on these hosts (default: the start URL's)."),
+    depth: Optional[int] = typer.Option(None, "--depth", help="crawl: how many links deep (default 2)."),
+    max_pages: Optional[int] = typer.Option(None, "--max-pages", help="crawl: stop after this many pages."),
+    allow_networks: list[str] = typer.Option([], "--allow-network",
+                                             help="Allow fetching from this private network (CIDR), e.g. "
+                                                  "127.0.0.1/32 for a site on this machine. Off by default."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Add a source to watch."""
+    from unleak.monitor.sources import SourceOptions, add_source
+
+    info = add_source(_store(), case, kind, targets, SourceOptions(list(hosts), depth, max_pages, list(allow_networks)),
+                      name=name)
+    if as_json:
+        output.emit_json(info.to_json())
+    else:
+        output.console.print(f"Added source {info.id} ({info.kind}: {info.name}) to case [bold]{info.case}[/]. "
+                             "Run `unleak scan` to look now, or `unleak watch` to keep looking.")
+
+
+@source_app.command("list")
+def source_list(case: Optional[str] = CaseOption, as_json: bool = JsonOption) -> None:
+    """List a case's sources."""
+    from unleak.monitor.sources import list_sources
+
+    rows = []
+    for info in list_sources(_store(), case):
+        if as_json:
+            output.emit_json(info.to_json())
+        else:
+            rows.append((info.id, info.kind, info.name, ", ".join(info.allow_networks), _ts(info.last_scan_at)))
+    if not as_json:
+        output.table("Sources", ["id", "kind", "what", "allowed networks", "last scan"], rows)
+
+
+@source_app.command("remove")
+def source_remove(source_id: int = typer.Argument(...), case: Optional[str] = CaseOption) -> None:
+    """Stop watching a source. Its sightings and captures are kept."""
+    from unleak.monitor.sources import remove_source
+
+    remove_source(_store(), case, source_id)
+    output.console.print(f"Removed source {source_id}; its evidence is kept.")
+
+
+@source_app.command("kinds")
+def source_kinds_command() -> None:
+    """List the kinds of source (built in and plug-ins)."""
+    from unleak.monitor.sources import source_kinds
+
+    output.table("Source kinds", ["kind", "what"], [(k, v.summary) for k, v in sorted(source_kinds().items())])
+
+
+# --- scan / watch ---------------------------------------------------------------------------
+def _scan_options(rate: float, concurrency: int, no_capture: bool, max_items: Optional[int],
+                  verify: str = "auto", fast: bool = False):
+    from unleak.monitor.fetch import FetchPolicy
+    from unleak.monitor.scan import ScanOptions
+
+    return ScanOptions(policy=FetchPolicy(rate=rate or None), concurrency=concurrency, capture=not no_capture,
+                       max_items=max_items, verify=verify, fast=fast)
+
+
+VerifyOption = typer.Option("auto", "--verify", help="Confirm matches against the originals: auto (when they are "
+                                                     "on this machine), on, off (hash-only, faster).")
+FastOption = typer.Option(False, "--fast", help="Fast hashing of candidates (reduced-scale decode).")
+
+
+def _run_scan(case: Optional[str], source: Optional[int], options, as_json: bool) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from unleak.monitor.scan import Scanner
+
+    bar = Progress(TextColumn("[bold]Scanning"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[found]}"),
+                   TimeElapsedColumn(), console=output.err_console, transient=True, disable=as_json)
+    found = {"n": 0}
+    with bar:
+        task = bar.add_task("scan", total=None, found="")
+
+        def on_sighting(event) -> None:
+            found["n"] += 1
+            bar.update(task, found=f"{found['n']} sighting(s)")
+            if as_json:
+                output.emit_json(event.to_json())
+
+        def on_progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        scanner = Scanner(_store(), case, options, on_sighting=on_sighting, on_progress=on_progress)
+        reports = [scanner.scan_source(source)] if source is not None else scanner.scan_all()
+    if not as_json:
+        rows = []
+        for r in reports:
+            st = r.stats
+            rows.append((r.source_id, "resumed" if r.resumed else "new", "done" if r.finished else "paused",
+                         st["pages"], st["media"] + st["files"], st["sightings_new"], st["sightings_seen"],
+                         st["reuploads"], st["removed"], st["blocked"], st["failed"]))
+        output.table("Scan", ["source", "run", "state", "pages", "media", "new sightings", "seen again",
+                              "re-uploads", "removed", "refused", "failed"], rows)
+        for r in reports:
+            for ref in r.stats["refusals"][:5]:
+                output.warn(f"refused {ref['url']}: {ref['reason']}")
+        new = [e for r in reports for e in r.sightings if e.new or e.reupload]
+        if new:
+            output.table("New sightings (captured)", ["bank id", "media URL", "page URL", "distance", ""],
+                         [(e.bank_id, e.media_url, e.page_url or "", e.distance, "re-upload" if e.reupload else "")
+                          for e in new])
+    return sum(len(r.sightings) for r in reports)
+
+
+def scan_command(
+    case: Optional[str] = CaseOption,
+    source: Optional[int] = typer.Option(None, "--source", "-s", help="Scan only this source (default: all)."),
+    rate: float = typer.Option(1.0, "--rate", help="Requests a second per host (0: no limit; be polite)."),
+    concurrency: int = typer.Option(8, "--concurrency", help="Fetches in flight at once."),
+    no_capture: bool = typer.Option(False, "--no-capture", help="Record sightings without WARC captures."),
+    max_items: Optional[int] = typer.Option(None, "--max-items", help="Stop after this many URLs (resume later)."),
+    verify: str = VerifyOption,
+    fast: bool = FastOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Scan the case's sources once: match every candidate, record and capture every sighting.
+    A scan that is interrupted resumes where it stopped."""
+    _run_scan(case, source, _scan_options(rate, concurrency, no_capture, max_items, verify, fast), as_json)
+
+
+def _parse_every(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = text.strip().lower()
+    try:
+        if text[-1] in units:
+            return float(text[:-1]) * units[text[-1]]
+        return float(text)
+    except (ValueError, IndexError):
+        raise typer.BadParameter(f"{text!r}: give a number of seconds or e.g. 30m, 6h, 1d") from None
+
+
+def watch_command(
+    case: Optional[str] = CaseOption,
+    every: str = typer.Option("6h", "--every", help="Time between scans: seconds, or 30m, 6h, 1d."),
+    times: Optional[int] = typer.Option(None, "--times", help="Stop after this many scans (default: never)."),
+    rate: float = typer.Option(1.0, "--rate", help="Requests a second per host (0: no limit)."),
+    concurrency: int = typer.Option(8, "--concurrency"),
+    verify: str = VerifyOption,
+    fast: bool = FastOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Scan again and again on a schedule, so copies that reappear are found and captured."""
+    interval = _parse_every(every)
+    n = 0
+    while times is None or n < times:
+        started = time.monotonic()
+        _run_scan(case, None, _scan_options(rate, concurrency, False, None, verify, fast), as_json)
+        n += 1
+        if times is not None and n >= times:
+            break
+        wait = max(0.0, interval - (time.monotonic() - started))
+        if not as_json:
+            output.console.print(f"Next scan in {wait:,.0f} s (Ctrl-C to stop).")
+        time.sleep(wait)
+
+
+def sightings_command(case: Optional[str] = CaseOption,
+                      status: Optional[str] = typer.Option(None, "--status", help="up or removed."),
+                      as_json: bool = JsonOption) -> None:
+    """List where protected media was found, with capture times."""
+    from unleak.evidence.sightings import list_sightings
+
+    rows = []
+    for v in list_sightings(_store(), case, status=status):
+        if as_json:
+            output.emit_json(v.to_json())
+        else:
+            rows.append((v.id, v.label, v.media_url, v.page_url or "", v.uploader or "", v.status
+                         + (" (re-upload)" if v.reupload else ""), _ts(v.first_seen), _ts(v.last_seen),
+                         v.captures[0]["captured_at"] if v.captures else ""))
+    if not as_json:
+        output.table("Sightings", ["id", "label", "media URL", "page URL", "uploader", "status", "first seen",
+                                   "last seen", "captured"], rows)
+
+
+# --- evidence -------------------------------------------------------------------------------
+evidence_app = typer.Typer(help="The tamper-evident log; export and verify bundles.", no_args_is_help=True)
+
+
+@evidence_app.command("log")
+def evidence_log(case: Optional[str] = CaseOption, as_json: bool = JsonOption,
+                 last: int = typer.Option(50, "--last", help="Show the last N records (0: all).")) -> None:
+    """Show the case's evidence log and check its chain."""
+    import json
+
+    from unleak.evidence.log import records, verify_chain
+
+    store = _store()
+    with store.session() as s:
+        c = store.case(s, case)
+        recs = records(s, c.id)
+        check = verify_chain(s, c.id)
+    shown = recs[-last:] if last else recs
+    if as_json:
+        for r in shown:
+            output.emit_json({"hash": r.hash, "record": json.loads(r.body)})
+    else:
+        output.table(f"Evidence log of case {c.name}", ["seq", "time (UTC)", "action", "hash"],
+                     [(r.seq, _ts(r.created_at), r.action, r.hash[:16] + "…") for r in shown])
+        output.console.print(str(check))
+    if not check.ok:
+        raise typer.Exit(1)
+
+
+@evidence_app.command("export")
+def evidence_export(case: str = typer.Argument(..., help="The case to export."),
+                    out: Path = typer.Option(..., "--out", "-o", help="A new folder for the bundle."),
+                    with_labels: bool = typer.Option(False, "--with-labels",
+                                                     help="Include your labels of protected items (off: "
+                                                          "bundles go to platforms and authorities)."),
+                    no_pdf: bool = typer.Option(False, "--no-pdf", help="HTML report only."),
+                    as_json: bool = JsonOption) -> None:
+    """Write a self-contained evidence bundle that anyone can verify offline."""
+    from unleak.evidence.export import export_bundle
+
+    r = export_bundle(_store(), case, out, with_labels=with_labels, pdf=not no_pdf)
+    if as_json:
+        output.emit_json({"path": str(r.path), "captures": r.captures, "sightings": r.sightings,
+                          "log_records": r.log_records, "log_head": r.head_hash, "manifest_sha256": r.manifest_sha256})
+    else:
+        output.console.print(f"Wrote {r.path}: {r.sightings} sighting(s), {r.captures} capture(s), "
+                             f"{r.log_records} log records.\nLog head: [bold]{r.head_hash}[/] — note it, or "
+                             f"timestamp it, before handing the bundle over. Check with `unleak evidence verify {r.path}`.")
+
+
+@evidence_app.command("verify")
+def evidence_verify(bundle: Path = typer.Argument(..., help="A bundle folder written by `evidence export`."),
+                    as_json: bool = JsonOption) -> None:
+    """Check a bundle offline. Exit 0 when intact; 1, naming the first bad record, when not."""
+    from unleak.evidence.verify import verify_bundle
+
+    check = verify_bundle(bundle)
+    if as_json:
+        output.emit_json({"ok": check.ok, "problem": check.problem, "log_head": check.head_hash,
+                          "records": check.records, "files": check.files, "captures": check.captures,
+                          "warc_records": check.warc_records, "timestamps": check.timestamps})
+    elif check.ok:
+        output.console.print(f"[green]OK[/] {check}")
+    else:
+        output.error(str(check))
+    if not check.ok:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(case_app, name="case")
+    app.add_typer(source_app, name="source")
+    app.command("scan")(scan_command)
+    app.command("watch")(watch_command)
+    app.command("sightings")(sightings_command)
+    app.add_typer(evidence_app, name="evidence")
