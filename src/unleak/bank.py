@@ -96,13 +96,14 @@ class Bank:
     # --- protect -------------------------------------------------------------------------
     def protect(self, paths: Iterable[str | os.PathLike[str]], *, label: str | None = None,
                 on_result: Callable[[ProtectResult], None] | None = None,
-                variants: bool = True) -> list[ProtectResult]:
+                variants: bool = False) -> list[ProtectResult]:
         """Fingerprint each file and record it. Each file is committed on its own, so a crash
         loses at most the file in hand, and a rerun skips what is already protected.
 
         `variants`: also store the PDQ hashes of standard crops and of the image without its
         uniform borders (see unleak.match.variants), so that hash-only matching finds copies
-        cropped to a square, 4:5, 9:16 or 16:9. Costs a few more PDQ hashes per photo."""
+        cropped to a square, 4:5, 9:16 or 16:9. Costs a few more PDQ hashes per photo; the
+        `unleak protect` command turns it on by default (`--no-variants` to leave it off)."""
         results = []
         for path in iter_media_paths(paths):
             result = self.protect_one(path, label=label, variants=variants)
@@ -111,7 +112,7 @@ class Bank:
                 on_result(result)
         return results
 
-    def protect_one(self, path: Path, *, label: str | None = None, variants: bool = True) -> ProtectResult:
+    def protect_one(self, path: Path, *, label: str | None = None, variants: bool = False) -> ProtectResult:
         result = ProtectResult(path=str(path))
         try:
             media = Media.open(path)
@@ -228,7 +229,9 @@ class Bank:
             return len(items)
         for it in items:
             for sg in it.signals:
-                if sg.removed:
+                # Derived hashes (crops, trimmed borders) travel only in our json format, which
+                # names them: a plain list would make other tools match each at full weight.
+                if sg.removed or sg.variant:
                     continue
                 if fmt == "pdq" and sg.type == "pdq":
                     lines.append(sg.value)

@@ -60,6 +60,8 @@ def protect_command(
     paths: list[Path] = typer.Argument(..., help="Files or folders (searched recursively)."),
     label: Optional[str] = typer.Option(None, "--label", "-l", help="Label for every file (default: its name)."),
     case: Optional[str] = CaseOption,
+    no_variants: bool = typer.Option(False, "--no-variants",
+                                     help="Do not store the PDQ of standard crops (1:1, 4:5, 9:16, 16:9) and trimmed borders."),
     as_json: bool = JsonOption,
 ) -> None:
     """Fingerprint private photos and videos and add them to the bank. The media stays where it is."""
@@ -68,7 +70,7 @@ def protect_command(
     added = skipped = failed = 0
     with output.progress("Protecting", len(files), enabled=not as_json) as bar:
         for path in files:
-            r = bank.protect_one(path, label=label)
+            r = bank.protect_one(path, label=label, variants=not no_variants)
             bar.advance()
             if as_json:
                 output.emit_json(r.to_json())
@@ -93,13 +95,24 @@ def match_command(
     case: Optional[str] = CaseOption,
     fast: bool = typer.Option(False, "--fast", help="Fast hashing of candidates."),
     no_dihedral: bool = typer.Option(False, "--no-dihedral", help="Do not check rotations and flips."),
+    no_variants: bool = typer.Option(False, "--no-variants",
+                                     help="Plain PDQ only: no trimmed borders or screenshot frames, no bank-side crops."),
+    verify: str = typer.Option("auto", "--verify",
+                               help="Owner-side verification against the originals: auto (when they are on this machine), on, off (hash-only)."),
+    target_rate: float = typer.Option(1e-6, "--target-rate",
+                                      help="False-match rate per candidate-bank pair that the thresholds hold."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Check files against the bank and list the protected items they match."""
+    """Check files against the bank and list the protected items they match.
+
+    Every match carries an estimated false-match rate; with the originals reachable, matches
+    are confirmed against them and report how the copy was transformed (crop, scale,
+    rotation, flip)."""
     from unleak.match import Matcher
 
     bank = Bank(_store(), case)
-    matcher = Matcher(bank, fast=fast, dihedral=not no_dihedral)
+    matcher = Matcher(bank, fast=fast, dihedral=not no_dihedral, variants=not no_variants, verify=verify,
+                      target_rate=target_rate)
     rows = []
     found = 0
     for result in matcher.match_paths(paths):
@@ -109,12 +122,22 @@ def match_command(
         if result.error:
             output.error(result.error)
         for m in result.matches:
-            rows.append((result.path, m.bank_id, m.label, m.signal, m.distance, m.quality))
+            rate = m.to_json().get("false_match_rate")
+            verified = {True: "yes", False: "no", None: ""}[m.verified]
+            how = m.variant or ""
+            if m.transform:
+                t = m.transform
+                how += (f" crop {tuple(t['crop_box'])} x{t['scale']:.2f} {t['rotation_deg']:+.1f}°"
+                        f"{' flipped' if t['flip'] else ''} {100 * t['visible_fraction']:.0f}% visible")
+            rows.append((result.path, m.bank_id, m.label, m.signal, m.distance, m.quality,
+                         f"{rate:.1e}" if rate is not None else "", verified, how.strip()))
         found += bool(result.matches)
     if not as_json:
         if rows:
-            output.table("Matches", ["candidate", "bank id", "label", "signal", "distance", "quality"], rows)
-        output.console.print(f"{found} candidate(s) matched the bank of case [bold]{bank.case_name}[/].")
+            output.table("Matches", ["candidate", "bank id", "label", "signal", "distance", "quality",
+                                     "false-match rate", "verified", "how"], rows)
+        output.console.print(f"{found} candidate(s) matched the bank of case [bold]{bank.case_name}[/] "
+                             f"({matcher.mode}).")
 
 
 bank_app = typer.Typer(help="The protected fingerprints: list, remove, export, import.", no_args_is_help=True)

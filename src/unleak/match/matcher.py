@@ -28,6 +28,7 @@ from unleak.signals.pdq import MIN_QUALITY, PdqSignal, hamming
 from unleak.match.calibration import DEFAULT_TARGET, REFERENCE_MODEL, Calibration, Group, NullModel, group_thresholds
 
 VERIFY_MODES = ("auto", "on", "off")
+MIN_REPORTED_RATE = 1e-12
 LOOSE_RADIUS = 64  # owner-side: bank items whose PDQ comes this near are verified against the original
 # Shares of the per-pair budget left after the plain comparison, by comparison group.
 GROUP_WEIGHTS = {"dihedral": 0.25, "trim": 0.45, "crop": 0.30}
@@ -50,8 +51,8 @@ class Match:
 
     def to_json(self) -> dict:
         out = {k: v for k, v in asdict(self).items() if v is not None or k in ("bank_id", "label", "signal", "distance")}
-        if self.false_match_rate is not None:
-            out["false_match_rate"] = float(f"{self.false_match_rate:.3g}")
+        if self.false_match_rate is not None:  # floored: the models say nothing sensible below
+            out["false_match_rate"] = float(f"{max(self.false_match_rate, MIN_REPORTED_RATE):.3g}")
         return out
 
 
@@ -74,6 +75,7 @@ class PdqBankIndex:
 
         self.signal_ids = np.array([r[0] for r in rows], dtype=np.int64)
         self.item_of = {r[0]: (r[1], r[2]) for r in rows}
+        self.label_of = {r[1]: r[2] for r in rows}
         self.variant_of = {r[0]: (r[4] if len(r) > 4 else "") for r in rows}
         self.hashes_of_item: dict[int, list[tuple[str, str]]] = {}
         for r in rows:
@@ -234,7 +236,7 @@ class Matcher:
                 if group is None:
                     continue
                 desc = {"plain": "plain", "dihedral": f"dihedral:{name}"}.get(
-                    group, f"{bank_variant or 'full'}<{name or 'full'}")
+                    group, f"query:{name or 'full'}/bank:{bank_variant or 'full'}")
                 if group not in near.setdefault(item_id, {}) or dist < near[item_id][group][0]:
                     near[item_id][group] = (dist, desc)
         matches: dict[int, Match] = {}
@@ -255,10 +257,9 @@ class Matcher:
         return list(matches.values())
 
     def _label(self, item_id: int) -> str:
-        for sid, (iid, label) in self.pdq.item_of.items():
-            if iid == item_id:
-                return label
-        return ""
+        if item_id not in self.pdq.label_of:
+            self.pdq.label_of.update({it.id: it.label for it in self.bank.items()})
+        return self.pdq.label_of.get(item_id, "")
 
     def _verify(self, media: Media, qh, nearest: dict[int, int], matches: dict[int, Match]) -> None:
         """Owner-side: confirm or reject the near items and those local features point to."""
