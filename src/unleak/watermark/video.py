@@ -32,7 +32,7 @@ _CODECS = {"mp4": ("libx264", "yuv420p"), "mov": ("libx264", "yuv420p"), "webm":
 
 def _y_plane(frame) -> np.ndarray:
     arr = frame.to_ndarray(format="yuv420p")
-    return arr[: frame.height].astype(np.float32)
+    return np.ascontiguousarray(arr[: frame.height])  # uint8: a long video's frames stay small
 
 
 def mark_video(src: Path, dst: Path, key: WatermarkKey, recipient_id: str, *, psnr_db: float | None = None, crf: int = 18) -> Path:
