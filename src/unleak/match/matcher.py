@@ -282,8 +282,28 @@ class Matcher:
                                            verified=True, inliers=v.inliers, transform=v.transform)
 
     def match_paths(self, paths: Iterable[str | os.PathLike[str]]) -> Iterator[MatchResult]:
-        for path in iter_media_paths(paths):
+        for raw in paths:
+            if isinstance(raw, str) and raw.lower().startswith(("http://", "https://")):
+                yield from self.match_url(raw)
+                continue
+            for path in iter_media_paths([raw]):
+                try:
+                    yield self.match_media(Media.open(path))
+                except UnleakError as exc:
+                    yield MatchResult(path=str(path), error=str(exc))
+
+    def match_url(self, url: str) -> Iterator[MatchResult]:
+        """A URL, fetched through the guarded fetcher (SSRF guard, robots.txt, size limits; see
+        unleak.monitor.fetch): the media itself, or each image and video its page shows."""
+        from unleak.monitor.fetch import media_from_url
+
+        try:
+            found = media_from_url(url)
+        except UnleakError as exc:
+            yield MatchResult(path=url, error=str(exc))
+            return
+        for media_url, data in found:
             try:
-                yield self.match_media(Media.open(path))
+                yield self.match_media(Media(data=data, name=media_url))
             except UnleakError as exc:
-                yield MatchResult(path=str(path), error=str(exc))
+                yield MatchResult(path=media_url, error=str(exc))

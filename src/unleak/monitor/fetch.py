@@ -393,3 +393,35 @@ def fetch_url(url: str, *, allow_networks: Iterable[str] = (), policy: FetchPoli
     """One guarded fetch, for `unleak match URL` and re-checks."""
     with Fetcher(policy, network=NetworkPolicy.allowing(allow_networks)) as f:
         return f.fetch(url, kind=kind)
+
+
+def media_from_url(url: str, *, allow_networks: Iterable[str] | None = None, policy: FetchPolicy | None = None,
+                   max_media: int = 50) -> list[tuple[str, bytes]]:
+    """(URL, bytes) of the media at a URL: the URL itself when it is an image or video, else the media
+    its HTML page shows (at most `max_media`). Fetched through the guarded fetcher; private networks
+    are refused unless allowed here or in $UNLEAK_ALLOW_NETWORKS (comma-separated CIDRs)."""
+    import os
+
+    from unleak.errors import MediaError
+    from unleak.monitor.html import parse_page
+
+    if allow_networks is None:
+        allow_networks = [n.strip() for n in os.environ.get("UNLEAK_ALLOW_NETWORKS", "").split(",") if n.strip()]
+    with Fetcher(policy, network=NetworkPolicy.allowing(allow_networks)) as f:
+        r = f.fetch(url, kind="media")
+        if r.sniffed in ("image", "video"):
+            return [(url, r.body)]
+        if r.sniffed != "html":
+            raise MediaError(f"{url}: not an image, video or web page (the content is {r.sniffed})")
+        out = []
+        for ref in parse_page(r.body, r.final_url).media[:max_media]:
+            try:
+                m = f.fetch(ref.url, kind="media")
+            except FetchError as exc:
+                log.warning("skipped %s: %s", ref.url, exc.message)
+                continue
+            if m.sniffed in ("image", "video"):
+                out.append((ref.url, m.body))
+        if not out:
+            raise MediaError(f"{url}: the page shows no image or video that could be fetched")
+        return out
