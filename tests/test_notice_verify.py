@@ -53,6 +53,8 @@ def add_site_sightings(store, site, samples, *, case=CASE) -> dict[str, int]:
             sg = Sighting(case_id=c.id, bank_item_id=items[label], source_id=src.id,
                           url_key=hashlib.sha256(media.encode()).hexdigest(), media_url=media,
                           page_url=pages.get(media), host="127.0.0.1", signal="pdq", distance=10,
+                          media_sha256=hashlib.sha256(site.server.route(media.removeprefix(site.server.base)).body)
+                          .hexdigest(),
                           first_seen=SENT - timedelta(days=1), last_seen=SENT - timedelta(days=1))
             s.add(sg)
             s.flush()

@@ -146,7 +146,7 @@ class Checker:
                 return None, Probe(url, "gone", exc.status, f"HTTP {exc.status}")
             return None, Probe(url, "error", exc.status, exc.message[:280])
 
-    def probe_media(self, url: str, bank_item_id: int, networks: tuple[str, ...]) -> Probe:
+    def probe_media(self, url: str, bank_item_id: int, networks: tuple[str, ...], known_sha256: str | None = None) -> Probe:
         key = (url, bank_item_id)
         if key in self._media_cache:
             return self._media_cache[key]
@@ -154,7 +154,7 @@ class Checker:
         if failed:
             probe = failed
         elif r.sniffed in ("image", "video"):
-            probe = self._judge_media(url, r, bank_item_id)
+            probe = self._judge_media(url, r, bank_item_id, known_sha256)
         elif r.sniffed in ("html", "text"):
             phrase = looks_removed(r.body)
             probe = Probe(url, "gone", r.status, f"removal page ({phrase!r})" if phrase else
@@ -164,10 +164,15 @@ class Checker:
         self._media_cache[key] = probe
         return probe
 
-    def _judge_media(self, url: str, r, bank_item_id: int) -> Probe:
+    def _judge_media(self, url: str, r, bank_item_id: int, known_sha256: str | None = None) -> Probe:
+        import hashlib
+
         from unleak.errors import UnleakError
         from unleak.signals import Media
 
+        if known_sha256 and hashlib.sha256(r.body).hexdigest() == known_sha256:
+            # The very file that was matched when the sighting was recorded: no need to match again.
+            return Probe(url, "up", r.status, "still serves the protected media (same SHA-256)")
         try:
             result = self.matcher.match_media(Media(data=r.body, name=url))
         except UnleakError as exc:
@@ -176,14 +181,15 @@ class Checker:
             return Probe(url, "up", r.status, "still serves the protected media")
         return Probe(url, "gone", r.status, "the media here no longer matches the protected item")
 
-    def probe_page(self, url: str, media_url: str, bank_item_id: int, networks: tuple[str, ...]) -> Probe:
+    def probe_page(self, url: str, media_url: str, bank_item_id: int, networks: tuple[str, ...],
+                   known_sha256: str | None = None) -> Probe:
         from unleak.monitor.html import parse_page
 
         r, failed = self._get(url, networks, "page")
         if failed:
             return failed
         if r.sniffed in ("image", "video"):  # the "page" is the media itself
-            return self._judge_media(url, r, bank_item_id)
+            return self._judge_media(url, r, bank_item_id, known_sha256)
         phrase = looks_removed(r.body)
         if phrase:
             return Probe(url, "gone", r.status, f"removal page ({phrase!r})")
@@ -192,7 +198,7 @@ class Checker:
         if media_url not in shown:
             moved = f" (redirected to {r.final_url})" if r.final_url and r.final_url != url else ""
             return Probe(url, "gone", r.status, "the page no longer shows the media" + moved, shown)
-        media = self.probe_media(media_url, bank_item_id, networks)
+        media = self.probe_media(media_url, bank_item_id, networks, known_sha256)
         if media.state == "up":
             return Probe(url, "up", r.status, "the page still shows the protected media", shown)
         if media.state == "gone":
@@ -228,7 +234,7 @@ def verify_case(store: Store, case: str | None = None, *, policy=None, fetcher_f
         notices = list(s.scalars(select(Notice).where(Notice.case_id == case_id, Notice.status.in_(statuses),
                                                       Notice.sent_at.is_not(None)).order_by(Notice.id)))
         # What to fetch: every reported URL once, with its sighting's media URL and allowed networks.
-        targets: dict[str, tuple[str, str, int, tuple[str, ...]]] = {}
+        targets: dict[str, tuple[str, str, int, tuple[str, ...], str | None]] = {}
         for n in notices:
             for it in n.items:
                 sg = s.get(Sighting, it.sighting_id) if it.sighting_id else None
@@ -237,13 +243,14 @@ def verify_case(store: Store, case: str | None = None, *, policy=None, fetcher_f
                 if bank_id is None or it.url in targets:
                     continue
                 kind = "media" if it.url == media_url else "page"
-                targets[it.url] = (kind, media_url, bank_id, _networks(s, sg.source_id if sg else None))
+                targets[it.url] = (kind, media_url, bank_id, _networks(s, sg.source_id if sg else None),
+                                   sg.media_sha256 if sg else None)
     checker = Checker(store, case_name, policy=policy, fetcher_for=fetcher_for)
     probes: dict[str, Probe] = {}
     try:
-        for url, (kind, media_url, bank_id, networks) in targets.items():
-            probes[url] = (checker.probe_media(url, bank_id, networks) if kind == "media"
-                           else checker.probe_page(url, media_url, bank_id, networks))
+        for url, (kind, media_url, bank_id, networks, sha) in targets.items():
+            probes[url] = (checker.probe_media(url, bank_id, networks, sha) if kind == "media"
+                           else checker.probe_page(url, media_url, bank_id, networks, sha))
     finally:
         checker.close()
     with store.session() as s:
