@@ -382,7 +382,7 @@ DSA = LegalBasis(
 UK_OSA = LegalBasis(
     key="uk-osa", short="UK OSA intimate image content report",
     title="Intimate image content report (UK Online Safety Act 2023)",
-    citation="Online Safety Act 2023, s.10(3A) (user-to-user) / s.27 (search), as amended by the Crime and Policing Act 2026",
+    citation="Online Safety Act 2023, s.10(3A) (user-to-user services) / s.27 (search services)",
     jurisdiction="UK", host_kinds=frozenset({"host", "search"}), roles=NCII_ROLES, steer=NCII_STEER,
     elements=(
         Element("declaration_present", "declaration that intimate image content is present on the service",
@@ -410,8 +410,9 @@ UK_OSA = LegalBasis(
         "declaration_subject": "I declare that this report is made by the subject of the content, or by a person "
                                "acting on behalf of the subject of the content.",
     },
-    needs_confirmation="the duty was inserted by the Crime and Policing Act 2026; confirm its commencement date and "
-                       "any regulations the Secretary of State makes about the report's requirements",
+    needs_confirmation="the duty is inserted into the Online Safety Act 2023 by government amendments to the Crime "
+                       "and Policing Bill (tabled March 2026); confirm that they were enacted, their commencement "
+                       "date, and any regulations the Secretary of State makes about the report's requirements",
 )
 
 NCII_POLICY = LegalBasis(

@@ -28,8 +28,7 @@ _INTRO = {
     "dsa": "This is a notice under Article 16 of Regulation (EU) 2022/2065 (the Digital Services Act) about "
            "specific items of information on your service that I consider to be illegal content.",
     "uk-osa": "This is an intimate image content report under the Online Safety Act 2023 (section 10(3A) for "
-              "user-to-user services; section 27 for search services, as amended by the Crime and Policing "
-              "Act 2026).",
+              "user-to-user services; section 27 for search services, as amended in 2026).",
     "ncii-policy": "I am reporting content on your service that breaches your policy on non-consensual intimate "
                    "imagery, and ask you to remove it.",
     "search-delisting": "I ask you to remove from your search results the pages and images listed below, which "

@@ -324,8 +324,8 @@ def _update_status(s: Session, n: Notice, at: datetime, report: VerifyReport) ->
         new = "removed"
     elif any(st == "gone" for st in states):
         new = "partially_removed"
-    elif old == "removed":
-        new = "escalated"  # everything came back: the host must act again
+    elif old in ("removed", "partially_removed"):
+        new = "escalated"  # what was removed came back: the host must act again
     elif old == "sent" and n.deadline_at is not None and n.deadline_at < at:
         new = "no_answer"
     else:
