@@ -155,3 +155,32 @@ def test_main_turns_refusals_into_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "unleak", "notice", "send", "42"], capture_output=True, text=True,
                           env={**os.environ, "UNLEAK_HOME": str(tmp_path)})
     assert proc.returncode == 1 and "no notice #42" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_interactive_review_asks_for_the_missing_and_for_confirmation(env, monkeypatch):
+    """At a terminal, draft asks for what it lacks, shows each notice and asks before confirming it."""
+    import unleak.cli.notices as notices_cli
+    from unleak.cli import app
+
+    store, sink = env
+    monkeypatch.setattr(notices_cli, "_interactive", lambda as_json=False: not as_json)
+    runner = CliRunner()
+    runner.invoke(app, ["claimant", "set", "-c", "c5", "--name", "Alex Doe", "--email", "alex@example.org",
+                        "--role", "depicted_person"], catch_exceptions=False)
+    add_sightings(store, "c5", PAGES[:1])
+    # No contact known for forum.example: it asks; then it shows the notice and asks; we say no.
+    result = runner.invoke(app, ["notice", "draft", "--case", "c5", "--no-search", "--no-discover"],
+                           input="abuse@forum.example\nn\n", catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "Where should notice" in result.stdout and "Confirm notice" in result.stdout
+    assert "abuse@forum.example" in result.stdout and "Subject: [TAKE IT DOWN Act]" in result.stdout
+    status = runner.invoke(app, ["notice", "status", "c5", "--json"], catch_exceptions=False).stdout
+    [row] = _lines(status)
+    assert row["status"] == "draft" and sink.messages == []
+    # Answering yes confirms exactly the text shown.
+    add_sightings(store, "c5", [("https://forum.example/t/7", "https://forum.example/m/7.jpg")], label="private-02")
+    result = runner.invoke(app, ["notice", "draft", "c5", "--no-search", "--no-discover"], input="y\n",
+                           catch_exceptions=False)
+    assert result.exit_code == 0
+    rows = _lines(runner.invoke(app, ["notice", "status", "c5", "--json"], catch_exceptions=False).stdout)
+    assert [r["status"] for r in rows] == ["confirmed"] and rows[0]["urls"] == 4

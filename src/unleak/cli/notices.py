@@ -19,6 +19,7 @@ from unleak.errors import UnleakError
 
 JsonOption = typer.Option(False, "--json", help="One JSON object per line instead of tables.")
 CaseArg = typer.Argument(None, help="Case name (the default case when omitted).")
+CaseOpt = typer.Option(None, "--case", "-c", help="Case name, as an option (same as the argument).")
 
 notice_app = typer.Typer(help="Take-down notices: draft, review, confirm, send, track.", no_args_is_help=True)
 claimant_app = typer.Typer(help="Who signs a case's notices, and in what capacity.", no_args_is_help=True)
@@ -148,6 +149,7 @@ def _ask_missing(store, notice_id: int, missing: list[dict]) -> list[dict]:
 @notice_app.command("draft")
 def notice_draft(
     case: Optional[str] = CaseArg,
+    case_opt: Optional[str] = CaseOpt,
     basis: Optional[list[str]] = typer.Option(None, "--basis", "-b", help="take-it-down, dmca, dsa, uk-osa, "
                                               "ncii-policy, search-delisting, dmca-512d (repeat for several). "
                                               "Default: by the claimant's capacity."),
@@ -165,6 +167,7 @@ def notice_draft(
     as_json: bool = JsonOption,
 ) -> None:
     """Draft notices for the case's open sightings, grouped by host and legal basis, and review them."""
+    case = case or case_opt
     from unleak.takedown.notices import confirm_notice, draft_notices, get_notice
 
     store = _store()
@@ -402,10 +405,11 @@ def _status_table(store, case: Optional[str], *, open_only: bool = False, as_jso
 
 
 @notice_app.command("status")
-def notice_status_cmd(case: Optional[str] = CaseArg,
+def notice_status_cmd(case: Optional[str] = CaseArg, case_opt: Optional[str] = CaseOpt,
                       open_only: bool = typer.Option(False, "--open", help="Hide removed and refused notices."),
                       as_json: bool = JsonOption) -> None:
     """The case's notices, overdue first, with deadlines on your clock."""
+    case = case or case_opt
     _status_table(_store(), case, open_only=open_only, as_json=as_json)
 
 
@@ -435,12 +439,14 @@ def notice_reply(
 
 def verify_command(
     case: Optional[str] = CaseArg,
+    case_opt: Optional[str] = CaseOpt,
     rate: Optional[float] = typer.Option(None, "--rate", help="Requests a second per host (default: the fetcher's)."),
     followups: bool = typer.Option(True, "--followups/--no-followups",
                                    help="Draft follow-up notices for re-uploads of removed items."),
     as_json: bool = JsonOption,
 ) -> None:
     """Re-check every reported URL: record removals and times, and catch re-uploads."""
+    case = case or case_opt
     from unleak.monitor.fetch import FetchPolicy
     from unleak.takedown.verify import verify_case
 
@@ -461,10 +467,12 @@ def verify_command(
 
 def report_command(
     case: Optional[str] = CaseArg,
+    case_opt: Optional[str] = CaseOpt,
     chart: Optional[Path] = typer.Option(None, "--chart", help="Write a chart of time to removal (.png or .svg)."),
     as_json: bool = JsonOption,
 ) -> None:
     """How fast each host acted: removal rate, median and 90th-percentile time to removal, overdue."""
+    case = case or case_opt
     from unleak.takedown.report import TABLE_COLUMNS, table_rows, takedown_report, write_chart
 
     rep = takedown_report(_store(), case)
