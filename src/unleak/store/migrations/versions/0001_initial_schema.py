@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 04:31:14.777970
+Create Date: 2026-11-25 04:59:38.506511
 """
 from alembic import op
 import sqlalchemy as sa
@@ -121,6 +121,22 @@ def upgrade() -> None:
     with op.batch_alter_table('sources', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sources_case_id'), ['case_id'], unique=False)
 
+    op.create_table('wm_recipients',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('code_id', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('contact', sa.String(length=300), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('created_at', unleak.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('case_id', 'name', name='uq_wm_recipient_case_name'),
+    sa.UniqueConstraint('code_id')
+    )
+    with op.batch_alter_table('wm_recipients', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_wm_recipients_case_id'), ['case_id'], unique=False)
+
     op.create_table('bank_signals',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
@@ -150,26 +166,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('notice_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notice_events_notice_id'), ['notice_id'], unique=False)
-
-    op.create_table('notice_items',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('notice_id', sa.Integer(), nullable=False),
-    sa.Column('sighting_id', sa.Integer(), nullable=True),
-    sa.Column('bank_item_id', sa.Integer(), nullable=True),
-    sa.Column('url', sa.Text(), nullable=False),
-    sa.Column('media_url', sa.Text(), nullable=True),
-    sa.Column('state', sa.String(length=20), nullable=False),
-    sa.Column('removal_reason', sa.String(length=200), nullable=False),
-    sa.Column('last_up_at', unleak.store.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('removed_at', unleak.store.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_checked_at', unleak.store.models.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['bank_item_id'], ['bank_items.id'], ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['notice_id'], ['notices.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('notice_items', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_notice_items_notice_id'), ['notice_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_notice_items_sighting_id'), ['sighting_id'], unique=False)
 
     op.create_table('scan_runs',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -219,6 +215,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_sightings_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_sightings_host'), ['host'], unique=False)
 
+    op.create_table('wm_marked_copies',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('recipient_id', sa.Integer(), nullable=False),
+    sa.Column('bank_item_id', sa.Integer(), nullable=True),
+    sa.Column('original_path', sa.Text(), nullable=False),
+    sa.Column('original_sha256', sa.String(length=64), nullable=False),
+    sa.Column('copy_path', sa.Text(), nullable=False),
+    sa.Column('created_at', unleak.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['bank_item_id'], ['bank_items.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['recipient_id'], ['wm_recipients.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('wm_marked_copies', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_wm_marked_copies_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_wm_marked_copies_original_sha256'), ['original_sha256'], unique=False)
+        batch_op.create_index(batch_op.f('ix_wm_marked_copies_recipient_id'), ['recipient_id'], unique=False)
+
     op.create_table('captures',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -240,18 +255,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_captures_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_captures_sighting_id'), ['sighting_id'], unique=False)
 
-    op.create_table('removal_checks',
+    op.create_table('notice_items',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('item_id', sa.Integer(), nullable=False),
-    sa.Column('at', unleak.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('notice_id', sa.Integer(), nullable=False),
+    sa.Column('sighting_id', sa.Integer(), nullable=True),
+    sa.Column('bank_item_id', sa.Integer(), nullable=True),
+    sa.Column('url', sa.Text(), nullable=False),
+    sa.Column('media_url', sa.Text(), nullable=True),
     sa.Column('state', sa.String(length=20), nullable=False),
-    sa.Column('http_status', sa.Integer(), nullable=True),
-    sa.Column('reason', sa.String(length=300), nullable=False),
-    sa.ForeignKeyConstraint(['item_id'], ['notice_items.id'], ondelete='CASCADE'),
+    sa.Column('removal_reason', sa.String(length=200), nullable=False),
+    sa.Column('last_up_at', unleak.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('removed_at', unleak.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_checked_at', unleak.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['bank_item_id'], ['bank_items.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['notice_id'], ['notices.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['sighting_id'], ['sightings.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('removal_checks', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_removal_checks_item_id'), ['item_id'], unique=False)
+    with op.batch_alter_table('notice_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notice_items_notice_id'), ['notice_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notice_items_sighting_id'), ['sighting_id'], unique=False)
 
     op.create_table('scan_items',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -271,24 +294,48 @@ def upgrade() -> None:
     with op.batch_alter_table('scan_items', schema=None) as batch_op:
         batch_op.create_index('ix_scan_items_scan_status', ['scan_id', 'status', 'id'], unique=False)
 
+    op.create_table('removal_checks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('at', unleak.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('http_status', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.String(length=300), nullable=False),
+    sa.ForeignKeyConstraint(['item_id'], ['notice_items.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('removal_checks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_removal_checks_item_id'), ['item_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('scan_items', schema=None) as batch_op:
-        batch_op.drop_index('ix_scan_items_scan_status')
-
-    op.drop_table('scan_items')
     with op.batch_alter_table('removal_checks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_removal_checks_item_id'))
 
     op.drop_table('removal_checks')
+    with op.batch_alter_table('scan_items', schema=None) as batch_op:
+        batch_op.drop_index('ix_scan_items_scan_status')
+
+    op.drop_table('scan_items')
+    with op.batch_alter_table('notice_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notice_items_sighting_id'))
+        batch_op.drop_index(batch_op.f('ix_notice_items_notice_id'))
+
+    op.drop_table('notice_items')
     with op.batch_alter_table('captures', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_captures_sighting_id'))
         batch_op.drop_index(batch_op.f('ix_captures_case_id'))
 
     op.drop_table('captures')
+    with op.batch_alter_table('wm_marked_copies', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_wm_marked_copies_recipient_id'))
+        batch_op.drop_index(batch_op.f('ix_wm_marked_copies_original_sha256'))
+        batch_op.drop_index(batch_op.f('ix_wm_marked_copies_case_id'))
+
+    op.drop_table('wm_marked_copies')
     with op.batch_alter_table('sightings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sightings_host'))
         batch_op.drop_index(batch_op.f('ix_sightings_case_id'))
@@ -300,11 +347,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_scan_runs_case_id'))
 
     op.drop_table('scan_runs')
-    with op.batch_alter_table('notice_items', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_notice_items_sighting_id'))
-        batch_op.drop_index(batch_op.f('ix_notice_items_notice_id'))
-
-    op.drop_table('notice_items')
     with op.batch_alter_table('notice_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notice_events_notice_id'))
 
@@ -314,6 +356,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_bank_signals_item_id'))
 
     op.drop_table('bank_signals')
+    with op.batch_alter_table('wm_recipients', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_wm_recipients_case_id'))
+
+    op.drop_table('wm_recipients')
     with op.batch_alter_table('sources', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sources_case_id'))
 
