@@ -126,3 +126,36 @@ def test_user_zone_from_environment(monkeypatch):
 
     with pytest.raises(UnleakError, match="unknown time zone"):
         user_zone({})
+
+
+def test_status_lists_overdue_first_with_fixed_clock(store):
+    """Three notices sent at different times under different bases: at a fixed 'now' the overdue
+    ones come first (most overdue first), then the rest by deadline, then drafts."""
+    from test_notice_fixtures import add_sightings, set_claimant
+    from unleak.takedown.notices import confirm_notice, draft_notices, notice_status, send_notice
+
+    set_claimant(store, "dl", roles="depicted_person,copyright_owner")
+    add_sightings(store, "dl", [("https://a.example/1", "https://a.example/1.jpg"),
+                                ("https://b.example/1", "https://b.example/1.jpg"),
+                                ("https://c.example/1", "https://c.example/1.jpg"),
+                                ("https://d.example/1", "https://d.example/1.jpg")])
+    to = {h: f"https://{h}/report" for h in ("a.example", "b.example", "c.example", "d.example")}
+    t0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
+    plan = {"a.example": ("take-it-down", t0),                       # due t0+48h
+            "b.example": ("dmca", t0 - timedelta(hours=30)),         # due t0+42h (policy 72h)
+            "c.example": ("dsa", t0)}                                # due t0+7d
+    ids = {}
+    for host, (basis, sent) in plan.items():
+        [o] = [o for o in draft_notices(store, "dl", bases=[basis], search=False, recipients=to, now=sent)
+               if o.host == host]
+        confirm_notice(store, o.notice_id, now=sent)
+        out = send_notice(store, o.notice_id, submitted=True, now=sent)
+        ids[host] = o.notice_id
+        assert out.deadline_at is not None
+    now = t0 + timedelta(hours=50)
+    rows = notice_status(store, "dl", now=now)
+    sent_rows = [r for r in rows if r.sent_at]
+    assert [r.id for r in sent_rows] == [ids["b.example"], ids["a.example"], ids["c.example"]]
+    assert [r.overdue for r in sent_rows] == [True, True, False]
+    assert rows[-1].status == "draft" and not rows[-1].overdue
+    assert {r.deadline_kind for r in sent_rows} == {"statutory", "policy"}
