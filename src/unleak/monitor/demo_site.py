@@ -351,8 +351,8 @@ def big_site(n_pages: int, pool: list[bytes], copy_of: dict[int, str], fanout: i
                 return None
             kids = "".join(f'<a href="/p/{k}.html">page {k}</a>' for k in range(fanout * i + 1, fanout * i + fanout + 1)
                            if k < n_pages)
-            return Route(_page(f"page {i}", f'<img src="/m/{i}.jpg">{kids}', uploader=f"u{i % 97}",
-                               posted="2026-01-01T00:00:00Z").encode())
+            byline = f'<p>by <span class="uploader">@u{i % 97}</span> <time datetime="2026-01-01T00:00:00Z">Jan 1</time></p>'
+            return Route(_page(f"page {i}", f'{byline}<img src="/m/{i}.jpg">{kids}').encode())
         if path.startswith("/m/") and path.endswith(".jpg"):
             try:
                 i = int(path[3:-4])

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from unleak.bank import Bank
@@ -286,6 +286,8 @@ class _ScanRun:
         _ = sc.matcher  # build the index before the workers start
         cursor = 0
         in_flight: dict[Future, int] = {}
+        buffered: list[Outcome] = []
+        last_apply = time.monotonic()
         visited = 0
         limit = sc.options.max_items
         finished = False
@@ -307,18 +309,27 @@ class _ScanRun:
                         task = Task(url, kind, depth, parent, json.loads(hints or "{}"))
                         in_flight[executor.submit(self._visit, item_id, task)] = item_id
                         visited += 1
+                if not in_flight and buffered:
+                    total += self._apply(buffered)
+                    done += len(buffered)
+                    buffered = []
+                    continue
                 if not in_flight:
                     finished = limit is None or visited < limit or not self._pending_left()
                     break
-                ready, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
-                outcomes = []
+                ready, _ = wait(list(in_flight), return_when=FIRST_COMPLETED, timeout=0.25)
                 for fut in ready:
                     in_flight.pop(fut)
-                    outcomes.append(fut.result())
-                total += self._apply(outcomes)
-                done += len(outcomes)
-                if sc.on_progress:
-                    sc.on_progress(done, total)
+                    buffered.append(fut.result())
+                # Write in batches (fewer transactions), but soon enough to keep the workers fed.
+                if buffered and (len(buffered) >= 64 or len(in_flight) < sc.options.concurrency
+                                 or time.monotonic() - last_apply > 0.5):
+                    total += self._apply(buffered)
+                    done += len(buffered)
+                    buffered = []
+                    last_apply = time.monotonic()
+                    if sc.on_progress:
+                        sc.on_progress(done, total)
         except BaseException:
             for fut in in_flight:
                 fut.cancel()
@@ -357,6 +368,8 @@ class _ScanRun:
         added = 0
         t0 = time.perf_counter()
         timings = self.stats["timings"]
+        new_tasks: list[Task] = []
+        statuses: list[dict[str, Any]] = []
         with self.sc.store.session() as s:
             for o in outcomes:
                 for phase, sec in o.timings.items():
@@ -381,15 +394,17 @@ class _ScanRun:
                         self.stats["removed"] += len(marked)
                 elif o.status == "skipped":
                     self.stats["skipped"] += 1
-                new_tasks = self._admit(o.new_tasks)
-                added += self.sc._insert_tasks(s, self.scan_id, new_tasks, self.known)
+                new_tasks += self._admit(o.new_tasks)
                 if o.matches:
                     tc = time.perf_counter()
                     self._record_matches(s, o)
                     timings["capture"] = timings.get("capture", 0.0) + time.perf_counter() - tc
                 note = "; ".join(o.notes)[:2000] if o.notes else None
-                s.execute(update(ScanItem).where(ScanItem.id == o.item_id).values(
-                    status=o.status, error=(o.error or note)))
+                statuses.append({"b_id": o.item_id, "b_status": o.status, "b_error": o.error or note})
+            added += self.sc._insert_tasks(s, self.scan_id, new_tasks, self.known)
+            s.connection().execute(
+                update(ScanItem.__table__).where(ScanItem.__table__.c.id == bindparam("b_id"))
+                .values(status=bindparam("b_status"), error=bindparam("b_error")), statuses)
             run = s.get(ScanRun, self.scan_id)
             run.stats = json.dumps(self.stats, default=str)
         timings["db"] = timings.get("db", 0.0) + time.perf_counter() - t0

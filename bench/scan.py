@@ -1,0 +1,188 @@
+"""Scan throughput: pages and media a second over a generated site on 127.0.0.1.
+
+The site (unleak.monitor.demo_site.big_site) has N pages in a tree, each with one JPEG at its own
+URL (bytes differ per URL, so nothing is skipped as already seen): altered copies of protected
+sample photos and unrelated photos. The per-host rate limit is lifted (the default is 1 request a
+second per host). Reports wall-clock rates, the share of worker time spent fetching, parsing,
+decoding, hashing, matching, capturing and writing the database, and whether exactly the expected
+sightings were found.
+
+    python bench/scan.py                      # 10,000 pages, plain PDQ + dihedral matching
+    python bench/scan.py --pages 1000 --variants   # the matcher's default (content boxes, crops)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pages", type=int, default=10_000)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--variants", action="store_true", help="Match with content boxes and bank-side crops.")
+    ap.add_argument("--verify", default="off", help="Owner-side verification: off (default here), auto, on.")
+    ap.add_argument("--no-capture", action="store_true")
+    ap.add_argument("--db", default=None, help="Database URL (default: SQLite in a temporary folder).")
+    args = ap.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="unleak-bench-scan-"))
+    os.environ["UNLEAK_HOME"] = str(home)
+    from PIL import Image
+
+    from unleak.bank import Bank
+    from unleak.match import Matcher
+    from unleak.monitor.demo_site import altered_copy, big_site, jpeg
+    from unleak.monitor.fetch import FetchPolicy
+    from unleak.monitor.scan import PHASES, ScanOptions, Scanner
+    from unleak.monitor.sources import SourceOptions, add_source
+    from unleak.samples import sample_images
+    from unleak.signals import Media, compute_signals
+    from unleak.store import open_store
+
+    photos = [p for p in sample_images() if min(Image.open(p).size) >= 256]
+    protected, others = photos[:6], photos[6:]
+    pool: list[bytes] = []
+    copy_of: dict[int, str] = {}
+    for i, p in enumerate(protected):
+        copy_of[len(pool)] = p.stem
+        pool.append(altered_copy(p, i, 512)[1])
+    for p in others:
+        im = Image.open(p).convert("RGB")
+        im.thumbnail((512, 512))
+        pool.append(jpeg(im, 80))
+    # Every 5th pool slot an altered copy, the rest unrelated: about 1 image in 4 is a copy.
+    store = open_store(args.db or f"sqlite:///{home / 'unleak.db'}")
+    bank = Bank(store, "bench")
+    bank.protect(protected)
+
+    def unique(i: int, data: bytes) -> bytes:
+        return data + b"unleak-bench-%d" % i  # after the JPEG's end: same pixels, different bytes
+
+    # The site runs in its own process, as another machine would: it does not share our GIL.
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    parent_end, child_end = ctx.Pipe()
+
+    def serve(conn) -> None:
+        server, truth = big_site(args.pages, pool, copy_of)
+        base_fallback = server.fallback
+
+        def fallback(path: str):
+            route = base_fallback(path)
+            if route is not None and path.startswith("/m/"):
+                route.body = unique(int(path[3:-4]), route.body)
+            return route
+
+        server.fallback = fallback
+        conn.send((server.base, truth))
+        conn.recv()  # until the parent says stop
+        server.close()
+
+    site_proc = ctx.Process(target=serve, args=(child_end,), daemon=True)
+    site_proc.start()
+    base, truth = parent_end.recv()
+
+    class _Server:
+        def url(self, path: str) -> str:
+            return base + path
+
+        def close(self) -> None:
+            parent_end.send("stop")
+            site_proc.join(10)
+
+    server = _Server()
+    depth = 1
+    while (3 ** (depth + 1) - 1) // 2 < args.pages:
+        depth += 1
+    src = add_source(store, "bench", "crawl", [server.url("/p/0.html")],
+                     SourceOptions(depth=depth + 1, max_pages=args.pages, allow_networks=["127.0.0.1/32"]))
+    options = ScanOptions(policy=FetchPolicy(rate=None, per_host_concurrency=args.concurrency),
+                          concurrency=args.concurrency, verify=args.verify, variants=args.variants,
+                          capture=not args.no_capture)
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] > 10:
+            last[0] = now
+            print(f"  ... {done:,} of {total:,} URLs", file=sys.stderr, flush=True)
+
+    scanner = Scanner(store, "bench", options, on_progress=progress)
+    _ = scanner.matcher
+    t0 = time.perf_counter()
+    report = scanner.scan_source(src.id)
+    wall = time.perf_counter() - t0
+    server.close()
+    st = report.stats
+    found = {e.media_url for e in report.sightings}
+
+    # Split the matcher's time into hashing and matching on a sample of the pool.
+    m = Matcher(bank, **{k: v for k, v in {"verify": args.verify, "variants": args.variants}.items()})
+    sample = [unique(i, pool[i % len(pool)]) for i in range(min(60, 3 * len(pool)))]
+    m.match_media(Media(data=sample[0], name="warm-up"))
+    t = time.perf_counter()
+    for d in sample:
+        Media(data=d, name="x").pixels()
+    t_decode = time.perf_counter() - t
+    t = time.perf_counter()
+    for d in sample:
+        compute_signals(Media(data=d, name="x"))
+    t_signals = time.perf_counter() - t
+    t = time.perf_counter()
+    for d in sample:
+        m.match_media(Media(data=d, name="x"))
+    t_match_media = time.perf_counter() - t
+    hash_part = max(t_signals - t_decode, 0.0) / max(t_match_media - t_decode, 1e-9)
+    hash_part = min(hash_part, 1.0)
+
+    timings = dict(st["timings"])
+    timings["db"] = max(timings.get("db", 0.0) - timings.get("capture", 0.0), 0.0)  # db was timed around capture
+    hm = timings.pop("hash_match", 0.0)
+    timings["hash"] = hm * hash_part
+    timings["match"] = hm * (1 - hash_part)
+    total = sum(timings.values()) or 1.0
+    media_n = st["media"]
+    print()
+    print(f"scan of a generated site on 127.0.0.1: {args.pages:,} pages, per-host rate limit lifted, "
+          f"{args.concurrency} fetches in flight, {os.cpu_count()} cores, "
+          f"matcher: {'content boxes + crops' if args.variants else 'plain PDQ + dihedral'}, verify {args.verify}, "
+          f"captures {'off' if args.no_capture else 'on'}, {store.engine.dialect.name}")
+    print()
+    print(f"| {'measure':<34} | {'value':>12} |")
+    print(f"|{'-' * 36}|{'-' * 14}|")
+    rows = [("pages fetched", f"{st['pages']:,}"), ("media fetched and matched", f"{media_n:,}"),
+            ("wall time (s)", f"{wall:,.1f}"), ("pages / s", f"{st['pages'] / wall:,.1f}"),
+            ("media / s", f"{media_n / wall:,.1f}"), ("URLs / s (pages + media)", f"{(st['pages'] + media_n) / wall:,.1f}"),
+            ("MB fetched / s", f"{st['bytes'] / wall / 1e6:,.2f}"),
+            ("sightings (expected)", f"{len(found):,} ({len(truth):,})"),
+            ("missed / false sightings", f"{len(set(truth) - found)} / {len(found - set(truth))}"),
+            ("captures written", f"{st['captures']:,}"), ("failed / refused", f"{st['failed']} / {st['blocked']}")]
+    for k, v in rows:
+        print(f"| {k:<34} | {v:>12} |")
+    print()
+    print("share of worker time (threads overlap, so shares are of the summed time):")
+    print()
+    print(f"| {'phase':<10} | {'seconds':>9} | {'share':>6} |")
+    print(f"|{'-' * 12}|{'-' * 11}|{'-' * 8}|")
+    for phase in ("fetch", "parse", "decode", "hash", "match", "capture", "db"):
+        sec = timings.get(phase, 0.0)
+        print(f"| {phase:<10} | {sec:>9.1f} | {100 * sec / total:>5.1f}% |")
+    print()
+    print("(hash vs match split measured on a sample of the images: compute_signals vs Matcher.match_media;"
+          " 'db' is the database writer's time less captures)")
+    for e in st["errors"][:5]:
+        print("error:", e["url"], e["error"])
+    store.close()
+    ok = set(truth) == found
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
