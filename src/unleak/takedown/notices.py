@@ -150,10 +150,12 @@ def _operator(directory: HostDirectory, url: str) -> tuple[str, HostEntry | None
 
 
 def open_sightings(s: Session, case_id: int, sighting_ids: Iterable[int] | None = None) -> list[Sighting]:
+    """Sightings still up, on the web (a copy found in a local folder has no host to notify)."""
     q = select(Sighting).where(Sighting.case_id == case_id, Sighting.status == "up")
     if sighting_ids is not None:
         q = q.where(Sighting.id.in_(list(sighting_ids)))
-    return list(s.scalars(q.order_by(Sighting.id)))
+    return [sg for sg in s.scalars(q.order_by(Sighting.id))
+            if (sg.page_url or sg.media_url or "").lower().startswith(("http://", "https://"))]
 
 
 def _covered(s: Session, sighting_id: int, host_key: str, basis: str) -> Notice | None:
