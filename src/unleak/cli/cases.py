@@ -12,6 +12,9 @@ from unleak.cli import output
 
 CaseOption = typer.Option(None, "--case", "-c", help="Case name (the default case when omitted).")
 JsonOption = typer.Option(False, "--json", help="One JSON object per line instead of tables.")
+TsaOption = typer.Option(None, "--tsa", help="RFC 3161 timestamp authority URL (or UNLEAK_TSA_URL).")
+TsaCertOption = typer.Option(None, "--tsa-cert", help="The authority's (root) certificate, PEM (or UNLEAK_TSA_CERT).")
+AllowNetOption = typer.Option([], "--allow-network", help="Allow the authority on this private network (CIDR).")
 
 
 def _store():
@@ -311,11 +314,16 @@ def evidence_export(case: str = typer.Argument(..., help="The case to export."),
                                                      help="Include your labels of protected items (off: "
                                                           "bundles go to platforms and authorities)."),
                     no_pdf: bool = typer.Option(False, "--no-pdf", help="HTML report only."),
+                    tsa: Optional[str] = TsaOption, tsa_cert: Optional[Path] = TsaCertOption,
+                    allow_networks: list[str] = AllowNetOption,
                     as_json: bool = JsonOption) -> None:
-    """Write a self-contained evidence bundle that anyone can verify offline."""
+    """Write a self-contained evidence bundle that anyone can verify offline (with a timestamp of the
+    export record when a timestamp authority is given)."""
     from unleak.evidence.export import export_bundle
 
-    r = export_bundle(_store(), case, out, with_labels=with_labels, pdf=not no_pdf)
+    url, pem = _tsa_options(tsa, tsa_cert)
+    r = export_bundle(_store(), case, out, with_labels=with_labels, pdf=not no_pdf,
+                      tsa=(url, pem, list(allow_networks)) if url else None)
     if as_json:
         output.emit_json({"path": str(r.path), "captures": r.captures, "sightings": r.sightings,
                           "log_records": r.log_records, "log_head": r.head_hash, "manifest_sha256": r.manifest_sha256})
@@ -323,6 +331,42 @@ def evidence_export(case: str = typer.Argument(..., help="The case to export."),
         output.console.print(f"Wrote {r.path}: {r.sightings} sighting(s), {r.captures} capture(s), "
                              f"{r.log_records} log records.\nLog head: [bold]{r.head_hash}[/] — note it, or "
                              f"timestamp it, before handing the bundle over. Check with `unleak evidence verify {r.path}`.")
+
+
+def _tsa_options(tsa: Optional[str], tsa_cert: Optional[Path]) -> tuple[Optional[str], Optional[bytes]]:
+    import os
+
+    from unleak.errors import UnleakError
+
+    tsa = tsa or os.environ.get("UNLEAK_TSA_URL")
+    cert = tsa_cert or (Path(os.environ["UNLEAK_TSA_CERT"]) if os.environ.get("UNLEAK_TSA_CERT") else None)
+    if tsa and cert is None:
+        raise UnleakError("a timestamp authority needs its certificate to check the answer",
+                          hint="give --tsa-cert PEM (or set UNLEAK_TSA_CERT)")
+    try:
+        return tsa, (cert.read_bytes() if tsa and cert else None)
+    except OSError as exc:
+        raise UnleakError(f"cannot read {cert}: {exc.strerror or exc}") from None
+
+
+
+
+@evidence_app.command("timestamp")
+def evidence_timestamp(case: Optional[str] = CaseOption, tsa: Optional[str] = TsaOption,
+                       tsa_cert: Optional[Path] = TsaCertOption, allow_networks: list[str] = AllowNetOption) -> None:
+    """Have a timestamp authority sign the log's head (RFC 3161); the token is added to the log."""
+    from unleak.errors import UnleakError
+    from unleak.evidence.timestamp import timestamp_head
+
+    url, pem = _tsa_options(tsa, tsa_cert)
+    if not url:
+        raise UnleakError("no timestamp authority given", hint="give --tsa URL --tsa-cert PEM")
+    store = _store()
+    with store.session() as s:
+        c = store.case(s, case)
+        r = timestamp_head(s, c.id, url, pem, allow_networks=allow_networks)
+    output.console.print(f"Log head of case [bold]{c.name}[/] (record {r.record.seq - 1}) timestamped at "
+                         f"{r.gen_time} by an authority under {r.tsa_subject} (certificate SHA-256 {r.tsa_fingerprint}).")
 
 
 @evidence_app.command("verify")

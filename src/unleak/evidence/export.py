@@ -77,7 +77,7 @@ def _sha256_file(path: Path) -> str:
 
 
 def export_bundle(store: Store, case: str | None, out: Path, *, with_labels: bool = False,
-                  pdf: bool = True) -> ExportResult:
+                  pdf: bool = True, tsa: tuple[str, bytes, list[str]] | None = None) -> ExportResult:
     """Write the bundle to `out` (a new folder). Labels of protected items are left out unless asked:
     they are the owner's words, and bundles go to platforms and authorities."""
     out = Path(out)
@@ -130,13 +130,18 @@ def export_bundle(store: Store, case: str | None, out: Path, *, with_labels: boo
                 "sightings": len(sightings), "bundle_name": out.name, "created_at": iso_utc(created)})
             if rec.seq != export_seq:
                 raise UnleakError("the log moved while exporting", hint="run the export again")
+            final = rec
+            if tsa is not None:  # a timestamp of the export record: the bundle's every byte, dated
+                from unleak.evidence.timestamp import timestamp_head
+
+                final = timestamp_head(s, case_id, tsa[0], tsa[1], allow_networks=tsa[2]).record
             with open(tmp / "log.jsonl", "w", encoding="utf-8", newline="\n") as fh:
                 n = 0
                 for line in export_lines(s, case_id):
                     fh.write(line)
                     n += 1
             bundle = {"format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "case": case_name,
-                      "created_at": iso_utc(created), "log_head": rec.hash, "log_records": n,
+                      "created_at": iso_utc(created), "log_head": final.hash, "log_records": n,
                       "export_seq": rec.seq, "manifest_sha256": manifest_sha}
             (tmp / "bundle.json").write_text(bundle_json(bundle), encoding="utf-8")
         if out.exists():
@@ -145,7 +150,7 @@ def export_bundle(store: Store, case: str | None, out: Path, *, with_labels: boo
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return ExportResult(out, len(captures), len(sightings), n, rec.hash, manifest_sha)
+    return ExportResult(out, len(captures), len(sightings), n, final.hash, manifest_sha)
 
 
 def bundle_json(bundle: dict) -> str:

@@ -212,6 +212,35 @@ class Fetcher:
                 self.on_refusal(url, exc.message)
             raise
 
+    def post(self, url: str, body: bytes, content_type: str, *, max_bytes: int = 1024 * 1024) -> FetchResult:
+        """POST once (no redirects, no retries), through the same guard: for services the user names,
+        such as a timestamp authority."""
+        u = self._check_url(url)
+        port = u.port or (443 if u.scheme == "https" else 80)
+        try:
+            ip = self.network.resolve(u.host, port, self.resolver)
+        except Blocked as exc:
+            log.warning("refused %s: %s", url, exc.message)
+            raise
+        host_header = u.host if u.port is None else f"{u.host}:{u.port}"
+        client = self._client(u.host)
+        extensions = {"sni_hostname": u.host} if u.scheme == "https" else {}
+        try:
+            response = client.post(u.copy_with(host=ip), content=body, extensions=extensions,
+                                    headers={"Host": host_header, "User-Agent": self.policy.user_agent,
+                                             "Content-Type": content_type})
+        except httpx.HTTPError as exc:
+            raise FetchError(f"{url}: {type(exc).__name__}: {exc}", reason="connect") from None
+        if len(response.content) > max_bytes:
+            raise FetchError(f"{url}: answer over {max_bytes:,} bytes", reason="too_large")
+        if response.status_code >= 400:
+            raise FetchError(f"{url}: HTTP {response.status_code}", reason="http", status=response.status_code)
+        return FetchResult(url=url, final_url=url, status=response.status_code, reason=response.reason_phrase,
+                           http_version=response.http_version,
+                           headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw],
+                           request_headers=[], raw=response.content, body=response.content, ip=ip, port=port,
+                           fetched_at=datetime.now(timezone.utc), elapsed=0.0)
+
     def robots_allowed(self, url: str) -> bool:
         return self._robots_for(httpx.URL(url)).allowed(url)
 
