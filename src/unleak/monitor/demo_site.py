@@ -364,3 +364,59 @@ def big_site(n_pages: int, pool: list[bytes], copy_of: dict[int, str], fanout: i
     server = SiteServer(fallback)
     truth = {server.url(f"/m/{i}.jpg"): copy_of[i % len(pool)] for i in range(n_pages) if i % len(pool) in copy_of}
     return server, truth
+
+
+# --- the demo's "find and document" step ---------------------------------------------------------
+
+def demo_find_and_document(store, case: str, protected: list[Path], others: list[Path], workdir: Path,
+                           console=None) -> bool:
+    """The demo step for `unleak demo`: serve a generated site on 127.0.0.1 with altered copies of
+    the (already protected) photos among unrelated ones, crawl it, capture each sighting, export
+    an evidence bundle, verify it, and show that one flipped byte is caught.
+
+    Call after the bank of `case` holds `protected`. True when exactly the copies were found and
+    the bundle verifies (and fails once altered)."""
+    import shutil
+
+    from rich.console import Console
+
+    from unleak.cli.output import table
+    from unleak.evidence.export import export_bundle
+    from unleak.evidence.verify import verify_bundle
+    from unleak.monitor.fetch import FetchPolicy
+    from unleak.monitor.scan import ScanOptions, Scanner
+    from unleak.monitor.sources import SourceOptions, add_source
+
+    console = console or Console()
+    with generate_site(protected, others) as site:
+        console.print(f"A website is running at {site.start_url}: {len(site.truth)} altered copies among "
+                      f"{len(site.distractors)} unrelated photos, with uploader names and post times.")
+        src = add_source(store, case, "crawl", [site.start_url],
+                         SourceOptions(depth=2, allow_networks=["127.0.0.1/32"]))
+        report = Scanner(store, case, ScanOptions(policy=FetchPolicy(rate=None), verify="off")).scan_source(src.id)
+        found = {e.media_url for e in report.sightings}
+        table("Sightings (each captured as WARC, encrypted at rest, and logged)",
+              ["media URL", "page", "bank id", "PDQ distance"],
+              [(e.media_url.removeprefix(site.server.base), (e.page_url or "").removeprefix(site.server.base),
+                e.bank_id, e.distance) for e in report.sightings])
+        st = report.stats
+        console.print(f"Crawled {st['pages']} pages and {st['media']} images; refused {st['blocked']} URL(s) "
+                      "(robots.txt, private addresses); "
+                      f"{len(found & set(site.truth))} of {len(site.truth)} copies found, "
+                      f"{len(found - set(site.truth))} false sightings.")
+    bundle = Path(workdir) / "evidence-bundle"
+    shutil.rmtree(bundle, ignore_errors=True)
+    result = export_bundle(store, case, bundle)
+    check = verify_bundle(bundle)
+    console.print(f"Exported {bundle}: {result.captures} captures, log head {result.head_hash[:16]}…; "
+                  f"verify: {'intact' if check.ok else check.problem}.")
+    tampered = Path(workdir) / "evidence-bundle-tampered"
+    shutil.rmtree(tampered, ignore_errors=True)
+    shutil.copytree(bundle, tampered)
+    victim = sorted((tampered / "warc").glob("*.warc.gz"))[0]
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 1
+    victim.write_bytes(bytes(data))
+    bad = verify_bundle(tampered)
+    console.print(f"One byte flipped in a copy of the bundle: {bad.problem}")
+    return found == set(site.truth) and check.ok and not bad.ok

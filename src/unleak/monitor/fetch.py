@@ -30,6 +30,7 @@ from unleak.monitor.guard import Blocked, FetchError, NetworkPolicy, Resolver
 from unleak.monitor.robots import Robots
 
 log = logging.getLogger("unleak.monitor")
+log.addHandler(logging.NullHandler())  # refusals are reported by the scan; configure logging to see each
 
 USER_AGENT_TOKEN = "unleak"
 USER_AGENT = (f"unleak/{_version} (finds copies of leaked private media for the person they belong to; "
