@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -66,8 +66,11 @@ def append_record(session: Session, case_id: int, action: str, data: dict) -> Lo
     canonical_json(data)  # fail early, before touching the chain, on a value that cannot be logged
     sqlite = session.get_bind().dialect.name == "sqlite"
     for attempt in range(5):
-        if not sqlite:  # SQLite has one writer at a time already
-            # Lock the case row so concurrent appenders queue instead of colliding.
+        # Lock the case row so concurrent appenders queue instead of colliding. SQLite has no row
+        # locks: a no-op write takes its database write lock before the head is read.
+        if sqlite:
+            session.execute(update(Case).where(Case.id == case_id).values(name=Case.name))
+        else:
             session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
         head = session.execute(
             select(LogRecord.seq, LogRecord.hash).where(LogRecord.case_id == case_id)
