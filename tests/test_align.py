@@ -87,3 +87,16 @@ def test_unrelated_image_does_not_align(original):
     other = next(p for p in sample_images() if p.name == "coffee.png")
     a = align(original, np.asarray(Image.open(other).convert("RGB")))
     assert a is None or a.inliers < 20
+
+
+def test_letterbox_and_overlay(original):
+    im = Image.fromarray(original)
+    from PIL import ImageDraw
+
+    im = im.copy()
+    ImageDraw.Draw(im).rectangle([20, 300, 400, 380], fill=(255, 255, 255))
+    box = Image.new("RGB", (im.width, im.width), (0, 0, 0))  # square letterbox, black bars
+    box.paste(im, (0, (im.width - im.height) // 2))
+    a = align(original, np.asarray(box))
+    assert a is not None
+    _check_map(a, np.array([[10.0, 10.0]]), np.array([[10.0, 10.0 + (im.width - im.height) // 2]]), 0.5)

@@ -133,3 +133,21 @@ def test_mark_file_keeps_format_and_quality(tmp_path, key):
     Image.open(next(p for p in sample_images() if p.name == "coffee.png")).save(png)
     (m,) = mark_file(png, tmp_path / "png", key, [(RECIPIENTS[3], "carol")])
     assert Image.open(m.path).format == "PNG"
+
+
+def test_cut_and_paste_of_two_copies_names_a_colluder(original, key):
+    a = mark_pixels(original, key, RECIPIENTS[20])
+    b = mark_pixels(original, key, RECIPIENTS[21])
+    w = original.shape[1]
+    leaked = np.concatenate([a[:, : w // 2], b[:, w // 2 :]], axis=1)
+    r = trace_pixels(original, _jpeg(leaked, 85), key, RECIPIENTS)
+    named = {x.recipient for x in r.accused}
+    assert named and named <= {RECIPIENTS[20], RECIPIENTS[21]}
+
+
+def test_webp_stays_webp(tmp_path, key, original):
+    src = tmp_path / "in.webp"
+    Image.fromarray(original).save(src, quality=85)
+    (m,) = mark_file(src, tmp_path / "out", key, [(RECIPIENTS[9], "dave")])
+    assert m.error is None and Image.open(m.path).format == "WEBP"
+    assert [x.recipient for x in trace_file(m.path, src, key, RECIPIENTS).accused] == [RECIPIENTS[9]]
