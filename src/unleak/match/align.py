@@ -17,6 +17,7 @@ Used by :mod:`unleak.watermark` (trace) and by owner-side match verification.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import cv2
@@ -90,19 +91,20 @@ def _resize_max(gray: np.ndarray, max_side: int) -> tuple[np.ndarray, np.ndarray
     return gray, _scale_matrix(nw / w, nh / h)
 
 
-_SIFT = None
+_LOCAL = threading.local()  # one SIFT object per thread: OpenCV detectors are not thread-safe
 
 
 def _features(gray_u8: np.ndarray):
-    global _SIFT
-    if _SIFT is None:
-        _SIFT = cv2.SIFT_create(nfeatures=4000, contrastThreshold=0.02)
-    kp, des = _SIFT.detectAndCompute(gray_u8, None)
+    sift = getattr(_LOCAL, "sift", None)
+    if sift is None:
+        sift = _LOCAL.sift = cv2.SIFT_create(nfeatures=4000, contrastThreshold=0.02)
+    kp, des = sift.detectAndCompute(gray_u8, None)
     pts = np.array([k.pt for k in kp], dtype=np.float32).reshape(-1, 2)
     return pts, des
 
 
 _CACHE: dict[bytes, tuple] = {}
+_CACHE_LOCK = threading.Lock()
 
 
 def _features_cached(gray_u8: np.ndarray):
@@ -110,11 +112,15 @@ def _features_cached(gray_u8: np.ndarray):
     import hashlib
 
     k = hashlib.blake2b(gray_u8.tobytes(), digest_size=16).digest() + bytes(str(gray_u8.shape), "ascii")
-    if k not in _CACHE:
-        if len(_CACHE) >= 8:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[k] = _features(gray_u8)
-    return _CACHE[k]
+    with _CACHE_LOCK:
+        hit = _CACHE.get(k)
+    if hit is None:
+        hit = _features(gray_u8)
+        with _CACHE_LOCK:
+            if len(_CACHE) >= 8:
+                _CACHE.pop(next(iter(_CACHE)))
+            _CACHE[k] = hit
+    return hit
 
 
 def _match(des_o, des_c, ratio: float = 0.8) -> np.ndarray:
