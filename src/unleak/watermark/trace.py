@@ -42,6 +42,7 @@ class TraceResult:
     frames: int = 0  # video: frames used
     reason: str = ""
     scores: np.ndarray | None = field(default=None, repr=False)  # standardised, per recipient
+    soft_bits: np.ndarray | None = field(default=None, repr=False)  # the normalised z scored against
 
     def to_json(self) -> dict:
         return {
@@ -85,6 +86,7 @@ def accuse(
     codes = _code.recipient_codes(key.secret, list(recipients), key.params)
     s = _code.scores(zn, codes, p)
     result.scores = s
+    result.soft_bits = zn
     order = np.argsort(-s)
     top = order[: min(n, 64)]
     logt = _code.chernoff_log_tail(s[top], zn, p)
