@@ -6,8 +6,8 @@ shift of the borders already costs some 20 bits, a 5 % crop makes the hash unrel
 The variants below put the framing back where it can be predicted:
 
 Query side (computed on each candidate):
-- ``dihedral``: the 7 other rotations and flips, from the same DCT (pdqhash computes all 8 at
-  once; cost: nothing measurable).
+- ``dihedral``: the 7 other rotations and flips, hashed from re-oriented pixels (reduced to
+  512 px first; cost: 7 small PDQ hashes, a few ms each).
 - ``boxes``: the candidate without uniform borders (letterbox, pillarbox, padding, a
   screenshot's empty margins) and the largest block between uniform separator lines (a
   phone screenshot's picture between status bar, app header and caption). Each found box
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from unleak.signals.pdq import MIN_QUALITY, hash_pixels, hash_pixels_dihedral
+from unleak.signals.pdq import MIN_QUALITY, hash_pixels
 
 BANK_CROPS: dict[str, tuple[int, int]] = {"crop:1x1": (1, 1), "crop:4x5": (4, 5), "crop:9x16": (9, 16),
                                           "crop:16x9": (16, 9)}
@@ -85,13 +85,13 @@ def _rgb(pixels: np.ndarray) -> np.ndarray:
 
 
 def _line_stats(a: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per line (rows for axis=1, columns for axis=0): is it flat, and its median colour."""
+    """Per line (rows for axis=1, columns for axis=0): is it flat, and its mean colour."""
     lines = a if axis == 1 else a.transpose(1, 0, 2)  # (n_lines, n_pixels, channels)
-    med = np.median(lines, axis=1)  # (n_lines, c)
-    dev = np.abs(lines.astype(np.int16) - med[:, None, :].astype(np.int16)).max(axis=2)
+    mean = lines.mean(axis=1, dtype=np.float32)  # (n_lines, c)
+    dev = np.abs(lines - mean[:, None, :]).max(axis=2)
     outliers = (dev > FLAT_TOL).mean(axis=1)
     flat = (outliers <= FLAT_OUTLIERS) & (dev.mean(axis=1) <= FLAT_MAD)
-    return flat, med.astype(np.int16)
+    return flat, mean.astype(np.int16)
 
 
 def _trim_side(flat: np.ndarray, colour: np.ndarray, lo: int, hi: int, from_start: bool) -> int:
@@ -178,11 +178,25 @@ def _worth_it(box: Box, frame: Box) -> bool:
     return cut >= MIN_TRIM
 
 
+BOX_SIDE = 1024  # boxes are found on a copy at most this large, then scaled back
+
+
 def content_boxes(pixels: np.ndarray) -> dict[str, Box]:
     """Regions that may hold the whole original: ``trim`` (without uniform borders) and
     ``block`` (the largest block between separators), each only when it differs from the
     frame (and from each other)."""
-    a = _rgb(pixels)
+    full = _rgb(pixels)
+    fh, fw = full.shape[:2]
+    a = _reduced(full, BOX_SIDE) if full.shape[2] == 3 else full
+    if a is not full:
+        sx, sy = fw / a.shape[1], fh / a.shape[0]
+        found = _content_boxes(a)
+        return {k: Box(round(b.x0 * sx), round(b.y0 * sy), min(fw, round(b.x1 * sx)), min(fh, round(b.y1 * sy)))
+                for k, b in found.items()}
+    return _content_boxes(a)
+
+
+def _content_boxes(a: np.ndarray) -> dict[str, Box]:
     h, w = a.shape[:2]
     frame = Box(0, 0, w, h)
     out: dict[str, Box] = {}
@@ -249,6 +263,25 @@ def bank_variants(pixels: np.ndarray, *, crops: bool = True, boxes: bool = True)
     return out
 
 
+DIHEDRAL_SIDE = 512
+ORIENTATIONS = {
+    "rot90": lambda a: np.rot90(a, 1), "rot180": lambda a: np.rot90(a, 2), "rot270": lambda a: np.rot90(a, 3),
+    "flipx": lambda a: a[:, ::-1], "flipy": lambda a: a[::-1], "transpose": lambda a: a.transpose(1, 0, 2),
+    "antitranspose": lambda a: np.rot90(a, 2).transpose(1, 0, 2),
+}
+
+
+def _reduced(a: np.ndarray, side: int) -> np.ndarray:
+    """Box-reduce so the long side is at most `side` (PDQ ends at 64x64 anyway)."""
+    h, w = a.shape[:2]
+    if max(h, w) <= side:
+        return a
+    import cv2
+
+    s = side / max(h, w)
+    return cv2.resize(a, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+
+
 @dataclass
 class QueryHashes:
     """The hashes of one candidate, by kind: ``full`` (1), ``dihedral`` (7), boxes (0-2)."""
@@ -268,14 +301,16 @@ def query_hashes(pixels: np.ndarray, *, dihedral: bool = True, boxes: bool = Tru
     if a.shape[2] == 1:
         a = np.repeat(a, 3, axis=2)
     a = np.ascontiguousarray(a)
+    value, quality = hash_pixels(a)
+    full, others = VariantHash("", value, quality), []
     if dihedral:
-        values, quality = hash_pixels_dihedral(a)
-        names = ["", "rot90", "rot180", "rot270", "flipx", "flipy", "flip+1", "flip-1"]
-        full = VariantHash("", values[0], quality)
-        others = [VariantHash(n, v, quality) for n, v in zip(names[1:], values[1:])]
-    else:
-        value, quality = hash_pixels(a)
-        full, others = VariantHash("", value, quality), []
+        # Hashed from re-oriented pixels, not from the DCT (pdqhash's compute_dihedral): PDQ's
+        # down-sampling is not mirror-symmetric, and on fine textures the DCT shortcut lands up
+        # to 80 bits away from the hash of the flipped image. Large images are reduced first.
+        small = _reduced(a, DIHEDRAL_SIDE)
+        for name, fn in ORIENTATIONS.items():
+            v, q = hash_pixels(np.ascontiguousarray(fn(small)))
+            others.append(VariantHash(name, v, q))
     found: list[VariantHash] = []
     if boxes:
         for name, box in content_boxes(a).items():

@@ -84,6 +84,7 @@ class Features:
     gray: np.ndarray  # the work image
     scale: float  # full -> work
     full_shape: tuple[int, int]
+    index: cv2.FlannBasedMatcher | None = None  # built for originals, which are matched many times
 
     def __len__(self) -> int:
         return len(self.points)
@@ -106,11 +107,19 @@ def extract(pixels: np.ndarray, *, mirror: bool = False) -> Features:
     return Features(pts, des, gray, s, a.shape[:2])
 
 
-def _ratio_matches(des_c: np.ndarray, des_o: np.ndarray) -> np.ndarray:
+def _flann(des: np.ndarray) -> cv2.FlannBasedMatcher:
+    flann = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 64})
+    flann.add([des])
+    flann.train()
+    return flann
+
+
+def _ratio_matches(des_c: np.ndarray, des_o: np.ndarray, index: cv2.FlannBasedMatcher | None = None) -> np.ndarray:
     """(candidate index, original index) pairs that pass the ratio test."""
     if len(des_c) < 2 or len(des_o) < 2:
         return np.zeros((0, 2), np.int32)
-    knn = cv2.BFMatcher(cv2.NORM_L2).knnMatch(des_c, des_o, k=2)
+    knn = (index.knnMatch(des_c, k=2) if index is not None
+           else cv2.BFMatcher(cv2.NORM_L2).knnMatch(des_c, des_o, k=2))
     pairs = [(m[0].queryIdx, m[0].trainIdx) for m in knn if len(m) == 2 and m[0].distance < RATIO * m[1].distance]
     return np.array(pairs, np.int32).reshape(-1, 2)
 
@@ -246,8 +255,11 @@ class Verifier:
             except Exception:  # a moved or unreadable original: cannot verify, never a crash
                 self._failed.add(item_id)
                 return None
-            self._feats[(item_id, False)] = extract(pixels)
-            self._feats[(item_id, True)] = extract(pixels, mirror=True)
+            for m in (False, True):
+                f = extract(pixels, mirror=m)
+                if len(f) >= 2:
+                    f.index = _flann(f.descriptors)
+                self._feats[(item_id, m)] = f
         return self._feats[key]
 
     def _pool_index(self):
@@ -267,25 +279,31 @@ class Verifier:
         return self._pool
 
     # --- candidates --------------------------------------------------------------------------
-    def shortlist(self, cand: Features) -> list[int]:
-        """Originals (item ids) that collect enough ratio-test votes among all originals."""
+    def shortlist(self, cand: Features) -> dict[int, list[bool]]:
+        """Originals (item id -> orientations: mirrored or not) that collect enough ratio-test
+        votes among all originals' descriptors, the best MAX_SHORTLIST of them."""
         flann, owner = self._pool_index()
         if len(owner) < 2 or len(cand) < 2:
-            return []
+            return {}
         knn = flann.knnMatch(cand.descriptors, k=2)
         votes: dict[int, int] = {}
         for m in knn:
             if len(m) == 2 and m[0].distance < RATIO * m[1].distance:
-                key = int(owner[m[0].trainIdx]) // 2
+                key = int(owner[m[0].trainIdx])
                 votes[key] = votes.get(key, 0) + 1
         ranked = sorted((v, k) for k, v in votes.items() if v >= MIN_VOTES)[::-1]
-        return [k for _, k in ranked[:MAX_SHORTLIST]]
+        out: dict[int, list[bool]] = {}
+        for _, key in ranked:
+            if key // 2 in out or len(out) < MAX_SHORTLIST:
+                out.setdefault(key // 2, []).append(bool(key % 2))
+        return out
 
-    def verify(self, item_id: int, candidate: np.ndarray, cand: Features | None = None) -> Verification:
-        """Confirm or reject one candidate against one original."""
+    def verify(self, item_id: int, candidate: np.ndarray, cand: Features | None = None,
+               orientations: Iterable[bool] = (False, True)) -> Verification:
+        """Confirm or reject one candidate against one original (plain and/or mirrored)."""
         cand = cand if cand is not None else extract(candidate)
         best: Verification | None = None
-        for mirror in (False, True):
+        for mirror in sorted(set(orientations)):
             orig = self.features(item_id, mirror)
             if orig is None:
                 return Verification(item_id, False, 1.0, reason="original not readable")
@@ -300,7 +318,7 @@ class Verifier:
         return best
 
     def _verify_one(self, item_id: int, orig: Features, cand: Features, mirror: bool) -> Verification:
-        pairs = _ratio_matches(cand.descriptors, orig.descriptors)
+        pairs = _ratio_matches(cand.descriptors, orig.descriptors, orig.index)
         n = len(pairs)
         if n < MIN_INLIERS:
             return Verification(item_id, False, 1.0, matches=n, flip=mirror, reason="too few matches")
@@ -355,5 +373,7 @@ class Verifier:
         """Shortlist the originals for one candidate and verify each; `also` adds items to check
         (those PDQ found near). Returns every verdict, accepted or not."""
         cand = extract(candidate)
-        ids = list(dict.fromkeys([*also, *self.shortlist(cand)]))
-        return [self.verify(i, candidate, cand) for i in ids if i in set(self.item_ids)]
+        listed = self.shortlist(cand)
+        known = set(self.item_ids)
+        ids = [i for i in dict.fromkeys([*also, *listed]) if i in known]
+        return [self.verify(i, candidate, cand, listed.get(i, (False, True))) for i in ids]
