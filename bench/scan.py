@@ -141,6 +141,9 @@ def main() -> int:
     t_match_media = time.perf_counter() - t
     hash_part = max(t_signals - t_decode, 0.0) / max(t_match_media - t_decode, 1e-9)
     hash_part = min(hash_part, 1.0)
+    per = 1000 / len(sample)
+    print(f"single-threaded, per image: decode {t_decode * per:.1f} ms, decode+hash {t_signals * per:.1f} ms, "
+          f"decode+hash+match {t_match_media * per:.1f} ms", file=sys.stderr)
 
     timings = dict(st["timings"])
     timings["db"] = max(timings.get("db", 0.0) - timings.get("capture", 0.0), 0.0)  # db was timed around capture

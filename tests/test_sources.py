@@ -156,3 +156,20 @@ def test_hostile_page_in_a_scan_is_recorded_not_fatal(store, samples, site):
     report = _scan(store, "h", src.id)
     assert report.finished and report.stats["pages"] == 1
     assert any(r["url"] == "http://10.0.0.1/x.jpg" and "private" in r["reason"] for r in report.stats["refusals"])
+
+
+def test_watch_scans_again_and_again(cli, samples, tmp_path):
+    from unleak.monitor.demo_site import altered_copy
+
+    (tmp_path / "copy.jpg").write_bytes(altered_copy(samples[0], 0)[1])
+    assert cli("protect", "--case", "w", samples[0])[0] == 0
+    assert cli("source", "add", "folder", tmp_path, "--case", "w")[0] == 0
+    code, out, err = cli("watch", "--case", "w", "--every", "0", "--times", "2", "--json", "--verify", "off")
+    assert code == 0, err
+    import json
+
+    events = [json.loads(line) for line in out.splitlines()]
+    assert [e["new"] for e in events] == [True, False]
+    code, out, _ = cli("evidence", "log", "--case", "w", "--json", "--last", "0")
+    actions = [json.loads(line)["record"]["action"] for line in out.splitlines()]
+    assert actions.count("scan") == 2 and actions.count("capture") == 1

@@ -152,12 +152,22 @@ def source_kinds_command() -> None:
 
 # --- scan / watch ---------------------------------------------------------------------------
 def _scan_options(rate: float, concurrency: int, no_capture: bool, max_items: Optional[int],
-                  verify: str = "auto", fast: bool = False):
+                  verify: str = "auto", fast: bool = False, screenshot: bool = False):
     from unleak.monitor.fetch import FetchPolicy
     from unleak.monitor.scan import ScanOptions
 
+    if screenshot:
+        from unleak.evidence.screenshot import find_chromium
+
+        if find_chromium() is None:
+            output.warn("no Chromium found: captures will have no screenshots (apt-get install chromium)")
+            screenshot = False
     return ScanOptions(policy=FetchPolicy(rate=rate or None), concurrency=concurrency, capture=not no_capture,
-                       max_items=max_items, verify=verify, fast=fast)
+                       max_items=max_items, verify=verify, fast=fast, screenshot=screenshot)
+
+
+ScreenshotOption = typer.Option(False, "--screenshot", help="Add a headless-Chromium screenshot of each new "
+                                                            "sighting's page to its capture (when installed).")
 
 
 VerifyOption = typer.Option("auto", "--verify", help="Confirm matches against the originals: auto (when they are "
@@ -216,11 +226,13 @@ def scan_command(
     max_items: Optional[int] = typer.Option(None, "--max-items", help="Stop after this many URLs (resume later)."),
     verify: str = VerifyOption,
     fast: bool = FastOption,
+    screenshot: bool = ScreenshotOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Scan the case's sources once: match every candidate, record and capture every sighting.
     A scan that is interrupted resumes where it stopped."""
-    _run_scan(case, source, _scan_options(rate, concurrency, no_capture, max_items, verify, fast), as_json)
+    _run_scan(case, source, _scan_options(rate, concurrency, no_capture, max_items, verify, fast, screenshot),
+              as_json)
 
 
 def _parse_every(text: str) -> float:
@@ -242,6 +254,7 @@ def watch_command(
     concurrency: int = typer.Option(8, "--concurrency"),
     verify: str = VerifyOption,
     fast: bool = FastOption,
+    screenshot: bool = ScreenshotOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Scan again and again on a schedule, so copies that reappear are found and captured."""
@@ -249,7 +262,7 @@ def watch_command(
     n = 0
     while times is None or n < times:
         started = time.monotonic()
-        _run_scan(case, None, _scan_options(rate, concurrency, False, None, verify, fast), as_json)
+        _run_scan(case, None, _scan_options(rate, concurrency, False, None, verify, fast, screenshot), as_json)
         n += 1
         if times is not None and n >= times:
             break

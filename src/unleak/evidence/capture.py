@@ -132,6 +132,7 @@ def capture_sighting(session: Session, sighting: Sighting, media: FetchResult | 
                "page_headers": page.headers if page is not None else [], "notes": notes or []}
     cap = Capture(case_id=sighting.case_id, sighting_id=sighting.id, captured_at=now, warc_name=name,
                   warc_sha256=warc_sha, page_sha256=page_sha, media_sha256=media_sha, ip=ip,
+                  screenshot_sha256=sha256_hex(screenshot) if screenshot else None,
                   details=json.dumps(details, default=str))
     session.add(cap)
     session.flush()
@@ -139,7 +140,7 @@ def capture_sighting(session: Session, sighting: Sighting, media: FetchResult | 
         "capture_id": cap.id, "sighting_id": sighting.id, "warc": name, "warc_sha256": warc_sha,
         "media_url": sighting.media_url, "page_url": sighting.page_url, "media_sha256": media_sha,
         "page_sha256": page_sha, "ip": ip, "captured_at": iso_utc(now),
-        "record_ids": ids})
+        "screenshot_sha256": sha256_hex(screenshot) if screenshot else None, "record_ids": ids})
     return cap
 
 

@@ -56,6 +56,7 @@ class ScanOptions:
     fast: bool = False
     verify: str = "auto"  # owner-side verification of matches against the originals: auto | on | off
     variants: bool = True  # content boxes and bank-side crops (see Matcher)
+    screenshot: bool = False  # a Chromium screenshot of each new sighting's page, when Chromium is installed
     cpu_slots: int = 0  # decode/hash/match at once (0: one per core); fetches overlap beyond this
 
 
@@ -444,7 +445,14 @@ class _ScanRun:
                 notes = list(o.notes)
                 if page_url and page is None:
                     notes.append(f"the page {page_url} could not be fetched again for the capture")
-                capture_sighting(s, sg, o.media, page, match=match, notes=notes)
+                shot = None
+                if self.sc.options.screenshot and page_url and not page_url.startswith("file:"):
+                    from unleak.evidence.screenshot import take_screenshot
+
+                    shot = take_screenshot(page_url, self.fetcher)
+                    if shot is None:
+                        notes.append("no screenshot: Chromium is not installed or failed")
+                capture_sighting(s, sg, o.media, page, match=match, notes=notes, screenshot=shot)
                 self.stats["captures"] += 1
             event = SightingEvent(page_url, media_url, m.bank_id, m.distance, change.new, change.reupload, sg.id,
                                   m.signal, self.sc._labels.get(m.bank_id, ""))

@@ -1,0 +1,47 @@
+"""Screenshots with headless Chromium, when installed: every request goes through the guard."""
+
+from __future__ import annotations
+
+import pytest
+
+from _site import load_site
+from unleak.evidence.screenshot import GuardedProxy, find_chromium, take_screenshot
+from unleak.monitor.demo_site import SiteServer
+from unleak.monitor.fetch import Fetcher, FetchPolicy
+from unleak.monitor.guard import NetworkPolicy
+
+_site = load_site()
+connections = _site.connections
+
+
+def test_guarded_proxy_serves_allowed_and_refuses_private(connections):
+    import httpx
+
+    with SiteServer() as server:
+        server.set("/robots.txt", "", "text/plain")
+        server.set("/page.html", "<html><body>hello</body></html>")
+        fetcher = Fetcher(FetchPolicy(rate=None), network=NetworkPolicy.allowing(["127.0.0.1/32"]))
+        proxy = GuardedProxy(fetcher)
+        try:
+            with httpx.Client(proxy=proxy.url, trust_env=False) as c:
+                assert c.get(server.url("/page.html")).text.endswith("hello</body></html>")
+                assert c.get("http://10.0.0.1/x.jpg").status_code == 403
+                assert c.get("http://169.254.169.254/latest/meta-data/").status_code == 403
+        finally:
+            proxy.close()
+            fetcher.close()
+        assert [u for u, _why in proxy.refused] == ["http://10.0.0.1/x.jpg", "http://169.254.169.254/latest/meta-data/"]
+    assert {a for a, _p in connections} == {"127.0.0.1"}
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="Chromium is not installed")
+def test_screenshot_of_a_page(connections):
+    with SiteServer() as server:
+        server.set("/robots.txt", "", "text/plain")
+        server.set("/p.html", '<html><body style="background:#c00"><h1>post</h1>'
+                              '<img src="http://10.0.0.1/x.jpg"></body></html>')
+        with Fetcher(FetchPolicy(rate=None), network=NetworkPolicy.allowing(["127.0.0.1/32"])) as f:
+            png = take_screenshot(server.url("/p.html"), f)
+        assert png is not None and png.startswith(b"\x89PNG")
+        assert "/p.html" in server.paths_requested()
+    assert {a for a, _p in connections} <= {"127.0.0.1"}
