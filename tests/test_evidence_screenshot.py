@@ -45,3 +45,31 @@ def test_screenshot_of_a_page(connections):
         assert png is not None and png.startswith(b"\x89PNG")
         assert "/p.html" in server.paths_requested()
     assert {a for a, _p in connections} <= {"127.0.0.1"}
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="Chromium is not installed")
+def test_scan_with_screenshots_puts_them_in_the_capture(store, samples, tmp_path):
+    import io
+
+    from sqlalchemy import select
+    from warcio.archiveiterator import ArchiveIterator
+
+    from unleak.bank import Bank
+    from unleak.evidence.capture import read_capture
+    from unleak.monitor.demo_site import generate_site
+    from unleak.monitor.scan import ScanOptions, Scanner
+    from unleak.monitor.sources import SourceOptions, add_source
+    from unleak.store.models import Capture
+
+    with generate_site(samples[:1], []) as site:
+        Bank(store, "shot").protect(samples[:1])
+        src = add_source(store, "shot", "urls", [site.pages[1]], SourceOptions(allow_networks=["127.0.0.1/32"]))
+        Scanner(store, "shot", ScanOptions(policy=FetchPolicy(rate=None), verify="off", screenshot=True)).scan_source(src.id)
+    with store.session() as s:
+        cap = s.scalar(select(Capture))
+        assert cap.screenshot_sha256
+        warc = read_capture(cap.case_id, cap)
+    shots = [r.content_stream().read() for r in ArchiveIterator(io.BytesIO(warc))
+             if r.rec_type == "resource" and r.rec_headers.get_header("Content-Type") == "image/png"]
+    assert len(shots) == 1 and shots[0].startswith(b"\x89PNG")
+    (tmp_path / "shot.png").write_bytes(shots[0])
