@@ -48,13 +48,14 @@ def write_pdf(path: Path, meta: dict[str, Any], sightings: list[dict[str, Any]])
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     styles = getSampleStyleSheet()
-    small = styles["BodyText"].clone("small", fontSize=7, leading=8.5)
+    small = styles["BodyText"].clone("small", fontSize=7, leading=8.5, splitLongWords=1)
     doc = SimpleDocTemplate(str(path), pagesize=landscape(A4), leftMargin=10 * mm, rightMargin=10 * mm,
                             topMargin=10 * mm, bottomMargin=10 * mm, title=f"Evidence report: {meta.get('case')}",
                             author="unleak", invariant=1)
 
     def p(text: Any) -> Paragraph:
-        return Paragraph(escape(str(text if text is not None else "")).replace("/", "/\u200b"), small)
+        # Long URLs are split where they do not fit (splitLongWords); nothing is inserted into them.
+        return Paragraph(escape(str(text if text is not None else "")).replace("\n", "<br/>"), small)
 
     story: list[Any] = [Paragraph("Evidence report", styles["Title"]),
                         Paragraph("Every place where the protected media of this case was found, with the UTC time "
