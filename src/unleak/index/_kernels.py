@@ -103,23 +103,46 @@ PF_DIST = 24  # how many probes/candidates ahead to prefetch: about the CPU's ou
 
 
 @njit(cache=True, nogil=True)
-def build_table(hashes, off, width, starts, keys, slots_row):  # type: ignore[no-untyped-def]
-    """Counting sort of the items by one chunk: fills ``starts`` (2**w + 1) and ``slots_row``."""
+def build_table(hashes, off, width, starts, keys, slots_row, tmp_keys):  # type: ignore[no-untyped-def]
+    """Sort the items by one chunk: fills ``starts`` (2**w + 1) and ``slots_row``.
+
+    Two passes keep the writes local: first a partition by the key's top bits
+    (a few hundred write streams), then a counting sort within each partition,
+    whose buckets fit in cache. Stable: equal keys keep slot order.
+    """
     n = hashes.shape[0]
     size = starts.shape[0]
-    for k in range(size):
-        starts[k] = 0
+    hb = min(width, 10)
+    lo_bits = width - hb
+    nb = 1 << hb
+    coarse = np.zeros(nb + 1, np.int64)
     for s in range(n):
         k = _chunk_key(hashes[s, 0], hashes[s, 1], hashes[s, 2], hashes[s, 3], off, width)
         keys[s] = np.uint32(k)
-        starts[k + 1] += 1
-    for k in range(1, size):
-        starts[k] += starts[k - 1]
+        coarse[(k >> lo_bits) + 1] += 1
+    for b in range(nb):
+        coarse[b + 1] += coarse[b]
+    cur = coarse[:nb].copy()
     for s in range(n):
         k = keys[s]
+        b = k >> lo_bits
+        p = cur[b]
+        tmp_keys[p] = k
+        slots_row[p] = s
+        cur[b] = p + 1
+    for k in range(size):
+        starts[k] = 0
+    for p in range(n):
+        starts[tmp_keys[p] + 1] += 1
+    for k in range(1, size):
+        starts[k] += starts[k - 1]
+    for p in range(n):  # partitions are in key order, so this walks each one in turn
+        k = tmp_keys[p]
         pos = starts[k]
-        slots_row[pos] = s
+        keys[pos] = slots_row[p]
         starts[k] = pos + 1
+    for p in range(n):
+        slots_row[p] = keys[p]
     for k in range(size - 1, 0, -1):
         starts[k] = starts[k - 1]
     starts[0] = 0

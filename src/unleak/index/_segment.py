@@ -217,7 +217,8 @@ class Segment:
         pos = pos[pos >= 0]
         if pos.size == 0:
             return 0
-        pos = np.unique(pos)
+        pos = np.sort(pos)
+        pos = pos[np.concatenate((np.ones(1, bool), pos[1:] != pos[:-1]))]
         pos = pos[self.alive[pos] != 0]
         if not self.alive.flags.writeable:
             self.alive = np.array(self.alive)
@@ -334,6 +335,7 @@ class Tables:
         slots = np.empty((m, n), dtype=np.uint32)
         rel = np.empty(sum((1 << int(w)) + 1 for w in chunk_w), dtype=np.uint16)
         keys = np.empty(n, dtype=np.uint32)
+        tmp = np.empty(n, dtype=np.uint32)
         shifts = np.zeros(m, np.int64)
         ckpts = []
         at = 0
@@ -342,7 +344,7 @@ class Tables:
             w = int(chunk_w[i])
             if starts.shape[0] != (1 << w) + 1:
                 starts = np.empty((1 << w) + 1, dtype=np.uint32)
-            K.build_table(hashes, int(chunk_off[i]), w, starts, keys, slots[i])
+            K.build_table(hashes, int(chunk_off[i]), w, starts, keys, slots[i], tmp)
             sh = int(K.pick_shift(starts))
             ckpt = np.empty(cls.ckpt_len(w, sh), np.uint32)
             K.compress_starts(starts, sh, ckpt, rel[at : at + (1 << w) + 1])

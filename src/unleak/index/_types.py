@@ -96,6 +96,16 @@ def as_ids(ids: Any) -> npt.NDArray[np.int64]:
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
+def all_distinct(ids: npt.NDArray[np.int64]) -> bool:
+    """True when no id repeats (O(n) for increasing ids, else one sort)."""
+    if ids.shape[0] < 2:
+        return True
+    if bool(np.all(ids[1:] > ids[:-1])):
+        return True
+    s = np.sort(ids)
+    return not bool(np.any(s[1:] == s[:-1]))
+
+
 def check_radius(radius: int) -> int:
     r = int(radius)
     if r < 0:

@@ -17,6 +17,7 @@ from unleak.index._types import (
     DuplicateIdError,
     SearchResult,
     StrPath,
+    all_distinct,
     as_hashes,
     as_ids,
     check_radius,
@@ -69,7 +70,7 @@ class BruteForceIndex:
         k = ids.shape[0]
         if k == 0:
             return
-        if np.unique(ids).shape[0] != k:
+        if not all_distinct(ids):
             raise DuplicateIdError("the same id is given twice in one add")
         live = self._ids[: self._n][self._alive[: self._n]]
         dup = np.isin(ids, live)

@@ -29,6 +29,7 @@ from unleak.index._types import (
     IndexFileError,
     SearchResult,
     StrPath,
+    all_distinct,
     as_hashes,
     as_ids,
     check_radius,
@@ -131,10 +132,8 @@ class MultiIndexHash:
         k = ids.shape[0]
         if k == 0:
             return
-        if k > 1:
-            u = np.unique(ids)
-            if u.shape[0] != k:
-                raise DuplicateIdError("the same id is given twice in one add")
+        if not all_distinct(ids):
+            raise DuplicateIdError("the same id is given twice in one add")
         present = self._present(ids)
         if present.any():
             dup = ids[present][:5].tolist()
