@@ -413,3 +413,20 @@ def test_unverified_corrupt_tables_never_crash(tmp_path: Path) -> None:
     assert len(res) >= 0
     with pytest.raises(IndexFileError):
         index.check()
+
+
+def test_max_merge_bounds_automatic_merges_and_huge_radius() -> None:
+    rng = np.random.default_rng(15)
+    bank = random_hashes(rng, 6000)
+    index = MultiIndexHash(buffer_size=1000, merge_ratio=1.0, max_merge=2500)
+    ref = BruteForceIndex()
+    for lo in range(0, 6000, 500):
+        index.add(np.arange(lo, lo + 500), bank[lo : lo + 500])
+        ref.add(np.arange(lo, lo + 500), bank[lo : lo + 500])
+    assert max(index.segment_sizes) <= 2500 and len(index.segment_sizes) >= 2
+    q = queries_near(rng, bank, 40, 30)
+    assert_same(index.search(q, 31), ref.search(q, 31))
+    assert len(index.search(q[:2], 300)) == 2 * 6000  # radius past 256: everything
+    index.compact()
+    assert index.segment_sizes == [6000]
+    assert_same(index.search(q, 31), ref.search(q, 31))
