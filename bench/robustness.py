@@ -329,7 +329,7 @@ def _work(args):
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="8 originals, 6 transforms' worth of time, 600 distractors")
+    ap.add_argument("--quick", action="store_true", help="every third original and 600 distractors (a few minutes)")
     ap.add_argument("--distractors", type=int, default=None, help="number of distractors (default 5000, quick 600)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=4)
