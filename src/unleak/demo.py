@@ -24,6 +24,8 @@ ALTERATIONS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "brighter": lambda im: ImageEnhance.Brightness(im).enhance(1.2),
     "mirrored": ImageOps.mirror,
     "rotated-90": lambda im: im.transpose(Image.Transpose.ROTATE_90),
+    # Beyond what a hash alone survives: found by checking against the originals on this machine.
+    "centre-crop": lambda im: im.crop((im.width // 5, im.height // 5, im.width * 4 // 5, im.height * 4 // 5)),
 }
 
 
@@ -35,7 +37,7 @@ class DemoLayout:
     home: Path     # unleak's data folder for the demo
 
 
-def prepare(root: Path, n_protected: int = 6) -> tuple[DemoLayout, dict[str, str | None]]:
+def prepare(root: Path, n_protected: int = 7) -> tuple[DemoLayout, dict[str, str | None]]:
     """Lay out private photos, altered copies and distractors. Returns the layout and the truth:
     candidate file name -> label of the protected original (None for an unrelated image)."""
     layout = DemoLayout(root, root / "private", root / "found-online", root / "home")
@@ -65,12 +67,10 @@ def _is_photo(path: Path) -> bool:
 
 
 def run(root: Path | None = None, *, keep: bool = False, console=None) -> bool:
-    """Run the demo; True when every altered copy was found and nothing unrelated matched."""
+    """Run the demo; True when every stage gave the right answer."""
     from rich.console import Console
 
     from unleak.bank import Bank
-    from unleak.cli.output import table
-    from unleak.match import Matcher
     from unleak.store import open_store
 
     console = console or Console()
@@ -78,35 +78,21 @@ def run(root: Path | None = None, *, keep: bool = False, console=None) -> bool:
     layout, truth = prepare(root)
     old_home = os.environ.get("UNLEAK_HOME")
     os.environ["UNLEAK_HOME"] = str(layout.home)
+    ok = False
     try:
         store = open_store(f"sqlite:///{layout.home / 'unleak.db'}")
-        console.rule("[bold]1. protect")
-        console.print(f"Your private photos are in {layout.private} (sample photos stand in for them).")
-        bank = Bank(store, "demo")
-        results = bank.protect([layout.private])
-        console.print(f"Fingerprinted {sum(1 for r in results if not r.error)} photos locally; "
-                      "the bank keeps their PDQ, SHA-256 and MD5 hashes, never the photos.")
-
-        console.rule("[bold]2. match")
-        console.print(f"{len(truth)} images turned up in {layout.found}: altered copies and unrelated photos.")
-        matcher = Matcher(bank)
-        rows, ok = [], True
-        for result in matcher.match_paths([layout.found]):
-            name = Path(result.path).name
-            expected = truth.get(name)
-            got = result.matches[0].label if result.matches else None
-            correct = got == expected
-            ok &= correct
-            rows.append((name, expected or "-", got or "-",
-                         result.matches[0].distance if result.matches else "",
-                         "[green]yes[/]" if correct else "[red]NO[/]"))
-        table("Which protected photo is each image a copy of?",
-              ["image found online", "truly a copy of", "unleak says", "PDQ distance", "right"], rows)
-        copies = sum(1 for v in truth.values() if v)
-        console.print(f"Found {sum(1 for r in rows if r[1] != '-' and r[1] == r[2])} of {copies} altered copies; "
-                      f"{sum(1 for r in rows if r[1] == '-' and r[2] != '-')} false matches "
-                      f"among {len(truth) - copies} unrelated images.")
-        store.close()
+        try:
+            console.rule("[bold]1. protect")
+            console.print(f"Your private photos are in {layout.private} (sample photos stand in for them).")
+            bank = Bank(store, "demo")
+            results = bank.protect([layout.private], variants=True)
+            console.print(f"Fingerprinted {sum(1 for r in results if not r.error)} photos locally; the bank keeps "
+                          "their PDQ, SHA-256 and MD5 hashes (and of a few crops), never the photos.")
+            ok = _match_step(bank, layout, truth, console)
+            ok &= _find_document_take_down_step(store, layout, console)
+            ok &= _trace_step(store, layout, console)
+        finally:
+            store.close()
     finally:
         if old_home is None:
             os.environ.pop("UNLEAK_HOME", None)
@@ -116,5 +102,84 @@ def run(root: Path | None = None, *, keep: bool = False, console=None) -> bool:
             shutil.rmtree(root, ignore_errors=True)
         else:
             console.print(f"Demo files kept in {root}")
-    console.rule("[bold green]demo complete" if ok else "[bold red]demo found a problem")
+    console.rule("[bold green]demo complete: every stage gave the right answer" if ok
+                 else "[bold red]demo found a problem")
+    return ok
+
+
+def _match_step(bank, layout: DemoLayout, truth: dict[str, str | None], console) -> bool:
+    from unleak.cli.output import table
+    from unleak.match import Matcher
+
+    console.rule("[bold]2. match")
+    console.print(f"{len(truth)} images turned up in {layout.found}: altered copies and unrelated photos.")
+    matcher = Matcher(bank)
+    rows, ok = [], True
+    for result in matcher.match_paths([layout.found]):
+        name = Path(result.path).name
+        expected = truth.get(name)
+        best = result.matches[0] if result.matches else None
+        got = best.label if best else None
+        ok &= got == expected
+        how = ""
+        if best:
+            how = f"PDQ, {best.distance} bits" if best.signal == "pdq" else "checked against the original"
+        rows.append((name, expected or "-", got or "-", how,
+                     _rate(best.false_match_rate) if best else "",
+                     "[green]yes[/]" if got == expected else "[red]NO[/]"))
+    table("Which protected photo is each image a copy of?",
+          ["image found online", "truly a copy of", "unleak says", "how", "false-match rate", "right"], rows)
+    copies = sum(1 for v in truth.values() if v)
+    console.print(f"Found {sum(1 for r in rows if r[1] != '-' and r[1] == r[2])} of {copies} altered copies; "
+                  f"{sum(1 for r in rows if r[1] == '-' and r[2] != '-')} false matches "
+                  f"among {len(truth) - copies} unrelated images.")
+    return ok
+
+
+def _rate(rate: float | None) -> str:
+    if rate is None:
+        return ""
+    return "< 1e-12" if rate < 1e-12 else f"{rate:.0e}"
+
+
+def _find_document_take_down_step(store, layout: DemoLayout, console) -> bool:
+    from unleak.monitor.demo_site import demo_find_and_document
+    from unleak.takedown.demo import run_takedown_demo
+
+    console.rule("[bold]3. find and document")
+    protected = sorted(layout.private.iterdir())
+    others = [p for p in sample_images() if _is_photo(p) and p.name not in {q.name for q in protected}]
+
+    def take_down(site) -> bool:
+        console.rule("[bold]4. take down and verify removal")
+        outcome = run_takedown_demo(store, "demo", site, console=console)
+        return bool(outcome)
+
+    return demo_find_and_document(store, "demo", protected, others[:6], layout.root, console=console,
+                                  then=take_down)
+
+
+def _trace_step(store, layout: DemoLayout, console) -> bool:
+    from unleak.cli.output import table
+    from unleak.watermark.registry import Registry
+
+    console.rule("[bold]5. mark and trace")
+    registry = Registry(store, "demo")
+    names = [f"subscriber-{i:03d}" for i in range(1, 21)]
+    registry.add_many([(n, "", "") for n in names])
+    original = sorted(layout.private.iterdir())[2]
+    copies = registry.mark(original, layout.root / "marked")
+    console.print(f"Made {len(copies)} copies of {original.name}, each invisibly marked for one subscriber.")
+    leaker = copies[7]
+    leaked = layout.root / "leaked.jpg"
+    with Image.open(leaker.path) as im:  # what a reposter does: crop, shrink, re-encode
+        im = im.convert("RGB")
+        w, h = im.size
+        im.crop((w // 10, h // 10, w * 9 // 10, h * 9 // 10)).resize((w * 2 // 3, h * 2 // 3)).save(leaked, quality=70)
+    result, found = registry.trace(leaked)
+    table("Who leaked it? (a copy cropped, shrunk and re-encoded)", ["accused", "score", "chance an innocent scores this high"],
+          [(a.recipient, f"{a.score:.1f}", f"{a.p_innocent:.1e}") for a in result.accused])
+    ok = [a.recipient for a in result.accused] == [leaker.recipient]
+    console.print(f"The copy was made for {leaker.recipient}: "
+                  f"{'named correctly, and no one else' if ok else 'NOT named correctly'}.")
     return ok

@@ -369,13 +369,14 @@ def big_site(n_pages: int, pool: list[bytes], copy_of: dict[int, str], fanout: i
 # --- the demo's "find and document" step ---------------------------------------------------------
 
 def demo_find_and_document(store, case: str, protected: list[Path], others: list[Path], workdir: Path,
-                           console=None) -> bool:
+                           console=None, then: Callable[["GeneratedSite"], bool] | None = None) -> bool:
     """The demo step for `unleak demo`: serve a generated site on 127.0.0.1 with altered copies of
     the (already protected) photos among unrelated ones, crawl it, capture each sighting, export
     an evidence bundle, verify it, and show that one flipped byte is caught.
 
     Call after the bank of `case` holds `protected`. True when exactly the copies were found and
-    the bundle verifies (and fails once altered)."""
+    the bundle verifies (and fails once altered). `then(site)` runs while the site is still up
+    (the take-down step), before the bundle is exported, and its answer counts too."""
     import shutil
 
     from rich.console import Console
@@ -393,7 +394,7 @@ def demo_find_and_document(store, case: str, protected: list[Path], others: list
                       f"{len(site.distractors)} unrelated photos, with uploader names and post times.")
         src = add_source(store, case, "crawl", [site.start_url],
                          SourceOptions(depth=2, allow_networks=["127.0.0.1/32"]))
-        report = Scanner(store, case, ScanOptions(policy=FetchPolicy(rate=None), verify="off")).scan_source(src.id)
+        report = Scanner(store, case, ScanOptions(policy=FetchPolicy(rate=None), verify="auto")).scan_source(src.id)
         found = {e.media_url for e in report.sightings}
         table("Sightings (each captured as WARC, encrypted at rest, and logged)",
               ["media URL", "page", "bank id", "PDQ distance"],
@@ -404,6 +405,7 @@ def demo_find_and_document(store, case: str, protected: list[Path], others: list
                       "(robots.txt, private addresses); "
                       f"{len(found & set(site.truth))} of {len(site.truth)} copies found, "
                       f"{len(found - set(site.truth))} false sightings.")
+        later_ok = then(site) if then else True
     bundle = Path(workdir) / "evidence-bundle"
     shutil.rmtree(bundle, ignore_errors=True)
     result = export_bundle(store, case, bundle)
@@ -419,4 +421,4 @@ def demo_find_and_document(store, case: str, protected: list[Path], others: list
     victim.write_bytes(bytes(data))
     bad = verify_bundle(tampered)
     console.print(f"One byte flipped in a copy of the bundle: {bad.problem}")
-    return found == set(site.truth) and check.ok and not bad.ok
+    return found == set(site.truth) and check.ok and not bad.ok and later_ok
