@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from unleak.signals.pdq import MIN_QUALITY, hash_pixels
+from unleak.signals.pdq_fast import hash_luma
 
 BANK_CROPS: dict[str, tuple[int, int]] = {"crop:1x1": (1, 1), "crop:4x5": (4, 5), "crop:9x16": (9, 16),
                                           "crop:16x9": (16, 9)}
@@ -299,12 +300,16 @@ class QueryHashes:
 
 
 def query_hashes(pixels: np.ndarray, *, dihedral: bool = True, boxes: bool = True) -> QueryHashes:
-    """Hash a candidate and, as asked, its 7 other orientations and its content boxes."""
+    """Hash a candidate and, as asked, its 7 other orientations and its content boxes.
+
+    Candidates are hashed with the numba PDQ (`pdq_fast.hash_luma`): the same hashes as pdqhash
+    on full-resolution pixels (up to float ties), several times faster; what is protected and
+    exported keeps pdqhash."""
     a = _rgb(pixels)
     if a.shape[2] == 1:
         a = np.repeat(a, 3, axis=2)
     a = np.ascontiguousarray(a)
-    value, quality = hash_pixels(a)
+    value, quality = hash_luma(a)
     full, others = VariantHash("", value, quality), []
     if dihedral:
         # Hashed from re-oriented pixels, not from the DCT (pdqhash's compute_dihedral): PDQ's
@@ -312,12 +317,12 @@ def query_hashes(pixels: np.ndarray, *, dihedral: bool = True, boxes: bool = Tru
         # to 80 bits away from the hash of the flipped image. Large images are reduced first.
         small = _reduced(a, DIHEDRAL_SIDE)
         for name, fn in ORIENTATIONS.items():
-            v, q = hash_pixels(np.ascontiguousarray(fn(small)))
+            v, q = hash_luma(np.ascontiguousarray(fn(small)))
             others.append(VariantHash(name, v, q))
     found: list[VariantHash] = []
     if boxes:
         for name, box in content_boxes(a).items():
-            value, q = hash_pixels(box.crop(a))
+            value, q = hash_luma(box.crop(a))
             if q >= MIN_QUALITY:
                 found.append(VariantHash(name, value, q, box))
     return QueryHashes(full, others, found)
