@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-import numpy as np
 
 from unleak.bank import Bank, iter_media_paths
 from unleak.errors import UnleakError
@@ -25,6 +24,7 @@ from unleak.media.sniff import MediaKind
 from unleak.signals import Media, Signal, compute_signals, get_signal_type
 from unleak.signals import vpdq as vpdq_signal
 from unleak.signals.pdq import MIN_QUALITY, PdqSignal, hamming
+from unleak.match.bank_index import ExactLookup, PdqBankIndex, VideoBankIndex
 from unleak.match.calibration import DEFAULT_TARGET, REFERENCE_MODEL, Calibration, Group, NullModel, group_thresholds
 
 VERIFY_MODES = ("auto", "on", "off")
@@ -67,40 +67,6 @@ class MatchResult:
         return {"path": self.path, "matches": [m.to_json() for m in self.matches], "error": self.error}
 
 
-class PdqBankIndex:
-    """The live PDQ signals of a bank in a Hamming index, item ids and variants kept beside."""
-
-    def __init__(self, rows: list[tuple]) -> None:
-        from unleak.index import build_index
-
-        self.signal_ids = np.array([r[0] for r in rows], dtype=np.int64)
-        self.item_of = {r[0]: (r[1], r[2]) for r in rows}
-        self.label_of = {r[1]: r[2] for r in rows}
-        self.variant_of = {r[0]: (r[4] if len(r) > 4 else "") for r in rows}
-        self.hashes_of_item: dict[int, list[tuple[str, str]]] = {}
-        for r in rows:
-            self.hashes_of_item.setdefault(r[1], []).append((self.variant_of[r[0]], r[3]))
-        hashes = np.frombuffer(b"".join(bytes.fromhex(r[3]) for r in rows), np.uint8).reshape(-1, 32)
-        self.index = build_index(self.signal_ids, hashes)
-
-    def counts(self, item_id: int) -> tuple[int, int]:
-        """(box variants, crop variants) stored for one bank item."""
-        variants = [v for v, _ in self.hashes_of_item.get(item_id, [])]
-        return (sum(1 for v in variants if v and not v.startswith("crop:")),
-                sum(1 for v in variants if v.startswith("crop:")))
-
-    def search(self, hex_values: list[str], radius: int) -> list[list[tuple[int, int]]]:
-        """For each query: (signal id, distance) of every bank hash within `radius`."""
-        queries = np.frombuffer(b"".join(bytes.fromhex(h) for h in hex_values), np.uint8).reshape(-1, 32)
-        out: list[list[tuple[int, int]]] = [[] for _ in hex_values]
-        if len(self.signal_ids) == 0 or len(hex_values) == 0:
-            return out
-        result = self.index.search(queries, radius)
-        for q, item, dist in zip(result.query, result.item, result.distance):
-            out[int(q)].append((int(item), int(dist)))
-        return out
-
-
 def comparison_group(query_kind: str, bank_variant: str) -> str | None:
     """Which calibrated group a (query hash, bank hash) comparison belongs to; None: not compared."""
     if bank_variant.startswith("crop:"):
@@ -134,16 +100,14 @@ class Matcher:
         self.variants = variants
         self.pdq_threshold = pdq_threshold
         self.null_model = null_model
-        self.exact: dict[tuple[str, str], list[tuple[int, str]]] = {}
-        for stype in ("sha256", "md5"):
-            for _sid, item_id, label, value in bank.active_signals(stype):
-                self.exact.setdefault((stype, value), []).append((item_id, label))
+        self.exact = {stype: ExactLookup(bank.active_signals(stype), size) for stype, size in (("sha256", 32), ("md5", 16))}
         rows = bank.active_signals("pdq", with_variants=True)
         if not variants:
             rows = [r for r in rows if not r[4]]
         self.pdq = PdqBankIndex(rows)
-        self.videos = [(item_id, label, vpdq_signal.parse_frames(value))
-                       for _sid, item_id, label, value in bank.active_signals("vpdq")]
+        del rows
+        self.videos = VideoBankIndex(bank.active_signals("vpdq"))
+        self._labels: dict[int, str] = {}
         self.verifier = None
         if verify != "off":
             paths = originals if originals is not None else bank.originals()
@@ -191,8 +155,9 @@ class Matcher:
                 best[m.bank_id] = m
 
         for stype in ("sha256", "md5"):
-            for item_id, label in self.exact.get((stype, signals[stype].value), []):
-                keep(Match(item_id, label, stype, 0))
+            for item_id in self.exact[stype].find(signals[stype].value):
+                # the same bytes: by chance far less likely than any rate reported, so the floor
+                keep(Match(item_id, self._label(item_id), stype, 0, false_match_rate=0.0))
         if media.kind is MediaKind.IMAGE:
             for m in self._match_pdq(media, signals["pdq"]):
                 if m.bank_id in best and best[m.bank_id].signal in ("sha256", "md5"):
@@ -202,11 +167,13 @@ class Matcher:
                     keep(m)
         else:
             frames = vpdq_signal.parse_frames(signals["vpdq"].value)
-            for item_id, label, bank_frames in self.videos:
-                vm = vpdq_signal.compare(frames, bank_frames)
-                if vm.is_match():
-                    keep(Match(item_id, label, "vpdq", vm.median_distance, signals["vpdq"].quality,
-                               round(vm.query_match_percent, 1), round(vm.bank_match_percent, 1)))
+            n_query = len(vpdq_signal.usable(frames))
+            for item_id, vm, n_bank in self.videos.match(frames):
+                # Union bound: an unrelated video this near has some frame pair within the median distance.
+                rate = min(1.0, n_query * n_bank * self.null_model.rate(vm.median_distance))
+                keep(Match(item_id, self._label(item_id), "vpdq", vm.median_distance, signals["vpdq"].quality,
+                           round(vm.query_match_percent, 1), round(vm.bank_match_percent, 1),
+                           false_match_rate=rate))
         result.matches = sorted(best.values(), key=lambda m: (m.distance, m.bank_id))
         return result
 
@@ -228,10 +195,8 @@ class Matcher:
         near: dict[int, dict[str, tuple[int, str]]] = {}
         nearest: dict[int, int] = {}
         for (kind, name, _), hits in zip(queries, self.pdq.search([q[2] for q in queries], radius)):
-            for signal_id, dist in hits:
-                item_id, _label = self.pdq.item_of[signal_id]
+            for item_id, bank_variant, dist in hits:
                 nearest[item_id] = min(dist, nearest.get(item_id, 999))
-                bank_variant = self.pdq.variant_of[signal_id]
                 group = comparison_group(kind, bank_variant)
                 if group is None:
                     continue
@@ -257,9 +222,9 @@ class Matcher:
         return list(matches.values())
 
     def _label(self, item_id: int) -> str:
-        if item_id not in self.pdq.label_of:
-            self.pdq.label_of.update({it.id: it.label for it in self.bank.items()})
-        return self.pdq.label_of.get(item_id, "")
+        if item_id not in self._labels:  # only matched items' labels are ever loaded
+            self._labels[item_id] = self.bank.label_of(item_id)
+        return self._labels[item_id]
 
     def _verify(self, media: Media, qh, nearest: dict[int, int], matches: dict[int, Match]) -> None:
         """Owner-side: confirm or reject the near items and those local features point to."""
@@ -275,7 +240,7 @@ class Matcher:
                 dist = nearest.get(v.item_id)
                 if dist is None:  # compare directly: the item was outside the search radius
                     mine = [qh.full.value] + [h.value for h in qh.dihedral + qh.boxes]
-                    dist = min((hamming(a, b) for a in mine for _, b in self.pdq.hashes_of_item.get(v.item_id, [])),
+                    dist = min((hamming(a, b) for a in mine for _, b in self.pdq.hashes_of_item(v.item_id)),
                                default=256)
                 matches[v.item_id] = Match(v.item_id, self._label(v.item_id), "local", dist, qh.full.quality,
                                            variant="verified", false_match_rate=v.false_match_rate,
