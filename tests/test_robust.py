@@ -226,6 +226,26 @@ def test_matcher_hash_only_and_owner_side(protected, tmp_path, coffee):
     assert got["flip.png"].matches[0].transform["flip"] is True
 
 
+def test_each_hash_only_variant_switches_alone(protected, tmp_path, coffee):
+    """Orientations, content boxes and bank-side crops each find their kind of copy, and only they."""
+    from unleak.match import Matcher
+
+    bank, _ = protected
+    cands = {"flip": _save(tmp_path, "flip.png", np.ascontiguousarray(coffee[:, ::-1])),
+             "letterbox": _save(tmp_path, "letterbox.png", _letterbox(coffee, 720, 1280)),
+             "square": _save(tmp_path, "square.jpg", _jpeg(np.ascontiguousarray(coffee[:, 100:500])))}
+
+    def found(**switches) -> set[str]:
+        m = Matcher(bank, verify="off", **switches)
+        return {name for name, p in cands.items() if any(x.label == "coffee" for x in m.match_paths([p]).__next__().matches)}
+
+    assert found() == {"flip", "letterbox", "square"}
+    assert found(dihedral=False) == {"letterbox", "square"}
+    assert "letterbox" not in found(boxes=False)
+    assert "square" not in found(bank_variants=False) and "flip" in found(bank_variants=False)
+    assert found(variants=False) == {"flip"}
+
+
 def test_verify_on_without_originals_says_what_to_do(protected):
     from unleak.errors import UnleakError
     from unleak.match import Matcher

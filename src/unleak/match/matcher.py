@@ -81,14 +81,16 @@ def comparison_group(query_kind: str, bank_variant: str) -> str | None:
 class Matcher:
     """Matches media against one bank. Build once, match many.
 
-    `variants`: hash-only variants (content boxes of the candidate, and the bank's derived
-    hashes); `dihedral`: the 7 other orientations. `verify`: "auto" verifies against the
+    Hash-only variants, each switchable: `dihedral`, the candidate's 7 other orientations;
+    `boxes`, its content boxes (trimmed borders, letterbox, screenshot frame); `bank_variants`,
+    the bank's derived hashes (crops, trimmed borders). `variants=False` turns off the last two. `verify`: "auto" verifies against the
     originals when any is reachable on this machine, "on" requires them, "off" is hash-only.
     Thresholds are calibrated so that each reported match's false-match rate, per
     candidate-bank pair, is at most `target_rate` (the plain comparison keeps `pdq_threshold`).
     """
 
     def __init__(self, bank: Bank, *, fast: bool = False, dihedral: bool = True, variants: bool = True,
+                 boxes: bool | None = None, bank_variants: bool | None = None,
                  verify: str = "auto", pdq_threshold: int = PdqSignal.threshold,
                  target_rate: float = DEFAULT_TARGET, null_model: NullModel = REFERENCE_MODEL,
                  originals: dict[int, str] | None = None) -> None:
@@ -97,12 +99,13 @@ class Matcher:
         self.bank = bank
         self.fast = fast
         self.dihedral = dihedral
-        self.variants = variants
+        self.boxes = variants if boxes is None else boxes
+        self.bank_variants = variants if bank_variants is None else bank_variants
         self.pdq_threshold = pdq_threshold
         self.null_model = null_model
         self.exact = {stype: ExactLookup(bank.active_signals(stype), size) for stype, size in (("sha256", 32), ("md5", 16))}
         rows = bank.active_signals("pdq", with_variants=True)
-        if not variants:
+        if not self.bank_variants:
             rows = [r for r in rows if not r[4]]
         self.pdq = PdqBankIndex(rows)
         del rows
@@ -182,7 +185,7 @@ class Matcher:
         from unleak.signals.pdq import fast_pixels
 
         pixels = fast_pixels(media) if self.fast else media.pixels()
-        qh = query_hashes(pixels, dihedral=self.dihedral, boxes=self.variants)
+        qh = query_hashes(pixels, dihedral=self.dihedral, boxes=self.boxes)
         queries: list[tuple[str, str, str]] = []  # (kind, name, hex)
         if qh.full.quality >= MIN_QUALITY:
             queries.append(("full", "", qh.full.value))
