@@ -246,6 +246,35 @@ def _parse_every(text: str) -> float:
         raise typer.BadParameter(f"{text!r}: give a number of seconds or e.g. 30m, 6h, 1d") from None
 
 
+def _removal_check(case: Optional[str], rate: float, as_json: bool) -> None:
+    """One `unleak verify` pass for watch. A failure is reported and the watch goes on: one bad
+    check must not stop the scans that find new copies."""
+    from unleak.errors import UnleakError
+    from unleak.monitor.fetch import FetchPolicy
+    from unleak.takedown.verify import verify_case
+
+    try:
+        report = verify_case(_store(), case, policy=FetchPolicy(rate=rate or None))
+    except UnleakError as exc:  # FetchError (a fetch that failed) is one too
+        output.error(f"removal check failed, will try again at the next scan: {exc.message}", exc.hint)
+        return
+    except OSError as exc:  # a network or disk error outside the fetcher
+        output.error(f"removal check failed, will try again at the next scan: {exc}")
+        return
+    if not report.checks:  # no sent notices yet: nothing to say
+        return
+    if as_json:
+        output.emit_json({"check": "removal", **report.to_json()})
+        return
+    for nid, old, new in report.status_changes:
+        output.console.print(f"notice #{nid}: {old} -> {new}", highlight=False)
+    for r in report.reuploads:
+        output.warn(f"re-upload of a removed item at {r.url} (earlier notice #{r.earlier_notice}); "
+                    f"follow-up draft(s): {', '.join('#' + str(x) for x in r.followups) or 'none'}")
+    output.console.print(f"Removal check: {report.gone} gone, {report.up} still up, "
+                         f"{report.errors} could not be checked.")
+
+
 def watch_command(
     case: Optional[str] = CaseOption,
     every: str = typer.Option("6h", "--every", help="Time between scans: seconds, or 30m, 6h, 1d."),
@@ -257,12 +286,17 @@ def watch_command(
     screenshot: bool = ScreenshotOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Scan again and again on a schedule, so copies that reappear are found and captured."""
+    """Scan again and again on a schedule, so copies that reappear are found and captured,
+    and re-check every URL named in a sent notice (as `unleak verify`: removals, times, re-uploads).
+
+    With --json, each removal check that checked something prints one object with "check": "removal"
+    (the `unleak verify --json` object); every other line is a sighting, as from `scan --json`."""
     interval = _parse_every(every)
     n = 0
     while times is None or n < times:
         started = time.monotonic()
         _run_scan(case, None, _scan_options(rate, concurrency, False, None, verify, fast, screenshot), as_json)
+        _removal_check(case, rate, as_json)
         n += 1
         if times is not None and n >= times:
             break

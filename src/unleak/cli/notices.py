@@ -123,6 +123,8 @@ def _show_text(n: dict) -> None:
                      f"· {n['channel']}: {n['recipient'] or '(no recipient yet)'} ---\n")
     sys.stdout.write(f"Subject: {n['subject']}\n\n{n['body']}")
     sys.stdout.write(f"--- end of notice #{n['id']} (text SHA-256 {n['content_sha256'][:16]}…) ---\n")
+    if n.get("review_note"):  # for the person, not part of the text that is sent
+        sys.stdout.write(f"Before you confirm: {n['review_note']}\n")
     sys.stdout.flush()
 
 
@@ -189,8 +191,9 @@ def notice_draft(
         if not missing:
             if not as_json:
                 _show_text(n)
+            checked = f", and that {o.host_name} shows these URLs" if o.review_note else ""
             if yes or (interactive and typer.confirm(
-                    f"Confirm notice #{o.notice_id}? Everything in it is stated in your name", default=False)):
+                    f"Confirm notice #{o.notice_id}? Everything in it is stated in your name{checked}", default=False)):
                 confirm_notice(store, o.notice_id, expected_sha256=n["content_sha256"])
                 confirmed = True
         record = {**o.to_json(), "missing": missing, "confirmed": confirmed, "content_sha256": n["content_sha256"]}
@@ -327,6 +330,8 @@ def notice_confirm(
         n = get_notice(store, nid)
         if not quiet and not as_json:
             _show_text(n)
+        elif n["review_note"]:  # the text is not shown, but what to check first must be
+            output.warn(n["review_note"])
         done = confirm_notice(store, nid, expected_sha256=sha256 or n["content_sha256"])
         if as_json:
             output.emit_json({"notice_id": nid, "status": done["status"], "content_sha256": done["content_sha256"]})

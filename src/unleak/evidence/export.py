@@ -4,6 +4,7 @@ BUNDLE/
   warc/*.warc.gz      the captures, decrypted (standard WARC 1.1; `warcio index` / `warcio check`)
   sightings.json      every sighting with its captures
   report.html, report.pdf
+  takedown.png        when notices were sent: the report's chart of time to removal per host and basis
   README.txt          how to verify by hand
   manifest.sha256     `sha256sum -c` format, for every file above
   log.jsonl           the case's hash-chained log, ending with this export's record, which holds
@@ -28,7 +29,7 @@ from unleak import __version__
 from unleak.errors import UnleakError
 from unleak.evidence.capture import read_capture
 from unleak.evidence.log import append_record, export_lines, iso_utc
-from unleak.evidence.report import write_html, write_pdf
+from unleak.evidence.report import TakedownSection, write_html, write_pdf
 from unleak.evidence.sightings import list_sightings
 from unleak.store import Store
 from unleak.store.models import Capture
@@ -36,6 +37,7 @@ from unleak.store.models import Capture
 BUNDLE_FORMAT = "unleak-evidence-bundle"
 BUNDLE_VERSION = 1
 UNLISTED = ("manifest.sha256", "log.jsonl", "bundle.json")  # vouched for by the log, not the manifest
+CHART = "takedown.png"  # PNG: both the HTML and the PDF report can show it
 
 README = """This folder is an evidence bundle written by unleak {version} for case "{case}" on {created}.
 
@@ -101,9 +103,11 @@ def export_bundle(store: Store, case: str | None, out: Path, *, with_labels: boo
         meta = {"case": case_name, "exported (UTC)": iso_utc(created), "sightings": len(sightings),
                 "still up": sum(1 for v in sightings if v["status"] == "up"), "captures": len(captures),
                 "software": f"unleak {__version__}"}
-        write_html(tmp / "report.html", meta, sightings)
+        # Written before the manifest is made, so the manifest (and through it the log) covers the chart.
+        takedown = _takedown_section(store, case_name, tmp, created)
+        write_html(tmp / "report.html", meta, sightings, takedown)
         if pdf:
-            write_pdf(tmp / "report.pdf", meta, sightings)
+            write_pdf(tmp / "report.pdf", meta, sightings, takedown)
         (tmp / "README.txt").write_text("(written last)\n")
         # The export record needs the manifest's hash and README needs the record's number: reserve
         # the record inside one transaction, then write README, manifest and log.
@@ -151,6 +155,20 @@ def export_bundle(store: Store, case: str | None, out: Path, *, with_labels: boo
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return ExportResult(out, len(captures), len(sightings), n, final.hash, manifest_sha)
+
+
+def _takedown_section(store: Store, case_name: str, folder: Path, now: datetime) -> TakedownSection | None:
+    """The case's take-down report as tables and a chart file in `folder`; None when no notice was sent."""
+    from unleak.takedown.report import TABLE_COLUMNS, table_rows, takedown_report, write_chart
+
+    rep = takedown_report(store, case_name, now=now)
+    if not rep.total.notices_sent:
+        return None
+    write_chart(rep, folder / CHART)
+    return TakedownSection(TABLE_COLUMNS, [("By host and basis", table_rows(rep.by_host_basis)),
+                                           ("By host", table_rows(rep.by_host)),
+                                           ("By basis", table_rows(rep.by_basis)),
+                                           ("Case", table_rows([rep.total]))], CHART)
 
 
 def bundle_json(bundle: dict) -> str:

@@ -1,10 +1,30 @@
-"""The human-readable report of an evidence bundle: HTML (self-contained) and PDF (reportlab)."""
+"""The human-readable report of an evidence bundle: HTML (self-contained) and PDF (reportlab).
+
+When notices were sent, both end with the take-down section: how fast each host acted, as tables
+and as the chart (a PNG file of the bundle, listed in its manifest like every other file).
+"""
 
 from __future__ import annotations
 
+import base64
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import Any
+
+
+@dataclass
+class TakedownSection:
+    """The take-down tables, each (title, rows) with rows as `unleak.takedown.report.table_rows`
+    gives them, and the chart's file name inside the bundle."""
+    columns: list[str]
+    tables: list[tuple[str, list[tuple]]]
+    chart: str | None = None
+
+
+TAKEDOWN_INTRO = ("How fast each host acted on the notices sent for this case: notices sent, URLs removed, "
+                  "removal rate, median and 90th-percentile time from sending to the first check that found "
+                  "a URL gone (nearest rank), and notices overdue when this bundle was written.")
 
 
 def _rows(sightings: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -17,7 +37,8 @@ def _rows(sightings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def write_html(path: Path, meta: dict[str, Any], sightings: list[dict[str, Any]]) -> None:
+def write_html(path: Path, meta: dict[str, Any], sightings: list[dict[str, Any]],
+               takedown: TakedownSection | None = None) -> None:
     rows = "".join(
         "<tr>" + "".join(f"<td>{escape(str(v if v is not None else ''))}</td>" for v in (
             r["id"], r["status"] + (" (re-upload)" if r["reupload"] else ""), r["media_url"], r["page_url"], r["host"],
@@ -36,16 +57,34 @@ td,th{{border:1px solid #999;padding:3px 5px;vertical-align:top;word-break:break
 <table>{head}</table><h2>Sightings ({len(sightings)})</h2>
 <table><tr><th>#</th><th>status</th><th>media URL</th><th>page URL</th><th>host</th><th>uploader</th><th>posted</th>
 <th>first seen (UTC)</th><th>last seen (UTC)</th><th>removed (UTC)</th><th>captured (UTC)</th><th>WARC</th><th>WARC SHA-256</th>
-<th>bank id</th><th>match</th></tr>{rows}</table></body></html>
+<th>bank id</th><th>match</th></tr>{rows}</table>{_takedown_html(path.parent, takedown)}</body></html>
 """, encoding="utf-8")
 
 
-def write_pdf(path: Path, meta: dict[str, Any], sightings: list[dict[str, Any]]) -> None:
+def _takedown_html(folder: Path, takedown: TakedownSection | None) -> str:
+    if takedown is None:
+        return ""
+    head = "".join(f"<th>{escape(c)}</th>" for c in takedown.columns)
+    parts = [f"<h2>Take-down</h2><p>{escape(TAKEDOWN_INTRO)}</p>"]
+    for title, rows in takedown.tables:
+        body = "".join("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in r) + "</tr>" for r in rows)
+        parts.append(f"<h3>{escape(title)}</h3><table><tr>{head}</tr>{body}</table>")
+    if takedown.chart:
+        # Inlined so the HTML stays self-contained; the same bytes are the bundle's chart file.
+        data = base64.b64encode((folder / takedown.chart).read_bytes()).decode("ascii")
+        parts.append(f'<h3>Time to removal</h3><p><img alt="time to removal per host and basis" '
+                     f'src="data:image/png;base64,{data}"><br>({escape(takedown.chart)} in this bundle)</p>')
+    return "".join(parts)
+
+
+def write_pdf(path: Path, meta: dict[str, Any], sightings: list[dict[str, Any]],
+              takedown: TakedownSection | None = None) -> None:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.lib.utils import ImageReader
+    from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     styles = getSampleStyleSheet()
     small = styles["BodyText"].clone("small", fontSize=7, leading=8.5, splitLongWords=1)
@@ -77,4 +116,17 @@ def write_pdf(path: Path, meta: dict[str, Any], sightings: list[dict[str, Any]])
     t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
                            ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
     story.append(t)
+    if takedown is not None:
+        story += [Spacer(1, 5 * mm), Paragraph("Take-down", styles["Heading2"]), Paragraph(TAKEDOWN_INTRO, small)]
+        for title, rows in takedown.tables:
+            td = Table([[p(c) for c in takedown.columns]] + [[p(v) for v in r] for r in rows],
+                       colWidths=[70 * mm, 35 * mm] + [27 * mm] * (len(takedown.columns) - 2), repeatRows=1)
+            td.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+                                    ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey)]))
+            story += [Spacer(1, 3 * mm), Paragraph(title, styles["Heading3"]), td]
+        if takedown.chart:
+            chart = path.parent / takedown.chart
+            w, h = ImageReader(str(chart)).getSize()
+            width = min(200 * mm, 170 * mm * w / h)  # a chart of many hosts is tall: keep it on one page
+            story += [Spacer(1, 3 * mm), Image(str(chart), width=width, height=width * h / w)]
     doc.build(story)

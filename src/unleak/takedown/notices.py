@@ -32,6 +32,9 @@ STATUSES = ("draft", "confirmed", "sent", "acknowledged", "removed", "partially_
 REPLY_STATUSES = ("acknowledged", "removed", "partially_removed", "refused", "no_answer", "escalated")
 AWAITING = frozenset({"sent", "acknowledged", "partially_removed", "no_answer", "escalated"})
 CLOSED = frozenset({"removed", "refused"})
+SEARCH_REVIEW_NOTE = ("unleak has not checked that {engine} shows these URLs in its results (it cannot query "
+                      "search engines): search for them on {engine} first, and send this request only if it "
+                      "shows them. Confirming this notice states that you checked.")
 CLAIMANT_FIELDS = ("name", "email", "postal_address", "phone", "roles", "on_behalf_of", "signature")
 ANSWER_FIELDS = ("work", "explanation", "details", "signature", "locate_info", "recipient", "reference")
 
@@ -125,11 +128,19 @@ class DraftOutcome:
     urls: list[str]
     missing: list[Missing] = field(default_factory=list)
     updated: bool = False  # an existing draft was extended
+    review_note: str = ""  # what the person must check before confirming (see review_note())
 
     def to_json(self) -> dict:
         return {"notice_id": self.notice_id, "host": self.host, "host_name": self.host_name, "basis": self.basis,
                 "channel": self.channel, "recipient": self.recipient, "urls": self.urls,
-                "missing": [m.to_json() for m in self.missing], "updated": self.updated}
+                "missing": [m.to_json() for m in self.missing], "updated": self.updated,
+                "review_note": self.review_note}
+
+
+def review_note(host_kind: str, host_name: str) -> str:
+    """What the person must check themselves before confirming; shown at review, never sent.
+    Delisting requests are drafted for every default engine, unchecked: see draft_notices."""
+    return SEARCH_REVIEW_NOTE.format(engine=host_name) if host_kind == "search" else ""
 
 
 @dataclass
@@ -252,6 +263,8 @@ def draft_notices(store: Store, case: str | None = None, *, bases: Iterable[str]
                                                                    "host", domain, page))
                     g.sightings.append(sg)
             if search:
+                # Every default engine, without checking that it lists the URL: unleak cannot query search
+                # engines. The review note (review_note()) asks the person to check before confirming.
                 for engine in directory.search_engines():
                     for basis_key in (wanted or [default_basis(roles, "search")]):
                         basis = get_basis(basis_key)
@@ -333,7 +346,7 @@ def draft_notices(store: Store, case: str | None = None, *, bases: Iterable[str]
                                                   "follows": follow_id})
             outcomes.append(DraftOutcome(notice.id, host_key, g.name, basis_key, fields["recipient"]["channel"],
                                          fields["recipient"]["address"], [it.url for it in notice.items],
-                                         missing_for(fields), updated))
+                                         missing_for(fields), updated, review_note(g.kind, g.name)))
     return outcomes
 
 
@@ -449,6 +462,7 @@ def notice_json(n: Notice) -> dict:
             "subject": n.subject, "body": n.body, "content_sha256": n.content_sha256,
             "confirmed": n.confirmed_sha256 is not None and n.confirmed_sha256 == n.content_sha256,
             "missing": (n.fields or {}).get("missing", []), "follows_id": n.follows_id,
+            "review_note": review_note(n.host_kind, n.host_name or n.host),
             "message_id": n.message_id, "message_sha256": n.message_sha256,
             "created_at": n.created_at, "confirmed_at": n.confirmed_at, "sent_at": n.sent_at,
             "deadline_at": n.deadline_at, "deadline_kind": n.deadline_kind,
