@@ -1,7 +1,8 @@
 """Forensic watermark benchmark: quality, speed, robustness, collusion and false accusations.
 
-    python bench/watermark.py            # full run (~30 min on 2 cores)
+    python bench/watermark.py            # full run (~60 min on 2 cores)
     python bench/watermark.py --quick    # a few minutes: fewer images, copies and controls
+    python bench/watermark.py --quick --no-iwm --no-video --copies 1    # a smoke run
 
 Sample photos shipped in PyPI packages (scikit-image, scikit-learn), resized to 1024 px on the
 long side and kept as PNG, are marked for recipients drawn from 1,000 registered ones; each
@@ -24,7 +25,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
@@ -35,6 +36,7 @@ from unleak.watermark.code import bias_vector, chernoff_log_tail  # noqa: E402
 PHOTOS = ["chelsea.png", "coffee.png", "hubble_deep_field.jpg", "ihc.png", "motorcycle_left.png", "retina.jpg",
           "rocket.jpg", "china.jpg", "flower.jpg", "brick.png", "gravel.png", "moon.png"]
 KEY = WatermarkKey(b"unleak-bench-key-0123456789abcde")
+OTHER_CASE_KEY = WatermarkKey(b"another-case-key-0123456789abcde")  # a second case, its own recipients
 REGISTERED = [f"recipient-{i:04d}" for i in range(1000)]
 SINGLE = ["none", "jpeg90", "jpeg70", "jpeg50", "resize50", "resize25", "crop10", "centre50", "rot2", "rot90",
           "flip", "bright20", "grey", "overlay", "screenshot", "noise"]
@@ -139,6 +141,37 @@ def load_photo(name: str) -> np.ndarray:
     return np.asarray(Image.open(buf).convert("RGB"))
 
 
+def control_image(k: int, rng: np.random.Generator) -> np.ndarray:
+    """Distinct unmarked image number ``k``: a crop of a sample photo that is not one of PHOTOS
+    (flipped, rotated or tinted at random) or, every third, a synthetic picture; 384-900 px."""
+    others = [p for p in sample_images() if p.name not in PHOTOS]
+    if k % 3 == 2 or not others:
+        h, w = int(rng.integers(300, 700)), int(rng.integers(300, 900))
+        yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+        base = rng.uniform(0, 255, 3) + rng.uniform(-120, 120, 3) * xx[..., None] + rng.uniform(-120, 120, 3) * yy[..., None]
+        im = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
+        d = ImageDraw.Draw(im)
+        for _ in range(int(rng.integers(5, 40))):
+            x0, y0 = int(rng.integers(0, w)), int(rng.integers(0, h))
+            box = [x0, y0, x0 + int(rng.integers(10, w // 2)), y0 + int(rng.integers(10, h // 2))]
+            fill = tuple(int(v) for v in rng.integers(0, 256, 3))
+            (d.ellipse if rng.random() < 0.5 else d.rectangle)(box, fill=fill)
+        a = np.asarray(im.filter(ImageFilter.GaussianBlur(float(rng.uniform(0, 2))))).astype(np.float32)
+        return np.clip(a + rng.normal(0, rng.uniform(0, 8), a.shape), 0, 255).astype(np.uint8)
+    src = Image.open(others[k % len(others)])
+    if src.mode in ("RGBA", "LA", "P"):
+        src = Image.alpha_composite(Image.new("RGBA", src.size, (255, 255, 255, 255)), src.convert("RGBA"))
+    a = np.asarray(src.convert("RGB"))
+    h, w = a.shape[:2]
+    ch, cw = max(16, int(h * rng.uniform(0.5, 1.0))), max(16, int(w * rng.uniform(0.5, 1.0)))
+    y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+    a = np.ascontiguousarray(np.rot90(a[y:y + ch, x:x + cw, :: 1 if rng.random() < 0.5 else -1], int(rng.integers(0, 4))))
+    a = np.clip(a * rng.uniform(0.8, 1.2, 3), 0, 255).astype(np.uint8)  # a tint
+    im = _pil(a)
+    s = rng.uniform(384, 900) / max(im.size)
+    return np.asarray(im.resize((max(16, round(im.width * s)), max(16, round(im.height * s))), Image.BICUBIC))
+
+
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 10 * math.log10(255**2 / max(1e-12, float(np.mean((a.astype(np.float64) - b) ** 2))))
 
@@ -189,18 +222,26 @@ def run_image(job: dict) -> dict:
             group = rng.choice(picks, size=c, replace=False)
             avg = np.rint(np.mean([marked[g].astype(np.float64) for g in group], axis=0)).astype(np.uint8)
             trace(avg, {int(g) for g in group}, a)
-    # Controls: unmarked copies, and copies marked for recipients who are not registered.
+    # Controls. Unmarked: distinct images (crops of the other sample photos, synthetic
+    # pictures), each its own original, attacked and traced. Marked for other recipients:
+    # copies of this photo made for another case (its own key; the same recipient IDs, so only
+    # the key tells them apart) or for IDs never registered in this case. None may accuse anyone.
     for n in range(job["unmarked"]):
-        leak = attack(SINGLE[n % len(SINGLE)], original, rng)
-        r = trace_pixels(original, leak, KEY, REGISTERED)
-        out["controls"].append({"kind": "unmarked", "accused": len(r.accused)})
+        k = job["unmarked_first"] + n
+        image = control_image(k, np.random.default_rng([7, k]))
+        r = trace_pixels(image, attack(SINGLE[k % len(SINGLE)], image, rng), KEY, REGISTERED)
+        out["controls"].append({"kind": "unmarked", "accused": len(r.accused), "read": r.scores is not None})
         if r.scores is not None:
             out["innocent"].append(r.scores.astype(np.float32))
             out["bounds"].append(np.exp(chernoff_log_tail(THRESHOLDS, r.soft_bits, P_BIAS)))
-    for n in range(job["outsiders"]):
-        leak = attack(SINGLE[(n * 5) % len(SINGLE)], mark_pixels(original, KEY, f"outsider-{seed}-{n}"), rng)
-        r = trace_pixels(original, leak, KEY, REGISTERED)
-        out["controls"].append({"kind": "outsider", "accused": len(r.accused)})
+    for kind in ("other case", "unregistered"):
+        for n in range(job["outsiders"]):
+            if kind == "other case":
+                marked_other = mark_pixels(original, OTHER_CASE_KEY, REGISTERED[int(rng.integers(len(REGISTERED)))])
+            else:
+                marked_other = mark_pixels(original, KEY, f"outsider-{seed}-{n}")
+            r = trace_pixels(original, attack(SINGLE[(n * 5) % len(SINGLE)], marked_other, rng), KEY, REGISTERED)
+            out["controls"].append({"kind": kind, "accused": len(r.accused), "read": r.scores is not None})
     if job["iwm"]:
         dwt = [m for m in job["iwm"] if m != "rivaGan"]
         out["iwm"] = run_iwm(original, dwt, rng, picks[:max(1, job["iwm_copies"])])
@@ -390,8 +431,8 @@ def main() -> None:
     args = ap.parse_args()
     photos = PHOTOS[:3] if args.quick else PHOTOS
     copies = args.copies or (2 if args.quick else 9)
-    unmarked_total = 24 if args.quick else 204
-    outsiders_total = 12 if args.quick else 108
+    unmarked_total = 24 if args.quick else 204  # distinct unmarked images
+    outsiders_total = 12 if args.quick else 108  # of each kind: another case's recipients, unregistered IDs
     try:
         import imwatermark  # noqa: F401
 
@@ -404,7 +445,8 @@ def main() -> None:
         methods = []
         if iwm_ok:
             methods = ["dwtDct", "dwtDctSvd"] + (["rivaGan"] if n < (1 if args.quick else 3) else [])
-        jobs.append({"photo": p, "copies": copies, "seed": 1000 + n, "unmarked": unmarked_total // len(photos),
+        per = -(-unmarked_total // len(photos))  # every job its own range of distinct control images
+        jobs.append({"photo": p, "copies": copies, "seed": 1000 + n, "unmarked": per, "unmarked_first": n * per,
                      "outsiders": outsiders_total // len(photos), "iwm": methods, "iwm_copies": 4 if not args.quick else 2})
     t0 = time.time()
     results = []
@@ -461,12 +503,18 @@ def report(results, video, photos, copies, args, wall) -> None:
         print(f"| {label} | {pct(k, len(ts))}, {f} false{'' if ok else ' **MISSED**'} | " + " | ".join(cells) + " |")
     ctrl = [c for r in results for c in r["controls"]]
     un = [c for c in ctrl if c["kind"] == "unmarked"]
-    ou = [c for c in ctrl if c["kind"] == "outsider"]
-    print(f"| unmarked copies: traces accusing anyone | {sum(c['accused'] > 0 for c in un)} of {len(un)} | "
+    # unleak: distinct unmarked images ("read": aligned and scored, not merely unreadable);
+    # invisible-watermark: unmarked attacked copies of the photos, decoded blind.
+    print(f"| unmarked: traces accusing anyone | {sum(c['accused'] > 0 for c in un)} of {len(un)} distinct images "
+          f"({sum(c['read'] for c in un)} read) | "
           + " | ".join(f"{sum(x['false'] for x in iwm if x['method'] == m and x['kind'] == 'control')} of "
-                       f"{sum(1 for x in iwm if x['method'] == m and x['kind'] == 'control')}" for m in methods) + " |")
-    print(f"| marked for unregistered recipients: traces accusing anyone | {sum(c['accused'] > 0 for c in ou)} of {len(ou)} | "
-          + " | ".join("–" for _ in methods) + " |")
+                       f"{sum(1 for x in iwm if x['method'] == m and x['kind'] == 'control')} copies of the photos"
+                       for m in methods) + " |")
+    for kind, label in (("other case", "marked for another case's recipients (other key)"),
+                        ("unregistered", "marked for unregistered recipients (same key)")):
+        ou = [c for c in ctrl if c["kind"] == kind]
+        print(f"| {label}: traces accusing anyone | {sum(c['accused'] > 0 for c in ou)} of {len(ou)} | "
+              + " | ".join("–" for _ in methods) + " |")
     tot_false = sum(t["false"] for t in traces) + sum(c["accused"] for c in ctrl)
     n_photos = {m: len({r["photo"] for r in results if any(x["method"] == m for x in r["iwm"])}) for m in methods}
     iwm_photos = ", ".join(f"{m} on {n_photos[m]} photos" for m in methods) or "none"

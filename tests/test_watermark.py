@@ -151,3 +151,84 @@ def test_webp_stays_webp(tmp_path, key, original):
     (m,) = mark_file(src, tmp_path / "out", key, [(RECIPIENTS[9], "dave")])
     assert m.error is None and Image.open(m.path).format == "WEBP"
     assert [x.recipient for x in trace_file(m.path, src, key, RECIPIENTS).accused] == [RECIPIENTS[9]]
+
+
+def _small(name: str = "coffee.png", size=(384, 256)) -> Image.Image:
+    return Image.open(next(p for p in sample_images() if p.name == name)).convert("RGB").resize(size, Image.LANCZOS)
+
+
+def test_lossless_webp_with_icc_profile_stays_lossless(tmp_path, key):
+    from PIL import ImageCms
+
+    from unleak.watermark.imagefile import webp_chunks
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    src = tmp_path / "in.webp"
+    _small().save(src, lossless=True, icc_profile=icc)
+    # The VP8L chunk comes after VP8X and ICCP, well past the first 64 bytes.
+    assert [t for t, _ in webp_chunks(src.read_bytes())] == [b"VP8X", b"ICCP", b"VP8L"]
+    assert src.read_bytes().index(b"VP8L") > 64
+    (m,) = mark_file(src, tmp_path / "out", key, [(RECIPIENTS[5], "erin")])
+    out = Image.open(m.path)
+    assert out.format == "WEBP" and out.info.get("icc_profile") == icc
+    # Lossless: the file holds exactly the marked pixels.
+    expected = mark_pixels(np.asarray(Image.open(src).convert("RGB")), key, RECIPIENTS[5])
+    assert np.array_equal(np.asarray(out.convert("RGB")), expected)
+
+
+def _size_at(path, fmt: str, quality: int) -> int:
+    buf = io.BytesIO()
+    Image.open(path).convert("RGB").save(buf, fmt, quality=quality)
+    return len(buf.getvalue())
+
+
+def test_lossy_webp_keeps_its_quality(tmp_path, key):
+    from unleak.watermark.imagefile import load_image
+
+    src = tmp_path / "in.webp"
+    _small().save(src, quality=50)
+    assert abs(load_image(src).save_args["quality"] - 50) <= 2
+    (m,) = mark_file(src, tmp_path / "out", key, [(RECIPIENTS[6], "fay")])
+    ratio = (tmp_path / "out" / "in.fay.webp").stat().st_size / src.stat().st_size
+    assert 0.75 < ratio < 1.33
+    assert _size_at(src, "WEBP", 90) / src.stat().st_size > 1.33  # the old fixed quality 90 would fail
+
+
+def test_heic_keeps_format_and_quality(tmp_path, key):
+    pytest.importorskip("pillow_heif").register_heif_opener()
+    src = tmp_path / "in.heic"
+    _small().save(src, "HEIF", quality=50)
+    (m,) = mark_file(src, tmp_path / "out", key, [(RECIPIENTS[8], "gus")])
+    assert m.error is None and m.path.endswith(".heic") and Image.open(m.path).format == "HEIF"
+    ratio = (tmp_path / "out" / "in.gus.heic").stat().st_size / src.stat().st_size
+    assert 0.75 < ratio < 1.33
+    assert _size_at(src, "HEIF", 90) / src.stat().st_size > 1.33
+    assert [a.recipient for a in trace_file(m.path, src, key, RECIPIENTS).accused] == [RECIPIENTS[8]]
+
+
+@pytest.mark.parametrize("c", [3, 4])
+def test_average_of_three_and_four_copies_names_a_colluder_and_no_innocent(original, key, c):
+    group = [RECIPIENTS[i] for i in (30, 31, 32, 33)[:c]]
+    leaked = np.rint(np.mean([mark_pixels(original, key, g).astype(np.float64) for g in group], axis=0)).astype(np.uint8)
+    named = {x.recipient for x in trace_pixels(original, leaked, key, RECIPIENTS).accused}
+    assert named and named <= set(group)
+
+
+def test_mark_is_stronger_in_texture_than_in_flat_areas(key):
+    image = np.full((256, 512, 3), 128, np.uint8)
+    image[:, 256:] = np.asarray(_small("gravel.png", (256, 256)))
+    delta = mark_pixels(image, key, RECIPIENTS[1]).astype(np.float64) - image
+
+    def rms(a):
+        return float(np.sqrt(np.mean(a**2)))
+
+    flat, texture = rms(delta[32:-32, 32:224]), rms(delta[32:-32, 288:-32])  # away from the seam
+    assert flat > 0 and texture > 2 * flat
+
+
+def test_unreadable_original_gives_every_recipient_an_error(tmp_path, key):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not an image")
+    out = mark_file(bad, tmp_path / "out", key, [(RECIPIENTS[1], "alice"), (RECIPIENTS[2], "bob")])
+    assert [(m.recipient, m.path) for m in out] == [("alice", None), ("bob", None)]
+    assert all(m.error and "bad.jpg" in m.error for m in out)

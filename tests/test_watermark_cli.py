@@ -51,3 +51,49 @@ def test_recipients_mark_trace(cli, tmp_path, _isolated_home):
     code, out, _ = cli("trace", clean, "--original", original, "--json")
     (r,) = _lines(out)
     assert r == {"path": str(clean), "original": None, "accused": [], "conclusive": False}
+
+
+def test_json_contract_holds_when_nothing_can_be_read(cli, tmp_path, _isolated_home):
+    assert cli("recipients", "add", "alice")[0] == 0
+    assert cli("recipients", "add", "bob")[0] == 0
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not an image")
+    code, out, _ = cli("mark", bad, "--out", tmp_path / "out", "--json")
+    marks = _lines(out)
+    assert code == 1 and [m["recipient"] for m in marks] == ["alice", "bob"]
+    assert all(m["path"] is None and "bad.jpg" in m["error"] for m in marks)
+    # A leak that matches no original of the case: the contract object, an error, exit 1.
+    stranger = tmp_path / "stranger.png"
+    Image.open(next(p for p in sample_images() if p.name == "rocket.jpg")).save(stranger)
+    code, out, _ = cli("trace", stranger, "--json")
+    (r,) = _lines(out)
+    assert code == 1
+    assert {k: r[k] for k in ("path", "original", "accused", "conclusive")} == {
+        "path": str(stranger), "original": None, "accused": [], "conclusive": False}
+    assert "no original" in r["error"]
+
+
+def test_trace_finds_the_original_by_alignment_when_the_bank_misses(tmp_path, _isolated_home, monkeypatch):
+    from types import SimpleNamespace
+
+    from unleak.match import Matcher
+    from unleak.store import open_store
+    from unleak.watermark.registry import Registry
+
+    reg = Registry(open_store())
+    for name in ("alice", "bob", "carol"):
+        reg.add(name)
+    originals = []
+    for name in ("coffee.png", "chelsea.png"):
+        p = tmp_path / name
+        Image.open(next(s for s in sample_images() if s.name == name)).convert("RGB").resize((600, 400)).save(p)
+        originals.append(p)
+        assert all(m.error is None for m in reg.mark(p, tmp_path / "out"))
+    im = Image.open(tmp_path / "out" / "coffee.carol.png")
+    leaked = tmp_path / "leaked.jpg"
+    im.crop((150, 100, 450, 300)).save(leaked, quality=85)  # centre quarter
+    # The fingerprints find nothing: the tracer must register the leak against each original.
+    monkeypatch.setattr(Matcher, "match_media", lambda self, media: SimpleNamespace(matches=[]))
+    result, found = reg.trace(leaked)
+    assert found is not None and found["label"] == "coffee" and found["bank_id"] is not None
+    assert [a.recipient for a in result.accused] == ["carol"]

@@ -16,17 +16,18 @@ av = pytest.importorskip("av")
 RECIPIENTS = [f"r{i}" for i in range(100)]
 
 
-def _make_video(path: Path, w: int = 480, h: int = 270, seconds: float = 2.0, fps: int = 12) -> None:
-    """A pan over a sample photo with sensor-like noise, H.264, plus an AAC tone."""
+def _make_video(path: Path, w: int = 480, h: int = 270, seconds: float = 2.0, fps: int = 12,
+                vcodec: str = "libx264", acodec: str = "aac", sr: int = 22050) -> None:
+    """A pan over a sample photo with sensor-like noise (H.264 unless told), plus a tone (AAC unless told)."""
     src = Image.open(next(p for p in sample_images() if p.name == "coffee.png")).convert("RGB")
     src = src.resize((int(src.width * 1.5), int(src.height * 1.5)), Image.BICUBIC)
     s = np.asarray(src)
     rng = np.random.default_rng(0)
     out = av.open(str(path), "w")
-    vs = out.add_stream("libx264", rate=fps)
+    vs = out.add_stream(vcodec, rate=fps)
     vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-    vs.options = {"crf": "16", "preset": "veryfast"}
-    aud = out.add_stream("aac", rate=22050)
+    vs.options = {"crf": "16", "preset": "veryfast"} if vcodec == "libx264" else {"crf": "20", "b:v": "0", "deadline": "realtime"}
+    aud = out.add_stream(acodec, rate=sr)
     n = int(seconds * fps)
     for i in range(n):
         x, y = int(i * (s.shape[1] - w) / n * 0.5), int(i * (s.shape[0] - h) / n * 0.3)
@@ -35,10 +36,12 @@ def _make_video(path: Path, w: int = 480, h: int = 270, seconds: float = 2.0, fp
             out.mux(pk)
     for pk in vs.encode(None):
         out.mux(pk)
-    sr = 22050
     tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(int(sr * seconds)) / sr)).astype(np.float32)
-    for k in range(0, len(tone), 1024):
-        af = av.AudioFrame.from_ndarray(tone[None, k : k + 1024], format="flt", layout="mono")
+    step, fmt = aud.codec_context.frame_size or 1024, aud.codec_context.format.name
+    if fmt.startswith("s16"):  # libopus takes 16-bit samples
+        tone = (tone * 32767).astype(np.int16)
+    for k in range(0, len(tone) - step + 1, step):
+        af = av.AudioFrame.from_ndarray(tone[None, k : k + step], format=fmt, layout="mono")
         af.sample_rate = sr
         for pk in aud.encode(af):
             out.mux(pk)
@@ -93,3 +96,20 @@ def test_video_mark_reencode_trace(tmp_path):
     clean = tmp_path / "clean.mp4"
     _reencode(original, clean, height=180, bitrate=300_000)
     assert trace_file(clean, original, key, RECIPIENTS).accused == []
+
+
+@pytest.mark.parametrize("suffix, vcodec, acodec, sr", [(".mov", "libx264", "aac", 22050), (".webm", "libvpx-vp9", "libopus", 48000)])
+def test_mov_and_webm_keep_container_and_audio(tmp_path, suffix, vcodec, acodec, sr):
+    key = WatermarkKey(bytes(range(32)))
+    original = tmp_path / f"clip{suffix}"
+    _make_video(original, w=320, h=180, seconds=1.5, fps=10, vcodec=vcodec, acodec=acodec, sr=sr)
+    (res,) = mark_file(original, tmp_path / "out", key, [(RECIPIENTS[7], "finn")])
+    assert res.error is None and res.path.endswith(suffix)
+    with av.open(res.path) as c:
+        assert c.format.name.split(",")[0] == {".mov": "mov", ".webm": "matroska"}[suffix]
+        assert c.streams.video[0].codec_context.name == {".mov": "h264", ".webm": "vp9"}[suffix]
+        assert c.streams.audio[0].codec_context.name == {".mov": "aac", ".webm": "opus"}[suffix]
+    audio = _audio_packets(original)
+    assert len(audio) > 10 and _audio_packets(Path(res.path)) == audio
+    r = trace_file(res.path, original, key, RECIPIENTS)
+    assert [a.recipient for a in r.accused] == [RECIPIENTS[7]]

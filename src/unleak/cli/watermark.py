@@ -97,8 +97,21 @@ def trace_command(
     case: Optional[str] = CaseOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Read the mark of a leaked copy and name the recipient(s) it came from, or say nothing can be concluded."""
-    result, found = _registry(case).trace(leaked, original, bound=bound)
+    """Read the mark of a leaked copy and name the recipient(s) it came from, or say nothing can be concluded.
+
+    Exit code 0 when the trace ran (accused or inconclusive), 1 when it could not run (no
+    original found, unreadable file); with --json the same object is printed either way,
+    with an "error" key in the second case.
+    """
+    from unleak.errors import UnleakError
+
+    try:
+        result, found = _registry(case).trace(leaked, original, bound=bound)
+    except UnleakError as exc:
+        if not as_json:
+            raise
+        output.emit_json({"path": str(leaked), "original": None, "accused": [], "conclusive": False, "error": str(exc)})
+        raise typer.Exit(1)
     if as_json:
         output.emit_json({
             "path": str(leaked),

@@ -71,17 +71,22 @@ def mark_file(
 ) -> list[MarkResult]:
     """One marked copy of ``original`` per ``(recipient_id, label)`` into ``out_dir``.
 
-    Images keep their format (JPEG quality estimated from the quantisation tables);
-    videos keep their container (MP4/MOV/WebM) and audio. A failure for one recipient is
-    reported in its result and does not stop the others.
+    Images keep their format and quality (JPEG from the quantisation tables, WebP lossless
+    or lossy with its quantiser, HEIC by file size); videos keep their container
+    (MP4/MOV/WebM) and audio. A failure for one recipient is reported in its result and does
+    not stop the others; an unreadable original gives every recipient that error.
     """
     original = Path(original)
-    kind, fmt = sniff_file(original)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        kind, fmt = sniff_file(original)
+        src = load_image(original) if kind is MediaKind.IMAGE else None
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except (UnleakError, OSError) as exc:  # an unreadable original: every recipient gets the error
+        msg = str(exc) if isinstance(exc, UnleakError) else f"{original}: {exc.strerror or exc}"
+        return [MarkResult(label, None, msg) for _, label in recipients]
     results: list[MarkResult] = []
     stem = original.stem
-    if kind is MediaKind.IMAGE:
-        src = load_image(original)
+    if src is not None:
         ext = extension_for(src)
         ids = [rid for rid, _ in recipients]
         for (rid, label), px in zip(recipients, mark_many(src.pixels, key, ids, psnr_db=psnr_db)):
@@ -106,7 +111,7 @@ def mark_file(
 
 
 def _pixels(path: Path) -> np.ndarray:
-    return load_image(path).pixels
+    return load_image(path, estimate_quality=False).pixels
 
 
 def trace_file(

@@ -63,6 +63,117 @@ def mark_many(pixels: np.ndarray, key: WatermarkKey, recipient_ids: Sequence[str
         yield apply_delta(pixels, delta)
 
 
+# --- WebP: lossless or lossy, and the lossy quality ------------------------------------------
+def webp_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """The top-level RIFF chunks (fourcc, payload) of a WebP file; [] if it is not one."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return []
+    out, pos = [], 12
+    while pos + 8 <= len(data):
+        n = int.from_bytes(data[pos + 4:pos + 8], "little")
+        out.append((data[pos:pos + 4], data[pos + 8:pos + 8 + n]))
+        pos += 8 + n + (n & 1)  # payloads are padded to an even size
+    return out
+
+
+class _BoolDecoder:
+    """The boolean entropy decoder of VP8 (RFC 6386, section 7), enough to read the frame header."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 2
+        self.value, self.range, self.bits = (data[0] << 8) | data[1], 255, 0
+
+    def bit(self) -> int:
+        split = 1 + ((self.range - 1) >> 1)  # probability 1/2: the header's literals
+        if self.value >= split << 8:
+            self.range -= split
+            self.value -= split << 8
+            bit = 1
+        else:
+            self.range, bit = split, 0
+        while self.range < 128:
+            self.value, self.range, self.bits = (self.value << 1) & 0xFFFF, self.range << 1, self.bits + 1
+            if self.bits == 8:
+                self.bits = 0
+                if self.pos < len(self.data):
+                    self.value |= self.data[self.pos]
+                    self.pos += 1
+        return bit
+
+    def uint(self, n: int) -> int:
+        v = 0
+        for _ in range(n):
+            v = (v << 1) | self.bit()
+        return v
+
+    def skip_signed(self, n: int) -> None:  # an optional signed field: flag, magnitude, sign
+        if self.bit():
+            self.uint(n + 1)
+
+
+def vp8_base_quantiser(vp8: bytes) -> int | None:
+    """The frame's base AC quantiser index (0-127) from a lossy WebP's "VP8 " chunk (RFC 6386 9.2-9.6)."""
+    if len(vp8) < 12 or vp8[0] & 1 or vp8[3:6] != b"\x9d\x01\x2a":
+        return None  # not a key frame
+    d = _BoolDecoder(vp8[10:])
+    d.uint(2)  # colour space, clamping
+    if d.bit():  # segmentation
+        update_map, update_data = d.bit(), d.bit()
+        if update_data:
+            d.bit()
+            for _ in range(4):
+                d.skip_signed(7)
+            for _ in range(4):
+                d.skip_signed(6)
+        if update_map:
+            for _ in range(3):
+                if d.bit():
+                    d.uint(8)
+    d.uint(10)  # filter type, level, sharpness
+    if d.bit() and d.bit():  # loop-filter deltas
+        for _ in range(8):
+            d.skip_signed(6)
+    d.uint(2)  # partitions
+    return d.uint(7)
+
+
+def _encode(im: Image.Image, fmt: str, quality: int, args: dict) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, format=fmt, **{**args, "quality": quality})
+    return buf.getvalue()
+
+
+def _search_quality(measure, target: float) -> int:
+    """The quality 1-100 whose ``measure(q)`` (increasing in q) is closest to ``target``; binary search."""
+    lo, hi, seen = 1, 100, {}
+    while lo <= hi:
+        q = (lo + hi) // 2
+        seen[q] = measure(q)
+        if seen[q] < target:
+            lo = q + 1
+        else:
+            hi = q - 1
+    return min(seen, key=lambda q: (abs(seen[q] - target), -q))
+
+
+def estimate_webp_quality(im: Image.Image, vp8: bytes, args: dict) -> int | None:
+    """The libwebp quality whose re-encode of the decoded image uses the file's base quantiser."""
+    q0 = vp8_base_quantiser(vp8)
+    if q0 is None:
+        return None
+
+    def neg_quantiser(q: int) -> float:  # the quantiser falls as the quality rises
+        chunk = next((b for t, b in webp_chunks(_encode(im, "WEBP", q, args)) if t == b"VP8 "), b"")
+        return -float(vp8_base_quantiser(chunk) or 0)
+
+    return _search_quality(neg_quantiser, -q0)
+
+
+def estimate_quality_by_size(im: Image.Image, fmt: str, size: int, args: dict) -> int:
+    """The quality whose re-encode of the decoded image is closest in size to the file (HEIC, AVIF)."""
+    return _search_quality(lambda q: len(_encode(im, fmt, q, args)), size)
+
+
 @dataclass
 class SourceImage:
     pixels: np.ndarray
@@ -71,8 +182,12 @@ class SourceImage:
     save_args: dict
 
 
-def load_image(path: Path) -> SourceImage:
-    """Decode an image for marking, remembering how to write it back the same way."""
+def load_image(path: Path, *, estimate_quality: bool = True) -> SourceImage:
+    """Decode an image for marking, remembering how to write it back the same way.
+
+    ``estimate_quality=False`` skips the (re-encoding) quality search of WebP and HEIC when
+    only the pixels are needed.
+    """
     from unleak.media.image import _load_plugins
 
     _load_plugins()
@@ -95,15 +210,9 @@ def load_image(path: Path) -> SourceImage:
         sampling = JpegImagePlugin.get_sampling(im)
         if sampling >= 0:
             args["subsampling"] = sampling
-    elif fmt == "WEBP":
-        head = path.read_bytes()[:64]
-        if b"VP8L" in head:
-            args["lossless"] = True
-        else:
-            args["quality"] = 90
-    elif fmt in ("HEIF", "HEIC", "AVIF"):
-        args["quality"] = 90
-    elif fmt != "PNG":
+    elif fmt in ("HEIF", "HEIC", "AVIF") and im.info.get("chroma") in (420, 422, 444):
+        args["chroma"] = im.info["chroma"]
+    elif fmt not in ("PNG", "WEBP"):
         fmt = "PNG"  # GIF/BMP/TIFF are written as PNG: lossless, marks intact
     mode = im.mode
     if mode not in ("L", "RGB", "RGBA", "LA"):
@@ -112,6 +221,19 @@ def load_image(path: Path) -> SourceImage:
     if mode == "LA":
         im = im.convert("RGBA")
         mode = "RGBA"
+    if fmt == "WEBP":
+        chunks = dict(webp_chunks(Path(path).read_bytes()))
+        if b"VP8L" in chunks:
+            args["lossless"] = True
+        else:
+            args["quality"] = (estimate_quality and estimate_webp_quality(im, chunks.get(b"VP8 ", b""), args)) or 90
+    elif fmt in ("HEIF", "HEIC", "AVIF"):
+        args["quality"] = 90  # when it cannot be estimated (no encoder: writing will say so)
+        if estimate_quality:
+            try:
+                args["quality"] = estimate_quality_by_size(im, "HEIF" if fmt == "HEIC" else fmt, Path(path).stat().st_size, args)
+            except (OSError, ValueError, KeyError):
+                pass
     return SourceImage(np.asarray(im), fmt, mode, args)
 
 

@@ -142,6 +142,8 @@ class Registry:
             res = Bank(self.store, self.case_name).protect_one(Path(original))
             bank_id = res.bank_id
         results = mark_file(Path(original), Path(out_dir), self.key, [(r.code_id, r.name) for r in recips], psnr_db=psnr_db)
+        if all(m.error is not None for m in results):
+            return results  # nothing was made (e.g. an unreadable original): nothing to record
         sha = _sha256(Path(original))
         with self.store.session() as s:
             for r, m in zip(recips, results):
@@ -182,7 +184,7 @@ class Registry:
 
         if sniff_file(leaked)[0] is not MediaKind.IMAGE:
             return None
-        cand = load_image(leaked).pixels
+        cand = load_image(leaked, estimate_quality=False).pixels
         seen, best = set(), None
         for path, bank_id in rows:
             if path in seen or len(seen) >= 200:
@@ -192,7 +194,7 @@ class Registry:
             try:
                 if not p.is_file() or sniff_file(p)[0] is not MediaKind.IMAGE:
                     continue
-                a = align(load_image(p).pixels, cand, max_side=640, refine=False)
+                a = align(load_image(p, estimate_quality=False).pixels, cand, max_side=640, refine=False)
             except UnleakError:
                 continue
             if a is not None and a.inliers >= 20 and (best is None or a.inliers > best[0]):

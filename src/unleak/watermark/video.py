@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -105,10 +106,10 @@ def mark_video(src: Path, dst: Path, key: WatermarkKey, recipient_id: str, *, ps
     return dst
 
 
-def _decode(path: Path, keep_every: int = 1, max_seconds: float | None = None) -> tuple[list[float], list[np.ndarray]]:
+def _frames(path: Path) -> Iterator[tuple[int, float, object]]:
+    """The video's frames one at a time as (index, time in s, av.VideoFrame): nothing is kept."""
     import av
 
-    times, frames = [], []
     try:
         with av.open(str(path)) as c:
             s = c.streams.video[0]
@@ -120,14 +121,37 @@ def _decode(path: Path, keep_every: int = 1, max_seconds: float | None = None) -
                 if t <= last:  # broken timestamps: fall back to the frame count
                     t = last + 1 / fps
                 last = t
-                if max_seconds is not None and t > max_seconds:
-                    break
-                if n % keep_every == 0:
-                    times.append(t)
-                    frames.append(_y_plane(f))
+                yield n, t, f
     except av.error.FFmpegError as exc:
         raise MediaError(f"{path}: cannot decode video: {exc}") from None
-    return times, frames
+
+
+def _frames_at(path: Path, wanted) -> dict[int, np.ndarray]:
+    """The Y planes of the frames with the given indices (one decoding pass)."""
+    wanted, out = set(int(i) for i in wanted), {}
+    for n, _, f in _frames(path):
+        if n in wanted:
+            out[n] = _y_plane(f)
+            if len(out) == len(wanted):
+                break
+    return out
+
+
+class _Window:
+    """Y planes by non-decreasing index from one decoding pass, keeping only the last few."""
+
+    def __init__(self, path: Path, keep: int = 4) -> None:
+        self.path, self.it, self.keep, self.buf, self.last = path, _frames(path), keep, {}, -1
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        while self.last < i:
+            nxt = next(self.it, None)
+            if nxt is None:
+                raise MediaError(f"{self.path}: fewer frames on a second decoding pass")
+            self.last = nxt[0]
+            self.buf[self.last] = _y_plane(nxt[2])
+            self.buf.pop(self.last - self.keep, None)
+        return self.buf[i]
 
 
 def _thumb(y: np.ndarray) -> np.ndarray:
@@ -138,19 +162,28 @@ def _thumb(y: np.ndarray) -> np.ndarray:
 
 def extract_video(original: Path, leaked: Path, key: WatermarkKey, *, max_frames: int = 48) -> tuple[np.ndarray | None, Alignment | None, int]:
     """Summed soft bits over paired frames: (z, alignment, frames used)."""
-    o_times, o_frames = _decode(original)
-    l_times, l_frames = _decode(leaked)
-    if not o_frames or not l_frames:
+    # Frames are streamed (three passes over each video) so that memory does not grow with
+    # the length: only times, a few candidate frames and a sliding window are kept.
+    l_times = np.array([t for _, t, _ in _frames(leaked)])
+    if not len(l_times):
         return None, None, 0
-    jm = len(l_frames) // 2
-    mid = l_frames[jm]
+    jm = len(l_times) // 2
+    mid = _frames_at(leaked, [jm])[jm]
     # Which original frame does the leak's middle frame show? Candidates: the most similar
     # thumbnails (a re-encoded or rescaled copy) and a spread of frames (a cropped one); the
     # winner is the aligned pair with the smallest difference, not the most inliers (a pan
     # makes neighbouring frames translations of each other).
-    o_raw = np.array([_thumb(f) for f in o_frames])
-    sim_raw = o_raw @ _thumb(mid)
-    cand = set(np.argsort(-sim_raw)[:3].tolist()) | set(np.linspace(0, len(o_frames) - 1, min(4, len(o_frames))).astype(int).tolist())
+    mid_thumb = _thumb(mid)
+    o_list, sim_raw = [], []
+    for _, t, f in _frames(original):
+        o_list.append(t)
+        sim_raw.append(float(_thumb(_y_plane(f)) @ mid_thumb))
+    if not o_list:
+        return None, None, 0
+    o_t = np.array(o_list)
+    n_o = len(o_t)
+    cand = set(np.argsort(-np.array(sim_raw))[:3].tolist()) | set(np.linspace(0, n_o - 1, min(4, n_o)).astype(int).tolist())
+    o_frames = _frames_at(original, cand)
     tried = []
     for i in sorted(cand):
         a = align(o_frames[i], mid, refine=False)
@@ -174,29 +207,31 @@ def extract_video(original: Path, leaked: Path, key: WatermarkKey, *, max_frames
     refined = align(o_frames[best_i], mid)
     if refined is not None:
         best = refined
-    offset = o_times[best_i] - l_times[jm]
+    offset = o_t[best_i] - l_times[jm]
     # Pair each used leaked frame with the original frame nearest its time (+ offset), allowing
-    # one frame of slack, chosen by thumbnail through the leak's geometry.
+    # one frame of slack, chosen by thumbnail through the leak's geometry. Both indices only
+    # grow, so each video is read once more through a short window.
     lh, lw = mid.shape
-    o_t = np.array(o_times)
-    picks = np.linspace(0, len(l_frames) - 1, min(max_frames, len(l_frames))).astype(int)
-    lay = layout(key.secret, o_frames[0].shape, key.params.length)
+    picks = np.unique(np.linspace(0, len(l_times) - 1, min(max_frames, len(l_times))).astype(int))
+    lay = layout(key.secret, o_frames[best_i].shape, key.params.length)
     z = np.zeros(key.params.length)
     used = 0
+    orig, leak = _Window(original), _Window(leaked, keep=1)
     thumbs: dict[int, np.ndarray] = {}
 
     def th(i: int) -> np.ndarray:
         if i not in thumbs:
-            thumbs[i] = _thumb(warp_original_to_candidate(o_frames[i], best.matrix, (lh, lw)))
+            thumbs[i] = _thumb(warp_original_to_candidate(orig[i], best.matrix, (lh, lw)))
         return thumbs[i]
 
     for j in picks:
         i0 = int(np.abs(o_t - (l_times[j] + offset)).argmin())
-        near = [i for i in (i0 - 1, i0, i0 + 1) if 0 <= i < len(o_frames)]
-        lt = _thumb(l_frames[j])
+        near = [i for i in (i0 - 1, i0, i0 + 1) if 0 <= i < n_o]
+        lf = leak[int(j)]
+        lt = _thumb(lf)
         i = max(near, key=lambda k: float(th(k) @ lt))
-        o = o_frames[i]
-        rw, _ = residual(o, l_frames[j], best)
+        o = orig[i]
+        rw, _ = residual(o, lf, best)
         z += soft_bits(lay, perceptual_mask(o), rw)
         used += 1
     return z, best, used
