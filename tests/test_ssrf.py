@@ -3,6 +3,7 @@ inside, redirects inside. Nothing is fetched, and the reason is logged."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -10,7 +11,8 @@ import pytest
 from _site import load_site
 
 _site = load_site()
-LOOPBACK, RecordingTransport, connections = _site.LOOPBACK, _site.RecordingTransport, _site.connections
+LOOPBACK, RecordingTransport, connections, small_site = (_site.LOOPBACK, _site.RecordingTransport,
+                                                         _site.connections, _site.small_site)
 from unleak.monitor.demo_site import SiteServer
 from unleak.monitor.fetch import Fetcher, FetchPolicy
 from unleak.monitor.guard import Blocked, NetworkPolicy
@@ -41,7 +43,7 @@ def test_forbidden_addresses_are_never_contacted(url, words, connections, caplog
     assert any("refused" in r.message and url in r.message for r in caplog.records)
 
 
-def test_name_resolving_to_loopback_is_refused_without_allowance(connections):
+def test_name_resolving_to_loopback_is_refused_without_allowance(connections, caplog):
     transport = RecordingTransport()
     resolved = []
 
@@ -49,11 +51,15 @@ def test_name_resolving_to_loopback_is_refused_without_allowance(connections):
         resolved.append(host)
         return ["127.0.0.1"]
 
+    url = "http://innocent-looking.example/photo.jpg"
     with Fetcher(FAST, transport=transport, resolver=resolver) as f:
-        with pytest.raises(Blocked) as exc:
-            f.fetch("http://innocent-looking.example/photo.jpg")
+        with caplog.at_level(logging.WARNING, "unleak.monitor"):
+            with pytest.raises(Blocked) as exc:
+                f.fetch(url)
     assert "innocent-looking.example resolves to 127.0.0.1" in exc.value.message
     assert resolved == ["innocent-looking.example"] and transport.hosts == [] and connections == []
+    assert [r.getMessage() for r in caplog.records if r.name == "unleak.monitor"] == [
+        f"refused {url}: refused to connect: innocent-looking.example resolves to 127.0.0.1 is a loopback address"]
 
 
 def test_name_with_one_private_address_among_public_ones_is_refused(connections):
@@ -78,7 +84,8 @@ def test_redirect_to_private_address_is_refused(connections, caplog):
         assert set(transport.hosts) == {"127.0.0.1"}
         assert {a for a, _p in connections} == {"127.0.0.1"}
         assert server.paths_requested().count("/go") == 1
-        assert any("10.0.0.1" in r.message for r in caplog.records)
+        assert any("redirected to http://10.0.0.1/secret.jpg" in r.message and "private" in r.message
+                   for r in caplog.records)
 
 
 def test_allowed_network_pins_the_checked_address(connections):
@@ -111,3 +118,68 @@ def test_other_schemes_and_credentials_are_refused(url, connections):
         with pytest.raises(Blocked):
             f.fetch(url)
     assert connections == []
+
+
+# --- at scan level: a crawled page of the generated site -----------------------------------
+
+def _scan_refusals(store, case, start_url, allow, resolver, caplog):
+    from unleak.bank import Bank
+    from unleak.evidence.log import records
+    from unleak.monitor.scan import ScanOptions, Scanner
+    from unleak.monitor.sources import SourceOptions, add_source
+
+    Bank(store, case)  # the case exists; its bank is empty (nothing needs to match)
+    src = add_source(store, case, "crawl", [start_url], SourceOptions(depth=1, allow_networks=allow))
+    with caplog.at_level(logging.WARNING, "unleak.monitor"):
+        report = Scanner(store, case, ScanOptions(policy=FAST, verify="off", resolver=resolver)).scan_source(src.id)
+    assert report.finished and report.stats["failed"] == 0, report.stats["errors"]
+    refused = {r["url"]: r["reason"] for r in report.stats["refusals"]}
+    assert report.stats["blocked"] == len(refused)
+    logged = {r.getMessage() for r in caplog.records if r.name == "unleak.monitor"}
+    assert logged == {f"refused {u}: {why}" for u, why in refused.items()}
+    with store.session() as s:
+        scan_rec = [r for r in records(s, store.case(s, case).id) if r.action == "scan"][-1]
+    assert json.loads(scan_rec.body)["data"]["refusals"] == report.stats["refusals"]
+    return refused
+
+
+def test_scan_of_a_page_pointing_inside_fetches_nothing_there(store, small_site, connections, caplog):
+    """Media at 169.254.169.254, 10.0.0.1, ::ffff:192.168.0.1, a name resolving to a private address,
+    and redirects on the (allowed) site to private and link-local addresses: all refused, each logged
+    with its reason, in the scan's stats and in its evidence-log record."""
+    from unleak.monitor.demo_site import PRIVATE_NAME
+
+    site = small_site
+    before = len(site.server.paths_requested())
+
+    def resolver(host, port):
+        assert host == PRIVATE_NAME, host  # every other host is an address: nothing else is looked up
+        return ["192.168.7.7"]
+
+    refused = _scan_refusals(store, "inside", site.ssrf_url, LOOPBACK, resolver, caplog)
+    expected = {
+        "http://169.254.169.254/latest/meta-data/": "refused to connect: 169.254.169.254 is a link-local address",
+        "http://10.0.0.1/x.jpg": "refused to connect: 10.0.0.1 is a private address",
+        f"http://{PRIVATE_NAME}/x.jpg": f"refused to connect: {PRIVATE_NAME} resolves to 192.168.7.7 is a private address",
+        "http://[::ffff:192.168.0.1]/v.mp4": "refused to connect: ::ffff:192.168.0.1 is a private address",
+        site.server.url("/media/inside.jpg"):
+            "redirected to http://10.0.0.1/secret.jpg: refused to connect: 10.0.0.1 is a private address",
+        site.server.url("/inside.html"): "redirected to http://169.254.169.254/latest/meta-data/: refused to "
+                                         "connect: 169.254.169.254 is a link-local address",
+    }
+    for url, why in expected.items():
+        assert refused.get(url, "").startswith(why), (url, refused.get(url))
+    assert set(refused) == set(expected)
+    assert {a for a, _p in connections} == {"127.0.0.1"}  # only the site itself
+    assert sorted(set(site.server.paths_requested()[before:])) == [
+        "/inside.html", "/media/inside.jpg", "/robots.txt", "/ssrf.html"]
+
+
+def test_scan_of_a_name_resolving_to_loopback_without_allowance(store, small_site, connections, caplog):
+    """The generated site's page, reached by a name that resolves to 127.0.0.1, on a source that does
+    not allow loopback: refused before any connection, and the reason logged and recorded."""
+    before = len(small_site.server.paths_requested())
+    url = f"http://gallery.test:{small_site.server.port}/ssrf.html"
+    refused = _scan_refusals(store, "noloop", url, [], lambda host, port: ["127.0.0.1"], caplog)
+    assert refused == {url: "refused to connect: gallery.test resolves to 127.0.0.1 is a loopback address"}
+    assert connections == [] and small_site.server.paths_requested()[before:] == []

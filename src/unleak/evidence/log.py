@@ -144,19 +144,23 @@ def verify_lines(lines: Iterable[str | tuple[str, str]]) -> ChainCheck:
                 if not isinstance(body, str) or not isinstance(stored, str):
                     raise TypeError("record and hash must be strings")
             except (ValueError, KeyError, TypeError) as exc:
-                return ChainCheck(False, n, prev, expected_seq, f"line {lineno} is not a log line ({exc})", parsed)
+                return ChainCheck(False, n, prev, expected_seq,
+                                  f"record {expected_seq} (line {lineno}) is not a log line ({exc})", parsed)
         actual = sha256_hex(body)
         try:
             rec = json.loads(body)
             seq = rec["seq"]
         except (ValueError, KeyError, TypeError):
-            return ChainCheck(False, n, prev, expected_seq, f"line {lineno}: the record body is not valid JSON", parsed)
-        label = f"{seq} ({rec.get('action', '?')})"
+            return ChainCheck(False, n, prev, expected_seq, f"record {expected_seq} (line {lineno}): the record "
+                              "body is not valid JSON", parsed)
+        # An altered record is named by its place in the chain: its own seq may be what was altered.
+        label = f"{seq} ({rec.get('action', '?')})" if seq == expected_seq else \
+            f"{expected_seq} (line {lineno}, which now claims to be record {seq})"
         if actual != stored:
-            return ChainCheck(False, n, prev, seq, f"record {label} was altered: its SHA-256 is {actual}, "
+            return ChainCheck(False, n, prev, expected_seq, f"record {label} was altered: its SHA-256 is {actual}, "
                               f"the log says {stored}", parsed)
         if canonical_json(rec) != body:
-            return ChainCheck(False, n, prev, seq, f"record {label} is not in canonical form", parsed)
+            return ChainCheck(False, n, prev, expected_seq, f"record {label} is not in canonical form", parsed)
         if seq != expected_seq:
             return ChainCheck(False, n, prev, expected_seq,
                               f"expected record {expected_seq} but found record {seq}: records were "

@@ -1,20 +1,29 @@
 """Check an evidence bundle offline: every byte is vouched for, and the first problem is named.
 
 Order: bundle.json (its one accepted form) -> the log's hash chain (each line in its one accepted
-form) -> the export record at the end of the log, whose manifest hash must match manifest.sha256
--> every file against the manifest, and no file unlisted -> each capture record's WARC hash ->
-each WARC's record digests -> sightings.json against the log's sighting records -> timestamps.
+form) -> the export record at the end of the log, whose manifest hash must match manifest.sha256,
+and with which bundle.json's other fields agree -> every file against the manifest, and no file
+unlisted (an altered WARC file is traced to its capture record and its first bad WARC record) ->
+each capture record's WARC hash -> each WARC's records (gzip integrity, digests) -> sightings.json
+against the log's sighting records -> timestamps.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import re
+import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from unleak.evidence.export import BUNDLE_FORMAT, UNLISTED, bundle_json
+from unleak.evidence.export import BUNDLE_FORMAT, BUNDLE_VERSION, UNLISTED, bundle_json
 from unleak.evidence.log import verify_lines
+
+BUNDLE_KEYS = {"format", "version", "case", "created_at", "log_head", "log_records", "export_seq", "manifest_sha256"}
+GZIP_CHUNK = 1 << 16
 
 
 @dataclass
@@ -63,6 +72,8 @@ def verify_bundle(path: Path) -> BundleCheck:
             return fail("bundle.json: not an unleak evidence bundle")
         if bundle_json(bundle).encode("utf-8") != raw:
             return fail("bundle.json: altered (it is not in the form unleak writes)")
+        if set(bundle) != BUNDLE_KEYS or bundle["version"] != BUNDLE_VERSION:
+            return fail("bundle.json: altered (its fields are not the ones unleak writes)")
         export_seq, head, manifest_sha = bundle["export_seq"], bundle["log_head"], bundle["manifest_sha256"]
     except FileNotFoundError:
         return fail("bundle.json: missing")
@@ -70,13 +81,16 @@ def verify_bundle(path: Path) -> BundleCheck:
         return fail(f"bundle.json: altered or unreadable ({exc})")
     # 2. the log's chain; each line must be exactly as written
     try:
-        text = (path / "log.jsonl").read_bytes().decode("utf-8")
+        log_bytes = (path / "log.jsonl").read_bytes()
+        text = log_bytes.decode("utf-8")
     except FileNotFoundError:
         return fail("log.jsonl: missing")
     except UnicodeDecodeError as exc:
-        return fail(f"log.jsonl: altered (not UTF-8 at byte {exc.start})")
+        n = log_bytes.count(b"\n", 0, exc.start) + 1
+        return fail(f"log.jsonl line {n} (record {n}): altered (not UTF-8 at byte {exc.start})")
     if not text.endswith("\n"):
-        return fail("log.jsonl: altered (the last line is cut or extended)")
+        n = text.count("\n") + 1
+        return fail(f"log.jsonl line {n} (record {n}, the last): altered (the line is cut or extended)")
     lines = text[:-1].split("\n")
     pairs = []
     for n, line in enumerate(lines, 1):
@@ -86,8 +100,8 @@ def verify_bundle(path: Path) -> BundleCheck:
             if json.dumps({"hash": stored, "record": body}, ensure_ascii=False) != line:
                 raise ValueError("not in the form unleak writes")
         except (ValueError, KeyError, TypeError) as exc:
-            seq = _guess_seq(line)
-            return fail(f"log.jsonl line {n}{f' (record {seq})' if seq else ''}: altered ({exc})")
+            seq = _guess_seq(line) or n  # a record's number is its line's, unless records were removed
+            return fail(f"log.jsonl line {n} (record {seq}): altered ({exc})")
         pairs.append((body, stored))
     chain = verify_lines(pairs)
     if not chain.ok:
@@ -109,6 +123,12 @@ def verify_bundle(path: Path) -> BundleCheck:
                     "(records were removed or added)")
     if export["data"].get("manifest_sha256") != manifest_sha:
         return fail(f"bundle.json: its manifest hash differs from export record {export_seq}'s")
+    # bundle.json's other fields are vouched for by the log too
+    for key, logged in (("case", export["case"]), ("created_at", export["data"].get("created_at")),
+                        ("log_records", chain.count)):
+        if bundle[key] != logged:
+            return fail(f"bundle.json: its {key} {bundle[key]!r} differs from the log's {logged!r} "
+                        f"(export record {export_seq})")
     # 4. the manifest and the files it lists
     mpath = path / "manifest.sha256"
     if not mpath.exists():
@@ -129,7 +149,8 @@ def verify_bundle(path: Path) -> BundleCheck:
             return fail(f"{name}: missing (listed in manifest.sha256)")
         actual = _sha256(f)
         if actual != digest:
-            return fail(f"{name}: altered (SHA-256 {actual}, the manifest says {digest})")
+            return fail(f"{name}: altered (SHA-256 {actual}, the manifest says {digest})"
+                        + (_warc_detail(path, name, records) if name.startswith("warc/") else ""))
     for f in sorted(p for p in path.rglob("*") if p.is_file()):
         rel = f.relative_to(path).as_posix()
         if rel not in listed and rel not in UNLISTED:
@@ -146,7 +167,7 @@ def verify_bundle(path: Path) -> BundleCheck:
     result.captures = len(capture_recs)
     # 6. each WARC's own digests, and the record ids the log names
     for name in sorted(n for n in listed if n.startswith("warc/")):
-        problem, count, ids = _check_warc(path / name)
+        problem, count, ids = _check_warc(path / name, _logged_ids(records, name))
         if problem:
             return fail(f"{name}: {problem}")
         result.warc_records += count
@@ -180,32 +201,100 @@ def verify_bundle(path: Path) -> BundleCheck:
 
 
 def _guess_seq(line: str) -> int | None:
-    import re
-
     m = re.search(r'\\"seq\\":(\d+)', line)
     return int(m.group(1)) if m else None
 
 
-def _check_warc(path: Path) -> tuple[str | None, int, set[str]]:
-    from warcio.archiveiterator import ArchiveIterator
-    from warcio.exceptions import ArchiveLoadFailed
+def _logged_ids(records: list[dict], name: str) -> set[str]:
+    """The WARC record ids that the log's capture records name for this file."""
+    return {v for r in records if r["action"] == "capture" and f"warc/{r['data']['warc']}" == name
+            for v in (r["data"].get("record_ids") or {}).values() if v}
 
+
+def _warc_detail(path: Path, name: str, records: list[dict]) -> str:
+    """For an altered WARC file: the capture record that vouched for it, and its first bad WARC record."""
+    caps = [r["seq"] for r in records if r["action"] == "capture" and f"warc/{r['data']['warc']}" == name]
+    where = f"; its capture is log record {caps[0]}" if caps else ""
+    problem, _count, _ids = _check_warc(path / name, _logged_ids(records, name))
+    return where + ("; first bad " + problem if problem else
+                    "; yet every WARC record in it reads back intact (the change is outside them)")
+
+
+def _check_warc(path: Path, logged_ids: set[str] = frozenset()) -> tuple[str | None, int, set[str]]:
+    """Check a WARC file record by record, naming the first bad one. Each record is its own gzip member:
+    it must decompress whole (gzip's CRC-32 and length catch a changed byte anywhere in its data), its
+    10-byte gzip header must be the file's usual one (the bytes no checksum covers: one writer, one
+    header), and its WARC-Block-Digest / WARC-Payload-Digest must hold (as `warcio check` does)."""
+    data = path.read_bytes()
+    members: list[tuple[int, bytes, bytes]] = []  # (offset, gzip header, the record's plain bytes)
+    pos, broken = 0, None
+    while pos < len(data) and broken is None:
+        d, out, i = zlib.decompressobj(31), [], pos
+        try:
+            while not d.eof:
+                if i >= len(data):
+                    raise zlib.error("the file ends inside this record")
+                chunk = data[i:i + GZIP_CHUNK]
+                out.append(d.decompress(chunk))
+                i += len(chunk)
+            members.append((pos, data[pos:pos + 10], b"".join(out)))
+            pos = i - len(d.unused_data)
+        except zlib.error as exc:
+            partial = _partial(data, pos)
+            m = re.search(rb"WARC-Type: (\w+)\r\nWARC-Record-ID: (<[^>\s]+>)", partial)
+            rtype, rid = (m.group(1).decode("latin-1"), m.group(2).decode("latin-1")) if m else ("", "")
+            which = f" ({rtype} {rid})" if rid in logged_ids else ""  # only an id the log vouches for
+            broken = (len(members) + 1, f"WARC record {len(members) + 1}{which} at byte {pos}: its gzip data "
+                                        f"was altered ({exc})")
+    usual = Counter(h for _o, h, _p in members).most_common(1)[0][0] if members else None
     count, ids = 0, set()
-    try:
-        with open(path, "rb") as fh:
-            it = ArchiveIterator(fh, check_digests=True)
-            for record in it:
-                stream = record.content_stream()
-                while stream.read(1 << 20):
-                    pass
-                rid = record.rec_headers.get_header("WARC-Record-ID")
-                if record.digest_checker.passed is False:
-                    return (f"WARC record {rid} at offset {it.get_record_offset()}: "
-                            + "; ".join(map(str, record.digest_checker.problems)), count, ids)
-                ids.add(rid)
-                count += 1
-    except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
-        return f"not a readable WARC file ({exc})", count, ids
+    for n, (offset, header, plain) in enumerate(members, 1):
+        if broken and broken[0] <= n:
+            break
+        if header != usual:
+            return f"WARC record {n} at byte {offset}: its gzip header was altered", count, ids
+        problem, rid = _check_record(plain)
+        if problem:
+            return f"WARC record {n}{f' {rid}' if rid else ''} at byte {offset}: {problem}", count, ids
+        ids.add(rid)
+        count += 1
+    if broken:
+        return broken[1], count, ids
     if count == 0:
         return "holds no WARC records", count, ids
     return None, count, ids
+
+
+def _partial(data: bytes, pos: int, step: int = 64) -> bytes:
+    """What a broken gzip member decompresses to before the damage (to read its WARC headers)."""
+    d, out = zlib.decompressobj(31), []
+    try:
+        for i in range(pos, min(len(data), pos + (1 << 20)), step):
+            out.append(d.decompress(data[i:i + step]))
+            if d.eof or sum(map(len, out)) > 4096:
+                break
+    except zlib.error:
+        pass
+    return b"".join(out)
+
+
+def _check_record(plain: bytes) -> tuple[str | None, str | None]:
+    """(problem, record id) of one decompressed WARC record."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    found: list[str | None] = []
+    try:
+        for record in ArchiveIterator(io.BytesIO(plain), check_digests=True):
+            stream = record.content_stream()
+            while stream.read(1 << 20):
+                pass
+            rid = record.rec_headers.get_header("WARC-Record-ID")
+            found.append(rid)
+            if record.digest_checker.passed is False:
+                return "; ".join(map(str, record.digest_checker.problems)), rid
+    except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
+        return f"not a readable WARC record ({exc})", found[0] if found else None
+    if len(found) != 1:
+        return f"holds {len(found)} WARC records where one was written", found[0] if found else None
+    return None, found[0]

@@ -169,6 +169,7 @@ class GeneratedSite:
     uploaders: dict[str, str]  # media URL -> uploader handle shown on its page
     copies: dict[str, bytes]  # label -> bytes of the altered copy (for re-uploads)
     disallowed: list[str]  # URLs robots.txt forbids (a protected copy sits there)
+    bylines: dict[str, tuple[str, str]] = field(default_factory=dict)  # post page URL -> (uploader, post time)
     _n: int = 0
 
     @property
@@ -183,6 +184,11 @@ class GeneratedSite:
     def sitemap_url(self) -> str:
         return self.server.url("/sitemap.xml")
 
+    @property
+    def ssrf_url(self) -> str:
+        """A page linked from nowhere whose media and links all point inside the network (see ssrf_page)."""
+        return self.server.url("/ssrf.html")
+
     def take_down(self, url: str, status: int = 410) -> None:
         """Remove a media URL (and its page, if it is a page) from the site."""
         self.server.remove(url.removeprefix(self.server.base), status)
@@ -196,6 +202,7 @@ class GeneratedSite:
         page_path = f"/reup/{self._n}.html"
         page_url = self.server.set(page_path, _page(f"re-upload {self._n}", f'<img src="{media_path}">',
                                                     uploader=uploader, posted="2026-03-01T12:00:00Z"))
+        self.bylines[page_url] = (uploader, "2026-03-01T12:00:00Z")
         index = self.server.route("/")
         assert index is not None
         self.server.set("/", index.body.replace(b"</body>", f'<a href="{page_path}">new</a></body>'.encode()))
@@ -230,6 +237,7 @@ def generate_site(protected: list[Path], others: list[Path], *, videos: dict[str
     distractors: list[str] = []
     pages: list[str] = []
     posts: list[tuple[str, str, str]] = []  # (page path, title, uploader)
+    bylines: dict[str, tuple[str, str]] = {}
     t0 = datetime(2026, 2, 1, 9, 0, tzinfo=timezone.utc)
     styles = ["img", "srcset", "og", "link", "picture"]
 
@@ -252,6 +260,7 @@ def generate_site(protected: list[Path], others: list[Path], *, videos: dict[str
         path = f"/posts/{n}.html"
         server.set(path, _page(title, body, uploader=uploader, posted=posted, og_image=og))
         posts.append((path, title, uploader))
+        bylines[server.url(path)] = (uploader, posted)
         pages.append(server.url(path))
         return path
 
@@ -300,6 +309,7 @@ def generate_site(protected: list[Path], others: list[Path], *, videos: dict[str
     server.set("/robots.txt", "User-agent: *\nDisallow: /private/\n", "text/plain")
     server.set("/weird.html", hostile_page())
     server.redirect("/moved.html", "/posts/0.html", 301)
+    ssrf_page(server)
     links = "".join(f'<li><a href="{p}">{escape(t)}</a></li>' for p, t, _u in posts)
     server.set("/", _page("a gallery", f'<ul>{links}</ul><a href="/private/index.html">private</a>'
                           '<a href="/weird.html">weird</a><a href="/moved.html">moved</a>'
@@ -314,7 +324,22 @@ def generate_site(protected: list[Path], others: list[Path], *, videos: dict[str
     locs = "".join(f"<url><loc>{server.url(p)}</loc></url>" for p, _t, _u in posts)
     server.set("/sitemap.xml", '<?xml version="1.0" encoding="UTF-8"?>'
                f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</urlset>', "application/xml")
-    return GeneratedSite(server, truth, distractors, pages, uploaders, copies, disallowed)
+    return GeneratedSite(server, truth, distractors, pages, uploaders, copies, disallowed, bylines)
+
+
+PRIVATE_NAME = "inside.invalid"  # a host name that a test's resolver points inside the network
+
+
+def ssrf_page(server: SiteServer) -> str:
+    """/ssrf.html, linked from nowhere (crawl it on purpose): media and a link that point inside the
+    network directly, through a name (PRIVATE_NAME) and through redirects on this site. A guarded
+    scan fetches none of them and says why."""
+    server.redirect("/media/inside.jpg", "http://10.0.0.1/secret.jpg", 302)
+    server.redirect("/inside.html", "http://169.254.169.254/latest/meta-data/", 307)
+    return server.set("/ssrf.html", _page("inside", (
+        '<img src="http://169.254.169.254/latest/meta-data/"><img src="http://10.0.0.1/x.jpg">'
+        f'<img src="http://{PRIVATE_NAME}/x.jpg"><video><source src="http://[::ffff:192.168.0.1]/v.mp4"></video>'
+        '<img src="/media/inside.jpg"><a href="/inside.html">inside</a>')))
 
 
 def hostile_page() -> str:

@@ -265,13 +265,19 @@ class Fetcher:
         current = url
         seen = set()
         for _ in range(self.policy.max_redirects + 1):
-            u = self._check_url(current)
-            port = u.port or (443 if u.scheme == "https" else 80)
-            ip = self.network.resolve(u.host, port, self.resolver)  # raises Blocked before any connection
-            if check_robots:
-                robots = self._robots_for(u)
-                if not robots.allowed(str(u)):
-                    raise Blocked(f"robots.txt of {u.host} disallows {u}", reason="robots")
+            try:
+                u = self._check_url(current)
+                port = u.port or (443 if u.scheme == "https" else 80)
+                ip = self.network.resolve(u.host, port, self.resolver)  # raises Blocked before any connection
+                if check_robots:
+                    robots = self._robots_for(u)
+                    if not robots.allowed(str(u)):
+                        raise Blocked(f"robots.txt of {u.host} disallows {u}", reason="robots")
+            except Blocked as exc:
+                if hops:  # say where the redirect pointed, not only why that was refused
+                    raise Blocked(f"redirected to {current[:300]}: {exc.message}", hint=exc.hint,
+                                  reason=exc.reason) from None
+                raise
             result = self._get_with_retries(u, ip, limit)
             if result.status in REDIRECT_CODES and result.header("location"):
                 location = str(u.join(result.header("location") or ""))

@@ -8,6 +8,7 @@ parser (the parser's time grows with depth squared) is read by a tag scanner ins
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -158,7 +159,7 @@ def parse_page(body: bytes, base_url: str, *, max_links: int = 5000, max_media: 
         if new_base:
             col.base = new_base
     title = tree.css_first("title")
-    col.info.title = _clip(title.text(strip=True)) if title is not None else None
+    col.info.title = _clip(_text(title)) if title is not None else None
     for node in tree.css("meta[property], meta[name]"):
         key = (node.attributes.get("property") or node.attributes.get("name") or "").lower()
         if key in ("og:image", "og:image:url", "og:image:secure_url", "twitter:image", "og:video",
@@ -176,8 +177,9 @@ def parse_page(body: bytes, base_url: str, *, max_links: int = 5000, max_media: 
             col.media(attrs.get("poster"), "poster")
     for node in tree.css("a[href]"):
         col.link(node.attributes.get("href"))
-    col.info.uploader = _uploader(tree)
-    col.info.posted_at = _posted_at(tree)
+    ld = _json_ld(tree)
+    col.info.uploader = _uploader(tree, ld)
+    col.info.posted_at = _posted_at(tree, ld)
     return col.finish()
 
 
@@ -188,25 +190,81 @@ def _clip(text: str | None, n: int = 200) -> str | None:
     return text[:n] or None
 
 
-def _uploader(tree: LexborHTMLParser) -> str | None:
-    for sel, attr in (("[data-uploader]", "data-uploader"), ('meta[name="author"]', "content"),
-                      ('meta[property="article:author"]', "content"), ('[itemprop="author"]', None),
-                      ('[rel~="author"]', None), (".uploader", None), (".username", None), (".author", None)):
-        node = tree.css_first(sel)
-        if node is not None:
-            value = node.attributes.get(attr) if attr else node.text(strip=True)
+def _text(node) -> str:
+    """A node's visible text, words separated (strip=True alone would glue "<b>Jane</b> Doe" together)."""
+    return node.text(separator=" ", strip=True)
+
+
+def _json_ld(tree: LexborHTMLParser) -> list[dict]:
+    """The objects of the page's JSON-LD blocks (schema.org), @graph members included; bad JSON is skipped."""
+    objects: list[dict] = []
+    for node in tree.css('script[type="application/ld+json"]')[:20]:
+        text = node.text()
+        if len(text) > 256 * 1024:
+            continue
+        try:
+            pending = [json.loads(text)]
+        except ValueError:
+            continue
+        while pending and len(objects) < 200:
+            item = pending.pop(0)
+            if isinstance(item, list):
+                pending.extend(item)
+            elif isinstance(item, dict):
+                objects.append(item)
+                graph = item.get("@graph") or []
+                pending.extend(graph if isinstance(graph, list) else [graph])
+    return objects
+
+
+def _ld_name(value) -> str | None:
+    """A schema.org author: a name, a Person/Organization object, or a list of them (the first)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        name = value.get("name") or value.get("alternateName")
+        return name if isinstance(name, str) else None
+    if isinstance(value, list):
+        return next((n for n in map(_ld_name, value) if n), None)
+    return None
+
+
+def _uploader(tree: LexborHTMLParser, ld: list[dict]) -> str | None:
+    node = tree.css_first("[data-uploader]")
+    if node is not None and (node.attributes.get("data-uploader") or "").strip():
+        return _clip(node.attributes.get("data-uploader"))
+    for obj in ld:
+        name = _ld_name(obj.get("author")) or _ld_name(obj.get("creator"))
+        if name and name.strip():
+            return _clip(name)
+    for sel, attr in (('meta[name="author"]', "content"), ('meta[property="article:author"]', "content"),
+                      ('[itemprop="author"]', None), ('[rel~="author"]', None), (".uploader", None),
+                      (".username", None), (".author", None)):
+        for node in tree.css(sel)[:20]:  # the first that says something (a <link rel=author> has no text)
+            if attr:
+                value = node.attributes.get(attr)
+            else:  # microdata: <div itemprop=author><span itemprop=name>..</span></div>, or <meta itemprop content>
+                inner = node.css_first('[itemprop="name"]')
+                value = node.attributes.get("content") or _text(inner if inner is not None else node)
             if value and value.strip():
                 return _clip(value)
     return None
 
 
-def _posted_at(tree: LexborHTMLParser) -> str | None:
-    for sel, attr in (('meta[property="article:published_time"]', "content"),
-                      ('[itemprop="datePublished"]', "content"), ('[itemprop="datePublished"]', "datetime"),
-                      ("time[datetime]", "datetime"), ("[data-posted]", "data-posted")):
-        node = tree.css_first(sel)
-        if node is not None and node.attributes.get(attr):
-            return _clip(node.attributes.get(attr), 100)
+def _posted_at(tree: LexborHTMLParser, ld: list[dict]) -> str | None:
+    node = tree.css_first('meta[property="article:published_time"]')
+    if node is not None and node.attributes.get("content"):
+        return _clip(node.attributes.get("content"), 100)
+    for obj in ld:
+        for key in ("datePublished", "uploadDate", "dateCreated"):
+            if isinstance(obj.get(key), str) and obj[key].strip():
+                return _clip(obj[key], 100)
+    for sel, attrs in (('[itemprop="datePublished"], [itemprop="uploadDate"]', ("content", "datetime")),
+                       ("time[datetime]", ("datetime",)), ("[data-posted]", ("data-posted",))):
+        for node in tree.css(sel)[:20]:
+            value = next((node.attributes.get(a) for a in attrs if node.attributes.get(a)), None)
+            if value and value.strip():
+                return _clip(value, 100)
     return None
 
 

@@ -42,7 +42,9 @@ log = logging.getLogger("unleak.monitor")
 BUILTIN_KINDS = {"page", "media", "feed", "sitemap", "file"}
 MAX_SITEMAP_DEPTH = 3
 MAX_SITEMAP_URLS = 50_000
-PHASES = ("fetch", "parse", "decode", "hash_match", "capture", "db")
+# hash: the matcher's time less its index search and verification (signals, query-side variant hashes);
+# match: the index search; verify: owner-side verification against the originals.
+PHASES = ("fetch", "parse", "decode", "hash", "match", "verify", "capture", "db")
 
 
 @dataclass
@@ -126,6 +128,26 @@ class _Timer:
         self.sink[self.phase] = self.sink.get(self.phase, 0.0) + time.perf_counter() - self.t
 
 
+_phase_sink = threading.local()  # the timings dict of the outcome this worker thread is matching
+
+
+def _time_calls(obj: Any, method: str, phase: str) -> None:
+    """Time every call of obj.method into the current thread's outcome, as `phase`. The Matcher has no
+    separate hash and match steps, so its index search and its verifier are timed from outside."""
+    call = getattr(obj, method)
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return call(*args, **kwargs)
+        finally:
+            sink = getattr(_phase_sink, "timings", None)
+            if sink is not None:
+                sink[phase] = sink.get(phase, 0.0) + time.perf_counter() - t
+
+    setattr(obj, method, timed)
+
+
 class Scanner:
     """Scans the sources of one case. `on_sighting` is called for every sighting found."""
 
@@ -151,6 +173,9 @@ class Scanner:
             wanted = {"fast": self.options.fast, "verify": self.options.verify, "variants": self.options.variants}
             accepted = inspect.signature(Matcher).parameters
             self._matcher = Matcher(self.bank, **{k: v for k, v in wanted.items() if k in accepted})
+            _time_calls(self._matcher.pdq, "search", "match")
+            if self._matcher.verifier is not None:
+                _time_calls(self._matcher.verifier, "verify_candidate", "verify")
             self._labels = {it.id: it.label for it in self.bank.items()}
         return self._matcher
 
@@ -562,8 +587,18 @@ class _ScanRun:
             o.media_sha256 = media.digests()["sha256"]
             if media.kind is MediaKind.IMAGE:
                 media.pixels()  # decode once, timed apart from hashing
-        with self.cpu, _Timer(o.timings, "hash_match"):
-            result = self.sc.matcher.match_media(media)
+        inner: dict[str, float] = {}
+        with self.cpu:
+            _phase_sink.timings = inner
+            t = time.perf_counter()
+            try:
+                result = self.sc.matcher.match_media(media)
+            finally:
+                _phase_sink.timings = None
+                total = time.perf_counter() - t
+        for phase in ("match", "verify"):
+            o.timings[phase] = o.timings.get(phase, 0.0) + inner.get(phase, 0.0)
+        o.timings["hash"] = o.timings.get("hash", 0.0) + max(total - sum(inner.values()), 0.0)
         o.matches = result.matches
         if not o.matches:
             o.media = None  # keep memory low: only matches are captured
@@ -575,9 +610,9 @@ class _ScanRun:
         tasks: list[Task] = []
         for entry in parsed.entries[:5000]:
             hints = {}
-            author = entry.get("author") or (entry.get("author_detail") or {}).get("name")
+            author = _feed_author(entry)
             if author:
-                hints["uploader"] = str(author)[:200]
+                hints["uploader"] = author
             posted = entry.get("published") or entry.get("updated")
             if posted:
                 hints["posted_at"] = str(posted)[:100]
@@ -612,6 +647,13 @@ class _ScanRun:
             else:
                 tasks.append(Task(url, "media" if looks_like_media_url(url) else "page", 0, task.url))
         return tasks
+
+
+def _feed_author(entry: Any) -> str | None:
+    """The entry's author: Atom's name, dc:creator, or RSS's "email (Name)" as the name."""
+    author = str(entry.get("author") or (entry.get("author_detail") or {}).get("name") or "").strip()
+    m = re.fullmatch(r"\S+@\S+\s+\((.+)\)", author)  # feedparser keeps RSS <author> as written
+    return (m.group(1).strip() if m else author)[:200] or None
 
 
 def scan(store: Store, case: str | None = None, source_id: int | None = None,
