@@ -118,3 +118,50 @@ def tiny_video(tmp_path_factory, samples) -> Path:
 @pytest.fixture(scope="session")
 def other_video(tmp_path_factory, samples) -> Path:
     return make_video(tmp_path_factory.mktemp("video") / "other.mp4", [samples[i] for i in (0, 6, 10, 23)])
+
+
+_IMAGE_SAVE_FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "bmp": "BMP", "tif": "TIFF",
+                       "heic": "HEIF", "avif": "AVIF"}
+_VIDEO_CODECS = {"mp4": "libx264", "mov": "libx264", "webm": "libvpx-vp9", "mkv": "libx264"}
+MEDIA_EXTENSIONS = [*_IMAGE_SAVE_FORMATS, *_VIDEO_CODECS]
+
+
+@pytest.fixture
+def small_media(samples, tmp_path):
+    """`small_media("avif")`: a small valid file of one supported format, made from sample photos."""
+    from PIL import Image
+
+    from unleak.media.image import _load_plugins
+
+    def make(ext: str) -> Path:
+        out = tmp_path / f"small.{ext}"
+        if ext in _IMAGE_SAVE_FORMATS:
+            _load_plugins()  # registers the HEIF and AVIF writers too
+            Image.open(samples[3]).convert("RGB").resize((160, 120)).save(out, _IMAGE_SAVE_FORMATS[ext])
+            return out
+        return make_video(out, [samples[i] for i in (2, 13)], seconds=2, fps=5, size=(128, 96),
+                          codec=_VIDEO_CODECS[ext])
+
+    return make
+
+
+@pytest.fixture
+def broken_avif(small_media, tmp_path) -> Path:
+    """An AVIF whose container is fine but whose image data makes libavif itself fail: Pillow's
+    AVIF plugin then raises RuntimeError ("Failed to decode frame 0"), not an OSError."""
+    import io
+
+    from PIL import Image
+
+    data = small_media("avif").read_bytes()
+    for start in range(len(data) // 2, len(data) - 8, 8):  # the AV1 payload is at the end
+        bad = data[:start] + bytes(b ^ 0xFF for b in data[start:start + 8]) + data[start + 8:]
+        try:
+            Image.open(io.BytesIO(bad)).load()
+        except RuntimeError:
+            out = tmp_path / "broken.avif"
+            out.write_bytes(bad)
+            return out
+        except Exception:
+            continue
+    pytest.fail("no byte flip made libavif fail")

@@ -77,6 +77,34 @@ def test_removed_hash_never_matches_again_even_after_round_trip(store, private, 
     assert Matcher(fresh).match_media(_media(Path(bank.items()[0].path))).matches
 
 
+def test_protecting_a_removed_file_again_does_not_bring_it_back(store, samples, tmp_path):
+    from PIL import Image, PngImagePlugin
+
+    from unleak.match import Matcher
+
+    photo = tmp_path / "x.png"
+    shutil.copyfile(samples[4], photo)
+    # other bytes (new metadata, other compression), the same pixels: the same PDQ
+    twin = tmp_path / "twin.png"
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "a copy")
+    Image.open(photo).save(twin, pnginfo=info, compress_level=1)
+    assert twin.read_bytes() != photo.read_bytes()
+
+    bank = Bank(store, "again")
+    (first,) = bank.protect([photo])
+    bank.remove([first.bank_id])
+    for path, signal in ((photo, "sha256"), (twin, "pdq")):
+        (again,) = bank.protect([path])
+        assert again.skipped and again.bank_id is None and again.error is None
+        assert f"the same {signal} hash as bank item {first.bank_id}, removed from case 'again' on " in again.refused
+    assert bank.count() == 0
+    assert not Matcher(bank).match_media(_media(photo)).matches
+    # another case is another bank: it may protect the same photo
+    (elsewhere,) = Bank(store, "other").protect([photo])
+    assert elsewhere.bank_id is not None and not elsewhere.skipped
+
+
 def _media(path: Path):
     from unleak.signals import Media
 

@@ -15,6 +15,8 @@ from unleak.config import MediaLimits
 from unleak.errors import LimitExceeded, MediaError
 from unleak.signals import Media, compute_signals
 
+from conftest import MEDIA_EXTENSIONS
+
 
 def _jpeg(samples, tmp_path: Path, name="ok.jpg") -> Path:
     out = tmp_path / name
@@ -129,3 +131,89 @@ def test_batch_carries_on_past_bad_files(samples, tmp_path, cli):
     assert code == 1  # something failed, and the exit code says so
     assert lines[0]["error"] and "broken.jpg" in lines[0]["error"]
     assert lines[1]["error"] is None and len(lines[1]["signals"]["pdq"]) == 64
+
+
+def _corrupt(data: bytes, how: str, ext: str) -> bytes:
+    if how == "truncated":
+        return data[: len(data) // 2]
+    # Invert 16 bytes of the file's structure (header boxes, chunks, EBML elements). A GIF's
+    # bytes there are its colour table, which decodes whatever it holds: hit its image data.
+    start = len(data) // 2 if ext == "gif" else 24
+    return data[:start] + bytes(b ^ 0xFF for b in data[start:start + 16]) + data[start + 16:]
+
+
+@pytest.mark.parametrize("how", ["truncated", "flipped"])
+@pytest.mark.parametrize("ext", MEDIA_EXTENSIONS)
+def test_corrupt_file_of_every_format_is_one_line_error_and_batch_goes_on(ext, how, small_media, samples,
+                                                                           tmp_path, cli):
+    import json
+
+    bad = tmp_path / f"bad.{ext}"
+    bad.write_bytes(_corrupt(small_media(ext).read_bytes(), how, ext))
+    good = _jpeg(samples, tmp_path)
+    code, out, err = cli("hash", "--json", bad, good)
+    first, second = [json.loads(line) for line in out.splitlines()]
+    assert code == 1
+    assert first["path"] == str(bad) and first["signals"] == {}
+    assert first["error"].startswith(f"{bad}: ") and "\n" not in first["error"]
+    assert second["error"] is None and len(second["signals"]["pdq"]) == 64
+    assert "Traceback" not in err
+
+
+def test_avif_the_decoder_cannot_decode_is_a_media_error(broken_avif, samples, tmp_path, cli):
+    import json
+
+    with pytest.raises(MediaError, match="cannot decode image"):
+        compute_signals(Media.open(broken_avif))
+    code, out, _ = cli("hash", "--json", broken_avif, _jpeg(samples, tmp_path))
+    first, second = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and "broken.avif: cannot decode image" in first["error"]
+    assert second["error"] is None and len(second["signals"]["pdq"]) == 64
+
+
+@pytest.mark.parametrize("ext", ["mp4", "mov", "webm", "mkv"])
+def test_every_video_container_hashes(ext, small_media, cli):
+    import json
+
+    code, out, _ = cli("hash", "--json", small_media(ext))
+    (record,) = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and record["error"] is None
+    assert "pdq" not in record["signals"] and len(record["signals"]["vpdq"]) == 2  # one frame a second
+
+
+def test_cut_off_matroska_is_truncated_not_half_hashed(small_media, tmp_path):
+    # FFmpeg decodes the first half of a cut-off WebM/MKV without complaint.
+    cut = tmp_path / "cut.webm"
+    cut.write_bytes(small_media("webm").read_bytes()[:-200])
+    with pytest.raises(MediaError, match="truncated"):
+        compute_signals(Media.open(cut))
+
+
+def test_video_with_corrupt_codec_parameters_does_not_kill_the_batch(small_media, samples, tmp_path):
+    """Corrupt H.264 parameters (avcC) leave FFmpeg without a pixel format; vpdq hands that to
+    swscale, which aborts the process. Run as a real process, so an abort shows as one."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.mp4"
+    data = small_media("mp4").read_bytes()
+    i = data.index(b"avcC") + 4  # the SPS/PPS record
+    bad.write_bytes(data[:i] + bytes(b ^ 0xFF for b in data[i:i + 8]) + data[i + 8:])
+    good = _jpeg(samples, tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "unleak", "hash", "--json", str(bad), str(good)],
+                          capture_output=True, text=True, env=dict(os.environ), timeout=300)
+    assert proc.returncode == 1, proc.stderr[-500:]
+    first, second = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert "no frame of the video can be decoded" in first["error"]
+    assert second["error"] is None and len(second["signals"]["pdq"]) == 64
+
+
+def test_video_with_unknown_codec_is_a_media_error(small_media, tmp_path):
+    bad = tmp_path / "bad.mp4"
+    data = small_media("mp4").read_bytes()
+    i = data.index(b"avc1", 40)  # the sample description's codec, not ftyp's brand list
+    bad.write_bytes(data[:i] + b"zzzz" + data[i + 4:])
+    with pytest.raises(MediaError, match="codec is unknown"):
+        compute_signals(Media.open(bad))

@@ -96,7 +96,35 @@ def test_vpdq_frames_equal_reference_package(tiny_video):
     frames = json.loads(sig.value)
     assert [f.split(",")[0] for f in frames] == [f.hex for f in ref]
     assert [int(f.split(",")[1]) for f in frames] == [f.quality for f in ref]
+    assert [float(f.split(",")[2]) for f in frames] == [f.timestamp for f in ref]  # whole seconds here
     assert len(frames) >= 3
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_vpdq_frame_times_equal_reference_package(samples, tmp_path, fast):
+    """At NTSC's 30000/1001 frames a second the hashed frames fall between whole seconds."""
+    from fractions import Fraction
+
+    import av
+    import vpdq
+    from threatexchange.extensions.vpdq.vpdq_util import VpdqCompactFeature
+
+    video = tmp_path / "ntsc.mp4"
+    pictures = [np.asarray(Image.open(samples[i]).convert("RGB").resize((160, 120))) for i in (2, 3, 13)]
+    with av.open(str(video), "w") as out:
+        stream = out.add_stream("libx264", rate=Fraction(30000, 1001))
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        for i in range(30 * 6):
+            frame = av.VideoFrame.from_ndarray(np.roll(pictures[i // 60], i, axis=1), format="rgb24")
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    ref = vpdq.computeHash(str(video), seconds_per_hash=1.0)
+    frames = json.loads(compute_signals(Media.open(video), fast=fast)["vpdq"].value)
+    # Written as python-threatexchange writes vPDQ: times to 3 significant digits.
+    assert frames == [str(VpdqCompactFeature.from_vpdq_feature(f)) for f in ref]
+    times = [float(f.split(",")[2]) for f in frames]
+    assert len(times) >= 5 and any(t != int(t) for t in times)
+    assert times == pytest.approx([f.timestamp for f in ref], rel=5e-3)
 
 
 def test_vpdq_self_match_and_non_match(tiny_video, other_video):

@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from unleak.errors import MediaError, NotFound, UnleakError
@@ -27,7 +28,8 @@ class ProtectResult:
     bank_id: int | None = None
     signals: dict[str, Signal] = field(default_factory=dict)
     error: str | None = None
-    skipped: bool = False  # already protected
+    skipped: bool = False  # already protected, or refused below
+    refused: str | None = None  # why not: the same media was removed from the case before
 
     def to_json(self) -> dict:
         return {
@@ -35,6 +37,7 @@ class ProtectResult:
             "bank_id": self.bank_id,
             "signals": signals_to_json(self.signals),
             "skipped": self.skipped,
+            "refused": self.refused,
             "error": self.error,
         }
 
@@ -125,6 +128,16 @@ class Bank:
                 result.bank_id, result.skipped = existing, True
                 return result
             signals = compute_signals(media)
+            # A removed hash must never match again: protecting the same file (or a copy with the
+            # same PDQ) again would bring it back under a new bank id.
+            removed = self._removed_match(signals)
+            if removed is not None:
+                result.skipped = True
+                result.refused = (f"{path}: not protected: it has the same {removed[0]} hash as bank item "
+                                  f"{removed[1]}, removed from case {self.case_name!r} on "
+                                  f"{removed[2]:%Y-%m-%d}, and removed items never match again "
+                                  "(there is no undo; protect it in another case with --case if you must)")
+                return result
             derived = []
             if variants and "pdq" in signals:
                 from unleak.match.variants import bank_variants
@@ -148,6 +161,20 @@ class Bank:
         except OSError as exc:  # e.g. disk full while writing the database
             result.error = f"{path}: {exc.strerror or exc}"
         return result
+
+    def _removed_match(self, signals: dict[str, Signal]) -> tuple[str, int, datetime] | None:
+        """(signal type, bank id, removal time) of a removed item with one of these exact values."""
+        rank = {"sha256": 0, "pdq": 1, "vpdq": 2}  # the most telling first: same file, same picture
+        with self.store.session() as s:
+            rows = s.execute(
+                select(BankSignal.type, BankItem.id, BankItem.removed_at)
+                .join(BankItem, BankSignal.item_id == BankItem.id)
+                .where(BankSignal.case_id == self.case_id, BankSignal.variant == "",
+                       BankItem.removed_at.is_not(None),
+                       or_(*(and_(BankSignal.type == t, BankSignal.value == sig.value)
+                             for t, sig in signals.items() if t in rank)))).all()
+        best = min(rows, key=lambda r: rank[r[0]], default=None)
+        return (best[0], best[1], best[2]) if best else None
 
     # --- list / remove -----------------------------------------------------------------------
     def items(self, *, include_removed: bool = False) -> list[BankItem]:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 
 class UnleakError(Exception):
     """An error meant for the user, with a hint on what to do next."""
 
     def __init__(self, message: str, hint: str | None = None) -> None:
+        # One line always: decoders' own messages (libheif, FFmpeg) may carry newlines.
+        message = _one_line(message)
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = _one_line(hint) if hint else hint
 
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
@@ -25,3 +29,7 @@ class LimitExceeded(MediaError):
 
 class NotFound(UnleakError):
     """A case, bank item, source or notice does not exist."""
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s*[\r\n]+\s*", " ", text).strip()

@@ -30,26 +30,29 @@ def hash_command(
     """Print the fingerprints of files, without storing anything."""
     rows = []
     failed = 0
-    for path in iter_media_paths(paths):
-        try:
-            signals = compute_signals(Media.open(path), fast=fast)
-            record = {"path": str(path), "signals": signals_to_json(signals), "error": None}
-        except UnleakError as exc:
-            record = {"path": str(path), "signals": {}, "error": str(exc)}
-            failed += 1
-        if as_json:
-            output.emit_json(record)
-        elif record["error"]:
-            output.error(record["error"])
-        else:
-            sig = record["signals"]
-            if "pdq" in sig:
-                rows.append((path, "pdq", sig["pdq"], sig["pdq_quality"]))
+    files = list(iter_media_paths(paths))
+    with output.progress("Hashing", len(files), enabled=not as_json and len(files) > 1) as bar:
+        for path in files:
+            try:
+                signals = compute_signals(Media.open(path), fast=fast)
+                record = {"path": str(path), "signals": signals_to_json(signals), "error": None}
+            except UnleakError as exc:
+                record = {"path": str(path), "signals": {}, "error": str(exc)}
+                failed += 1
+            bar.advance()
+            if as_json:
+                output.emit_json(record)
+            elif record["error"]:
+                output.error(record["error"])
             else:
-                frames = sig["vpdq"]
-                rows.append((path, "vpdq", f"{len(frames)} frames", sig.get("vpdq_quality")))
-            rows.append(("", "sha256", sig["sha256"], ""))
-            rows.append(("", "md5", sig["md5"], ""))
+                sig = record["signals"]
+                if "pdq" in sig:
+                    rows.append((path, "pdq", sig["pdq"], sig["pdq_quality"]))
+                else:
+                    frames = sig["vpdq"]
+                    rows.append((path, "vpdq", f"{len(frames)} frames", sig.get("vpdq_quality")))
+                rows.append(("", "sha256", sig["sha256"], ""))
+                rows.append(("", "md5", sig["md5"], ""))
     if not as_json and rows:
         output.table(None, ["file", "signal", "value", "quality"], rows)
     if failed:
@@ -67,7 +70,7 @@ def protect_command(
     """Fingerprint private photos and videos and add them to the bank. The media stays where it is."""
     bank = Bank(_store(), case)
     files = list(iter_media_paths(paths))
-    added = skipped = failed = 0
+    added = skipped = refused = failed = 0
     with output.progress("Protecting", len(files), enabled=not as_json) as bar:
         for path in files:
             r = bank.protect_one(path, label=label, variants=not no_variants)
@@ -76,16 +79,20 @@ def protect_command(
                 output.emit_json(r.to_json())
             elif r.error:
                 output.error(r.error)
+            elif r.refused:
+                output.warn(r.refused)
             if r.error:
                 failed += 1
+            elif r.refused:
+                refused += 1
             elif r.skipped:
                 skipped += 1
             else:
                 added += 1
     if not as_json:
         output.console.print(f"Protected [bold]{added}[/] new file(s) in case [bold]{bank.case_name}[/]; "
-                             f"{skipped} already protected, {failed} could not be read. "
-                             f"Bank size: {bank.count()}.")
+                             f"{skipped} already protected, {refused} removed before (not protected again), "
+                             f"{failed} could not be read. Bank size: {bank.count()}.")
     if failed:
         raise typer.Exit(1)
 
@@ -114,30 +121,39 @@ def match_command(
     matcher = Matcher(bank, fast=fast, dihedral=not no_dihedral, variants=not no_variants, verify=verify,
                       target_rate=target_rate)
     rows = []
-    found = 0
-    for result in matcher.match_paths(paths):
-        if as_json:
-            output.emit_json(result.to_json())
-            continue
-        if result.error:
-            output.error(result.error)
-        for m in result.matches:
-            rate = m.to_json().get("false_match_rate")
-            verified = {True: "yes", False: "no", None: ""}[m.verified]
-            how = m.variant or ""
-            if m.transform:
-                t = m.transform
-                how += (f" crop {tuple(t['crop_box'])} x{t['scale']:.2f} {t['rotation_deg']:+.1f}°"
-                        f"{' flipped' if t['flip'] else ''} {100 * t['visible_fraction']:.0f}% visible")
-            rows.append((result.path, m.bank_id, m.label, m.signal, m.distance, m.quality,
-                         f"{rate:.1e}" if rate is not None else "", verified, how.strip()))
-        found += bool(result.matches)
+    found = failed = 0
+    # Folders are listed first so that the bar knows its total; a URL counts as one step.
+    targets = [p for raw in paths
+               for p in ([raw] if raw.lower().startswith(("http://", "https://")) else iter_media_paths([raw]))]
+    with output.progress("Matching", len(targets), enabled=not as_json and len(targets) > 1) as bar:
+        for target in targets:
+            for result in matcher.match_paths([target]):
+                failed += result.error is not None
+                if as_json:
+                    output.emit_json(result.to_json())
+                    continue
+                if result.error:
+                    output.error(result.error)
+                for m in result.matches:
+                    rate = m.to_json().get("false_match_rate")
+                    verified = {True: "yes", False: "no", None: ""}[m.verified]
+                    how = m.variant or ""
+                    if m.transform:
+                        t = m.transform
+                        how += (f" crop {tuple(t['crop_box'])} x{t['scale']:.2f} {t['rotation_deg']:+.1f}°"
+                                f"{' flipped' if t['flip'] else ''} {100 * t['visible_fraction']:.0f}% visible")
+                    rows.append((result.path, m.bank_id, m.label, m.signal, m.distance, m.quality,
+                                 f"{rate:.1e}" if rate is not None else "", verified, how.strip()))
+                found += bool(result.matches)
+            bar.advance()
     if not as_json:
         if rows:
             output.table("Matches", ["candidate", "bank id", "label", "signal", "distance", "quality",
                                      "false-match rate", "verified", "how"], rows)
         output.console.print(f"{found} candidate(s) matched the bank of case [bold]{bank.case_name}[/] "
-                             f"({matcher.mode}).")
+                             f"({matcher.mode}){f'; {failed} could not be read' if failed else ''}.")
+    if failed:  # like hash and protect: a candidate that could not be checked is not a clean result
+        raise typer.Exit(1)
 
 
 bank_app = typer.Typer(help="The protected fingerprints: list, remove, export, import.", no_args_is_help=True)

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -21,13 +22,15 @@ def emit_json(obj: Any) -> None:
 
 
 def error(message: str, hint: str | None = None) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    # soft_wrap: a message stays one line however narrow the terminal (grep, logs, copy-paste);
+    # escape: paths and decoder messages may hold "[...]" that Rich would read as markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     if hint:
-        err_console.print(f"  [dim]hint: {hint}[/]", highlight=False)
+        err_console.print(f"  [dim]hint: {escape(hint)}[/]", highlight=False, soft_wrap=True)
 
 
 def warn(message: str) -> None:
-    err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
+    err_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

@@ -76,7 +76,9 @@ def decode_image(
         raise
     except Image.DecompressionBombError as exc:
         raise LimitExceeded(f"{label}: {exc}") from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
+    except Exception as exc:
+        # Decoders and their plugins raise all sorts for bad input (OSError, SyntaxError, struct
+        # errors, the AVIF/HEIF bindings' RuntimeError, ...): any of them is this file's problem.
         reason = str(exc) or type(exc).__name__
         if "truncated" in reason.lower():
             reason = "the file is truncated"
