@@ -206,3 +206,21 @@ def test_full_disk_while_exporting_loses_nothing(store, private, tmp_path, monke
         bank.export(out)
     assert out.read_text() == "previous export\n"
     assert not (tmp_path / "bank.json.tmp").exists()
+
+
+def test_a_long_video_fits_the_bank_and_is_refused_twice(store, tmp_path):
+    """A 15-minute vPDQ value (900 frames, ~46 kB) is larger than a PostgreSQL B-tree index row."""
+    import numpy as np
+
+    from unleak.signals import vpdq as vpdq_signal
+
+    rng = np.random.default_rng(11)
+    frames = [vpdq_signal.Frame(rng.integers(0, 256, 32, dtype=np.uint8).tobytes().hex(), 100, float(t))
+              for t in range(900)]
+    listing = tmp_path / "long.txt"
+    listing.write_text(f"vpdq {vpdq_signal.frames_to_value(frames)}\n")
+    bank = Bank(store, "long")
+    assert bank.import_file(listing, "te") == (1, 0)
+    assert bank.import_file(listing, "te") == (0, 1)  # found again by its value: refused
+    (_sid, _item, _label, value), = bank.active_signals("vpdq")
+    assert vpdq_signal.parse_frames(value) == frames

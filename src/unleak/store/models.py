@@ -92,7 +92,10 @@ class BankSignal(Base):
     item: Mapped[BankItem] = relationship(back_populates="signals")
 
     __table_args__ = (
-        Index("ix_bank_signals_lookup", "case_id", "type", "value"),
+        Index("ix_bank_signals_case_type", "case_id", "type"),
+        # Lookups by value. A hash index on PostgreSQL: a B-tree row may not exceed ~2.7 kB, and
+        # the vPDQ value of a minute of video is larger (SQLite has no such limit).
+        Index("ix_bank_signals_value", "value", postgresql_using="hash"),
         UniqueConstraint("item_id", "type", "variant", name="uq_bank_signal_item_type_variant"),
     )
 
