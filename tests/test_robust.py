@@ -274,5 +274,9 @@ def test_cli_match_flags(protected, tmp_path, coffee):
     rec = json.loads(out.output.strip().splitlines()[-1])
     assert rec["error"] is None and rec["matches"][0]["verified"] is True
     assert rec["matches"][0]["false_match_rate"] <= 1e-6
+    square = _save(tmp_path, "square.jpg", _jpeg(np.ascontiguousarray(coffee[:, 100:500])))
+    for flags, found in (([], True), (["--no-bank-variants"], False), (["--no-boxes"], True)):
+        out = runner.invoke(app, ["match", "--json", "--verify", "off", *flags, str(square)])
+        assert bool(json.loads(out.output.strip().splitlines()[-1])["matches"]) is found, flags
     out = runner.invoke(app, ["match", "--verify", "sometimes", str(cand)])
     assert out.exit_code != 0

@@ -104,6 +104,10 @@ def match_command(
     no_dihedral: bool = typer.Option(False, "--no-dihedral", help="Do not check rotations and flips."),
     no_variants: bool = typer.Option(False, "--no-variants",
                                      help="Plain PDQ only: no trimmed borders or screenshot frames, no bank-side crops."),
+    no_boxes: bool = typer.Option(False, "--no-boxes",
+                                  help="Do not hash the candidate's content boxes (trimmed borders, screenshot frames)."),
+    no_bank_variants: bool = typer.Option(False, "--no-bank-variants",
+                                          help="Do not compare with the bank's crops and trimmed borders."),
     verify: str = typer.Option("auto", "--verify",
                                help="Owner-side verification against the originals: auto (when they are on this machine), on, off (hash-only)."),
     target_rate: float = typer.Option(1e-6, "--target-rate",
@@ -118,8 +122,8 @@ def match_command(
     from unleak.match import Matcher
 
     bank = Bank(_store(), case)
-    matcher = Matcher(bank, fast=fast, dihedral=not no_dihedral, variants=not no_variants, verify=verify,
-                      target_rate=target_rate)
+    matcher = Matcher(bank, fast=fast, dihedral=not no_dihedral, verify=verify, target_rate=target_rate,
+                      boxes=not (no_variants or no_boxes), bank_variants=not (no_variants or no_bank_variants))
     rows = []
     found = failed = 0
     # Folders are listed first so that the bar knows its total; a URL counts as one step.

@@ -148,7 +148,7 @@ def hash_video_fast(path, seconds_per_hash: float = SECONDS_PER_HASH) -> list[Fr
                     pdq_hex, quality = pdq_fast.hash_luma(rgb)
                     seconds = float(np.float32(n) / np.float32(fps))  # vpdq: float frame number / fps
                     frames.append(Frame(pdq_hex, quality, round(seconds, 3)))
-    except av.error.FFmpegError as exc:
+    except (av.error.FFmpegError, ValueError, RuntimeError, OSError) as exc:  # PyAV's errors on bad input
         raise MediaError(f"{path}: cannot hash video: {exc}", hint="the file may be corrupt") from None
     except IndexError:
         raise MediaError(f"{path}: has no video stream") from None
