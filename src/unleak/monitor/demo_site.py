@@ -422,9 +422,9 @@ def demo_find_and_document(store, case: str, protected: list[Path], others: list
         report = Scanner(store, case, ScanOptions(policy=FetchPolicy(rate=None), verify="auto")).scan_source(src.id)
         found = {e.media_url for e in report.sightings}
         table("Sightings (each captured as WARC, encrypted at rest, and logged)",
-              ["media URL", "page", "bank id", "PDQ distance"],
+              ["media URL", "page", "bank id", "how"],
               [(e.media_url.removeprefix(site.server.base), (e.page_url or "").removeprefix(site.server.base),
-                e.bank_id, e.distance) for e in report.sightings])
+                e.bank_id, _how(e.signal, e.distance)) for e in report.sightings])
         st = report.stats
         console.print(f"Crawled {st['pages']} pages and {st['media']} images; refused {st['blocked']} URL(s) "
                       "(robots.txt, private addresses); "
@@ -447,3 +447,10 @@ def demo_find_and_document(store, case: str, protected: list[Path], others: list
     bad = verify_bundle(tampered)
     console.print(f"One byte flipped in a copy of the bundle: {bad.problem}")
     return found == set(site.truth) and check.ok and not bad.ok and later_ok
+
+
+def _how(signal: str, distance: int) -> str:
+    """How a sighting matched, in words: a local-feature match has no meaningful PDQ distance."""
+    if signal == "local":
+        return "checked against the original"
+    return f"{signal.upper()}, {distance} bits" if signal in ("pdq", "vpdq") else f"same file ({signal})"
