@@ -11,19 +11,15 @@ from warcio.archiveiterator import ArchiveIterator
 from unleak.evidence.capture import LocalFile, build_warc
 from unleak.evidence.verify import _check_warc
 
+from test_scan_e2e import _gzip_members
+
 
 def _warc(tmp_path: Path) -> tuple[Path, bytes, list[int]]:
     body = bytes(range(256)) * 8
     data, _ids = build_warc(LocalFile("file:///photos/leak.jpg", body), None, {"sighting_id": 1, "note": "é"})
     path = tmp_path / "c.warc.gz"
     path.write_bytes(data)
-    starts, pos = [], 0
-    while pos < len(data):
-        starts.append(pos)
-        d = zlib.decompressobj(31)
-        d.decompress(data[pos:])
-        pos = len(data) - len(d.unused_data)
-    return path, data, starts
+    return path, data, _gzip_members(data)
 
 
 def test_every_flipped_byte_names_its_record(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -130,3 +131,19 @@ def self_signed(tmp_path):
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert_path, key_path)
     return cert_path, ctx
+
+
+def json_lines(out: str) -> list[dict]:
+    """The JSON objects a `--json` command printed, one a line."""
+    return [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+
+
+def use_smtp_sink(store, monkeypatch):
+    """Point the CLI at `store` and at a local SMTP server; yields (store, sink), stops the server."""
+    monkeypatch.setenv("UNLEAK_DB", store.url)
+    sink = start_sink()
+    for k, v in {"UNLEAK_SMTP_HOST": "127.0.0.1", "UNLEAK_SMTP_PORT": str(sink.port), "UNLEAK_SMTP_SECURITY": "none",
+                 "UNLEAK_SMTP_FROM": "helpline@unleak.test"}.items():
+        monkeypatch.setenv(k, v)
+    yield store, sink
+    sink.controller.stop()

@@ -6,32 +6,24 @@ follow-up notice citing the first."""
 from __future__ import annotations
 
 import email
-import json
 from email import policy
 from pathlib import Path
 
 import pytest
 
 from _site import load_site
-from test_notice_fixtures import start_sink
+from test_notice_fixtures import json_lines, use_smtp_sink
 
 CASE = "e2e"
 
 
-def _lines(out: str) -> list[dict]:
-    return [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+_lines = json_lines
 
 
 @pytest.fixture
 def env(store, monkeypatch):
-    monkeypatch.setenv("UNLEAK_DB", store.url)
     monkeypatch.setenv("UNLEAK_TZ", "America/New_York")
-    sink = start_sink()
-    for k, v in {"UNLEAK_SMTP_HOST": "127.0.0.1", "UNLEAK_SMTP_PORT": str(sink.port), "UNLEAK_SMTP_SECURITY": "none",
-                 "UNLEAK_SMTP_FROM": "helpline@unleak.test"}.items():
-        monkeypatch.setenv(k, v)
-    yield store, sink
-    sink.controller.stop()
+    yield from use_smtp_sink(store, monkeypatch)
 
 
 def _scan(store):
