@@ -13,9 +13,11 @@ PDQ matching has two modes (see docs/matching.md):
 from __future__ import annotations
 
 import os
+import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, MutableMapping
 
 
 from unleak.bank import Bank, iter_media_paths
@@ -147,9 +149,13 @@ class Matcher:
             self._cal[key] = group_thresholds(groups, target=self.target_rate, model=self.null_model)
         return self._cal[key]
 
-    def match_media(self, media: Media) -> MatchResult:
+    def match_media(self, media: Media, timings: MutableMapping[str, float] | None = None) -> MatchResult:
+        """Match one candidate. `timings`, if given, gains the seconds spent in each phase:
+        `hash` (signals and query-side variant hashes), `match` (look-ups), `verify` (owner-side)."""
+        clock = _Clock(timings)
         result = MatchResult(path=media.name)
-        signals = compute_signals(media, fast=self.fast)
+        with clock("hash"):
+            signals = compute_signals(media, fast=self.fast)
         result.signals = signals
         best: dict[int, Match] = {}
 
@@ -162,7 +168,7 @@ class Matcher:
                 # the same bytes: by chance far less likely than any rate reported, so the floor
                 keep(Match(item_id, self._label(item_id), stype, 0, false_match_rate=0.0))
         if media.kind is MediaKind.IMAGE:
-            for m in self._match_pdq(media, signals["pdq"]):
+            for m in self._match_pdq(media, signals["pdq"], clock):
                 if m.bank_id in best and best[m.bank_id].signal in ("sha256", "md5"):
                     exact = best[m.bank_id]  # an exact copy: keep it, with what verification says
                     exact.verified, exact.transform, exact.inliers = m.verified, m.transform, m.inliers
@@ -171,7 +177,9 @@ class Matcher:
         else:
             frames = vpdq_signal.parse_frames(signals["vpdq"].value)
             n_query = len(vpdq_signal.usable(frames))
-            for item_id, vm, n_bank in self.videos.match(frames):
+            with clock("match"):
+                video_matches = self.videos.match(frames)
+            for item_id, vm, n_bank in video_matches:
                 # Union bound: an unrelated video this near has some frame pair within the median distance.
                 rate = min(1.0, n_query * n_bank * self.null_model.rate(vm.median_distance))
                 keep(Match(item_id, self._label(item_id), "vpdq", vm.median_distance, signals["vpdq"].quality,
@@ -180,12 +188,13 @@ class Matcher:
         result.matches = sorted(best.values(), key=lambda m: (m.distance, m.bank_id))
         return result
 
-    def _match_pdq(self, media: Media, pdq: Signal) -> list[Match]:
+    def _match_pdq(self, media: Media, pdq: Signal, clock: _Clock) -> list[Match]:
         from unleak.match.variants import query_hashes
         from unleak.signals.pdq import fast_pixels
 
-        pixels = fast_pixels(media) if self.fast else media.pixels()
-        qh = query_hashes(pixels, dihedral=self.dihedral, boxes=self.boxes)
+        with clock("hash"):
+            pixels = fast_pixels(media) if self.fast else media.pixels()
+            qh = query_hashes(pixels, dihedral=self.dihedral, boxes=self.boxes)
         queries: list[tuple[str, str, str]] = []  # (kind, name, hex)
         if qh.full.quality >= MIN_QUALITY:
             queries.append(("full", "", qh.full.value))
@@ -197,7 +206,9 @@ class Matcher:
         # Per bank item, per group: the nearest comparison (distance, description).
         near: dict[int, dict[str, tuple[int, str]]] = {}
         nearest: dict[int, int] = {}
-        for (kind, name, _), hits in zip(queries, self.pdq.search([q[2] for q in queries], radius)):
+        with clock("match"):
+            found = self.pdq.search([q[2] for q in queries], radius)
+        for (kind, name, _), hits in zip(queries, found):
             for item_id, bank_variant, dist in hits:
                 nearest[item_id] = min(dist, nearest.get(item_id, 999))
                 group = comparison_group(kind, bank_variant)
@@ -221,7 +232,8 @@ class Matcher:
             label = self._label(item_id)
             matches[item_id] = Match(item_id, label, "pdq", d, pdq.quality, variant=desc, false_match_rate=rate)
         if self.verifier is not None:
-            self._verify(media, qh, nearest, matches)
+            with clock("verify"):
+                self._verify(media, qh, nearest, matches)
         return list(matches.values())
 
     def _label(self, item_id: int) -> str:
@@ -275,3 +287,21 @@ class Matcher:
                 yield self.match_media(Media(data=data, name=media_url))
             except UnleakError as exc:
                 yield MatchResult(path=media_url, error=str(exc))
+
+
+class _Clock:
+    """Adds the time spent in `with clock(phase):` blocks to a dict of seconds (or does nothing)."""
+
+    def __init__(self, sink: MutableMapping[str, float] | None) -> None:
+        self.sink = sink
+
+    @contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        if self.sink is None:
+            yield
+            return
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.sink[phase] = self.sink.get(phase, 0.0) + time.perf_counter() - start

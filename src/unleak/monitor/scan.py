@@ -42,8 +42,7 @@ log = logging.getLogger("unleak.monitor")
 BUILTIN_KINDS = {"page", "media", "feed", "sitemap", "file"}
 MAX_SITEMAP_DEPTH = 3
 MAX_SITEMAP_URLS = 50_000
-# hash: the matcher's time less its index search and verification (signals, query-side variant hashes);
-# match: the index search; verify: owner-side verification against the originals.
+# hash, match, verify: the matcher's own phases (signals and variant hashes; look-ups; owner-side checks).
 PHASES = ("fetch", "parse", "decode", "hash", "match", "verify", "capture", "db")
 
 
@@ -128,26 +127,6 @@ class _Timer:
         self.sink[self.phase] = self.sink.get(self.phase, 0.0) + time.perf_counter() - self.t
 
 
-_phase_sink = threading.local()  # the timings dict of the outcome this worker thread is matching
-
-
-def _time_calls(obj: Any, method: str, phase: str) -> None:
-    """Time every call of obj.method into the current thread's outcome, as `phase`. The Matcher has no
-    separate hash and match steps, so its index search and its verifier are timed from outside."""
-    call = getattr(obj, method)
-
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        t = time.perf_counter()
-        try:
-            return call(*args, **kwargs)
-        finally:
-            sink = getattr(_phase_sink, "timings", None)
-            if sink is not None:
-                sink[phase] = sink.get(phase, 0.0) + time.perf_counter() - t
-
-    setattr(obj, method, timed)
-
-
 class Scanner:
     """Scans the sources of one case. `on_sighting` is called for every sighting found."""
 
@@ -173,9 +152,6 @@ class Scanner:
             wanted = {"fast": self.options.fast, "verify": self.options.verify, "variants": self.options.variants}
             accepted = inspect.signature(Matcher).parameters
             self._matcher = Matcher(self.bank, **{k: v for k, v in wanted.items() if k in accepted})
-            _time_calls(self._matcher.pdq, "search", "match")
-            if self._matcher.verifier is not None:
-                _time_calls(self._matcher.verifier, "verify_candidate", "verify")
             self._labels = {it.id: it.label for it in self.bank.items()}
         return self._matcher
 
@@ -587,18 +563,8 @@ class _ScanRun:
             o.media_sha256 = media.digests()["sha256"]
             if media.kind is MediaKind.IMAGE:
                 media.pixels()  # decode once, timed apart from hashing
-        inner: dict[str, float] = {}
         with self.cpu:
-            _phase_sink.timings = inner
-            t = time.perf_counter()
-            try:
-                result = self.sc.matcher.match_media(media)
-            finally:
-                _phase_sink.timings = None
-                total = time.perf_counter() - t
-        for phase in ("match", "verify"):
-            o.timings[phase] = o.timings.get(phase, 0.0) + inner.get(phase, 0.0)
-        o.timings["hash"] = o.timings.get("hash", 0.0) + max(total - sum(inner.values()), 0.0)
+            result = self.sc.matcher.match_media(media, timings=o.timings)
         o.matches = result.matches
         if not o.matches:
             o.media = None  # keep memory low: only matches are captured
