@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 from datetime import datetime, timezone
@@ -180,3 +181,31 @@ def test_main_prints_hint_for_user_errors(tmp_path):
     assert proc.returncode == 1
     assert "error: no bank item 999" in proc.stderr and "Traceback" not in proc.stderr
     assert "unleak bank list" in proc.stderr
+
+
+def test_table_cells_are_shown_as_written(capsys):
+    """A file name that looks like Rich markup is printed as it is, not styled or dropped."""
+    from rich.text import Text
+
+    from unleak.cli import output
+
+    output.table(None, ["file", "ok"], [("photo[bold]1[/].jpg", Text("yes", style="green"))])
+    printed = capsys.readouterr().out
+    assert "photo[bold]1[/].jpg" in printed and "yes" in printed
+
+
+def test_demo_runs_every_stage_right(tmp_path):
+    """The README's first command: `unleak demo` shows every stage and checks each answer."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ, UNLEAK_HOME=str(tmp_path / "home"), COLUMNS="160")
+    proc = subprocess.run([sys.executable, "-m", "unleak", "demo", "--dir", str(tmp_path / "demo")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = proc.stdout
+    for stage in ("1. protect", "2. match", "3. find and document", "4. take down and verify removal",
+                  "5. mark and trace", "every stage gave the right answer"):
+        assert stage in out, stage
+    assert "Found 7 of 7 altered copies; 0 false matches" in out
+    assert "named correctly, and no one else" in out

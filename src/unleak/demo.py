@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from PIL import Image, ImageEnhance, ImageOps
+from rich.text import Text
 
 from unleak.samples import sample_images
 
@@ -126,7 +127,7 @@ def _match_step(bank, layout: DemoLayout, truth: dict[str, str | None], console)
             how = f"PDQ, {best.distance} bits" if best.signal == "pdq" else "checked against the original"
         rows.append((name, expected or "-", got or "-", how,
                      _rate(best.false_match_rate) if best else "",
-                     "[green]yes[/]" if got == expected else "[red]NO[/]"))
+                     Text("yes", style="green") if got == expected else Text("NO", style="red")))
     table("Which protected photo is each image a copy of?",
           ["image found online", "truly a copy of", "unleak says", "how", "false-match rate", "right"], rows)
     copies = sum(1 for v in truth.values() if v)
