@@ -174,7 +174,20 @@ def test_export_with_timestamp_via_cli(cli, tsa, tmp_path):
                          "--tsa-cert", cert, "--allow-network", "127.0.0.1/32")
     assert code == 0, err
     code, out, err = cli("evidence", "verify", tmp_path / "b", "--json")
-    assert code == 0 and json.loads(out)["timestamps"] == 1
+    check = json.loads(out)
+    assert code == 0 and check["timestamps"] == 1 and not check["authorities_trusted"]
+    assert "unleak test root" in check["authorities"][0]
+    # Pinned to the authority the checker trusts: passes; to another one: fails, naming the signer.
+    code, out, err = cli("evidence", "verify", tmp_path / "b", "--tsa-cert", cert)
+    assert code == 0 and "unleak test root" in out and "pass --tsa-cert" not in out, out + err
+    other = LocalTSA()
+    try:
+        other_cert = tmp_path / "other.pem"
+        other_cert.write_bytes(other.root_pem)
+        code, out, err = cli("evidence", "verify", tmp_path / "b", "--tsa-cert", other_cert)
+        assert code == 1 and "not a certificate you named as trusted" in " ".join(err.split()), err
+    finally:
+        other.close()
     code, out, err = cli("evidence", "timestamp", "--case", "tsc", "--tsa", tsa.url, "--tsa-cert", cert,
                          "--allow-network", "127.0.0.1/32")
     assert code == 0 and "timestamped" in out

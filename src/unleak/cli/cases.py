@@ -418,15 +418,26 @@ def evidence_timestamp(case: Optional[str] = CaseOption, tsa: Optional[str] = Ts
 
 @evidence_app.command("verify")
 def evidence_verify(bundle: Path = typer.Argument(..., help="A bundle folder written by `evidence export`."),
+                    tsa_cert: Optional[list[Path]] = typer.Option(
+                        None, "--tsa-cert", help="A timestamp authority's certificate (PEM) that you trust; "
+                        "the bundle's timestamps must be signed under one of them. Repeatable."),
                     as_json: bool = JsonOption) -> None:
     """Check a bundle offline. Exit 0 when intact; 1, naming the first bad record, when not."""
+    from unleak.errors import UnleakError
     from unleak.evidence.verify import verify_bundle
 
-    check = verify_bundle(bundle)
+    trusted = None
+    if tsa_cert:
+        try:
+            trusted = [p.read_bytes() for p in tsa_cert]
+        except OSError as exc:
+            raise UnleakError(f"cannot read --tsa-cert {exc.filename}: {exc.strerror}") from None
+    check = verify_bundle(bundle, trusted)
     if as_json:
         output.emit_json({"ok": check.ok, "problem": check.problem, "log_head": check.head_hash,
                           "records": check.records, "files": check.files, "captures": check.captures,
-                          "warc_records": check.warc_records, "timestamps": check.timestamps})
+                          "warc_records": check.warc_records, "timestamps": check.timestamps,
+                          "authorities": check.authorities, "authorities_trusted": check.trusted_authorities})
     elif check.ok:
         output.console.print(f"[green]OK[/] {check}")
     else:

@@ -3,8 +3,10 @@
 The timestamped message is the 32 raw bytes of the head record's hash (so the token's message
 imprint is SHA-256 of those bytes). The TSA's answer is appended to the log as a `timestamp`
 record holding the token (base64 DER), the head it covers and the certificate the user trusts
-for that TSA, so a bundle can be checked offline; the checker should compare that certificate's
-fingerprint with the one the TSA publishes.
+for that TSA, so a bundle can be checked offline. A certificate stored in the log proves nothing
+by itself (whoever rewrote the log could bring their own authority), so the checker names the
+certificate it trusts (`unleak evidence verify --tsa-cert`), or compares the printed fingerprint
+with the one the TSA publishes.
 """
 
 from __future__ import annotations
@@ -79,9 +81,18 @@ def timestamp_head(session: Session, case_id: int, tsa_url: str, trusted_cert_pe
     return TimestampResult(rec, gen_time, subject, fingerprint)
 
 
-def check_timestamp_record(rec: dict, records: list[dict]) -> str | None:
+def cert_fingerprint(pem: bytes) -> str:
+    """SHA-256 fingerprint (hex) of a PEM certificate, as the log records it."""
+    try:
+        return _cert_info(pem)[2]
+    except ValueError as exc:
+        raise UnleakError(f"not a PEM certificate ({exc})", hint="give the authority's certificate in PEM form") from None
+
+
+def check_timestamp_record(rec: dict, records: list[dict], trusted: set[str] | None = None) -> str | None:
     """None when the token verifies against the certificate in the record and covers the named
-    record's hash; otherwise what is wrong."""
+    record's hash (and, with `trusted` fingerprints, that certificate is one of them); otherwise
+    what is wrong."""
     data = rec.get("data", {})
     try:
         of_seq, of_hash = int(data["of_seq"]), data["of_hash"]
@@ -102,6 +113,9 @@ def check_timestamp_record(rec: dict, records: list[dict]) -> str | None:
         root, _subject, fingerprint = _cert_info(pem)
         if fingerprint != data.get("tsa_cert_sha256"):
             return "the authority's certificate does not match its recorded fingerprint"
+        if trusted is not None and fingerprint not in trusted:
+            return (f"signed under {data.get('tsa_subject', '?')} (certificate SHA-256 {fingerprint}), "
+                    "which is not a certificate you named as trusted")
         VerifierBuilder(roots=[root]).build().verify_message(response, bytes.fromhex(of_hash))
     except Exception as exc:
         return f"the token does not verify ({exc})"

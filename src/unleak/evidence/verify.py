@@ -18,6 +18,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from unleak.evidence.export import BUNDLE_FORMAT, BUNDLE_VERSION, UNLISTED, bundle_json
 from unleak.evidence.log import verify_lines
@@ -36,13 +37,19 @@ class BundleCheck:
     captures: int = 0
     warc_records: int = 0
     timestamps: int = 0
+    authorities: list[str] = field(default_factory=list)  # "subject (certificate SHA-256)" of each timestamp
+    trusted_authorities: bool = False  # checked against certificates the checker named
     notes: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         if self.ok:
             return (f"bundle intact: {self.records} log records (head {self.head_hash}), {self.files} files, "
                     f"{self.captures} captures, {self.warc_records} WARC records checked"
-                    + (f", {self.timestamps} timestamp(s) verified" if self.timestamps else ""))
+                    + (f", {self.timestamps} timestamp(s) verified" if self.timestamps else "")
+                    + (f" by {', '.join(sorted(set(self.authorities)))}"
+                       + ("" if self.trusted_authorities else
+                          ": compare that fingerprint with the authority's, or pass --tsa-cert")
+                       if self.authorities else ""))
         return f"bundle NOT intact: {self.problem}"
 
 
@@ -54,9 +61,17 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def verify_bundle(path: Path) -> BundleCheck:
+def verify_bundle(path: Path, trusted_tsa: Iterable[bytes] | None = None) -> BundleCheck:
+    """Check a bundle offline. `trusted_tsa`: PEM certificates of the timestamp authorities the
+    checker trusts; the log's timestamps must then be signed under one of them."""
     path = Path(path)
     result = BundleCheck(ok=False)
+    trusted = None
+    if trusted_tsa is not None:
+        from unleak.evidence.timestamp import cert_fingerprint
+
+        trusted = {cert_fingerprint(pem) for pem in trusted_tsa}
+        result.trusted_authorities = True
 
     def fail(problem: str) -> BundleCheck:
         result.ok, result.problem = False, problem
@@ -192,10 +207,12 @@ def verify_bundle(path: Path) -> BundleCheck:
         if rec["action"] == "timestamp":
             from unleak.evidence.timestamp import check_timestamp_record
 
-            problem = check_timestamp_record(rec, records)
+            problem = check_timestamp_record(rec, records, trusted)
             if problem:
                 return fail(f"log.jsonl: record {rec['seq']} (timestamp): {problem}")
             result.timestamps += 1
+            data = rec["data"]
+            result.authorities.append(f"{data.get('tsa_subject', '?')} ({data.get('tsa_cert_sha256', '?')})")
     result.ok = True
     return result
 
