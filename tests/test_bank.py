@@ -224,3 +224,16 @@ def test_a_long_video_fits_the_bank_and_is_refused_twice(store, tmp_path):
     assert bank.import_file(listing, "te") == (0, 1)  # found again by its value: refused
     (_sid, _item, _label, value), = bank.active_signals("vpdq")
     assert vpdq_signal.parse_frames(value) == frames
+
+
+def test_import_reports_progress(store, tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(2)
+    listing = tmp_path / "list.txt"
+    listing.write_text("".join(f"pdq {rng.integers(0, 256, 32, dtype=np.uint8).tobytes().hex()}\n"
+                               for _ in range(12_000)))
+    calls: list[tuple[int, int]] = []
+    assert Bank(store, "progress").import_file(listing, "te", on_progress=lambda d, t: calls.append((d, t))) \
+        == (12_000, 0)
+    assert len(calls) >= 3 and calls[-1] == (12_000, 12_000) and calls == sorted(calls)

@@ -271,9 +271,11 @@ class Bank:
         _atomic_write(out, "".join(line + "\n" for line in lines))
         return len(lines)
 
-    def import_file(self, path: Path, fmt: str | None = None, *, label: str = "imported") -> tuple[int, int]:
+    def import_file(self, path: Path, fmt: str | None = None, *, label: str = "imported",
+                    on_progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
         """Load a hash list. Returns (added, refused). A value that was removed from this case is
-        refused, so a removed hash can never come back through a round trip."""
+        refused, so a removed hash can never come back through a round trip. `on_progress(done,
+        total)` is called as items are written (a million-hash list takes a while)."""
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -334,6 +336,8 @@ class Bank:
                         for item_id, (_, _, sigs) in zip(ids, batch) for stype, value, quality, variant in sigs]
                 s.execute(insert(BankSignal), rows)
                 added += len(rows)
+                if on_progress:
+                    on_progress(start + len(batch), len(pending))
         return added, refused
 
 

@@ -207,7 +207,9 @@ def bank_import(path: Path = typer.Argument(..., help="A file written by `bank e
                 label: str = typer.Option("imported", "--label", "-l"),
                 case: Optional[str] = CaseOption) -> None:
     """Import hashes. Hashes removed from this case before are refused."""
-    added, refused = Bank(_store(), case).import_file(path, fmt, label=label)
+    with output.progress("Importing", None) as bar:
+        added, refused = Bank(_store(), case).import_file(path, fmt, label=label,
+                                                         on_progress=lambda done, total: bar.update(done, total))
     output.console.print(f"Imported {added} hash(es); {refused} already present or removed before, skipped.")
 
 

@@ -65,7 +65,13 @@ class _Advance:
     def advance(self, n: int = 1) -> None:
         self.bar.advance(self.task, n)
 
+    def update(self, done: int, total: int | None = None) -> None:
+        self.bar.update(self.task, completed=done, total=total)
+
 
 class _NoProgress:
     def advance(self, n: int = 1) -> None:
+        pass
+
+    def update(self, done: int, total: int | None = None) -> None:
         pass
