@@ -160,8 +160,8 @@ def main() -> int:
         sec = timings.get(phase, 0.0)
         print(f"| {phase:<10} | {sec:>9.1f} | {100 * sec / total:>5.1f}% |")
     print()
-    print("(timed in the scan: 'match' is the bank index search, 'verify' the owner-side verification, 'hash' the "
-          "rest of Matcher.match_media (signals, query-side variant hashes; a video's frame comparison too); "
+    print("(the Matcher's own phases: 'hash' computes the signals and query-side variant hashes, 'match' the "
+          "look-ups (bank index, exact digests, vPDQ comparisons), 'verify' the owner-side verification; "
           "'db' is the database writer's time less captures)")
     for e in st["errors"][:5]:
         print("error:", e["url"], e["error"])
