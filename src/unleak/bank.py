@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import and_, func, insert, or_, select
-from sqlalchemy.orm import Session
 
 from unleak.errors import MediaError, NotFound, UnleakError
 from unleak.media.sniff import _EXTENSION_KIND, sniff_file
 from unleak.signals import Media, Signal, compute_signals, get_signal_type
 from unleak.store import Store
-from unleak.store.models import BankItem, BankSignal, Case, utcnow
+from unleak.store.models import BankItem, BankSignal, utcnow
 
 
 @dataclass

@@ -13,8 +13,6 @@ PDQ matching has two modes (see docs/matching.md):
 from __future__ import annotations
 
 import os
-import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, MutableMapping
@@ -23,9 +21,10 @@ from typing import Iterable, Iterator, MutableMapping
 from unleak.bank import Bank, iter_media_paths
 from unleak.errors import UnleakError
 from unleak.media.sniff import MediaKind
-from unleak.signals import Media, Signal, compute_signals, get_signal_type
+from unleak.signals import Media, Signal, compute_signals
 from unleak.signals import vpdq as vpdq_signal
 from unleak.signals.pdq import MIN_QUALITY, PdqSignal, hamming
+from unleak.timing import timed
 from unleak.match.bank_index import ExactLookup, PdqBankIndex, VideoBankIndex
 from unleak.match.calibration import DEFAULT_TARGET, REFERENCE_MODEL, Calibration, Group, NullModel, group_thresholds
 
@@ -152,9 +151,8 @@ class Matcher:
     def match_media(self, media: Media, timings: MutableMapping[str, float] | None = None) -> MatchResult:
         """Match one candidate. `timings`, if given, gains the seconds spent in each phase:
         `hash` (signals and query-side variant hashes), `match` (look-ups), `verify` (owner-side)."""
-        clock = _Clock(timings)
         result = MatchResult(path=media.name)
-        with clock("hash"):
+        with timed(timings, "hash"):
             signals = compute_signals(media, fast=self.fast)
         result.signals = signals
         best: dict[int, Match] = {}
@@ -168,7 +166,7 @@ class Matcher:
                 # the same bytes: by chance far less likely than any rate reported, so the floor
                 keep(Match(item_id, self._label(item_id), stype, 0, false_match_rate=0.0))
         if media.kind is MediaKind.IMAGE:
-            for m in self._match_pdq(media, signals["pdq"], clock):
+            for m in self._match_pdq(media, signals["pdq"], timings):
                 if m.bank_id in best and best[m.bank_id].signal in ("sha256", "md5"):
                     exact = best[m.bank_id]  # an exact copy: keep it, with what verification says
                     exact.verified, exact.transform, exact.inliers = m.verified, m.transform, m.inliers
@@ -177,7 +175,7 @@ class Matcher:
         else:
             frames = vpdq_signal.parse_frames(signals["vpdq"].value)
             n_query = len(vpdq_signal.usable(frames))
-            with clock("match"):
+            with timed(timings, "match"):
                 video_matches = self.videos.match(frames)
             for item_id, vm, n_bank in video_matches:
                 # Union bound: an unrelated video this near has some frame pair within the median distance.
@@ -188,11 +186,11 @@ class Matcher:
         result.matches = sorted(best.values(), key=lambda m: (m.distance, m.bank_id))
         return result
 
-    def _match_pdq(self, media: Media, pdq: Signal, clock: _Clock) -> list[Match]:
+    def _match_pdq(self, media: Media, pdq: Signal, timings: MutableMapping[str, float] | None) -> list[Match]:
         from unleak.match.variants import query_hashes
         from unleak.signals.pdq import fast_pixels
 
-        with clock("hash"):
+        with timed(timings, "hash"):
             pixels = fast_pixels(media) if self.fast else media.pixels()
             qh = query_hashes(pixels, dihedral=self.dihedral, boxes=self.boxes)
         queries: list[tuple[str, str, str]] = []  # (kind, name, hex)
@@ -206,7 +204,7 @@ class Matcher:
         # Per bank item, per group: the nearest comparison (distance, description).
         near: dict[int, dict[str, tuple[int, str]]] = {}
         nearest: dict[int, int] = {}
-        with clock("match"):
+        with timed(timings, "match"):
             found = self.pdq.search([q[2] for q in queries], radius)
         for (kind, name, _), hits in zip(queries, found):
             for item_id, bank_variant, dist in hits:
@@ -232,7 +230,7 @@ class Matcher:
             label = self._label(item_id)
             matches[item_id] = Match(item_id, label, "pdq", d, pdq.quality, variant=desc, false_match_rate=rate)
         if self.verifier is not None:
-            with clock("verify"):
+            with timed(timings, "verify"):
                 self._verify(media, qh, nearest, matches)
         return list(matches.values())
 
@@ -288,20 +286,3 @@ class Matcher:
             except UnleakError as exc:
                 yield MatchResult(path=media_url, error=str(exc))
 
-
-class _Clock:
-    """Adds the time spent in `with clock(phase):` blocks to a dict of seconds (or does nothing)."""
-
-    def __init__(self, sink: MutableMapping[str, float] | None) -> None:
-        self.sink = sink
-
-    @contextmanager
-    def __call__(self, phase: str) -> Iterator[None]:
-        if self.sink is None:
-            yield
-            return
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.sink[phase] = self.sink.get(phase, 0.0) + time.perf_counter() - start

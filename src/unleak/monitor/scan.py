@@ -33,9 +33,10 @@ from unleak.evidence.sightings import record_sighting, removed_by_url
 from unleak.monitor.fetch import Fetcher, FetchPolicy, FetchResult
 from unleak.monitor.guard import Blocked, FetchError, NetworkPolicy, Resolver
 from unleak.monitor.html import looks_like_media_url, parse_page
-from unleak.monitor.sources.base import SourceKind, Task, get_source_kind, url_key
+from unleak.monitor.sources.base import SourceKind, Task, get_source_kind
 from unleak.store import Store
 from unleak.store.models import ScanItem, ScanRun, Source
+from unleak.timing import timed
 
 log = logging.getLogger("unleak.monitor")
 
@@ -114,17 +115,6 @@ class TaskContext:
     def __init__(self, fetcher: Fetcher, config: dict[str, Any]) -> None:
         self.fetcher = fetcher
         self.config = config
-
-
-class _Timer:
-    def __init__(self, sink: dict[str, float], phase: str) -> None:
-        self.sink, self.phase = sink, phase
-
-    def __enter__(self) -> None:
-        self.t = time.perf_counter()
-
-    def __exit__(self, *exc) -> None:
-        self.sink[self.phase] = self.sink.get(self.phase, 0.0) + time.perf_counter() - self.t
 
 
 class Scanner:
@@ -476,7 +466,7 @@ class _ScanRun:
         o = Outcome(item_id, task)
         try:
             if task.kind not in BUILTIN_KINDS:
-                with _Timer(o.timings, "fetch"):
+                with timed(o.timings, "fetch"):
                     o.new_tasks = list(self.plugin.handle(self.ctx, task) or [])
                 o.kind_seen = task.kind
             elif task.kind == "file":
@@ -499,7 +489,7 @@ class _ScanRun:
     def _visit_file(self, o: Outcome) -> None:
         path = Path(unquote(urlsplit(o.task.url).path))
         limit = self.sc.options.policy.max_media_bytes
-        with _Timer(o.timings, "fetch"):
+        with timed(o.timings, "fetch"):
             size = path.stat().st_size
             if size > limit:
                 raise MediaError(f"{path}: {size:,} bytes, over the limit of {limit:,}")
@@ -511,7 +501,7 @@ class _ScanRun:
     def _visit_url(self, o: Outcome) -> None:
         task = o.task
         kind = "media" if task.kind == "media" else "page"
-        with _Timer(o.timings, "fetch"):
+        with timed(o.timings, "fetch"):
             r = self.fetcher.fetch(task.url, kind=kind)
         o.nbytes = len(r.raw)
         sniffed = r.sniffed
@@ -525,18 +515,18 @@ class _ScanRun:
             return
         if sniffed == "feed" or (task.kind == "feed" and sniffed != "html"):
             o.kind_seen = "feed"
-            with _Timer(o.timings, "parse"):
+            with timed(o.timings, "parse"):
                 o.new_tasks = self._feed_tasks(task, r)
             return
         if sniffed == "sitemap" or (task.kind == "sitemap" and sniffed != "html"):
             o.kind_seen = "sitemap"
-            with _Timer(o.timings, "parse"):
+            with timed(o.timings, "parse"):
                 o.new_tasks = self._sitemap_tasks(task, r)
             return
         if sniffed == "html":
             o.kind_seen = "page"
             self.pages.put(task.url, r)
-            with _Timer(o.timings, "parse"):
+            with timed(o.timings, "parse"):
                 info = parse_page(r.body, r.final_url)
             o.notes += info.notes
             hints = {"page_url": task.url}
@@ -558,7 +548,7 @@ class _ScanRun:
         from unleak.signals import Media
 
         o.media = media_src
-        with self.cpu, _Timer(o.timings, "decode"):
+        with self.cpu, timed(o.timings, "decode"):
             media = Media(data=media_src.body, name=o.task.url)
             o.media_sha256 = media.digests()["sha256"]
             if media.kind is MediaKind.IMAGE:

@@ -26,7 +26,7 @@ from unleak.match.align import Alignment, align, warp_original_to_candidate
 from .code import recipient_code
 from .extract import residual, soft_bits
 from .keys import WatermarkKey
-from .spread import embed_luma_delta, layout, pattern, perceptual_mask
+from .spread import layout, pattern, perceptual_mask
 
 _CODECS = {"mp4": ("libx264", "yuv420p"), "mov": ("libx264", "yuv420p"), "webm": ("libvpx-vp9", "yuv420p")}
 
