@@ -75,7 +75,7 @@ def main() -> None:
     found = sum(bool(matcher.match_media(Media.open(p)).matches) for p in photos)
     step(f"match {len(photos)} photos (8 orientations each): {found} found", t0)
 
-    print(f"\n| step | seconds | RSS MB | peak RSS MB |\n|---|---:|---:|---:|")
+    print("\n| step | seconds | RSS MB | peak RSS MB |\n|---|---:|---:|---:|")
     for name, secs, rss, peak in rows:
         print(f"| {name} | {secs:.1f} | {rss:.0f} | {peak:.0f} |")
     store.close()

@@ -54,6 +54,7 @@ QUALITY = 90
 
 # --- media -------------------------------------------------------------------------------------
 
+
 def make_jpegs(workdir: Path, label: str, pixels: float, count: int | None) -> list[Path]:
     folder = workdir / f"jpeg-{label.replace(' ', '').lower()}-q{QUALITY}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -102,6 +103,7 @@ def make_video(path: Path, seconds: float, fps: int = 30, size: tuple[int, int] 
 
 # --- timing ------------------------------------------------------------------------------------
 
+
 def timed(fn, *args):
     t0 = time.perf_counter()
     result = fn(*args)
@@ -138,8 +140,9 @@ def bench_images(paths: list[Path], reps: int) -> dict:
     for path in paths[:2]:
         ours_total(path)
         reference_hash(reference_decode(path))
-    times: dict[str, list[list[float]]] = {k: [[] for _ in paths] for k in
-                                           ("ref_decode", "ref_hash", "ours_decode", "ours_hash", "ours_total")}
+    times: dict[str, list[list[float]]] = {
+        k: [[] for _ in paths] for k in ("ref_decode", "ref_hash", "ours_decode", "ours_hash", "ours_total")
+    }
     gc.collect()
     gc.disable()
     try:
@@ -168,6 +171,7 @@ def bench_images(paths: list[Path], reps: int) -> dict:
 
 # --- agreement ---------------------------------------------------------------------------------
 
+
 def previous_fast_mode(path: Path) -> str:
     """unleak's fast mode before pdq_fast: draft decode to >= 512 px, box resize to 256 px, pdqhash."""
     image = Image.open(path)
@@ -185,8 +189,12 @@ def draft_then_pdqhash(path: Path) -> str:
 
 
 def agreement(paths: list[Path]) -> dict[str, list[int]]:
-    rows: dict[str, list[int]] = {"fast mode (pdq_fast)": [], "draft decode + pdqhash": [],
-                                  "previous fast mode (box 256 px)": [], "exact vs exact, re-encoded q85": []}
+    rows: dict[str, list[int]] = {
+        "fast mode (pdq_fast)": [],
+        "draft decode + pdqhash": [],
+        "previous fast mode (box 256 px)": [],
+        "exact vs exact, re-encoded q85": [],
+    }
     for path in paths:
         exact = PdqSignal.compute(Media.open(path)).value
         rows["fast mode (pdq_fast)"].append(hamming(exact, ours_total(path)))
@@ -201,11 +209,14 @@ def agreement(paths: list[Path]) -> dict[str, list[int]]:
 
 def stats(d: list[int]) -> str:
     a = np.array(d)
-    return (f"{np.median(a):.0f} | {np.percentile(a, 90):.0f} | {a.max()} | "
-            f"{100 * (a <= 8).mean():.0f}% | {100 * (a <= 16).mean():.0f}%")
+    return (
+        f"{np.median(a):.0f} | {np.percentile(a, 90):.0f} | {a.max()} | "
+        f"{100 * (a <= 8).mean():.0f}% | {100 * (a <= 16).mean():.0f}%"
+    )
 
 
 # --- video -------------------------------------------------------------------------------------
+
 
 def bench_video(path: Path, reps: int) -> dict:
     import av
@@ -229,14 +240,21 @@ def bench_video(path: Path, reps: int) -> dict:
         t, ours = timed(hash_video_fast, path)
         ours_t.append(t)
     dist = [hamming(a.pdq, b.pdq) for a, b in zip(ref, ours)]
-    return {"frames": frames, "hashes": len(ref),
-            "ref_s": statistics.median(ref_t), "ours_s": statistics.median(ours_t),
-            "ratios": [r / o for r, o in zip(ref_t, ours_t)], "same": ref == ours,
-            "same_times": [f.time for f in ref] == [f.time for f in ours], "max_bits": max(dist) if dist else 0,
-            "same_quality": [f.quality for f in ref] == [f.quality for f in ours]}
+    return {
+        "frames": frames,
+        "hashes": len(ref),
+        "ref_s": statistics.median(ref_t),
+        "ours_s": statistics.median(ours_t),
+        "ratios": [r / o for r, o in zip(ref_t, ours_t)],
+        "same": ref == ours,
+        "same_times": [f.time for f in ref] == [f.time for f in ours],
+        "max_bits": max(dist) if dist else 0,
+        "same_quality": [f.quality for f in ref] == [f.quality for f in ours],
+    }
 
 
 # --- main --------------------------------------------------------------------------------------
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -265,19 +283,25 @@ def main(argv: list[str] | None = None) -> int:
         agree[label] = agreement(paths)
 
     print("## PDQ on JPEGs, one core (per image: median of repeats; mean over images)\n")
-    print("| size | images | ref decode ms | ref hash ms | ref total ms | ref img/s | fast scale | "
-          "ours decode ms | ours hash ms | ours total ms | ours img/s | speed-up × | ours/decode |")
+    print(
+        "| size | images | ref decode ms | ref hash ms | ref total ms | ref img/s | fast scale | "
+        "ours decode ms | ours hash ms | ours total ms | ours img/s | speed-up × | ours/decode |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for label, r in results.items():
         ref_total = r["ref_decode"] + r["ref_hash"]
         scales = ", ".join(f"1/{s}" for s in r["scales"])
-        print(f"| {label} | {r['n']} | {r['ref_decode']:.1f} | {r['ref_hash']:.1f} | {ref_total:.1f} | "
-              f"{1e3 / ref_total:.1f} | {scales} | {r['ours_decode']:.2f} | {r['ours_hash']:.2f} | "
-              f"{r['ours_total']:.2f} | {1e3 / r['ours_total']:.0f} | {ref_total / r['ours_total']:.1f} | "
-              f"{r['ours_total'] / r['ours_decode']:.2f} |")
-    print("\nref = python-threatexchange `pdq_from_file` (Pillow full decode + pdqhash); ours = "
-          "`PdqSignal.compute(Media.open(path), fast=True)`; ours decode = Pillow open + draft('L') + load "
-          "at the fast scale; ours hash = the numba PDQ on it.\n")
+        print(
+            f"| {label} | {r['n']} | {r['ref_decode']:.1f} | {r['ref_hash']:.1f} | {ref_total:.1f} | "
+            f"{1e3 / ref_total:.1f} | {scales} | {r['ours_decode']:.2f} | {r['ours_hash']:.2f} | "
+            f"{r['ours_total']:.2f} | {1e3 / r['ours_total']:.0f} | {ref_total / r['ours_total']:.1f} | "
+            f"{r['ours_total'] / r['ours_decode']:.2f} |"
+        )
+    print(
+        "\nref = python-threatexchange `pdq_from_file` (Pillow full decode + pdqhash); ours = "
+        "`PdqSignal.compute(Media.open(path), fast=True)`; ours decode = Pillow open + draft('L') + load "
+        "at the fast scale; ours hash = the numba PDQ on it.\n"
+    )
 
     print("## Agreement with the exact hash (Hamming distance in bits, of 256)\n")
     print("| size | method | median | p90 | max | within 8 | within 16 |")
@@ -293,16 +317,25 @@ def main(argv: list[str] | None = None) -> int:
         v = bench_video(video, max(1, reps // 2 + 1))
         ratio = statistics.median(v["ratios"])
         print("## vPDQ, one core: one hash a second of a 720p30 H.264 video\n")
-        print("| video | frames | hashes | vpdq s | vpdq frames/s | ours s | ours frames/s | speed-up × "
-              "(median of runs) | same frame hashes |")
+        print(
+            "| video | frames | hashes | vpdq s | vpdq frames/s | ours s | ours frames/s | speed-up × "
+            "(median of runs) | same frame hashes |"
+        )
         print("|---|---|---|---|---|---|---|---|---|")
-        same = "yes" if v["same"] else (f"no: max {v['max_bits']} bits, times equal {v['same_times']}, "
-                                        f"qualities equal {v['same_quality']}")
-        print(f"| {seconds:.0f} s 1280x720 | {v['frames']} | {v['hashes']} | {v['ref_s']:.2f} | "
-              f"{v['frames'] / v['ref_s']:.0f} | {v['ours_s']:.2f} | {v['frames'] / v['ours_s']:.0f} | "
-              f"{ratio:.2f} | {same} |")
-        print("\nvpdq = `vpdq.computeHash(path, seconds_per_hash=1, thread_count=1)`; ours = "
-              "`unleak.signals.vpdq.hash_video_fast` (PyAV, non-reference frames not hashed are skipped).")
+        same = (
+            "yes"
+            if v["same"]
+            else (f"no: max {v['max_bits']} bits, times equal {v['same_times']}, qualities equal {v['same_quality']}")
+        )
+        print(
+            f"| {seconds:.0f} s 1280x720 | {v['frames']} | {v['hashes']} | {v['ref_s']:.2f} | "
+            f"{v['frames'] / v['ref_s']:.0f} | {v['ours_s']:.2f} | {v['frames'] / v['ours_s']:.0f} | "
+            f"{ratio:.2f} | {same} |"
+        )
+        print(
+            "\nvpdq = `vpdq.computeHash(path, seconds_per_hash=1, thread_count=1)`; ours = "
+            "`unleak.signals.vpdq.hash_video_fast` (PyAV, non-reference frames not hashed are skipped)."
+        )
     return 0
 
 

@@ -261,7 +261,9 @@ def table(rows: list[dict]) -> str:
         "faiss-multihash": "FAISS IndexBinaryMultiHash (16 x 16 bits)",
     }
     for r in rows:
-        ref = next((x for x in rows if x["kind"] == "faiss-multihash" and x["n"] == r["n"] and x["bank"] == r["bank"]), None)
+        ref = next(
+            (x for x in rows if x["kind"] == "faiss-multihash" and x["n"] == r["n"] and x["bank"] == r["bank"]), None
+        )
         ratio = ""
         if ref and r["kind"] != "faiss-multihash":
             ratio = (
@@ -269,7 +271,11 @@ def table(rows: list[dict]) -> str:
                 f" / {r['dihedral_qps'] / ref['dihedral_qps']:.1f}x"
             )
         single = f"{r['single_qps']:,.0f}" + (f" ({r['single_n']} q)" if r["single_n"] < 1000 else "")
-        batch = ("~" if r["batch_n"] < 1000 else "") + f"{r['batch_qps']:,.0f}" + (f" ({r['batch_n']} q)" if r["batch_n"] < 1000 else "")
+        batch = (
+            ("~" if r["batch_n"] < 1000 else "")
+            + f"{r['batch_qps']:,.0f}"
+            + (f" ({r['batch_n']} q)" if r["batch_n"] < 1000 else "")
+        )
         dih = ("~" if r["dihedral_n"] < 500 else "") + f"{r['dihedral_qps']:,.0f}"
         out.append(
             f"| {r['bank']} | {r['n']:,} | {names[r['kind']]} | {r['build_s']:.1f} | {r['mem_mb']:,.0f} | {single} | {batch} | {dih} | {r['check_matches']:,} | {ratio} |"
@@ -326,12 +332,16 @@ def main() -> None:
                 row = json.loads(line[7:])
                 rows.append(row)
                 print(f"#   {json.dumps(row)}", file=sys.stderr, flush=True)
-    print(f"\nRadius {RADIUS}, one thread, exact. Memory: RSS growth while building (the index's own copy of the hashes included).")
+    print(
+        f"\nRadius {RADIUS}, one thread, exact. Memory: RSS growth while building (the index's own copy of the hashes included)."
+    )
     print(table(rows))
     ours = [r for r in rows if r["kind"] == "ours"]
     if ours:
         print("\nunleak MultiIndexHash, one add or remove of one hash (ms):\n")
-        print("| bank | n | add median | add p99 | add max | remove median | remove p99 | remove max | process RSS MB |")
+        print(
+            "| bank | n | add median | add p99 | add max | remove median | remove p99 | remove max | process RSS MB |"
+        )
         print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
         for r in ours:
             print(

@@ -38,15 +38,40 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 # Photographs used as originals (at least 256 px on the short side). Graphics, documents and
 # tiny images are used only as sources of distractors.
 ORIGINALS = [
-    "brick.png", "cell.png", "chelsea.png", "coffee.png", "coins.png", "grass.png", "gravel.png",
-    "hubble_deep_field.jpg", "ihc.png", "moon.png", "motorcycle_left.png", "retina.jpg", "rocket.jpg",
-    "clock_motion.png", "china.jpg", "flower.jpg", "nuclear.png", "quokka.jpg", "aero", "ascent",
+    "brick.png",
+    "cell.png",
+    "chelsea.png",
+    "coffee.png",
+    "coins.png",
+    "grass.png",
+    "gravel.png",
+    "hubble_deep_field.jpg",
+    "ihc.png",
+    "moon.png",
+    "motorcycle_left.png",
+    "retina.jpg",
+    "rocket.jpg",
+    "clock_motion.png",
+    "china.jpg",
+    "flower.jpg",
+    "nuclear.png",
+    "quokka.jpg",
+    "aero",
+    "ascent",
     "DepartmentStore.jpg",
 ]
 # Sources showing the same scene: never counted as unrelated to each other.
 SAME_SCENE = {"motorcycle_right.png": "motorcycle_left.png"}
-NEVER = {"astronaut.png", "camera.png", "grace_hopper.jpg", "lfw_subset.npy", "camera", "lena.jpg",
-         "luispedro.jpg", "no_time_for_that_tiny.gif"}  # real people
+NEVER = {
+    "astronaut.png",
+    "camera.png",
+    "grace_hopper.jpg",
+    "lfw_subset.npy",
+    "camera",
+    "lena.jpg",
+    "luispedro.jpg",
+    "no_time_for_that_tiny.gif",
+}  # real people
 
 
 @dataclass
@@ -100,6 +125,7 @@ def load_sources() -> list[Source]:
 
 # --- transforms --------------------------------------------------------------------------------
 
+
 def _pil(a: np.ndarray) -> Image.Image:
     return Image.fromarray(a)
 
@@ -122,7 +148,7 @@ def resize(a: np.ndarray, f: float) -> np.ndarray:
 
 def crop_each_border(a: np.ndarray, f: float) -> np.ndarray:
     h, w = a.shape[:2]
-    return a[round(h * f): h - round(h * f), round(w * f): w - round(w * f)].copy()
+    return a[round(h * f) : h - round(h * f), round(w * f) : w - round(w * f)].copy()
 
 
 def centre_crop_area(a: np.ndarray, area: float) -> np.ndarray:
@@ -167,8 +193,12 @@ def overlay(a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     band = max(12, round(h * 0.12))
     d.rectangle([0, h - band, w, h], fill=(0, 0, 0, 170))
     handle = "@" + "".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz_0123456789"), 10))
-    d.text((round(w * 0.04), h - band + band * 0.18), handle + "  follow for more", font=_font(round(band * 0.6)),
-           fill=(255, 255, 255, 255))
+    d.text(
+        (round(w * 0.04), h - band + band * 0.18),
+        handle + "  follow for more",
+        font=_font(round(band * 0.6)),
+        fill=(255, 255, 255, 255),
+    )
     r = max(10, round(min(w, h) * 0.09))
     x0, y0 = w - 2 * r - round(w * 0.03), round(h * 0.03)
     d.ellipse([x0, y0, x0 + 2 * r, y0 + 2 * r], fill=(230, 40, 90, 220))
@@ -266,7 +296,7 @@ def make_distractor(src: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     ch = min(h, max(16, round(math.sqrt(area * h * w / aspect))))
     cw = min(w, max(16, round(ch * aspect)))
     y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
-    a = src[y:y + ch, x:x + cw]
+    a = src[y : y + ch, x : x + cw]
     kind = rng.integers(0, 6)
     if kind == 1:
         a = a[:, ::-1]
@@ -277,7 +307,7 @@ def make_distractor(src: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     elif kind == 4:
         a = greyscale(np.ascontiguousarray(a))
     elif kind == 5:  # a patchwork of two crops side by side
-        b = src[rng.integers(0, h // 2):, rng.integers(0, w // 2):]
+        b = src[rng.integers(0, h // 2) :, rng.integers(0, w // 2) :]
         b = resize(np.ascontiguousarray(b), a.shape[0] / b.shape[0])
         a = np.concatenate([a, b[: a.shape[0]]], axis=1)
     a = np.ascontiguousarray(a)
@@ -342,8 +372,11 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     rng = np.random.default_rng(args.seed)
     sources = load_sources()
-    originals = [s for s in sources if s.name in ORIGINALS and min(s.pixels.shape[:2]) >= 256
-                 and hash_pixels(s.pixels)[1] >= MIN_QUALITY]
+    originals = [
+        s
+        for s in sources
+        if s.name in ORIGINALS and min(s.pixels.shape[:2]) >= 256 and hash_pixels(s.pixels)[1] >= MIN_QUALITY
+    ]
     if args.quick:
         originals = originals[::3]
     n_distractors = args.distractors or (600 if args.quick else 5000)
@@ -379,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         tag = f"distractor/{j}/{s.name}"
         jobs.append((tag, _png(make_distractor(s.pixels, rng))))
         truth[tag] = ("distractor", None, s.group)
-    batches = [jobs[k::args.workers * 4] for k in range(args.workers * 4)]
+    batches = [jobs[k :: args.workers * 4] for k in range(args.workers * 4)]
     results = []
     tm = time.time()
     with ProcessPoolExecutor(max_workers=args.workers) as ex:
@@ -405,30 +438,43 @@ def main(argv: list[str] | None = None) -> int:
             if kind != "distractor":
                 table.setdefault(kind, {}).setdefault(mode, 0.0)
                 table[kind][mode] += any(b == item for b, _ in found) / len(originals)
-    positive_pairs = sum(len([i for i, g in group_of_item.items() if g != truth[t][2]])
-                         for t in truth if truth[t][0] != "distractor")
+    positive_pairs = sum(
+        len([i for i, g in group_of_item.items() if g != truth[t][2]]) for t in truth if truth[t][0] != "distractor"
+    )
 
-    print(f"# Robustness: {len(originals)} originals x {len(TRANSFORMS)} transforms, "
-          f"{n_distractors} distractors ({pairs:,} distractor-original pairs)\n")
+    print(
+        f"# Robustness: {len(originals)} originals x {len(TRANSFORMS)} transforms, "
+        f"{n_distractors} distractors ({pairs:,} distractor-original pairs)\n"
+    )
     print("| transform | " + " | ".join(MODES) + " |")
     print("|---|" + "---:|" * len(MODES))
     for kind, row in table.items():
         print(f"| {kind} | " + " | ".join(f"{row.get(m, 0):.2f}" for m in MODES) + " |")
-    print("| **false matches** (distractor and cross pairs) | "
-          + " | ".join(f"{false[m]} / {pairs + positive_pairs:,}" for m in MODES) + " |")
-    print("| measured false-match rate per pair | "
-          + " | ".join(f"{false[m] / (pairs + positive_pairs):.1e}" for m in MODES) + " |")
+    print(
+        "| **false matches** (distractor and cross pairs) | "
+        + " | ".join(f"{false[m]} / {pairs + positive_pairs:,}" for m in MODES)
+        + " |"
+    )
+    print(
+        "| measured false-match rate per pair | "
+        + " | ".join(f"{false[m] / (pairs + positive_pairs):.1e}" for m in MODES)
+        + " |"
+    )
     print()
     from unleak.match.calibration import REFERENCE_MODEL
 
     matcher = _matchers(home)["hash-only"]
     cal = matcher.calibration(7, 2, 0, 4)
-    print(f"Null model: {REFERENCE_MODEL}. Hash-only thresholds for a candidate with 2 content boxes against "
-          f"an item with 4 crops: {cal.thresholds}, rate bound {cal.rate():.2g} per pair.")
-    print(f"Protect with variants: {protect_s * 1000:.0f} ms per original, "
-          f"{n_variant_hashes / len(originals):.1f} extra PDQ hashes each. "
-          f"Matching: {match_s / len(jobs) * 1000:.0f} ms per candidate for the three modes "
-          f"({args.workers} workers). Total {time.time() - t0:.0f} s.")
+    print(
+        f"Null model: {REFERENCE_MODEL}. Hash-only thresholds for a candidate with 2 content boxes against "
+        f"an item with 4 crops: {cal.thresholds}, rate bound {cal.rate():.2g} per pair."
+    )
+    print(
+        f"Protect with variants: {protect_s * 1000:.0f} ms per original, "
+        f"{n_variant_hashes / len(originals):.1f} extra PDQ hashes each. "
+        f"Matching: {match_s / len(jobs) * 1000:.0f} ms per candidate for the three modes "
+        f"({args.workers} workers). Total {time.time() - t0:.0f} s."
+    )
     return 0
 
 

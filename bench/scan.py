@@ -1,6 +1,6 @@
 """Scan throughput: pages and media a second over a generated site on 127.0.0.1.
 
-The site (unleak.monitor.demo_site.big_site) has N pages in a tree, each with one JPEG at its own
+The site (unleak.demo.site.big_site) has N pages in a tree, each with one JPEG at its own
 URL (bytes differ per URL, so nothing is skipped as already seen): altered copies of protected
 sample photos and unrelated photos. The per-host rate limit is lifted (the default is 1 request a
 second per host). Reports wall-clock rates, the share of worker time spent fetching, parsing,
@@ -28,10 +28,18 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pages", type=int, default=10_000)
     ap.add_argument("--concurrency", type=int, default=8)
-    ap.add_argument("--no-variants", dest="variants", action="store_false",
-                    help="Plain PDQ + dihedral only (`unleak scan` uses content boxes and bank-side crops).")
-    ap.add_argument("--verify", default="auto", choices=["auto", "on", "off"],
-                    help="Owner-side verification against the originals (default auto, as `unleak scan`).")
+    ap.add_argument(
+        "--no-variants",
+        dest="variants",
+        action="store_false",
+        help="Plain PDQ + dihedral only (`unleak scan` uses content boxes and bank-side crops).",
+    )
+    ap.add_argument(
+        "--verify",
+        default="auto",
+        choices=["auto", "on", "off"],
+        help="Owner-side verification against the originals (default auto, as `unleak scan`).",
+    )
     ap.add_argument("--no-capture", action="store_true")
     ap.add_argument("--db", default=None, help="Database URL (default: SQLite in a temporary folder).")
     args = ap.parse_args()
@@ -41,10 +49,10 @@ def main() -> int:
     from PIL import Image
 
     from unleak.bank import Bank
-    from unleak.monitor.demo_site import altered_copy, big_site, jpeg
-    from unleak.monitor.fetch import FetchPolicy
-    from unleak.monitor.scan import PHASES, ScanOptions, Scanner
+    from unleak.demo.site import altered_copy, big_site, jpeg
+    from unleak.monitor.scan import PHASES, Scanner, ScanOptions
     from unleak.monitor.sources import SourceOptions, add_source
+    from unleak.net.fetch import FetchPolicy
     from unleak.samples import sample_images
     from unleak.store import open_store
 
@@ -104,11 +112,20 @@ def main() -> int:
     depth = 1
     while (3 ** (depth + 1) - 1) // 2 < args.pages:
         depth += 1
-    src = add_source(store, "bench", "crawl", [server.url("/p/0.html")],
-                     SourceOptions(depth=depth + 1, max_pages=args.pages, allow_networks=["127.0.0.1/32"]))
-    options = ScanOptions(policy=FetchPolicy(rate=None, per_host_concurrency=args.concurrency),
-                          concurrency=args.concurrency, verify=args.verify, variants=args.variants,
-                          capture=not args.no_capture)
+    src = add_source(
+        store,
+        "bench",
+        "crawl",
+        [server.url("/p/0.html")],
+        SourceOptions(depth=depth + 1, max_pages=args.pages, allow_networks=["127.0.0.1/32"]),
+    )
+    options = ScanOptions(
+        policy=FetchPolicy(rate=None, per_host_concurrency=args.concurrency),
+        concurrency=args.concurrency,
+        verify=args.verify,
+        variants=args.variants,
+        capture=not args.no_capture,
+    )
     last = [0.0]
 
     def progress(done: int, total: int) -> None:
@@ -131,24 +148,34 @@ def main() -> int:
     total = sum(timings.get(p, 0.0) for p in PHASES) or 1.0
     media_n = st["media"]
     print()
-    print(f"scan of a generated site on 127.0.0.1: {args.pages:,} pages, per-host rate limit lifted, "
-          f"{args.concurrency} fetches in flight, {os.cpu_count()} cores, "
-          f"{store.engine.dialect.name}")
+    print(
+        f"scan of a generated site on 127.0.0.1: {args.pages:,} pages, per-host rate limit lifted, "
+        f"{args.concurrency} fetches in flight, {os.cpu_count()} cores, "
+        f"{store.engine.dialect.name}"
+    )
     mode = scanner.matcher.mode
     same = args.variants and args.verify == "auto" and not args.no_capture and args.concurrency == 8
-    print(f"matching: variants {'on (content boxes + crops)' if args.variants else 'off (plain PDQ + dihedral)'}, "
-          f"verify {args.verify} ({mode}), captures {'off' if args.no_capture else 'on'}: "
-          f"{'the same as' if same else 'NOT'} `unleak scan`'s defaults (apart from the lifted rate limit)")
+    print(
+        f"matching: variants {'on (content boxes + crops)' if args.variants else 'off (plain PDQ + dihedral)'}, "
+        f"verify {args.verify} ({mode}), captures {'off' if args.no_capture else 'on'}: "
+        f"{'the same as' if same else 'NOT'} `unleak scan`'s defaults (apart from the lifted rate limit)"
+    )
     print()
     print(f"| {'measure':<34} | {'value':>12} |")
     print(f"|{'-' * 36}|{'-' * 14}|")
-    rows = [("pages fetched", f"{st['pages']:,}"), ("media fetched and matched", f"{media_n:,}"),
-            ("wall time (s)", f"{wall:,.1f}"), ("pages / s", f"{st['pages'] / wall:,.1f}"),
-            ("media / s", f"{media_n / wall:,.1f}"), ("URLs / s (pages + media)", f"{(st['pages'] + media_n) / wall:,.1f}"),
-            ("MB fetched / s", f"{st['bytes'] / wall / 1e6:,.2f}"),
-            ("sightings (expected)", f"{len(found):,} ({len(truth):,})"),
-            ("missed / false sightings", f"{len(set(truth) - found)} / {len(found - set(truth))}"),
-            ("captures written", f"{st['captures']:,}"), ("failed / refused", f"{st['failed']} / {st['blocked']}")]
+    rows = [
+        ("pages fetched", f"{st['pages']:,}"),
+        ("media fetched and matched", f"{media_n:,}"),
+        ("wall time (s)", f"{wall:,.1f}"),
+        ("pages / s", f"{st['pages'] / wall:,.1f}"),
+        ("media / s", f"{media_n / wall:,.1f}"),
+        ("URLs / s (pages + media)", f"{(st['pages'] + media_n) / wall:,.1f}"),
+        ("MB fetched / s", f"{st['bytes'] / wall / 1e6:,.2f}"),
+        ("sightings (expected)", f"{len(found):,} ({len(truth):,})"),
+        ("missed / false sightings", f"{len(set(truth) - found)} / {len(found - set(truth))}"),
+        ("captures written", f"{st['captures']:,}"),
+        ("failed / refused", f"{st['failed']} / {st['blocked']}"),
+    ]
     for k, v in rows:
         print(f"| {k:<34} | {v:>12} |")
     print()
@@ -160,9 +187,11 @@ def main() -> int:
         sec = timings.get(phase, 0.0)
         print(f"| {phase:<10} | {sec:>9.1f} | {100 * sec / total:>5.1f}% |")
     print()
-    print("(the Matcher's own phases: 'hash' computes the signals and query-side variant hashes, 'match' the "
-          "look-ups (bank index, exact digests, vPDQ comparisons), 'verify' the owner-side verification; "
-          "'db' is the database writer's time less captures)")
+    print(
+        "(the Matcher's own phases: 'hash' computes the signals and query-side variant hashes, 'match' the "
+        "look-ups (bank index, exact digests, vPDQ comparisons), 'verify' the owner-side verification; "
+        "'db' is the database writer's time less captures)"
+    )
     for e in st["errors"][:5]:
         print("error:", e["url"], e["error"])
     store.close()

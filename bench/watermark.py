@@ -28,17 +28,45 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from unleak.samples import sample_images  # noqa: E402
-from unleak.watermark import WatermarkKey, mark_pixels, trace_pixels  # noqa: E402
-from unleak.watermark.code import bias_vector, chernoff_log_tail  # noqa: E402
+from unleak.samples import sample_images
+from unleak.watermark import WatermarkKey, mark_pixels, trace_pixels
+from unleak.watermark.code import bias_vector, chernoff_log_tail
 
-PHOTOS = ["chelsea.png", "coffee.png", "hubble_deep_field.jpg", "ihc.png", "motorcycle_left.png", "retina.jpg",
-          "rocket.jpg", "china.jpg", "flower.jpg", "brick.png", "gravel.png", "moon.png"]
+PHOTOS = [
+    "chelsea.png",
+    "coffee.png",
+    "hubble_deep_field.jpg",
+    "ihc.png",
+    "motorcycle_left.png",
+    "retina.jpg",
+    "rocket.jpg",
+    "china.jpg",
+    "flower.jpg",
+    "brick.png",
+    "gravel.png",
+    "moon.png",
+]
 KEY = WatermarkKey(b"unleak-bench-key-0123456789abcde")
 OTHER_CASE_KEY = WatermarkKey(b"another-case-key-0123456789abcde")  # a second case, its own recipients
 REGISTERED = [f"recipient-{i:04d}" for i in range(1000)]
-SINGLE = ["none", "jpeg90", "jpeg70", "jpeg50", "resize50", "resize25", "crop10", "centre50", "rot2", "rot90",
-          "flip", "bright20", "grey", "overlay", "screenshot", "noise"]
+SINGLE = [
+    "none",
+    "jpeg90",
+    "jpeg70",
+    "jpeg50",
+    "resize50",
+    "resize25",
+    "crop10",
+    "centre50",
+    "rot2",
+    "rot90",
+    "flip",
+    "bright20",
+    "grey",
+    "overlay",
+    "screenshot",
+    "noise",
+]
 COLLUDE = {"avg2": 2, "avg3": 3, "avg4": 4}
 P_BIAS = bias_vector(KEY.secret, KEY.params)
 THRESHOLDS = np.array([2.0, 3.0, 4.0, 4.5, 5.0, 6.0, 7.0])
@@ -58,7 +86,7 @@ def _jpeg(a: np.ndarray, q: int) -> np.ndarray:
 
 def _crop(a: np.ndarray, left: float, top: float, right: float, bottom: float) -> np.ndarray:
     h, w = a.shape[:2]
-    return a[round(h * top): round(h * (1 - bottom)), round(w * left): round(w * (1 - right))]
+    return a[round(h * top) : round(h * (1 - bottom)), round(w * left) : round(w * (1 - right))]
 
 
 def _font(size: int):
@@ -73,7 +101,12 @@ def _overlay(a: np.ndarray) -> np.ndarray:
     w, h = im.size
     layer = Image.new("RGBA", im.size, (0, 0, 0, 0))
     d = ImageDraw.Draw(layer)
-    d.text((int(w * 0.05), int(h * 0.82)), "@leaked_content  t.me/xxxx", fill=(255, 255, 255, 230), font=_font(max(12, h // 14)))
+    d.text(
+        (int(w * 0.05), int(h * 0.82)),
+        "@leaked_content  t.me/xxxx",
+        fill=(255, 255, 255, 230),
+        font=_font(max(12, h // 14)),
+    )
     logo = Image.open(next(p for p in sample_images() if p.name == "logo.png")).convert("RGBA")
     lw = int(w * 0.18)
     logo = logo.resize((lw, int(logo.height * lw / logo.width)))
@@ -147,7 +180,11 @@ def control_image(k: int, rng: np.random.Generator) -> np.ndarray:
     if k % 3 == 2 or not others:
         h, w = int(rng.integers(300, 700)), int(rng.integers(300, 900))
         yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
-        base = rng.uniform(0, 255, 3) + rng.uniform(-120, 120, 3) * xx[..., None] + rng.uniform(-120, 120, 3) * yy[..., None]
+        base = (
+            rng.uniform(0, 255, 3)
+            + rng.uniform(-120, 120, 3) * xx[..., None]
+            + rng.uniform(-120, 120, 3) * yy[..., None]
+        )
         im = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
         d = ImageDraw.Draw(im)
         for _ in range(int(rng.integers(5, 40))):
@@ -164,7 +201,9 @@ def control_image(k: int, rng: np.random.Generator) -> np.ndarray:
     h, w = a.shape[:2]
     ch, cw = max(16, int(h * rng.uniform(0.5, 1.0))), max(16, int(w * rng.uniform(0.5, 1.0)))
     y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
-    a = np.ascontiguousarray(np.rot90(a[y:y + ch, x:x + cw, :: 1 if rng.random() < 0.5 else -1], int(rng.integers(0, 4))))
+    a = np.ascontiguousarray(
+        np.rot90(a[y : y + ch, x : x + cw, :: 1 if rng.random() < 0.5 else -1], int(rng.integers(0, 4)))
+    )
     a = np.clip(a * rng.uniform(0.8, 1.2, 3), 0, 255).astype(np.uint8)  # a tint
     im = _pil(a)
     s = rng.uniform(384, 900) / max(im.size)
@@ -189,8 +228,17 @@ def run_image(job: dict) -> dict:
     name, copies, seed = job["photo"], job["copies"], job["seed"]
     rng = np.random.default_rng(seed)
     original = load_photo(name)
-    out: dict = {"photo": name, "quality": [], "embed_s": [], "trace_s": [], "traces": [], "innocent": [],
-                 "controls": [], "iwm": [], "bounds": []}
+    out: dict = {
+        "photo": name,
+        "quality": [],
+        "embed_s": [],
+        "trace_s": [],
+        "traces": [],
+        "innocent": [],
+        "controls": [],
+        "iwm": [],
+        "bounds": [],
+    }
     # Marked copies for distinct registered recipients.
     picks = rng.choice(len(REGISTERED), size=copies + 4 * copies, replace=False)
     marked = {}
@@ -206,8 +254,9 @@ def run_image(job: dict) -> dict:
         r = trace_pixels(original, leak, KEY, REGISTERED)
         out["trace_s"].append(time.perf_counter() - t)
         named = {REGISTERED.index(a.recipient) for a in r.accused}
-        out["traces"].append({"attack": label, "right": bool(named & guilty), "false": len(named - guilty),
-                              "best_p": r.best_p_innocent})
+        out["traces"].append(
+            {"attack": label, "right": bool(named & guilty), "false": len(named - guilty), "best_p": r.best_p_innocent}
+        )
         if r.scores is not None:
             inn = np.delete(r.scores, sorted(guilty))
             out["innocent"].append(inn.astype(np.float32))
@@ -217,7 +266,7 @@ def run_image(job: dict) -> dict:
         for j in picks[:copies]:
             trace(attack(a, marked[j], rng), {int(j)}, a)
     for a, c in COLLUDE.items():
-        for k in range(copies):
+        for _ in range(copies):
             group = rng.choice(picks, size=c, replace=False)
             avg = np.rint(np.mean([marked[g].astype(np.float64) for g in group], axis=0)).astype(np.uint8)
             trace(avg, {int(g) for g in group}, a)
@@ -243,7 +292,7 @@ def run_image(job: dict) -> dict:
             out["controls"].append({"kind": kind, "accused": len(r.accused), "read": r.scores is not None})
     if job["iwm"]:
         dwt = [m for m in job["iwm"] if m != "rivaGan"]
-        out["iwm"] = run_iwm(original, dwt, rng, picks[:max(1, job["iwm_copies"])])
+        out["iwm"] = run_iwm(original, dwt, rng, picks[: max(1, job["iwm_copies"])])
         if "rivaGan" in job["iwm"]:  # ~7 s per encode and per decode on 2 cores: one copy per photo
             out["iwm"] += run_iwm(original, ["rivaGan"], rng, picks[:1])
     return out
@@ -269,10 +318,17 @@ def run_iwm(original: np.ndarray, methods: list[str], rng: np.random.Generator, 
             w = e.encode(bgr, m)
             emb = time.perf_counter() - t
             marked[int(j)] = cv2.cvtColor(w, cv2.COLOR_BGR2RGB)
-            rows.append({"method": m, "kind": "quality", "psnr": psnr(original, marked[int(j)]),
-                         "ssim": ssim(original, marked[int(j)]), "embed_s": emb})
+            rows.append(
+                {
+                    "method": m,
+                    "kind": "quality",
+                    "psnr": psnr(original, marked[int(j)]),
+                    "ssim": ssim(original, marked[int(j)]),
+                    "embed_s": emb,
+                }
+            )
 
-        def decode(img: np.ndarray) -> tuple[tuple[int, ...], float]:
+        def decode(img: np.ndarray, m: str = m) -> tuple[tuple[int, ...], float]:
             if img.ndim == 2:
                 img = np.dstack([img] * 3)
             d = WatermarkDecoder("bits", 32)
@@ -287,16 +343,32 @@ def run_iwm(original: np.ndarray, methods: list[str], rng: np.random.Generator, 
             for j in picks:
                 got, dt = decode(attack(a, marked[int(j)], rng))
                 right = got == tuple(ids[int(j)])
-                rows.append({"method": m, "kind": "trace", "attack": a, "right": right,
-                             "false": int(not right and got in registered_ids), "decode_s": dt})
+                rows.append(
+                    {
+                        "method": m,
+                        "kind": "trace",
+                        "attack": a,
+                        "right": right,
+                        "false": int(not right and got in registered_ids),
+                        "decode_s": dt,
+                    }
+                )
         if len(picks) >= 2:
             for a, c in COLLUDE.items():
                 group = [int(g) for g in picks[:c]] if len(picks) >= c else [int(g) for g in picks]
                 avg = np.rint(np.mean([marked[g].astype(np.float64) for g in group], axis=0)).astype(np.uint8)
                 got, dt = decode(avg)
                 right = any(got == tuple(ids[g]) for g in group)
-                rows.append({"method": m, "kind": "trace", "attack": a, "right": right,
-                             "false": int(not right and got in registered_ids), "decode_s": dt})
+                rows.append(
+                    {
+                        "method": m,
+                        "kind": "trace",
+                        "attack": a,
+                        "right": right,
+                        "false": int(not right and got in registered_ids),
+                        "decode_s": dt,
+                    }
+                )
         for a in SINGLE[:4]:
             got, _ = decode(attack(a, original, rng))
             rows.append({"method": m, "kind": "control", "false": int(got in registered_ids)})
@@ -322,7 +394,7 @@ def make_video(path: Path, seconds: float, w: int = 1280, h: int = 720, fps: int
         f = i / max(1, n - 1)
         cw, ch = int(w * (1.3 - 0.25 * f)), int(h * (1.3 - 0.25 * f))
         x, y = int((s.shape[1] - cw) * f), int((s.shape[0] - ch) * (0.2 + 0.5 * f))
-        fr = np.asarray(Image.fromarray(s[y: y + ch, x: x + cw]).resize((w, h), Image.BILINEAR)).astype(np.float32)
+        fr = np.asarray(Image.fromarray(s[y : y + ch, x : x + cw]).resize((w, h), Image.BILINEAR)).astype(np.float32)
         fr = np.clip(fr + rng.normal(0, 2.0, fr.shape), 0, 255).astype(np.uint8)
         for pk in vs.encode(av.VideoFrame.from_ndarray(fr, format="rgb24")):
             out.mux(pk)
@@ -331,7 +403,7 @@ def make_video(path: Path, seconds: float, w: int = 1280, h: int = 720, fps: int
     sr = 44100
     tone = (0.2 * np.sin(2 * np.pi * 330 * np.arange(int(sr * seconds)) / sr)).astype(np.float32)
     for k in range(0, len(tone), 1024):
-        af = av.AudioFrame.from_ndarray(tone[None, k: k + 1024], format="flt", layout="mono")
+        af = av.AudioFrame.from_ndarray(tone[None, k : k + 1024], format="flt", layout="mono")
         af.sample_rate = sr
         for pk in aud.encode(af):
             out.mux(pk)
@@ -340,8 +412,15 @@ def make_video(path: Path, seconds: float, w: int = 1280, h: int = 720, fps: int
     out.close()
 
 
-def reencode(src: Path, dst: Path, *, height: int | None = None, bitrate: int | None = None,
-             start: float = 0.0, duration: float | None = None) -> None:
+def reencode(
+    src: Path,
+    dst: Path,
+    *,
+    height: int | None = None,
+    bitrate: int | None = None,
+    start: float = 0.0,
+    duration: float | None = None,
+) -> None:
     import av
 
     i = av.open(str(src))
@@ -349,7 +428,7 @@ def reencode(src: Path, dst: Path, *, height: int | None = None, bitrate: int | 
     vi = i.streams.video[0]
     w0, h0 = vi.codec_context.width, vi.codec_context.height
     h = height or h0
-    w = int(round(w0 * h / h0 / 2)) * 2
+    w = round(w0 * h / h0 / 2) * 2
     vo = o.add_stream("libx264", rate=vi.average_rate)
     vo.width, vo.height, vo.pix_fmt = w, h, "yuv420p"
     if bitrate:
@@ -381,7 +460,7 @@ def run_video(quick: bool) -> list[dict]:
         seconds = 6.0 if quick else 14.0
         orig = d / "original.mp4"
         make_video(orig, seconds)
-        for j in ([3] if quick else [3, 77]):
+        for j in [3] if quick else [3, 77]:
             t = time.perf_counter()
             (m,) = mark_file(orig, d / "out", KEY, [(REGISTERED[j], f"r{j}")])
             embed = time.perf_counter() - t
@@ -403,15 +482,33 @@ def run_video(quick: bool) -> list[dict]:
                     leak = marked
                 t = time.perf_counter()
                 r = trace_file(leak, orig, KEY, REGISTERED)
-                rows.append({"attack": name, "right": [a.recipient for a in r.accused] == [REGISTERED[j]],
-                             "false": sum(a.recipient != REGISTERED[j] for a in r.accused),
-                             "score": r.best_score, "frames": r.frames, "trace_s": time.perf_counter() - t,
-                             "embed_s": embed, "seconds": seconds})
+                rows.append(
+                    {
+                        "attack": name,
+                        "right": [a.recipient for a in r.accused] == [REGISTERED[j]],
+                        "false": sum(a.recipient != REGISTERED[j] for a in r.accused),
+                        "score": r.best_score,
+                        "frames": r.frames,
+                        "trace_s": time.perf_counter() - t,
+                        "embed_s": embed,
+                        "seconds": seconds,
+                    }
+                )
         clean = d / "clean.mp4"
         reencode(orig, clean, height=480, bitrate=800_000, start=2.0, duration=4.0 if quick else 10.0)
         r = trace_file(clean, orig, KEY, REGISTERED)
-        rows.append({"attack": "unmarked, 10 s clip at 480p", "right": None, "false": len(r.accused),
-                     "score": r.best_score, "frames": r.frames, "trace_s": 0, "embed_s": 0, "seconds": seconds})
+        rows.append(
+            {
+                "attack": "unmarked, 10 s clip at 480p",
+                "right": None,
+                "false": len(r.accused),
+                "score": r.best_score,
+                "frames": r.frames,
+                "trace_s": 0,
+                "embed_s": 0,
+                "seconds": seconds,
+            }
+        )
     return rows
 
 
@@ -445,14 +542,28 @@ def main() -> None:
         if iwm_ok:
             methods = ["dwtDct", "dwtDctSvd"] + (["rivaGan"] if n < (1 if args.quick else 3) else [])
         per = -(-unmarked_total // len(photos))  # every job its own range of distinct control images
-        jobs.append({"photo": p, "copies": copies, "seed": 1000 + n, "unmarked": per, "unmarked_first": n * per,
-                     "outsiders": outsiders_total // len(photos), "iwm": methods, "iwm_copies": 4 if not args.quick else 2})
+        jobs.append(
+            {
+                "photo": p,
+                "copies": copies,
+                "seed": 1000 + n,
+                "unmarked": per,
+                "unmarked_first": n * per,
+                "outsiders": outsiders_total // len(photos),
+                "iwm": methods,
+                "iwm_copies": 4 if not args.quick else 2,
+            }
+        )
     t0 = time.time()
     results = []
     with ProcessPoolExecutor(max_workers=args.workers) as ex:
         for r in ex.map(run_image, jobs):
             results.append(r)
-            print(f"  done {r['photo']} ({len(results)}/{len(jobs)}, {(time.time() - t0) / 60:.1f} min)", file=sys.stderr, flush=True)
+            print(
+                f"  done {r['photo']} ({len(results)}/{len(jobs)}, {(time.time() - t0) / 60:.1f} min)",
+                file=sys.stderr,
+                flush=True,
+            )
     video = [] if args.no_video else run_video(args.quick)
     wall = time.time() - t0
     report(results, video, photos, copies, args, wall)
@@ -465,11 +576,19 @@ def report(results, video, photos, copies, args, wall) -> None:
     tr = np.array([x for r in results for x in r["trace_s"]])
     iwm = [x for r in results for x in r["iwm"]]
     methods = [m for m in ("dwtDct", "dwtDctSvd", "rivaGan") if any(x["method"] == m for x in iwm)]
-    print(f"\n### Forensic watermarks: {len(photos)} photos at 1024 px, {len(REGISTERED)} registered recipients, "
-          f"{copies} marked copies per photo and attack\n")
-    print(f"Command: `python bench/watermark.py{' --quick' if args.quick else ''}` · wall time {wall / 60:.1f} min on "
-          f"{args.workers} worker(s)\n")
-    head = "| | unleak (informed, Tardos code) | " + " | ".join(f"invisible-watermark {m} (32-bit ID)" for m in methods) + " |"
+    print(
+        f"\n### Forensic watermarks: {len(photos)} photos at 1024 px, {len(REGISTERED)} registered recipients, "
+        f"{copies} marked copies per photo and attack\n"
+    )
+    print(
+        f"Command: `python bench/watermark.py{' --quick' if args.quick else ''}` · wall time {wall / 60:.1f} min on "
+        f"{args.workers} worker(s)\n"
+    )
+    head = (
+        "| | unleak (informed, Tardos code) | "
+        + " | ".join(f"invisible-watermark {m} (32-bit ID)" for m in methods)
+        + " |"
+    )
     print(head)
     print("|" + "---|" * (2 + len(methods)))
 
@@ -477,15 +596,33 @@ def report(results, video, photos, copies, args, wall) -> None:
         v = [x[key] for x in iwm if x["method"] == m and x["kind"] == "quality"]
         return float(np.mean(v)) if v else float("nan")
 
-    print(f"| PSNR dB (min / mean) | {q[:, 0].min():.1f} / {q[:, 0].mean():.1f} | "
-          + " | ".join(f"{min(x['psnr'] for x in iwm if x['method'] == m and x['kind'] == 'quality'):.1f} / {iwm_q(m, 'psnr'):.1f}" for m in methods) + " |")
-    print(f"| SSIM (min / mean) | {q[:, 1].min():.4f} / {q[:, 1].mean():.4f} | "
-          + " | ".join(f"{min(x['ssim'] for x in iwm if x['method'] == m and x['kind'] == 'quality'):.4f} / {iwm_q(m, 'ssim'):.4f}" for m in methods) + " |")
-    print(f"| embed time per copy | {1000 * embed.mean():.0f} ms | "
-          + " | ".join(f"{1000 * iwm_q(m, 'embed_s'):.0f} ms" for m in methods) + " |")
+    print(
+        f"| PSNR dB (min / mean) | {q[:, 0].min():.1f} / {q[:, 0].mean():.1f} | "
+        + " | ".join(
+            f"{min(x['psnr'] for x in iwm if x['method'] == m and x['kind'] == 'quality'):.1f} / {iwm_q(m, 'psnr'):.1f}"
+            for m in methods
+        )
+        + " |"
+    )
+    print(
+        f"| SSIM (min / mean) | {q[:, 1].min():.4f} / {q[:, 1].mean():.4f} | "
+        + " | ".join(
+            f"{min(x['ssim'] for x in iwm if x['method'] == m and x['kind'] == 'quality'):.4f} / {iwm_q(m, 'ssim'):.4f}"
+            for m in methods
+        )
+        + " |"
+    )
+    print(
+        f"| embed time per copy | {1000 * embed.mean():.0f} ms | "
+        + " | ".join(f"{1000 * iwm_q(m, 'embed_s'):.0f} ms" for m in methods)
+        + " |"
+    )
     dec = {m: np.mean([x["decode_s"] for x in iwm if x["method"] == m and x["kind"] == "trace"]) for m in methods}
-    print(f"| trace / decode time | {tr.mean():.2f} s (median {np.median(tr):.2f} s) | "
-          + " | ".join(f"{dec[m]:.2f} s" for m in methods) + " |")
+    print(
+        f"| trace / decode time | {tr.mean():.2f} s (median {np.median(tr):.2f} s) | "
+        + " | ".join(f"{dec[m]:.2f} s" for m in methods)
+        + " |"
+    )
     print("| **right recipient named** (false accusations) | | " + " | ".join("" for _ in methods) + " |")
     all_ok = True
     for a in SINGLE + list(COLLUDE):
@@ -498,42 +635,62 @@ def report(results, video, photos, copies, args, wall) -> None:
         cells = []
         for m in methods:
             xs = [x for x in iwm if x["method"] == m and x["kind"] == "trace" and x["attack"] == a]
-            cells.append(f"{pct(sum(x['right'] for x in xs), len(xs))}, {sum(x['false'] for x in xs)} false" if xs else "–")
+            cells.append(
+                f"{pct(sum(x['right'] for x in xs), len(xs))}, {sum(x['false'] for x in xs)} false" if xs else "–"
+            )
         print(f"| {label} | {pct(k, len(ts))}, {f} false{'' if ok else ' **MISSED**'} | " + " | ".join(cells) + " |")
     ctrl = [c for r in results for c in r["controls"]]
     un = [c for c in ctrl if c["kind"] == "unmarked"]
     # unleak: distinct unmarked images ("read": aligned and scored, not merely unreadable);
     # invisible-watermark: unmarked attacked copies of the photos, decoded blind.
-    print(f"| unmarked: traces accusing anyone | {sum(c['accused'] > 0 for c in un)} of {len(un)} distinct images "
-          f"({sum(c['read'] for c in un)} read) | "
-          + " | ".join(f"{sum(x['false'] for x in iwm if x['method'] == m and x['kind'] == 'control')} of "
-                       f"{sum(1 for x in iwm if x['method'] == m and x['kind'] == 'control')} copies of the photos"
-                       for m in methods) + " |")
-    for kind, label in (("other case", "marked for another case's recipients (other key)"),
-                        ("unregistered", "marked for unregistered recipients (same key)")):
+    print(
+        f"| unmarked: traces accusing anyone | {sum(c['accused'] > 0 for c in un)} of {len(un)} distinct images "
+        f"({sum(c['read'] for c in un)} read) | "
+        + " | ".join(
+            f"{sum(x['false'] for x in iwm if x['method'] == m and x['kind'] == 'control')} of "
+            f"{sum(1 for x in iwm if x['method'] == m and x['kind'] == 'control')} copies of the photos"
+            for m in methods
+        )
+        + " |"
+    )
+    for kind, label in (
+        ("other case", "marked for another case's recipients (other key)"),
+        ("unregistered", "marked for unregistered recipients (same key)"),
+    ):
         ou = [c for c in ctrl if c["kind"] == kind]
-        print(f"| {label}: traces accusing anyone | {sum(c['accused'] > 0 for c in ou)} of {len(ou)} | "
-              + " | ".join("–" for _ in methods) + " |")
+        print(
+            f"| {label}: traces accusing anyone | {sum(c['accused'] > 0 for c in ou)} of {len(ou)} | "
+            + " | ".join("–" for _ in methods)
+            + " |"
+        )
     tot_false = sum(t["false"] for t in traces) + sum(c["accused"] for c in ctrl)
     n_photos = {m: len({r["photo"] for r in results if any(x["method"] == m for x in r["iwm"])}) for m in methods}
     iwm_photos = ", ".join(f"{m} on {n_photos[m]} photos" for m in methods) or "none"
-    print(f"\nAll traces: {len(traces) + len(ctrl)}; false accusations: **{tot_false}**. "
-          f"invisible-watermark rows: {iwm_photos}; "
-          "its 'false' counts decoded IDs that belong to another registered recipient.")
+    print(
+        f"\nAll traces: {len(traces) + len(ctrl)}; false accusations: **{tot_false}**. "
+        f"invisible-watermark rows: {iwm_photos}; "
+        "its 'false' counts decoded IDs that belong to another registered recipient."
+    )
     # The null model checked: standardised innocent scores should be N(0, 1), and their tail
     # must stay under the Chernoff bound used for the accusations.
     inn = np.concatenate([x for r in results for x in r["innocent"]]).astype(np.float64)
     from scipy import stats
 
     print(f"\n### Innocent recipients' scores (null model check): {inn.size:,} scores\n")
-    print(f"mean {inn.mean():+.4f}, sd {inn.std():.4f} (model: 0, 1); max {inn.max():.2f}; "
-          f"Kolmogorov-Smirnov distance to N(0,1) {stats.kstest(inn, 'norm').statistic:.4f}\n")
+    print(
+        f"mean {inn.mean():+.4f}, sd {inn.std():.4f} (model: 0, 1); max {inn.max():.2f}; "
+        f"Kolmogorov-Smirnov distance to N(0,1) {stats.kstest(inn, 'norm').statistic:.4f}\n"
+    )
     bounds = np.array([b for r in results for b in r["bounds"]])
-    print("| score ≥ t | observed share | Gaussian model | Chernoff bound used to accuse (per recipient; mean / max over traces) |")
+    print(
+        "| score ≥ t | observed share | Gaussian model | Chernoff bound used to accuse (per recipient; mean / max over traces) |"
+    )
     print("|---|---|---|---|")
     for n, t in enumerate(THRESHOLDS):
-        print(f"| {t:.1f} | {(inn >= t).mean():.2e} ({int((inn >= t).sum())}) | {stats.norm.sf(t):.2e} | "
-              f"{bounds[:, n].mean():.2e} / {bounds[:, n].max():.2e} |")
+        print(
+            f"| {t:.1f} | {(inn >= t).mean():.2e} ({int((inn >= t).sum())}) | {stats.norm.sf(t):.2e} | "
+            f"{bounds[:, n].mean():.2e} / {bounds[:, n].max():.2e} |"
+        )
     print("\nAn accusation needs N x bound ≤ 1e-6 with N = 1,000 recipients, i.e. a standardised score of about 7.")
     if video:
         print("\n### Video (1280x720 H.264 + AAC, marked, then attacked)\n")
@@ -546,8 +703,10 @@ def report(results, video, photos, copies, args, wall) -> None:
         em = [v["embed_s"] for v in video if v["embed_s"]]
         if em:
             print(f"\nMarking a {video[0]['seconds']:.0f} s 720p video: {np.mean(em):.1f} s per copy.")
-    print(f"\nTargets: {'all met' if all_ok and tot_false == 0 else 'NOT all met'} "
-          "(≥ 99% per attack, ≥ 95% at 25% resize and for averages, zero false accusations).")
+    print(
+        f"\nTargets: {'all met' if all_ok and tot_false == 0 else 'NOT all met'} "
+        "(≥ 99% per attack, ≥ 95% at 25% resize and for averages, zero false accusations)."
+    )
 
 
 if __name__ == "__main__":

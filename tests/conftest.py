@@ -17,7 +17,7 @@ def _pg_available() -> bool:
 
         with psycopg.connect(PG_URL, connect_timeout=3):
             return True
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure is reported below
         return False
 
 
@@ -86,8 +86,9 @@ def cli(monkeypatch):
     return run
 
 
-def make_video(path: Path, images: list[Path], seconds: int = 4, fps: int = 10, size=(320, 240),
-               codec: str = "libx264") -> Path:
+def make_video(
+    path: Path, images: list[Path], seconds: int = 4, fps: int = 10, size=(320, 240), codec: str = "libx264"
+) -> Path:
     """A short video that pans over sample photos, with a silent-ish audio track."""
     import av
     import numpy as np
@@ -101,8 +102,9 @@ def make_video(path: Path, images: list[Path], seconds: int = 4, fps: int = 10, 
         for i in range(seconds * fps):
             src = frames[(i // fps) % len(frames)]
             dx = (i % fps) * 2
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(src[20:20 + size[1], dx:dx + size[0]]),
-                                               format="rgb24")
+            frame = av.VideoFrame.from_ndarray(
+                np.ascontiguousarray(src[20 : 20 + size[1], dx : dx + size[0]]), format="rgb24"
+            )
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode():
@@ -120,8 +122,16 @@ def other_video(tmp_path_factory, samples) -> Path:
     return make_video(tmp_path_factory.mktemp("video") / "other.mp4", [samples[i] for i in (0, 6, 10, 23)])
 
 
-_IMAGE_SAVE_FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "bmp": "BMP", "tif": "TIFF",
-                       "heic": "HEIF", "avif": "AVIF"}
+_IMAGE_SAVE_FORMATS = {
+    "jpg": "JPEG",
+    "png": "PNG",
+    "webp": "WEBP",
+    "gif": "GIF",
+    "bmp": "BMP",
+    "tif": "TIFF",
+    "heic": "HEIF",
+    "avif": "AVIF",
+}
 _VIDEO_CODECS = {"mp4": "libx264", "mov": "libx264", "webm": "libvpx-vp9", "mkv": "libx264"}
 MEDIA_EXTENSIONS = [*_IMAGE_SAVE_FORMATS, *_VIDEO_CODECS]
 
@@ -139,8 +149,9 @@ def small_media(samples, tmp_path):
             _load_plugins()  # registers the HEIF and AVIF writers too
             Image.open(samples[3]).convert("RGB").resize((160, 120)).save(out, _IMAGE_SAVE_FORMATS[ext])
             return out
-        return make_video(out, [samples[i] for i in (2, 13)], seconds=2, fps=5, size=(128, 96),
-                          codec=_VIDEO_CODECS[ext])
+        return make_video(
+            out, [samples[i] for i in (2, 13)], seconds=2, fps=5, size=(128, 96), codec=_VIDEO_CODECS[ext]
+        )
 
     return make
 
@@ -155,13 +166,13 @@ def broken_avif(small_media, tmp_path) -> Path:
 
     data = small_media("avif").read_bytes()
     for start in range(len(data) // 2, len(data) - 8, 8):  # the AV1 payload is at the end
-        bad = data[:start] + bytes(b ^ 0xFF for b in data[start:start + 8]) + data[start + 8:]
+        bad = data[:start] + bytes(b ^ 0xFF for b in data[start : start + 8]) + data[start + 8 :]
         try:
             Image.open(io.BytesIO(bad)).load()
         except RuntimeError:
             out = tmp_path / "broken.avif"
             out.write_bytes(bad)
             return out
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure is reported below
             continue
     pytest.fail("no byte flip made libavif fail")

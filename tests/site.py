@@ -1,4 +1,4 @@
-"""The generated test site (see unleak.monitor.demo_site), as fixtures and helpers for tests.
+"""The generated test site (see unleak.demo.site), as fixtures and helpers for tests.
 
 Reusable: `generate_site(...)` gives a running site on 127.0.0.1 whose URLs can be taken down
 (`site.take_down(url, 410)`) and re-uploaded at new URLs (`site.add_reupload(label)`) while it runs.
@@ -11,7 +11,7 @@ import socket
 import httpx
 import pytest
 
-from unleak.monitor.demo_site import GeneratedSite, SiteServer, generate_site  # noqa: F401 (re-exported)
+from unleak.demo.site import GeneratedSite, SiteServer, generate_site  # noqa: F401 (re-exported)
 
 LOOPBACK = ["127.0.0.1/32"]
 

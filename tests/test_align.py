@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from unleak.match.align import align, warp_to_original
+from unleak.registration.align import align, warp_to_original
 from unleak.samples import sample_images
 
 
@@ -34,7 +32,12 @@ def test_crop_10_percent(original):
     a = align(original, np.asarray(_crop(im, 0.1)))
     assert a is not None and not a.flip
     x0, y0 = round(im.width * 0.1), round(im.height * 0.1)
-    _check_map(a, np.array([[100.0, 100.0], [400.0, 300.0]]), np.array([[100.0 - x0, 100.0 - y0], [400.0 - x0, 300.0 - y0]]), 0.5)
+    _check_map(
+        a,
+        np.array([[100.0, 100.0], [400.0, 300.0]]),
+        np.array([[100.0 - x0, 100.0 - y0], [400.0 - x0, 300.0 - y0]]),
+        0.5,
+    )
     assert abs(a.crop_box[0] - x0) <= 2 and abs(a.crop_box[1] - y0) <= 2
     assert a.visible_fraction == pytest.approx(0.64, abs=0.02)
     assert abs(a.scale - 1) < 0.01 and abs(a.rotation_deg) < 0.2
@@ -63,7 +66,7 @@ def test_flip_and_resize_25(original):
     a = align(original, np.asarray(small))
     assert a is not None and a.flip
     assert a.scale == pytest.approx(0.25, abs=0.01)
-    h, w = original.shape[:2]
+    _h, _w = original.shape[:2]
     # The original's top-left corner lands at the small copy's top-right.
     _check_map(a, np.array([[0.0, 0.0]]), np.array([[small.width - 0.5 - 0.125 - 0.0, -0.375]]), 1.0)
 

@@ -32,8 +32,9 @@ def test_protect_records_signals_not_media(store, private):
     results = bank.protect([private])
     assert len(results) == 8 and all(r.error is None for r in results)
     items = bank.items()
-    assert {Path(i.path).name for i in items} == {p.name for p in private.rglob("*.png")} | \
-        {p.name for p in private.rglob("*.jpg")}
+    assert {Path(i.path).name for i in items} == {p.name for p in private.rglob("*.png")} | {
+        p.name for p in private.rglob("*.jpg")
+    }
     assert all(len(i.sha256) == 64 for i in items)
     assert all({s.type for s in i.signals} >= {"pdq", "sha256", "md5"} for i in items)
     # nothing but hashes in the database: no column holds image bytes
@@ -94,10 +95,10 @@ def test_protecting_a_removed_file_again_does_not_bring_it_back(store, samples, 
     bank = Bank(store, "again")
     (first,) = bank.protect([photo])
     bank.remove([first.bank_id])
-    for path, signal in ((photo, "sha256"), (twin, "pdq")):
+    for path, hash_type in ((photo, "sha256"), (twin, "pdq")):
         (again,) = bank.protect([path])
         assert again.skipped and again.bank_id is None and again.error is None
-        assert f"the same {signal} hash as bank item {first.bank_id}, removed from case 'again' on " in again.refused
+        assert f"the same {hash_type} hash as bank item {first.bank_id}, removed from case 'again' on " in again.refused
     assert bank.count() == 0
     assert not Matcher(bank).match_media(_media(photo)).matches
     # another case is another bank: it may protect the same photo
@@ -215,14 +216,15 @@ def test_a_long_video_fits_the_bank_and_is_refused_twice(store, tmp_path):
     from unleak.signals import vpdq as vpdq_signal
 
     rng = np.random.default_rng(11)
-    frames = [vpdq_signal.Frame(rng.integers(0, 256, 32, dtype=np.uint8).tobytes().hex(), 100, float(t))
-              for t in range(900)]
+    frames = [
+        vpdq_signal.Frame(rng.integers(0, 256, 32, dtype=np.uint8).tobytes().hex(), 100, float(t)) for t in range(900)
+    ]
     listing = tmp_path / "long.txt"
     listing.write_text(f"vpdq {vpdq_signal.frames_to_value(frames)}\n")
     bank = Bank(store, "long")
     assert bank.import_file(listing, "te") == (1, 0)
     assert bank.import_file(listing, "te") == (0, 1)  # found again by its value: refused
-    (_sid, _item, _label, value), = bank.active_signals("vpdq")
+    ((_sid, _item, _label, value),) = bank.active_signals("vpdq")
     assert vpdq_signal.parse_frames(value) == frames
 
 
@@ -231,9 +233,12 @@ def test_import_reports_progress(store, tmp_path):
 
     rng = np.random.default_rng(2)
     listing = tmp_path / "list.txt"
-    listing.write_text("".join(f"pdq {rng.integers(0, 256, 32, dtype=np.uint8).tobytes().hex()}\n"
-                               for _ in range(12_000)))
+    listing.write_text(
+        "".join(f"pdq {rng.integers(0, 256, 32, dtype=np.uint8).tobytes().hex()}\n" for _ in range(12_000))
+    )
     calls: list[tuple[int, int]] = []
-    assert Bank(store, "progress").import_file(listing, "te", on_progress=lambda d, t: calls.append((d, t))) \
-        == (12_000, 0)
+    assert Bank(store, "progress").import_file(listing, "te", on_progress=lambda d, t: calls.append((d, t))) == (
+        12_000,
+        0,
+    )
     assert len(calls) >= 3 and calls[-1] == (12_000, 12_000) and calls == sorted(calls)

@@ -58,8 +58,11 @@ def _copy(frames: list[vpdq_signal.Frame], share: float, rng: np.random.Generato
     out = []
     for f in frames:
         near = rng.random() < share
-        out.append(vpdq_signal.Frame(_flip(f.pdq, int(rng.integers(0, 20)), rng) if near else _random_hex(rng),
-                                     f.quality, f.time))
+        out.append(
+            vpdq_signal.Frame(
+                _flip(f.pdq, int(rng.integers(0, 20)), rng) if near else _random_hex(rng), f.quality, f.time
+            )
+        )
     return out
 
 

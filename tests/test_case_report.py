@@ -5,7 +5,7 @@ basis and case tables, and the chart of time to removal as a PNG file that the m
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -31,7 +31,7 @@ def test_bundle_report_has_the_takedown_table_and_chart(store, site, samples, cl
 
     monkeypatch.setenv("UNLEAK_DB", store.url)
     # Sent ten days ago (whole hours, so the times below are exact): overdue now, as nothing is all gone.
-    sent = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(days=10)
+    sent = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=10)
     set_claimant(store, CASE)
     add_site_sightings(store, site, samples)
     [o] = draft_notices(store, CASE, search=False, recipients={"127.0.0.1": "https://127.0.0.1/form"}, now=sent)

@@ -7,7 +7,7 @@ import json
 import os
 import re
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from PIL import Image
 
@@ -114,7 +114,7 @@ def test_protecting_a_removed_file_again_is_refused(cli, samples, tmp_path):
     cli("bank", "remove", item["bank_id"])
     code, out, err = cli("protect", photo)
     assert code == 0
-    today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
     assert f"bank item {item['bank_id']}, removed from case 'default' on {today}" in " ".join(err.split())
     assert "1 removed before" in out
     assert _lines(cli("bank", "list", "--json")[1]) == []
@@ -137,7 +137,7 @@ def test_multi_file_hash_and_match_show_progress(cli, samples, monkeypatch):
 
     from rich.console import Console
 
-    from unleak.cli import output
+    from unleak import console as output
 
     def bar_text(*args: str) -> str:
         buf = io.StringIO()
@@ -176,8 +176,12 @@ def test_main_prints_hint_for_user_errors(tmp_path):
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "unleak", "bank", "remove", "999"], capture_output=True,
-                          text=True, env={**__import__("os").environ, "UNLEAK_HOME": str(tmp_path)})
+    proc = subprocess.run(
+        [sys.executable, "-m", "unleak", "bank", "remove", "999"],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "UNLEAK_HOME": str(tmp_path)},
+    )
     assert proc.returncode == 1
     assert "error: no bank item 999" in proc.stderr and "Traceback" not in proc.stderr
     assert "unleak bank list" in proc.stderr
@@ -187,7 +191,7 @@ def test_table_cells_are_shown_as_written(capsys):
     """A file name that looks like Rich markup is printed as it is, not styled or dropped."""
     from rich.text import Text
 
-    from unleak.cli import output
+    from unleak import console as output
 
     output.table(None, ["file", "ok"], [("photo[bold]1[/].jpg", Text("yes", style="green"))])
     printed = capsys.readouterr().out
@@ -200,12 +204,23 @@ def test_demo_runs_every_stage_right(tmp_path):
     import sys
 
     env = dict(os.environ, UNLEAK_HOME=str(tmp_path / "home"), COLUMNS="160")
-    proc = subprocess.run([sys.executable, "-m", "unleak", "demo", "--dir", str(tmp_path / "demo")],
-                          env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "unleak", "demo", "--dir", str(tmp_path / "demo")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout
-    for stage in ("1. protect", "2. match", "3. find and document", "4. take down and verify removal",
-                  "5. mark and trace", "every stage gave the right answer"):
+    for stage in (
+        "1. protect",
+        "2. match",
+        "3. find and document",
+        "4. take down and verify removal",
+        "5. mark and trace",
+        "every stage gave the right answer",
+    ):
         assert stage in out, stage
     assert "Found 7 of 7 altered copies; 0 false matches" in out
     assert "named correctly, and no one else" in out

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from unleak.takedown.bases import get_basis
-from unleak.takedown.deadlines import (add_wall_days, compute_deadline, format_local, format_remaining,
-                                       parse_period)
+from unleak.takedown.deadlines import add_wall_days, compute_deadline, format_local, format_remaining, parse_period
 
-UTC = timezone.utc
+UTC = UTC
 NY = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -83,7 +82,9 @@ def test_policy_times_are_configurable_and_statutory_ones_are_not():
     sent = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
     settings = {"response_times": {"dmca": "5d", "ncii-policy": "24h", "take-it-down": "96h"}}
     assert compute_deadline(get_basis("dmca"), sent, zone=UTC, settings=settings).at == sent + timedelta(days=5)
-    assert compute_deadline(get_basis("ncii-policy"), sent, zone=UTC, settings=settings).at == sent + timedelta(hours=24)
+    assert compute_deadline(get_basis("ncii-policy"), sent, zone=UTC, settings=settings).at == sent + timedelta(
+        hours=24
+    )
     tida = compute_deadline(get_basis("take-it-down"), sent, zone=UTC, settings=settings)
     assert tida.at == sent + timedelta(hours=48) and tida.kind == "statutory"
 
@@ -113,7 +114,9 @@ def test_naive_send_time_refused():
 
 
 def test_periods_parse():
-    assert parse_period("72h") == (72.0, None) and parse_period("7d") == (None, 7) and parse_period("36") == (36.0, None)
+    assert (
+        parse_period("72h") == (72.0, None) and parse_period("7d") == (None, 7) and parse_period("36") == (36.0, None)
+    )
 
 
 def test_user_zone_from_environment(monkeypatch):
@@ -135,19 +138,30 @@ def test_status_lists_overdue_first_with_fixed_clock(store):
     from unleak.takedown.notices import confirm_notice, draft_notices, notice_status, send_notice
 
     set_claimant(store, "dl", roles="depicted_person,copyright_owner")
-    add_sightings(store, "dl", [("https://a.example/1", "https://a.example/1.jpg"),
-                                ("https://b.example/1", "https://b.example/1.jpg"),
-                                ("https://c.example/1", "https://c.example/1.jpg"),
-                                ("https://d.example/1", "https://d.example/1.jpg")])
+    add_sightings(
+        store,
+        "dl",
+        [
+            ("https://a.example/1", "https://a.example/1.jpg"),
+            ("https://b.example/1", "https://b.example/1.jpg"),
+            ("https://c.example/1", "https://c.example/1.jpg"),
+            ("https://d.example/1", "https://d.example/1.jpg"),
+        ],
+    )
     to = {h: f"https://{h}/report" for h in ("a.example", "b.example", "c.example", "d.example")}
     t0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
-    plan = {"a.example": ("take-it-down", t0),                       # due t0+48h
-            "b.example": ("dmca", t0 - timedelta(hours=30)),         # due t0+42h (policy 72h)
-            "c.example": ("dsa", t0)}                                # due t0+7d
+    plan = {
+        "a.example": ("take-it-down", t0),  # due t0+48h
+        "b.example": ("dmca", t0 - timedelta(hours=30)),  # due t0+42h (policy 72h)
+        "c.example": ("dsa", t0),
+    }  # due t0+7d
     ids = {}
     for host, (basis, sent) in plan.items():
-        [o] = [o for o in draft_notices(store, "dl", bases=[basis], search=False, recipients=to, now=sent)
-               if o.host == host]
+        [o] = [
+            o
+            for o in draft_notices(store, "dl", bases=[basis], search=False, recipients=to, now=sent)
+            if o.host == host
+        ]
         confirm_notice(store, o.notice_id, now=sent)
         out = send_notice(store, o.notice_id, submitted=True, now=sent)
         ids[host] = o.notice_id

@@ -13,14 +13,14 @@ from sqlalchemy import select
 from warcio.archiveiterator import ArchiveIterator
 
 from unleak.bank import Bank
+from unleak.demo.site import generate_site
 from unleak.errors import UnleakError
 from unleak.evidence import crypto
 from unleak.evidence.capture import read_capture
 from unleak.evidence.log import append_record, verify_chain
-from unleak.monitor.demo_site import generate_site
-from unleak.monitor.fetch import FetchPolicy
-from unleak.monitor.scan import ScanOptions, Scanner
+from unleak.monitor.scan import Scanner, ScanOptions
 from unleak.monitor.sources import SourceOptions, add_source
+from unleak.net.fetch import FetchPolicy
 from unleak.store.models import Capture, Sighting
 
 
@@ -39,7 +39,7 @@ def captured(store, samples):
 
 
 def test_capture_is_a_complete_warc(captured):
-    cap, sighting, media, site = captured
+    cap, sighting, media, _site = captured
     warc = read_capture(cap.case_id, cap)
     records = {}
     for rec in ArchiveIterator(io.BytesIO(warc), check_digests=True):
@@ -52,7 +52,7 @@ def test_capture_is_a_complete_warc(captured):
     assert body == media and rec.rec_headers.get_header("WARC-IP-Address") == "127.0.0.1"
     assert rec.http_headers.get_header("Content-Type") == "image/jpeg"
     assert "Z" in rec.rec_headers.get_header("WARC-Date") and "." in rec.rec_headers.get_header("WARC-Date")
-    page_rec, page_body = responses[sighting.page_url]
+    _page_rec, page_body = responses[sighting.page_url]
     assert b"<img" in page_body
     meta = records["metadata"][0][1].decode()
     assert sighting.media_url in meta and cap.media_sha256 in meta and "@user0" in meta
@@ -60,7 +60,7 @@ def test_capture_is_a_complete_warc(captured):
 
 
 def test_captures_are_encrypted_at_rest(captured):
-    cap, sighting, media, _site = captured
+    cap, _sighting, media, _site = captured
     folder = crypto.case_folder(cap.case_id)
     key = folder / "case.key"
     assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
@@ -87,7 +87,7 @@ def test_concurrent_appends_keep_one_chain(store):
             for i in range(15):
                 with store.session() as s:
                     append_record(s, case_id, "test", {"writer": n, "i": i})
-        except Exception as exc:  # pragma: no cover - reported below
+        except Exception as exc:  # noqa: BLE001 - pragma: no cover - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)]

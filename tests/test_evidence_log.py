@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
 
-from unleak.evidence.log import (GENESIS, append_record, export_lines, verify_chain, verify_lines)
+from unleak.evidence.log import GENESIS, append_record, export_lines, verify_chain, verify_lines
 from unleak.store.models import LogRecord
 
 
@@ -21,7 +22,7 @@ def test_append_chains_records(store):
     case_id, recs = _fill(store)
     assert [r[0] for r in recs] == [1, 2, 3, 4, 5]
     assert recs[0][2] == GENESIS
-    for a, b in zip(recs, recs[1:]):
+    for a, b in itertools.pairwise(recs):
         assert b[2] == a[1]
     with store.session() as s:
         check = verify_chain(s, case_id)

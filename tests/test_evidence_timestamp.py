@@ -31,11 +31,17 @@ from unleak.evidence.verify import verify_bundle
 
 
 def _cert(subject, issuer, key, issuer_key, *, ca: bool):
-    now = dt.datetime.now(dt.timezone.utc)
-    b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
-         .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-         .not_valid_after(now + dt.timedelta(days=30))
-         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    now = dt.datetime.now(dt.UTC)
+    b = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
     if ca:
         b = b.add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
     else:
@@ -57,8 +63,11 @@ class LocalTSA:
         self.root_pem = self.root.public_bytes(serialization.Encoding.PEM)
         (self.dir / "tsa.crt").write_bytes(tsa.public_bytes(serialization.Encoding.PEM))
         (self.dir / "chain.pem").write_bytes(tsa.public_bytes(serialization.Encoding.PEM) + self.root_pem)
-        (self.dir / "tsa.key").write_bytes(tsa_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        (self.dir / "tsa.key").write_bytes(
+            tsa_key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
         (self.dir / "serial").write_text("01\n")
         d = self.dir
         (d / "tsa.cnf").write_text(f"""[ tsa ]
@@ -90,9 +99,21 @@ ess_cert_id_alg = sha256
                 query = self.rfile.read(int(self.headers["Content-Length"]))
                 with tempfile.TemporaryDirectory() as t:
                     (Path(t) / "q.tsq").write_bytes(query)
-                    subprocess.run(["openssl", "ts", "-reply", "-config", str(tsa_dir / "tsa.cnf"),
-                                    "-queryfile", f"{t}/q.tsq", "-out", f"{t}/r.tsr"], check=True,
-                                   capture_output=True)
+                    subprocess.run(
+                        [
+                            "openssl",
+                            "ts",
+                            "-reply",
+                            "-config",
+                            str(tsa_dir / "tsa.cnf"),
+                            "-queryfile",
+                            f"{t}/q.tsq",
+                            "-out",
+                            f"{t}/r.tsr",
+                        ],
+                        check=True,
+                        capture_output=True,
+                    )
                     body = (Path(t) / "r.tsr").read_bytes()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/timestamp-reply")
@@ -170,8 +191,20 @@ def test_export_with_timestamp_via_cli(cli, tsa, tmp_path):
     assert cli("case", "new", "tsc")[0] == 0
     cert = tmp_path / "root.pem"
     cert.write_bytes(tsa.root_pem)
-    code, out, err = cli("evidence", "export", "tsc", "--out", tmp_path / "b", "--no-pdf", "--tsa", tsa.url,
-                         "--tsa-cert", cert, "--allow-network", "127.0.0.1/32")
+    code, out, err = cli(
+        "evidence",
+        "export",
+        "tsc",
+        "--out",
+        tmp_path / "b",
+        "--no-pdf",
+        "--tsa",
+        tsa.url,
+        "--tsa-cert",
+        cert,
+        "--allow-network",
+        "127.0.0.1/32",
+    )
     assert code == 0, err
     code, out, err = cli("evidence", "verify", tmp_path / "b", "--json")
     check = json.loads(out)
@@ -188,6 +221,16 @@ def test_export_with_timestamp_via_cli(cli, tsa, tmp_path):
         assert code == 1 and "not a certificate you named as trusted" in " ".join(err.split()), err
     finally:
         other.close()
-    code, out, err = cli("evidence", "timestamp", "--case", "tsc", "--tsa", tsa.url, "--tsa-cert", cert,
-                         "--allow-network", "127.0.0.1/32")
+    code, out, err = cli(
+        "evidence",
+        "timestamp",
+        "--case",
+        "tsc",
+        "--tsa",
+        tsa.url,
+        "--tsa-cert",
+        cert,
+        "--allow-network",
+        "127.0.0.1/32",
+    )
     assert code == 0 and "timestamped" in out

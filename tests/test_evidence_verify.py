@@ -8,10 +8,9 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
+from test_scan_e2e import _gzip_members
 from unleak.evidence.capture import LocalFile, build_warc
 from unleak.evidence.verify import _check_warc
-
-from test_scan_e2e import _gzip_members
 
 
 def _warc(tmp_path: Path) -> tuple[Path, bytes, list[int]]:
@@ -39,10 +38,10 @@ def test_a_record_recompressed_after_an_edit_fails_its_digest(tmp_path):
     """An edit that is re-compressed passes gzip's checks (the file's hash still differs): the record's
     WARC-Block-Digest catches it."""
     path, data, starts = _warc(tmp_path)
-    member = zlib.decompress(data[starts[1]:starts[2]], 31)
+    member = zlib.decompress(data[starts[1] : starts[2]], 31)
     edited = member.replace(bytes(range(16)), b"x" * 16, 1)
     assert edited != member
-    path.write_bytes(data[:starts[1]] + zlib.compress(edited, 9, wbits=31) + data[starts[2]:])
+    path.write_bytes(data[: starts[1]] + zlib.compress(edited, 9, wbits=31) + data[starts[2] :])
     problem, count, _ids = _check_warc(path)
     assert count == 1 and problem.startswith("WARC record 2 <urn:uuid:") and "digest" in problem, problem
 

@@ -8,10 +8,10 @@ import time
 import pytest
 
 from _site import load_site
-from unleak.monitor.demo_site import SiteServer
-from unleak.monitor.fetch import Fetcher, FetchPolicy, USER_AGENT, sniff_content
-from unleak.monitor.guard import Blocked, FetchError, NetworkPolicy
-from unleak.monitor.robots import Robots
+from unleak.demo.site import SiteServer
+from unleak.net.fetch import USER_AGENT, Fetcher, FetchPolicy, sniff_content
+from unleak.net.guard import Blocked, FetchError, NetworkPolicy
+from unleak.net.robots import Robots
 
 _site = load_site()
 connections = _site.connections
@@ -27,14 +27,20 @@ def fetcher(**kw) -> Fetcher:
 @pytest.fixture
 def server():
     with SiteServer() as s:
-        s.set("/robots.txt", "User-agent: *\nDisallow: /private/\nAllow: /private/ok$\n\n"
-              "User-agent: otherbot\nDisallow: /\n", "text/plain")
+        s.set(
+            "/robots.txt",
+            "User-agent: *\nDisallow: /private/\nAllow: /private/ok$\n\nUser-agent: otherbot\nDisallow: /\n",
+            "text/plain",
+        )
         yield s
 
 
 def test_robots_rules():
-    r = Robots.parse("User-agent: *\nDisallow: /a\nAllow: /a/b\nDisallow: /*.gif$\n"
-                     "User-agent: unleak\nDisallow: /only-for-us\nCrawl-delay: 2\n", "unleak")
+    r = Robots.parse(
+        "User-agent: *\nDisallow: /a\nAllow: /a/b\nDisallow: /*.gif$\n"
+        "User-agent: unleak\nDisallow: /only-for-us\nCrawl-delay: 2\n",
+        "unleak",
+    )
     assert not r.allowed("http://h/only-for-us/x") and r.allowed("http://h/a") and r.crawl_delay == 2
     r = Robots.parse("User-agent: *\nDisallow: /a\nAllow: /a/b\nDisallow: /*.gif$\n", "unleak")
     assert not r.allowed("http://h/a/c") and r.allowed("http://h/a/b/c")
@@ -98,7 +104,7 @@ def test_retries_with_backoff_then_success(server):
     calls = {"n": 0}
 
     def flaky(path):
-        from unleak.monitor.demo_site import Route
+        from unleak.demo.site import Route
 
         if path == "/flaky":
             calls["n"] += 1
@@ -167,7 +173,7 @@ def test_redirects_followed_with_care(server):
     with fetcher(max_redirects=3) as f:
         r = f.fetch(server.url("/r1"))
         assert r.final_url == server.url("/target.html") and [h.status for h in r.redirects] == [301, 302]
-        with pytest.raises(FetchError, match="redirect loop|redirects"):
+        with pytest.raises(FetchError, match=r"redirect loop|redirects"):
             f.fetch(server.url("/loop-a"))
         with pytest.raises(Blocked) as exc:
             f.fetch(server.url("/to-private"))

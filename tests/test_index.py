@@ -137,7 +137,9 @@ def test_skewed_bank_many_copies() -> None:
     finer checkpoints and stay exact."""
     rng = np.random.default_rng(3)
     one = random_hashes(rng, 1)
-    bank = np.concatenate([np.repeat(one, 70_000, axis=0), flip_bits(rng, np.repeat(one, 5_000, axis=0), 8), random_hashes(rng, 5_000)])
+    bank = np.concatenate(
+        [np.repeat(one, 70_000, axis=0), flip_bits(rng, np.repeat(one, 5_000, axis=0), 8), random_hashes(rng, 5_000)]
+    )
     fast, ref = both(np.arange(len(bank)), bank)
     assert min(int(s) for s in fast._segments[0].chunk_sh) < 5
     fast.check()
@@ -162,7 +164,7 @@ def test_real_image_hashes(real_pdq, radius: int) -> None:
 
 @pytest.mark.parametrize("radius", (10, 31, 52))
 def test_dihedral_search_equals_brute_force_over_8_orientations(real_pdq, radius: int) -> None:
-    single, dihedral = real_pdq
+    _single, dihedral = real_pdq
     rng = np.random.default_rng(5)
     # the bank holds one (random) orientation of half the variants, plus filler
     pick = rng.integers(0, 8, len(dihedral))

@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import MEDIA_EXTENSIONS
 from unleak.config import MediaLimits
 from unleak.errors import LimitExceeded, MediaError
 from unleak.signals import Media, compute_signals
-
-from conftest import MEDIA_EXTENSIONS
 
 
 def _jpeg(samples, tmp_path: Path, name="ok.jpg") -> Path:
@@ -139,13 +138,14 @@ def _corrupt(data: bytes, how: str, ext: str) -> bytes:
     # Invert 16 bytes of the file's structure (header boxes, chunks, EBML elements). A GIF's
     # bytes there are its colour table, which decodes whatever it holds: hit its image data.
     start = len(data) // 2 if ext == "gif" else 24
-    return data[:start] + bytes(b ^ 0xFF for b in data[start:start + 16]) + data[start + 16:]
+    return data[:start] + bytes(b ^ 0xFF for b in data[start : start + 16]) + data[start + 16 :]
 
 
 @pytest.mark.parametrize("how", ["truncated", "flipped"])
 @pytest.mark.parametrize("ext", MEDIA_EXTENSIONS)
-def test_corrupt_file_of_every_format_is_one_line_error_and_batch_goes_on(ext, how, small_media, samples,
-                                                                           tmp_path, cli):
+def test_corrupt_file_of_every_format_is_one_line_error_and_batch_goes_on(
+    ext, how, small_media, samples, tmp_path, cli
+):
     import json
 
     bad = tmp_path / f"bad.{ext}"
@@ -200,10 +200,15 @@ def test_video_with_corrupt_codec_parameters_does_not_kill_the_batch(small_media
     bad = tmp_path / "bad.mp4"
     data = small_media("mp4").read_bytes()
     i = data.index(b"avcC") + 4  # the SPS/PPS record
-    bad.write_bytes(data[:i] + bytes(b ^ 0xFF for b in data[i:i + 8]) + data[i + 8:])
+    bad.write_bytes(data[:i] + bytes(b ^ 0xFF for b in data[i : i + 8]) + data[i + 8 :])
     good = _jpeg(samples, tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "unleak", "hash", "--json", str(bad), str(good)],
-                          capture_output=True, text=True, env=dict(os.environ), timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "unleak", "hash", "--json", str(bad), str(good)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=300,
+    )
     assert proc.returncode == 1, proc.stderr[-500:]
     first, second = [json.loads(line) for line in proc.stdout.splitlines()]
     assert "no frame of the video can be decoded" in first["error"]
@@ -214,6 +219,6 @@ def test_video_with_unknown_codec_is_a_media_error(small_media, tmp_path):
     bad = tmp_path / "bad.mp4"
     data = small_media("mp4").read_bytes()
     i = data.index(b"avc1", 40)  # the sample description's codec, not ftyp's brand list
-    bad.write_bytes(data[:i] + b"zzzz" + data[i + 4:])
+    bad.write_bytes(data[:i] + b"zzzz" + data[i + 4 :])
     with pytest.raises(MediaError, match="codec is unknown"):
         compute_signals(Media.open(bad))

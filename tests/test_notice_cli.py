@@ -11,8 +11,10 @@ from typer.testing import CliRunner
 
 from test_notice_fixtures import add_sightings, start_sink
 
-PAGES = [("https://forum.example/t/1", "https://forum.example/m/1.jpg"),
-         ("https://img.example/v/9", "https://img.example/f/9.jpg")]
+PAGES = [
+    ("https://forum.example/t/1", "https://forum.example/m/1.jpg"),
+    ("https://img.example/v/9", "https://img.example/f/9.jpg"),
+]
 
 
 def _lines(out: str) -> list[dict]:
@@ -34,19 +36,44 @@ def env(store, monkeypatch, tmp_path):
 
 def test_scripted_flow_draft_confirm_send_status_reply_report(cli, env, tmp_path):
     store, sink = env
-    code, out, _ = cli("claimant", "set", "--case", "c1", "--name", "Alex Doe", "--email", "alex@example.org",
-                       "--address", "1 Main Street; Springfield", "--phone", "+1 555 0100",
-                       "--role", "depicted_person", "--json")
+    code, out, _ = cli(
+        "claimant",
+        "set",
+        "--case",
+        "c1",
+        "--name",
+        "Alex Doe",
+        "--email",
+        "alex@example.org",
+        "--address",
+        "1 Main Street; Springfield",
+        "--phone",
+        "+1 555 0100",
+        "--role",
+        "depicted_person",
+        "--json",
+    )
     assert code == 0 and _lines(out)[0]["signature"] == "/Alex Doe/"
     add_sightings(store, "c1", PAGES)
-    code, out, _ = cli("notice", "draft", "c1", "--to", "forum.example=abuse@forum.example",
-                       "--to", "img.example=https://img.example/report", "--no-discover", "--json")
+    code, out, _ = cli(
+        "notice",
+        "draft",
+        "c1",
+        "--to",
+        "forum.example=abuse@forum.example",
+        "--to",
+        "img.example=https://img.example/report",
+        "--no-discover",
+        "--json",
+    )
     assert code == 0
     drafts = _lines(out)
     by_host = {d["host"]: d for d in drafts}
     assert set(by_host) == {"forum.example", "img.example", "google-search", "bing"}
     assert all(not d["confirmed"] and d["missing"] == [] for d in drafts)  # nothing confirmed without asking
-    assert by_host["google-search"]["basis"] == "search-delisting" and by_host["forum.example"]["basis"] == "take-it-down"
+    assert (
+        by_host["google-search"]["basis"] == "search-delisting" and by_host["forum.example"]["basis"] == "take-it-down"
+    )
     forum = by_host["forum.example"]["notice_id"]
 
     # Nothing leaves before confirmation.
@@ -99,11 +126,12 @@ def test_scripted_flow_draft_confirm_send_status_reply_report(cli, env, tmp_path
 
 
 def test_draft_with_yes_confirms_after_showing(cli, env):
-    store, sink = env
+    store, _sink = env
     cli("claimant", "set", "--case", "c2", "--name", "Alex Doe", "--email", "alex@example.org", "--role", "depicted")
     add_sightings(store, "c2", PAGES[:1])
-    code, out, _ = cli("notice", "draft", "c2", "--no-search", "--no-discover", "--to",
-                       "forum.example=abuse@forum.example", "--yes")
+    code, out, _ = cli(
+        "notice", "draft", "c2", "--no-search", "--no-discover", "--to", "forum.example=abuse@forum.example", "--yes"
+    )
     assert code == 0 and "--- notice #" in out and "Subject: [TAKE IT DOWN Act]" in out
     code, out, _ = cli("notice", "status", "c2", "--json")
     assert [r["status"] for r in _lines(out)] == ["confirmed"]
@@ -111,23 +139,42 @@ def test_draft_with_yes_confirms_after_showing(cli, env):
 
 def test_incomplete_notice_asks_and_is_not_confirmed_even_with_yes(cli, env):
     store, _ = env
-    cli("claimant", "set", "--case", "c3", "--name", "Alex Doe", "--email", "alex@example.org", "--role",
-        "copyright_owner")
+    cli(
+        "claimant",
+        "set",
+        "--case",
+        "c3",
+        "--name",
+        "Alex Doe",
+        "--email",
+        "alex@example.org",
+        "--role",
+        "copyright_owner",
+    )
     add_sightings(store, "c3", PAGES[:1])
-    code, out, err = cli("notice", "draft", "c3", "--basis", "dsa", "--no-search", "--no-discover", "--yes",
-                         "--json")
+    _code, out, _err = cli("notice", "draft", "c3", "--basis", "dsa", "--no-search", "--no-discover", "--yes", "--json")
     [d] = _lines(out)
     assert {m["element"] for m in d["missing"]} == {"recipient"} and not d["confirmed"]
     nid = d["notice_id"]
-    code, out, _ = cli("notice", "edit", str(nid), "--set", "recipient=abuse@forum.example", "--json")
+    _code, out, _ = cli("notice", "edit", str(nid), "--set", "recipient=abuse@forum.example", "--json")
     assert _lines(out)[0]["missing"] == []
     assert cli("notice", "confirm", str(nid), "-q")[0] == 0
 
 
 def test_dmca_refused_for_the_depicted_person_with_a_steer(cli, env):
     store, _ = env
-    cli("claimant", "set", "--case", "c4", "--name", "Alex Doe", "--email", "alex@example.org", "--role",
-        "depicted_person")
+    cli(
+        "claimant",
+        "set",
+        "--case",
+        "c4",
+        "--name",
+        "Alex Doe",
+        "--email",
+        "alex@example.org",
+        "--role",
+        "depicted_person",
+    )
     add_sightings(store, "c4", PAGES[:1])
     from unleak.takedown.bases import NotEntitled
 
@@ -137,13 +184,13 @@ def test_dmca_refused_for_the_depicted_person_with_a_steer(cli, env):
 
 
 def test_hosts_directory_commands(cli, env):
-    code, out, _ = cli("hosts", "list", "--json")
+    _code, out, _ = cli("hosts", "list", "--json")
     ids = {h["id"] for h in _lines(out)}
     assert {"google-search", "bing", "reddit", "x"} <= ids
-    code, out, _ = cli("hosts", "show", "https://i.redd.it/abc.jpg", "--json")
+    _code, out, _ = cli("hosts", "show", "https://i.redd.it/abc.jpg", "--json")
     assert _lines(out)[0]["id"] == "reddit"
     assert cli("hosts", "add", "forum", "--domain", "forum.example", "--email", "legal@forum.example")[0] == 0
-    code, out, _ = cli("hosts", "show", "https://www.forum.example/t/1", "--json")
+    _code, out, _ = cli("hosts", "show", "https://www.forum.example/t/1", "--json")
     assert _lines(out)[0]["contacts"]["default"]["email"] == "legal@forum.example"
 
 
@@ -152,8 +199,12 @@ def test_main_turns_refusals_into_one_line(tmp_path):
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "unleak", "notice", "send", "42"], capture_output=True, text=True,
-                          env={**os.environ, "UNLEAK_HOME": str(tmp_path)})
+    proc = subprocess.run(
+        [sys.executable, "-m", "unleak", "notice", "send", "42"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "UNLEAK_HOME": str(tmp_path)},
+    )
     assert proc.returncode == 1 and "no notice #42" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -165,12 +216,30 @@ def test_interactive_review_asks_for_the_missing_and_for_confirmation(env, monke
     store, sink = env
     monkeypatch.setattr(notices_cli, "_interactive", lambda as_json=False: not as_json)
     runner = CliRunner()
-    runner.invoke(app, ["claimant", "set", "-c", "c5", "--name", "Alex Doe", "--email", "alex@example.org",
-                        "--role", "depicted_person"], catch_exceptions=False)
+    runner.invoke(
+        app,
+        [
+            "claimant",
+            "set",
+            "-c",
+            "c5",
+            "--name",
+            "Alex Doe",
+            "--email",
+            "alex@example.org",
+            "--role",
+            "depicted_person",
+        ],
+        catch_exceptions=False,
+    )
     add_sightings(store, "c5", PAGES[:1])
     # No contact known for forum.example: it asks; then it shows the notice and asks; we say no.
-    result = runner.invoke(app, ["notice", "draft", "--case", "c5", "--no-search", "--no-discover"],
-                           input="abuse@forum.example\nn\n", catch_exceptions=False)
+    result = runner.invoke(
+        app,
+        ["notice", "draft", "--case", "c5", "--no-search", "--no-discover"],
+        input="abuse@forum.example\nn\n",
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0
     assert "Where should notice" in result.stdout and "Confirm notice" in result.stdout
     assert "abuse@forum.example" in result.stdout and "Subject: [TAKE IT DOWN Act]" in result.stdout
@@ -179,8 +248,9 @@ def test_interactive_review_asks_for_the_missing_and_for_confirmation(env, monke
     assert row["status"] == "draft" and sink.messages == []
     # Answering yes confirms exactly the text shown.
     add_sightings(store, "c5", [("https://forum.example/t/7", "https://forum.example/m/7.jpg")], label="private-02")
-    result = runner.invoke(app, ["notice", "draft", "c5", "--no-search", "--no-discover"], input="y\n",
-                           catch_exceptions=False)
+    result = runner.invoke(
+        app, ["notice", "draft", "c5", "--no-search", "--no-discover"], input="y\n", catch_exceptions=False
+    )
     assert result.exit_code == 0
     rows = _lines(runner.invoke(app, ["notice", "status", "c5", "--json"], catch_exceptions=False).stdout)
     assert [r["status"] for r in rows] == ["confirmed"] and rows[0]["urls"] == 4

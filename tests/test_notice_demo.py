@@ -10,12 +10,12 @@ from _site import load_site
 
 
 def test_takedown_demo_step(store, samples):
-    from unleak.monitor.fetch import FetchPolicy
+    from unleak.bank import Bank
+    from unleak.demo.takedown import run_takedown_demo
     from unleak.monitor.scan import ScanOptions, scan
     from unleak.monitor.sources import add_source
     from unleak.monitor.sources.base import SourceOptions
-    from unleak.bank import Bank
-    from unleak.takedown.demo import run_takedown_demo
+    from unleak.net.fetch import FetchPolicy
 
     with load_site().generate_site(samples[:3], samples[10:12]) as site:
         Bank(store, "demo").protect(samples[:3])

@@ -8,8 +8,16 @@ import pytest
 
 from _site import load_site
 from unleak.takedown.bases import BASES
-from unleak.takedown.hosts import (Fetched, HostDirectory, contacts_from_html, contacts_from_rdap,
-                                   contacts_from_security_txt, discover_contacts, host_of, save_user_entry)
+from unleak.takedown.hosts import (
+    Fetched,
+    HostDirectory,
+    contacts_from_html,
+    contacts_from_rdap,
+    contacts_from_security_txt,
+    discover_contacts,
+    host_of,
+    save_user_entry,
+)
 
 
 def test_shipped_directory_is_well_formed():
@@ -19,21 +27,25 @@ def test_shipped_directory_is_well_formed():
         assert e.kind in ("host", "search", "intermediary") and e.name
         for basis, c in e.contacts.items():
             assert basis == "default" or basis in BASES, (e.id, basis)
-            assert (c["channel"] == "email" and "@" in c["email"]) or \
-                (c["channel"] == "webform" and c["url"].startswith("https://")), (e.id, basis)
+            assert (c["channel"] == "email" and "@" in c["email"]) or (
+                c["channel"] == "webform" and c["url"].startswith("https://")
+            ), (e.id, basis)
         assert e.confirmed is False  # shipped entries are marked as needing confirmation
     engines = {e.id for e in d.search_engines()}
     assert engines == {"google-search", "bing"}
 
 
-@pytest.mark.parametrize("url,expected", [
-    ("https://www.reddit.com/r/x/comments/1", "reddit"),
-    ("https://i.redd.it/abc.jpg", "reddit"),
-    ("https://pbs.twimg.com/media/a.jpg", "x"),
-    ("https://scontent.cdninstagram.com/v/x.jpg", "instagram"),
-    ("https://drive.google.com/file/d/1", "google-hosted"),
-    ("https://notreddit.com/", None),
-])
+@pytest.mark.parametrize(
+    "url,expected",
+    [
+        ("https://www.reddit.com/r/x/comments/1", "reddit"),
+        ("https://i.redd.it/abc.jpg", "reddit"),
+        ("https://pbs.twimg.com/media/a.jpg", "x"),
+        ("https://scontent.cdninstagram.com/v/x.jpg", "instagram"),
+        ("https://drive.google.com/file/d/1", "google-hosted"),
+        ("https://notreddit.com/", None),
+    ],
+)
 def test_lookup_by_host_and_parent_domains(url, expected):
     e = HostDirectory.load().lookup(url)
     assert (e.id if e else None) == expected
@@ -41,9 +53,16 @@ def test_lookup_by_host_and_parent_domains(url, expected):
 
 def test_user_entries_win_over_shipped_ones(tmp_path):
     path = tmp_path / "hosts.json"
-    save_user_entry({"id": "reddit", "name": "Reddit (my contact)", "domains": ["reddit.com"],
-                     "contacts": {"default": {"channel": "email", "email": "legal@reddit.example"}},
-                     "confirmed": True}, path)
+    save_user_entry(
+        {
+            "id": "reddit",
+            "name": "Reddit (my contact)",
+            "domains": ["reddit.com"],
+            "contacts": {"default": {"channel": "email", "email": "legal@reddit.example"}},
+            "confirmed": True,
+        },
+        path,
+    )
     d = HostDirectory.load(path)
     e = d.lookup("https://old.reddit.com/x")
     assert e.origin == "user" and e.contact_for("take-it-down").address == "legal@reddit.example"
@@ -62,8 +81,10 @@ def test_host_of():
 
 
 def test_contacts_from_html_prefers_abuse_addresses():
-    html = ('<a href="mailto:hello@site.example">hi</a><a href="mailto:abuse@site.example?subject=x">Report abuse</a>'
-            '<a href="/legal/dmca">DMCA</a><a href="/about">About</a><a href="javascript:x">report</a>')
+    html = (
+        '<a href="mailto:hello@site.example">hi</a><a href="mailto:abuse@site.example?subject=x">Report abuse</a>'
+        '<a href="/legal/dmca">DMCA</a><a href="/about">About</a><a href="javascript:x">report</a>'
+    )
     found = contacts_from_html(html, "https://site.example/post/1")
     assert found[0].address == "abuse@site.example" and found[0].channel == "email"
     assert any(c.address == "https://site.example/legal/dmca" for c in found)
@@ -71,26 +92,48 @@ def test_contacts_from_html_prefers_abuse_addresses():
 
 
 def test_security_txt_and_rdap_parsing():
-    sec = "# comment\nContact: mailto:security@site.example\nContact: https://site.example/report\nExpires: 2030-01-01\n"
-    assert [c.address for c in contacts_from_security_txt(sec)] == ["security@site.example",
-                                                                     "https://site.example/report"]
-    rdap = {"entities": [{"roles": ["registrar"], "entities": [
-        {"roles": ["abuse"], "vcardArray": ["vcard", [["version", {}, "text", "4.0"],
-                                                      ["email", {}, "text", "abuse@registrar.example"]]]}]}]}
+    sec = (
+        "# comment\nContact: mailto:security@site.example\nContact: https://site.example/report\nExpires: 2030-01-01\n"
+    )
+    assert [c.address for c in contacts_from_security_txt(sec)] == [
+        "security@site.example",
+        "https://site.example/report",
+    ]
+    rdap = {
+        "entities": [
+            {
+                "roles": ["registrar"],
+                "entities": [
+                    {
+                        "roles": ["abuse"],
+                        "vcardArray": [
+                            "vcard",
+                            [["version", {}, "text", "4.0"], ["email", {}, "text", "abuse@registrar.example"]],
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
     assert [c.address for c in contacts_from_rdap(rdap)] == ["abuse@registrar.example"]
 
 
 def test_discovery_through_the_guarded_fetcher_on_a_local_site():
-    from unleak.monitor.fetch import Fetcher, FetchPolicy
-    from unleak.monitor.guard import FetchError, NetworkPolicy
+    from unleak.net.fetch import Fetcher, FetchPolicy
+    from unleak.net.guard import FetchError, NetworkPolicy
 
     server = load_site().SiteServer()
     try:
         server.set("/robots.txt", "User-agent: *\nAllow: /\n", "text/plain")
-        page = server.set("/post/1.html", '<html><body><img src="/m/1.jpg">'
-                                          '<footer><a href="/report-content">Report content</a></footer></body></html>')
+        page = server.set(
+            "/post/1.html",
+            '<html><body><img src="/m/1.jpg">'
+            '<footer><a href="/report-content">Report content</a></footer></body></html>',
+        )
         server.set("/.well-known/security.txt", "Contact: mailto:abuse@local.example\n", "text/plain")
-        fetcher = Fetcher(FetchPolicy(rate=None, retries=0, timeout=5), network=NetworkPolicy.allowing(["127.0.0.1/32"]))
+        fetcher = Fetcher(
+            FetchPolicy(rate=None, retries=0, timeout=5), network=NetworkPolicy.allowing(["127.0.0.1/32"])
+        )
 
         def fetch(url: str) -> Fetched:
             try:

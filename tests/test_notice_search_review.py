@@ -21,11 +21,25 @@ def _lines(out: str) -> list[dict]:
 @pytest.fixture
 def drafts(store, cli, monkeypatch) -> dict[str, dict]:
     monkeypatch.setenv("UNLEAK_DB", store.url)
-    assert cli("claimant", "set", "-c", "s1", "--name", "Alex Doe", "--email", "alex@example.org",
-               "--role", "depicted_person")[0] == 0
+    assert (
+        cli(
+            "claimant",
+            "set",
+            "-c",
+            "s1",
+            "--name",
+            "Alex Doe",
+            "--email",
+            "alex@example.org",
+            "--role",
+            "depicted_person",
+        )[0]
+        == 0
+    )
     add_sightings(store, "s1", PAGES)
-    code, out, err = cli("notice", "draft", "s1", "--to", "forum.example=abuse@forum.example", "--no-discover",
-                         "--json")
+    code, out, err = cli(
+        "notice", "draft", "s1", "--to", "forum.example=abuse@forum.example", "--no-discover", "--json"
+    )
     assert code == 0, err
     return {d["host"]: d for d in _lines(out)}
 
@@ -55,8 +69,9 @@ def test_interactive_confirmation_of_a_delisting_request_asks_about_the_engine(d
 
     monkeypatch.setattr(notices_cli, "_interactive", lambda as_json=False: not as_json)
     add_sightings(store, "s1", [("https://forum.example/t/2", "https://forum.example/m/2.jpg")], label="private-02")
-    result = CliRunner().invoke(app, ["notice", "draft", "s1", "--no-discover"], input="n\nn\nn\n",
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        app, ["notice", "draft", "s1", "--no-discover"], input="n\nn\nn\n", catch_exceptions=False
+    )
     assert result.exit_code == 0
     assert "stated in your name, and that Google Search shows these URLs" in result.stdout
     assert "stated in your name, and that Microsoft Bing shows these URLs" in result.stdout

@@ -22,12 +22,19 @@ def complete_fields(basis_key: str) -> dict:
         "basis": basis_key,
         "host": {"id": "host.example", "name": "Host Example", "kind": "host", "domain": "host.example"},
         "recipient": {"channel": "email", "address": "abuse@host.example"},
-        "claimant": {"name": "Alex Doe", "email": "alex@example.org", "postal_address": "1 Main Street; Springfield",
-                     "phone": "+1 555 0100", "roles": roles, "on_behalf_of": "", "signature": "/Alex Doe/"},
+        "claimant": {
+            "name": "Alex Doe",
+            "email": "alex@example.org",
+            "postal_address": "1 Main Street; Springfield",
+            "phone": "+1 555 0100",
+            "roles": roles,
+            "on_behalf_of": "",
+            "signature": "/Alex Doe/",
+        },
         "urls": list(URLS),
         "work": "Original unpublished photograph 'garden-03', taken by me in 2025.",
         "explanation": "These are intimate photographs of Alex Doe shared without consent; sharing them is a "
-                       "criminal offence under national law and processes special-category data unlawfully.",
+        "criminal offence under national law and processes special-category data unlawfully.",
         "date": "2026-05-20T10:00:00+00:00",
     }
     fields["statements"] = basis.default_statements(fields)
@@ -38,6 +45,7 @@ def complete_fields(basis_key: str) -> dict:
 def _drop_statement(key):
     def f(fields):
         del fields["statements"][key]
+
     return f
 
 
@@ -59,7 +67,7 @@ def _no_email(fields):
 
 
 def _wrong_capacity(fields):
-    fields["claimant"]["roles"] = (["depicted_person"] if fields["basis"].startswith("dmca") else ["copyright_owner"])
+    fields["claimant"]["roles"] = ["depicted_person"] if fields["basis"].startswith("dmca") else ["copyright_owner"]
 
 
 def _representative_for_nobody(fields):
@@ -70,7 +78,9 @@ def _representative_for_nobody(fields):
 BREAK = {
     "signature": _no_signature,
     "work": lambda f: f.update(work=""),
-    "material": _no_urls, "identification": _no_urls, "location": _no_urls,
+    "material": _no_urls,
+    "identification": _no_urls,
+    "location": _no_urls,
     "contact": _no_contact,
     "name_email": _no_email,
     "explanation": lambda f: f.update(explanation=""),
@@ -128,13 +138,16 @@ def test_missing_element_is_refused_and_named(basis_key, element):
     assert [m.key for m in info.value.missing] == [element]
 
 
-@pytest.mark.parametrize("basis_key,key,phrase", [
-    ("dmca", "accuracy", "under penalty of perjury"),
-    ("dmca", "good_faith", "good faith belief"),
-    ("take-it-down", "good_faith", "not consensual"),
-    ("dsa", "bona_fide", "accurate and complete"),
-    ("uk-osa", "declaration_subject", "subject of"),
-])
+@pytest.mark.parametrize(
+    "basis_key,key,phrase",
+    [
+        ("dmca", "accuracy", "under penalty of perjury"),
+        ("dmca", "good_faith", "good faith belief"),
+        ("take-it-down", "good_faith", "not consensual"),
+        ("dsa", "bona_fide", "accurate and complete"),
+        ("uk-osa", "declaration_subject", "subject of"),
+    ],
+)
 def test_statement_edited_away_from_the_law_is_refused(basis_key, key, phrase):
     fields = complete_fields(basis_key)
     fields["statements"][key] = fields["statements"][key].replace(phrase, "something else")
@@ -184,8 +197,12 @@ def test_rendered_text_is_checked_for_every_element():
 
 def test_follow_up_cites_the_earlier_notice():
     fields = complete_fields("take-it-down")
-    fields["follows"] = {"notice_id": 4, "sent_at": "2026-06-01T08:00:00+00:00", "message_id": "<a@b>",
-                         "urls": ["https://host.example/post/1"]}
+    fields["follows"] = {
+        "notice_id": 4,
+        "sent_at": "2026-06-01T08:00:00+00:00",
+        "message_id": "<a@b>",
+        "urls": ["https://host.example/post/1"],
+    }
     text = render_text(fields)
     assert "notice #4 sent on 2026-06-01 08:00 UTC" in text and "https://host.example/post/1" in text
     assert "identical copies" in text

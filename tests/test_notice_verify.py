@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from _site import load_site
 from test_notice_fixtures import set_claimant
 
 CASE = "verify"
-SENT = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+SENT = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -44,18 +44,31 @@ def add_site_sightings(store, site, samples, *, case=CASE) -> dict[str, int]:
     ids = {}
     with store.session() as s:
         c = store.case(s, case)
-        src = Source(case_id=c.id, kind="crawl", name="test site", config=json.dumps({"targets": [site.start_url]}),
-                     allow_networks=json.dumps(["127.0.0.1/32"]))
+        src = Source(
+            case_id=c.id,
+            kind="crawl",
+            name="test site",
+            config=json.dumps({"targets": [site.start_url]}),
+            allow_networks=json.dumps(["127.0.0.1/32"]),
+        )
         s.add(src)
         s.flush()
         items = {b.label: b.id for b in s.scalars(select(BankItem).where(BankItem.case_id == c.id))}
         for media, label in site.truth.items():
-            sg = Sighting(case_id=c.id, bank_item_id=items[label], source_id=src.id,
-                          url_key=hashlib.sha256(media.encode()).hexdigest(), media_url=media,
-                          page_url=pages.get(media), host="127.0.0.1", signal="pdq", distance=10,
-                          media_sha256=hashlib.sha256(site.server.route(media.removeprefix(site.server.base)).body)
-                          .hexdigest(),
-                          first_seen=SENT - timedelta(days=1), last_seen=SENT - timedelta(days=1))
+            sg = Sighting(
+                case_id=c.id,
+                bank_item_id=items[label],
+                source_id=src.id,
+                url_key=hashlib.sha256(media.encode()).hexdigest(),
+                media_url=media,
+                page_url=pages.get(media),
+                host="127.0.0.1",
+                signal="pdq",
+                distance=10,
+                media_sha256=hashlib.sha256(site.server.route(media.removeprefix(site.server.base)).body).hexdigest(),
+                first_seen=SENT - timedelta(days=1),
+                last_seen=SENT - timedelta(days=1),
+            )
             s.add(sg)
             s.flush()
             ids[media] = sg.id
@@ -63,7 +76,7 @@ def add_site_sightings(store, site, samples, *, case=CASE) -> dict[str, int]:
 
 
 def fast_policy():
-    from unleak.monitor.fetch import FetchPolicy
+    from unleak.net.fetch import FetchPolicy
 
     return FetchPolicy(rate=None, retries=0, timeout=10)
 
@@ -80,7 +93,7 @@ def send_all(store, case=CASE, recipient="https://127.0.0.1/report-form") -> lis
 
 
 def test_removals_recorded_with_reasons_and_times(store, site, samples):
-    from unleak.store.models import Notice, NoticeItem, RemovalCheck, Sighting
+    from unleak.store.models import Notice, RemovalCheck, Sighting
     from unleak.takedown.verify import verify_case
 
     set_claimant(store, CASE)
@@ -89,8 +102,10 @@ def test_removals_recorded_with_reasons_and_times(store, site, samples):
     pages = media_to_page(site)
     m1, m2, m3 = list(site.truth)
     site.take_down(m1, 410)  # media gone: its page now shows a dead image
-    site.server.set(pages[m2].removeprefix(site.server.base),
-                    "<html><body><h1>Sorry</h1><p>This post has been removed for violating our rules.</p></body></html>")
+    site.server.set(
+        pages[m2].removeprefix(site.server.base),
+        "<html><body><h1>Sorry</h1><p>This post has been removed for violating our rules.</p></body></html>",
+    )
     report = verify_case(store, CASE, policy=fast_policy(), now=SENT + timedelta(hours=5))
     states = {c.url: (c.state, c.reason) for c in report.checks}
     assert states[m1] == ("gone", "HTTP 410")
@@ -172,9 +187,19 @@ def test_reupload_after_removal_reopens_with_a_follow_up_draft(store, site, samp
     page, media = site.add_reupload(label)
     with store.session() as s:  # the monitor finds it again (as a scan would record it)
         old = s.get(Sighting, sightings[m1])
-        s.add(Sighting(case_id=old.case_id, bank_item_id=old.bank_item_id, source_id=old.source_id,
-                       url_key=hashlib.sha256(media.encode()).hexdigest(), media_url=media, page_url=page,
-                       host="127.0.0.1", signal="pdq", distance=8))
+        s.add(
+            Sighting(
+                case_id=old.case_id,
+                bank_item_id=old.bank_item_id,
+                source_id=old.source_id,
+                url_key=hashlib.sha256(media.encode()).hexdigest(),
+                media_url=media,
+                page_url=page,
+                host="127.0.0.1",
+                signal="pdq",
+                distance=8,
+            )
+        )
     report = verify_case(store, CASE, policy=fast_policy(), now=SENT + timedelta(days=3))
     assert len(report.reuploads) == 1
     r = report.reuploads[0]

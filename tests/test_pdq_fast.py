@@ -17,11 +17,11 @@ from PIL import Image
 
 from unleak.config import MediaLimits
 from unleak.errors import LimitExceeded, MediaError
+from unleak.media.image import image_to_array
 from unleak.samples import sample_images
 from unleak.signals import pdq_fast
 from unleak.signals.media import Media
 from unleak.signals.pdq import PdqSignal, fast_hash_dihedral, hamming, hash_pixels, hash_pixels_dihedral
-from unleak.media.image import image_to_array
 
 SAMPLES = sample_images()
 
@@ -136,14 +136,16 @@ def test_fast_decode_reads_luma_at_reduced_scale_with_limits():
     assert image.pixels.shape == (-(-height // scale), -(-width // scale))
     with pytest.raises(LimitExceeded):
         pdq_fast.decode_jpeg_fast(data, limits=MediaLimits(max_image_pixels=1000))
-    with pytest.raises(MediaError, match="truncated|cannot decode"):
+    with pytest.raises(MediaError, match=r"truncated|cannot decode"):
         pdq_fast.decode_jpeg_fast(data[: len(data) // 2])
 
 
 def test_numba_compile_is_cached():
-    code = ("import numpy as np; from unleak.signals import pdq_fast as p; "
-            "p.hash_luma(np.zeros((9, 9), np.uint8)); p.hash_luma(np.zeros((9, 9, 3), np.uint8)); "
-            "print(sum(sum(f.stats.cache_misses.values()) for f in (p._pdq_float, p._axis_weights)))")
+    code = (
+        "import numpy as np; from unleak.signals import pdq_fast as p; "
+        "p.hash_luma(np.zeros((9, 9), np.uint8)); p.hash_luma(np.zeros((9, 9, 3), np.uint8)); "
+        "print(sum(sum(f.stats.cache_misses.values()) for f in (p._pdq_float, p._axis_weights)))"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)  # fills the cache
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.strip() == "0", "numba recompiled instead of loading its cache"

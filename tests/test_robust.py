@@ -48,6 +48,7 @@ def _jpeg(a: np.ndarray, q: int = 80) -> np.ndarray:
 
 # --- calibration ---------------------------------------------------------------------------------
 
+
 def test_null_model_rates_and_thresholds():
     m = REFERENCE_MODEL
     assert m.rate(31) < 1e-6 < m.rate(40)
@@ -76,6 +77,7 @@ def test_fit_tail_never_lighter_than_the_reference():
 
 
 # --- variants ------------------------------------------------------------------------------------
+
 
 def test_letterbox_and_padding_are_trimmed_exactly(coffee):
     boxed = _letterbox(coffee, 720, 1280)
@@ -125,6 +127,7 @@ def test_bank_crops_have_the_aspect_geometry(coffee):
 
 # --- verification --------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def verifier(coffee, china):
     from unleak.match.verify import Verifier
@@ -172,6 +175,7 @@ def test_nfa_grows_with_matches_and_shrinks_with_inliers():
 
 
 # --- the matcher and the CLI ---------------------------------------------------------------------
+
 
 @pytest.fixture
 def protected(tmp_path, coffee, china):
@@ -231,13 +235,17 @@ def test_each_hash_only_variant_switches_alone(protected, tmp_path, coffee):
     from unleak.match import Matcher
 
     bank, _ = protected
-    cands = {"flip": _save(tmp_path, "flip.png", np.ascontiguousarray(coffee[:, ::-1])),
-             "letterbox": _save(tmp_path, "letterbox.png", _letterbox(coffee, 720, 1280)),
-             "square": _save(tmp_path, "square.jpg", _jpeg(np.ascontiguousarray(coffee[:, 100:500])))}
+    cands = {
+        "flip": _save(tmp_path, "flip.png", np.ascontiguousarray(coffee[:, ::-1])),
+        "letterbox": _save(tmp_path, "letterbox.png", _letterbox(coffee, 720, 1280)),
+        "square": _save(tmp_path, "square.jpg", _jpeg(np.ascontiguousarray(coffee[:, 100:500]))),
+    }
 
     def found(**switches) -> set[str]:
         m = Matcher(bank, verify="off", **switches)
-        return {name for name, p in cands.items() if any(x.label == "coffee" for x in m.match_paths([p]).__next__().matches)}
+        return {
+            name for name, p in cands.items() if any(x.label == "coffee" for x in m.match_paths([p]).__next__().matches)
+        }
 
     assert found() == {"flip", "letterbox", "square"}
     assert found(dihedral=False) == {"letterbox", "square"}

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from _site import load_site
+from unleak.demo.site import generate_site
 from unleak.evidence.verify import verify_bundle
-from unleak.monitor.demo_site import generate_site
 
 _site = load_site()
 
@@ -75,8 +75,19 @@ def test_scan_capture_export_verify(db, cli, samples, tiny_video, tmp_path):
         assert code == 0
         bank = {Path(r["path"]).stem: r["bank_id"] for r in _json_lines(out)}
         expected = {(url, bank[label]) for url, label in site.truth.items()}
-        code, out, _ = cli("source", "add", "crawl", site.start_url, "--case", "e2e", "--depth", "2",
-                           "--allow-network", "127.0.0.1/32", "--json")
+        code, out, _ = cli(
+            "source",
+            "add",
+            "crawl",
+            site.start_url,
+            "--case",
+            "e2e",
+            "--depth",
+            "2",
+            "--allow-network",
+            "127.0.0.1/32",
+            "--json",
+        )
         assert code == 0
 
         # 1. the first scan finds exactly the copies, none of the distractors
@@ -147,8 +158,9 @@ def test_scan_capture_export_verify(db, cli, samples, tiny_video, tmp_path):
     warcio = [sys.executable, "-m", "warcio.cli"] if False else [shutil.which("warcio") or "warcio"]
     for w in warcs:
         assert subprocess.run([*warcio, "check", str(w)], capture_output=True).returncode == 0
-        index = subprocess.run([*warcio, "index", "-f", "warc-type,warc-target-uri", str(w)],
-                               capture_output=True, text=True, check=True).stdout
+        index = subprocess.run(
+            [*warcio, "index", "-f", "warc-type,warc-target-uri", str(w)], capture_output=True, text=True, check=True
+        ).stdout
         assert '"response"' in index and '"metadata"' in index
     check = subprocess.run(["sha256sum", "-c", "--quiet", "manifest.sha256"], cwd=bundle)
     assert check.returncode == 0
@@ -172,8 +184,11 @@ def test_scan_capture_export_verify(db, cli, samples, tiny_video, tmp_path):
             code, out, err = cli("evidence", "verify", bad)
             named = rel if rel != "log.jsonl" else "log.jsonl"
             assert code == 1, f"flipping byte {offset} of {rel} went unnoticed"
-            assert named in err or (rel == "bundle.json" and "bundle.json" in err) or \
-                (rel == "manifest.sha256" and "manifest" in err), (rel, offset, err)
+            assert (
+                named in err
+                or (rel == "bundle.json" and "bundle.json" in err)
+                or (rel == "manifest.sha256" and "manifest" in err)
+            ), (rel, offset, err)
 
     # ... and at many more offsets (through the API: the same check, without the CLI's cost), naming the
     # record: for the log, the record on that line; for a WARC, its capture's log record and the WARC
@@ -209,8 +224,11 @@ def test_scan_capture_export_verify(db, cli, samples, tiny_video, tmp_path):
 
     # removing or reordering log records is named too
     lines = (bundle / "log.jsonl").read_text().split("\n")
-    for mutated, words in ((lines[:3] + lines[4:], "record 4"), ([lines[1], lines[0]] + lines[2:], "record 1"),
-                           (lines[:-2] + [""], "export record")):
+    for mutated, words in (
+        (lines[:3] + lines[4:], "record 4"),
+        ([lines[1], lines[0]] + lines[2:], "record 1"),
+        (lines[:-2] + [""], "export record"),
+    ):
         bad = tmp_path / "bad"
         shutil.rmtree(bad, ignore_errors=True)
         shutil.copytree(bundle, bad)
@@ -229,9 +247,25 @@ def test_killed_scan_resumes_without_losing_or_duplicating(samples, tmp_path, cl
         assert cli("source", "add", "crawl", site.start_url, "--case", "k", "--allow-network", "127.0.0.1/32")[0] == 0
         env = dict(os.environ, UNLEAK_HOME=str(_isolated_home))
         # Default verification: the site's centre-cropped copy is found only against the original.
-        proc = subprocess.Popen([sys.executable, "-c", "from unleak.cli import main; main()", "scan", "--case", "k",
-                                 "--rate", "5", "--concurrency", "2", "--json"],
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from unleak.cli import main; main()",
+                "scan",
+                "--case",
+                "k",
+                "--rate",
+                "5",
+                "--concurrency",
+                "2",
+                "--json",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         from sqlalchemy import create_engine, text
 
         engine = create_engine(f"sqlite:///{_isolated_home / 'unleak.db'}")
@@ -242,7 +276,7 @@ def test_killed_scan_resumes_without_losing_or_duplicating(samples, tmp_path, cl
             try:
                 with engine.connect() as c:
                     done = c.execute(text("select count(*) from sightings")).scalar()
-            except Exception:
+            except Exception:  # noqa: BLE001 - any failure is reported below
                 continue
             if done >= 1:
                 break

@@ -8,43 +8,78 @@ import json
 import pytest
 
 from unleak.bank import Bank
+from unleak.demo.site import SiteServer, altered_copy, generate_site
 from unleak.errors import NotFound
 from unleak.evidence.sightings import list_sightings
-from unleak.monitor.demo_site import SiteServer, altered_copy, generate_site
-from unleak.monitor.fetch import FetchPolicy
 from unleak.monitor.html import parse_page
-from unleak.monitor.scan import PHASES, ScanOptions, Scanner
+from unleak.monitor.scan import PHASES, Scanner, ScanOptions
 from unleak.monitor.sources import SourceOptions, add_source
+from unleak.net.fetch import FetchPolicy
 
 LOOP = SourceOptions(allow_networks=["127.0.0.1/32"])
 FAST = FetchPolicy(rate=None, retries=0)
 
 BYLINES = [  # (markup, uploader, post time) as a page shows them
-    ('<div class="post" data-uploader="alice" data-posted="2026-01-02T03:04:05Z"></div>', "alice", "2026-01-02T03:04:05Z"),
-    ('<meta name="author" content="Bob B"><meta property="article:published_time" content="2026-01-02T03:04:05+01:00">',
-     "Bob B", "2026-01-02T03:04:05+01:00"),
+    (
+        '<div class="post" data-uploader="alice" data-posted="2026-01-02T03:04:05Z"></div>',
+        "alice",
+        "2026-01-02T03:04:05Z",
+    ),
+    (
+        '<meta name="author" content="Bob B"><meta property="article:published_time" content="2026-01-02T03:04:05+01:00">',
+        "Bob B",
+        "2026-01-02T03:04:05+01:00",
+    ),
     ('<meta property="article:author" content="https://example.com/u/carol">', "https://example.com/u/carol", None),
-    ('<article itemscope itemtype="https://schema.org/ImageObject"><div itemprop="author" itemscope '
-     'itemtype="https://schema.org/Person"><span itemprop="name">Dana</span> <span>(12 uploads)</span></div>'
-     '<meta itemprop="datePublished" content="2026-01-02"></article>', "Dana", "2026-01-02"),
-    ('<meta itemprop="author" content="Dan"><time itemprop="datePublished" datetime="2026-01-02T10:00Z">Jan 2</time>',
-     "Dan", "2026-01-02T10:00Z"),
-    ('<div itemscope itemtype="https://schema.org/VideoObject"><meta itemprop="uploadDate" content="2026-01-03"></div>',
-     None, "2026-01-03"),
-    ('<head><link rel="author" href="/humans.txt"></head><p>by <a rel="author" href="/u/eve"><b>Eve</b> E.</a></p>',
-     "Eve E.", None),
-    ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "ImageObject", '
-     '"author": {"@type": "Person", "name": "Frank"}, "datePublished": "2026-01-02T03:04:05Z"}</script>',
-     "Frank", "2026-01-02T03:04:05Z"),
-    ('<script type="application/ld+json">not json</script><script type="application/ld+json">{"@graph": '
-     '[{"@type": "WebSite", "name": "x"}, {"@type": "VideoObject", "author": [{"name": "Gus"}, {"name": "Hal"}], '
-     '"uploadDate": "2026-01-04"}]}</script>', "Gus", "2026-01-04"),
-    ('<script type="application/ld+json">[{"@type": "SocialMediaPosting", "author": "ivy", "dateCreated": "2026-01-05"}]'
-     '</script>', "ivy", "2026-01-05"),
-    ('<span class="uploader">@jay</span><time datetime="2026-01-06T07:08:09Z">6 Jan</time>', "@jay", "2026-01-06T07:08:09Z"),
+    (
+        '<article itemscope itemtype="https://schema.org/ImageObject"><div itemprop="author" itemscope '
+        'itemtype="https://schema.org/Person"><span itemprop="name">Dana</span> <span>(12 uploads)</span></div>'
+        '<meta itemprop="datePublished" content="2026-01-02"></article>',
+        "Dana",
+        "2026-01-02",
+    ),
+    (
+        '<meta itemprop="author" content="Dan"><time itemprop="datePublished" datetime="2026-01-02T10:00Z">Jan 2</time>',
+        "Dan",
+        "2026-01-02T10:00Z",
+    ),
+    (
+        '<div itemscope itemtype="https://schema.org/VideoObject"><meta itemprop="uploadDate" content="2026-01-03"></div>',
+        None,
+        "2026-01-03",
+    ),
+    (
+        '<head><link rel="author" href="/humans.txt"></head><p>by <a rel="author" href="/u/eve"><b>Eve</b> E.</a></p>',
+        "Eve E.",
+        None,
+    ),
+    (
+        '<script type="application/ld+json">{"@context": "https://schema.org", "@type": "ImageObject", '
+        '"author": {"@type": "Person", "name": "Frank"}, "datePublished": "2026-01-02T03:04:05Z"}</script>',
+        "Frank",
+        "2026-01-02T03:04:05Z",
+    ),
+    (
+        '<script type="application/ld+json">not json</script><script type="application/ld+json">{"@graph": '
+        '[{"@type": "WebSite", "name": "x"}, {"@type": "VideoObject", "author": [{"name": "Gus"}, {"name": "Hal"}], '
+        '"uploadDate": "2026-01-04"}]}</script>',
+        "Gus",
+        "2026-01-04",
+    ),
+    (
+        '<script type="application/ld+json">[{"@type": "SocialMediaPosting", "author": "ivy", "dateCreated": "2026-01-05"}]'
+        "</script>",
+        "ivy",
+        "2026-01-05",
+    ),
+    (
+        '<span class="uploader">@jay</span><time datetime="2026-01-06T07:08:09Z">6 Jan</time>',
+        "@jay",
+        "2026-01-06T07:08:09Z",
+    ),
     ('<span class="username">kim</span><time>no attribute</time>', "kim", None),
     ('<div class="author">  lee\n  </div>', "lee", None),
-    ('<p>nothing to say</p>', None, None),
+    ("<p>nothing to say</p>", None, None),
 ]
 
 
@@ -80,8 +115,10 @@ def test_feed_uploader_and_post_time(store, samples):
         Bank(store, "fd").protect(samples[:3])
         src = add_source(store, "fd", "feed", [server.url("/rss.xml"), server.url("/atom.xml")], LOOP)
         Scanner(store, "fd", ScanOptions(policy=FAST, verify="off")).scan_source(src.id)
-        shown = {s.media_url.removeprefix(server.base): (s.uploader, s.posted_at, s.page_url)
-                 for s in list_sightings(store, "fd")}
+        shown = {
+            s.media_url.removeprefix(server.base): (s.uploader, s.posted_at, s.page_url)
+            for s in list_sightings(store, "fd")
+        }
     assert shown == {
         "/m/a.jpg": ("Jane Doe", "Sun, 01 Feb 2026 09:00:00 GMT", server.url("/p/a.html")),
         "/m/b.jpg": ("kim", "Mon, 02 Feb 2026 10:00:00 GMT", server.url("/p/b.html")),
@@ -125,13 +162,17 @@ def test_source_list_and_remove_cli(cli, tmp_path):
     assert cli("case", "new", "s")[0] == 0
     code, out, _ = cli("source", "add", "folder", tmp_path, "--case", "s", "--json")
     folder = _lines(out)[0]
-    code, out, _ = cli("source", "add", "urls", "https://example.com/a.jpg", "--case", "s",
-                       "--allow-network", "127.0.0.1/32", "--json")
+    code, out, _ = cli(
+        "source", "add", "urls", "https://example.com/a.jpg", "--case", "s", "--allow-network", "127.0.0.1/32", "--json"
+    )
     urls = _lines(out)[0]
     code, out, err = cli("source", "list", "--case", "s", "--json")
     assert code == 0, err
     listed = _lines(out)
-    assert [(x["source_id"], x["kind"]) for x in listed] == [(folder["source_id"], "folder"), (urls["source_id"], "urls")]
+    assert [(x["source_id"], x["kind"]) for x in listed] == [
+        (folder["source_id"], "folder"),
+        (urls["source_id"], "urls"),
+    ]
     assert listed[1]["allow_networks"] == ["127.0.0.1/32"] and listed[1]["case"] == "s"
     code, out, _ = cli("source", "list", "--case", "s")
     assert code == 0 and "folder" in out and "urls" in out and "127.0.0.1/32" in out

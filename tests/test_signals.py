@@ -32,8 +32,14 @@ def test_pdq_equal_on_jpeg_webp_and_heic_reencodes(samples, tmp_path):
     from threatexchange.signal_type.pdq.pdq_hasher import pdq_from_file
 
     src = Image.open(samples[3]).convert("RGB")
-    for fmt, ext in (("JPEG", "jpg"), ("WEBP", "webp"), ("HEIF", "heic"), ("AVIF", "avif"), ("TIFF", "tif"),
-                     ("BMP", "bmp")):
+    for fmt, ext in (
+        ("JPEG", "jpg"),
+        ("WEBP", "webp"),
+        ("HEIF", "heic"),
+        ("AVIF", "avif"),
+        ("TIFF", "tif"),
+        ("BMP", "bmp"),
+    ):
         from unleak.media.image import _load_plugins
 
         _load_plugins()

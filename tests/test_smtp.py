@@ -8,15 +8,17 @@ import os
 from email import policy
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from test_notice_fixtures import add_sightings, self_signed, set_claimant, start_sink
 from unleak.errors import UnleakError
 from unleak.takedown.notices import confirm_notice, draft_notices, send_notice, update_notice
 from unleak.takedown.smtp import SMTPError, SMTPSettings, load_smtp_settings, read_password
 
-PAGES = [("https://forum.example/t/1", "https://forum.example/m/1.jpg"),
-         ("https://forum.example/t/2", "https://forum.example/m/2.jpg")]
+PAGES = [
+    ("https://forum.example/t/1", "https://forum.example/m/1.jpg"),
+    ("https://forum.example/t/2", "https://forum.example/m/2.jpg"),
+]
 
 
 @pytest.fixture
@@ -56,7 +58,9 @@ def test_confirmed_notice_arrives_and_is_logged_with_its_hash(store, sink):
         assert hashlib.sha256(fh.read()).hexdigest() == out.message_sha256
     with store.session() as s:
         n = s.get(Notice, nid)
-        assert n.status == "sent" and n.message_sha256 == out.message_sha256 and n.deadline_kind in ("statutory", "policy")
+        assert (
+            n.status == "sent" and n.message_sha256 == out.message_sha256 and n.deadline_kind in ("statutory", "policy")
+        )
         logged = [r for r in records(s, n.case_id) if r.action == "notice.send"]
         assert len(logged) == 1 and out.message_sha256 in logged[0].body
         assert verify_chain(s, n.case_id).ok
@@ -96,14 +100,16 @@ def test_failed_send_records_nothing_and_can_be_retried(store, sink):
 
     nid = _drafted(store)
     confirm_notice(store, nid)
-    dead = SMTPSettings(host="127.0.0.1", port=sink.port + 1 if sink.port < 65535 else 1, security="none",
-                        timeout=3)
+    dead = SMTPSettings(host="127.0.0.1", port=sink.port + 1 if sink.port < 65535 else 1, security="none", timeout=3)
     with pytest.raises(SMTPError, match="nothing was recorded as sent"):
         send_notice(store, nid, smtp_settings=dead)
     with store.session() as s:
         assert s.get(Notice, nid).status == "confirmed"
-    send_notice(store, nid, smtp_settings=SMTPSettings(host="127.0.0.1", port=sink.port, security="none",
-                                                       from_addr="n@unleak.test"))
+    send_notice(
+        store,
+        nid,
+        smtp_settings=SMTPSettings(host="127.0.0.1", port=sink.port, security="none", from_addr="n@unleak.test"),
+    )
     assert len(sink.messages) == 1
 
 
@@ -115,8 +121,15 @@ def test_starttls_with_login_password_from_an_owner_only_file(store, tmp_path, m
         pw.write_text("s3cret-pw\n")
         os.chmod(pw, 0o644)
         monkeypatch.delenv("UNLEAK_SMTP_PASSWORD", raising=False)
-        settings = SMTPSettings(host="127.0.0.1", port=sink.port, security="starttls", username="helpline",
-                                from_addr="helpline@unleak.test", password_file=str(pw), ca_file=str(cert))
+        settings = SMTPSettings(
+            host="127.0.0.1",
+            port=sink.port,
+            security="starttls",
+            username="helpline",
+            from_addr="helpline@unleak.test",
+            password_file=str(pw),
+            ca_file=str(cert),
+        )
         nid = _drafted(store)
         confirm_notice(store, nid)
         with pytest.raises(UnleakError, match="can be read by others"):
@@ -138,8 +151,9 @@ def test_wrong_password_is_a_clear_error(store, tmp_path, monkeypatch):
     sink = start_sink(tls_context=ctx, users={"helpline": "right"})
     try:
         monkeypatch.setenv("UNLEAK_SMTP_PASSWORD", "wrong")
-        settings = SMTPSettings(host="127.0.0.1", port=sink.port, security="starttls", username="helpline",
-                                ca_file=str(cert))
+        settings = SMTPSettings(
+            host="127.0.0.1", port=sink.port, security="starttls", username="helpline", ca_file=str(cert)
+        )
         nid = _drafted(store)
         confirm_notice(store, nid)
         with pytest.raises(SMTPError, match="refused the login"):
@@ -160,11 +174,18 @@ def test_plain_smtp_only_to_this_machine():
 
 def test_settings_from_file_and_environment(tmp_path, monkeypatch):
     conf = tmp_path / "takedown.toml"
-    conf.write_text('[smtp]\nhost = "mail.example"\nport = 2525\nsecurity = "ssl"\nusername = "me"\n'
-                    'from = "me@example.org"\n')
+    conf.write_text(
+        '[smtp]\nhost = "mail.example"\nport = 2525\nsecurity = "ssl"\nusername = "me"\nfrom = "me@example.org"\n'
+    )
     monkeypatch.setenv("UNLEAK_TAKEDOWN_CONFIG", str(conf))
     s = load_smtp_settings()
-    assert (s.host, s.port, s.security, s.username, s.from_addr) == ("mail.example", 2525, "ssl", "me", "me@example.org")
+    assert (s.host, s.port, s.security, s.username, s.from_addr) == (
+        "mail.example",
+        2525,
+        "ssl",
+        "me",
+        "me@example.org",
+    )
     monkeypatch.setenv("UNLEAK_SMTP_PORT", "465")
     assert load_smtp_settings().port == 465
     conf.write_text('[smtp]\nhost = "mail.example"\npassword = "oops"\n')

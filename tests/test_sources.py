@@ -7,13 +7,12 @@ import shutil
 import pytest
 
 from unleak.bank import Bank
+from unleak.demo.site import generate_site, hostile_page
 from unleak.errors import UnleakError
-from unleak.monitor.demo_site import generate_site, hostile_page
-from unleak.monitor.fetch import FetchPolicy
 from unleak.monitor.html import parse_page
-from unleak.monitor.scan import ScanOptions, Scanner
-from unleak.monitor.sources import (SourceKind, SourceOptions, Task, add_source, list_sources, register,
-                                    remove_source)
+from unleak.monitor.scan import Scanner, ScanOptions
+from unleak.monitor.sources import SourceKind, SourceOptions, Task, add_source, list_sources, register, remove_source
+from unleak.net.fetch import FetchPolicy
 
 LOOP = SourceOptions(allow_networks=["127.0.0.1/32"])
 OPTS = ScanOptions(policy=FetchPolicy(rate=None, retries=0), verify="off", concurrency=4)
@@ -30,7 +29,7 @@ def _scan(store, case, source_id):
 
 
 def test_folder_source(store, samples, tmp_path):
-    from unleak.monitor.demo_site import altered_copy
+    from unleak.demo.site import altered_copy
 
     Bank(store, "f").protect(samples[:2])
     (tmp_path / "sub").mkdir()
@@ -63,11 +62,17 @@ def test_crawl_depth_hosts_and_page_limit(store, samples, site):
     shallow = add_source(store, "c", "crawl", [site.start_url], SourceOptions(depth=0, allow_networks=["127.0.0.1/32"]))
     report = _scan(store, "c", shallow.id)
     assert report.stats["pages"] == 1 and not report.sightings  # the index page has no images
-    other_host = add_source(store, "c", "crawl", [site.start_url],
-                            SourceOptions(depth=2, hosts=["example.invalid"], allow_networks=["127.0.0.1/32"]))
+    other_host = add_source(
+        store,
+        "c",
+        "crawl",
+        [site.start_url],
+        SourceOptions(depth=2, hosts=["example.invalid"], allow_networks=["127.0.0.1/32"]),
+    )
     assert _scan(store, "c", other_host.id).stats["pages"] == 1
-    capped = add_source(store, "c", "crawl", [site.start_url],
-                        SourceOptions(depth=3, max_pages=4, allow_networks=["127.0.0.1/32"]))
+    capped = add_source(
+        store, "c", "crawl", [site.start_url], SourceOptions(depth=3, max_pages=4, allow_networks=["127.0.0.1/32"])
+    )
     assert _scan(store, "c", capped.id).stats["pages"] <= 4
 
 
@@ -96,9 +101,13 @@ def test_sources_are_listed_removed_and_validated(store, tmp_path):
     assert [s.id for s in list_sources(store, "v")] == [a.id, b.id]
     remove_source(store, "v", a.id)
     assert [s.id for s in list_sources(store, "v")] == [b.id]
-    for kind, targets, options in (("urls", ["ftp://x/y"], None), ("urls", ["javascript:alert(1)"], None),
-                                   ("nope", ["x"], None), ("folder", [str(tmp_path / "missing")], None),
-                                   ("urls", ["https://example.com/"], SourceOptions(allow_networks=["not-a-cidr"]))):
+    for kind, targets, options in (
+        ("urls", ["ftp://x/y"], None),
+        ("urls", ["javascript:alert(1)"], None),
+        ("nope", ["x"], None),
+        ("folder", [str(tmp_path / "missing")], None),
+        ("urls", ["https://example.com/"], SourceOptions(allow_networks=["not-a-cidr"])),
+    ):
         with pytest.raises(UnleakError):
             add_source(store, "v", kind, targets, options)
 
@@ -159,7 +168,7 @@ def test_hostile_page_in_a_scan_is_recorded_not_fatal(store, samples, site):
 
 
 def test_watch_scans_again_and_again(cli, samples, tmp_path):
-    from unleak.monitor.demo_site import altered_copy
+    from unleak.demo.site import altered_copy
 
     (tmp_path / "copy.jpg").write_bytes(altered_copy(samples[0], 0)[1])
     assert cli("protect", "--case", "w", samples[0])[0] == 0

@@ -9,26 +9,33 @@ import logging
 import pytest
 
 from _site import load_site
+from unleak.demo.site import SiteServer
+from unleak.net.fetch import Fetcher, FetchPolicy
+from unleak.net.guard import Blocked, NetworkPolicy
 
 _site = load_site()
-LOOPBACK, RecordingTransport, connections, small_site = (_site.LOOPBACK, _site.RecordingTransport,
-                                                         _site.connections, _site.small_site)
-from unleak.monitor.demo_site import SiteServer
-from unleak.monitor.fetch import Fetcher, FetchPolicy
-from unleak.monitor.guard import Blocked, NetworkPolicy
+LOOPBACK, RecordingTransport, connections, small_site = (
+    _site.LOOPBACK,
+    _site.RecordingTransport,
+    _site.connections,
+    _site.small_site,
+)
 
 FAST = FetchPolicy(rate=None, retries=0, timeout=5)
 
 
-@pytest.mark.parametrize("url, words", [
-    ("http://169.254.169.254/latest/meta-data/", "link-local"),
-    ("http://10.0.0.1/x.jpg", "private"),
-    ("http://[::ffff:10.0.0.1]/x.jpg", "private"),
-    ("http://[fd00::1]/", "private"),
-    ("http://0.0.0.0/", "not a public"),
-    ("http://127.0.0.1/", "loopback"),
-    ("http://localhost/", "loopback"),
-])
+@pytest.mark.parametrize(
+    "url, words",
+    [
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+        ("http://10.0.0.1/x.jpg", "private"),
+        ("http://[::ffff:10.0.0.1]/x.jpg", "private"),
+        ("http://[fd00::1]/", "private"),
+        ("http://0.0.0.0/", "not a public"),
+        ("http://127.0.0.1/", "loopback"),
+        ("http://localhost/", "loopback"),
+    ],
+)
 def test_forbidden_addresses_are_never_contacted(url, words, connections, caplog):
     transport = RecordingTransport()
     refusals = []
@@ -59,7 +66,8 @@ def test_name_resolving_to_loopback_is_refused_without_allowance(connections, ca
     assert "innocent-looking.example resolves to 127.0.0.1" in exc.value.message
     assert resolved == ["innocent-looking.example"] and transport.hosts == [] and connections == []
     assert [r.getMessage() for r in caplog.records if r.name == "unleak.monitor"] == [
-        f"refused {url}: refused to connect: innocent-looking.example resolves to 127.0.0.1 is a loopback address"]
+        f"refused {url}: refused to connect: innocent-looking.example resolves to 127.0.0.1 is a loopback address"
+    ]
 
 
 def test_name_with_one_private_address_among_public_ones_is_refused(connections):
@@ -84,8 +92,9 @@ def test_redirect_to_private_address_is_refused(connections, caplog):
         assert set(transport.hosts) == {"127.0.0.1"}
         assert {a for a, _p in connections} == {"127.0.0.1"}
         assert server.paths_requested().count("/go") == 1
-        assert any("redirected to http://10.0.0.1/secret.jpg" in r.message and "private" in r.message
-                   for r in caplog.records)
+        assert any(
+            "redirected to http://10.0.0.1/secret.jpg" in r.message and "private" in r.message for r in caplog.records
+        )
 
 
 def test_allowed_network_pins_the_checked_address(connections):
@@ -111,8 +120,10 @@ def test_allowed_network_pins_the_checked_address(connections):
     assert {a for a, _p in connections} == {"127.0.0.1"}
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x", "gopher://x/", "javascript:alert(1)",
-                                 "http://user:pw@example.com/"])
+@pytest.mark.parametrize(
+    "url",
+    ["file:///etc/passwd", "ftp://example.com/x", "gopher://x/", "javascript:alert(1)", "http://user:pw@example.com/"],
+)
 def test_other_schemes_and_credentials_are_refused(url, connections):
     with Fetcher(FAST) as f:
         with pytest.raises(Blocked):
@@ -122,10 +133,11 @@ def test_other_schemes_and_credentials_are_refused(url, connections):
 
 # --- at scan level: a crawled page of the generated site -----------------------------------
 
+
 def _scan_refusals(store, case, start_url, allow, resolver, caplog):
     from unleak.bank import Bank
     from unleak.evidence.log import records
-    from unleak.monitor.scan import ScanOptions, Scanner
+    from unleak.monitor.scan import Scanner, ScanOptions
     from unleak.monitor.sources import SourceOptions, add_source
 
     Bank(store, case)  # the case exists; its bank is empty (nothing needs to match)
@@ -147,7 +159,7 @@ def test_scan_of_a_page_pointing_inside_fetches_nothing_there(store, small_site,
     """Media at 169.254.169.254, 10.0.0.1, ::ffff:192.168.0.1, a name resolving to a private address,
     and redirects on the (allowed) site to private and link-local addresses: all refused, each logged
     with its reason, in the scan's stats and in its evidence-log record."""
-    from unleak.monitor.demo_site import PRIVATE_NAME
+    from unleak.demo.site import PRIVATE_NAME
 
     site = small_site
     before = len(site.server.paths_requested())
@@ -162,17 +174,22 @@ def test_scan_of_a_page_pointing_inside_fetches_nothing_there(store, small_site,
         "http://10.0.0.1/x.jpg": "refused to connect: 10.0.0.1 is a private address",
         f"http://{PRIVATE_NAME}/x.jpg": f"refused to connect: {PRIVATE_NAME} resolves to 192.168.7.7 is a private address",
         "http://[::ffff:192.168.0.1]/v.mp4": "refused to connect: ::ffff:192.168.0.1 is a private address",
-        site.server.url("/media/inside.jpg"):
-            "redirected to http://10.0.0.1/secret.jpg: refused to connect: 10.0.0.1 is a private address",
+        site.server.url(
+            "/media/inside.jpg"
+        ): "redirected to http://10.0.0.1/secret.jpg: refused to connect: 10.0.0.1 is a private address",
         site.server.url("/inside.html"): "redirected to http://169.254.169.254/latest/meta-data/: refused to "
-                                         "connect: 169.254.169.254 is a link-local address",
+        "connect: 169.254.169.254 is a link-local address",
     }
     for url, why in expected.items():
         assert refused.get(url, "").startswith(why), (url, refused.get(url))
     assert set(refused) == set(expected)
     assert {a for a, _p in connections} == {"127.0.0.1"}  # only the site itself
     assert sorted(set(site.server.paths_requested()[before:])) == [
-        "/inside.html", "/media/inside.jpg", "/robots.txt", "/ssrf.html"]
+        "/inside.html",
+        "/media/inside.jpg",
+        "/robots.txt",
+        "/ssrf.html",
+    ]
 
 
 def test_scan_of_a_name_resolving_to_loopback_without_allowance(store, small_site, connections, caplog):

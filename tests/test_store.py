@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -27,7 +27,7 @@ def test_times_come_back_aware_utc(store):
     with store.session() as s:
         created = s.get(Case, case_id).created_at
     assert created.tzinfo is not None and created.utcoffset().total_seconds() == 0
-    assert abs((datetime.now(timezone.utc) - created).total_seconds()) < 60
+    assert abs((datetime.now(UTC) - created).total_seconds()) < 60
 
 
 def test_naive_datetimes_refused(store):

@@ -27,12 +27,11 @@ def env(store, monkeypatch):
 
 
 def _scan(store):
-    from unleak.monitor.fetch import FetchPolicy
     from unleak.monitor.scan import ScanOptions, scan
+    from unleak.net.fetch import FetchPolicy
 
     events = []
-    scan(store, CASE, options=ScanOptions(policy=FetchPolicy(rate=None), concurrency=2),
-         on_sighting=events.append)
+    scan(store, CASE, options=ScanOptions(policy=FetchPolicy(rate=None), concurrency=2), on_sighting=events.append)
     return events
 
 
@@ -45,16 +44,42 @@ def test_notices_sent_removals_verified_reupload_reopens(env, cli, samples, tmp_
     with load_site().generate_site(protected, samples[10:13]) as site:
         # Find and document (issue 6): protect, watch the site, scan.
         assert cli("protect", "--case", CASE, *protected)[0] == 0
-        add_source(store, CASE, "crawl", [site.start_url],
-                   SourceOptions(depth=2, allow_networks=["127.0.0.1/32"]))
+        add_source(store, CASE, "crawl", [site.start_url], SourceOptions(depth=2, allow_networks=["127.0.0.1/32"]))
         found = _scan(store)
         assert {e.media_url for e in found} == set(site.truth)
 
         # Who signs, and where this host takes notices.
-        assert cli("claimant", "set", "--case", CASE, "--name", "Alex Doe", "--email", "alex@example.org",
-                   "--address", "1 Main Street; Springfield", "--role", "depicted_person")[0] == 0
-        assert cli("hosts", "add", "gallery", "--name", "The Gallery", "--domain", "127.0.0.1",
-                   "--email", "abuse@gallery.test")[0] == 0
+        assert (
+            cli(
+                "claimant",
+                "set",
+                "--case",
+                CASE,
+                "--name",
+                "Alex Doe",
+                "--email",
+                "alex@example.org",
+                "--address",
+                "1 Main Street; Springfield",
+                "--role",
+                "depicted_person",
+            )[0]
+            == 0
+        )
+        assert (
+            cli(
+                "hosts",
+                "add",
+                "gallery",
+                "--name",
+                "The Gallery",
+                "--domain",
+                "127.0.0.1",
+                "--email",
+                "abuse@gallery.test",
+            )[0]
+            == 0
+        )
 
         # Draft: one notice to the host for every sighting, delisting requests to search engines.
         code, out, err = cli("notice", "draft", CASE, "--no-discover", "--json")
@@ -137,7 +162,13 @@ def test_notices_sent_removals_verified_reupload_reopens(env, cli, samples, tmp_
         case = s.query(Case).filter_by(name=CASE).one()
         actions = [r.action for r in records(s, case.id)]
         assert verify_chain(s, case.id).ok
-    for action in ("notice.confirm", "notice.send", "removal.gone", "sighting_removed", "reupload.found",
-                   "case.reopened"):
+    for action in (
+        "notice.confirm",
+        "notice.send",
+        "removal.gone",
+        "sighting_removed",
+        "reupload.found",
+        "case.reopened",
+    ):
         assert action in actions, action
     assert actions.count("notice.send") == 2

@@ -23,10 +23,10 @@ def env(store, monkeypatch):
 
 
 def test_watch_records_the_removal_of_a_reported_url(env, cli, samples):
-    from unleak.monitor.fetch import FetchPolicy
     from unleak.monitor.scan import ScanOptions, scan
     from unleak.monitor.sources import add_source
     from unleak.monitor.sources.base import SourceOptions
+    from unleak.net.fetch import FetchPolicy
 
     store, sink = env
     protected = samples[:3]
@@ -34,10 +34,37 @@ def test_watch_records_the_removal_of_a_reported_url(env, cli, samples):
         assert cli("protect", "--case", CASE, *protected)[0] == 0
         add_source(store, CASE, "crawl", [site.start_url], SourceOptions(depth=2, allow_networks=["127.0.0.1/32"]))
         scan(store, CASE, options=ScanOptions(policy=FetchPolicy(rate=None), concurrency=2))
-        assert cli("claimant", "set", "--case", CASE, "--name", "Alex Doe", "--email", "alex@example.org",
-                   "--address", "1 Main Street; Springfield", "--role", "depicted_person")[0] == 0
-        assert cli("hosts", "add", "gallery", "--name", "The Gallery", "--domain", "127.0.0.1",
-                   "--email", "abuse@gallery.test")[0] == 0
+        assert (
+            cli(
+                "claimant",
+                "set",
+                "--case",
+                CASE,
+                "--name",
+                "Alex Doe",
+                "--email",
+                "alex@example.org",
+                "--address",
+                "1 Main Street; Springfield",
+                "--role",
+                "depicted_person",
+            )[0]
+            == 0
+        )
+        assert (
+            cli(
+                "hosts",
+                "add",
+                "gallery",
+                "--name",
+                "The Gallery",
+                "--domain",
+                "127.0.0.1",
+                "--email",
+                "abuse@gallery.test",
+            )[0]
+            == 0
+        )
         code, out, err = cli("notice", "draft", CASE, "--no-search", "--no-discover", "--json")
         assert code == 0, err
         [draft] = _lines(out)
@@ -69,8 +96,8 @@ def test_watch_records_the_removal_of_a_reported_url(env, cli, samples):
 
 def test_a_failing_removal_check_does_not_end_the_watch(cli, samples, tmp_path, monkeypatch):
     import unleak.takedown.verify as verify
-    from unleak.monitor.demo_site import altered_copy
-    from unleak.monitor.guard import FetchError
+    from unleak.demo.site import altered_copy
+    from unleak.net.guard import FetchError
 
     calls: list[str | None] = []
 

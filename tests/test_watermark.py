@@ -188,7 +188,7 @@ def test_lossy_webp_keeps_its_quality(tmp_path, key):
     src = tmp_path / "in.webp"
     _small().save(src, quality=50)
     assert abs(load_image(src).save_args["quality"] - 50) <= 2
-    (m,) = mark_file(src, tmp_path / "out", key, [(RECIPIENTS[6], "fay")])
+    (_m,) = mark_file(src, tmp_path / "out", key, [(RECIPIENTS[6], "fay")])
     ratio = (tmp_path / "out" / "in.fay.webp").stat().st_size / src.stat().st_size
     assert 0.75 < ratio < 1.33
     assert _size_at(src, "WEBP", 90) / src.stat().st_size > 1.33  # the old fixed quality 90 would fail
@@ -209,7 +209,9 @@ def test_heic_keeps_format_and_quality(tmp_path, key):
 @pytest.mark.parametrize("c", [3, 4])
 def test_average_of_three_and_four_copies_names_a_colluder_and_no_innocent(original, key, c):
     group = [RECIPIENTS[i] for i in (30, 31, 32, 33)[:c]]
-    leaked = np.rint(np.mean([mark_pixels(original, key, g).astype(np.float64) for g in group], axis=0)).astype(np.uint8)
+    leaked = np.rint(np.mean([mark_pixels(original, key, g).astype(np.float64) for g in group], axis=0)).astype(
+        np.uint8
+    )
     named = {x.recipient for x in trace_pixels(original, leaked, key, RECIPIENTS).accused}
     assert named and named <= set(group)
 

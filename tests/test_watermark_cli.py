@@ -69,7 +69,11 @@ def test_json_contract_holds_when_nothing_can_be_read(cli, tmp_path, _isolated_h
     (r,) = _lines(out)
     assert code == 1
     assert {k: r[k] for k in ("path", "original", "accused", "conclusive")} == {
-        "path": str(stranger), "original": None, "accused": [], "conclusive": False}
+        "path": str(stranger),
+        "original": None,
+        "accused": [],
+        "conclusive": False,
+    }
     assert "no original" in r["error"]
 
 

@@ -16,8 +16,16 @@ av = pytest.importorskip("av")
 RECIPIENTS = [f"r{i}" for i in range(100)]
 
 
-def _make_video(path: Path, w: int = 480, h: int = 270, seconds: float = 2.0, fps: int = 12,
-                vcodec: str = "libx264", acodec: str = "aac", sr: int = 22050) -> None:
+def _make_video(
+    path: Path,
+    w: int = 480,
+    h: int = 270,
+    seconds: float = 2.0,
+    fps: int = 12,
+    vcodec: str = "libx264",
+    acodec: str = "aac",
+    sr: int = 22050,
+) -> None:
     """A pan over a sample photo with sensor-like noise (H.264 unless told), plus a tone (AAC unless told)."""
     src = Image.open(next(p for p in sample_images() if p.name == "coffee.png")).convert("RGB")
     src = src.resize((int(src.width * 1.5), int(src.height * 1.5)), Image.BICUBIC)
@@ -26,7 +34,11 @@ def _make_video(path: Path, w: int = 480, h: int = 270, seconds: float = 2.0, fp
     out = av.open(str(path), "w")
     vs = out.add_stream(vcodec, rate=fps)
     vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-    vs.options = {"crf": "16", "preset": "veryfast"} if vcodec == "libx264" else {"crf": "20", "b:v": "0", "deadline": "realtime"}
+    vs.options = (
+        {"crf": "16", "preset": "veryfast"}
+        if vcodec == "libx264"
+        else {"crf": "20", "b:v": "0", "deadline": "realtime"}
+    )
     aud = out.add_stream(acodec, rate=sr)
     n = int(seconds * fps)
     for i in range(n):
@@ -55,7 +67,7 @@ def _reencode(src: Path, dst: Path, height: int, bitrate: int, start: float = 0.
     i = av.open(str(src))
     o = av.open(str(dst), "w")
     vi = i.streams.video[0]
-    w = int(round(vi.codec_context.width * height / vi.codec_context.height / 2)) * 2
+    w = round(vi.codec_context.width * height / vi.codec_context.height / 2) * 2
     vo = o.add_stream("libx264", rate=vi.average_rate)
     vo.width, vo.height, vo.pix_fmt, vo.bit_rate = w, height, "yuv420p", bitrate
     n = 0
@@ -98,7 +110,9 @@ def test_video_mark_reencode_trace(tmp_path):
     assert trace_file(clean, original, key, RECIPIENTS).accused == []
 
 
-@pytest.mark.parametrize("suffix, vcodec, acodec, sr", [(".mov", "libx264", "aac", 22050), (".webm", "libvpx-vp9", "libopus", 48000)])
+@pytest.mark.parametrize(
+    "suffix, vcodec, acodec, sr", [(".mov", "libx264", "aac", 22050), (".webm", "libvpx-vp9", "libopus", 48000)]
+)
 def test_mov_and_webm_keep_container_and_audio(tmp_path, suffix, vcodec, acodec, sr):
     key = WatermarkKey(bytes(range(32)))
     original = tmp_path / f"clip{suffix}"

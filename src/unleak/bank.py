@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import and_, func, insert, or_, select
 
@@ -96,9 +96,14 @@ class Bank:
             self.case_id, self.case_name = c.id, c.name
 
     # --- protect -------------------------------------------------------------------------
-    def protect(self, paths: Iterable[str | os.PathLike[str]], *, label: str | None = None,
-                on_result: Callable[[ProtectResult], None] | None = None,
-                variants: bool = False) -> list[ProtectResult]:
+    def protect(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        label: str | None = None,
+        on_result: Callable[[ProtectResult], None] | None = None,
+        variants: bool = False,
+    ) -> list[ProtectResult]:
         """Fingerprint each file and record it. Each file is committed on its own, so a crash
         loses at most the file in hand, and a rerun skips what is already protected.
 
@@ -120,9 +125,11 @@ class Bank:
             media = Media.open(path)
             sha256 = media.digests()["sha256"]
             with self.store.session() as s:
-                existing = s.scalar(select(BankItem.id).where(
-                    BankItem.case_id == self.case_id, BankItem.sha256 == sha256,
-                    BankItem.removed_at.is_(None)))
+                existing = s.scalar(
+                    select(BankItem.id).where(
+                        BankItem.case_id == self.case_id, BankItem.sha256 == sha256, BankItem.removed_at.is_(None)
+                    )
+                )
             if existing is not None:
                 result.bank_id, result.skipped = existing, True
                 return result
@@ -132,10 +139,12 @@ class Bank:
             removed = self._removed_match(signals)
             if removed is not None:
                 result.skipped = True
-                result.refused = (f"{path}: not protected: it has the same {removed[0]} hash as bank item "
-                                  f"{removed[1]}, removed from case {self.case_name!r} on "
-                                  f"{removed[2]:%Y-%m-%d}, and removed items never match again "
-                                  "(there is no undo; protect it in another case with --case if you must)")
+                result.refused = (
+                    f"{path}: not protected: it has the same {removed[0]} hash as bank item "
+                    f"{removed[1]}, removed from case {self.case_name!r} on "
+                    f"{removed[2]:%Y-%m-%d}, and removed items never match again "
+                    "(there is no undo; protect it in another case with --case if you must)"
+                )
                 return result
             derived = []
             if variants and "pdq" in signals:
@@ -143,16 +152,33 @@ class Bank:
 
                 derived = bank_variants(media.pixels())
             with self.store.session() as s:
-                item = BankItem(case_id=self.case_id, label=label or path.stem, kind=media.kind.value,
-                                path=str(path.resolve()), sha256=sha256, size=path.stat().st_size)
+                item = BankItem(
+                    case_id=self.case_id,
+                    label=label or path.stem,
+                    kind=media.kind.value,
+                    path=str(path.resolve()),
+                    sha256=sha256,
+                    size=path.stat().st_size,
+                )
                 s.add(item)
                 s.flush()
                 for sig in signals.values():
-                    s.add(BankSignal(item_id=item.id, case_id=self.case_id, type=sig.type,
-                                     value=sig.value, quality=sig.quality))
+                    s.add(
+                        BankSignal(
+                            item_id=item.id, case_id=self.case_id, type=sig.type, value=sig.value, quality=sig.quality
+                        )
+                    )
                 for v in derived:
-                    s.add(BankSignal(item_id=item.id, case_id=self.case_id, type="pdq",
-                                     value=v.value, quality=v.quality, variant=v.variant))
+                    s.add(
+                        BankSignal(
+                            item_id=item.id,
+                            case_id=self.case_id,
+                            type="pdq",
+                            value=v.value,
+                            quality=v.quality,
+                            variant=v.variant,
+                        )
+                    )
                 result.bank_id = item.id
             result.signals = signals
         except UnleakError as exc:
@@ -168,10 +194,19 @@ class Bank:
             rows = s.execute(
                 select(BankSignal.type, BankItem.id, BankItem.removed_at)
                 .join(BankItem, BankSignal.item_id == BankItem.id)
-                .where(BankSignal.case_id == self.case_id, BankSignal.variant == "",
-                       BankItem.removed_at.is_not(None),
-                       or_(*(and_(BankSignal.type == t, BankSignal.value == sig.value)
-                             for t, sig in signals.items() if t in rank)))).all()
+                .where(
+                    BankSignal.case_id == self.case_id,
+                    BankSignal.variant == "",
+                    BankItem.removed_at.is_not(None),
+                    or_(
+                        *(
+                            and_(BankSignal.type == t, BankSignal.value == sig.value)
+                            for t, sig in signals.items()
+                            if t in rank
+                        )
+                    ),
+                )
+            ).all()
         best = min(rows, key=lambda r: rank[r[0]], default=None)
         return (best[0], best[1], best[2]) if best else None
 
@@ -188,8 +223,14 @@ class Bank:
 
     def count(self) -> int:
         with self.store.session() as s:
-            return s.scalar(select(func.count()).select_from(BankItem).where(
-                BankItem.case_id == self.case_id, BankItem.removed_at.is_(None))) or 0
+            return (
+                s.scalar(
+                    select(func.count())
+                    .select_from(BankItem)
+                    .where(BankItem.case_id == self.case_id, BankItem.removed_at.is_(None))
+                )
+                or 0
+            )
 
     def remove(self, bank_ids: Iterable[int]) -> int:
         """Stop matching these items. Their signals stay as tombstones so they cannot come back by import."""
@@ -198,8 +239,7 @@ class Bank:
             for bank_id in bank_ids:
                 item = s.get(BankItem, bank_id)
                 if item is None or item.case_id != self.case_id:
-                    raise NotFound(f"no bank item {bank_id} in case {self.case_name!r}",
-                                   hint="see `unleak bank list`")
+                    raise NotFound(f"no bank item {bank_id} in case {self.case_name!r}", hint="see `unleak bank list`")
                 if item.removed_at is None:
                     item.removed_at = utcnow()
                     for sig in item.signals:
@@ -218,11 +258,17 @@ class Bank:
         `with_variants`, which also adds the variant name as a fifth field."""
         with self.store.session() as s:
             cols = [BankSignal.id, BankItem.id, BankItem.label, BankSignal.value]
-            q = (select(*cols, BankSignal.variant) if with_variants else select(*cols))
-            q = (q.join(BankItem, BankSignal.item_id == BankItem.id)
-                 .where(BankSignal.case_id == self.case_id, BankSignal.type == signal_type,
-                        BankSignal.removed.is_(False), BankItem.removed_at.is_(None))
-                 .order_by(BankSignal.id))
+            q = select(*cols, BankSignal.variant) if with_variants else select(*cols)
+            q = (
+                q.join(BankItem, BankSignal.item_id == BankItem.id)
+                .where(
+                    BankSignal.case_id == self.case_id,
+                    BankSignal.type == signal_type,
+                    BankSignal.removed.is_(False),
+                    BankItem.removed_at.is_(None),
+                )
+                .order_by(BankSignal.id)
+            )
             if not with_variants:
                 q = q.where(BankSignal.variant == "")
             return [tuple(r) for r in s.execute(q)]
@@ -230,9 +276,14 @@ class Bank:
     def originals(self) -> dict[int, str]:
         """Bank item id -> path of every live protected image whose file is recorded."""
         with self.store.session() as s:
-            rows = s.execute(select(BankItem.id, BankItem.path).where(
-                BankItem.case_id == self.case_id, BankItem.removed_at.is_(None),
-                BankItem.kind == "image", BankItem.path.is_not(None)))
+            rows = s.execute(
+                select(BankItem.id, BankItem.path).where(
+                    BankItem.case_id == self.case_id,
+                    BankItem.removed_at.is_(None),
+                    BankItem.kind == "image",
+                    BankItem.path.is_not(None),
+                )
+            )
             return {int(i): p for i, p in rows}
 
     # --- export / import -------------------------------------------------------------------
@@ -246,11 +297,24 @@ class Bank:
         items = self.items()
         lines: list[str] = []
         if fmt == "json":
-            doc = {"format": "unleak-bank", "version": 1, "case": self.case_name, "items": [
-                {"label": it.label, "kind": it.kind, "sha256": it.sha256,
-                 "signals": [{"type": sg.type, "value": sg.value, "quality": sg.quality,
-                              "variant": sg.variant} for sg in it.signals if not sg.removed]}
-                for it in items]}
+            doc = {
+                "format": "unleak-bank",
+                "version": 1,
+                "case": self.case_name,
+                "items": [
+                    {
+                        "label": it.label,
+                        "kind": it.kind,
+                        "sha256": it.sha256,
+                        "signals": [
+                            {"type": sg.type, "value": sg.value, "quality": sg.quality, "variant": sg.variant}
+                            for sg in it.signals
+                            if not sg.removed
+                        ],
+                    }
+                    for it in items
+                ],
+            }
             _atomic_write(out, json.dumps(doc, indent=1) + "\n")
             return len(items)
         for it in items:
@@ -262,7 +326,7 @@ class Bank:
                 if fmt == "pdq" and sg.type == "pdq":
                     lines.append(sg.value)
                 elif fmt == "te":
-                    name = _TE_NAMES.get((sg.type, it.kind), None)
+                    name = _TE_NAMES.get((sg.type, it.kind))
                     if name:
                         lines.append(f"{name} {sg.value}")
         if fmt not in ("te", "pdq"):
@@ -270,8 +334,14 @@ class Bank:
         _atomic_write(out, "".join(line + "\n" for line in lines))
         return len(lines)
 
-    def import_file(self, path: Path, fmt: str | None = None, *, label: str = "imported",
-                    on_progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
+    def import_file(
+        self,
+        path: Path,
+        fmt: str | None = None,
+        *,
+        label: str = "imported",
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[int, int]:
         """Load a hash list. Returns (added, refused). A value that was removed from this case is
         refused, so a removed hash can never come back through a round trip. `on_progress(done,
         total)` is called as items are written (a million-hash list takes a while)."""
@@ -285,9 +355,16 @@ class Bank:
             try:
                 doc = json.loads(text)
                 for it in doc["items"]:
-                    entries.append((it.get("label") or label, it.get("kind") or "hash",
-                                    [(sg["type"], sg["value"], sg.get("quality"), sg.get("variant", ""))
-                                     for sg in it["signals"]]))
+                    entries.append(
+                        (
+                            it.get("label") or label,
+                            it.get("kind") or "hash",
+                            [
+                                (sg["type"], sg["value"], sg.get("quality"), sg.get("variant", ""))
+                                for sg in it["signals"]
+                            ],
+                        )
+                    )
             except (KeyError, TypeError, json.JSONDecodeError) as exc:
                 raise UnleakError(f"{path}: not an unleak bank file: {exc}") from None
         else:
@@ -307,8 +384,12 @@ class Bank:
         with self.store.session() as s:
             # One query for what the case has (live or removed), then bulk inserts: a
             # million-hash list imports in one pass instead of a million look-ups.
-            known = set(tuple(r) for r in s.execute(select(BankSignal.type, BankSignal.value)
-                                  .where(BankSignal.case_id == self.case_id)).all())
+            known = set(
+                tuple(r)
+                for r in s.execute(
+                    select(BankSignal.type, BankSignal.value).where(BankSignal.case_id == self.case_id)
+                ).all()
+            )
             pending: list[tuple[str, str, list[tuple[str, str, int | None, str]]]] = []
             for item_label, kind, sigs in entries:
                 clean = []
@@ -325,14 +406,28 @@ class Bank:
                 if clean:
                     pending.append((item_label, kind, clean))
             for start in range(0, len(pending), 5000):
-                batch = pending[start:start + 5000]
+                batch = pending[start : start + 5000]
                 now = utcnow()
-                ids = s.scalars(insert(BankItem).returning(BankItem.id, sort_by_parameter_order=True), [
-                    {"case_id": self.case_id, "label": lbl, "kind": kind, "source": "import", "created_at": now}
-                    for lbl, kind, _ in batch]).all()
-                rows = [{"item_id": item_id, "case_id": self.case_id, "type": stype, "value": value,
-                         "quality": quality, "variant": variant or "", "removed": False}
-                        for item_id, (_, _, sigs) in zip(ids, batch) for stype, value, quality, variant in sigs]
+                ids = s.scalars(
+                    insert(BankItem).returning(BankItem.id, sort_by_parameter_order=True),
+                    [
+                        {"case_id": self.case_id, "label": lbl, "kind": kind, "source": "import", "created_at": now}
+                        for lbl, kind, _ in batch
+                    ],
+                ).all()
+                rows = [
+                    {
+                        "item_id": item_id,
+                        "case_id": self.case_id,
+                        "type": stype,
+                        "value": value,
+                        "quality": quality,
+                        "variant": variant or "",
+                        "removed": False,
+                    }
+                    for item_id, (_, _, sigs) in zip(ids, batch)
+                    for stype, value, quality, variant in sigs
+                ]
                 s.execute(insert(BankSignal), rows)
                 added += len(rows)
                 if on_progress:
@@ -340,10 +435,22 @@ class Bank:
         return added, refused
 
 
-_TE_NAMES = {("pdq", "image"): "pdq", ("pdq", "hash"): "pdq", ("vpdq", "video"): "vpdq",
-             ("vpdq", "hash"): "vpdq", ("md5", "video"): "video_md5", ("sha256", "video"): "video_sha256"}
-_FROM_TE = {"pdq": "pdq", "vpdq": "vpdq", "video_md5": "md5", "video_sha256": "sha256",
-            "md5": "md5", "sha256": "sha256"}
+_TE_NAMES = {
+    ("pdq", "image"): "pdq",
+    ("pdq", "hash"): "pdq",
+    ("vpdq", "video"): "vpdq",
+    ("vpdq", "hash"): "vpdq",
+    ("md5", "video"): "video_md5",
+    ("sha256", "video"): "video_sha256",
+}
+_FROM_TE = {
+    "pdq": "pdq",
+    "vpdq": "vpdq",
+    "video_md5": "md5",
+    "video_sha256": "sha256",
+    "md5": "md5",
+    "sha256": "sha256",
+}
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -354,5 +461,6 @@ def _atomic_write(path: Path, text: str) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise UnleakError(f"cannot write {path}: {exc.strerror or exc}",
-                          hint="check free disk space and permissions") from None
+        raise UnleakError(
+            f"cannot write {path}: {exc.strerror or exc}", hint="check free disk space and permissions"
+        ) from None

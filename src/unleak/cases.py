@@ -72,12 +72,18 @@ def _summary(s, case: Case, cls=CaseSummary):
         return s.scalar(select(func.count()).select_from(model).where(model.case_id == case.id, *where)) or 0
 
     return cls(
-        id=case.id, name=case.name, description=case.description or "", created_at=case.created_at,
+        id=case.id,
+        name=case.name,
+        description=case.description or "",
+        created_at=case.created_at,
         bank_items=count(BankItem, BankItem.removed_at.is_(None)),
-        sources=count(Source, Source.removed_at.is_(None)), sightings=count(Sighting),
-        sightings_up=count(Sighting, Sighting.status == "up"), captures=count(Capture),
+        sources=count(Source, Source.removed_at.is_(None)),
+        sightings=count(Sighting),
+        sightings_up=count(Sighting, Sighting.status == "up"),
+        captures=count(Capture),
         log_records=count(LogRecord),
-        last_scan_at=s.scalar(select(func.max(Source.last_scan_at)).where(Source.case_id == case.id)))
+        last_scan_at=s.scalar(select(func.max(Source.last_scan_at)).where(Source.case_id == case.id)),
+    )
 
 
 def list_cases(store: Store) -> list[CaseSummary]:
@@ -94,8 +100,11 @@ def show_case(store: Store, name: str | None) -> CaseDetail:
         check = verify_chain(s, case.id)
         detail.log_head = check.head_hash if check.count else None
         detail.log_intact, detail.log_problem = check.ok, check.problem
-        for host, n in s.execute(select(Sighting.host, func.count()).where(
-                Sighting.case_id == case.id, Sighting.status == "up").group_by(Sighting.host)
-                .order_by(func.count().desc())):
+        for host, n in s.execute(
+            select(Sighting.host, func.count())
+            .where(Sighting.case_id == case.id, Sighting.status == "up")
+            .group_by(Sighting.host)
+            .order_by(func.count().desc())
+        ):
             detail.hosts[host] = n
         return detail

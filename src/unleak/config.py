@@ -48,7 +48,7 @@ class MediaLimits:
     max_video_pixels: int = 3840 * 2160 * 2
 
     @classmethod
-    def from_env(cls) -> "MediaLimits":
+    def from_env(cls) -> MediaLimits:
         d = cls()
         return cls(
             max_file_bytes=_env_int("UNLEAK_MAX_FILE_BYTES", d.max_file_bytes),

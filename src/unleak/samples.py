@@ -12,11 +12,29 @@ from pathlib import Path
 _EXCLUDED = {"astronaut.png", "camera.png", "grace_hopper.jpg", "lfw_subset.npy"}
 # Photographs and scans with texture; synthetic charts and tiny icons are left out.
 _SKIMAGE = [
-    "brick.png", "cell.png", "chelsea.png", "coffee.png", "coins.png", "color.png",
-    "grass.png", "gravel.png", "horse.png", "hubble_deep_field.jpg", "ihc.png",
-    "microaneurysms.png", "moon.png", "motorcycle_left.png", "motorcycle_right.png",
-    "page.png", "retina.jpg", "rocket.jpg", "text.png", "clock_motion.png",
-    "chessboard_RGB.png", "logo.png", "phantom.png",
+    "brick.png",
+    "cell.png",
+    "chelsea.png",
+    "coffee.png",
+    "coins.png",
+    "color.png",
+    "grass.png",
+    "gravel.png",
+    "horse.png",
+    "hubble_deep_field.jpg",
+    "ihc.png",
+    "microaneurysms.png",
+    "moon.png",
+    "motorcycle_left.png",
+    "motorcycle_right.png",
+    "page.png",
+    "retina.jpg",
+    "rocket.jpg",
+    "text.png",
+    "clock_motion.png",
+    "chessboard_RGB.png",
+    "logo.png",
+    "phantom.png",
 ]
 _SKLEARN = ["china.jpg", "flower.jpg"]
 _MATPLOTLIB = ["Minduka_Present_Blue_Pack.png", "logo2.png"]

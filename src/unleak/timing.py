@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
-from typing import Iterator, MutableMapping
 
 
 @contextmanager

@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from unleak.cli import output
+from unleak import console as output
 
 app = typer.Typer(
     name="unleak",
@@ -26,9 +26,15 @@ def _register_all() -> None:
     core.register(app)
     demo.register(app)
     # --- command modules of other stages register here, one line each ---
-    from unleak.cli import watermark; watermark.register(app)  # recipients, mark, trace (issue 5)
-    from unleak.cli import cases; cases.register(app)  # case, source, scan, watch, sightings, evidence (issue 6)
-    from unleak.cli import notices; notices.register(app)  # notice, claimant, hosts, verify, report (issue 7)
+    from unleak.cli import watermark
+
+    watermark.register(app)  # recipients, mark, trace (issue 5)
+    from unleak.cli import cases
+
+    cases.register(app)  # case, source, scan, watch, sightings, evidence (issue 6)
+    from unleak.cli import notices
+
+    notices.register(app)  # notice, claimant, hosts, verify, report (issue 7)
 
 
 _register_all()

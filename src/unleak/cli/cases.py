@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from unleak.cli import output
+from unleak import console as output
 
 CaseOption = typer.Option(None, "--case", "-c", help="Case name (the default case when omitted).")
 JsonOption = typer.Option(False, "--json", help="One JSON object per line instead of tables.")
@@ -32,9 +31,11 @@ case_app = typer.Typer(help="Cases: everything about one person or incident.", n
 
 
 @case_app.command("new")
-def case_new(name: str = typer.Argument(..., help="A name for the case."),
-             description: str = typer.Option("", "--description", "-d", help="A note for yourself."),
-             as_json: bool = JsonOption) -> None:
+def case_new(
+    name: str = typer.Argument(..., help="A name for the case."),
+    description: str = typer.Option("", "--description", "-d", help="A note for yourself."),
+    as_json: bool = JsonOption,
+) -> None:
     """Open a new case. Its evidence log starts now."""
     from unleak.cases import create_case
 
@@ -42,8 +43,10 @@ def case_new(name: str = typer.Argument(..., help="A name for the case."),
     if as_json:
         output.emit_json(c.to_json())
     else:
-        output.console.print(f"Case [bold]{c.name}[/] opened (id {c.id}). Next: `unleak protect --case {c.name} "
-                             f"PHOTOS`, then `unleak source add --case {c.name} ...`.")
+        output.console.print(
+            f"Case [bold]{c.name}[/] opened (id {c.id}). Next: `unleak protect --case {c.name} "
+            f"PHOTOS`, then `unleak source add --case {c.name} ...`."
+        )
 
 
 @case_app.command("list")
@@ -56,32 +59,52 @@ def case_list(as_json: bool = JsonOption) -> None:
         if as_json:
             output.emit_json(c.to_json())
         else:
-            rows.append((c.name, c.bank_items, c.sources, f"{c.sightings_up}/{c.sightings}", c.captures,
-                         c.log_records, _ts(c.last_scan_at)))
+            rows.append(
+                (
+                    c.name,
+                    c.bank_items,
+                    c.sources,
+                    f"{c.sightings_up}/{c.sightings}",
+                    c.captures,
+                    c.log_records,
+                    _ts(c.last_scan_at),
+                )
+            )
     if not as_json:
-        output.table("Cases", ["case", "protected", "sources", "sightings up/all", "captures", "log records",
-                               "last scan"], rows)
+        output.table(
+            "Cases", ["case", "protected", "sources", "sightings up/all", "captures", "log records", "last scan"], rows
+        )
 
 
 @case_app.command("show")
-def case_show(name: Optional[str] = typer.Argument(None, help="Case name (default: the default case)."),
-              as_json: bool = JsonOption) -> None:
+def case_show(
+    name: str | None = typer.Argument(None, help="Case name (default: the default case)."), as_json: bool = JsonOption
+) -> None:
     """Show a case: counts, hosts with copies still up, and whether its log is intact."""
     from unleak.cases import show_case
 
     d = show_case(_store(), name)
     if as_json:
         out = d.to_json()
-        out.update({"log_head": d.log_head, "log_intact": d.log_intact, "log_problem": d.log_problem,
-                    "hosts": d.hosts})
+        out.update({"log_head": d.log_head, "log_intact": d.log_intact, "log_problem": d.log_problem, "hosts": d.hosts})
         output.emit_json(out)
         return
-    output.table(f"Case {d.name}", ["", ""], [
-        ("description", d.description), ("created", _ts(d.created_at)), ("protected items", d.bank_items),
-        ("sources", d.sources), ("sightings (still up)", f"{d.sightings} ({d.sightings_up})"),
-        ("captures", d.captures), ("log records", d.log_records),
-        ("log", "intact" if d.log_intact else f"BROKEN: {d.log_problem}"), ("log head", d.log_head or ""),
-        ("last scan", _ts(d.last_scan_at))])
+    output.table(
+        f"Case {d.name}",
+        ["", ""],
+        [
+            ("description", d.description),
+            ("created", _ts(d.created_at)),
+            ("protected items", d.bank_items),
+            ("sources", d.sources),
+            ("sightings (still up)", f"{d.sightings} ({d.sightings_up})"),
+            ("captures", d.captures),
+            ("log records", d.log_records),
+            ("log", "intact" if d.log_intact else f"BROKEN: {d.log_problem}"),
+            ("log head", d.log_head or ""),
+            ("last scan", _ts(d.last_scan_at)),
+        ],
+    )
     if d.hosts:
         output.table("Hosts with copies still up", ["host", "sightings"], list(d.hosts.items()))
     if not d.log_intact:
@@ -96,30 +119,36 @@ source_app = typer.Typer(help="Places to watch: folders, URL lists, sites, feeds
 def source_add(
     kind: str = typer.Argument(..., help="folder, urls, crawl, feed, sitemap (see `unleak source kinds`)."),
     targets: list[str] = typer.Argument(..., help="Folders, URLs, or @FILE with one URL a line."),
-    case: Optional[str] = CaseOption,
-    name: Optional[str] = typer.Option(None, "--name", help="A name to recognise it by."),
+    case: str | None = CaseOption,
+    name: str | None = typer.Option(None, "--name", help="A name to recognise it by."),
     hosts: list[str] = typer.Option([], "--host", help="crawl: stay on these hosts (default: the start URL's)."),
-    depth: Optional[int] = typer.Option(None, "--depth", help="crawl: how many links deep (default 2)."),
-    max_pages: Optional[int] = typer.Option(None, "--max-pages", help="crawl: stop after this many pages."),
-    allow_networks: list[str] = typer.Option([], "--allow-network",
-                                             help="Allow fetching from this private network (CIDR), e.g. "
-                                                  "127.0.0.1/32 for a site on this machine. Off by default."),
+    depth: int | None = typer.Option(None, "--depth", help="crawl: how many links deep (default 2)."),
+    max_pages: int | None = typer.Option(None, "--max-pages", help="crawl: stop after this many pages."),
+    allow_networks: list[str] = typer.Option(
+        [],
+        "--allow-network",
+        help="Allow fetching from this private network (CIDR), e.g. "
+        "127.0.0.1/32 for a site on this machine. Off by default.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Add a source to watch."""
     from unleak.monitor.sources import SourceOptions, add_source
 
-    info = add_source(_store(), case, kind, targets, SourceOptions(list(hosts), depth, max_pages, list(allow_networks)),
-                      name=name)
+    info = add_source(
+        _store(), case, kind, targets, SourceOptions(list(hosts), depth, max_pages, list(allow_networks)), name=name
+    )
     if as_json:
         output.emit_json(info.to_json())
     else:
-        output.console.print(f"Added source {info.id} ({info.kind}: {info.name}) to case [bold]{info.case}[/]. "
-                             "Run `unleak scan` to look now, or `unleak watch` to keep looking.")
+        output.console.print(
+            f"Added source {info.id} ({info.kind}: {info.name}) to case [bold]{info.case}[/]. "
+            "Run `unleak scan` to look now, or `unleak watch` to keep looking."
+        )
 
 
 @source_app.command("list")
-def source_list(case: Optional[str] = CaseOption, as_json: bool = JsonOption) -> None:
+def source_list(case: str | None = CaseOption, as_json: bool = JsonOption) -> None:
     """List a case's sources."""
     from unleak.monitor.sources import list_sources
 
@@ -134,7 +163,7 @@ def source_list(case: Optional[str] = CaseOption, as_json: bool = JsonOption) ->
 
 
 @source_app.command("remove")
-def source_remove(source_id: int = typer.Argument(...), case: Optional[str] = CaseOption) -> None:
+def source_remove(source_id: int = typer.Argument(...), case: str | None = CaseOption) -> None:
     """Stop watching a source. Its sightings and captures are kept."""
     from unleak.monitor.sources import remove_source
 
@@ -151,10 +180,17 @@ def source_kinds_command() -> None:
 
 
 # --- scan / watch ---------------------------------------------------------------------------
-def _scan_options(rate: float, concurrency: int, no_capture: bool, max_items: Optional[int],
-                  verify: str = "auto", fast: bool = False, screenshot: bool = False):
-    from unleak.monitor.fetch import FetchPolicy
+def _scan_options(
+    rate: float,
+    concurrency: int,
+    no_capture: bool,
+    max_items: int | None,
+    verify: str = "auto",
+    fast: bool = False,
+    screenshot: bool = False,
+):
     from unleak.monitor.scan import ScanOptions
+    from unleak.net.fetch import FetchPolicy
 
     if screenshot:
         from unleak.evidence.screenshot import find_chromium
@@ -162,26 +198,47 @@ def _scan_options(rate: float, concurrency: int, no_capture: bool, max_items: Op
         if find_chromium() is None:
             output.warn("no Chromium found: captures will have no screenshots (apt-get install chromium)")
             screenshot = False
-    return ScanOptions(policy=FetchPolicy(rate=rate or None), concurrency=concurrency, capture=not no_capture,
-                       max_items=max_items, verify=verify, fast=fast, screenshot=screenshot)
+    return ScanOptions(
+        policy=FetchPolicy(rate=rate or None),
+        concurrency=concurrency,
+        capture=not no_capture,
+        max_items=max_items,
+        verify=verify,
+        fast=fast,
+        screenshot=screenshot,
+    )
 
 
-ScreenshotOption = typer.Option(False, "--screenshot", help="Add a headless-Chromium screenshot of each new "
-                                                            "sighting's page to its capture (when installed).")
+ScreenshotOption = typer.Option(
+    False,
+    "--screenshot",
+    help="Add a headless-Chromium screenshot of each new sighting's page to its capture (when installed).",
+)
 
 
-VerifyOption = typer.Option("auto", "--verify", help="Confirm matches against the originals: auto (when they are "
-                                                     "on this machine), on, off (hash-only, faster).")
+VerifyOption = typer.Option(
+    "auto",
+    "--verify",
+    help="Confirm matches against the originals: auto (when they are on this machine), on, off (hash-only, faster).",
+)
 FastOption = typer.Option(False, "--fast", help="Fast hashing of candidates (reduced-scale decode).")
 
 
-def _run_scan(case: Optional[str], source: Optional[int], options, as_json: bool) -> int:
+def _run_scan(case: str | None, source: int | None, options, as_json: bool) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from unleak.monitor.scan import Scanner
 
-    bar = Progress(TextColumn("[bold]Scanning"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[found]}"),
-                   TimeElapsedColumn(), console=output.err_console, transient=True, disable=as_json)
+    bar = Progress(
+        TextColumn("[bold]Scanning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[found]}"),
+        TimeElapsedColumn(),
+        console=output.err_console,
+        transient=True,
+        disable=as_json,
+    )
     found = {"n": 0}
     with bar:
         task = bar.add_task("scan", total=None, found="")
@@ -201,29 +258,61 @@ def _run_scan(case: Optional[str], source: Optional[int], options, as_json: bool
         rows = []
         for r in reports:
             st = r.stats
-            rows.append((r.source_id, "resumed" if r.resumed else "new", "done" if r.finished else "paused",
-                         st["pages"], st["media"] + st["files"], st["sightings_new"], st["sightings_seen"],
-                         st["reuploads"], st["removed"], st["blocked"], st["failed"]))
-        output.table("Scan", ["source", "run", "state", "pages", "media", "new sightings", "seen again",
-                              "re-uploads", "removed", "refused", "failed"], rows)
+            rows.append(
+                (
+                    r.source_id,
+                    "resumed" if r.resumed else "new",
+                    "done" if r.finished else "paused",
+                    st["pages"],
+                    st["media"] + st["files"],
+                    st["sightings_new"],
+                    st["sightings_seen"],
+                    st["reuploads"],
+                    st["removed"],
+                    st["blocked"],
+                    st["failed"],
+                )
+            )
+        output.table(
+            "Scan",
+            [
+                "source",
+                "run",
+                "state",
+                "pages",
+                "media",
+                "new sightings",
+                "seen again",
+                "re-uploads",
+                "removed",
+                "refused",
+                "failed",
+            ],
+            rows,
+        )
         for r in reports:
             for ref in r.stats["refusals"][:5]:
                 output.warn(f"refused {ref['url']}: {ref['reason']}")
         new = [e for r in reports for e in r.sightings if e.new or e.reupload]
         if new:
-            output.table("New sightings (captured)", ["bank id", "media URL", "page URL", "distance", ""],
-                         [(e.bank_id, e.media_url, e.page_url or "", e.distance, "re-upload" if e.reupload else "")
-                          for e in new])
+            output.table(
+                "New sightings (captured)",
+                ["bank id", "media URL", "page URL", "distance", ""],
+                [
+                    (e.bank_id, e.media_url, e.page_url or "", e.distance, "re-upload" if e.reupload else "")
+                    for e in new
+                ],
+            )
     return sum(len(r.sightings) for r in reports)
 
 
 def scan_command(
-    case: Optional[str] = CaseOption,
-    source: Optional[int] = typer.Option(None, "--source", "-s", help="Scan only this source (default: all)."),
+    case: str | None = CaseOption,
+    source: int | None = typer.Option(None, "--source", "-s", help="Scan only this source (default: all)."),
     rate: float = typer.Option(1.0, "--rate", help="Requests a second per host (0: no limit; be polite)."),
     concurrency: int = typer.Option(8, "--concurrency", help="Fetches in flight at once."),
     no_capture: bool = typer.Option(False, "--no-capture", help="Record sightings without WARC captures."),
-    max_items: Optional[int] = typer.Option(None, "--max-items", help="Stop after this many URLs (resume later)."),
+    max_items: int | None = typer.Option(None, "--max-items", help="Stop after this many URLs (resume later)."),
     verify: str = VerifyOption,
     fast: bool = FastOption,
     screenshot: bool = ScreenshotOption,
@@ -231,8 +320,7 @@ def scan_command(
 ) -> None:
     """Scan the case's sources once: match every candidate, record and capture every sighting.
     A scan that is interrupted resumes where it stopped."""
-    _run_scan(case, source, _scan_options(rate, concurrency, no_capture, max_items, verify, fast, screenshot),
-              as_json)
+    _run_scan(case, source, _scan_options(rate, concurrency, no_capture, max_items, verify, fast, screenshot), as_json)
 
 
 def _parse_every(text: str) -> float:
@@ -246,11 +334,11 @@ def _parse_every(text: str) -> float:
         raise typer.BadParameter(f"{text!r}: give a number of seconds or e.g. 30m, 6h, 1d") from None
 
 
-def _removal_check(case: Optional[str], rate: float, as_json: bool) -> None:
+def _removal_check(case: str | None, rate: float, as_json: bool) -> None:
     """One `unleak verify` pass for watch. A failure is reported and the watch goes on: one bad
     check must not stop the scans that find new copies."""
     from unleak.errors import UnleakError
-    from unleak.monitor.fetch import FetchPolicy
+    from unleak.net.fetch import FetchPolicy
     from unleak.takedown.verify import verify_case
 
     try:
@@ -269,16 +357,19 @@ def _removal_check(case: Optional[str], rate: float, as_json: bool) -> None:
     for nid, old, new in report.status_changes:
         output.console.print(f"notice #{nid}: {old} -> {new}", highlight=False)
     for r in report.reuploads:
-        output.warn(f"re-upload of a removed item at {r.url} (earlier notice #{r.earlier_notice}); "
-                    f"follow-up draft(s): {', '.join('#' + str(x) for x in r.followups) or 'none'}")
-    output.console.print(f"Removal check: {report.gone} gone, {report.up} still up, "
-                         f"{report.errors} could not be checked.")
+        output.warn(
+            f"re-upload of a removed item at {r.url} (earlier notice #{r.earlier_notice}); "
+            f"follow-up draft(s): {', '.join('#' + str(x) for x in r.followups) or 'none'}"
+        )
+    output.console.print(
+        f"Removal check: {report.gone} gone, {report.up} still up, {report.errors} could not be checked."
+    )
 
 
 def watch_command(
-    case: Optional[str] = CaseOption,
+    case: str | None = CaseOption,
     every: str = typer.Option("6h", "--every", help="Time between scans: seconds, or 30m, 6h, 1d."),
-    times: Optional[int] = typer.Option(None, "--times", help="Stop after this many scans (default: never)."),
+    times: int | None = typer.Option(None, "--times", help="Stop after this many scans (default: never)."),
     rate: float = typer.Option(1.0, "--rate", help="Requests a second per host (0: no limit)."),
     concurrency: int = typer.Option(8, "--concurrency"),
     verify: str = VerifyOption,
@@ -306,9 +397,11 @@ def watch_command(
         time.sleep(wait)
 
 
-def sightings_command(case: Optional[str] = CaseOption,
-                      status: Optional[str] = typer.Option(None, "--status", help="up or removed."),
-                      as_json: bool = JsonOption) -> None:
+def sightings_command(
+    case: str | None = CaseOption,
+    status: str | None = typer.Option(None, "--status", help="up or removed."),
+    as_json: bool = JsonOption,
+) -> None:
     """List where protected media was found, with capture times."""
     from unleak.evidence.sightings import list_sightings
 
@@ -317,12 +410,25 @@ def sightings_command(case: Optional[str] = CaseOption,
         if as_json:
             output.emit_json(v.to_json())
         else:
-            rows.append((v.id, v.label, v.media_url, v.page_url or "", v.uploader or "", v.status
-                         + (" (re-upload)" if v.reupload else ""), _ts(v.first_seen), _ts(v.last_seen),
-                         v.captures[0]["captured_at"] if v.captures else ""))
+            rows.append(
+                (
+                    v.id,
+                    v.label,
+                    v.media_url,
+                    v.page_url or "",
+                    v.uploader or "",
+                    v.status + (" (re-upload)" if v.reupload else ""),
+                    _ts(v.first_seen),
+                    _ts(v.last_seen),
+                    v.captures[0]["captured_at"] if v.captures else "",
+                )
+            )
     if not as_json:
-        output.table("Sightings", ["id", "label", "media URL", "page URL", "uploader", "status", "first seen",
-                                   "last seen", "captured"], rows)
+        output.table(
+            "Sightings",
+            ["id", "label", "media URL", "page URL", "uploader", "status", "first seen", "last seen", "captured"],
+            rows,
+        )
 
 
 # --- evidence -------------------------------------------------------------------------------
@@ -330,8 +436,11 @@ evidence_app = typer.Typer(help="The tamper-evident log; export and verify bundl
 
 
 @evidence_app.command("log")
-def evidence_log(case: Optional[str] = CaseOption, as_json: bool = JsonOption,
-                 last: int = typer.Option(50, "--last", help="Show the last N records (0: all).")) -> None:
+def evidence_log(
+    case: str | None = CaseOption,
+    as_json: bool = JsonOption,
+    last: int = typer.Option(50, "--last", help="Show the last N records (0: all)."),
+) -> None:
     """Show the case's evidence log and check its chain."""
     import json
 
@@ -347,40 +456,64 @@ def evidence_log(case: Optional[str] = CaseOption, as_json: bool = JsonOption,
         for r in shown:
             output.emit_json({"hash": r.hash, "record": json.loads(r.body)})
     else:
-        output.table(f"Evidence log of case {c.name}", ["seq", "time (UTC)", "action", "hash"],
-                     [(r.seq, _ts(r.created_at), r.action, r.hash[:16] + "…") for r in shown])
+        output.table(
+            f"Evidence log of case {c.name}",
+            ["seq", "time (UTC)", "action", "hash"],
+            [(r.seq, _ts(r.created_at), r.action, r.hash[:16] + "…") for r in shown],
+        )
         output.console.print(str(check))
     if not check.ok:
         raise typer.Exit(1)
 
 
 @evidence_app.command("export")
-def evidence_export(case: str = typer.Argument(..., help="The case to export."),
-                    out: Path = typer.Option(..., "--out", "-o", help="A new folder for the bundle."),
-                    with_labels: bool = typer.Option(False, "--with-labels",
-                                                     help="Include your labels of protected items (off: "
-                                                          "bundles go to platforms and authorities)."),
-                    no_pdf: bool = typer.Option(False, "--no-pdf", help="HTML report only."),
-                    tsa: Optional[str] = TsaOption, tsa_cert: Optional[Path] = TsaCertOption,
-                    allow_networks: list[str] = AllowNetOption,
-                    as_json: bool = JsonOption) -> None:
+def evidence_export(
+    case: str = typer.Argument(..., help="The case to export."),
+    out: Path = typer.Option(..., "--out", "-o", help="A new folder for the bundle."),
+    with_labels: bool = typer.Option(
+        False,
+        "--with-labels",
+        help="Include your labels of protected items (off: bundles go to platforms and authorities).",
+    ),
+    no_pdf: bool = typer.Option(False, "--no-pdf", help="HTML report only."),
+    tsa: str | None = TsaOption,
+    tsa_cert: Path | None = TsaCertOption,
+    allow_networks: list[str] = AllowNetOption,
+    as_json: bool = JsonOption,
+) -> None:
     """Write a self-contained evidence bundle that anyone can verify offline (with a timestamp of the
     export record when a timestamp authority is given)."""
     from unleak.evidence.export import export_bundle
 
     url, pem = _tsa_options(tsa, tsa_cert)
-    r = export_bundle(_store(), case, out, with_labels=with_labels, pdf=not no_pdf,
-                      tsa=(url, pem, list(allow_networks)) if url else None)
+    r = export_bundle(
+        _store(),
+        case,
+        out,
+        with_labels=with_labels,
+        pdf=not no_pdf,
+        tsa=(url, pem, list(allow_networks)) if url else None,
+    )
     if as_json:
-        output.emit_json({"path": str(r.path), "captures": r.captures, "sightings": r.sightings,
-                          "log_records": r.log_records, "log_head": r.head_hash, "manifest_sha256": r.manifest_sha256})
+        output.emit_json(
+            {
+                "path": str(r.path),
+                "captures": r.captures,
+                "sightings": r.sightings,
+                "log_records": r.log_records,
+                "log_head": r.head_hash,
+                "manifest_sha256": r.manifest_sha256,
+            }
+        )
     else:
-        output.console.print(f"Wrote {r.path}: {r.sightings} sighting(s), {r.captures} capture(s), "
-                             f"{r.log_records} log records.\nLog head: [bold]{r.head_hash}[/] — note it, or "
-                             f"timestamp it, before handing the bundle over. Check with `unleak evidence verify {r.path}`.")
+        output.console.print(
+            f"Wrote {r.path}: {r.sightings} sighting(s), {r.captures} capture(s), "
+            f"{r.log_records} log records.\nLog head: [bold]{r.head_hash}[/] — note it, or "
+            f"timestamp it, before handing the bundle over. Check with `unleak evidence verify {r.path}`."
+        )
 
 
-def _tsa_options(tsa: Optional[str], tsa_cert: Optional[Path]) -> tuple[Optional[str], Optional[bytes]]:
+def _tsa_options(tsa: str | None, tsa_cert: Path | None) -> tuple[str | None, bytes | None]:
     import os
 
     from unleak.errors import UnleakError
@@ -388,19 +521,23 @@ def _tsa_options(tsa: Optional[str], tsa_cert: Optional[Path]) -> tuple[Optional
     tsa = tsa or os.environ.get("UNLEAK_TSA_URL")
     cert = tsa_cert or (Path(os.environ["UNLEAK_TSA_CERT"]) if os.environ.get("UNLEAK_TSA_CERT") else None)
     if tsa and cert is None:
-        raise UnleakError("a timestamp authority needs its certificate to check the answer",
-                          hint="give --tsa-cert PEM (or set UNLEAK_TSA_CERT)")
+        raise UnleakError(
+            "a timestamp authority needs its certificate to check the answer",
+            hint="give --tsa-cert PEM (or set UNLEAK_TSA_CERT)",
+        )
     try:
         return tsa, (cert.read_bytes() if tsa and cert else None)
     except OSError as exc:
         raise UnleakError(f"cannot read {cert}: {exc.strerror or exc}") from None
 
 
-
-
 @evidence_app.command("timestamp")
-def evidence_timestamp(case: Optional[str] = CaseOption, tsa: Optional[str] = TsaOption,
-                       tsa_cert: Optional[Path] = TsaCertOption, allow_networks: list[str] = AllowNetOption) -> None:
+def evidence_timestamp(
+    case: str | None = CaseOption,
+    tsa: str | None = TsaOption,
+    tsa_cert: Path | None = TsaCertOption,
+    allow_networks: list[str] = AllowNetOption,
+) -> None:
     """Have a timestamp authority sign the log's head (RFC 3161); the token is added to the log."""
     from unleak.errors import UnleakError
     from unleak.evidence.timestamp import timestamp_head
@@ -412,16 +549,23 @@ def evidence_timestamp(case: Optional[str] = CaseOption, tsa: Optional[str] = Ts
     with store.session() as s:
         c = store.case(s, case)
         r = timestamp_head(s, c.id, url, pem, allow_networks=allow_networks)
-    output.console.print(f"Log head of case [bold]{c.name}[/] (record {r.record.seq - 1}) timestamped at "
-                         f"{r.gen_time} by an authority under {r.tsa_subject} (certificate SHA-256 {r.tsa_fingerprint}).")
+    output.console.print(
+        f"Log head of case [bold]{c.name}[/] (record {r.record.seq - 1}) timestamped at "
+        f"{r.gen_time} by an authority under {r.tsa_subject} (certificate SHA-256 {r.tsa_fingerprint})."
+    )
 
 
 @evidence_app.command("verify")
-def evidence_verify(bundle: Path = typer.Argument(..., help="A bundle folder written by `evidence export`."),
-                    tsa_cert: Optional[list[Path]] = typer.Option(
-                        None, "--tsa-cert", help="A timestamp authority's certificate (PEM) that you trust; "
-                        "the bundle's timestamps must be signed under one of them. Repeatable."),
-                    as_json: bool = JsonOption) -> None:
+def evidence_verify(
+    bundle: Path = typer.Argument(..., help="A bundle folder written by `evidence export`."),
+    tsa_cert: list[Path] | None = typer.Option(
+        None,
+        "--tsa-cert",
+        help="A timestamp authority's certificate (PEM) that you trust; "
+        "the bundle's timestamps must be signed under one of them. Repeatable.",
+    ),
+    as_json: bool = JsonOption,
+) -> None:
     """Check a bundle offline. Exit 0 when intact; 1, naming the first bad record, when not."""
     from unleak.errors import UnleakError
     from unleak.evidence.verify import verify_bundle
@@ -434,10 +578,20 @@ def evidence_verify(bundle: Path = typer.Argument(..., help="A bundle folder wri
             raise UnleakError(f"cannot read --tsa-cert {exc.filename}: {exc.strerror}") from None
     check = verify_bundle(bundle, trusted)
     if as_json:
-        output.emit_json({"ok": check.ok, "problem": check.problem, "log_head": check.head_hash,
-                          "records": check.records, "files": check.files, "captures": check.captures,
-                          "warc_records": check.warc_records, "timestamps": check.timestamps,
-                          "authorities": check.authorities, "authorities_trusted": check.trusted_authorities})
+        output.emit_json(
+            {
+                "ok": check.ok,
+                "problem": check.problem,
+                "log_head": check.head_hash,
+                "records": check.records,
+                "files": check.files,
+                "captures": check.captures,
+                "warc_records": check.warc_records,
+                "timestamps": check.timestamps,
+                "authorities": check.authorities,
+                "authorities_trusted": check.trusted_authorities,
+            }
+        )
     elif check.ok:
         output.console.print(f"[green]OK[/] {check}")
     else:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
+from unleak import console as output
 from unleak.bank import Bank, iter_media_paths, signals_to_json
-from unleak.cli import output
 from unleak.errors import UnleakError
 from unleak.signals import Media, compute_signals
 
@@ -61,10 +60,13 @@ def hash_command(
 
 def protect_command(
     paths: list[Path] = typer.Argument(..., help="Files or folders (searched recursively)."),
-    label: Optional[str] = typer.Option(None, "--label", "-l", help="Label for every file (default: its name)."),
-    case: Optional[str] = CaseOption,
-    no_variants: bool = typer.Option(False, "--no-variants",
-                                     help="Do not store the PDQ of standard crops (1:1, 4:5, 9:16, 16:9) and trimmed borders."),
+    label: str | None = typer.Option(None, "--label", "-l", help="Label for every file (default: its name)."),
+    case: str | None = CaseOption,
+    no_variants: bool = typer.Option(
+        False,
+        "--no-variants",
+        help="Do not store the PDQ of standard crops (1:1, 4:5, 9:16, 16:9) and trimmed borders.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Fingerprint private photos and videos and add them to the bank. The media stays where it is."""
@@ -90,28 +92,37 @@ def protect_command(
             else:
                 added += 1
     if not as_json:
-        output.console.print(f"Protected [bold]{added}[/] new file(s) in case [bold]{bank.case_name}[/]; "
-                             f"{skipped} already protected, {refused} removed before (not protected again), "
-                             f"{failed} could not be read. Bank size: {bank.count()}.")
+        output.console.print(
+            f"Protected [bold]{added}[/] new file(s) in case [bold]{bank.case_name}[/]; "
+            f"{skipped} already protected, {refused} removed before (not protected again), "
+            f"{failed} could not be read. Bank size: {bank.count()}."
+        )
     if failed:
         raise typer.Exit(1)
 
 
 def match_command(
     paths: list[str] = typer.Argument(..., help="Files, folders or http(s) URLs to check."),
-    case: Optional[str] = CaseOption,
+    case: str | None = CaseOption,
     fast: bool = typer.Option(False, "--fast", help="Fast hashing of candidates."),
     no_dihedral: bool = typer.Option(False, "--no-dihedral", help="Do not check rotations and flips."),
-    no_variants: bool = typer.Option(False, "--no-variants",
-                                     help="Plain PDQ only: no trimmed borders or screenshot frames, no bank-side crops."),
-    no_boxes: bool = typer.Option(False, "--no-boxes",
-                                  help="Do not hash the candidate's content boxes (trimmed borders, screenshot frames)."),
-    no_bank_variants: bool = typer.Option(False, "--no-bank-variants",
-                                          help="Do not compare with the bank's crops and trimmed borders."),
-    verify: str = typer.Option("auto", "--verify",
-                               help="Owner-side verification against the originals: auto (when they are on this machine), on, off (hash-only)."),
-    target_rate: float = typer.Option(1e-6, "--target-rate",
-                                      help="False-match rate per candidate-bank pair that the thresholds hold."),
+    no_variants: bool = typer.Option(
+        False, "--no-variants", help="Plain PDQ only: no trimmed borders or screenshot frames, no bank-side crops."
+    ),
+    no_boxes: bool = typer.Option(
+        False, "--no-boxes", help="Do not hash the candidate's content boxes (trimmed borders, screenshot frames)."
+    ),
+    no_bank_variants: bool = typer.Option(
+        False, "--no-bank-variants", help="Do not compare with the bank's crops and trimmed borders."
+    ),
+    verify: str = typer.Option(
+        "auto",
+        "--verify",
+        help="Owner-side verification against the originals: auto (when they are on this machine), on, off (hash-only).",
+    ),
+    target_rate: float = typer.Option(
+        1e-6, "--target-rate", help="False-match rate per candidate-bank pair that the thresholds hold."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Check files against the bank and list the protected items they match.
@@ -122,13 +133,23 @@ def match_command(
     from unleak.match import Matcher
 
     bank = Bank(_store(), case)
-    matcher = Matcher(bank, fast=fast, dihedral=not no_dihedral, verify=verify, target_rate=target_rate,
-                      boxes=not (no_variants or no_boxes), bank_variants=not (no_variants or no_bank_variants))
+    matcher = Matcher(
+        bank,
+        fast=fast,
+        dihedral=not no_dihedral,
+        verify=verify,
+        target_rate=target_rate,
+        boxes=not (no_variants or no_boxes),
+        bank_variants=not (no_variants or no_bank_variants),
+    )
     rows = []
     found = failed = 0
     # Folders are listed first so that the bar knows its total; a URL counts as one step.
-    targets = [p for raw in paths
-               for p in ([raw] if raw.lower().startswith(("http://", "https://")) else iter_media_paths([raw]))]
+    targets = [
+        p
+        for raw in paths
+        for p in ([raw] if raw.lower().startswith(("http://", "https://")) else iter_media_paths([raw]))
+    ]
     with output.progress("Matching", len(targets), enabled=not as_json and len(targets) > 1) as bar:
         for target in targets:
             for result in matcher.match_paths([target]):
@@ -144,18 +165,46 @@ def match_command(
                     how = m.variant or ""
                     if m.transform:
                         t = m.transform
-                        how += (f" crop {tuple(t['crop_box'])} x{t['scale']:.2f} {t['rotation_deg']:+.1f}°"
-                                f"{' flipped' if t['flip'] else ''} {100 * t['visible_fraction']:.0f}% visible")
-                    rows.append((result.path, m.bank_id, m.label, m.signal, m.distance, m.quality,
-                                 f"{rate:.1e}" if rate is not None else "", verified, how.strip()))
+                        how += (
+                            f" crop {tuple(t['crop_box'])} x{t['scale']:.2f} {t['rotation_deg']:+.1f}°"
+                            f"{' flipped' if t['flip'] else ''} {100 * t['visible_fraction']:.0f}% visible"
+                        )
+                    rows.append(
+                        (
+                            result.path,
+                            m.bank_id,
+                            m.label,
+                            m.signal,
+                            m.distance,
+                            m.quality,
+                            f"{rate:.1e}" if rate is not None else "",
+                            verified,
+                            how.strip(),
+                        )
+                    )
                 found += bool(result.matches)
             bar.advance()
     if not as_json:
         if rows:
-            output.table("Matches", ["candidate", "bank id", "label", "signal", "distance", "quality",
-                                     "false-match rate", "verified", "how"], rows)
-        output.console.print(f"{found} candidate(s) matched the bank of case [bold]{bank.case_name}[/] "
-                             f"({matcher.mode}){f'; {failed} could not be read' if failed else ''}.")
+            output.table(
+                "Matches",
+                [
+                    "candidate",
+                    "bank id",
+                    "label",
+                    "signal",
+                    "distance",
+                    "quality",
+                    "false-match rate",
+                    "verified",
+                    "how",
+                ],
+                rows,
+            )
+        output.console.print(
+            f"{found} candidate(s) matched the bank of case [bold]{bank.case_name}[/] "
+            f"({matcher.mode}){f'; {failed} could not be read' if failed else ''}."
+        )
     if failed:  # like hash and protect: a candidate that could not be checked is not a clean result
         raise typer.Exit(1)
 
@@ -164,52 +213,80 @@ bank_app = typer.Typer(help="The protected fingerprints: list, remove, export, i
 
 
 @bank_app.command("list")
-def bank_list(case: Optional[str] = CaseOption, as_json: bool = JsonOption,
-              removed: bool = typer.Option(False, "--removed", help="Also list removed items.")) -> None:
+def bank_list(
+    case: str | None = CaseOption,
+    as_json: bool = JsonOption,
+    removed: bool = typer.Option(False, "--removed", help="Also list removed items."),
+) -> None:
     """List protected items."""
     bank = Bank(_store(), case)
     rows = []
     for it in bank.items(include_removed=removed):
         pdq = next((s.value for s in it.signals if s.type == "pdq" and not s.variant), "")
-        record = {"bank_id": it.id, "label": it.label, "kind": it.kind, "path": it.path,
-                  "sha256": it.sha256, "pdq": pdq or None, "removed": it.removed_at is not None,
-                  "created_at": it.created_at.isoformat()}
+        record = {
+            "bank_id": it.id,
+            "label": it.label,
+            "kind": it.kind,
+            "path": it.path,
+            "sha256": it.sha256,
+            "pdq": pdq or None,
+            "removed": it.removed_at is not None,
+            "created_at": it.created_at.isoformat(),
+        }
         if as_json:
             output.emit_json(record)
         else:
-            rows.append((it.id, it.label, it.kind, (pdq[:16] + "…") if pdq else "", it.path or "(imported)",
-                         "removed" if it.removed_at else ""))
+            rows.append(
+                (
+                    it.id,
+                    it.label,
+                    it.kind,
+                    (pdq[:16] + "…") if pdq else "",
+                    it.path or "(imported)",
+                    "removed" if it.removed_at else "",
+                )
+            )
     if not as_json:
         output.table(f"Bank of case {bank.case_name}", ["id", "label", "kind", "pdq", "path", ""], rows)
 
 
 @bank_app.command("remove")
-def bank_remove(bank_ids: list[int] = typer.Argument(..., help="Bank ids (see `unleak bank list`)."),
-                case: Optional[str] = CaseOption) -> None:
+def bank_remove(
+    bank_ids: list[int] = typer.Argument(..., help="Bank ids (see `unleak bank list`)."), case: str | None = CaseOption
+) -> None:
     """Remove items: they never match again, and their hashes cannot be imported back."""
     n = Bank(_store(), case).remove(bank_ids)
     output.console.print(f"Removed {n} item(s).")
 
 
 @bank_app.command("export")
-def bank_export(out: Path = typer.Argument(..., help="File to write."),
-                fmt: str = typer.Option("json", "--format", "-f",
-                                        help="json (ours, with labels), te (threatexchange/HMA `type value` lines), pdq (bare PDQ hex)."),
-                case: Optional[str] = CaseOption) -> None:
+def bank_export(
+    out: Path = typer.Argument(..., help="File to write."),
+    fmt: str = typer.Option(
+        "json",
+        "--format",
+        "-f",
+        help="json (ours, with labels), te (threatexchange/HMA `type value` lines), pdq (bare PDQ hex).",
+    ),
+    case: str | None = CaseOption,
+) -> None:
     """Export the bank's hashes. Hashes are sensitive: share the file only with who must have it."""
     n = Bank(_store(), case).export(out, fmt)
     output.console.print(f"Wrote {n} {'item(s)' if fmt == 'json' else 'hash(es)'} to {out}.")
 
 
 @bank_app.command("import")
-def bank_import(path: Path = typer.Argument(..., help="A file written by `bank export` or a hash list."),
-                fmt: Optional[str] = typer.Option(None, "--format", "-f", help="json, te or pdq (guessed if omitted)."),
-                label: str = typer.Option("imported", "--label", "-l"),
-                case: Optional[str] = CaseOption) -> None:
+def bank_import(
+    path: Path = typer.Argument(..., help="A file written by `bank export` or a hash list."),
+    fmt: str | None = typer.Option(None, "--format", "-f", help="json, te or pdq (guessed if omitted)."),
+    label: str = typer.Option("imported", "--label", "-l"),
+    case: str | None = CaseOption,
+) -> None:
     """Import hashes. Hashes removed from this case before are refused."""
     with output.progress("Importing", None) as bar:
-        added, refused = Bank(_store(), case).import_file(path, fmt, label=label,
-                                                         on_progress=lambda done, total: bar.update(done, total))
+        added, refused = Bank(_store(), case).import_file(
+            path, fmt, label=label, on_progress=lambda done, total: bar.update(done, total)
+        )
     output.console.print(f"Imported {added} hash(es); {refused} already present or removed before, skipped.")
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 
 def demo_command(
-    directory: Optional[Path] = typer.Option(None, "--dir", help="Work in this folder (default: a temporary one)."),
+    directory: Path | None = typer.Option(None, "--dir", help="Work in this folder (default: a temporary one)."),
     keep: bool = typer.Option(False, "--keep", help="Keep the demo's files afterwards."),
 ) -> None:
     """Show the whole system on sample photos: protect, find altered copies, and more."""

@@ -8,13 +8,12 @@ notice; `notice send` refuses anything unconfirmed.
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from unleak.cli import output
+from unleak import console as output
 from unleak.errors import UnleakError
 
 JsonOption = typer.Option(False, "--json", help="One JSON object per line instead of tables.")
@@ -46,7 +45,7 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
     return out
 
 
-def _when(value: Optional[str]) -> datetime | None:
+def _when(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
@@ -68,25 +67,37 @@ def _local(t) -> str:
 
 # --- claimant ---------------------------------------------------------------------------------
 
+
 @claimant_app.command("set")
 def claimant_set(
-    case: Optional[str] = typer.Option(None, "--case", "-c", help="Case name (the default case when omitted)."),
-    name: Optional[str] = typer.Option(None, "--name", help="Full legal name of the person signing."),
-    email: Optional[str] = typer.Option(None, "--email", help="Email address for replies."),
-    address: Optional[str] = typer.Option(None, "--address", help="Postal address (lines separated by ';')."),
-    phone: Optional[str] = typer.Option(None, "--phone"),
-    role: Optional[list[str]] = typer.Option(None, "--role", help="depicted_person, authorised_representative, "
-                                             "copyright_owner or agent (repeat for several)."),
-    on_behalf_of: Optional[str] = typer.Option(None, "--on-behalf-of",
-                                               help="Whom a representative or agent acts for."),
-    signature: Optional[str] = typer.Option(None, "--signature", help="Typed electronic signature (default /Name/)."),
+    case: str | None = typer.Option(None, "--case", "-c", help="Case name (the default case when omitted)."),
+    name: str | None = typer.Option(None, "--name", help="Full legal name of the person signing."),
+    email: str | None = typer.Option(None, "--email", help="Email address for replies."),
+    address: str | None = typer.Option(None, "--address", help="Postal address (lines separated by ';')."),
+    phone: str | None = typer.Option(None, "--phone"),
+    role: list[str] | None = typer.Option(
+        None,
+        "--role",
+        help="depicted_person, authorised_representative, copyright_owner or agent (repeat for several).",
+    ),
+    on_behalf_of: str | None = typer.Option(None, "--on-behalf-of", help="Whom a representative or agent acts for."),
+    signature: str | None = typer.Option(None, "--signature", help="Typed electronic signature (default /Name/)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Set who signs this case's notices. Stored in the case; no passwords or secrets here."""
     from unleak.takedown.notices import set_claimant
 
-    c = set_claimant(_store(), case, name=name, email=email, postal_address=address, phone=phone,
-                     roles=",".join(role) if role else None, on_behalf_of=on_behalf_of, signature=signature)
+    c = set_claimant(
+        _store(),
+        case,
+        name=name,
+        email=email,
+        postal_address=address,
+        phone=phone,
+        roles=",".join(role) if role else None,
+        on_behalf_of=on_behalf_of,
+        signature=signature,
+    )
     if as_json:
         output.emit_json(c)
     else:
@@ -94,14 +105,16 @@ def claimant_set(
 
 
 @claimant_app.command("show")
-def claimant_show(case: Optional[str] = typer.Option(None, "--case", "-c"), as_json: bool = JsonOption) -> None:
+def claimant_show(case: str | None = typer.Option(None, "--case", "-c"), as_json: bool = JsonOption) -> None:
     """Show who signs this case's notices."""
     from unleak.takedown.notices import get_claimant
 
     c = get_claimant(_store(), case)
     if c is None:
-        raise UnleakError("this case has no claimant yet", hint="set one with `unleak claimant set --name ... "
-                                                                "--email ... --role depicted_person`")
+        raise UnleakError(
+            "this case has no claimant yet",
+            hint="set one with `unleak claimant set --name ... --email ... --role depicted_person`",
+        )
     if as_json:
         output.emit_json(c)
     else:
@@ -111,16 +124,29 @@ def claimant_show(case: Optional[str] = typer.Option(None, "--case", "-c"), as_j
 def _print_claimant(c: dict) -> None:
     from unleak.takedown.content import capacity_text
 
-    output.table("Claimant", ["field", "value"], [
-        ("name", c["name"]), ("email", c["email"]), ("postal address", c["postal_address"]), ("phone", c["phone"]),
-        ("acts as", capacity_text(c)), ("on behalf of", c["on_behalf_of"]), ("signature", c["signature"])])
+    output.table(
+        "Claimant",
+        ["field", "value"],
+        [
+            ("name", c["name"]),
+            ("email", c["email"]),
+            ("postal address", c["postal_address"]),
+            ("phone", c["phone"]),
+            ("acts as", capacity_text(c)),
+            ("on behalf of", c["on_behalf_of"]),
+            ("signature", c["signature"]),
+        ],
+    )
 
 
 # --- drafting and review ------------------------------------------------------------------------
 
+
 def _show_text(n: dict) -> None:
-    sys.stdout.write(f"\n--- notice #{n['id']} · {n['basis']} · {n['host_name'] or n['host']} "
-                     f"· {n['channel']}: {n['recipient'] or '(no recipient yet)'} ---\n")
+    sys.stdout.write(
+        f"\n--- notice #{n['id']} · {n['basis']} · {n['host_name'] or n['host']} "
+        f"· {n['channel']}: {n['recipient'] or '(no recipient yet)'} ---\n"
+    )
     sys.stdout.write(f"Subject: {n['subject']}\n\n{n['body']}")
     sys.stdout.write(f"--- end of notice #{n['id']} (text SHA-256 {n['content_sha256'][:16]}…) ---\n")
     if n.get("review_note"):  # for the person, not part of the text that is sent
@@ -139,8 +165,9 @@ def _ask_missing(store, notice_id: int, missing: list[dict]) -> list[dict]:
     for m in missing:
         el = next((e for e in basis.elements if e.key == m["element"]), None)
         if m["element"] == "recipient":
-            answers["recipient"] = typer.prompt(f"Where should notice #{notice_id} to {n['host_name']} go "
-                                                "(an email address or a form URL)")
+            answers["recipient"] = typer.prompt(
+                f"Where should notice #{notice_id} to {n['host_name']} go (an email address or a form URL)"
+            )
         elif el is not None and el.ask:
             answers[el.ask] = typer.prompt(f"{el.label} [{el.citation}]")
     if not answers:
@@ -150,22 +177,36 @@ def _ask_missing(store, notice_id: int, missing: list[dict]) -> list[dict]:
 
 @notice_app.command("draft")
 def notice_draft(
-    case: Optional[str] = CaseArg,
-    case_opt: Optional[str] = CaseOpt,
-    basis: Optional[list[str]] = typer.Option(None, "--basis", "-b", help="take-it-down, dmca, dsa, uk-osa, "
-                                              "ncii-policy, search-delisting, dmca-512d (repeat for several). "
-                                              "Default: by the claimant's capacity."),
+    case: str | None = CaseArg,
+    case_opt: str | None = CaseOpt,
+    basis: list[str] | None = typer.Option(
+        None,
+        "--basis",
+        "-b",
+        help="take-it-down, dmca, dsa, uk-osa, "
+        "ncii-policy, search-delisting, dmca-512d (repeat for several). "
+        "Default: by the claimant's capacity.",
+    ),
     search: bool = typer.Option(True, "--search/--no-search", help="Also draft delisting requests to search engines."),
-    to: Optional[list[str]] = typer.Option(None, "--to", help="HOST=ADDRESS: where to send for a host the "
-                                           "directory does not know (email or form URL)."),
-    set_: Optional[list[str]] = typer.Option(None, "--set", help="FIELD=VALUE for every drafted notice: work, "
-                                             "explanation, details, locate_info, reference."),
-    discover: bool = typer.Option(True, "--discover/--no-discover",
-                                  help="Look for unknown hosts' abuse contacts (page, security.txt, RDAP)."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Confirm each complete notice after showing it "
-                             "(for scripts: you are confirming texts you have not been asked about one by one)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write each notice as .txt, .eml, .pdf (and form "
-                                       "fields) into this folder."),
+    to: list[str] | None = typer.Option(
+        None, "--to", help="HOST=ADDRESS: where to send for a host the directory does not know (email or form URL)."
+    ),
+    set_: list[str] | None = typer.Option(
+        None, "--set", help="FIELD=VALUE for every drafted notice: work, explanation, details, locate_info, reference."
+    ),
+    discover: bool = typer.Option(
+        True, "--discover/--no-discover", help="Look for unknown hosts' abuse contacts (page, security.txt, RDAP)."
+    ),
+    yes: bool = typer.Option(
+        False,
+        "--yes",
+        "-y",
+        help="Confirm each complete notice after showing it "
+        "(for scripts: you are confirming texts you have not been asked about one by one).",
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write each notice as .txt, .eml, .pdf (and form fields) into this folder."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Draft notices for the case's open sightings, grouped by host and legal basis, and review them."""
@@ -174,8 +215,15 @@ def notice_draft(
 
     store = _store()
     fetch = _discovery_fetch() if discover else None
-    outcomes = draft_notices(store, case, bases=basis, search=search, answers=_pairs(set_, "--set"),
-                             recipients=_pairs(to, "--to"), discover=fetch)
+    outcomes = draft_notices(
+        store,
+        case,
+        bases=basis,
+        search=search,
+        answers=_pairs(set_, "--set"),
+        recipients=_pairs(to, "--to"),
+        discover=fetch,
+    )
     if not outcomes:
         output.console.print("No open sightings without a notice: nothing to draft.")
         return
@@ -192,30 +240,42 @@ def notice_draft(
             if not as_json:
                 _show_text(n)
             checked = f", and that {o.host_name} shows these URLs" if o.review_note else ""
-            if yes or (interactive and typer.confirm(
-                    f"Confirm notice #{o.notice_id}? Everything in it is stated in your name{checked}", default=False)):
+            if yes or (
+                interactive
+                and typer.confirm(
+                    f"Confirm notice #{o.notice_id}? Everything in it is stated in your name{checked}", default=False
+                )
+            ):
                 confirm_notice(store, o.notice_id, expected_sha256=n["content_sha256"])
                 confirmed = True
         record = {**o.to_json(), "missing": missing, "confirmed": confirmed, "content_sha256": n["content_sha256"]}
         if as_json:
             output.emit_json(record)
         elif missing:
-            output.warn(f"notice #{o.notice_id} ({o.basis}, {o.host_name}) is incomplete: "
-                        + "; ".join(f"{m['label']} ({m['citation']})" + (f": {m['problem']}" if m['problem'] else "")
-                                    for m in missing))
-            output.console.print(f"  fill it in with `unleak notice edit {o.notice_id} --set FIELD=VALUE` "
-                                 "or `unleak claimant set`", highlight=False)
+            output.warn(
+                f"notice #{o.notice_id} ({o.basis}, {o.host_name}) is incomplete: "
+                + "; ".join(
+                    f"{m['label']} ({m['citation']})" + (f": {m['problem']}" if m["problem"] else "") for m in missing
+                )
+            )
+            output.console.print(
+                f"  fill it in with `unleak notice edit {o.notice_id} --set FIELD=VALUE` or `unleak claimant set`",
+                highlight=False,
+            )
         elif not confirmed:
-            output.console.print(f"Notice #{o.notice_id} is a draft. Confirm it with "
-                                 f"`unleak notice confirm {o.notice_id}` once you have read it.", highlight=False)
+            output.console.print(
+                f"Notice #{o.notice_id} is a draft. Confirm it with "
+                f"`unleak notice confirm {o.notice_id}` once you have read it.",
+                highlight=False,
+            )
     if not as_json:
         _status_table(store, case)
 
 
 def _discovery_fetch():
     """Contact discovery through the guarded fetcher (public addresses only; errors become misses)."""
-    from unleak.monitor.fetch import Fetcher, FetchPolicy
-    from unleak.monitor.guard import FetchError
+    from unleak.net.fetch import Fetcher, FetchPolicy
+    from unleak.net.guard import FetchError
     from unleak.takedown.hosts import Fetched
 
     fetcher = Fetcher(FetchPolicy(retries=0, timeout=10))
@@ -223,8 +283,9 @@ def _discovery_fetch():
     def fetch(url: str) -> Fetched:
         try:
             r = fetcher.fetch(url, kind="page")
-            return Fetched(url, r.status, r.content_type or ("text/html" if r.sniffed == "html" else ""), r.body,
-                           r.final_url)
+            return Fetched(
+                url, r.status, r.content_type or ("text/html" if r.sniffed == "html" else ""), r.body, r.final_url
+            )
         except FetchError as exc:
             return Fetched(url, exc.status or 0, error=exc.message)
 
@@ -244,19 +305,34 @@ def _write(store, notice_id: int, out: Path) -> list[Path]:
     eml = form = None
     if n["channel"] == "email":
         settings = load_smtp_settings()
-        eml = message_bytes(build_email(subject=n["subject"], body=n["body"], to=n["recipient"] or "undisclosed",
-                                        claimant=fields["claimant"], from_addr=settings.from_addr, notice_id=notice_id))
+        eml = message_bytes(
+            build_email(
+                subject=n["subject"],
+                body=n["body"],
+                to=n["recipient"] or "undisclosed",
+                claimant=fields["claimant"],
+                from_addr=settings.from_addr,
+                notice_id=notice_id,
+            )
+        )
     else:
         form = form_text(fields, n["recipient"])
-    return write_outputs(out, f"notice-{notice_id}", subject=n["subject"], body=n["body"], eml=eml,
-                         pdf=render_pdf(n["subject"], n["body"]), form=form)
+    return write_outputs(
+        out,
+        f"notice-{notice_id}",
+        subject=n["subject"],
+        body=n["body"],
+        eml=eml,
+        pdf=render_pdf(n["subject"], n["body"]),
+        form=form,
+    )
 
 
 @notice_app.command("show")
 def notice_show(
     notice_id: int = typer.Argument(..., help="Notice id (see `unleak notice status`)."),
     form: bool = typer.Option(False, "--form", help="Show the values to paste into the host's web form."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write .txt, .eml/.form.txt and .pdf into this folder."),
+    out: Path | None = typer.Option(None, "--out", help="Write .txt, .eml/.form.txt and .pdf into this folder."),
     as_json: bool = JsonOption,
 ) -> None:
     """Show a notice's full text, status, deadline and history."""
@@ -275,17 +351,24 @@ def notice_show(
         sys.stdout.write(form_text(fields, n["recipient"] or "(no form URL known)") + "\n")
     else:
         _show_text(n)
-    rows = [("status", n["status"] + (" (text confirmed)" if n["confirmed"] else "")),
-            ("sent", _local(n["sent_at"])), ("deadline", f"{_local(n['deadline_at'])} {n['deadline_kind']}".strip()),
-            ("message", f"{n['message_id'] or ''} {('sha256 ' + n['message_sha256']) if n['message_sha256'] else ''}"),
-            ("follows", f"notice #{n['follows_id']}" if n["follows_id"] else "")]
+    rows = [
+        ("status", n["status"] + (" (text confirmed)" if n["confirmed"] else "")),
+        ("sent", _local(n["sent_at"])),
+        ("deadline", f"{_local(n['deadline_at'])} {n['deadline_kind']}".strip()),
+        ("message", f"{n['message_id'] or ''} {('sha256 ' + n['message_sha256']) if n['message_sha256'] else ''}"),
+        ("follows", f"notice #{n['follows_id']}" if n["follows_id"] else ""),
+    ]
     output.table(f"Notice #{notice_id}", ["", ""], [r for r in rows if r[1].strip()])
     if n["missing"]:
         output.warn("missing: " + "; ".join(f"{m['label']} ({m['citation']})" for m in n["missing"]))
-    output.table("URLs", ["url", "state", "removed", "why"],
-                 [(i["url"], i["state"], _local(i["removed_at"]), i["removal_reason"]) for i in n["items"]])
-    output.table("History", ["when", "what", "detail"],
-                 [(_local(e["at"]), e["kind"], _brief(e["detail"])) for e in n["events"]])
+    output.table(
+        "URLs",
+        ["url", "state", "removed", "why"],
+        [(i["url"], i["state"], _local(i["removed_at"]), i["removal_reason"]) for i in n["items"]],
+    )
+    output.table(
+        "History", ["when", "what", "detail"], [(_local(e["at"]), e["kind"], _brief(e["detail"])) for e in n["events"]]
+    )
     if out:
         for p in _write(store, notice_id, out):
             output.console.print(f"wrote {p}", highlight=False)
@@ -297,10 +380,13 @@ def _brief(detail: dict) -> str:
 
 
 @notice_app.command("edit")
-def notice_edit(notice_id: int = typer.Argument(...),
-                set_: list[str] = typer.Option(..., "--set", help="FIELD=VALUE: work, explanation, details, "
-                                               "locate_info, reference, recipient, signature."),
-                as_json: bool = JsonOption) -> None:
+def notice_edit(
+    notice_id: int = typer.Argument(...),
+    set_: list[str] = typer.Option(
+        ..., "--set", help="FIELD=VALUE: work, explanation, details, locate_info, reference, recipient, signature."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
     """Fill in or change a draft (a confirmed notice that changes must be confirmed again)."""
     from unleak.takedown.notices import update_notice
 
@@ -310,15 +396,21 @@ def notice_edit(notice_id: int = typer.Argument(...),
     elif missing:
         output.warn("still missing: " + "; ".join(f"{m.label} ({m.citation})" for m in missing))
     else:
-        output.console.print(f"Notice #{notice_id} is complete; read it with `unleak notice show {notice_id}` and "
-                             f"confirm it with `unleak notice confirm {notice_id}`.", highlight=False)
+        output.console.print(
+            f"Notice #{notice_id} is complete; read it with `unleak notice show {notice_id}` and "
+            f"confirm it with `unleak notice confirm {notice_id}`.",
+            highlight=False,
+        )
 
 
 @notice_app.command("confirm")
 def notice_confirm(
     notice_ids: list[int] = typer.Argument(..., help="Notice ids."),
-    sha256: Optional[str] = typer.Option(None, "--sha256", help="Confirm only if the text is still the one with "
-                                         "this SHA-256 (as shown by `notice show`)."),
+    sha256: str | None = typer.Option(
+        None,
+        "--sha256",
+        help="Confirm only if the text is still the one with this SHA-256 (as shown by `notice show`).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print the text again."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -341,11 +433,12 @@ def notice_confirm(
 
 @notice_app.command("send")
 def notice_send(
-    notice_ids: Optional[list[int]] = typer.Argument(None, help="Notice ids (or --all)."),
+    notice_ids: list[int] | None = typer.Argument(None, help="Notice ids (or --all)."),
     all_: bool = typer.Option(False, "--all", help="Send every confirmed email notice of the case."),
-    case: Optional[str] = typer.Option(None, "--case", "-c"),
-    submitted: bool = typer.Option(False, "--submitted", help="For web-form notices: you submitted the form; "
-                                   "record it as sent now."),
+    case: str | None = typer.Option(None, "--case", "-c"),
+    submitted: bool = typer.Option(
+        False, "--submitted", help="For web-form notices: you submitted the form; record it as sent now."
+    ),
     attach_pdf: bool = typer.Option(False, "--attach-pdf", help="Attach the notice as a PDF too."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -360,12 +453,21 @@ def notice_send(
     if all_:
         with store.session() as s:
             c = store.case(s, case, create=False)
-            ids += [n.id for n in s.scalars(select(Notice).where(Notice.case_id == c.id, Notice.status == "confirmed",
-                                                                 Notice.channel == "email").order_by(Notice.id))]
+            ids += [
+                n.id
+                for n in s.scalars(
+                    select(Notice)
+                    .where(Notice.case_id == c.id, Notice.status == "confirmed", Notice.channel == "email")
+                    .order_by(Notice.id)
+                )
+            ]
     if not ids:
         if all_:
-            output.console.print("No confirmed email notice is waiting to be sent "
-                                 "(drafts must be confirmed first: `unleak notice confirm ID`).", highlight=False)
+            output.console.print(
+                "No confirmed email notice is waiting to be sent "
+                "(drafts must be confirmed first: `unleak notice confirm ID`).",
+                highlight=False,
+            )
             return
         raise UnleakError("no notice to send", hint="name notice ids, or --all for every confirmed email notice")
     failed = 0
@@ -383,36 +485,57 @@ def notice_send(
             output.emit_json(r.to_json())
         else:
             how = f"sent to {r.recipient}" if r.channel == "email" else f"recorded as submitted at {r.recipient}"
-            output.console.print(f"Notice #{nid} {how} at {_local(r.sent_at)}; deadline {_local(r.deadline_at) or 'none'} "
-                                 f"({r.deadline_rule}).", highlight=False)
+            output.console.print(
+                f"Notice #{nid} {how} at {_local(r.sent_at)}; deadline {_local(r.deadline_at) or 'none'} "
+                f"({r.deadline_rule}).",
+                highlight=False,
+            )
     if failed:
         raise typer.Exit(1)
 
 
-def _status_table(store, case: Optional[str], *, open_only: bool = False, as_json: bool = False) -> None:
-    from datetime import timezone
+def _status_table(store, case: str | None, *, open_only: bool = False, as_json: bool = False) -> None:
 
     from unleak.takedown.deadlines import format_remaining
     from unleak.takedown.notices import notice_status
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rows = notice_status(store, case, now=now, include_closed=not open_only)
     if as_json:
         for r in rows:
             output.emit_json(r.to_json())
         return
-    output.table("Notices (overdue first)", ["id", "host", "basis", "status", "sent", "deadline", "", "removed"],
-                 [(r.id, r.host, r.basis, r.status + (" (follow-up)" if r.follows_id else ""), _local(r.sent_at),
-                   f"{_local(r.deadline_at)} {r.deadline_kind if r.deadline_at else ''}".strip(),
-                   ("OVERDUE " if r.overdue else "") + (format_remaining(r.deadline_at, now) if r.deadline_at
-                                                        and r.status not in ("removed", "refused") else ""),
-                   f"{r.removed}/{r.urls}") for r in rows])
+    output.table(
+        "Notices (overdue first)",
+        ["id", "host", "basis", "status", "sent", "deadline", "", "removed"],
+        [
+            (
+                r.id,
+                r.host,
+                r.basis,
+                r.status + (" (follow-up)" if r.follows_id else ""),
+                _local(r.sent_at),
+                f"{_local(r.deadline_at)} {r.deadline_kind if r.deadline_at else ''}".strip(),
+                ("OVERDUE " if r.overdue else "")
+                + (
+                    format_remaining(r.deadline_at, now)
+                    if r.deadline_at and r.status not in ("removed", "refused")
+                    else ""
+                ),
+                f"{r.removed}/{r.urls}",
+            )
+            for r in rows
+        ],
+    )
 
 
 @notice_app.command("status")
-def notice_status_cmd(case: Optional[str] = CaseArg, case_opt: Optional[str] = CaseOpt,
-                      open_only: bool = typer.Option(False, "--open", help="Hide removed and refused notices."),
-                      as_json: bool = JsonOption) -> None:
+def notice_status_cmd(
+    case: str | None = CaseArg,
+    case_opt: str | None = CaseOpt,
+    open_only: bool = typer.Option(False, "--open", help="Hide removed and refused notices."),
+    as_json: bool = JsonOption,
+) -> None:
     """The case's notices, overdue first, with deadlines on your clock."""
     case = case or case_opt
     _status_table(_store(), case, open_only=open_only, as_json=as_json)
@@ -422,9 +545,9 @@ def notice_status_cmd(case: Optional[str] = CaseArg, case_opt: Optional[str] = C
 def notice_reply(
     notice_id: int = typer.Argument(...),
     status: str = typer.Argument(..., help="acknowledged, removed, partially_removed, refused, no_answer, escalated."),
-    text: Optional[str] = typer.Option(None, "--text", help="What the host said."),
-    file: Optional[Path] = typer.Option(None, "--file", help="A file with the host's reply."),
-    at: Optional[str] = typer.Option(None, "--at", help="When the reply came (ISO 8601; default now)."),
+    text: str | None = typer.Option(None, "--text", help="What the host said."),
+    file: Path | None = typer.Option(None, "--file", help="A file with the host's reply."),
+    at: str | None = typer.Option(None, "--at", help="When the reply came (ISO 8601; default now)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Record a host's reply (or an escalation) and move the notice to that status."""
@@ -442,17 +565,19 @@ def notice_reply(
 
 # --- verify, report, hosts ------------------------------------------------------------------------
 
+
 def verify_command(
-    case: Optional[str] = CaseArg,
-    case_opt: Optional[str] = CaseOpt,
-    rate: Optional[float] = typer.Option(None, "--rate", help="Requests a second per host (default: the fetcher's)."),
-    followups: bool = typer.Option(True, "--followups/--no-followups",
-                                   help="Draft follow-up notices for re-uploads of removed items."),
+    case: str | None = CaseArg,
+    case_opt: str | None = CaseOpt,
+    rate: float | None = typer.Option(None, "--rate", help="Requests a second per host (default: the fetcher's)."),
+    followups: bool = typer.Option(
+        True, "--followups/--no-followups", help="Draft follow-up notices for re-uploads of removed items."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Re-check every reported URL: record removals and times, and catch re-uploads."""
     case = case or case_opt
-    from unleak.monitor.fetch import FetchPolicy
+    from unleak.net.fetch import FetchPolicy
     from unleak.takedown.verify import verify_case
 
     policy = FetchPolicy(rate=rate) if rate is not None else None
@@ -460,20 +585,25 @@ def verify_command(
     if as_json:
         output.emit_json(report.to_json())
         return
-    output.table("Removal checks", ["url", "state", "why", "notices"],
-                 [(c.url, c.state, c.reason, ", ".join(f"#{n}" for n in c.notices)) for c in report.checks])
+    output.table(
+        "Removal checks",
+        ["url", "state", "why", "notices"],
+        [(c.url, c.state, c.reason, ", ".join(f"#{n}" for n in c.notices)) for c in report.checks],
+    )
     for nid, old, new in report.status_changes:
         output.console.print(f"notice #{nid}: {old} -> {new}", highlight=False)
     for r in report.reuploads:
-        output.warn(f"re-upload of a removed item at {r.url} (earlier notice #{r.earlier_notice}); "
-                    f"follow-up draft(s): {', '.join('#' + str(x) for x in r.followups) or 'none'}")
+        output.warn(
+            f"re-upload of a removed item at {r.url} (earlier notice #{r.earlier_notice}); "
+            f"follow-up draft(s): {', '.join('#' + str(x) for x in r.followups) or 'none'}"
+        )
     output.console.print(f"{report.gone} gone, {report.up} still up, {report.errors} could not be checked.")
 
 
 def report_command(
-    case: Optional[str] = CaseArg,
-    case_opt: Optional[str] = CaseOpt,
-    chart: Optional[Path] = typer.Option(None, "--chart", help="Write a chart of time to removal (.png or .svg)."),
+    case: str | None = CaseArg,
+    case_opt: str | None = CaseOpt,
+    chart: Path | None = typer.Option(None, "--chart", help="Write a chart of time to removal (.png or .svg)."),
     as_json: bool = JsonOption,
 ) -> None:
     """How fast each host acted: removal rate, median and 90th-percentile time to removal, overdue."""
@@ -506,8 +636,9 @@ def hosts_list(as_json: bool = JsonOption) -> None:
             output.emit_json({**e.to_json(), "origin": e.origin})
             continue
         contacts = "; ".join(f"{k}: {v.get('email') or v.get('url')}" for k, v in e.contacts.items())
-        rows.append((e.id, e.name, e.kind, ", ".join(e.domains[:4]), contacts, e.origin,
-                     "yes" if e.confirmed else "to confirm"))
+        rows.append(
+            (e.id, e.name, e.kind, ", ".join(e.domains[:4]), contacts, e.origin, "yes" if e.confirmed else "to confirm")
+        )
     if not as_json:
         output.table("Hosts", ["id", "name", "kind", "domains", "contacts", "from", "confirmed"], rows)
 
@@ -520,14 +651,19 @@ def hosts_show(url: str = typer.Argument(..., help="A URL or host name."), as_js
 
     e = HostDirectory.load().lookup(url)
     if e is None:
-        raise UnleakError(f"{url} is not in the hosts directory",
-                          hint="`notice draft` looks for its abuse contact; or add it with `unleak hosts add`")
+        raise UnleakError(
+            f"{url} is not in the hosts directory",
+            hint="`notice draft` looks for its abuse contact; or add it with `unleak hosts add`",
+        )
     if as_json:
         output.emit_json({**e.to_json(), "origin": e.origin})
         return
     rows = [(b, (c := e.contact_for(b)) and c.channel, c and c.address) for b in BASES if e.contact_for(b)]
-    output.table(f"{e.name} ({e.kind}, {e.origin}{', confirmed' if e.confirmed else ', to confirm'})",
-                 ["basis", "channel", "address"], rows)
+    output.table(
+        f"{e.name} ({e.kind}, {e.origin}{', confirmed' if e.confirmed else ', to confirm'})",
+        ["basis", "channel", "address"],
+        rows,
+    )
     if e.note:
         output.console.print(e.note, highlight=False)
 
@@ -535,11 +671,11 @@ def hosts_show(url: str = typer.Argument(..., help="A URL or host name."), as_js
 @hosts_app.command("add")
 def hosts_add(
     host_id: str = typer.Argument(..., help="An id for the entry (replaces an entry with the same id)."),
-    name: Optional[str] = typer.Option(None, "--name"),
+    name: str | None = typer.Option(None, "--name"),
     domain: list[str] = typer.Option(..., "--domain", help="Host names it covers (repeat)."),
-    email: Optional[str] = typer.Option(None, "--email", help="Abuse / designated agent email."),
-    form: Optional[str] = typer.Option(None, "--form", help="Web form URL."),
-    basis: Optional[str] = typer.Option(None, "--basis", help="Only for this basis (default: any)."),
+    email: str | None = typer.Option(None, "--email", help="Abuse / designated agent email."),
+    form: str | None = typer.Option(None, "--form", help="Web form URL."),
+    basis: str | None = typer.Option(None, "--basis", help="Only for this basis (default: any)."),
     kind: str = typer.Option("host", "--kind", help="host or search."),
 ) -> None:
     """Add or correct a host in your own hosts.json (it takes precedence over the shipped one)."""
@@ -548,8 +684,15 @@ def hosts_add(
     if not (email or form):
         raise UnleakError("give --email or --form")
     contact = {"channel": "email", "email": email} if email else {"channel": "webform", "url": form}
-    entry = {"id": host_id, "name": name or host_id, "kind": kind, "domains": domain,
-             "contacts": {basis or "default": contact}, "confirmed": True, "note": "added by the user"}
+    entry = {
+        "id": host_id,
+        "name": name or host_id,
+        "kind": kind,
+        "domains": domain,
+        "contacts": {basis or "default": contact},
+        "confirmed": True,
+        "note": "added by the user",
+    }
     path = save_user_entry(entry)
     output.console.print(f"Saved {host_id} in {path}.", highlight=False)
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from unleak.cli import output
+from unleak import console as output
 
 CaseOption = typer.Option(None, "--case", "-c", help="Case name (the default case when omitted).")
 JsonOption = typer.Option(False, "--json", help="One JSON object per line instead of tables.")
@@ -27,7 +26,7 @@ def recipients_add(
     name: str = typer.Argument(..., help="Name or handle (unique in the case)."),
     contact: str = typer.Option("", "--contact", help="E-mail, phone or account."),
     note: str = typer.Option("", "--note", help="Anything worth remembering."),
-    case: Optional[str] = CaseOption,
+    case: str | None = CaseOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Add a recipient to the case (creates the case's secret watermark key on first use)."""
@@ -39,7 +38,7 @@ def recipients_add(
 
 
 @recipients_app.command("list")
-def recipients_list(case: Optional[str] = CaseOption, as_json: bool = JsonOption) -> None:
+def recipients_list(case: str | None = CaseOption, as_json: bool = JsonOption) -> None:
     """List the case's recipients."""
     rs = _registry(case).list()
     if as_json:
@@ -52,7 +51,7 @@ def recipients_list(case: Optional[str] = CaseOption, as_json: bool = JsonOption
 @recipients_app.command("import")
 def recipients_import(
     path: Path = typer.Argument(..., help="CSV with a header line: name (or handle), contact, note."),
-    case: Optional[str] = CaseOption,
+    case: str | None = CaseOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Add recipients from a CSV file; names already in the case are skipped."""
@@ -66,10 +65,13 @@ def recipients_import(
 def mark_command(
     original: Path = typer.Argument(..., help="The image or video to send."),
     out: Path = typer.Option(..., "--out", help="Folder for the marked copies."),
-    recipients: Optional[list[str]] = typer.Option(None, "--recipients", "-r",
-                                                   help="Recipient names (repeat, or comma-separated); all when omitted."),
-    psnr: Optional[float] = typer.Option(None, "--psnr", help="Mark strength as target PSNR in dB (default 45; lower is stronger)."),
-    case: Optional[str] = CaseOption,
+    recipients: list[str] | None = typer.Option(
+        None, "--recipients", "-r", help="Recipient names (repeat, or comma-separated); all when omitted."
+    ),
+    psnr: float | None = typer.Option(
+        None, "--psnr", help="Mark strength as target PSNR in dB (default 45; lower is stronger)."
+    ),
+    case: str | None = CaseOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Make one invisibly marked copy of ORIGINAL per recipient."""
@@ -92,9 +94,11 @@ def mark_command(
 
 def trace_command(
     leaked: Path = typer.Argument(..., help="The leaked copy (image or video)."),
-    original: Optional[Path] = typer.Option(None, "--original", help="The original (found in the bank when omitted)."),
-    bound: float = typer.Option(1e-6, "--bound", help="Largest accepted chance that an innocent recipient scores as high."),
-    case: Optional[str] = CaseOption,
+    original: Path | None = typer.Option(None, "--original", help="The original (found in the bank when omitted)."),
+    bound: float = typer.Option(
+        1e-6, "--bound", help="Largest accepted chance that an innocent recipient scores as high."
+    ),
+    case: str | None = CaseOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Read the mark of a leaked copy and name the recipient(s) it came from, or say nothing can be concluded.
@@ -111,20 +115,25 @@ def trace_command(
         if not as_json:
             raise
         output.emit_json({"path": str(leaked), "original": None, "accused": [], "conclusive": False, "error": str(exc)})
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     if as_json:
-        output.emit_json({
-            "path": str(leaked),
-            "original": found,
-            "accused": [a.to_json() for a in result.accused],
-            "conclusive": result.conclusive,
-        })
+        output.emit_json(
+            {
+                "path": str(leaked),
+                "original": found,
+                "accused": [a.to_json() for a in result.accused],
+                "conclusive": result.conclusive,
+            }
+        )
         return
     if found:
         output.console.print(f"Original: bank item {found['bank_id']} ({found['label']}).")
     if result.conclusive:
-        output.table("Accused", ["recipient", "score", "P(an innocent scores this high)"],
-                     [(a.recipient, f"{a.score:.2f}", f"{a.p_innocent:.2g}") for a in result.accused])
+        output.table(
+            "Accused",
+            ["recipient", "score", "P(an innocent scores this high)"],
+            [(a.recipient, f"{a.score:.2f}", f"{a.p_innocent:.2g}") for a in result.accused],
+        )
         output.console.print(f"Scored {result.recipients} recipient(s); the chance is bounded over all of them.")
     else:
         output.console.print(f"Nothing can be concluded: {result.reason}.")

@@ -13,7 +13,7 @@ import io
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,7 +24,7 @@ from warcio.warcwriter import WARCWriter
 from unleak import __version__
 from unleak.evidence import crypto
 from unleak.evidence.log import append_record, iso_utc, sha256_hex
-from unleak.monitor.fetch import FetchResult
+from unleak.net.fetch import FetchResult
 from unleak.store.models import Capture, Sighting
 
 
@@ -34,12 +34,12 @@ class LocalFile:
 
     url: str  # file:// URI
     body: bytes
-    fetched_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     content_type: str = "application/octet-stream"
 
 
 def _warc_date(when: datetime) -> str:
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _exchange(writer: WARCWriter, r: FetchResult, ids: dict[str, str], role: str) -> None:
@@ -49,40 +49,64 @@ def _exchange(writer: WARCWriter, r: FetchResult, ids: dict[str, str], role: str
         target += "?" + parts.query
     date = _warc_date(r.fetched_at)
     req = writer.create_warc_record(
-        r.final_url, "request", payload=io.BytesIO(b""),
+        r.final_url,
+        "request",
+        payload=io.BytesIO(b""),
         http_headers=StatusAndHeaders(f"GET {target} HTTP/1.1", list(r.request_headers), is_http_request=True),
-        warc_headers_dict={"WARC-Date": date, "WARC-IP-Address": r.ip})
+        warc_headers_dict={"WARC-Date": date, "WARC-IP-Address": r.ip},
+    )
     headers = [(k, v) for k, v in r.headers if k.lower() != "transfer-encoding"]
     if not any(k.lower() == "content-length" for k, _ in headers):
         headers.append(("Content-Length", str(len(r.raw))))
     version = "HTTP/1.1" if r.http_version.upper() in ("HTTP/1.1", "HTTP/2", "HTTP/2.0") else r.http_version
     resp = writer.create_warc_record(
-        r.final_url, "response", payload=io.BytesIO(r.raw),
+        r.final_url,
+        "response",
+        payload=io.BytesIO(r.raw),
         http_headers=StatusAndHeaders(f"{r.status} {r.reason}".strip(), headers, protocol=version),
-        warc_headers_dict={"WARC-Date": date, "WARC-IP-Address": r.ip,
-                           "WARC-Concurrent-To": req.rec_headers.get_header("WARC-Record-ID")})
+        warc_headers_dict={
+            "WARC-Date": date,
+            "WARC-IP-Address": r.ip,
+            "WARC-Concurrent-To": req.rec_headers.get_header("WARC-Record-ID"),
+        },
+    )
     writer.write_record(req)
     writer.write_record(resp)
     ids[f"{role}_request"] = req.rec_headers.get_header("WARC-Record-ID")
     ids[f"{role}_response"] = resp.rec_headers.get_header("WARC-Record-ID")
 
 
-def build_warc(media: FetchResult | LocalFile, page: FetchResult | None, metadata: dict[str, Any],
-               screenshot: bytes | None = None, *, filename: str = "capture.warc.gz") -> tuple[bytes, dict[str, str]]:
+def build_warc(
+    media: FetchResult | LocalFile,
+    page: FetchResult | None,
+    metadata: dict[str, Any],
+    screenshot: bytes | None = None,
+    *,
+    filename: str = "capture.warc.gz",
+) -> tuple[bytes, dict[str, str]]:
     """The WARC file's bytes and the ids of its records."""
     buf = io.BytesIO()
     writer = WARCWriter(buf, gzip=True, warc_version="WARC/1.1")
     ids: dict[str, str] = {}
-    info = writer.create_warcinfo_record(filename, {"software": f"unleak/{__version__}",
-                                                    "format": "WARC File Format 1.1",
-                                                    "description": "evidence capture of a sighting of protected media"})
+    info = writer.create_warcinfo_record(
+        filename,
+        {
+            "software": f"unleak/{__version__}",
+            "format": "WARC File Format 1.1",
+            "description": "evidence capture of a sighting of protected media",
+        },
+    )
     writer.write_record(info)
     if page is not None:
         _exchange(writer, page, ids, "page")
     if isinstance(media, LocalFile):
-        rec = writer.create_warc_record(media.url, "resource", payload=io.BytesIO(media.body),
-                                        warc_content_type=media.content_type,
-                                        warc_headers_dict={"WARC-Date": _warc_date(media.fetched_at)})
+        rec = writer.create_warc_record(
+            media.url,
+            "resource",
+            payload=io.BytesIO(media.body),
+            warc_content_type=media.content_type,
+            warc_headers_dict={"WARC-Date": _warc_date(media.fetched_at)},
+        )
         writer.write_record(rec)
         ids["media_resource"] = rec.rec_headers.get_header("WARC-Record-ID")
     elif page is None or media.final_url != page.final_url:
@@ -91,35 +115,56 @@ def build_warc(media: FetchResult | LocalFile, page: FetchResult | None, metadat
         ids["media_response"] = ids.get("page_response", "")
     target = ids.get("media_response") or ids.get("media_resource")
     meta = writer.create_warc_record(
-        getattr(media, "final_url", media.url), "metadata",
+        getattr(media, "final_url", media.url),
+        "metadata",
         payload=io.BytesIO(json.dumps(metadata, indent=1, sort_keys=True, default=str).encode()),
         warc_content_type="application/json",
-        warc_headers_dict={"WARC-Concurrent-To": target} if target else None)
+        warc_headers_dict={"WARC-Concurrent-To": target} if target else None,
+    )
     writer.write_record(meta)
     ids["metadata"] = meta.rec_headers.get_header("WARC-Record-ID")
     if screenshot:
-        shot = writer.create_warc_record(f"urn:screenshot:{page.final_url if page else metadata.get('page_url')}",
-                                         "resource", payload=io.BytesIO(screenshot), warc_content_type="image/png")
+        shot = writer.create_warc_record(
+            f"urn:screenshot:{page.final_url if page else metadata.get('page_url')}",
+            "resource",
+            payload=io.BytesIO(screenshot),
+            warc_content_type="image/png",
+        )
         writer.write_record(shot)
         ids["screenshot"] = shot.rec_headers.get_header("WARC-Record-ID")
     return buf.getvalue(), ids
 
 
-def capture_sighting(session: Session, sighting: Sighting, media: FetchResult | LocalFile,
-                     page: FetchResult | None, *, match: dict[str, Any], notes: list[str] | None = None,
-                     screenshot: bytes | None = None) -> Capture:
+def capture_sighting(
+    session: Session,
+    sighting: Sighting,
+    media: FetchResult | LocalFile,
+    page: FetchResult | None,
+    *,
+    match: dict[str, Any],
+    notes: list[str] | None = None,
+    screenshot: bytes | None = None,
+) -> Capture:
     """Write the sighting's WARC (encrypted at rest), record it, and log it."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     name = f"{now.strftime('%Y%m%dT%H%M%S')}-s{sighting.id}-{uuid.uuid4().hex[:8]}.warc.gz"
     media_sha = sha256_hex(media.body)
     page_sha = sha256_hex(page.raw) if page is not None else None
     ip = getattr(media, "ip", None)
     metadata = {
-        "sighting_id": sighting.id, "bank_id": sighting.bank_item_id, "media_url": sighting.media_url,
-        "page_url": sighting.page_url, "host": sighting.host, "uploader": sighting.uploader,
-        "posted_at": sighting.posted_at, "match": match, "captured_at": iso_utc(now),
-        "media_ip": ip, "page_ip": page.ip if page is not None else None,
-        "media_sha256": media_sha, "page_body_sha256": page_sha,
+        "sighting_id": sighting.id,
+        "bank_id": sighting.bank_item_id,
+        "media_url": sighting.media_url,
+        "page_url": sighting.page_url,
+        "host": sighting.host,
+        "uploader": sighting.uploader,
+        "posted_at": sighting.posted_at,
+        "match": match,
+        "captured_at": iso_utc(now),
+        "media_ip": ip,
+        "page_ip": page.ip if page is not None else None,
+        "media_sha256": media_sha,
+        "page_body_sha256": page_sha,
         "media_redirects": [h.__dict__ for h in getattr(media, "redirects", [])],
         "page_redirects": [h.__dict__ for h in (page.redirects if page is not None else [])],
         "notes": notes or [],
@@ -127,20 +172,47 @@ def capture_sighting(session: Session, sighting: Sighting, media: FetchResult | 
     warc, ids = build_warc(media, page, metadata, screenshot, filename=name)
     warc_sha = sha256_hex(warc)
     stored = crypto.write_encrypted(sighting.case_id, name, warc)
-    details = {"record_ids": ids, "stored_file": stored.name, "stored_sha256": sha256_hex(stored.read_bytes()),
-               "media_headers": getattr(media, "headers", []),
-               "page_headers": page.headers if page is not None else [], "notes": notes or []}
-    cap = Capture(case_id=sighting.case_id, sighting_id=sighting.id, captured_at=now, warc_name=name,
-                  warc_sha256=warc_sha, page_sha256=page_sha, media_sha256=media_sha, ip=ip,
-                  screenshot_sha256=sha256_hex(screenshot) if screenshot else None,
-                  details=json.dumps(details, default=str))
+    details = {
+        "record_ids": ids,
+        "stored_file": stored.name,
+        "stored_sha256": sha256_hex(stored.read_bytes()),
+        "media_headers": getattr(media, "headers", []),
+        "page_headers": page.headers if page is not None else [],
+        "notes": notes or [],
+    }
+    cap = Capture(
+        case_id=sighting.case_id,
+        sighting_id=sighting.id,
+        captured_at=now,
+        warc_name=name,
+        warc_sha256=warc_sha,
+        page_sha256=page_sha,
+        media_sha256=media_sha,
+        ip=ip,
+        screenshot_sha256=sha256_hex(screenshot) if screenshot else None,
+        details=json.dumps(details, default=str),
+    )
     session.add(cap)
     session.flush()
-    append_record(session, sighting.case_id, "capture", {
-        "capture_id": cap.id, "sighting_id": sighting.id, "warc": name, "warc_sha256": warc_sha,
-        "media_url": sighting.media_url, "page_url": sighting.page_url, "media_sha256": media_sha,
-        "page_sha256": page_sha, "ip": ip, "captured_at": iso_utc(now),
-        "screenshot_sha256": sha256_hex(screenshot) if screenshot else None, "record_ids": ids})
+    append_record(
+        session,
+        sighting.case_id,
+        "capture",
+        {
+            "capture_id": cap.id,
+            "sighting_id": sighting.id,
+            "warc": name,
+            "warc_sha256": warc_sha,
+            "media_url": sighting.media_url,
+            "page_url": sighting.page_url,
+            "media_sha256": media_sha,
+            "page_sha256": page_sha,
+            "ip": ip,
+            "captured_at": iso_utc(now),
+            "screenshot_sha256": sha256_hex(screenshot) if screenshot else None,
+            "record_ids": ids,
+        },
+    )
     return cap
 
 

@@ -40,8 +40,10 @@ def case_key(case_id: int) -> bytes:
     try:
         key = bytes.fromhex(path.read_text().strip())
     except (OSError, ValueError) as exc:
-        raise UnleakError(f"cannot read the case key {path}: {exc}",
-                          hint="restore it from a backup; without it the captures cannot be read") from None
+        raise UnleakError(
+            f"cannot read the case key {path}: {exc}",
+            hint="restore it from a backup; without it the captures cannot be read",
+        ) from None
     if len(key) != 32:
         raise UnleakError(f"the case key {path} is damaged", hint="restore it from a backup")
     return key
@@ -55,12 +57,14 @@ def encrypt(case_id: int, name: str, plain: bytes) -> bytes:
 def decrypt(case_id: int, name: str, stored: bytes) -> bytes:
     if not stored.startswith(MAGIC):
         raise UnleakError(f"{name}: not an unleak encrypted file")
-    nonce, body = stored[len(MAGIC):len(MAGIC) + 12], stored[len(MAGIC) + 12:]
+    nonce, body = stored[len(MAGIC) : len(MAGIC) + 12], stored[len(MAGIC) + 12 :]
     try:
         return AESGCM(case_key(case_id)).decrypt(nonce, body, MAGIC + name.encode())
     except InvalidTag:
-        raise UnleakError(f"{name}: the stored capture was altered or the case key is wrong",
-                          hint="the evidence log still holds its SHA-256; restore the file from a backup") from None
+        raise UnleakError(
+            f"{name}: the stored capture was altered or the case key is wrong",
+            hint="the evidence log still holds its SHA-256; restore the file from a backup",
+        ) from None
 
 
 def write_encrypted(case_id: int, name: str, plain: bytes) -> Path:
@@ -79,6 +83,8 @@ def read_encrypted(case_id: int, name: str) -> bytes:
     try:
         stored = path.read_bytes()
     except OSError as exc:
-        raise UnleakError(f"capture {name} is missing from {path.parent}: {exc.strerror or exc}",
-                          hint="restore the evidence folder from a backup") from None
+        raise UnleakError(
+            f"capture {name} is missing from {path.parent}: {exc.strerror or exc}",
+            hint="restore the evidence folder from a backup",
+        ) from None
     return decrypt(case_id, name, stored)

@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -78,8 +78,15 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def export_bundle(store: Store, case: str | None, out: Path, *, with_labels: bool = False,
-                  pdf: bool = True, tsa: tuple[str, bytes, list[str]] | None = None) -> ExportResult:
+def export_bundle(
+    store: Store,
+    case: str | None,
+    out: Path,
+    *,
+    with_labels: bool = False,
+    pdf: bool = True,
+    tsa: tuple[str, bytes, list[str]] | None = None,
+) -> ExportResult:
     """Write the bundle to `out` (a new folder). Labels of protected items are left out unless asked:
     they are the owner's words, and bundles go to platforms and authorities."""
     out = Path(out)
@@ -98,11 +105,16 @@ def export_bundle(store: Store, case: str | None, out: Path, *, with_labels: boo
         if not with_labels:
             for v in sightings:
                 v.pop("label", None)
-        created = datetime.now(timezone.utc)
+        created = datetime.now(UTC)
         (tmp / "sightings.json").write_text(json.dumps(sightings, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        meta = {"case": case_name, "exported (UTC)": iso_utc(created), "sightings": len(sightings),
-                "still up": sum(1 for v in sightings if v["status"] == "up"), "captures": len(captures),
-                "software": f"unleak {__version__}"}
+        meta = {
+            "case": case_name,
+            "exported (UTC)": iso_utc(created),
+            "sightings": len(sightings),
+            "still up": sum(1 for v in sightings if v["status"] == "up"),
+            "captures": len(captures),
+            "software": f"unleak {__version__}",
+        }
         # Written before the manifest is made, so the manifest (and through it the log) covers the chart.
         takedown = _takedown_section(store, case_name, tmp, created)
         write_html(tmp / "report.html", meta, sightings, takedown)
@@ -122,16 +134,31 @@ def export_bundle(store: Store, case: str | None, out: Path, *, with_labels: boo
             export_seq = (prev.seq + 1) if prev else 1
             # The head after the export record is not known until the record exists; README names it
             # as "the hash of the last record" and bundle.json carries the value.
-            readme = README.format(version=__version__, case=case_name, created=iso_utc(created),
-                                   export_seq=export_seq, head="(see bundle.json: log_head)")
+            readme = README.format(
+                version=__version__,
+                case=case_name,
+                created=iso_utc(created),
+                export_seq=export_seq,
+                head="(see bundle.json: log_head)",
+            )
             (tmp / "README.txt").write_text(readme, encoding="utf-8")
             lines.append(f"{_sha256_file(tmp / 'README.txt')}  README.txt\n")
             manifest = "".join(sorted(lines, key=lambda line: line.split("  ", 1)[1]))
             (tmp / "manifest.sha256").write_text(manifest, encoding="utf-8")
             manifest_sha = hashlib.sha256(manifest.encode("utf-8")).hexdigest()
-            rec = append_record(s, case_id, "export", {
-                "manifest_sha256": manifest_sha, "files": len(lines), "captures": len(captures),
-                "sightings": len(sightings), "bundle_name": out.name, "created_at": iso_utc(created)})
+            rec = append_record(
+                s,
+                case_id,
+                "export",
+                {
+                    "manifest_sha256": manifest_sha,
+                    "files": len(lines),
+                    "captures": len(captures),
+                    "sightings": len(sightings),
+                    "bundle_name": out.name,
+                    "created_at": iso_utc(created),
+                },
+            )
             if rec.seq != export_seq:
                 raise UnleakError("the log moved while exporting", hint="run the export again")
             final = rec
@@ -144,9 +171,16 @@ def export_bundle(store: Store, case: str | None, out: Path, *, with_labels: boo
                 for line in export_lines(s, case_id):
                     fh.write(line)
                     n += 1
-            bundle = {"format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "case": case_name,
-                      "created_at": iso_utc(created), "log_head": final.hash, "log_records": n,
-                      "export_seq": rec.seq, "manifest_sha256": manifest_sha}
+            bundle = {
+                "format": BUNDLE_FORMAT,
+                "version": BUNDLE_VERSION,
+                "case": case_name,
+                "created_at": iso_utc(created),
+                "log_head": final.hash,
+                "log_records": n,
+                "export_seq": rec.seq,
+                "manifest_sha256": manifest_sha,
+            }
             (tmp / "bundle.json").write_text(bundle_json(bundle), encoding="utf-8")
         if out.exists():
             out.rmdir()
@@ -165,10 +199,16 @@ def _takedown_section(store: Store, case_name: str, folder: Path, now: datetime)
     if not rep.total.notices_sent:
         return None
     write_chart(rep, folder / CHART)
-    return TakedownSection(TABLE_COLUMNS, [("By host and basis", table_rows(rep.by_host_basis)),
-                                           ("By host", table_rows(rep.by_host)),
-                                           ("By basis", table_rows(rep.by_basis)),
-                                           ("Case", table_rows([rep.total]))], CHART)
+    return TakedownSection(
+        TABLE_COLUMNS,
+        [
+            ("By host and basis", table_rows(rep.by_host_basis)),
+            ("By host", table_rows(rep.by_host)),
+            ("By basis", table_rows(rep.by_basis)),
+            ("Case", table_rows([rep.total])),
+        ],
+        CHART,
+    )
 
 
 def bundle_json(bundle: dict) -> str:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -31,8 +32,9 @@ FORMAT_VERSION = 1
 
 def canonical_json(obj: Any) -> str:
     """The one serialisation that is hashed: sorted keys, compact, UTF-8, no NaN."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-                      default=_json_default)
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default
+    )
 
 
 def _json_default(value: Any) -> Any:
@@ -44,7 +46,7 @@ def _json_default(value: Any) -> Any:
 
 
 def iso_utc(when: datetime) -> str:
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def sha256_hex(data: bytes | str) -> str:
@@ -73,14 +75,27 @@ def append_record(session: Session, case_id: int, action: str, data: dict) -> Lo
         else:
             session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
         head = session.execute(
-            select(LogRecord.seq, LogRecord.hash).where(LogRecord.case_id == case_id)
-            .order_by(LogRecord.seq.desc()).limit(1)).first()
+            select(LogRecord.seq, LogRecord.hash)
+            .where(LogRecord.case_id == case_id)
+            .order_by(LogRecord.seq.desc())
+            .limit(1)
+        ).first()
         seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
-        now = datetime.now(timezone.utc)
-        body = canonical_json({"v": FORMAT_VERSION, "seq": seq, "case": case.name, "time": iso_utc(now),
-                               "action": action, "data": data, "prev": prev})
-        record = LogRecord(case_id=case_id, seq=seq, action=action, created_at=now, body=body,
-                           prev_hash=prev, hash=sha256_hex(body))
+        now = datetime.now(UTC)
+        body = canonical_json(
+            {
+                "v": FORMAT_VERSION,
+                "seq": seq,
+                "case": case.name,
+                "time": iso_utc(now),
+                "action": action,
+                "data": data,
+                "prev": prev,
+            }
+        )
+        record = LogRecord(
+            case_id=case_id, seq=seq, action=action, created_at=now, body=body, prev_hash=prev, hash=sha256_hex(body)
+        )
         if sqlite:
             session.add(record)
             session.flush()
@@ -97,8 +112,7 @@ def append_record(session: Session, case_id: int, action: str, data: dict) -> Lo
 
 
 def head(session: Session, case_id: int) -> LogRecord | None:
-    return session.scalar(select(LogRecord).where(LogRecord.case_id == case_id)
-                          .order_by(LogRecord.seq.desc()).limit(1))
+    return session.scalar(select(LogRecord).where(LogRecord.case_id == case_id).order_by(LogRecord.seq.desc()).limit(1))
 
 
 def records(session: Session, case_id: int) -> list[LogRecord]:
@@ -144,35 +158,70 @@ def verify_lines(lines: Iterable[str | tuple[str, str]]) -> ChainCheck:
                 if not isinstance(body, str) or not isinstance(stored, str):
                     raise TypeError("record and hash must be strings")
             except (ValueError, KeyError, TypeError) as exc:
-                return ChainCheck(False, n, prev, expected_seq,
-                                  f"record {expected_seq} (line {lineno}) is not a log line ({exc})", parsed)
+                return ChainCheck(
+                    False,
+                    n,
+                    prev,
+                    expected_seq,
+                    f"record {expected_seq} (line {lineno}) is not a log line ({exc})",
+                    parsed,
+                )
         actual = sha256_hex(body)
         try:
             rec = json.loads(body)
             seq = rec["seq"]
         except (ValueError, KeyError, TypeError):
-            return ChainCheck(False, n, prev, expected_seq, f"record {expected_seq} (line {lineno}): the record "
-                              "body is not valid JSON", parsed)
+            return ChainCheck(
+                False,
+                n,
+                prev,
+                expected_seq,
+                f"record {expected_seq} (line {lineno}): the record body is not valid JSON",
+                parsed,
+            )
         # An altered record is named by its place in the chain: its own seq may be what was altered.
-        label = f"{seq} ({rec.get('action', '?')})" if seq == expected_seq else \
-            f"{expected_seq} (line {lineno}, which now claims to be record {seq})"
+        label = (
+            f"{seq} ({rec.get('action', '?')})"
+            if seq == expected_seq
+            else f"{expected_seq} (line {lineno}, which now claims to be record {seq})"
+        )
         if actual != stored:
-            return ChainCheck(False, n, prev, expected_seq, f"record {label} was altered: its SHA-256 is {actual}, "
-                              f"the log says {stored}", parsed)
+            return ChainCheck(
+                False,
+                n,
+                prev,
+                expected_seq,
+                f"record {label} was altered: its SHA-256 is {actual}, the log says {stored}",
+                parsed,
+            )
         if canonical_json(rec) != body:
             return ChainCheck(False, n, prev, expected_seq, f"record {label} is not in canonical form", parsed)
         if seq != expected_seq:
-            return ChainCheck(False, n, prev, expected_seq,
-                              f"expected record {expected_seq} but found record {seq}: records were "
-                              f"{'removed' if seq > expected_seq else 'reordered or repeated'}", parsed)
+            return ChainCheck(
+                False,
+                n,
+                prev,
+                expected_seq,
+                f"expected record {expected_seq} but found record {seq}: records were "
+                f"{'removed' if seq > expected_seq else 'reordered or repeated'}",
+                parsed,
+            )
         if rec.get("prev") != prev:
-            return ChainCheck(False, n, prev, seq, f"record {label} does not follow record {seq - 1} "
-                              "(its prev hash differs): the chain was cut, reordered or spliced", parsed)
+            return ChainCheck(
+                False,
+                n,
+                prev,
+                seq,
+                f"record {label} does not follow record {seq - 1} "
+                "(its prev hash differs): the chain was cut, reordered or spliced",
+                parsed,
+            )
         if case_name is None:
             case_name = rec.get("case")
         elif rec.get("case") != case_name:
-            return ChainCheck(False, n, prev, seq, f"record {label} belongs to case {rec.get('case')!r}, "
-                              f"not {case_name!r}", parsed)
+            return ChainCheck(
+                False, n, prev, seq, f"record {label} belongs to case {rec.get('case')!r}, not {case_name!r}", parsed
+            )
         parsed.append(rec)
         prev, expected_seq, n = actual, expected_seq + 1, n + 1
     return ChainCheck(True, n, prev, None, None, parsed)
@@ -180,13 +229,15 @@ def verify_lines(lines: Iterable[str | tuple[str, str]]) -> ChainCheck:
 
 def verify_chain(session: Session, case_id: int) -> ChainCheck:
     """Check the case's chain as stored in the database."""
-    rows = session.execute(select(LogRecord.body, LogRecord.hash).where(LogRecord.case_id == case_id)
-                           .order_by(LogRecord.seq))
+    rows = session.execute(
+        select(LogRecord.body, LogRecord.hash).where(LogRecord.case_id == case_id).order_by(LogRecord.seq)
+    )
     return verify_lines((body, h) for body, h in rows)
 
 
 def export_lines(session: Session, case_id: int) -> Iterable[str]:
     """The log as JSON lines, one record each: {"hash": ..., "record": "<the exact hashed body>"}."""
-    for body, h in session.execute(select(LogRecord.body, LogRecord.hash)
-                                   .where(LogRecord.case_id == case_id).order_by(LogRecord.seq)):
+    for body, h in session.execute(
+        select(LogRecord.body, LogRecord.hash).where(LogRecord.case_id == case_id).order_by(LogRecord.seq)
+    ):
         yield json.dumps({"hash": h, "record": body}, ensure_ascii=False) + "\n"

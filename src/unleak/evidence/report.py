@@ -17,36 +17,65 @@ from typing import Any
 class TakedownSection:
     """The take-down tables, each (title, rows) with rows as `unleak.takedown.report.table_rows`
     gives them, and the chart's file name inside the bundle."""
+
     columns: list[str]
     tables: list[tuple[str, list[tuple]]]
     chart: str | None = None
 
 
-TAKEDOWN_INTRO = ("How fast each host acted on the notices sent for this case: notices sent, URLs removed, "
-                  "removal rate, median and 90th-percentile time from sending to the first check that found "
-                  "a URL gone (nearest rank), and notices overdue when this bundle was written.")
+TAKEDOWN_INTRO = (
+    "How fast each host acted on the notices sent for this case: notices sent, URLs removed, "
+    "removal rate, median and 90th-percentile time from sending to the first check that found "
+    "a URL gone (nearest rank), and notices overdue when this bundle was written."
+)
 
 
 def _rows(sightings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for s in sightings:
         caps = s.get("captures") or []
-        rows.append({**s, "capture_time": caps[0]["captured_at"] if caps else "",
-                     "capture_sha256": caps[0]["warc_sha256"] if caps else "",
-                     "warc": caps[0]["warc"] if caps else ""})
+        rows.append(
+            {
+                **s,
+                "capture_time": caps[0]["captured_at"] if caps else "",
+                "capture_sha256": caps[0]["warc_sha256"] if caps else "",
+                "warc": caps[0]["warc"] if caps else "",
+            }
+        )
     return rows
 
 
-def write_html(path: Path, meta: dict[str, Any], sightings: list[dict[str, Any]],
-               takedown: TakedownSection | None = None) -> None:
+def write_html(
+    path: Path, meta: dict[str, Any], sightings: list[dict[str, Any]], takedown: TakedownSection | None = None
+) -> None:
     rows = "".join(
-        "<tr>" + "".join(f"<td>{escape(str(v if v is not None else ''))}</td>" for v in (
-            r["id"], r["status"] + (" (re-upload)" if r["reupload"] else ""), r["media_url"], r["page_url"], r["host"],
-            r["uploader"], r["posted_at"], r["first_seen"], r["last_seen"], r["removed_at"], r["capture_time"],
-            f"warc/{r['warc']}" if r["warc"] else "", r["capture_sha256"], r["bank_id"], f"{r['signal']} {r['distance']}"))
-        + "</tr>" for r in _rows(sightings))
+        "<tr>"
+        + "".join(
+            f"<td>{escape(str(v if v is not None else ''))}</td>"
+            for v in (
+                r["id"],
+                r["status"] + (" (re-upload)" if r["reupload"] else ""),
+                r["media_url"],
+                r["page_url"],
+                r["host"],
+                r["uploader"],
+                r["posted_at"],
+                r["first_seen"],
+                r["last_seen"],
+                r["removed_at"],
+                r["capture_time"],
+                f"warc/{r['warc']}" if r["warc"] else "",
+                r["capture_sha256"],
+                r["bank_id"],
+                f"{r['signal']} {r['distance']}",
+            )
+        )
+        + "</tr>"
+        for r in _rows(sightings)
+    )
     head = "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in meta.items())
-    path.write_text(f"""<!doctype html><html><head><meta charset="utf-8"><title>Evidence report: {escape(str(meta.get('case')))}</title>
+    path.write_text(
+        f"""<!doctype html><html><head><meta charset="utf-8"><title>Evidence report: {escape(str(meta.get("case")))}</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;font-size:12px}}
 td,th{{border:1px solid #999;padding:3px 5px;vertical-align:top;word-break:break-all}}th{{background:#eee;text-align:left}}</style>
 </head><body><h1>Evidence report</h1>
@@ -58,7 +87,9 @@ td,th{{border:1px solid #999;padding:3px 5px;vertical-align:top;word-break:break
 <table><tr><th>#</th><th>status</th><th>media URL</th><th>page URL</th><th>host</th><th>uploader</th><th>posted</th>
 <th>first seen (UTC)</th><th>last seen (UTC)</th><th>removed (UTC)</th><th>captured (UTC)</th><th>WARC</th><th>WARC SHA-256</th>
 <th>bank id</th><th>match</th></tr>{rows}</table>{_takedown_html(path.parent, takedown)}</body></html>
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
 
 
 def _takedown_html(folder: Path, takedown: TakedownSection | None) -> str:
@@ -72,13 +103,16 @@ def _takedown_html(folder: Path, takedown: TakedownSection | None) -> str:
     if takedown.chart:
         # Inlined so the HTML stays self-contained; the same bytes are the bundle's chart file.
         data = base64.b64encode((folder / takedown.chart).read_bytes()).decode("ascii")
-        parts.append(f'<h3>Time to removal</h3><p><img alt="time to removal per host and basis" '
-                     f'src="data:image/png;base64,{data}"><br>({escape(takedown.chart)} in this bundle)</p>')
+        parts.append(
+            f'<h3>Time to removal</h3><p><img alt="time to removal per host and basis" '
+            f'src="data:image/png;base64,{data}"><br>({escape(takedown.chart)} in this bundle)</p>'
+        )
     return "".join(parts)
 
 
-def write_pdf(path: Path, meta: dict[str, Any], sightings: list[dict[str, Any]],
-              takedown: TakedownSection | None = None) -> None:
+def write_pdf(
+    path: Path, meta: dict[str, Any], sightings: list[dict[str, Any]], takedown: TakedownSection | None = None
+) -> None:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import getSampleStyleSheet
@@ -88,41 +122,83 @@ def write_pdf(path: Path, meta: dict[str, Any], sightings: list[dict[str, Any]],
 
     styles = getSampleStyleSheet()
     small = styles["BodyText"].clone("small", fontSize=7, leading=8.5, splitLongWords=1)
-    doc = SimpleDocTemplate(str(path), pagesize=landscape(A4), leftMargin=10 * mm, rightMargin=10 * mm,
-                            topMargin=10 * mm, bottomMargin=10 * mm, title=f"Evidence report: {meta.get('case')}",
-                            author="unleak", invariant=1)
+    doc = SimpleDocTemplate(
+        str(path),
+        pagesize=landscape(A4),
+        leftMargin=10 * mm,
+        rightMargin=10 * mm,
+        topMargin=10 * mm,
+        bottomMargin=10 * mm,
+        title=f"Evidence report: {meta.get('case')}",
+        author="unleak",
+        invariant=1,
+    )
 
     def p(text: Any) -> Paragraph:
         # Long URLs are split where they do not fit (splitLongWords); nothing is inserted into them.
         return Paragraph(escape(str(text if text is not None else "")).replace("\n", "<br/>"), small)
 
-    story: list[Any] = [Paragraph("Evidence report", styles["Title"]),
-                        Paragraph("Every place where the protected media of this case was found, with the UTC time "
-                                  "of its capture and the SHA-256 of the WARC file holding it. Verify the bundle "
-                                  "offline with <b>unleak evidence verify BUNDLE</b> or by hand (README.txt).",
-                                  styles["BodyText"]), Spacer(1, 4 * mm)]
+    story: list[Any] = [
+        Paragraph("Evidence report", styles["Title"]),
+        Paragraph(
+            "Every place where the protected media of this case was found, with the UTC time "
+            "of its capture and the SHA-256 of the WARC file holding it. Verify the bundle "
+            "offline with <b>unleak evidence verify BUNDLE</b> or by hand (README.txt).",
+            styles["BodyText"],
+        ),
+        Spacer(1, 4 * mm),
+    ]
     meta_table = Table([[p(k), p(v)] for k, v in meta.items()], colWidths=[45 * mm, 220 * mm])
     meta_table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey)]))
     story += [meta_table, Spacer(1, 5 * mm), Paragraph(f"Sightings ({len(sightings)})", styles["Heading2"])]
-    header = ["#", "status", "media URL / page URL", "host", "uploader / posted", "first / last seen",
-              "captured (UTC)", "WARC SHA-256"]
+    header = [
+        "#",
+        "status",
+        "media URL / page URL",
+        "host",
+        "uploader / posted",
+        "first / last seen",
+        "captured (UTC)",
+        "WARC SHA-256",
+    ]
     data = [[p(h) for h in header]]
     for r in _rows(sightings):
-        data.append([p(r["id"]), p(r["status"] + (" (re-upload)" if r["reupload"] else "")),
-                     p(f"{r['media_url']}\non {r['page_url'] or '-'}"), p(r["host"]),
-                     p(f"{r['uploader'] or '-'} / {r['posted_at'] or '-'}"),
-                     p(f"{r['first_seen']} / {r['last_seen']}"), p(r["capture_time"]), p(r["capture_sha256"])])
+        data.append(
+            [
+                p(r["id"]),
+                p(r["status"] + (" (re-upload)" if r["reupload"] else "")),
+                p(f"{r['media_url']}\non {r['page_url'] or '-'}"),
+                p(r["host"]),
+                p(f"{r['uploader'] or '-'} / {r['posted_at'] or '-'}"),
+                p(f"{r['first_seen']} / {r['last_seen']}"),
+                p(r["capture_time"]),
+                p(r["capture_sha256"]),
+            ]
+        )
     t = Table(data, colWidths=[8 * mm, 18 * mm, 80 * mm, 22 * mm, 35 * mm, 40 * mm, 28 * mm, 46 * mm], repeatRows=1)
-    t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
-                           ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    t.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
     story.append(t)
     if takedown is not None:
         story += [Spacer(1, 5 * mm), Paragraph("Take-down", styles["Heading2"]), Paragraph(TAKEDOWN_INTRO, small)]
         for title, rows in takedown.tables:
-            td = Table([[p(c) for c in takedown.columns]] + [[p(v) for v in r] for r in rows],
-                       colWidths=[70 * mm, 35 * mm] + [27 * mm] * (len(takedown.columns) - 2), repeatRows=1)
-            td.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
-                                    ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey)]))
+            td = Table(
+                [[p(c) for c in takedown.columns]] + [[p(v) for v in r] for r in rows],
+                colWidths=[70 * mm, 35 * mm] + [27 * mm] * (len(takedown.columns) - 2),
+                repeatRows=1,
+            )
+            td.setStyle(
+                TableStyle(
+                    [("GRID", (0, 0), (-1, -1), 0.3, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey)]
+                )
+            )
             story += [Spacer(1, 3 * mm), Paragraph(title, styles["Heading3"]), td]
         if takedown.chart:
             chart = path.parent / takedown.chart

@@ -20,13 +20,22 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from unleak.monitor.fetch import Fetcher
-from unleak.monitor.guard import FetchError
+from unleak.net.fetch import Fetcher
+from unleak.net.guard import FetchError
 
 log = logging.getLogger("unleak.monitor")
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "chrome")
-_HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
-               "content-encoding", "content-length"}
+_HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "content-encoding",
+    "content-length",
+}
 
 
 def find_chromium() -> str | None:
@@ -121,8 +130,9 @@ def _pipe(a: socket.socket, b: socket.socket, seconds: float) -> None:
         b.close()
 
 
-def take_screenshot(url: str, fetcher: Fetcher, *, timeout: float = 60.0, size: tuple[int, int] = (1280, 3000)
-                    ) -> bytes | None:
+def take_screenshot(
+    url: str, fetcher: Fetcher, *, timeout: float = 60.0, size: tuple[int, int] = (1280, 3000)
+) -> bytes | None:
     """PNG bytes of the page, or None when Chromium is not installed or fails (the reason is logged)."""
     chromium = find_chromium()
     if chromium is None:
@@ -130,14 +140,29 @@ def take_screenshot(url: str, fetcher: Fetcher, *, timeout: float = 60.0, size: 
     proxy = GuardedProxy(fetcher)
     with tempfile.TemporaryDirectory(prefix="unleak-shot-") as tmp:
         out = Path(tmp) / "shot.png"
-        args = [chromium, "--headless=new", "--disable-gpu", "--hide-scrollbars", "--mute-audio",
-                "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--disable-extensions", "--dns-prefetch-disable",
-                "--disable-features=MediaRouter,OptimizationHints,Translate",
-                "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
-                f"--proxy-server={proxy.url}", "--proxy-bypass-list=<-loopback>",
-                f"--user-data-dir={tmp}/profile", f"--window-size={size[0]},{size[1]}",
-                f"--screenshot={out}", "--virtual-time-budget=5000", url]
+        args = [
+            chromium,
+            "--headless=new",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--mute-audio",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+            "--dns-prefetch-disable",
+            "--disable-features=MediaRouter,OptimizationHints,Translate",
+            "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+            f"--proxy-server={proxy.url}",
+            "--proxy-bypass-list=<-loopback>",
+            f"--user-data-dir={tmp}/profile",
+            f"--window-size={size[0]},{size[1]}",
+            f"--screenshot={out}",
+            "--virtual-time-budget=5000",
+            url,
+        ]
         if os.geteuid() == 0:
             args.insert(1, "--no-sandbox")  # Chromium refuses to run its sandbox as root
         try:

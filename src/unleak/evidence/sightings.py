@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from unleak.evidence.log import append_record, iso_utc
-from unleak.monitor.sources.base import url_key
+from unleak.net.urls import url_key
 from unleak.store import Store
 from unleak.store.models import BankItem, Capture, Sighting
 
@@ -25,15 +25,28 @@ class SightingChange:
     reupload: bool  # back after removal, or a new URL for an item whose earlier sighting was removed
 
 
-def record_sighting(session: Session, case_id: int, *, bank_id: int, media_url: str, page_url: str | None,
-                    signal: str, distance: int, match: dict[str, Any] | None = None,
-                    media_sha256: str | None = None, uploader: str | None = None, posted_at: str | None = None,
-                    source_id: int | None = None, seen_at: datetime | None = None) -> SightingChange:
+def record_sighting(
+    session: Session,
+    case_id: int,
+    *,
+    bank_id: int,
+    media_url: str,
+    page_url: str | None,
+    signal: str,
+    distance: int,
+    match: dict[str, Any] | None = None,
+    media_sha256: str | None = None,
+    uploader: str | None = None,
+    posted_at: str | None = None,
+    source_id: int | None = None,
+    seen_at: datetime | None = None,
+) -> SightingChange:
     """Create or update the sighting of `bank_id` at `media_url`, in the caller's transaction."""
-    now = seen_at or datetime.now(timezone.utc)
+    now = seen_at or datetime.now(UTC)
     key = url_key(media_url)
-    existing = session.scalar(select(Sighting).where(Sighting.case_id == case_id, Sighting.url_key == key,
-                                                     Sighting.bank_item_id == bank_id))
+    existing = session.scalar(
+        select(Sighting).where(Sighting.case_id == case_id, Sighting.url_key == key, Sighting.bank_item_id == bank_id)
+    )
     if existing is not None:
         existing.last_seen = now
         existing.distance = min(existing.distance, distance)
@@ -44,50 +57,109 @@ def record_sighting(session: Session, case_id: int, *, bank_id: int, media_url: 
             existing.removed_at = None
             existing.reupload = True
             existing.reupload_count += 1
-            append_record(session, case_id, "sighting_reappeared", {
-                "sighting_id": existing.id, "bank_id": bank_id, "media_url": media_url, "page_url": page_url,
-                "seen_at": iso_utc(now), "times_back": existing.reupload_count, "media_sha256": media_sha256})
+            append_record(
+                session,
+                case_id,
+                "sighting_reappeared",
+                {
+                    "sighting_id": existing.id,
+                    "bank_id": bank_id,
+                    "media_url": media_url,
+                    "page_url": page_url,
+                    "seen_at": iso_utc(now),
+                    "times_back": existing.reupload_count,
+                    "media_sha256": media_sha256,
+                },
+            )
             return SightingChange(existing, False, True)
         return SightingChange(existing, False, False)
     # A re-upload: this item was taken down somewhere before (still down, or back since).
-    removed_before = list(session.scalars(select(Sighting.id).where(
-        Sighting.case_id == case_id, Sighting.bank_item_id == bank_id,
-        (Sighting.status == "removed") | (Sighting.reupload_count > 0))))
-    s = Sighting(case_id=case_id, bank_item_id=bank_id, source_id=source_id, url_key=key, media_url=media_url,
-                 page_url=page_url, host=(urlsplit(media_url).hostname or "")[:255], signal=signal,
-                 distance=distance, match=json.dumps(match or {}, sort_keys=True), media_sha256=media_sha256,
-                 uploader=uploader, posted_at=posted_at, first_seen=now, last_seen=now,
-                 reupload=bool(removed_before))
+    removed_before = list(
+        session.scalars(
+            select(Sighting.id).where(
+                Sighting.case_id == case_id,
+                Sighting.bank_item_id == bank_id,
+                (Sighting.status == "removed") | (Sighting.reupload_count > 0),
+            )
+        )
+    )
+    s = Sighting(
+        case_id=case_id,
+        bank_item_id=bank_id,
+        source_id=source_id,
+        url_key=key,
+        media_url=media_url,
+        page_url=page_url,
+        host=(urlsplit(media_url).hostname or "")[:255],
+        signal=signal,
+        distance=distance,
+        match=json.dumps(match or {}, sort_keys=True),
+        media_sha256=media_sha256,
+        uploader=uploader,
+        posted_at=posted_at,
+        first_seen=now,
+        last_seen=now,
+        reupload=bool(removed_before),
+    )
     session.add(s)
     session.flush()
-    append_record(session, case_id, "sighting", {
-        "sighting_id": s.id, "bank_id": bank_id, "media_url": media_url, "page_url": page_url, "host": s.host,
-        "signal": signal, "distance": distance, "match": match or {}, "media_sha256": media_sha256,
-        "uploader": uploader, "posted_at": posted_at, "first_seen": iso_utc(now), "source_id": source_id,
-        "reupload_of": removed_before})
+    append_record(
+        session,
+        case_id,
+        "sighting",
+        {
+            "sighting_id": s.id,
+            "bank_id": bank_id,
+            "media_url": media_url,
+            "page_url": page_url,
+            "host": s.host,
+            "signal": signal,
+            "distance": distance,
+            "match": match or {},
+            "media_sha256": media_sha256,
+            "uploader": uploader,
+            "posted_at": posted_at,
+            "first_seen": iso_utc(now),
+            "source_id": source_id,
+            "reupload_of": removed_before,
+        },
+    )
     return SightingChange(s, True, bool(removed_before))
 
 
-def mark_removed(session: Session, sighting: Sighting, *, reason: str, http_status: int | None = None,
-                 when: datetime | None = None) -> bool:
+def mark_removed(
+    session: Session, sighting: Sighting, *, reason: str, http_status: int | None = None, when: datetime | None = None
+) -> bool:
     """Record that a sighting's media is no longer there. False if it was already marked removed."""
     if sighting.status == "removed":
         return False
-    when = when or datetime.now(timezone.utc)
+    when = when or datetime.now(UTC)
     sighting.status = "removed"
     sighting.removed_at = when
-    append_record(session, sighting.case_id, "sighting_removed", {
-        "sighting_id": sighting.id, "media_url": sighting.media_url, "reason": reason, "http_status": http_status,
-        "removed_at": iso_utc(when), "up_since": iso_utc(sighting.first_seen)})
+    append_record(
+        session,
+        sighting.case_id,
+        "sighting_removed",
+        {
+            "sighting_id": sighting.id,
+            "media_url": sighting.media_url,
+            "reason": reason,
+            "http_status": http_status,
+            "removed_at": iso_utc(when),
+            "up_since": iso_utc(sighting.first_seen),
+        },
+    )
     return True
 
 
-def removed_by_url(session: Session, case_id: int, media_url: str, *, reason: str,
-                   http_status: int | None = None) -> list[int]:
+def removed_by_url(
+    session: Session, case_id: int, media_url: str, *, reason: str, http_status: int | None = None
+) -> list[int]:
     """Mark every live sighting at this media URL removed; the ids marked."""
     marked = []
-    for s in session.scalars(select(Sighting).where(Sighting.case_id == case_id,
-                                                    Sighting.url_key == url_key(media_url))):
+    for s in session.scalars(
+        select(Sighting).where(Sighting.case_id == case_id, Sighting.url_key == url_key(media_url))
+    ):
         if mark_removed(session, s, reason=reason, http_status=http_status):
             marked.append(s.id)
     return marked
@@ -123,17 +195,45 @@ class SightingView:
 def list_sightings(store: Store, case: str | None, *, status: str | None = None) -> list[SightingView]:
     with store.session() as s:
         c = store.case(s, case)
-        q = (select(Sighting, BankItem.label).join(BankItem, BankItem.id == Sighting.bank_item_id)
-             .where(Sighting.case_id == c.id).order_by(Sighting.id))
+        q = (
+            select(Sighting, BankItem.label)
+            .join(BankItem, BankItem.id == Sighting.bank_item_id)
+            .where(Sighting.case_id == c.id)
+            .order_by(Sighting.id)
+        )
         if status:
             q = q.where(Sighting.status == status)
         rows = list(s.execute(q))
         caps: dict[int, list[dict[str, Any]]] = {}
         for cap in s.scalars(select(Capture).where(Capture.case_id == c.id).order_by(Capture.id)):
             caps.setdefault(cap.sighting_id, []).append(
-                {"capture_id": cap.id, "captured_at": iso_utc(cap.captured_at), "warc": cap.warc_name,
-                 "warc_sha256": cap.warc_sha256, "ip": cap.ip})
-        return [SightingView(si.id, si.bank_item_id, label, si.page_url, si.media_url, si.host, si.signal,
-                             si.distance, si.uploader, si.posted_at, si.status, si.first_seen, si.last_seen,
-                             si.removed_at, si.reupload, si.reupload_count, caps.get(si.id, []))
-                for si, label in rows]
+                {
+                    "capture_id": cap.id,
+                    "captured_at": iso_utc(cap.captured_at),
+                    "warc": cap.warc_name,
+                    "warc_sha256": cap.warc_sha256,
+                    "ip": cap.ip,
+                }
+            )
+        return [
+            SightingView(
+                si.id,
+                si.bank_item_id,
+                label,
+                si.page_url,
+                si.media_url,
+                si.host,
+                si.signal,
+                si.distance,
+                si.uploader,
+                si.posted_at,
+                si.status,
+                si.first_seen,
+                si.last_seen,
+                si.removed_at,
+                si.reupload,
+                si.reupload_count,
+                caps.get(si.id, []),
+            )
+            for si, label in rows
+        ]

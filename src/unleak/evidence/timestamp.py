@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from sqlalchemy.orm import Session
 
@@ -27,8 +27,9 @@ def _need():
     try:
         import rfc3161_client  # noqa: F401
     except ImportError:
-        raise UnleakError("RFC 3161 timestamps need the rfc3161-client package",
-                          hint="pip install rfc3161-client") from None
+        raise UnleakError(
+            "RFC 3161 timestamps need the rfc3161-client package", hint="pip install rfc3161-client"
+        ) from None
 
 
 def _cert_info(pem: bytes) -> tuple[object, str, str]:
@@ -47,14 +48,15 @@ class TimestampResult:
     tsa_fingerprint: str
 
 
-def timestamp_head(session: Session, case_id: int, tsa_url: str, trusted_cert_pem: bytes, *,
-                   allow_networks: Iterable[str] = ()) -> TimestampResult:
+def timestamp_head(
+    session: Session, case_id: int, tsa_url: str, trusted_cert_pem: bytes, *, allow_networks: Iterable[str] = ()
+) -> TimestampResult:
     """Ask the TSA to timestamp the case log's head, check the answer, and log it."""
     _need()
     from rfc3161_client import HashAlgorithm, TimestampRequestBuilder, VerifierBuilder, decode_timestamp_response
 
-    from unleak.monitor.fetch import Fetcher
-    from unleak.monitor.guard import NetworkPolicy
+    from unleak.net.fetch import Fetcher
+    from unleak.net.guard import NetworkPolicy
 
     top = head(session, case_id)
     if top is None:
@@ -65,19 +67,33 @@ def timestamp_head(session: Session, case_id: int, tsa_url: str, trusted_cert_pe
         answer = f.post(tsa_url, request.as_bytes(), "application/timestamp-query").body
     try:
         response = decode_timestamp_response(answer)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the RFC 3161 library raises many kinds for bad answers
         raise UnleakError(f"{tsa_url} did not answer with a timestamp ({exc})") from None
     root, subject, fingerprint = _cert_info(trusted_cert_pem)
     try:
         VerifierBuilder.from_request(request).add_root_certificate(root).build().verify_message(response, message)
-    except Exception as exc:
-        raise UnleakError(f"the timestamp from {tsa_url} does not verify: {exc}",
-                          hint="check that --tsa-cert is the authority's certificate") from None
+    except Exception as exc:  # noqa: BLE001 - the RFC 3161 library raises many kinds for bad answers
+        raise UnleakError(
+            f"the timestamp from {tsa_url} does not verify: {exc}",
+            hint="check that --tsa-cert is the authority's certificate",
+        ) from None
     gen_time = response.tst_info.gen_time.isoformat()
-    rec = append_record(session, case_id, "timestamp", {
-        "of_seq": top.seq, "of_hash": top.hash, "tsa": tsa_url, "gen_time": gen_time,
-        "token": base64.b64encode(answer).decode("ascii"), "tsa_cert_pem": trusted_cert_pem.decode("ascii"),
-        "tsa_subject": subject, "tsa_cert_sha256": fingerprint, "imprint": "sha256(bytes.fromhex(of_hash))"})
+    rec = append_record(
+        session,
+        case_id,
+        "timestamp",
+        {
+            "of_seq": top.seq,
+            "of_hash": top.hash,
+            "tsa": tsa_url,
+            "gen_time": gen_time,
+            "token": base64.b64encode(answer).decode("ascii"),
+            "tsa_cert_pem": trusted_cert_pem.decode("ascii"),
+            "tsa_subject": subject,
+            "tsa_cert_sha256": fingerprint,
+            "imprint": "sha256(bytes.fromhex(of_hash))",
+        },
+    )
     return TimestampResult(rec, gen_time, subject, fingerprint)
 
 
@@ -86,7 +102,9 @@ def cert_fingerprint(pem: bytes) -> str:
     try:
         return _cert_info(pem)[2]
     except ValueError as exc:
-        raise UnleakError(f"not a PEM certificate ({exc})", hint="give the authority's certificate in PEM form") from None
+        raise UnleakError(
+            f"not a PEM certificate ({exc})", hint="give the authority's certificate in PEM form"
+        ) from None
 
 
 def check_timestamp_record(rec: dict, records: list[dict], trusted: set[str] | None = None) -> str | None:
@@ -114,10 +132,12 @@ def check_timestamp_record(rec: dict, records: list[dict], trusted: set[str] | N
         if fingerprint != data.get("tsa_cert_sha256"):
             return "the authority's certificate does not match its recorded fingerprint"
         if trusted is not None and fingerprint not in trusted:
-            return (f"signed under {data.get('tsa_subject', '?')} (certificate SHA-256 {fingerprint}), "
-                    "which is not a certificate you named as trusted")
+            return (
+                f"signed under {data.get('tsa_subject', '?')} (certificate SHA-256 {fingerprint}), "
+                "which is not a certificate you named as trusted"
+            )
         VerifierBuilder(roots=[root]).build().verify_message(response, bytes.fromhex(of_hash))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the RFC 3161 library raises many kinds for bad answers
         return f"the token does not verify ({exc})"
     return None
 

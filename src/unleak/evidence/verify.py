@@ -16,9 +16,9 @@ import json
 import re
 import zlib
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from unleak.evidence.export import BUNDLE_FORMAT, BUNDLE_VERSION, UNLISTED, bundle_json
 from unleak.evidence.log import verify_lines
@@ -43,13 +43,21 @@ class BundleCheck:
 
     def __str__(self) -> str:
         if self.ok:
-            return (f"bundle intact: {self.records} log records (head {self.head_hash}), {self.files} files, "
-                    f"{self.captures} captures, {self.warc_records} WARC records checked"
-                    + (f", {self.timestamps} timestamp(s) verified" if self.timestamps else "")
-                    + (f" by {', '.join(sorted(set(self.authorities)))}"
-                       + ("" if self.trusted_authorities else
-                          ": compare that fingerprint with the authority's, or pass --tsa-cert")
-                       if self.authorities else ""))
+            return (
+                f"bundle intact: {self.records} log records (head {self.head_hash}), {self.files} files, "
+                f"{self.captures} captures, {self.warc_records} WARC records checked"
+                + (f", {self.timestamps} timestamp(s) verified" if self.timestamps else "")
+                + (
+                    f" by {', '.join(sorted(set(self.authorities)))}"
+                    + (
+                        ""
+                        if self.trusted_authorities
+                        else ": compare that fingerprint with the authority's, or pass --tsa-cert"
+                    )
+                    if self.authorities
+                    else ""
+                )
+            )
         return f"bundle NOT intact: {self.problem}"
 
 
@@ -125,8 +133,10 @@ def verify_bundle(path: Path, trusted_tsa: Iterable[bytes] | None = None) -> Bun
     records = chain.records
     # 3. the export record and what follows it (only timestamps of the head may follow)
     if export_seq < 1 or export_seq > len(records):
-        return fail(f"log.jsonl: the export record {export_seq} named in bundle.json is missing "
-                    "(records were removed from the end)")
+        return fail(
+            f"log.jsonl: the export record {export_seq} named in bundle.json is missing "
+            "(records were removed from the end)"
+        )
     export = records[export_seq - 1]
     if export["action"] != "export":
         return fail(f"log.jsonl: record {export_seq} is not this bundle's export record")
@@ -134,16 +144,22 @@ def verify_bundle(path: Path, trusted_tsa: Iterable[bytes] | None = None) -> Bun
         if rec["action"] != "timestamp":
             return fail(f"log.jsonl: record {rec['seq']} ({rec['action']}) follows the export record")
     if chain.head_hash != head:
-        return fail(f"bundle.json: its log head {head} differs from the log's head {chain.head_hash} "
-                    "(records were removed or added)")
+        return fail(
+            f"bundle.json: its log head {head} differs from the log's head {chain.head_hash} "
+            "(records were removed or added)"
+        )
     if export["data"].get("manifest_sha256") != manifest_sha:
         return fail(f"bundle.json: its manifest hash differs from export record {export_seq}'s")
     # bundle.json's other fields are vouched for by the log too
-    for key, logged in (("case", export["case"]), ("created_at", export["data"].get("created_at")),
-                        ("log_records", chain.count)):
+    for key, logged in (
+        ("case", export["case"]),
+        ("created_at", export["data"].get("created_at")),
+        ("log_records", chain.count),
+    ):
         if bundle[key] != logged:
-            return fail(f"bundle.json: its {key} {bundle[key]!r} differs from the log's {logged!r} "
-                        f"(export record {export_seq})")
+            return fail(
+                f"bundle.json: its {key} {bundle[key]!r} differs from the log's {logged!r} (export record {export_seq})"
+            )
     # 4. the manifest and the files it lists
     mpath = path / "manifest.sha256"
     if not mpath.exists():
@@ -164,8 +180,10 @@ def verify_bundle(path: Path, trusted_tsa: Iterable[bytes] | None = None) -> Bun
             return fail(f"{name}: missing (listed in manifest.sha256)")
         actual = _sha256(f)
         if actual != digest:
-            return fail(f"{name}: altered (SHA-256 {actual}, the manifest says {digest})"
-                        + (_warc_detail(path, name, records) if name.startswith("warc/") else ""))
+            return fail(
+                f"{name}: altered (SHA-256 {actual}, the manifest says {digest})"
+                + (_warc_detail(path, name, records) if name.startswith("warc/") else "")
+            )
     for f in sorted(p for p in path.rglob("*") if p.is_file()):
         rel = f.relative_to(path).as_posix()
         if rel not in listed and rel not in UNLISTED:
@@ -224,8 +242,13 @@ def _guess_seq(line: str) -> int | None:
 
 def _logged_ids(records: list[dict], name: str) -> set[str]:
     """The WARC record ids that the log's capture records name for this file."""
-    return {v for r in records if r["action"] == "capture" and f"warc/{r['data']['warc']}" == name
-            for v in (r["data"].get("record_ids") or {}).values() if v}
+    return {
+        v
+        for r in records
+        if r["action"] == "capture" and f"warc/{r['data']['warc']}" == name
+        for v in (r["data"].get("record_ids") or {}).values()
+        if v
+    }
 
 
 def _warc_detail(path: Path, name: str, records: list[dict]) -> str:
@@ -233,8 +256,11 @@ def _warc_detail(path: Path, name: str, records: list[dict]) -> str:
     caps = [r["seq"] for r in records if r["action"] == "capture" and f"warc/{r['data']['warc']}" == name]
     where = f"; its capture is log record {caps[0]}" if caps else ""
     problem, _count, _ids = _check_warc(path / name, _logged_ids(records, name))
-    return where + ("; first bad " + problem if problem else
-                    "; yet every WARC record in it reads back intact (the change is outside them)")
+    return where + (
+        "; first bad " + problem
+        if problem
+        else "; yet every WARC record in it reads back intact (the change is outside them)"
+    )
 
 
 def _check_warc(path: Path, logged_ids: set[str] = frozenset()) -> tuple[str | None, int, set[str]]:
@@ -251,18 +277,20 @@ def _check_warc(path: Path, logged_ids: set[str] = frozenset()) -> tuple[str | N
             while not d.eof:
                 if i >= len(data):
                     raise zlib.error("the file ends inside this record")
-                chunk = data[i:i + GZIP_CHUNK]
+                chunk = data[i : i + GZIP_CHUNK]
                 out.append(d.decompress(chunk))
                 i += len(chunk)
-            members.append((pos, data[pos:pos + 10], b"".join(out)))
+            members.append((pos, data[pos : pos + 10], b"".join(out)))
             pos = i - len(d.unused_data)
         except zlib.error as exc:
             partial = _partial(data, pos)
             m = re.search(rb"WARC-Type: (\w+)\r\nWARC-Record-ID: (<[^>\s]+>)", partial)
             rtype, rid = (m.group(1).decode("latin-1"), m.group(2).decode("latin-1")) if m else ("", "")
             which = f" ({rtype} {rid})" if rid in logged_ids else ""  # only an id the log vouches for
-            broken = (len(members) + 1, f"WARC record {len(members) + 1}{which} at byte {pos}: its gzip data "
-                                        f"was altered ({exc})")
+            broken = (
+                len(members) + 1,
+                f"WARC record {len(members) + 1}{which} at byte {pos}: its gzip data was altered ({exc})",
+            )
     usual = Counter(h for _o, h, _p in members).most_common(1)[0][0] if members else None
     count, ids = 0, set()
     for n, (offset, header, plain) in enumerate(members, 1):
@@ -287,7 +315,7 @@ def _partial(data: bytes, pos: int, step: int = 64) -> bytes:
     d, out = zlib.decompressobj(31), []
     try:
         for i in range(pos, min(len(data), pos + (1 << 20)), step):
-            out.append(d.decompress(data[i:i + step]))
+            out.append(d.decompress(data[i : i + step]))
             if d.eof or sum(map(len, out)) > 4096:
                 break
     except zlib.error:

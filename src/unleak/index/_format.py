@@ -124,7 +124,9 @@ def write_index(path: StrPath, arr: IndexArrays) -> None:
         end = pos + nbytes
         pos = _align(end)
     for i in range(m):
-        _CHUNK.pack_into(header, _CHUNKS_AT + _CHUNK.size * i, int(t.chunk_off[i]), int(t.chunk_w[i]), int(t.chunk_sh[i]), 0)
+        _CHUNK.pack_into(
+            header, _CHUNKS_AT + _CHUNK.size * i, int(t.chunk_off[i]), int(t.chunk_w[i]), int(t.chunk_sh[i]), 0
+        )
     struct.pack_into("<I", header, _CRC_AT, zlib.crc32(bytes(header)))
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent or ".")
@@ -191,8 +193,7 @@ def read_index(path: StrPath, mmap: bool = True, verify: bool = True) -> IndexAr
             raise IndexFileError(f"{path}: the {name} section has the wrong size or place")
         if off + nbytes > size:
             raise IndexFileError(
-                f"{path} is truncated: the {name} section ends at byte {off + nbytes}, "
-                f"the file has {size}",
+                f"{path} is truncated: the {name} section ends at byte {off + nbytes}, the file has {size}",
                 hint="The file was cut short (disk full or an interrupted copy); copy it again or rebuild it.",
             )
         sections.append((off, nbytes, scrc))

@@ -59,9 +59,7 @@ def _prefetch(typingctx, arr, idx):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, inline="always")
 def _dist(q0, q1, q2, q3, h):  # type: ignore[no-untyped-def]
-    return (
-        _ctpop(q0 ^ h[0]) + _ctpop(q1 ^ h[1]) + _ctpop(q2 ^ h[2]) + _ctpop(q3 ^ h[3])
-    )
+    return _ctpop(q0 ^ h[0]) + _ctpop(q1 ^ h[1]) + _ctpop(q2 ^ h[2]) + _ctpop(q3 ^ h[3])
 
 
 @njit(cache=True, inline="always")
@@ -203,7 +201,9 @@ def check_tables(n, chunk_off, chunk_w, chunk_sh, ckpt_base, ckpt, rel_base, rel
                 if seen[slot] == i + 1:
                     return 4
                 seen[slot] = i + 1
-                kk = _chunk_key(hashes[slot, 0], hashes[slot, 1], hashes[slot, 2], hashes[slot, 3], chunk_off[i], chunk_w[i])
+                kk = _chunk_key(
+                    hashes[slot, 0], hashes[slot, 1], hashes[slot, 2], hashes[slot, 3], chunk_off[i], chunk_w[i]
+                )
                 if kk != k:
                     return 5
     return 0
@@ -322,12 +322,7 @@ def mih_search(
             dup = False
             for u in range(v):
                 qu = q0g + u
-                if (
-                    queries[qu, 0] == q0
-                    and queries[qu, 1] == q1
-                    and queries[qu, 2] == q2
-                    and queries[qu, 3] == q3
-                ):
+                if queries[qu, 0] == q0 and queries[qu, 1] == q1 and queries[qu, 2] == q2 and queries[qu, 3] == q3:
                     dup = True
                     break
             if dup:

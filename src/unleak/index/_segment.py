@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -76,7 +76,7 @@ def chunk_layout(m: int, width: int | None = None) -> tuple[npt.NDArray[np.int64
     return offs, widths
 
 
-@lru_cache(maxsize=None)
+@cache
 def ball_size(w: int, t: int) -> int:
     return sum(math.comb(w, k) for k in range(0, min(t, w) + 1)) if t >= 0 else 0
 
@@ -129,8 +129,19 @@ class Segment:
     """Items sorted by id, their hashes, tombstones and (optionally) MIH tables."""
 
     __slots__ = (
-        "ids", "hashes", "alive", "n_alive", "chunk_off", "chunk_w", "chunk_sh",
-        "ckpt_base", "ckpt", "rel_base", "rel", "slots", "_plans",
+        "_plans",
+        "alive",
+        "chunk_off",
+        "chunk_sh",
+        "chunk_w",
+        "ckpt",
+        "ckpt_base",
+        "hashes",
+        "ids",
+        "n_alive",
+        "rel",
+        "rel_base",
+        "slots",
     )
 
     def __init__(
@@ -169,7 +180,11 @@ class Segment:
 
     @classmethod
     def build(
-        cls, ids: npt.NDArray[np.int64], hashes: npt.NDArray[np.uint64], tables: int | None = None, width: int | None = None
+        cls,
+        ids: npt.NDArray[np.int64],
+        hashes: npt.NDArray[np.uint64],
+        tables: int | None = None,
+        width: int | None = None,
     ) -> Segment:
         """Build from items (ids unique; any order). ``tables=0`` means scan only.
 
@@ -199,7 +214,12 @@ class Segment:
 
     def nbytes(self) -> int:
         return int(
-            self.ids.nbytes + self.hashes.nbytes + self.alive.nbytes + self.ckpt.nbytes + self.rel.nbytes + self.slots.nbytes
+            self.ids.nbytes
+            + self.hashes.nbytes
+            + self.alive.nbytes
+            + self.ckpt.nbytes
+            + self.rel.nbytes
+            + self.slots.nbytes
         )
 
     # -- ids ------------------------------------------------------------------
@@ -284,8 +304,16 @@ class Segment:
             return 0
         return int(
             K.check_tables(
-                self.n, self.chunk_off, self.chunk_w, self.chunk_sh, self.ckpt_base, self.ckpt,
-                self.rel_base, self.rel, self.slots, self.hashes,
+                self.n,
+                self.chunk_off,
+                self.chunk_w,
+                self.chunk_sh,
+                self.ckpt_base,
+                self.ckpt,
+                self.rel_base,
+                self.rel,
+                self.slots,
+                self.hashes,
             )
         )
 
@@ -293,7 +321,7 @@ class Segment:
 class Tables:
     """The multi-index hash tables of a segment (see :mod:`unleak.index._kernels`)."""
 
-    __slots__ = ("chunk_off", "chunk_w", "chunk_sh", "ckpt", "rel", "slots")
+    __slots__ = ("chunk_off", "chunk_sh", "chunk_w", "ckpt", "rel", "slots")
 
     def __init__(
         self,
@@ -329,7 +357,9 @@ class Tables:
         )
 
     @classmethod
-    def build(cls, hashes: npt.NDArray[np.uint64], chunk_off: npt.NDArray[np.int64], chunk_w: npt.NDArray[np.int64]) -> Tables:
+    def build(
+        cls, hashes: npt.NDArray[np.uint64], chunk_off: npt.NDArray[np.int64], chunk_w: npt.NDArray[np.int64]
+    ) -> Tables:
         n = hashes.shape[0]
         m = chunk_off.shape[0]
         slots = np.empty((m, n), dtype=np.uint32)
@@ -372,7 +402,9 @@ def _empty() -> tuple[np.ndarray, ...]:
     return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int8))
 
 
-def _run(kernel: Any, n_groups: int, queries: np.ndarray, n_var: int, radius: int, *rest: Any) -> tuple[np.ndarray, ...]:
+def _run(
+    kernel: Any, n_groups: int, queries: np.ndarray, n_var: int, radius: int, *rest: Any
+) -> tuple[np.ndarray, ...]:
     """Call a kernel, growing its output buffers until every group fits."""
     cap = max(1024, 4 * n_groups)
     outs: list[tuple[np.ndarray, ...]] = []

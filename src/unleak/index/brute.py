@@ -119,7 +119,9 @@ class BruteForceIndex:
                     vs.append(np.argmin(d[:, hit], axis=0))
         if not qs:
             return SearchResult.empty()
-        return SearchResult.sorted_from(np.concatenate(qs), np.concatenate(items), np.concatenate(ds), np.concatenate(vs))
+        return SearchResult.sorted_from(
+            np.concatenate(qs), np.concatenate(items), np.concatenate(ds), np.concatenate(vs)
+        )
 
     def save(self, path: StrPath) -> None:
         """Write the live items, sorted by id, in the index file format (no tables)."""
@@ -127,7 +129,9 @@ class BruteForceIndex:
         ids = self._ids[: self._n][alive]
         h = self._hashes[: self._n][alive]
         order = np.argsort(ids, kind="stable")
-        F.write_index(path, F.IndexArrays(F.KIND_BRUTE, ids[order], h[order].view(np.uint8), Tables.empty(ids.shape[0])))
+        F.write_index(
+            path, F.IndexArrays(F.KIND_BRUTE, ids[order], h[order].view(np.uint8), Tables.empty(ids.shape[0]))
+        )
 
     @classmethod
     def load(cls, path: StrPath, mmap: bool = True, verify: bool = True) -> Self:

@@ -253,7 +253,9 @@ class MultiIndexHash:
                 vs.append(v)
         if not qs:
             return SearchResult.empty()
-        return SearchResult.sorted_from(np.concatenate(qs), np.concatenate(items), np.concatenate(ds), np.concatenate(vs))
+        return SearchResult.sorted_from(
+            np.concatenate(qs), np.concatenate(items), np.concatenate(ds), np.concatenate(vs)
+        )
 
     # -- files ----------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """Candidate -> signals -> index -> matches against a case's bank."""
 
-from unleak.match.matcher import Match, MatchResult, Matcher
+from unleak.match.matcher import Match, Matcher, MatchResult
 
 __all__ = ["Match", "MatchResult", "Matcher"]

@@ -13,7 +13,7 @@ the items that match, and exact digests are found by binary search instead of a 
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -41,10 +41,11 @@ class PdqBankIndex:
         self.signal_ids = np.fromiter((r[0] for r in rows), np.int64, n)
         self.items = np.fromiter((r[1] for r in rows), np.int64, n)
         names: dict[str, int] = {"": 0}
-        self.variant_code = np.fromiter((names.setdefault(r[4] if len(r) > 4 else "", len(names)) for r in rows),
-                                        np.int32, n)
+        self.variant_code = np.fromiter(
+            (names.setdefault(r[4] if len(r) > 4 else "", len(names)) for r in rows), np.int32, n
+        )
         self.variant_names = list(names)
-        self.hashes = _pack_hex((r[3] for r in rows)) if n else np.zeros((0, 32), np.uint8)
+        self.hashes = _pack_hex(r[3] for r in rows) if n else np.zeros((0, 32), np.uint8)
         order = np.argsort(self.signal_ids, kind="stable")
         if n and not np.array_equal(order, np.arange(n)):
             self.signal_ids, self.items = self.signal_ids[order], self.items[order]
@@ -72,7 +73,9 @@ class PdqBankIndex:
 
     def hashes_of_item(self, item_id: int) -> list[tuple[str, str]]:
         """(variant, hex) of every live PDQ hash of one bank item."""
-        return [(self.variant_names[self.variant_code[r]], self.hashes[r].tobytes().hex()) for r in self._rows_of(item_id)]
+        return [
+            (self.variant_names[self.variant_code[r]], self.hashes[r].tobytes().hex()) for r in self._rows_of(item_id)
+        ]
 
     def search(self, hex_values: Sequence[str], radius: int) -> list[list[tuple[int, str, int]]]:
         """For each query: (item id, bank variant, distance) of every bank hash within `radius`."""

@@ -22,8 +22,8 @@ weight and gives each the largest threshold its share allows.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 import numpy as np
 
@@ -67,8 +67,12 @@ class NullModel:
 REFERENCE_MODEL = NullModel()
 
 
-def fit_tail(distances: Iterable[int] | np.ndarray, *, quantiles: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 0.05),
-             floor: NullModel | None = REFERENCE_MODEL) -> NullModel:
+def fit_tail(
+    distances: Iterable[int] | np.ndarray,
+    *,
+    quantiles: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 0.05),
+    floor: NullModel | None = REFERENCE_MODEL,
+) -> NullModel:
     """Fit the normal tail to distances of unrelated pairs (one per comparison).
 
     The fit is a line through the empirical lower quantiles against the normal quantiles
@@ -138,16 +142,24 @@ class Calibration:
         item comes as near through this group, plus what the other groups could add."""
         used = self.comparisons if used is None else used
         own = used.get(group, 1) * self.model.rate(distance)
-        others = sum(n * self.model.rate(self.thresholds[g]) for g, n in used.items() if g != group and g in self.thresholds)
+        others = sum(
+            n * self.model.rate(self.thresholds[g]) for g, n in used.items() if g != group and g in self.thresholds
+        )
         return min(1.0, own + others)
 
     def to_json(self) -> dict:
-        return {"model": self.model.to_json(), "target": self.target, "thresholds": dict(self.thresholds),
-                "comparisons": dict(self.comparisons), "rate": self.rate()}
+        return {
+            "model": self.model.to_json(),
+            "target": self.target,
+            "thresholds": dict(self.thresholds),
+            "comparisons": dict(self.comparisons),
+            "rate": self.rate(),
+        }
 
 
-def group_thresholds(groups: Iterable[Group], *, target: float = DEFAULT_TARGET,
-                     model: NullModel = REFERENCE_MODEL) -> Calibration:
+def group_thresholds(
+    groups: Iterable[Group], *, target: float = DEFAULT_TARGET, model: NullModel = REFERENCE_MODEL
+) -> Calibration:
     """Give each group the largest threshold that keeps m_g * P(D <= t_g) within its share.
 
     Groups with a fixed threshold are charged first; the rest of the target is split among the

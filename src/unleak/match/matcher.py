@@ -13,20 +13,19 @@ PDQ matching has two modes (see docs/matching.md):
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, MutableMapping
-
 
 from unleak.bank import Bank, iter_media_paths
 from unleak.errors import UnleakError
+from unleak.match.bank_index import ExactLookup, PdqBankIndex, VideoBankIndex
+from unleak.match.calibration import DEFAULT_TARGET, REFERENCE_MODEL, Calibration, Group, NullModel, group_thresholds
 from unleak.media.sniff import MediaKind
 from unleak.signals import Media, Signal, compute_signals
 from unleak.signals import vpdq as vpdq_signal
 from unleak.signals.pdq import MIN_QUALITY, PdqSignal, hamming
 from unleak.timing import timed
-from unleak.match.bank_index import ExactLookup, PdqBankIndex, VideoBankIndex
-from unleak.match.calibration import DEFAULT_TARGET, REFERENCE_MODEL, Calibration, Group, NullModel, group_thresholds
 
 VERIFY_MODES = ("auto", "on", "off")
 MIN_REPORTED_RATE = 1e-12
@@ -51,7 +50,9 @@ class Match:
     transform: dict | None = None  # owner-side: crop box, scale, rotation, flip, visible fraction
 
     def to_json(self) -> dict:
-        out = {k: v for k, v in asdict(self).items() if v is not None or k in ("bank_id", "label", "signal", "distance")}
+        out = {
+            k: v for k, v in asdict(self).items() if v is not None or k in ("bank_id", "label", "signal", "distance")
+        }
         if self.false_match_rate is not None:  # floored: the models say nothing sensible below
             out["false_match_rate"] = float(f"{max(self.false_match_rate, MIN_REPORTED_RATE):.3g}")
         return out
@@ -90,11 +91,21 @@ class Matcher:
     candidate-bank pair, is at most `target_rate` (the plain comparison keeps `pdq_threshold`).
     """
 
-    def __init__(self, bank: Bank, *, fast: bool = False, dihedral: bool = True, variants: bool = True,
-                 boxes: bool | None = None, bank_variants: bool | None = None,
-                 verify: str = "auto", pdq_threshold: int = PdqSignal.threshold,
-                 target_rate: float = DEFAULT_TARGET, null_model: NullModel = REFERENCE_MODEL,
-                 originals: dict[int, str] | None = None) -> None:
+    def __init__(
+        self,
+        bank: Bank,
+        *,
+        fast: bool = False,
+        dihedral: bool = True,
+        variants: bool = True,
+        boxes: bool | None = None,
+        bank_variants: bool | None = None,
+        verify: str = "auto",
+        pdq_threshold: int = PdqSignal.threshold,
+        target_rate: float = DEFAULT_TARGET,
+        null_model: NullModel = REFERENCE_MODEL,
+        originals: dict[int, str] | None = None,
+    ) -> None:
         if verify not in VERIFY_MODES:
             raise UnleakError(f"unknown verify mode {verify!r}", hint="use auto, on or off")
         self.bank = bank
@@ -104,7 +115,9 @@ class Matcher:
         self.bank_variants = variants if bank_variants is None else bank_variants
         self.pdq_threshold = pdq_threshold
         self.null_model = null_model
-        self.exact = {stype: ExactLookup(bank.active_signals(stype), size) for stype, size in (("sha256", 32), ("md5", 16))}
+        self.exact = {
+            stype: ExactLookup(bank.active_signals(stype), size) for stype, size in (("sha256", 32), ("md5", 16))
+        }
         rows = bank.active_signals("pdq", with_variants=True)
         if not self.bank_variants:
             rows = [r for r in rows if not r[4]]
@@ -122,16 +135,20 @@ class Matcher:
                 self.verifier = Verifier(lambda i: Media.open(reachable[i]).pixels(), sorted(reachable))
                 target_rate = target_rate - VERIFY_RATE  # the verification stage takes its share
             elif verify == "on":
-                raise UnleakError("owner-side verification needs the original files, and none of this bank's is reachable",
-                                  hint="run it where the originals are, or use --verify off for hash-only matching")
+                raise UnleakError(
+                    "owner-side verification needs the original files, and none of this bank's is reachable",
+                    hint="run it where the originals are, or use --verify off for hash-only matching",
+                )
         self.target_rate = target_rate
         self._cal: dict[tuple[int, int, int, int], Calibration] = {}
         self.radius = null_model.threshold(target_rate)  # no single comparison may go further
         try:
             self.calibration(7 if dihedral else 0, 0, 0, 0)
         except ValueError as exc:
-            raise UnleakError(f"PDQ threshold {pdq_threshold} is too loose for the target rate {target_rate:g}: {exc}",
-                              hint="lower --pdq-threshold") from None
+            raise UnleakError(
+                f"PDQ threshold {pdq_threshold} is too loose for the target rate {target_rate:g}: {exc}",
+                hint="lower --pdq-threshold",
+            ) from None
 
     @property
     def mode(self) -> str:
@@ -141,10 +158,12 @@ class Matcher:
         """Thresholds per comparison group for one candidate-bank pair with these hash counts."""
         key = (n_dihedral, n_query_boxes, n_bank_boxes, n_crops)
         if key not in self._cal:
-            groups = [Group("plain", 1, 0.0, threshold=self.pdq_threshold),
-                      Group("dihedral", n_dihedral, GROUP_WEIGHTS["dihedral"]),
-                      Group("trim", (1 + n_query_boxes) * (1 + n_bank_boxes) - 1, GROUP_WEIGHTS["trim"]),
-                      Group("crop", (1 + n_query_boxes) * n_crops, GROUP_WEIGHTS["crop"])]
+            groups = [
+                Group("plain", 1, 0.0, threshold=self.pdq_threshold),
+                Group("dihedral", n_dihedral, GROUP_WEIGHTS["dihedral"]),
+                Group("trim", (1 + n_query_boxes) * (1 + n_bank_boxes) - 1, GROUP_WEIGHTS["trim"]),
+                Group("crop", (1 + n_query_boxes) * n_crops, GROUP_WEIGHTS["crop"]),
+            ]
             self._cal[key] = group_thresholds(groups, target=self.target_rate, model=self.null_model)
         return self._cal[key]
 
@@ -180,9 +199,18 @@ class Matcher:
             for item_id, vm, n_bank in video_matches:
                 # Union bound: an unrelated video this near has some frame pair within the median distance.
                 rate = min(1.0, n_query * n_bank * self.null_model.rate(vm.median_distance))
-                keep(Match(item_id, self._label(item_id), "vpdq", vm.median_distance, signals["vpdq"].quality,
-                           round(vm.query_match_percent, 1), round(vm.bank_match_percent, 1),
-                           false_match_rate=rate))
+                keep(
+                    Match(
+                        item_id,
+                        self._label(item_id),
+                        "vpdq",
+                        vm.median_distance,
+                        signals["vpdq"].quality,
+                        round(vm.query_match_percent, 1),
+                        round(vm.bank_match_percent, 1),
+                        false_match_rate=rate,
+                    )
+                )
         result.matches = sorted(best.values(), key=lambda m: (m.distance, m.bank_id))
         return result
 
@@ -213,19 +241,24 @@ class Matcher:
                 if group is None:
                     continue
                 desc = {"plain": "plain", "dihedral": f"dihedral:{name}"}.get(
-                    group, f"query:{name or 'full'}/bank:{bank_variant or 'full'}")
+                    group, f"query:{name or 'full'}/bank:{bank_variant or 'full'}"
+                )
                 if group not in near.setdefault(item_id, {}) or dist < near[item_id][group][0]:
                     near[item_id][group] = (dist, desc)
         matches: dict[int, Match] = {}
         for item_id, groups in near.items():
             nb, nc = self.pdq.counts(item_id)
             cal = self.calibration(n_dihedral, n_boxes, nb, nc)
-            used = {"plain": 1 if qh.full.quality >= MIN_QUALITY else 0, "dihedral": n_dihedral,
-                    "trim": (1 + n_boxes) * (1 + nb) - 1, "crop": (1 + n_boxes) * nc}
+            used = {
+                "plain": 1 if qh.full.quality >= MIN_QUALITY else 0,
+                "dihedral": n_dihedral,
+                "trim": (1 + n_boxes) * (1 + nb) - 1,
+                "crop": (1 + n_boxes) * nc,
+            }
             accepted = [(d, g, desc) for g, (d, desc) in groups.items() if d <= cal.thresholds.get(g, -1)]
             if not accepted:
                 continue
-            d, g, desc = min(accepted)
+            d, _g, desc = min(accepted)
             rate = sum(n * self.null_model.rate(min(d, cal.thresholds[grp])) for grp, n in used.items() if n)
             label = self._label(item_id)
             matches[item_id] = Match(item_id, label, "pdq", d, pdq.quality, variant=desc, false_match_rate=rate)
@@ -253,11 +286,21 @@ class Matcher:
                 dist = nearest.get(v.item_id)
                 if dist is None:  # compare directly: the item was outside the search radius
                     mine = [qh.full.value] + [h.value for h in qh.dihedral + qh.boxes]
-                    dist = min((hamming(a, b) for a in mine for _, b in self.pdq.hashes_of_item(v.item_id)),
-                               default=256)
-                matches[v.item_id] = Match(v.item_id, self._label(v.item_id), "local", dist, qh.full.quality,
-                                           variant="verified", false_match_rate=v.false_match_rate,
-                                           verified=True, inliers=v.inliers, transform=v.transform)
+                    dist = min(
+                        (hamming(a, b) for a in mine for _, b in self.pdq.hashes_of_item(v.item_id)), default=256
+                    )
+                matches[v.item_id] = Match(
+                    v.item_id,
+                    self._label(v.item_id),
+                    "local",
+                    dist,
+                    qh.full.quality,
+                    variant="verified",
+                    false_match_rate=v.false_match_rate,
+                    verified=True,
+                    inliers=v.inliers,
+                    transform=v.transform,
+                )
 
     def match_paths(self, paths: Iterable[str | os.PathLike[str]]) -> Iterator[MatchResult]:
         for raw in paths:
@@ -272,8 +315,8 @@ class Matcher:
 
     def match_url(self, url: str) -> Iterator[MatchResult]:
         """A URL, fetched through the guarded fetcher (SSRF guard, robots.txt, size limits; see
-        unleak.monitor.fetch): the media itself, or each image and video its page shows."""
-        from unleak.monitor.fetch import media_from_url
+        unleak.net.fetch): the media itself, or each image and video its page shows."""
+        from unleak.net.fetch import media_from_url
 
         try:
             found = media_from_url(url)
@@ -285,4 +328,3 @@ class Matcher:
                 yield self.match_media(Media(data=data, name=media_url))
             except UnleakError as exc:
                 yield MatchResult(path=media_url, error=str(exc))
-

@@ -35,8 +35,12 @@ import numpy as np
 from unleak.signals.pdq import MIN_QUALITY, hash_pixels
 from unleak.signals.pdq_fast import hash_luma
 
-BANK_CROPS: dict[str, tuple[int, int]] = {"crop:1x1": (1, 1), "crop:4x5": (4, 5), "crop:9x16": (9, 16),
-                                          "crop:16x9": (16, 9)}
+BANK_CROPS: dict[str, tuple[int, int]] = {
+    "crop:1x1": (1, 1),
+    "crop:4x5": (4, 5),
+    "crop:9x16": (9, 16),
+    "crop:16x9": (16, 9),
+}
 BANK_BOXES = ("trim", "block")
 QUERY_BOXES = ("trim", "block")
 ASPECT_TOLERANCE = 0.05
@@ -72,7 +76,7 @@ class Box:
         return max(0, self.width) * max(0, self.height)
 
     def crop(self, pixels: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(pixels[self.y0:self.y1, self.x0:self.x1])
+        return np.ascontiguousarray(pixels[self.y0 : self.y1, self.x0 : self.x1])
 
     def as_tuple(self) -> tuple[int, int, int, int]:
         return (self.x0, self.y0, self.x1, self.y1)
@@ -116,14 +120,14 @@ def border_box(pixels: np.ndarray) -> Box:
     h, w = a.shape[:2]
     box = Box(0, 0, w, h)
     for _ in range(2):  # rows, columns, then once more: bars of both kinds
-        sub = a[box.y0:box.y1, box.x0:box.x1]
+        sub = a[box.y0 : box.y1, box.x0 : box.x1]
         if sub.shape[0] < 2 or sub.shape[1] < 2:
             break
         flat, col = _line_stats(sub, axis=1)
         top = _trim_side(flat, col, 0, sub.shape[0], True)
         bottom = _trim_side(flat, col, top, sub.shape[0], False) if top < sub.shape[0] else top
         box = Box(box.x0, box.y0 + top, box.x1, box.y0 + max(top, bottom))
-        sub = a[box.y0:box.y1, box.x0:box.x1]
+        sub = a[box.y0 : box.y1, box.x0 : box.x1]
         if sub.shape[0] < 2 or sub.shape[1] < 2:
             break
         flat, col = _line_stats(sub, axis=0)
@@ -162,7 +166,7 @@ def block_box(pixels: np.ndarray, within: Box | None = None) -> Box:
     a = _rgb(pixels)
     h, w = a.shape[:2]
     box = within or Box(0, 0, w, h)
-    sub = a[box.y0:box.y1, box.x0:box.x1]
+    sub = a[box.y0 : box.y1, box.x0 : box.x1]
     flat, _ = _line_stats(sub, axis=1)
     y0, y1 = _largest_segment(flat, max(2, round(0.004 * sub.shape[0])))
     sub = sub[y0:y1]
@@ -177,8 +181,12 @@ def _worth_it(box: Box, frame: Box) -> bool:
         return False
     if box.area() < MIN_BOX_FRACTION * frame.area():
         return False
-    cut = max((box.x0 - frame.x0) / frame.width, (frame.x1 - box.x1) / frame.width,
-              (box.y0 - frame.y0) / frame.height, (frame.y1 - box.y1) / frame.height)
+    cut = max(
+        (box.x0 - frame.x0) / frame.width,
+        (frame.x1 - box.x1) / frame.width,
+        (box.y0 - frame.y0) / frame.height,
+        (frame.y1 - box.y1) / frame.height,
+    )
     return cut >= MIN_TRIM
 
 
@@ -195,8 +203,10 @@ def content_boxes(pixels: np.ndarray) -> dict[str, Box]:
     if a is not full:
         sx, sy = fw / a.shape[1], fh / a.shape[0]
         found = _content_boxes(a)
-        return {k: Box(round(b.x0 * sx), round(b.y0 * sy), min(fw, round(b.x1 * sx)), min(fh, round(b.y1 * sy)))
-                for k, b in found.items()}
+        return {
+            k: Box(round(b.x0 * sx), round(b.y0 * sy), min(fw, round(b.x1 * sx)), min(fh, round(b.y1 * sy)))
+            for k, b in found.items()
+        }
     return _content_boxes(a)
 
 
@@ -269,8 +279,12 @@ def bank_variants(pixels: np.ndarray, *, crops: bool = True, boxes: bool = True)
 
 DIHEDRAL_SIDE = 2048  # reducing changes PDQ by up to ~20 bits: only very large images are reduced
 ORIENTATIONS = {
-    "rot90": lambda a: np.rot90(a, 1), "rot180": lambda a: np.rot90(a, 2), "rot270": lambda a: np.rot90(a, 3),
-    "flipx": lambda a: a[:, ::-1], "flipy": lambda a: a[::-1], "transpose": lambda a: a.transpose(1, 0, 2),
+    "rot90": lambda a: np.rot90(a, 1),
+    "rot180": lambda a: np.rot90(a, 2),
+    "rot270": lambda a: np.rot90(a, 3),
+    "flipx": lambda a: a[:, ::-1],
+    "flipy": lambda a: a[::-1],
+    "transpose": lambda a: a.transpose(1, 0, 2),
     "antitranspose": lambda a: np.rot90(a, 2).transpose(1, 0, 2),
 }
 
@@ -295,8 +309,7 @@ class QueryHashes:
     boxes: list[VariantHash]
 
     def all(self) -> list[tuple[str, VariantHash]]:
-        return ([("full", self.full)] + [("dihedral", v) for v in self.dihedral]
-                + [("box", v) for v in self.boxes])
+        return [("full", self.full)] + [("dihedral", v) for v in self.dihedral] + [("box", v) for v in self.boxes]
 
 
 def query_hashes(pixels: np.ndarray, *, dihedral: bool = True, boxes: bool = True) -> QueryHashes:

@@ -24,7 +24,7 @@ survive heavy crops, small rotations, overlays, frames and screenshots. For each
    does not rely on the model, a positive photometric agreement (normalised correlation of
    the aligned images over the overlap >= ``MIN_NCC``).
 5. **Transform.** An accepted match is registered precisely with
-   :func:`unleak.match.align.align` (crop box in the original, scale, rotation, flip, share of
+   :func:`unleak.registration.align.align` (crop box in the original, scale, rotation, flip, share of
    the original visible), the same registration the watermark tracer uses; when it declines,
    the similarity from step 3 is reported instead.
 """
@@ -32,8 +32,8 @@ survive heavy crops, small rotations, overlays, frames and screenshots. For each
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -118,8 +118,7 @@ def _ratio_matches(des_c: np.ndarray, des_o: np.ndarray, index: cv2.FlannBasedMa
     """(candidate index, original index) pairs that pass the ratio test."""
     if len(des_c) < 2 or len(des_o) < 2:
         return np.zeros((0, 2), np.int32)
-    knn = (index.knnMatch(des_c, k=2) if index is not None
-           else cv2.BFMatcher(cv2.NORM_L2).knnMatch(des_c, des_o, k=2))
+    knn = index.knnMatch(des_c, k=2) if index is not None else cv2.BFMatcher(cv2.NORM_L2).knnMatch(des_c, des_o, k=2)
     pairs = [(m[0].queryIdx, m[0].trainIdx) for m in knn if len(m) == 2 and m[0].distance < RATIO * m[1].distance]
     return np.array(pairs, np.int32).reshape(-1, 2)
 
@@ -134,8 +133,10 @@ def _log_binom_tail(n: int, k: int, p: float) -> float:
         return -math.inf
     if p >= 1:
         return 0.0
-    terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * math.log(p)
-             + (n - i) * math.log1p(-p) for i in range(k, n + 1)]
+    terms = [
+        math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * math.log(p) + (n - i) * math.log1p(-p)
+        for i in range(k, n + 1)
+    ]
     top = max(terms)
     return top + math.log(sum(math.exp(t - top) for t in terms))
 
@@ -165,8 +166,12 @@ class Verification:
     reason: str = ""
 
     def to_json(self) -> dict:
-        out = {"verified": self.accepted, "inliers": self.inliers, "matches": self.matches,
-               "false_match_rate": float(f"{self.false_match_rate:.3g}")}
+        out = {
+            "verified": self.accepted,
+            "inliers": self.inliers,
+            "matches": self.matches,
+            "false_match_rate": float(f"{self.false_match_rate:.3g}"),
+        }
         if self.ncc is not None:
             out["ncc"] = round(self.ncc, 3)
         if self.transform is not None:
@@ -227,15 +232,27 @@ def describe(matrix: np.ndarray, original_shape: tuple[int, int], candidate_shap
         x0, y0 = np.floor(inter.min(0))
         x1, y1 = np.ceil(inter.max(0))
         box = (int(max(0, x0)), int(max(0, y0)), int(min(ow, x1)), int(min(oh, y1)))
-    return {"flip": flip, "scale": round(scale, 4), "rotation_deg": round(rotation, 2), "crop_box": list(box),
-            "visible_fraction": round(min(1.0, float(area) / (ow * oh)), 4), "source": "similarity"}
+    return {
+        "flip": flip,
+        "scale": round(scale, 4),
+        "rotation_deg": round(rotation, 2),
+        "crop_box": list(box),
+        "visible_fraction": round(min(1.0, float(area) / (ow * oh)), 4),
+        "source": "similarity",
+    }
 
 
 class Verifier:
     """Verifies candidates against the originals of a bank, loaded through `load(item_id)`."""
 
-    def __init__(self, load: Callable[[int], np.ndarray], item_ids: Iterable[int], *,
-                 rate: float = VERIFY_RATE, precise: bool = True) -> None:
+    def __init__(
+        self,
+        load: Callable[[int], np.ndarray],
+        item_ids: Iterable[int],
+        *,
+        rate: float = VERIFY_RATE,
+        precise: bool = True,
+    ) -> None:
         self.load = load
         self.item_ids = list(item_ids)
         self.rate = rate
@@ -252,7 +269,7 @@ class Verifier:
                 return None
             try:
                 pixels = self.load(item_id)
-            except Exception:  # a moved or unreadable original: cannot verify, never a crash
+            except Exception:  # noqa: BLE001 - a moved or unreadable original: cannot verify, never a crash
                 self._failed.add(item_id)
                 return None
             for m in (False, True):
@@ -298,8 +315,13 @@ class Verifier:
                 out.setdefault(key // 2, []).append(bool(key % 2))
         return out
 
-    def verify(self, item_id: int, candidate: np.ndarray, cand: Features | None = None,
-               orientations: Iterable[bool] = (False, True)) -> Verification:
+    def verify(
+        self,
+        item_id: int,
+        candidate: np.ndarray,
+        cand: Features | None = None,
+        orientations: Iterable[bool] = (False, True),
+    ) -> Verification:
         """Confirm or reject one candidate against one original (plain and/or mirrored)."""
         cand = cand if cand is not None else extract(candidate)
         best: Verification | None = None
@@ -325,8 +347,9 @@ class Verifier:
         src = orig.points[pairs[:, 1]]
         dst = cand.points[pairs[:, 0]]
         eps = max(2.0, 0.006 * max(cand.gray.shape))
-        m, inl = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=eps,
-                                             maxIters=RANSAC_ITERS, confidence=0.999)
+        m, inl = cv2.estimateAffinePartial2D(
+            src, dst, method=cv2.RANSAC, ransacReprojThreshold=eps, maxIters=RANSAC_ITERS, confidence=0.999
+        )
         if m is None:
             return Verification(item_id, False, 1.0, matches=n, flip=mirror, reason="no model")
         inl = inl.ravel().astype(bool)
@@ -346,10 +369,16 @@ class Verifier:
         if mirror:
             full = full @ _mirror_matrix(orig.gray.shape[1])
         full = full @ _scale(orig.scale)
-        reason = "" if accepted else ("photometric disagreement" if rate <= self.rate and k >= MIN_INLIERS
-                                      else "not enough geometric support")
-        return Verification(item_id, accepted, rate, inliers=k, matches=n, ncc=ncc, flip=mirror,
-                            similarity=full, reason=reason)
+        reason = (
+            ""
+            if accepted
+            else (
+                "photometric disagreement" if rate <= self.rate and k >= MIN_INLIERS else "not enough geometric support"
+            )
+        )
+        return Verification(
+            item_id, accepted, rate, inliers=k, matches=n, ncc=ncc, flip=mirror, similarity=full, reason=reason
+        )
 
     def _describe(self, v: Verification, candidate: np.ndarray) -> None:
         orig_shape = self.features(v.item_id).full_shape
@@ -357,17 +386,22 @@ class Verifier:
         v.transform = describe(v.similarity, orig_shape, cand_shape)
         if not self.precise:
             return
-        from unleak.match.align import align
+        from unleak.registration.align import align
 
         try:
             al = align(self.load(v.item_id), candidate, refine=False)
-        except Exception:  # registration is a refinement: the similarity stands without it
+        except Exception:  # noqa: BLE001 - registration is a refinement: the similarity stands without it
             al = None
         if al is not None and al.flip == v.flip:
-            v.transform = {"flip": al.flip, "scale": round(al.scale, 4), "rotation_deg": round(al.rotation_deg, 2),
-                           "crop_box": list(al.crop_box), "visible_fraction": round(al.visible_fraction, 4),
-                           "matrix": [[round(float(x), 6) for x in row] for row in al.matrix],
-                           "source": "align"}
+            v.transform = {
+                "flip": al.flip,
+                "scale": round(al.scale, 4),
+                "rotation_deg": round(al.rotation_deg, 2),
+                "crop_box": list(al.crop_box),
+                "visible_fraction": round(al.visible_fraction, 4),
+                "matrix": [[round(float(x), 6) for x in row] for row in al.matrix],
+                "source": "align",
+            }
 
     def verify_candidate(self, candidate: np.ndarray, also: Iterable[int] = ()) -> list[Verification]:
         """Shortlist the originals for one candidate and verify each; `also` adds items to check

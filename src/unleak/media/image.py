@@ -76,14 +76,15 @@ def decode_image(
         raise
     except Image.DecompressionBombError as exc:
         raise LimitExceeded(f"{label}: {exc}") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - decoders raise many kinds; see below
         # Decoders and their plugins raise all sorts for bad input (OSError, SyntaxError, struct
         # errors, the AVIF/HEIF bindings' RuntimeError, ...): any of them is this file's problem.
         reason = str(exc) or type(exc).__name__
         if "truncated" in reason.lower():
             reason = "the file is truncated"
-        raise MediaError(f"{label}: cannot decode image: {reason}",
-                         hint="the file may be corrupt or incomplete") from None
+        raise MediaError(
+            f"{label}: cannot decode image: {reason}", hint="the file may be corrupt or incomplete"
+        ) from None
     return image
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from unleak.errors import MediaError
 
 
-class MediaKind(str, Enum):
+class MediaKind(StrEnum):
     IMAGE = "image"
     VIDEO = "video"
 
@@ -17,8 +17,10 @@ _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b
 _AVIF_BRANDS = {b"avif", b"avis"}
 
 _EXTENSION_KIND = {
-    **{e: MediaKind.IMAGE for e in (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif",
-                                     ".tiff", ".heic", ".heif", ".avif")},
+    **{
+        e: MediaKind.IMAGE
+        for e in (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif")
+    },
     **{e: MediaKind.VIDEO for e in (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi")},
 }
 
@@ -71,8 +73,7 @@ def sniff_file(path: Path) -> tuple[MediaKind, str]:
         claimed = _EXTENSION_KIND.get(path.suffix.lower())
         if claimed is not None:
             raise MediaError(
-                f"{path}: named like {claimed.value} ({path.suffix}) but its content is not a "
-                "supported image or video",
+                f"{path}: named like {claimed.value} ({path.suffix}) but its content is not a supported image or video",
                 hint="the file may be corrupt, or another kind of file renamed",
             )
         raise MediaError(f"{path}: not a supported image or video")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 import numpy as np
 
@@ -28,9 +29,8 @@ def _open(path: Path):
 
     try:
         return av.open(str(path), metadata_errors="ignore")
-    except Exception as exc:  # whatever FFmpeg or PyAV raise for a bad file, it is this file's problem
-        raise MediaError(f"{path}: cannot open video: {exc}",
-                         hint="the file may be corrupt or incomplete") from None
+    except Exception as exc:  # noqa: BLE001 - whatever FFmpeg or PyAV raise for a bad file, it is this file's problem
+        raise MediaError(f"{path}: cannot open video: {exc}", hint="the file may be corrupt or incomplete") from None
 
 
 def probe_video(path: Path, limits: MediaLimits | None = None) -> VideoInfo:
@@ -38,18 +38,23 @@ def probe_video(path: Path, limits: MediaLimits | None = None) -> VideoInfo:
     limits = limits or MediaLimits.from_env()
     size = os.path.getsize(path)
     if size > limits.max_file_bytes:
-        raise LimitExceeded(f"{path}: file is {size:,} bytes, over the limit of {limits.max_file_bytes:,}",
-                            hint="raise UNLEAK_MAX_FILE_BYTES if this file is genuine")
+        raise LimitExceeded(
+            f"{path}: file is {size:,} bytes, over the limit of {limits.max_file_bytes:,}",
+            hint="raise UNLEAK_MAX_FILE_BYTES if this file is genuine",
+        )
     if _declares_more_than_it_holds(path, size):
-        raise MediaError(f"{path}: the file is truncated (its header declares more data than it holds)",
-                         hint="the file may be an incomplete download or copy")
+        raise MediaError(
+            f"{path}: the file is truncated (its header declares more data than it holds)",
+            hint="the file may be an incomplete download or copy",
+        )
     with _open(path) as container:
         if not container.streams.video:
             raise MediaError(f"{path}: has no video stream")
         stream = container.streams.video[0]
         if stream.codec_context is None:  # FFmpeg has no decoder for what the header names
-            raise MediaError(f"{path}: the video codec is unknown or unreadable (corrupt header?)",
-                             hint="the file may be corrupt")
+            raise MediaError(
+                f"{path}: the video codec is unknown or unreadable (corrupt header?)", hint="the file may be corrupt"
+            )
         width, height = stream.codec_context.width, stream.codec_context.height
         if stream.duration is not None and stream.time_base is not None:
             duration = float(stream.duration * stream.time_base)
@@ -58,23 +63,26 @@ def probe_video(path: Path, limits: MediaLimits | None = None) -> VideoInfo:
         else:
             duration = 0.0
         fps = float(stream.average_rate or stream.guessed_rate or 0)
-        info = VideoInfo(width, height, duration, fps, stream.codec_context.name,
-                         bool(container.streams.audio))
+        info = VideoInfo(width, height, duration, fps, stream.codec_context.name, bool(container.streams.audio))
         pix_fmt = stream.codec_context.pix_fmt
     if width * height > limits.max_video_pixels:
-        raise LimitExceeded(f"{path}: {width}x{height} frames are over the limit of "
-                            f"{limits.max_video_pixels:,} pixels",
-                            hint="raise UNLEAK_MAX_VIDEO_PIXELS if this video is genuine")
+        raise LimitExceeded(
+            f"{path}: {width}x{height} frames are over the limit of {limits.max_video_pixels:,} pixels",
+            hint="raise UNLEAK_MAX_VIDEO_PIXELS if this video is genuine",
+        )
     if duration > limits.max_video_seconds:
-        raise LimitExceeded(f"{path}: {duration:.0f} s long, over the limit of {limits.max_video_seconds:.0f} s",
-                            hint="raise UNLEAK_MAX_VIDEO_SECONDS if this video is genuine")
+        raise LimitExceeded(
+            f"{path}: {duration:.0f} s long, over the limit of {limits.max_video_seconds:.0f} s",
+            hint="raise UNLEAK_MAX_VIDEO_SECONDS if this video is genuine",
+        )
     if width <= 0 or height <= 0:
         raise MediaError(f"{path}: the video stream has no frame size (corrupt header?)")
     if pix_fmt is None:
         # FFmpeg found no decodable first frame to learn it from; vpdq would hand the unknown
         # pixel format to swscale, which aborts the whole process instead of raising.
-        raise MediaError(f"{path}: no frame of the video can be decoded (corrupt stream?)",
-                         hint="the file may be corrupt")
+        raise MediaError(
+            f"{path}: no frame of the video can be decoded (corrupt stream?)", hint="the file may be corrupt"
+        )
     return info
 
 
@@ -126,8 +134,9 @@ def _ebml_size(fh: BinaryIO) -> tuple[int, bool]:
     return value, value == (1 << (7 * n)) - 1
 
 
-def iter_frames(path: Path, every_seconds: float = 1.0,
-                limits: MediaLimits | None = None) -> Iterator[tuple[float, np.ndarray]]:
+def iter_frames(
+    path: Path, every_seconds: float = 1.0, limits: MediaLimits | None = None
+) -> Iterator[tuple[float, np.ndarray]]:
     """Yield (time in seconds, H x W x 3 RGB frame), one frame every `every_seconds` (0: all)."""
     probe_video(path, limits)
     limit_seconds = (limits or MediaLimits.from_env()).max_video_seconds
@@ -144,6 +153,7 @@ def iter_frames(path: Path, every_seconds: float = 1.0,
                     continue
                 next_time = t + every_seconds
                 yield t, frame.to_ndarray(format="rgb24")
-        except Exception as exc:  # FFmpeg errors, and PyAV's ValueError for frames it cannot convert
-            raise MediaError(f"{path}: cannot decode video frame: {exc}",
-                             hint="the file may be corrupt or truncated") from None
+        except Exception as exc:  # noqa: BLE001 - FFmpeg errors, and PyAV's ValueError for frames it cannot convert
+            raise MediaError(
+                f"{path}: cannot decode video frame: {exc}", hint="the file may be corrupt or truncated"
+            ) from None

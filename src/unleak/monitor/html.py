@@ -15,15 +15,48 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
-MEDIA_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif",
-                    ".avif", ".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi")
+MEDIA_EXTENSIONS = (
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".gif",
+    ".webp",
+    ".bmp",
+    ".tif",
+    ".tiff",
+    ".heic",
+    ".heif",
+    ".avif",
+    ".mp4",
+    ".m4v",
+    ".mov",
+    ".webm",
+    ".mkv",
+    ".avi",
+)
 MAX_URL_LENGTH = 4096
 MAX_DEPTH_FOR_DOM = 3000
 _TAG = re.compile(rb"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)")
-_VOID = {b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link", b"meta", b"source",
-         b"track", b"wbr", b"param", b"keygen"}
-_ATTR = re.compile(rb"""\b(src|href|srcset|content|poster|data-src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""",
-                   re.IGNORECASE)
+_VOID = {
+    b"area",
+    b"base",
+    b"br",
+    b"col",
+    b"embed",
+    b"hr",
+    b"img",
+    b"input",
+    b"link",
+    b"meta",
+    b"source",
+    b"track",
+    b"wbr",
+    b"param",
+    b"keygen",
+}
+_ATTR = re.compile(
+    rb"""\b(src|href|srcset|content|poster|data-src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE
+)
 
 
 @dataclass
@@ -111,7 +144,7 @@ class _Collector:
             return
         if len(value) > 64 * 1024:
             self.info.notes.append(f"a srcset of {len(value):,} characters was cut to its first 64 KiB")
-            value = value[:64 * 1024]
+            value = value[: 64 * 1024]
         candidates = [c.strip().split()[0] for c in re.split(r",\s+|,(?=\S+\s+\d)", value) if c.strip()]
         if len(candidates) > 32:
             self.info.notes.append(f"a srcset lists {len(candidates)} candidates; the first 32 were taken")
@@ -123,9 +156,13 @@ class _Collector:
         info.links = list(self._links)
         info.media = list(self._media.values())
         if self.dropped_links:
-            info.notes.append(f"{self.dropped_links:,} more links than the limit of {self.max_links:,} were not followed")
+            info.notes.append(
+                f"{self.dropped_links:,} more links than the limit of {self.max_links:,} were not followed"
+            )
         if self.dropped_media:
-            info.notes.append(f"{self.dropped_media:,} more media than the limit of {self.max_media:,} were not fetched")
+            info.notes.append(
+                f"{self.dropped_media:,} more media than the limit of {self.max_media:,} were not fetched"
+            )
         if self.schemes:
             info.notes.append("skipped URLs: " + ", ".join(f"{n} {k}" for k, n in sorted(self.schemes.items())))
         return info
@@ -162,8 +199,15 @@ def parse_page(body: bytes, base_url: str, *, max_links: int = 5000, max_media: 
     col.info.title = _clip(_text(title)) if title is not None else None
     for node in tree.css("meta[property], meta[name]"):
         key = (node.attributes.get("property") or node.attributes.get("name") or "").lower()
-        if key in ("og:image", "og:image:url", "og:image:secure_url", "twitter:image", "og:video",
-                   "og:video:url", "og:video:secure_url"):
+        if key in (
+            "og:image",
+            "og:image:url",
+            "og:image:secure_url",
+            "twitter:image",
+            "og:video",
+            "og:video:url",
+            "og:video:secure_url",
+        ):
             col.media(node.attributes.get("content"), "og:image" if "image" in key else "og:video")
     for node in tree.css("img, picture source, video, video source, audio source"):
         tag = node.tag
@@ -237,9 +281,15 @@ def _uploader(tree: LexborHTMLParser, ld: list[dict]) -> str | None:
         name = _ld_name(obj.get("author")) or _ld_name(obj.get("creator"))
         if name and name.strip():
             return _clip(name)
-    for sel, attr in (('meta[name="author"]', "content"), ('meta[property="article:author"]', "content"),
-                      ('[itemprop="author"]', None), ('[rel~="author"]', None), (".uploader", None),
-                      (".username", None), (".author", None)):
+    for sel, attr in (
+        ('meta[name="author"]', "content"),
+        ('meta[property="article:author"]', "content"),
+        ('[itemprop="author"]', None),
+        ('[rel~="author"]', None),
+        (".uploader", None),
+        (".username", None),
+        (".author", None),
+    ):
         for node in tree.css(sel)[:20]:  # the first that says something (a <link rel=author> has no text)
             if attr:
                 value = node.attributes.get(attr)
@@ -259,8 +309,11 @@ def _posted_at(tree: LexborHTMLParser, ld: list[dict]) -> str | None:
         for key in ("datePublished", "uploadDate", "dateCreated"):
             if isinstance(obj.get(key), str) and obj[key].strip():
                 return _clip(obj[key], 100)
-    for sel, attrs in (('[itemprop="datePublished"], [itemprop="uploadDate"]', ("content", "datetime")),
-                       ("time[datetime]", ("datetime",)), ("[data-posted]", ("data-posted",))):
+    for sel, attrs in (
+        ('[itemprop="datePublished"], [itemprop="uploadDate"]', ("content", "datetime")),
+        ("time[datetime]", ("datetime",)),
+        ("[data-posted]", ("data-posted",)),
+    ):
         for node in tree.css(sel)[:20]:
             value = next((node.attributes.get(a) for a in attrs if node.attributes.get(a)), None)
             if value and value.strip():

@@ -14,12 +14,13 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -30,10 +31,10 @@ from unleak.errors import MediaError, UnleakError
 from unleak.evidence.capture import LocalFile, capture_sighting
 from unleak.evidence.log import append_record, iso_utc
 from unleak.evidence.sightings import record_sighting, removed_by_url
-from unleak.monitor.fetch import Fetcher, FetchPolicy, FetchResult
-from unleak.monitor.guard import Blocked, FetchError, NetworkPolicy, Resolver
 from unleak.monitor.html import looks_like_media_url, parse_page
-from unleak.monitor.sources.base import SourceKind, Task, get_source_kind
+from unleak.monitor.sources.base import SourceKind, Task, TaskContext, get_source_kind
+from unleak.net.fetch import Fetcher, FetchPolicy, FetchResult
+from unleak.net.guard import Blocked, FetchError, NetworkPolicy, Resolver
 from unleak.store import Store
 from unleak.store.models import ScanItem, ScanRun, Source
 from unleak.timing import timed
@@ -77,9 +78,16 @@ class SightingEvent:
     label: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"page_url": self.page_url, "media_url": self.media_url, "bank_id": self.bank_id,
-                "distance": self.distance, "new": self.new, "reupload": self.reupload,
-                "sighting_id": self.sighting_id, "signal": self.signal}
+        return {
+            "page_url": self.page_url,
+            "media_url": self.media_url,
+            "bank_id": self.bank_id,
+            "distance": self.distance,
+            "new": self.new,
+            "reupload": self.reupload,
+            "sighting_id": self.sighting_id,
+            "signal": self.signal,
+        }
 
 
 @dataclass
@@ -109,20 +117,18 @@ class Outcome:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-class TaskContext:
-    """What a plug-in's `handle` gets: the fetcher and the source's settings."""
-
-    def __init__(self, fetcher: Fetcher, config: dict[str, Any]) -> None:
-        self.fetcher = fetcher
-        self.config = config
-
-
 class Scanner:
     """Scans the sources of one case. `on_sighting` is called for every sighting found."""
 
-    def __init__(self, store: Store, case: str | None = None, options: ScanOptions | None = None, *,
-                 on_sighting: Callable[[SightingEvent], None] | None = None,
-                 on_progress: Callable[[int, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        case: str | None = None,
+        options: ScanOptions | None = None,
+        *,
+        on_sighting: Callable[[SightingEvent], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> None:
         self.store = store
         self.options = options or ScanOptions()
         self.on_sighting = on_sighting
@@ -148,23 +154,32 @@ class Scanner:
     # --- public --------------------------------------------------------------------------
     def scan_all(self) -> list[ScanReport]:
         with self.store.session() as s:
-            ids = list(s.scalars(select(Source.id).where(Source.case_id == self.case_id, Source.enabled.is_(True),
-                                                         Source.removed_at.is_(None)).order_by(Source.id)))
+            ids = list(
+                s.scalars(
+                    select(Source.id)
+                    .where(Source.case_id == self.case_id, Source.enabled.is_(True), Source.removed_at.is_(None))
+                    .order_by(Source.id)
+                )
+            )
         if not ids:
-            raise UnleakError(f"case {self.case_name!r} has no sources to scan",
-                              hint="add one with `unleak source add`")
+            raise UnleakError(
+                f"case {self.case_name!r} has no sources to scan", hint="add one with `unleak source add`"
+            )
         return [self.scan_source(i) for i in ids]
 
     def scan_source(self, source_id: int) -> ScanReport:
         with self.store.session() as s:
             src = s.get(Source, source_id)
             if src is None or src.case_id != self.case_id or src.removed_at is not None:
-                raise UnleakError(f"no source {source_id} in case {self.case_name!r}",
-                                  hint="see `unleak source list`")
+                raise UnleakError(f"no source {source_id} in case {self.case_name!r}", hint="see `unleak source list`")
             kind, config = src.kind, json.loads(src.config)
             allow = json.loads(src.allow_networks)
-            run = s.scalar(select(ScanRun).where(ScanRun.source_id == source_id, ScanRun.status == "running")
-                           .order_by(ScanRun.id.desc()).limit(1))
+            run = s.scalar(
+                select(ScanRun)
+                .where(ScanRun.source_id == source_id, ScanRun.status == "running")
+                .order_by(ScanRun.id.desc())
+                .limit(1)
+            )
             resumed = run is not None
             plugin = get_source_kind(kind)
             if run is None:
@@ -173,8 +188,12 @@ class Scanner:
                 s.flush()
                 seeds = list(plugin.seeds(config))
                 self._insert_tasks(s, run.id, seeds, set())
-                append_record(s, self.case_id, "scan_started", {"scan_id": run.id, "source_id": source_id,
-                                                                "kind": kind, "seeds": len(seeds)})
+                append_record(
+                    s,
+                    self.case_id,
+                    "scan_started",
+                    {"scan_id": run.id, "source_id": source_id, "kind": kind, "seeds": len(seeds)},
+                )
             else:
                 append_record(s, self.case_id, "scan_resumed", {"scan_id": run.id, "source_id": source_id})
             scan_id = run.id
@@ -190,9 +209,18 @@ class Scanner:
             if k in known:
                 continue
             known.add(k)
-            rows.append({"scan_id": scan_id, "url_key": k, "url": t.url, "kind": t.kind, "depth": t.depth,
-                         "parent_url": t.parent_url, "hints": json.dumps(t.hints) if t.hints else "{}",
-                         "status": "pending"})
+            rows.append(
+                {
+                    "scan_id": scan_id,
+                    "url_key": k,
+                    "url": t.url,
+                    "kind": t.kind,
+                    "depth": t.depth,
+                    "parent_url": t.parent_url,
+                    "hints": json.dumps(t.hints) if t.hints else "{}",
+                    "status": "pending",
+                }
+            )
         if not rows:
             return 0
         dialect = s.get_bind().dialect.name
@@ -207,15 +235,31 @@ class Scanner:
         else:  # pragma: no cover
             stmt = insert(ScanItem)
         for i in range(0, len(rows), 500):
-            s.execute(stmt, rows[i:i + 500])
-            added += len(rows[i:i + 500])
+            s.execute(stmt, rows[i : i + 500])
+            added += len(rows[i : i + 500])
         return added
 
 
 def _load_stats(text: str) -> dict[str, Any]:
-    stats = {"pages": 0, "media": 0, "files": 0, "feeds": 0, "sitemaps": 0, "bytes": 0, "failed": 0,
-             "blocked": 0, "skipped": 0, "sightings_new": 0, "sightings_seen": 0, "reuploads": 0,
-             "removed": 0, "captures": 0, "timings": {p: 0.0 for p in PHASES}, "refusals": [], "errors": []}
+    stats = {
+        "pages": 0,
+        "media": 0,
+        "files": 0,
+        "feeds": 0,
+        "sitemaps": 0,
+        "bytes": 0,
+        "failed": 0,
+        "blocked": 0,
+        "skipped": 0,
+        "sightings_new": 0,
+        "sightings_seen": 0,
+        "reuploads": 0,
+        "removed": 0,
+        "captures": 0,
+        "timings": {p: 0.0 for p in PHASES},
+        "refusals": [],
+        "errors": [],
+    }
     try:
         stats.update(json.loads(text or "{}"))
     except ValueError:
@@ -247,13 +291,23 @@ class _PageCache:
 
 
 class _ScanRun:
-    def __init__(self, scanner: Scanner, source_id: int, scan_id: int, plugin: type[SourceKind],
-                 config: dict[str, Any], allow: list[str], stats: dict[str, Any], resumed: bool) -> None:
+    def __init__(
+        self,
+        scanner: Scanner,
+        source_id: int,
+        scan_id: int,
+        plugin: type[SourceKind],
+        config: dict[str, Any],
+        allow: list[str],
+        stats: dict[str, Any],
+        resumed: bool,
+    ) -> None:
         self.sc, self.source_id, self.scan_id = scanner, source_id, scan_id
         self.plugin, self.config, self.stats, self.resumed = plugin, config, stats, resumed
         opts = scanner.options
-        self.fetcher = Fetcher(opts.policy, network=NetworkPolicy.allowing(allow), resolver=opts.resolver,
-                               transport=opts.transport)
+        self.fetcher = Fetcher(
+            opts.policy, network=NetworkPolicy.allowing(allow), resolver=opts.resolver, transport=opts.transport
+        )
         self.ctx = TaskContext(self.fetcher, config)
         self.pages = _PageCache()
         self.events: list[SightingEvent] = []
@@ -273,8 +327,14 @@ class _ScanRun:
                 self.known.add(k)
                 self.page_count += kind == "page"
             total = len(self.known)
-            done = s.scalar(select(func.count()).select_from(ScanItem).where(
-                ScanItem.scan_id == self.scan_id, ScanItem.status != "pending")) or 0
+            done = (
+                s.scalar(
+                    select(func.count())
+                    .select_from(ScanItem)
+                    .where(ScanItem.scan_id == self.scan_id, ScanItem.status != "pending")
+                )
+                or 0
+            )
         _ = sc.matcher  # build the index before the workers start
         cursor = 0
         in_flight: dict[Future, int] = {}
@@ -291,11 +351,23 @@ class _ScanRun:
                     if limit is not None:
                         want = min(want, limit - visited)
                     with store.session() as s:
-                        rows = list(s.execute(select(ScanItem.id, ScanItem.url, ScanItem.kind, ScanItem.depth,
-                                                     ScanItem.parent_url, ScanItem.hints)
-                                              .where(ScanItem.scan_id == self.scan_id, ScanItem.status == "pending",
-                                                     ScanItem.id > cursor)
-                                              .order_by(ScanItem.id).limit(want)))
+                        rows = list(
+                            s.execute(
+                                select(
+                                    ScanItem.id,
+                                    ScanItem.url,
+                                    ScanItem.kind,
+                                    ScanItem.depth,
+                                    ScanItem.parent_url,
+                                    ScanItem.hints,
+                                )
+                                .where(
+                                    ScanItem.scan_id == self.scan_id, ScanItem.status == "pending", ScanItem.id > cursor
+                                )
+                                .order_by(ScanItem.id)
+                                .limit(want)
+                            )
+                        )
                     for item_id, url, kind, depth, parent, hints in rows:
                         cursor = item_id
                         task = Task(url, kind, depth, parent, json.loads(hints or "{}"))
@@ -314,8 +386,11 @@ class _ScanRun:
                     in_flight.pop(fut)
                     buffered.append(fut.result())
                 # Write in batches (fewer transactions), but soon enough to keep the workers fed.
-                if buffered and (len(buffered) >= 64 or len(in_flight) < sc.options.concurrency
-                                 or time.monotonic() - last_apply > 0.5):
+                if buffered and (
+                    len(buffered) >= 64
+                    or len(in_flight) < sc.options.concurrency
+                    or time.monotonic() - last_apply > 0.5
+                ):
                     total += self._apply(buffered)
                     done += len(buffered)
                     buffered = []
@@ -334,8 +409,12 @@ class _ScanRun:
 
     def _pending_left(self) -> bool:
         with self.sc.store.session() as s:
-            return s.scalar(select(ScanItem.id).where(ScanItem.scan_id == self.scan_id,
-                                                      ScanItem.status == "pending").limit(1)) is not None
+            return (
+                s.scalar(
+                    select(ScanItem.id).where(ScanItem.scan_id == self.scan_id, ScanItem.status == "pending").limit(1)
+                )
+                is not None
+            )
 
     def _finish(self, finished: bool) -> ScanReport:
         sc = self.sc
@@ -344,15 +423,24 @@ class _ScanRun:
             run.stats = json.dumps(self.stats, default=str)
             if finished:
                 run.status = "done"
-                run.finished_at = datetime.now(timezone.utc)
+                run.finished_at = datetime.now(UTC)
                 src = s.get(Source, self.source_id)
                 src.last_scan_at = run.finished_at
                 summary = {k: v for k, v in self.stats.items() if k not in ("timings", "errors")}
                 summary["refusals"] = self.stats["refusals"][:50]
                 summary["errors"] = self.stats["errors"][:50]
                 summary["sightings_seen_again"] = self.seen_sightings[:10_000]
-                append_record(s, sc.case_id, "scan", {"scan_id": self.scan_id, "source_id": self.source_id,
-                                                      "finished_at": iso_utc(run.finished_at), **summary})
+                append_record(
+                    s,
+                    sc.case_id,
+                    "scan",
+                    {
+                        "scan_id": self.scan_id,
+                        "source_id": self.source_id,
+                        "finished_at": iso_utc(run.finished_at),
+                        **summary,
+                    },
+                )
         return ScanReport(self.scan_id, self.source_id, self.resumed, finished, self.stats, self.events)
 
     # --- applying outcomes (database thread) ---------------------------------------------
@@ -368,8 +456,13 @@ class _ScanRun:
                     timings[phase] = timings.get(phase, 0.0) + sec
                 self.stats["bytes"] += o.nbytes
                 if o.kind_seen:
-                    key = {"page": "pages", "media": "media", "file": "files", "feed": "feeds",
-                           "sitemap": "sitemaps"}.get(o.kind_seen)
+                    key = {
+                        "page": "pages",
+                        "media": "media",
+                        "file": "files",
+                        "feed": "feeds",
+                        "sitemap": "sitemaps",
+                    }.get(o.kind_seen)
                     if key:
                         self.stats[key] += 1
                 if o.status == "blocked":
@@ -381,8 +474,9 @@ class _ScanRun:
                     if len(self.stats["errors"]) < 1000:
                         self.stats["errors"].append({"url": o.task.url, "error": o.error})
                     if o.http_status in (404, 410) and o.task.kind in ("media", "page"):
-                        marked = removed_by_url(s, self.sc.case_id, o.task.url, reason=f"HTTP {o.http_status}",
-                                                http_status=o.http_status)
+                        marked = removed_by_url(
+                            s, self.sc.case_id, o.task.url, reason=f"HTTP {o.http_status}", http_status=o.http_status
+                        )
                         self.stats["removed"] += len(marked)
                 elif o.status == "skipped":
                     self.stats["skipped"] += 1
@@ -395,8 +489,11 @@ class _ScanRun:
                 statuses.append({"b_id": o.item_id, "b_status": o.status, "b_error": o.error or note})
             added += self.sc._insert_tasks(s, self.scan_id, new_tasks, self.known)
             s.connection().execute(
-                update(ScanItem.__table__).where(ScanItem.__table__.c.id == bindparam("b_id"))
-                .values(status=bindparam("b_status"), error=bindparam("b_error")), statuses)
+                update(ScanItem.__table__)
+                .where(ScanItem.__table__.c.id == bindparam("b_id"))
+                .values(status=bindparam("b_status"), error=bindparam("b_error")),
+                statuses,
+            )
             run = s.get(ScanRun, self.scan_id)
             run.stats = json.dumps(self.stats, default=str)
         timings["db"] = timings.get("db", 0.0) + time.perf_counter() - t0
@@ -420,9 +517,19 @@ class _ScanRun:
             match = m.to_json()
             match.pop("label", None)  # labels are the owner's; evidence names the bank id only
             change = record_sighting(
-                s, self.sc.case_id, bank_id=m.bank_id, media_url=media_url, page_url=page_url, signal=m.signal,
-                distance=m.distance, match=match, media_sha256=o.media_sha256, uploader=hints.get("uploader"),
-                posted_at=hints.get("posted_at"), source_id=self.source_id)
+                s,
+                self.sc.case_id,
+                bank_id=m.bank_id,
+                media_url=media_url,
+                page_url=page_url,
+                signal=m.signal,
+                distance=m.distance,
+                match=match,
+                media_sha256=o.media_sha256,
+                uploader=hints.get("uploader"),
+                posted_at=hints.get("posted_at"),
+                source_id=self.source_id,
+            )
             sg = change.sighting
             if change.new:
                 self.stats["sightings_new"] += 1
@@ -445,8 +552,17 @@ class _ScanRun:
                         notes.append("no screenshot: Chromium is not installed or failed")
                 capture_sighting(s, sg, o.media, page, match=match, notes=notes, screenshot=shot)
                 self.stats["captures"] += 1
-            event = SightingEvent(page_url, media_url, m.bank_id, m.distance, change.new, change.reupload, sg.id,
-                                  m.signal, self.sc._labels.get(m.bank_id, ""))
+            event = SightingEvent(
+                page_url,
+                media_url,
+                m.bank_id,
+                m.distance,
+                change.new,
+                change.reupload,
+                sg.id,
+                m.signal,
+                self.sc._labels.get(m.bank_id, ""),
+            )
             self.events.append(event)
             if self.sc.on_sighting:
                 self.sc.on_sighting(event)
@@ -588,8 +704,9 @@ class _ScanRun:
         text = r.body.decode("utf-8", "replace")
         is_index = "<sitemapindex" in text[:4096].lower()
         tasks: list[Task] = []
-        for m in re.finditer(r"<((?:image:|video:)?(?:loc|content_loc|thumbnail_loc))>\s*(.*?)\s*</\1>", text,
-                             re.IGNORECASE | re.DOTALL):
+        for m in re.finditer(
+            r"<((?:image:|video:)?(?:loc|content_loc|thumbnail_loc))>\s*(.*?)\s*</\1>", text, re.IGNORECASE | re.DOTALL
+        ):
             if len(tasks) >= MAX_SITEMAP_URLS:
                 break
             tag, url = m.group(1).lower(), unescape(m.group(2)).strip()
@@ -612,8 +729,9 @@ def _feed_author(entry: Any) -> str | None:
     return (m.group(1).strip() if m else author)[:200] or None
 
 
-def scan(store: Store, case: str | None = None, source_id: int | None = None,
-         options: ScanOptions | None = None, **kw: Any) -> list[ScanReport]:
+def scan(
+    store: Store, case: str | None = None, source_id: int | None = None, options: ScanOptions | None = None, **kw: Any
+) -> list[ScanReport]:
     """Scan one source, or every source of the case."""
     scanner = Scanner(store, case, options, **kw)
     return [scanner.scan_source(source_id)] if source_id is not None else scanner.scan_all()

@@ -13,5 +13,13 @@ def compute_signals(media: Media, *, fast: bool = False) -> dict[str, Signal]:
     return {t.name: t.compute(media, fast=fast) for t in signal_types(media.kind)}
 
 
-__all__ = ["Signal", "SignalType", "Media", "MediaError", "compute_signals", "get_signal_type",
-           "register", "signal_types"]
+__all__ = [
+    "Media",
+    "MediaError",
+    "Signal",
+    "SignalType",
+    "compute_signals",
+    "get_signal_type",
+    "register",
+    "signal_types",
+]

@@ -20,7 +20,7 @@ class Signal:
     value: str
     quality: int | None = None
 
-    def __sub__(self, other: "Signal") -> int:
+    def __sub__(self, other: Signal) -> int:
         if other.type != self.type:
             raise TypeError(f"cannot compare a {self.type} signal with a {other.type} signal")
         from unleak.signals.registry import get_signal_type
@@ -40,7 +40,7 @@ class SignalType(ABC):
 
     @classmethod
     @abstractmethod
-    def compute(cls, media: "Media", *, fast: bool = False) -> Signal:
+    def compute(cls, media: Media, *, fast: bool = False) -> Signal:
         """Fingerprint the media. `fast` may trade exactness for speed (candidates only)."""
 
     @classmethod
@@ -52,4 +52,3 @@ class SignalType(ABC):
     def validate(cls, value: str) -> str:
         """Return the canonical form of a value, or raise ValueError."""
         return value
-

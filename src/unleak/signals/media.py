@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -42,7 +42,8 @@ class Media:
             if size > self.limits.max_file_bytes:
                 raise LimitExceeded(
                     f"{self.name}: file is {size:,} bytes, over the limit of {self.limits.max_file_bytes:,}",
-                    hint="raise UNLEAK_MAX_FILE_BYTES if this file is genuine")
+                    hint="raise UNLEAK_MAX_FILE_BYTES if this file is genuine",
+                )
             self.kind, self.format = sniff_file(self.path)
         else:
             self.name = self.name or "<bytes>"
@@ -52,7 +53,7 @@ class Media:
             self.kind, self.format = found
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], limits: MediaLimits | None = None) -> "Media":
+    def open(cls, path: str | os.PathLike[str], limits: MediaLimits | None = None) -> Media:
         return cls(path=Path(path), limits=limits or MediaLimits.from_env())
 
     def digests(self) -> dict[str, str]:

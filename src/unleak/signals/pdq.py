@@ -58,7 +58,7 @@ def hash_pixels_dihedral(pixels: np.ndarray) -> tuple[list[str], int]:
     return [bits_to_hex(v) for v in vectors], int(quality)
 
 
-def fast_image(media: Media) -> "FastImage":
+def fast_image(media: Media) -> FastImage:
     """What fast mode hashes: a JPEG's luma at reduced scale, any other image in full. Cached on `media`."""
     from unleak.signals import pdq_fast  # numba loads on first use: the CLI starts faster
 
@@ -69,8 +69,9 @@ def fast_image(media: Media) -> "FastImage":
         raise MediaError(f"{media.name}: is a video, not an image")
     if media.format == "jpeg":
         source = media.path if media.path is not None else media.data
-        image = pdq_fast.decode_jpeg_fast(source, limits=media.limits, name=media.name,
-                                          window_pixels=FAST_WINDOW_PIXELS)
+        image = pdq_fast.decode_jpeg_fast(
+            source, limits=media.limits, name=media.name, window_pixels=FAST_WINDOW_PIXELS
+        )
     else:
         pixels = media.pixels()
         image = pdq_fast.FastImage(pixels, (pixels.shape[1], pixels.shape[0]))

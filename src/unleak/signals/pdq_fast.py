@@ -80,7 +80,7 @@ def _axis_weights(n, scale):
         c = int(((i + 0.5) * n) / PDQ_SIDE)
         kmin, kmax = max(c - left, 0), min(c + right, n - 1)
         jmin, jmax = max(kmin - left, 0), min(kmax + right, n - 1)
-        full[jmin:jmax + 1] = 0.0
+        full[jmin : jmax + 1] = 0.0
         for k in range(kmin, kmax + 1):  # the second box averages the first box's outputs
             lo, hi = max(k - left, 0), min(k + right, n - 1)
             inv = 1.0 / (hi - lo + 1)
@@ -318,8 +318,13 @@ def fast_scale(width: int, height: int, window_pixels: int = FAST_WINDOW_PIXELS)
     return 1
 
 
-def decode_jpeg_fast(source: Path | bytes, *, limits: MediaLimits | None = None,
-                     name: str | None = None, window_pixels: int = FAST_WINDOW_PIXELS) -> FastImage:
+def decode_jpeg_fast(
+    source: Path | bytes,
+    *,
+    limits: MediaLimits | None = None,
+    name: str | None = None,
+    window_pixels: int = FAST_WINDOW_PIXELS,
+) -> FastImage:
     """Decode only the luma (the JPEG's Y channel) of a JPEG, at the scale `fast_scale` picks.
 
     Skipping the chroma and colour conversion and using libjpeg's DCT scaling makes this
@@ -331,8 +336,10 @@ def decode_jpeg_fast(source: Path | bytes, *, limits: MediaLimits | None = None,
     limits = limits or MediaLimits.from_env()
     label = name or (str(source) if isinstance(source, Path) else "image")
     if isinstance(source, bytes) and len(source) > limits.max_file_bytes:
-        raise LimitExceeded(f"{label}: file is {len(source):,} bytes, over the limit of {limits.max_file_bytes:,}",
-                            hint="raise UNLEAK_MAX_FILE_BYTES if this file is genuine")
+        raise LimitExceeded(
+            f"{label}: file is {len(source):,} bytes, over the limit of {limits.max_file_bytes:,}",
+            hint="raise UNLEAK_MAX_FILE_BYTES if this file is genuine",
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -342,7 +349,8 @@ def decode_jpeg_fast(source: Path | bytes, *, limits: MediaLimits | None = None,
                 raise LimitExceeded(
                     f"{label}: {width}x{height} is {width * height:,} pixels, over the limit of "
                     f"{limits.max_image_pixels:,} (possible decompression bomb)",
-                    hint="raise UNLEAK_MAX_IMAGE_PIXELS if this image is genuine")
+                    hint="raise UNLEAK_MAX_IMAGE_PIXELS if this image is genuine",
+                )
             scale = fast_scale(width, height, window_pixels)
             if image.format == "JPEG":
                 # draft() picks the largest scale whose output is at least the size asked for
@@ -354,8 +362,9 @@ def decode_jpeg_fast(source: Path | bytes, *, limits: MediaLimits | None = None,
         reason = str(exc) or type(exc).__name__
         if "truncated" in reason.lower():
             reason = "the file is truncated"
-        raise MediaError(f"{label}: cannot decode image: {reason}",
-                         hint="the file may be corrupt or incomplete") from None
+        raise MediaError(
+            f"{label}: cannot decode image: {reason}", hint="the file may be corrupt or incomplete"
+        ) from None
     if image.mode not in ("L", "RGB", "RGBA"):
         image = image.convert("RGB")
     return FastImage(np.asarray(image), (width, height))

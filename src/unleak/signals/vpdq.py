@@ -98,7 +98,7 @@ def hash_video(path, seconds_per_hash: float = SECONDS_PER_HASH) -> list[Frame]:
 
     try:
         features = vpdq_lib.computeHash(str(path), seconds_per_hash=seconds_per_hash)
-    except Exception as exc:  # the binding raises plain exceptions for unreadable input
+    except Exception as exc:  # noqa: BLE001 - the binding raises plain exceptions for unreadable input
         raise MediaError(f"{path}: cannot hash video: {exc}", hint="the file may be corrupt") from None
     return [Frame(f.hex, int(f.quality), round(float(f.timestamp), 3)) for f in features]
 

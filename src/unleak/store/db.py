@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine
@@ -52,8 +52,10 @@ class Store:
         try:
             upgrade(self.engine)
         except OperationalError as exc:
-            raise UnleakError(f"cannot open the database at {self._safe_url()}: {exc.orig}",
-                              hint="check UNLEAK_DB, or that the disk is not full") from None
+            raise UnleakError(
+                f"cannot open the database at {self._safe_url()}: {exc.orig}",
+                hint="check UNLEAK_DB, or that the disk is not full",
+            ) from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def _safe_url(self) -> str:

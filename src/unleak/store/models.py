@@ -5,16 +5,15 @@ Schema changes go with an Alembic revision in store/migrations/versions (tests c
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -27,12 +26,12 @@ class UTCDateTime(TypeDecorator):
         if value is not None:
             if value.tzinfo is None:
                 raise ValueError("naive datetime given to the store; use UTC-aware times")
-            value = value.astimezone(timezone.utc)
+            value = value.astimezone(UTC)
         return value
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value
 
 
@@ -49,7 +48,7 @@ class Case(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    items: Mapped[list["BankItem"]] = relationship(back_populates="case", cascade="all, delete-orphan")
+    items: Mapped[list[BankItem]] = relationship(back_populates="case", cascade="all, delete-orphan")
 
 
 class BankItem(Base):
@@ -68,7 +67,7 @@ class BankItem(Base):
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     case: Mapped[Case] = relationship(back_populates="items")
-    signals: Mapped[list["BankSignal"]] = relationship(back_populates="item", cascade="all, delete-orphan")
+    signals: Mapped[list[BankSignal]] = relationship(back_populates="item", cascade="all, delete-orphan")
 
     __table_args__ = (Index("ix_bank_items_case_sha256", "case_id", "sha256"),)
 
@@ -225,6 +224,7 @@ class LogRecord(Base):
 
     __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_log_records_case_seq"),)
 
+
 # --- end of find & document section ---------------------------------------------------------
 
 
@@ -280,8 +280,7 @@ class Notice(Base):
     fields: Mapped[dict] = mapped_column(JSON, default=dict)
     content_sha256: Mapped[str] = mapped_column(String(64), default="")
     confirmed_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    follows_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id", ondelete="SET NULL"),
-                                                   nullable=True)
+    follows_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id", ondelete="SET NULL"), nullable=True)
     message_id: Mapped[str | None] = mapped_column(String(300), nullable=True)
     message_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     deadline_kind: Mapped[str] = mapped_column(String(20), default="none")  # statutory | policy | none
@@ -292,10 +291,12 @@ class Notice(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
-    items: Mapped[list["NoticeItem"]] = relationship(back_populates="notice", cascade="all, delete-orphan",
-                                                     order_by="NoticeItem.id")
-    events: Mapped[list["NoticeEvent"]] = relationship(back_populates="notice", cascade="all, delete-orphan",
-                                                       order_by="NoticeEvent.id")
+    items: Mapped[list[NoticeItem]] = relationship(
+        back_populates="notice", cascade="all, delete-orphan", order_by="NoticeItem.id"
+    )
+    events: Mapped[list[NoticeEvent]] = relationship(
+        back_populates="notice", cascade="all, delete-orphan", order_by="NoticeEvent.id"
+    )
 
     __table_args__ = (Index("ix_notices_case_status", "case_id", "status"),)
 
@@ -306,10 +307,10 @@ class NoticeItem(Base):
     __tablename__ = "notice_items"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"), index=True)
-    sighting_id: Mapped[int | None] = mapped_column(ForeignKey("sightings.id", ondelete="SET NULL"),
-                                                    nullable=True, index=True)
-    bank_item_id: Mapped[int | None] = mapped_column(ForeignKey("bank_items.id", ondelete="SET NULL"),
-                                                     nullable=True)
+    sighting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sightings.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    bank_item_id: Mapped[int | None] = mapped_column(ForeignKey("bank_items.id", ondelete="SET NULL"), nullable=True)
     url: Mapped[str] = mapped_column(Text)
     media_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     state: Mapped[str] = mapped_column(String(20), default="reported")  # reported | up | gone

@@ -9,8 +9,8 @@ notice confirms every statement in it, and false statements carry legal risk.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from unleak.errors import UnleakError
 
@@ -36,11 +36,13 @@ _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.I)
 class IncompleteNotice(UnleakError):
     """A notice lacks an element its legal basis requires."""
 
-    def __init__(self, basis: "LegalBasis", missing: list["Missing"]) -> None:
+    def __init__(self, basis: LegalBasis, missing: list[Missing]) -> None:
         names = "; ".join(f"{m.label} ({m.citation}){': ' + m.problem if m.problem else ''}" for m in missing)
-        super().__init__(f"the {basis.short} notice is missing a required element: {names}",
-                         hint="fill it in (`unleak notice draft` asks for it, or pass --set FIELD=VALUE), "
-                              "or complete the claimant profile with `unleak claimant set`")
+        super().__init__(
+            f"the {basis.short} notice is missing a required element: {names}",
+            hint="fill it in (`unleak notice draft` asks for it, or pass --set FIELD=VALUE), "
+            "or complete the claimant profile with `unleak claimant set`",
+        )
         self.basis = basis
         self.missing = missing
 
@@ -132,8 +134,9 @@ class LegalBasis:
         if not self.entitled(roles):
             have = ", ".join(ROLE_LABELS.get(r, r) for r in sorted(roles)) or "no capacity set"
             need = " or ".join(ROLE_LABELS[r] for r in sorted(self.roles))
-            raise NotEntitled(f"a {self.short} notice may only be sent by {need}; the claimant is: {have}",
-                              hint=self.steer)
+            raise NotEntitled(
+                f"a {self.short} notice may only be sent by {need}; the claimant is: {have}", hint=self.steer
+            )
 
     def default_statements(self, fields: dict) -> dict[str, str]:
         ctx = _statement_context(fields)
@@ -142,10 +145,12 @@ class LegalBasis:
 
 # --- element tests ---------------------------------------------------------------------------
 
+
 def _nonempty(path: str) -> Callable[[dict], str | None]:
     def check(fields: dict) -> str | None:
         value = _get(fields, path)
         return None if isinstance(value, str) and value.strip() else "not given"
+
     return check
 
 
@@ -184,6 +189,7 @@ def _statement(key: str, *phrases: str) -> Callable[[dict], str | None]:
         low = " ".join(text.lower().split())
         absent = [p for p in phrases if p not in low]
         return f"the statement must say: {', '.join(repr(p) for p in absent)}" if absent else None
+
     return check
 
 
@@ -230,6 +236,7 @@ def _authority(roles: frozenset[str]) -> Callable[[dict], str | None]:
         if have & roles:
             return None
         return "the claimant must be " + " or ".join(ROLE_LABELS[r] for r in sorted(roles))
+
     return check
 
 
@@ -237,9 +244,8 @@ def _on_behalf(fields: dict) -> str | None:
     """A representative or agent names who they act for."""
     c = fields["claimant"]
     roles = set(c.get("roles") or [])
-    if roles & {REPRESENTATIVE, AGENT} and not roles & {DEPICTED, OWNER}:
-        if not c.get("on_behalf_of", "").strip():
-            return "name the person (or rights owner) you act for (claimant --on-behalf-of)"
+    if roles & {REPRESENTATIVE, AGENT} and not roles & {DEPICTED, OWNER} and not c.get("on_behalf_of", "").strip():
+        return "name the person (or rights owner) you act for (claimant --on-behalf-of)"
     return None
 
 
@@ -251,6 +257,7 @@ def _explanation(min_chars: int) -> Callable[[dict], str | None]:
         if len(text) < min_chars:
             return f"too short to substantiate the claim ({len(text)} characters; say why the content is illegal)"
         return None
+
     return check
 
 
@@ -258,214 +265,408 @@ def _statement_context(fields: dict) -> dict[str, str]:
     c = fields.get("claimant") or {}
     roles = set(c.get("roles") or [])
     subject = c.get("name", "") if DEPICTED in roles or OWNER in roles else (c.get("on_behalf_of") or c.get("name", ""))
-    return {"name": c.get("name", ""), "subject": subject or "the person depicted",
-            "on_behalf_of": c.get("on_behalf_of", "")}
+    return {
+        "name": c.get("name", ""),
+        "subject": subject or "the person depicted",
+        "on_behalf_of": c.get("on_behalf_of", ""),
+    }
 
 
 # --- the bases -------------------------------------------------------------------------------
 
-DMCA_STEER = ("a DMCA notice is for the copyright owner (for a photo, usually whoever took it, including "
-              "a selfie's subject) or their agent. If that is you, add the role with `unleak claimant set "
-              "--role copyright_owner`. Otherwise use a basis for non-consensual intimate imagery: "
-              "--basis take-it-down (US), dsa (EU), uk-osa (UK) or ncii-policy (the platform's own policy).")
-NCII_STEER = ("this basis is for the person depicted or their authorised representative. A rights owner "
-              "who is neither can use --basis dmca; anyone may send an EU notice with --basis dsa.")
+DMCA_STEER = (
+    "a DMCA notice is for the copyright owner (for a photo, usually whoever took it, including "
+    "a selfie's subject) or their agent. If that is you, add the role with `unleak claimant set "
+    "--role copyright_owner`. Otherwise use a basis for non-consensual intimate imagery: "
+    "--basis take-it-down (US), dsa (EU), uk-osa (UK) or ncii-policy (the platform's own policy)."
+)
+NCII_STEER = (
+    "this basis is for the person depicted or their authorised representative. A rights owner "
+    "who is neither can use --basis dmca; anyone may send an EU notice with --basis dsa."
+)
 
 _DMCA_ELEMENTS_COMMON_HEAD = (
-    Element("signature", "physical or electronic signature of a person authorised to act for the owner",
-            "17 U.S.C. §512(c)(3)(A)(i)", _signature),
-    Element("work", "identification of the copyrighted work(s) claimed to be infringed",
-            "17 U.S.C. §512(c)(3)(A)(ii)", _nonempty("work"), ask="work"),
+    Element(
+        "signature",
+        "physical or electronic signature of a person authorised to act for the owner",
+        "17 U.S.C. §512(c)(3)(A)(i)",
+        _signature,
+    ),
+    Element(
+        "work",
+        "identification of the copyrighted work(s) claimed to be infringed",
+        "17 U.S.C. §512(c)(3)(A)(ii)",
+        _nonempty("work"),
+        ask="work",
+    ),
 )
 _DMCA_ELEMENTS_COMMON_TAIL = (
-    Element("contact", "information reasonably sufficient to contact the complaining party",
-            "17 U.S.C. §512(c)(3)(A)(iv)", _contact_dmca),
-    Element("good_faith", "statement of good-faith belief that the use is not authorised by the owner, "
-            "its agent, or the law", "17 U.S.C. §512(c)(3)(A)(v)",
-            _statement("good_faith", "good faith belief", "not authorized by the copyright owner, its agent, or the law")),
-    Element("accuracy", "statement that the notification is accurate and, under penalty of perjury, that "
-            "the sender is authorised to act for the owner", "17 U.S.C. §512(c)(3)(A)(vi)",
-            _statement("accuracy", "accurate", "under penalty of perjury", "authorized to act on behalf of the owner")),
-    Element("authority", "the sender is the copyright owner or authorised to act for them",
-            "17 U.S.C. §512(c)(3)(A)(i), (vi)", _authority(COPYRIGHT_ROLES)),
+    Element(
+        "contact",
+        "information reasonably sufficient to contact the complaining party",
+        "17 U.S.C. §512(c)(3)(A)(iv)",
+        _contact_dmca,
+    ),
+    Element(
+        "good_faith",
+        "statement of good-faith belief that the use is not authorised by the owner, its agent, or the law",
+        "17 U.S.C. §512(c)(3)(A)(v)",
+        _statement("good_faith", "good faith belief", "not authorized by the copyright owner, its agent, or the law"),
+    ),
+    Element(
+        "accuracy",
+        "statement that the notification is accurate and, under penalty of perjury, that "
+        "the sender is authorised to act for the owner",
+        "17 U.S.C. §512(c)(3)(A)(vi)",
+        _statement("accuracy", "accurate", "under penalty of perjury", "authorized to act on behalf of the owner"),
+    ),
+    Element(
+        "authority",
+        "the sender is the copyright owner or authorised to act for them",
+        "17 U.S.C. §512(c)(3)(A)(i), (vi)",
+        _authority(COPYRIGHT_ROLES),
+    ),
     Element("on_behalf_of", "the owner an agent acts for", "17 U.S.C. §512(c)(3)(A)(vi)", _on_behalf),
 )
 _DMCA_STATEMENTS = {
     "good_faith": "I have a good faith belief that use of the material in the manner complained of is not "
-                  "authorized by the copyright owner, its agent, or the law.",
+    "authorized by the copyright owner, its agent, or the law.",
     "accuracy": "I swear that the information in this notification is accurate, and under penalty of perjury, "
-                "that I am authorized to act on behalf of the owner of an exclusive right that is allegedly "
-                "infringed.",
+    "that I am authorized to act on behalf of the owner of an exclusive right that is allegedly "
+    "infringed.",
 }
 
 DMCA = LegalBasis(
-    key="dmca", short="DMCA §512(c)", title="Notification of claimed infringement (DMCA)",
-    citation="17 U.S.C. §512(c)(3)(A)", jurisdiction="US", host_kinds=frozenset({"host"}),
-    roles=COPYRIGHT_ROLES, steer=DMCA_STEER,
-    elements=_DMCA_ELEMENTS_COMMON_HEAD + (
-        Element("material", "identification of the infringing material to be removed, and information "
-                "reasonably sufficient to locate it (its exact URLs)", "17 U.S.C. §512(c)(3)(A)(iii)", _urls),
-    ) + _DMCA_ELEMENTS_COMMON_TAIL,
-    deadline=DeadlineRule("policy", hours=72, citation="17 U.S.C. §512(c)(1)(C) (\"expeditiously\")",
-                          note="no fixed statutory period; the host must act expeditiously to keep its safe harbour",
-                          config_key="dmca"),
+    key="dmca",
+    short="DMCA §512(c)",
+    title="Notification of claimed infringement (DMCA)",
+    citation="17 U.S.C. §512(c)(3)(A)",
+    jurisdiction="US",
+    host_kinds=frozenset({"host"}),
+    roles=COPYRIGHT_ROLES,
+    steer=DMCA_STEER,
+    elements=_DMCA_ELEMENTS_COMMON_HEAD
+    + (
+        Element(
+            "material",
+            "identification of the infringing material to be removed, and information "
+            "reasonably sufficient to locate it (its exact URLs)",
+            "17 U.S.C. §512(c)(3)(A)(iii)",
+            _urls,
+        ),
+    )
+    + _DMCA_ELEMENTS_COMMON_TAIL,
+    deadline=DeadlineRule(
+        "policy",
+        hours=72,
+        citation='17 U.S.C. §512(c)(1)(C) ("expeditiously")',
+        note="no fixed statutory period; the host must act expeditiously to keep its safe harbour",
+        config_key="dmca",
+    ),
     statements=_DMCA_STATEMENTS,
 )
 
 DMCA_SEARCH = LegalBasis(
-    key="dmca-512d", short="DMCA §512(d)", title="Notification of claimed infringement: links in search results (DMCA)",
-    citation="17 U.S.C. §512(d)(3), applying §512(c)(3)(A)", jurisdiction="US", host_kinds=frozenset({"search"}),
-    roles=COPYRIGHT_ROLES, steer=DMCA_STEER,
-    elements=_DMCA_ELEMENTS_COMMON_HEAD + (
-        Element("material", "identification of the reference or link to the infringing material that is to be "
-                "removed, and information reasonably sufficient to locate that reference or link",
-                "17 U.S.C. §512(d)(3)", _urls),
-    ) + _DMCA_ELEMENTS_COMMON_TAIL,
-    deadline=DeadlineRule("policy", hours=7 * 24, citation="17 U.S.C. §512(d)(3) (\"expeditiously\")",
-                          note="no fixed statutory period", config_key="dmca-512d"),
+    key="dmca-512d",
+    short="DMCA §512(d)",
+    title="Notification of claimed infringement: links in search results (DMCA)",
+    citation="17 U.S.C. §512(d)(3), applying §512(c)(3)(A)",
+    jurisdiction="US",
+    host_kinds=frozenset({"search"}),
+    roles=COPYRIGHT_ROLES,
+    steer=DMCA_STEER,
+    elements=_DMCA_ELEMENTS_COMMON_HEAD
+    + (
+        Element(
+            "material",
+            "identification of the reference or link to the infringing material that is to be "
+            "removed, and information reasonably sufficient to locate that reference or link",
+            "17 U.S.C. §512(d)(3)",
+            _urls,
+        ),
+    )
+    + _DMCA_ELEMENTS_COMMON_TAIL,
+    deadline=DeadlineRule(
+        "policy",
+        hours=7 * 24,
+        citation='17 U.S.C. §512(d)(3) ("expeditiously")',
+        note="no fixed statutory period",
+        config_key="dmca-512d",
+    ),
     statements=_DMCA_STATEMENTS,
 )
 
 TAKE_IT_DOWN = LegalBasis(
-    key="take-it-down", short="TAKE IT DOWN Act", title="Removal request: nonconsensual intimate visual depiction",
-    citation="TAKE IT DOWN Act, Pub. L. 119-12, §3(a)(1)(B) (notice and removal)", jurisdiction="US",
-    host_kinds=frozenset({"host"}), roles=NCII_ROLES, steer=NCII_STEER,
+    key="take-it-down",
+    short="TAKE IT DOWN Act",
+    title="Removal request: nonconsensual intimate visual depiction",
+    citation="TAKE IT DOWN Act, Pub. L. 119-12, §3(a)(1)(B) (notice and removal)",
+    jurisdiction="US",
+    host_kinds=frozenset({"host"}),
+    roles=NCII_ROLES,
+    steer=NCII_STEER,
     elements=(
-        Element("signature", "physical or electronic signature of the identifiable individual or an authorised "
-                "person acting on their behalf", "Pub. L. 119-12, §3(a)(1)(B)(i)", _signature),
-        Element("identification", "identification of, and information reasonably sufficient to locate, the "
-                "intimate visual depiction (its exact URLs)", "Pub. L. 119-12, §3(a)(1)(B)(ii)", _urls),
-        Element("good_faith", "brief statement of good-faith belief that the depiction is not consensual",
-                "Pub. L. 119-12, §3(a)(1)(B)(iii)",
-                _statement("good_faith", "good faith belief", "not consensual")),
-        Element("contact", "information sufficient to contact the individual or their authorised representative",
-                "Pub. L. 119-12, §3(a)(1)(B)(iv)", _contact_any),
-        Element("authority", "the request comes from the identifiable individual or a person authorised to act "
-                "on their behalf", "Pub. L. 119-12, §3(a)(1)(A)(ii)", _authority(NCII_ROLES)),
-        Element("on_behalf_of", "the individual a representative acts for", "Pub. L. 119-12, §3(a)(1)(B)(i)",
-                _on_behalf),
+        Element(
+            "signature",
+            "physical or electronic signature of the identifiable individual or an authorised "
+            "person acting on their behalf",
+            "Pub. L. 119-12, §3(a)(1)(B)(i)",
+            _signature,
+        ),
+        Element(
+            "identification",
+            "identification of, and information reasonably sufficient to locate, the "
+            "intimate visual depiction (its exact URLs)",
+            "Pub. L. 119-12, §3(a)(1)(B)(ii)",
+            _urls,
+        ),
+        Element(
+            "good_faith",
+            "brief statement of good-faith belief that the depiction is not consensual",
+            "Pub. L. 119-12, §3(a)(1)(B)(iii)",
+            _statement("good_faith", "good faith belief", "not consensual"),
+        ),
+        Element(
+            "contact",
+            "information sufficient to contact the individual or their authorised representative",
+            "Pub. L. 119-12, §3(a)(1)(B)(iv)",
+            _contact_any,
+        ),
+        Element(
+            "authority",
+            "the request comes from the identifiable individual or a person authorised to act on their behalf",
+            "Pub. L. 119-12, §3(a)(1)(A)(ii)",
+            _authority(NCII_ROLES),
+        ),
+        Element(
+            "on_behalf_of", "the individual a representative acts for", "Pub. L. 119-12, §3(a)(1)(B)(i)", _on_behalf
+        ),
     ),
-    deadline=DeadlineRule("statutory", hours=48, citation="Pub. L. 119-12, §3(a)(3)",
-                          note="remove as soon as possible, and no later than 48 hours after receiving a valid "
-                               "request, and make reasonable efforts to remove known identical copies",
-                          statutory_from="2026-05-19T00:00:00+00:00", config_key="take-it-down"),
+    deadline=DeadlineRule(
+        "statutory",
+        hours=48,
+        citation="Pub. L. 119-12, §3(a)(3)",
+        note="remove as soon as possible, and no later than 48 hours after receiving a valid "
+        "request, and make reasonable efforts to remove known identical copies",
+        statutory_from="2026-05-19T00:00:00+00:00",
+        config_key="take-it-down",
+    ),
     statements={
         "good_faith": "I have a good faith belief that the intimate visual depiction(s) identified in this request "
-                      "are not consensual: {subject} did not consent to their publication.",
+        "are not consensual: {subject} did not consent to their publication.",
     },
 )
 
 DSA = LegalBasis(
-    key="dsa", short="DSA Art. 16", title="Notice of illegal content (EU Digital Services Act, Art. 16)",
-    citation="Regulation (EU) 2022/2065, Art. 16(2)", jurisdiction="EU", host_kinds=frozenset({"host"}),
-    roles=frozenset(ROLES), steer="",
+    key="dsa",
+    short="DSA Art. 16",
+    title="Notice of illegal content (EU Digital Services Act, Art. 16)",
+    citation="Regulation (EU) 2022/2065, Art. 16(2)",
+    jurisdiction="EU",
+    host_kinds=frozenset({"host"}),
+    roles=frozenset(ROLES),
+    steer="",
     elements=(
-        Element("explanation", "a sufficiently substantiated explanation of why the information is illegal content",
-                "Reg. (EU) 2022/2065, Art. 16(2)(a)", _explanation(80), ask="explanation"),
-        Element("location", "a clear indication of the exact electronic location of the information: the exact URLs",
-                "Reg. (EU) 2022/2065, Art. 16(2)(b)", _urls),
-        Element("name_email", "the name and email address of the person submitting the notice",
-                "Reg. (EU) 2022/2065, Art. 16(2)(c)", _name_and_email),
-        Element("bona_fide", "a statement confirming the bona fide belief that the information and allegations "
-                "are accurate and complete", "Reg. (EU) 2022/2065, Art. 16(2)(d)",
-                _statement("bona_fide", "bona fide belief", "accurate and complete")),
+        Element(
+            "explanation",
+            "a sufficiently substantiated explanation of why the information is illegal content",
+            "Reg. (EU) 2022/2065, Art. 16(2)(a)",
+            _explanation(80),
+            ask="explanation",
+        ),
+        Element(
+            "location",
+            "a clear indication of the exact electronic location of the information: the exact URLs",
+            "Reg. (EU) 2022/2065, Art. 16(2)(b)",
+            _urls,
+        ),
+        Element(
+            "name_email",
+            "the name and email address of the person submitting the notice",
+            "Reg. (EU) 2022/2065, Art. 16(2)(c)",
+            _name_and_email,
+        ),
+        Element(
+            "bona_fide",
+            "a statement confirming the bona fide belief that the information and allegations "
+            "are accurate and complete",
+            "Reg. (EU) 2022/2065, Art. 16(2)(d)",
+            _statement("bona_fide", "bona fide belief", "accurate and complete"),
+        ),
     ),
-    deadline=DeadlineRule("policy", days=7, citation="Reg. (EU) 2022/2065, Art. 16(4)-(6)",
-                          note="no fixed period: notices must be processed in a timely, diligent, non-arbitrary "
-                               "and objective manner; receipt confirmed without undue delay", config_key="dsa"),
+    deadline=DeadlineRule(
+        "policy",
+        days=7,
+        citation="Reg. (EU) 2022/2065, Art. 16(4)-(6)",
+        note="no fixed period: notices must be processed in a timely, diligent, non-arbitrary "
+        "and objective manner; receipt confirmed without undue delay",
+        config_key="dsa",
+    ),
     statements={
         "bona_fide": "I confirm my bona fide belief that the information and allegations contained in this notice "
-                     "are accurate and complete.",
+        "are accurate and complete.",
     },
 )
 
 UK_OSA = LegalBasis(
-    key="uk-osa", short="UK OSA intimate image content report",
+    key="uk-osa",
+    short="UK OSA intimate image content report",
     title="Intimate image content report (UK Online Safety Act 2023)",
     citation="Online Safety Act 2023, s.10(3A) (user-to-user services) / s.27 (search services)",
-    jurisdiction="UK", host_kinds=frozenset({"host", "search"}), roles=NCII_ROLES, steer=NCII_STEER,
+    jurisdiction="UK",
+    host_kinds=frozenset({"host", "search"}),
+    roles=NCII_ROLES,
+    steer=NCII_STEER,
     elements=(
-        Element("declaration_present", "declaration that intimate image content is present on the service",
-                "Online Safety Act 2023, s.10(3A) / s.27 (intimate image content report)",
-                _statement("declaration_present", "i declare", "intimate image content")),
-        Element("declaration_subject", "declaration that the report is made by the subject of the content or "
-                "someone acting on their behalf", "Online Safety Act 2023, s.10(3A) / s.27",
-                _statement("declaration_subject", "i declare", "subject of")),
-        Element("identification", "information sufficient to identify the content (its exact URLs)",
-                "Online Safety Act 2023, s.10(3A) / s.27", _urls),
-        Element("contact", "contact details of the person making the report", "Online Safety Act 2023, s.10(3A) / s.27",
-                _contact_any),
-        Element("authority", "the reporter is the subject of the content or acts on their behalf",
-                "Online Safety Act 2023, s.10(3A) / s.27", _authority(NCII_ROLES)),
-        Element("on_behalf_of", "the subject a representative acts for", "Online Safety Act 2023, s.10(3A) / s.27",
-                _on_behalf),
+        Element(
+            "declaration_present",
+            "declaration that intimate image content is present on the service",
+            "Online Safety Act 2023, s.10(3A) / s.27 (intimate image content report)",
+            _statement("declaration_present", "i declare", "intimate image content"),
+        ),
+        Element(
+            "declaration_subject",
+            "declaration that the report is made by the subject of the content or someone acting on their behalf",
+            "Online Safety Act 2023, s.10(3A) / s.27",
+            _statement("declaration_subject", "i declare", "subject of"),
+        ),
+        Element(
+            "identification",
+            "information sufficient to identify the content (its exact URLs)",
+            "Online Safety Act 2023, s.10(3A) / s.27",
+            _urls,
+        ),
+        Element(
+            "contact",
+            "contact details of the person making the report",
+            "Online Safety Act 2023, s.10(3A) / s.27",
+            _contact_any,
+        ),
+        Element(
+            "authority",
+            "the reporter is the subject of the content or acts on their behalf",
+            "Online Safety Act 2023, s.10(3A) / s.27",
+            _authority(NCII_ROLES),
+        ),
+        Element(
+            "on_behalf_of",
+            "the subject a representative acts for",
+            "Online Safety Act 2023, s.10(3A) / s.27",
+            _on_behalf,
+        ),
     ),
-    deadline=DeadlineRule("statutory", hours=48, citation="Online Safety Act 2023, s.10(3A) / s.27 (as amended)",
-                          note="take down as soon as reasonably practicable and no later than 48 hours after the "
-                               "report is received, with copies that are the same or substantially the same",
-                          config_key="uk-osa"),
+    deadline=DeadlineRule(
+        "statutory",
+        hours=48,
+        citation="Online Safety Act 2023, s.10(3A) / s.27 (as amended)",
+        note="take down as soon as reasonably practicable and no later than 48 hours after the "
+        "report is received, with copies that are the same or substantially the same",
+        config_key="uk-osa",
+    ),
     statements={
         "declaration_present": "I declare that intimate image content of {subject} is present on your service at "
-                               "the locations listed in this report, shared without consent.",
+        "the locations listed in this report, shared without consent.",
         "declaration_subject": "I declare that this report is made by the subject of the content, or by a person "
-                               "acting on behalf of the subject of the content.",
+        "acting on behalf of the subject of the content.",
     },
     needs_confirmation="the duty is inserted into the Online Safety Act 2023 by government amendments to the Crime "
-                       "and Policing Bill (tabled March 2026); confirm that they were enacted, their commencement "
-                       "date, and any regulations the Secretary of State makes about the report's requirements",
+    "and Policing Bill (tabled March 2026); confirm that they were enacted, their commencement "
+    "date, and any regulations the Secretary of State makes about the report's requirements",
 )
 
 NCII_POLICY = LegalBasis(
-    key="ncii-policy", short="platform NCII policy", title="Report under the platform's non-consensual intimate imagery policy",
+    key="ncii-policy",
+    short="platform NCII policy",
+    title="Report under the platform's non-consensual intimate imagery policy",
     citation="the platform's terms of service / community guidelines on non-consensual intimate imagery",
-    jurisdiction="policy", host_kinds=frozenset({"host"}), roles=NCII_ROLES, steer=NCII_STEER,
+    jurisdiction="policy",
+    host_kinds=frozenset({"host"}),
+    roles=NCII_ROLES,
+    steer=NCII_STEER,
     elements=(
         Element("identification", "the exact URLs of the content", "platform NCII policy", _urls),
         Element("name_email", "name and email address of the reporter", "platform NCII policy", _name_and_email),
-        Element("nonconsensual", "statement that the content is intimate and shared without consent",
-                "platform NCII policy", _statement("nonconsensual", "without", "consent")),
-        Element("accuracy", "statement that the report is accurate", "platform NCII policy",
-                _statement("accuracy", "accurate")),
-        Element("authority", "the reporter is the person depicted or acts on their behalf", "platform NCII policy",
-                _authority(NCII_ROLES)),
+        Element(
+            "nonconsensual",
+            "statement that the content is intimate and shared without consent",
+            "platform NCII policy",
+            _statement("nonconsensual", "without", "consent"),
+        ),
+        Element(
+            "accuracy",
+            "statement that the report is accurate",
+            "platform NCII policy",
+            _statement("accuracy", "accurate"),
+        ),
+        Element(
+            "authority",
+            "the reporter is the person depicted or acts on their behalf",
+            "platform NCII policy",
+            _authority(NCII_ROLES),
+        ),
         Element("on_behalf_of", "the person a representative acts for", "platform NCII policy", _on_behalf),
     ),
-    deadline=DeadlineRule("policy", hours=72, note="each platform's own service level; set yours in takedown.toml",
-                          config_key="ncii-policy"),
+    deadline=DeadlineRule(
+        "policy",
+        hours=72,
+        note="each platform's own service level; set yours in takedown.toml",
+        config_key="ncii-policy",
+    ),
     statements={
         "nonconsensual": "The content at these locations shows {subject} in an intimate or sexual manner and was "
-                         "shared without their consent, in breach of your policy on non-consensual intimate imagery.",
+        "shared without their consent, in breach of your policy on non-consensual intimate imagery.",
         "accuracy": "The information in this report is accurate to the best of my knowledge.",
     },
 )
 
 SEARCH_DELISTING = LegalBasis(
-    key="search-delisting", short="search delisting request",
+    key="search-delisting",
+    short="search delisting request",
     title="Request to remove non-consensual intimate imagery from search results",
     citation="the search engine's policy on non-consensual explicit or intimate personal imagery",
-    jurisdiction="policy", host_kinds=frozenset({"search"}), roles=NCII_ROLES, steer=NCII_STEER,
+    jurisdiction="policy",
+    host_kinds=frozenset({"search"}),
+    roles=NCII_ROLES,
+    steer=NCII_STEER,
     elements=(
         Element("identification", "the exact URLs of the pages (and images) to delist", "search engine policy", _urls),
         Element("name_email", "name and email address of the requester", "search engine policy", _name_and_email),
-        Element("nonconsensual", "statement that the imagery is intimate and published without consent",
-                "search engine policy", _statement("nonconsensual", "without", "consent")),
-        Element("accuracy", "statement that the request is accurate", "search engine policy",
-                _statement("accuracy", "accurate")),
-        Element("authority", "the requester is the person depicted or acts on their behalf", "search engine policy",
-                _authority(NCII_ROLES)),
+        Element(
+            "nonconsensual",
+            "statement that the imagery is intimate and published without consent",
+            "search engine policy",
+            _statement("nonconsensual", "without", "consent"),
+        ),
+        Element(
+            "accuracy",
+            "statement that the request is accurate",
+            "search engine policy",
+            _statement("accuracy", "accurate"),
+        ),
+        Element(
+            "authority",
+            "the requester is the person depicted or acts on their behalf",
+            "search engine policy",
+            _authority(NCII_ROLES),
+        ),
         Element("on_behalf_of", "the person a representative acts for", "search engine policy", _on_behalf),
     ),
-    deadline=DeadlineRule("policy", days=7, note="each search engine's own service level; set yours in takedown.toml",
-                          config_key="search-delisting"),
+    deadline=DeadlineRule(
+        "policy",
+        days=7,
+        note="each search engine's own service level; set yours in takedown.toml",
+        config_key="search-delisting",
+    ),
     statements={
         "nonconsensual": "The pages listed show intimate imagery of {subject} published without their consent. "
-                         "Please remove them, and the images, from your search results.",
+        "Please remove them, and the images, from your search results.",
         "accuracy": "The information in this request is accurate to the best of my knowledge.",
     },
 )
 
-BASES: dict[str, LegalBasis] = {b.key: b for b in
-                                (DMCA, DMCA_SEARCH, TAKE_IT_DOWN, DSA, UK_OSA, NCII_POLICY, SEARCH_DELISTING)}
+BASES: dict[str, LegalBasis] = {
+    b.key: b for b in (DMCA, DMCA_SEARCH, TAKE_IT_DOWN, DSA, UK_OSA, NCII_POLICY, SEARCH_DELISTING)
+}
 
 
 def get_basis(key: str) -> LegalBasis:

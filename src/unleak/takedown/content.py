@@ -8,47 +8,56 @@ recipient's desk).
 from __future__ import annotations
 
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from unleak.takedown.bases import (AGENT, DEPICTED, OWNER, REPRESENTATIVE, ROLE_LABELS, IncompleteNotice,
-                                   LegalBasis, Missing, get_basis)
+from unleak.takedown.bases import (
+    AGENT,
+    DEPICTED,
+    OWNER,
+    REPRESENTATIVE,
+    ROLE_LABELS,
+    IncompleteNotice,
+    LegalBasis,
+    Missing,
+    get_basis,
+)
 
 WIDTH = 78
 
 _INTRO = {
     "dmca": "This is a notification of claimed infringement under the Digital Millennium Copyright Act, "
-            "17 U.S.C. §512(c)(3), sent to you as the service provider's designated agent. I ask you to "
-            "remove, or disable access to, the infringing material identified below.",
+    "17 U.S.C. §512(c)(3), sent to you as the service provider's designated agent. I ask you to "
+    "remove, or disable access to, the infringing material identified below.",
     "dmca-512d": "This is a notification of claimed infringement under 17 U.S.C. §512(d)(3). Your search "
-                 "service refers or links users to the infringing material identified below; I ask you to "
-                 "remove, or disable access to, those references and links.",
+    "service refers or links users to the infringing material identified below; I ask you to "
+    "remove, or disable access to, those references and links.",
     "take-it-down": "This is a request for removal of nonconsensual intimate visual depictions under section 3 "
-                    "of the TAKE IT DOWN Act (Pub. L. 119-12). The content identified below depicts {subject} "
-                    "and was published on your platform without consent.",
+    "of the TAKE IT DOWN Act (Pub. L. 119-12). The content identified below depicts {subject} "
+    "and was published on your platform without consent.",
     "dsa": "This is a notice under Article 16 of Regulation (EU) 2022/2065 (the Digital Services Act) about "
-           "specific items of information on your service that I consider to be illegal content.",
+    "specific items of information on your service that I consider to be illegal content.",
     "uk-osa": "This is an intimate image content report under the Online Safety Act 2023 (section 10(3A) for "
-              "user-to-user services; section 27 for search services, as amended in 2026).",
+    "user-to-user services; section 27 for search services, as amended in 2026).",
     "ncii-policy": "I am reporting content on your service that breaches your policy on non-consensual intimate "
-                   "imagery, and ask you to remove it.",
+    "imagery, and ask you to remove it.",
     "search-delisting": "I ask you to remove from your search results the pages and images listed below, which "
-                        "show non-consensual intimate imagery.",
+    "show non-consensual intimate imagery.",
 }
 
 _DEADLINE_SENTENCE = {
     "take-it-down": "Section 3(a)(3) requires a covered platform, upon receiving a valid request, to remove the "
-                    "depiction as soon as possible, but not later than 48 hours after receiving it, and to make "
-                    "reasonable efforts to identify and remove any known identical copies.",
+    "depiction as soon as possible, but not later than 48 hours after receiving it, and to make "
+    "reasonable efforts to identify and remove any known identical copies.",
     "uk-osa": "The Act requires the service to take this content down (together with content that is the same or "
-              "substantially the same) as soon as reasonably practicable and no later than 48 hours after this "
-              "report is received.",
+    "substantially the same) as soon as reasonably practicable and no later than 48 hours after this "
+    "report is received.",
     "dsa": "Article 16(4)-(6) requires you to confirm receipt of this notice without undue delay, to decide on it "
-           "in a timely, diligent, non-arbitrary and objective manner, and to inform me of your decision and the "
-           "possibilities for redress.",
+    "in a timely, diligent, non-arbitrary and objective manner, and to inform me of your decision and the "
+    "possibilities for redress.",
     "dmca": "To keep the protection of 17 U.S.C. §512(c), a service provider must respond expeditiously to remove, "
-            "or disable access to, the material.",
+    "or disable access to, the material.",
     "dmca-512d": "To keep the protection of 17 U.S.C. §512(d), a service provider must respond expeditiously to "
-                 "remove, or disable access to, the references or links.",
+    "remove, or disable access to, the references or links.",
 }
 
 
@@ -56,8 +65,9 @@ def capacity_text(claimant: dict) -> str:
     roles = [r for r in (claimant.get("roles") or []) if r in ROLE_LABELS]
     parts = [ROLE_LABELS[r] for r in roles]
     if set(roles) & {REPRESENTATIVE, AGENT} and claimant.get("on_behalf_of"):
-        parts = [p + (f" ({claimant['on_behalf_of']})" if r in (REPRESENTATIVE, AGENT) else "")
-                 for r, p in zip(roles, parts)]
+        parts = [
+            p + (f" ({claimant['on_behalf_of']})" if r in (REPRESENTATIVE, AGENT) else "") for r, p in zip(roles, parts)
+        ]
     return " and ".join(parts) if parts else "(capacity not stated)"
 
 
@@ -73,8 +83,18 @@ def subject_line(fields: dict) -> str:
 def _wrap(text: str, indent: str = "  ") -> str:
     out = []
     for para in text.split("\n"):
-        out.append(textwrap.fill(para, WIDTH, initial_indent=indent, subsequent_indent=indent,
-                                 break_long_words=False, break_on_hyphens=False) if para.strip() else "")
+        out.append(
+            textwrap.fill(
+                para,
+                WIDTH,
+                initial_indent=indent,
+                subsequent_indent=indent,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            if para.strip()
+            else ""
+        )
     return "\n".join(out)
 
 
@@ -95,7 +115,7 @@ def render_text(fields: dict, *, check: bool = True) -> str:
     ctx = {"subject": _subject(c)}
     host = fields.get("host") or {}
     recipient = fields.get("recipient") or {}
-    date = fields.get("date") or datetime.now(timezone.utc).isoformat()
+    date = fields.get("date") or datetime.now(UTC).isoformat()
     lines: list[str] = []
     lines.append(basis.title.upper())
     lines.append(f"Legal basis: {basis.citation}")
@@ -115,12 +135,21 @@ def render_text(fields: dict, *, check: bool = True) -> str:
         sent = (follow.get("sent_at") or "")[:16].replace("T", " ")
         msg = f" (Message-ID {follow['message_id']})" if follow.get("message_id") else ""
         earlier = ", ".join(follow.get("urls") or [])
-        lines.append(_wrap(f"FOLLOW-UP. This notice follows my notice #{follow['notice_id']} sent on {sent} UTC{msg}, "
-                           f"after which the content was removed from {earlier}. The same content has now been "
-                           "uploaded again at the location(s) below.", ""))
+        lines.append(
+            _wrap(
+                f"FOLLOW-UP. This notice follows my notice #{follow['notice_id']} sent on {sent} UTC{msg}, "
+                f"after which the content was removed from {earlier}. The same content has now been "
+                "uploaded again at the location(s) below.",
+                "",
+            )
+        )
         if basis.key == "take-it-down":
-            lines.append(_wrap("Section 3(a)(3)(B) requires reasonable efforts to identify and remove any known "
-                               "identical copies.", ""))
+            lines.append(
+                _wrap(
+                    "Section 3(a)(3)(B) requires reasonable efforts to identify and remove any known identical copies.",
+                    "",
+                )
+            )
         lines.append("")
 
     num = 0
@@ -149,8 +178,11 @@ def render_text(fields: dict, *, check: bool = True) -> str:
 
     if basis.key in ("dmca", "dmca-512d"):
         sec("work", "Copyrighted work(s) infringed", _wrap(fields["work"]))
-        title = ("Infringing material to be removed, and where it is" if basis.key == "dmca"
-                 else "References and links to be removed, and where they are")
+        title = (
+            "Infringing material to be removed, and where it is"
+            if basis.key == "dmca"
+            else "References and links to be removed, and where they are"
+        )
         sec("material", title, url_text)
         sec("contact", "Contact information of the complaining party", contact)
         sec("good_faith", "Statement of good faith", _wrap(statements["good_faith"]))
@@ -165,20 +197,29 @@ def render_text(fields: dict, *, check: bool = True) -> str:
     elif basis.key == "dsa":
         sec("explanation", "Why this information is illegal content", _wrap(fields["explanation"]))
         sec("location", "Exact electronic location (URLs)", url_text)
-        sec("name_email", "Name and email address of the notifier",
-            f"  {c.get('name', '')}\n  {c.get('email', '')}")
+        sec("name_email", "Name and email address of the notifier", f"  {c.get('name', '')}\n  {c.get('email', '')}")
         sec("bona_fide", "Statement of bona fide belief", _wrap(statements["bona_fide"]))
         sig_key = None
     elif basis.key == "uk-osa":
-        sec("declaration_present", "Declaration: intimate image content is present", _wrap(statements["declaration_present"]))
-        sec("declaration_subject", "Declaration: made by the subject or on their behalf",
-            _wrap(statements["declaration_subject"] + f" I am {capacity_text(c)}."))
+        sec(
+            "declaration_present",
+            "Declaration: intimate image content is present",
+            _wrap(statements["declaration_present"]),
+        )
+        sec(
+            "declaration_subject",
+            "Declaration: made by the subject or on their behalf",
+            _wrap(statements["declaration_subject"] + f" I am {capacity_text(c)}."),
+        )
         sec("identification", "Information identifying the content", url_text)
         sec("contact", "Contact details of the person making the report", contact)
         sig_key = None
     else:  # ncii-policy, search-delisting
-        sec("identification", "Location of the content" if basis.key == "ncii-policy" else "Pages and images to delist",
-            url_text)
+        sec(
+            "identification",
+            "Location of the content" if basis.key == "ncii-policy" else "Pages and images to delist",
+            url_text,
+        )
         body = statements["nonconsensual"] + (f"\n{fields['details']}" if fields.get("details") else "")
         sec("nonconsensual", "What the content is", _wrap(body))
         sec("name_email", "Who is reporting", f"  {c.get('name', '')}, {capacity_text(c)}\n  {c.get('email', '')}")
@@ -194,15 +235,25 @@ def render_text(fields: dict, *, check: bool = True) -> str:
     signature = (fields.get("signature") or c.get("signature") or "").strip()
     if sig_key:
         num += 1
-        lines.append(_section(f"{num}. Signature", _el(basis, sig_key).citation,
-                              f"  {signature}\n  {c.get('name', '')}, {capacity_text(c)}"))
+        lines.append(
+            _section(
+                f"{num}. Signature",
+                _el(basis, sig_key).citation,
+                f"  {signature}\n  {c.get('name', '')}, {capacity_text(c)}",
+            )
+        )
     else:
         lines.append("Signed,")
         lines.append(f"  {signature or c.get('name', '')}")
         lines.append(f"  {c.get('name', '')}, {capacity_text(c)}")
         lines.append("")
-    lines.append(_wrap("Please reply to this address to confirm receipt and to tell me what action you have taken. "
-                       "I keep a record of this notice and will check whether the content is still available.", ""))
+    lines.append(
+        _wrap(
+            "Please reply to this address to confirm receipt and to tell me what action you have taken. "
+            "I keep a record of this notice and will check whether the content is still available.",
+            "",
+        )
+    )
     text = "\n".join(lines).rstrip() + "\n"
     if check:
         missing = verify_rendered(fields, text)
@@ -251,7 +302,7 @@ def verify_rendered(fields: dict, text: str) -> list[Missing]:
     for key, statement in (fields.get("statements") or {}).items():
         if any(e.key == key for e in basis.elements):
             need(key, statement)
-    sig = (fields.get("signature") or c.get("signature") or "")
+    sig = fields.get("signature") or c.get("signature") or ""
     if any(e.key == "signature" for e in basis.elements):
         need("signature", sig)
     for key in ("contact", "name_email"):
@@ -287,8 +338,12 @@ def form_fields(fields: dict) -> list[tuple[str, str]]:
         rows.append(("Additional information", fields["details"]))
     if fields.get("follows"):
         f = fields["follows"]
-        rows.append(("Earlier report", f"notice #{f['notice_id']} sent {(f.get('sent_at') or '')[:10]}: "
-                     + ", ".join(f.get("urls") or [])))
+        rows.append(
+            (
+                "Earlier report",
+                f"notice #{f['notice_id']} sent {(f.get('sent_at') or '')[:10]}: " + ", ".join(f.get("urls") or []),
+            )
+        )
     for key, text in st.items():
         label = next((e.label for e in basis.elements if e.key == key), key)
         rows.append((f"Statement: {label}", text))

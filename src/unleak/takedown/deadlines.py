@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from unleak import config
@@ -25,7 +25,7 @@ Clock = Callable[[], datetime]
 
 
 def system_clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,7 @@ class Deadline:
     note: str = ""
 
     def to_json(self) -> dict:
-        return {"at": self.at.isoformat() if self.at else None, "kind": self.kind, "rule": self.rule,
-                "note": self.note}
+        return {"at": self.at.isoformat() if self.at else None, "kind": self.kind, "rule": self.rule, "note": self.note}
 
 
 def settings_path() -> Path:
@@ -63,15 +62,16 @@ def user_zone(settings: dict | None = None) -> tzinfo:
             try:
                 return ZoneInfo(name.lstrip(":"))
             except (ZoneInfoNotFoundError, ValueError):
-                raise UnleakError(f"unknown time zone {name!r}",
-                                  hint="use an IANA name such as Europe/Berlin or America/New_York") from None
+                raise UnleakError(
+                    f"unknown time zone {name!r}", hint="use an IANA name such as Europe/Berlin or America/New_York"
+                ) from None
     try:
         target = os.path.realpath("/etc/localtime")
         if "zoneinfo/" in target:
             return ZoneInfo(target.split("zoneinfo/", 1)[1])
     except (OSError, ZoneInfoNotFoundError, ValueError):
         pass
-    return timezone.utc
+    return UTC
 
 
 def parse_period(text: str) -> tuple[float | None, int | None]:
@@ -94,15 +94,27 @@ def effective_rule(basis: LegalBasis, settings: dict | None = None, *, sent_at: 
     settings = load_settings() if settings is None else settings
     if rule.kind == "statutory":
         if rule.statutory_from and sent_at is not None and sent_at < datetime.fromisoformat(rule.statutory_from):
-            return DeadlineRule("policy", hours=rule.hours, days=rule.days, citation=rule.citation,
-                                note=f"the statutory duty applies from {rule.statutory_from[:10]}; until then "
-                                     "this is an expectation only", config_key=rule.config_key)
+            return DeadlineRule(
+                "policy",
+                hours=rule.hours,
+                days=rule.days,
+                citation=rule.citation,
+                note=f"the statutory duty applies from {rule.statutory_from[:10]}; until then "
+                "this is an expectation only",
+                config_key=rule.config_key,
+            )
         return rule
     override = (settings.get("response_times") or {}).get(rule.config_key or basis.key)
     if override is not None:
         hours, days = parse_period(override)
-        return DeadlineRule("policy", hours=hours, days=days, citation=rule.citation,
-                            note="expected response time set in takedown.toml", config_key=rule.config_key)
+        return DeadlineRule(
+            "policy",
+            hours=hours,
+            days=days,
+            citation=rule.citation,
+            note="expected response time set in takedown.toml",
+            config_key=rule.config_key,
+        )
     return rule
 
 
@@ -112,17 +124,18 @@ def add_wall_days(start: datetime, days: int, zone: tzinfo) -> datetime:
     naive = local.replace(tzinfo=None) + timedelta(days=days)
     # PEP 495: with fold=0 a wall time in the spring-forward gap maps past the gap (02:30 -> 03:30),
     # and a repeated wall time in the autumn takes its first occurrence.
-    return naive.replace(tzinfo=zone, fold=0).astimezone(timezone.utc)
+    return naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
-def compute_deadline(basis: LegalBasis, sent_at: datetime, *, zone: tzinfo | None = None,
-                     settings: dict | None = None) -> Deadline:
+def compute_deadline(
+    basis: LegalBasis, sent_at: datetime, *, zone: tzinfo | None = None, settings: dict | None = None
+) -> Deadline:
     """The deadline of a notice under `basis` sent (received) at `sent_at`."""
     if sent_at.tzinfo is None:
         raise ValueError("sent_at must be timezone-aware")
     settings = load_settings() if settings is None else settings
     rule = effective_rule(basis, settings, sent_at=sent_at)
-    sent_utc = sent_at.astimezone(timezone.utc)
+    sent_utc = sent_at.astimezone(UTC)
     cite = f", {rule.citation}" if rule.citation else ""
     if rule.hours is not None:
         at = sent_utc + timedelta(hours=rule.hours)
@@ -154,5 +167,5 @@ def format_remaining(deadline: datetime | None, now: datetime) -> str:
     days, rem = divmod(int(secs), 86400)
     hours, rem = divmod(rem, 3600)
     minutes = rem // 60
-    text = (f"{days}d {hours}h" if days else f"{hours}h {minutes}m" if hours else f"{minutes}m")
+    text = f"{days}d {hours}h" if days else f"{hours}h {minutes}m" if hours else f"{minutes}m"
     return f"in {text}" if delta.total_seconds() >= 0 else f"overdue by {text}"

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from unleak import config
@@ -21,8 +22,20 @@ from unleak.errors import UnleakError
 
 _MAILTO = re.compile(r"mailto:([^\"'?>\s]+)", re.I)
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
-_ABUSE_WORDS = ("abuse", "dmca", "copyright", "takedown", "take-down", "legal", "report", "removal", "privacy",
-                "trust", "safety", "complaint")
+_ABUSE_WORDS = (
+    "abuse",
+    "dmca",
+    "copyright",
+    "takedown",
+    "take-down",
+    "legal",
+    "report",
+    "removal",
+    "privacy",
+    "trust",
+    "safety",
+    "complaint",
+)
 _LINK = re.compile(r"<a\b[^>]*href\s*=\s*[\"']([^\"']+)[\"'][^>]*>(.*?)</a>", re.I | re.S)
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -52,18 +65,34 @@ class HostEntry:
     origin: str = "shipped"  # shipped | user | discovered
 
     @classmethod
-    def from_json(cls, d: dict, origin: str) -> "HostEntry":
+    def from_json(cls, d: dict, origin: str) -> HostEntry:
         if not d.get("id"):
-            raise UnleakError("a hosts.json entry has no id", hint="give every entry a unique \"id\"")
-        return cls(id=d["id"], name=d.get("name", d["id"]), kind=d.get("kind", "host"),
-                   domains=[x.lower().strip(".") for x in d.get("domains", [])], contacts=d.get("contacts", {}),
-                   jurisdiction=d.get("jurisdiction", ""), confirmed=bool(d.get("confirmed", False)),
-                   default_delisting=bool(d.get("default_delisting", False)), note=d.get("note", ""), origin=origin)
+            raise UnleakError("a hosts.json entry has no id", hint='give every entry a unique "id"')
+        return cls(
+            id=d["id"],
+            name=d.get("name", d["id"]),
+            kind=d.get("kind", "host"),
+            domains=[x.lower().strip(".") for x in d.get("domains", [])],
+            contacts=d.get("contacts", {}),
+            jurisdiction=d.get("jurisdiction", ""),
+            confirmed=bool(d.get("confirmed", False)),
+            default_delisting=bool(d.get("default_delisting", False)),
+            note=d.get("note", ""),
+            origin=origin,
+        )
 
     def to_json(self) -> dict:
-        return {"id": self.id, "name": self.name, "kind": self.kind, "domains": self.domains,
-                "contacts": self.contacts, "jurisdiction": self.jurisdiction, "confirmed": self.confirmed,
-                "default_delisting": self.default_delisting, "note": self.note}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind,
+            "domains": self.domains,
+            "contacts": self.contacts,
+            "jurisdiction": self.jurisdiction,
+            "confirmed": self.confirmed,
+            "default_delisting": self.default_delisting,
+            "note": self.note,
+        }
 
     def contact_for(self, basis: str) -> Contact | None:
         c = self.contacts.get(basis) or self.contacts.get("default")
@@ -97,7 +126,7 @@ class HostDirectory:
             self.entries[e.id] = e
 
     @classmethod
-    def load(cls, user_path: Path | None = None) -> "HostDirectory":
+    def load(cls, user_path: Path | None = None) -> HostDirectory:
         shipped = json.loads(resources.files("unleak.takedown").joinpath("data/hosts.json").read_text("utf-8"))
         entries = [HostEntry.from_json(d, "shipped") for d in shipped["hosts"]]
         path = user_path or user_hosts_path()
@@ -106,7 +135,9 @@ class HostDirectory:
                 user = json.loads(path.read_text("utf-8"))
             except (OSError, ValueError) as exc:
                 raise UnleakError(f"cannot read {path}: {exc}", hint="fix the JSON or remove the file") from None
-            entries += [HostEntry.from_json(d, "user") for d in (user.get("hosts", []) if isinstance(user, dict) else user)]
+            entries += [
+                HostEntry.from_json(d, "user") for d in (user.get("hosts", []) if isinstance(user, dict) else user)
+            ]
         return cls(entries)
 
     def lookup(self, url_or_host: str) -> HostEntry | None:
@@ -116,9 +147,10 @@ class HostDirectory:
         for e in self.entries.values():
             for d in e.domains:
                 d2 = d[4:] if d.startswith("www.") else d
-                if host == d2 or host.endswith("." + d2):
-                    if best is None or len(d2) > best[0] or (len(d2) == best[0] and e.origin == "user"):
-                        best = (len(d2), e)
+                if not (host == d2 or host.endswith("." + d2)):
+                    continue
+                if best is None or len(d2) > best[0] or (len(d2) == best[0] and e.origin == "user"):
+                    best = (len(d2), e)
         return best[1] if best else None
 
     def search_engines(self, *, default_only: bool = True) -> list[HostEntry]:
@@ -145,6 +177,7 @@ def save_user_entry(entry: dict, path: Path | None = None) -> Path:
 
 
 # --- discovery for hosts not in the directory ------------------------------------------------
+
 
 def contacts_from_html(html: str, base_url: str) -> list[Contact]:
     """mailto: addresses and report/abuse/DMCA links on a page, abuse-looking ones first."""
@@ -191,7 +224,7 @@ def contacts_from_rdap(data: dict) -> list[Contact]:
     def walk(entities: list) -> None:
         for ent in entities or []:
             if "abuse" in (ent.get("roles") or []):
-                for prop in ((ent.get("vcardArray") or [None, []])[1] or []):
+                for prop in (ent.get("vcardArray") or [None, []])[1] or []:
                     if isinstance(prop, list) and prop and prop[0] == "email" and len(prop) >= 4:
                         out.append(Contact("email", str(prop[3]), "rdap"))
             walk(ent.get("entities") or [])

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterable
 
 from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session
@@ -22,28 +22,48 @@ from unleak import config
 from unleak.errors import NotFound, UnleakError
 from unleak.store import Store
 from unleak.store.models import BankItem, Case, Claimant, Notice, NoticeEvent, NoticeItem, Sighting
-from unleak.takedown.bases import (COPYRIGHT_ROLES, NCII_ROLES, OWNER, ROLES, LegalBasis, Missing, NotEntitled,
-                                   default_basis, get_basis)
+from unleak.takedown.bases import (
+    COPYRIGHT_ROLES,
+    NCII_ROLES,
+    OWNER,
+    ROLES,
+    LegalBasis,
+    Missing,
+    NotEntitled,
+    default_basis,
+    get_basis,
+)
 from unleak.takedown.content import render_text, subject_line
 from unleak.takedown.hosts import Contact, FetchFn, HostDirectory, HostEntry, discover_contacts, host_of
 
-STATUSES = ("draft", "confirmed", "sent", "acknowledged", "removed", "partially_removed", "refused", "no_answer",
-            "escalated")
+STATUSES = (
+    "draft",
+    "confirmed",
+    "sent",
+    "acknowledged",
+    "removed",
+    "partially_removed",
+    "refused",
+    "no_answer",
+    "escalated",
+)
 REPLY_STATUSES = ("acknowledged", "removed", "partially_removed", "refused", "no_answer", "escalated")
 AWAITING = frozenset({"sent", "acknowledged", "partially_removed", "no_answer", "escalated"})
 CLOSED = frozenset({"removed", "refused"})
-SEARCH_REVIEW_NOTE = ("unleak has not checked that {engine} shows these URLs in its results (it cannot query "
-                      "search engines): search for them on {engine} first, and send this request only if it "
-                      "shows them. Confirming this notice states that you checked.")
+SEARCH_REVIEW_NOTE = (
+    "unleak has not checked that {engine} shows these URLs in its results (it cannot query "
+    "search engines): search for them on {engine} first, and send this request only if it "
+    "shows them. Confirming this notice states that you checked."
+)
 CLAIMANT_FIELDS = ("name", "email", "postal_address", "phone", "roles", "on_behalf_of", "signature")
 ANSWER_FIELDS = ("work", "explanation", "details", "signature", "locate_info", "recipient", "reference")
 
 
 def _now(now: datetime | None) -> datetime:
-    when = now or datetime.now(timezone.utc)
+    when = now or datetime.now(UTC)
     if when.tzinfo is None:
         raise ValueError("times must be timezone-aware")
-    return when.astimezone(timezone.utc)
+    return when.astimezone(UTC)
 
 
 def _log(s: Session, case_id: int, action: str, data: dict) -> None:
@@ -58,6 +78,7 @@ def _case(store: Store, s: Session, name: str | None) -> Case:
 
 # --- the claimant ------------------------------------------------------------------------------
 
+
 def parse_roles(roles: Iterable[str] | str | None) -> list[str]:
     if roles is None:
         return []
@@ -65,8 +86,13 @@ def parse_roles(roles: Iterable[str] | str | None) -> list[str]:
     out = []
     for r in items:
         r = r.strip().lower().replace("-", "_").replace(" ", "_")
-        r = {"authorized_representative": "authorised_representative", "representative": "authorised_representative",
-             "owner": "copyright_owner", "depicted": "depicted_person", "subject": "depicted_person"}.get(r, r)
+        r = {
+            "authorized_representative": "authorised_representative",
+            "representative": "authorised_representative",
+            "owner": "copyright_owner",
+            "depicted": "depicted_person",
+            "subject": "depicted_person",
+        }.get(r, r)
         if not r:
             continue
         if r not in ROLES:
@@ -79,8 +105,15 @@ def parse_roles(roles: Iterable[str] | str | None) -> list[str]:
 def claimant_dict(c: Claimant | None) -> dict:
     if c is None:
         return {k: ([] if k == "roles" else "") for k in CLAIMANT_FIELDS}
-    return {"name": c.name, "email": c.email, "postal_address": c.postal_address, "phone": c.phone,
-            "roles": parse_roles(c.roles), "on_behalf_of": c.on_behalf_of, "signature": c.signature}
+    return {
+        "name": c.name,
+        "email": c.email,
+        "postal_address": c.postal_address,
+        "phone": c.phone,
+        "roles": parse_roles(c.roles),
+        "on_behalf_of": c.on_behalf_of,
+        "signature": c.signature,
+    }
 
 
 def get_claimant(store: Store, case: str | None = None) -> dict | None:
@@ -107,7 +140,7 @@ def set_claimant(store: Store, case: str | None = None, **changes) -> dict:
                 continue
             if key == "roles":
                 value = ",".join(parse_roles(value))
-            setattr(c, key, str(value).strip() if key != "postal_address" else str(value).strip())
+            setattr(c, key, str(value).strip())
         if not c.signature and c.name:
             c.signature = f"/{c.name}/"
         s.flush()
@@ -116,6 +149,7 @@ def set_claimant(store: Store, case: str | None = None, **changes) -> dict:
 
 
 # --- drafting ----------------------------------------------------------------------------------
+
 
 @dataclass
 class DraftOutcome:
@@ -131,10 +165,18 @@ class DraftOutcome:
     review_note: str = ""  # what the person must check before confirming (see review_note())
 
     def to_json(self) -> dict:
-        return {"notice_id": self.notice_id, "host": self.host, "host_name": self.host_name, "basis": self.basis,
-                "channel": self.channel, "recipient": self.recipient, "urls": self.urls,
-                "missing": [m.to_json() for m in self.missing], "updated": self.updated,
-                "review_note": self.review_note}
+        return {
+            "notice_id": self.notice_id,
+            "host": self.host,
+            "host_name": self.host_name,
+            "basis": self.basis,
+            "channel": self.channel,
+            "recipient": self.recipient,
+            "urls": self.urls,
+            "missing": [m.to_json() for m in self.missing],
+            "updated": self.updated,
+            "review_note": self.review_note,
+        }
 
 
 def review_note(host_kind: str, host_name: str) -> str:
@@ -165,24 +207,38 @@ def open_sightings(s: Session, case_id: int, sighting_ids: Iterable[int] | None 
     q = select(Sighting).where(Sighting.case_id == case_id, Sighting.status == "up")
     if sighting_ids is not None:
         q = q.where(Sighting.id.in_(list(sighting_ids)))
-    return [sg for sg in s.scalars(q.order_by(Sighting.id))
-            if (sg.page_url or sg.media_url or "").lower().startswith(("http://", "https://"))]
+    return [
+        sg
+        for sg in s.scalars(q.order_by(Sighting.id))
+        if (sg.page_url or sg.media_url or "").lower().startswith(("http://", "https://"))
+    ]
 
 
 def _covered(s: Session, sighting_id: int, host_key: str, basis: str) -> Notice | None:
     """A notice that already covers this sighting for this host and basis: not refused, and the
     content not already gone (a copy back at a removed URL needs a new, follow-up notice)."""
-    return s.scalar(select(Notice).join(NoticeItem, NoticeItem.notice_id == Notice.id)
-                    .where(NoticeItem.sighting_id == sighting_id, Notice.host == host_key, Notice.basis == basis,
-                           Notice.status != "refused", NoticeItem.state != "gone").limit(1))
+    return s.scalar(
+        select(Notice)
+        .join(NoticeItem, NoticeItem.notice_id == Notice.id)
+        .where(
+            NoticeItem.sighting_id == sighting_id,
+            Notice.host == host_key,
+            Notice.basis == basis,
+            Notice.status != "refused",
+            NoticeItem.state != "gone",
+        )
+        .limit(1)
+    )
 
 
 def _claimant_row(s: Session, case_id: int) -> Claimant:
     c = s.scalar(select(Claimant).where(Claimant.case_id == case_id))
     if c is None or not c.name:
-        raise UnleakError("this case has no claimant: who signs the notices, and in what capacity",
-                          hint="run `unleak claimant set --name ... --email ... --role depicted_person` "
-                               "(roles: " + ", ".join(ROLES) + ")")
+        raise UnleakError(
+            "this case has no claimant: who signs the notices, and in what capacity",
+            hint="run `unleak claimant set --name ... --email ... --role depicted_person` "
+            "(roles: " + ", ".join(ROLES) + ")",
+        )
     return c
 
 
@@ -194,8 +250,10 @@ def _default_texts(basis: LegalBasis, claimant: dict, labels: list[str], kinds: 
     names = "; ".join(f"'{x}'" for x in labels if x) or "(private, unpublished)"
     out = {}
     if basis.key in ("dmca", "dmca-512d"):
-        out["work"] = (f"Original, unpublished {what}(s) of which {who} owns the copyright, identified in my records "
-                       f"as: {names}. The material at the locations below reproduces them without authorisation.")
+        out["work"] = (
+            f"Original, unpublished {what}(s) of which {who} owns the copyright, identified in my records "
+            f"as: {names}. The material at the locations below reproduces them without authorisation."
+        )
     if basis.key == "dsa":
         if roles & NCII_ROLES:
             out["explanation"] = (
@@ -203,20 +261,31 @@ def _default_texts(basis: LegalBasis, claimant: dict, labels: list[str], kinds: 
                 "Sharing intimate images of a person without their consent is a criminal offence in the Member "
                 "States (see also Article 5 of Directive (EU) 2024/1385) and unlawfully processes special "
                 "categories of personal data (Articles 6 and 9 GDPR). They match, by perceptual fingerprint, "
-                f"private {what}s that {who} never published.")
+                f"private {what}s that {who} never published."
+            )
         elif roles & COPYRIGHT_ROLES:
             out["explanation"] = (
                 f"The items at these locations reproduce and make available to the public original {what}(s) of "
                 f"which {who} owns the copyright, without authorisation, infringing the exclusive rights of "
-                "reproduction and communication to the public (Articles 2 and 3 of Directive 2001/29/EC).")
+                "reproduction and communication to the public (Articles 2 and 3 of Directive 2001/29/EC)."
+            )
     return out
 
 
-def draft_notices(store: Store, case: str | None = None, *, bases: Iterable[str] | None = None,
-                  search: bool = True, answers: dict | None = None, recipients: dict[str, str] | None = None,
-                  discover: FetchFn | None = None, directory: HostDirectory | None = None,
-                  sighting_ids: Iterable[int] | None = None, follows: dict[int, int] | None = None,
-                  now: datetime | None = None) -> list[DraftOutcome]:
+def draft_notices(
+    store: Store,
+    case: str | None = None,
+    *,
+    bases: Iterable[str] | None = None,
+    search: bool = True,
+    answers: dict | None = None,
+    recipients: dict[str, str] | None = None,
+    discover: FetchFn | None = None,
+    directory: HostDirectory | None = None,
+    sighting_ids: Iterable[int] | None = None,
+    follows: dict[int, int] | None = None,
+    now: datetime | None = None,
+) -> list[DraftOutcome]:
     """Group the case's open sightings by host and legal basis and draft one notice per group.
 
     Fills in what the case knows (claimant, URLs, first-seen times, item labels, the host's
@@ -239,9 +308,11 @@ def draft_notices(store: Store, case: str | None = None, *, bases: Iterable[str]
             for key in wanted:
                 get_basis(key).require_entitled(roles)
         elif default_basis(roles, "host") is None:
-            raise NotEntitled("the claimant has no capacity set, so no legal basis applies",
-                              hint="run `unleak claimant set --role depicted_person` (or authorised_representative, "
-                                   "copyright_owner, agent)")
+            raise NotEntitled(
+                "the claimant has no capacity set, so no legal basis applies",
+                hint="run `unleak claimant set --role depicted_person` (or authorised_representative, "
+                "copyright_owner, agent)",
+            )
         sightings = open_sightings(s, case_row.id, sighting_ids)
         groups: dict[tuple[str, str], _Group] = {}
         for sg in sightings:
@@ -255,23 +326,32 @@ def draft_notices(store: Store, case: str | None = None, *, bases: Iterable[str]
                 kind = entry.kind if entry else "host"
                 if kind == "search":
                     continue
-                for basis_key in (wanted or [default_basis(roles, "host")]):
+                for basis_key in wanted or [default_basis(roles, "host")]:
                     basis = get_basis(basis_key)
                     if "host" not in basis.host_kinds:
                         continue
-                    g = groups.setdefault((key, basis.key), _Group(entry, key, entry.name if entry else domain,
-                                                                   "host", domain, page))
+                    g = groups.setdefault(
+                        (key, basis.key), _Group(entry, key, entry.name if entry else domain, "host", domain, page)
+                    )
                     g.sightings.append(sg)
             if search:
                 # Every default engine, without checking that it lists the URL: unleak cannot query search
                 # engines. The review note (review_note()) asks the person to check before confirming.
                 for engine in directory.search_engines():
-                    for basis_key in (wanted or [default_basis(roles, "search")]):
+                    for basis_key in wanted or [default_basis(roles, "search")]:
                         basis = get_basis(basis_key)
                         if "search" not in basis.host_kinds:
                             continue
-                        g = groups.setdefault((engine.id, basis.key), _Group(engine, engine.id, engine.name, "search",
-                                                                             engine.domains[0] if engine.domains else engine.id))
+                        g = groups.setdefault(
+                            (engine.id, basis.key),
+                            _Group(
+                                engine,
+                                engine.id,
+                                engine.name,
+                                "search",
+                                engine.domains[0] if engine.domains else engine.id,
+                            ),
+                        )
                         g.sightings.append(sg)
         bank_items = {b.id: b for b in s.scalars(select(BankItem).where(BankItem.case_id == case_row.id))}
         for (host_key, basis_key), g in groups.items():
@@ -279,10 +359,18 @@ def draft_notices(store: Store, case: str | None = None, *, bases: Iterable[str]
             fresh = [sg for sg in g.sightings if _covered(s, sg.id, host_key, basis_key) is None]
             if not fresh:
                 continue
-            existing = s.scalar(select(Notice).where(Notice.case_id == case_row.id, Notice.host == host_key,
-                                                     Notice.basis == basis_key, Notice.status == "draft",
-                                                     Notice.follows_id.is_(None) if not follows else true())
-                                .order_by(Notice.id.desc()).limit(1))
+            existing = s.scalar(
+                select(Notice)
+                .where(
+                    Notice.case_id == case_row.id,
+                    Notice.host == host_key,
+                    Notice.basis == basis_key,
+                    Notice.status == "draft",
+                    Notice.follows_id.is_(None) if not follows else true(),
+                )
+                .order_by(Notice.id.desc())
+                .limit(1)
+            )
             follow_id = None
             if follows:
                 ids = {follows.get(sg.id) for sg in fresh} - {None}
@@ -291,18 +379,34 @@ def draft_notices(store: Store, case: str | None = None, *, bases: Iterable[str]
                 existing = None
             contact = _contact(g, basis_key, recipients, discover)
             if existing is None:
-                notice = Notice(case_id=case_row.id, host=host_key, host_name=g.name, host_kind=g.kind,
-                                basis=basis_key, status="draft", created_at=now, follows_id=follow_id, fields={})
+                notice = Notice(
+                    case_id=case_row.id,
+                    host=host_key,
+                    host_name=g.name,
+                    host_kind=g.kind,
+                    basis=basis_key,
+                    status="draft",
+                    created_at=now,
+                    follows_id=follow_id,
+                    fields={},
+                )
                 s.add(notice)
                 s.flush()
                 updated = False
             else:
                 notice, updated = existing, True
             for sg in fresh:
-                for url, kind in ((sg.page_url, "web page"), (sg.media_url, "media file")):
+                for url in (sg.page_url, sg.media_url):
                     if url and not any(i.url == url for i in notice.items):
-                        notice.items.append(NoticeItem(sighting_id=sg.id, bank_item_id=sg.bank_item_id, url=url,
-                                                       media_url=sg.media_url, state="reported"))
+                        notice.items.append(
+                            NoticeItem(
+                                sighting_id=sg.id,
+                                bank_item_id=sg.bank_item_id,
+                                url=url,
+                                media_url=sg.media_url,
+                                state="reported",
+                            )
+                        )
             s.flush()
             fields = dict(notice.fields or {})
             labels, kinds = [], set()
@@ -315,15 +419,25 @@ def draft_notices(store: Store, case: str | None = None, *, bases: Iterable[str]
             items_json = []
             for it in notice.items:
                 sg = sighting_rows.get(it.sighting_id) or (s.get(Sighting, it.sighting_id) if it.sighting_id else None)
-                items_json.append({"url": it.url,
-                                   "kind": "web page" if sg is not None and it.url == sg.page_url else "media file",
-                                   "first_seen": sg.first_seen.isoformat() if sg else None,
-                                   "sighting_id": it.sighting_id})
-            fields.update({
-                "basis": basis_key, "case": case_row.name, "date": now.isoformat(),
-                "host": {"id": host_key, "name": g.name, "kind": g.kind, "domain": g.domain},
-                "claimant": claimant, "urls": [it.url for it in notice.items], "items": items_json,
-            })
+                items_json.append(
+                    {
+                        "url": it.url,
+                        "kind": "web page" if sg is not None and it.url == sg.page_url else "media file",
+                        "first_seen": sg.first_seen.isoformat() if sg else None,
+                        "sighting_id": it.sighting_id,
+                    }
+                )
+            fields.update(
+                {
+                    "basis": basis_key,
+                    "case": case_row.name,
+                    "date": now.isoformat(),
+                    "host": {"id": host_key, "name": g.name, "kind": g.kind, "domain": g.domain},
+                    "claimant": claimant,
+                    "urls": [it.url for it in notice.items],
+                    "items": items_json,
+                }
+            )
             if contact is not None and not (fields.get("recipient") or {}).get("address"):
                 fields["recipient"] = contact.to_json()
             elif "recipient" not in fields:
@@ -339,14 +453,40 @@ def draft_notices(store: Store, case: str | None = None, *, bases: Iterable[str]
                 fields["follows"] = _follow_info(s, follow_id)
             fields.setdefault("reference", f"unleak case {case_row.name!r}, notice #{notice.id}")
             _store_rendering(notice, fields)
-            s.add(NoticeEvent(notice_id=notice.id, at=now, kind="drafted" if not updated else "extended",
-                              detail={"urls": [it.url for it in notice.items]}))
-            _log(s, case_row.id, "notice.draft", {"notice_id": notice.id, "host": host_key, "basis": basis_key,
-                                                  "urls": [it.url for it in notice.items],
-                                                  "follows": follow_id})
-            outcomes.append(DraftOutcome(notice.id, host_key, g.name, basis_key, fields["recipient"]["channel"],
-                                         fields["recipient"]["address"], [it.url for it in notice.items],
-                                         missing_for(fields), updated, review_note(g.kind, g.name)))
+            s.add(
+                NoticeEvent(
+                    notice_id=notice.id,
+                    at=now,
+                    kind="drafted" if not updated else "extended",
+                    detail={"urls": [it.url for it in notice.items]},
+                )
+            )
+            _log(
+                s,
+                case_row.id,
+                "notice.draft",
+                {
+                    "notice_id": notice.id,
+                    "host": host_key,
+                    "basis": basis_key,
+                    "urls": [it.url for it in notice.items],
+                    "follows": follow_id,
+                },
+            )
+            outcomes.append(
+                DraftOutcome(
+                    notice.id,
+                    host_key,
+                    g.name,
+                    basis_key,
+                    fields["recipient"]["channel"],
+                    fields["recipient"]["address"],
+                    [it.url for it in notice.items],
+                    missing_for(fields),
+                    updated,
+                    review_note(g.kind, g.name),
+                )
+            )
     return outcomes
 
 
@@ -377,24 +517,36 @@ def _follow_info(s: Session, notice_id: int) -> dict:
     earlier = s.get(Notice, notice_id)
     if earlier is None:
         return {"notice_id": notice_id}
-    return {"notice_id": earlier.id, "sent_at": earlier.sent_at.isoformat() if earlier.sent_at else None,
-            "message_id": earlier.message_id, "basis": earlier.basis,
-            "urls": [it.url for it in earlier.items]}
+    return {
+        "notice_id": earlier.id,
+        "sent_at": earlier.sent_at.isoformat() if earlier.sent_at else None,
+        "message_id": earlier.message_id,
+        "basis": earlier.basis,
+        "urls": [it.url for it in earlier.items],
+    }
 
 
 def missing_for(fields: dict) -> list[Missing]:
     basis = get_basis(fields["basis"])
     missing = basis.check(fields)
     if not (fields.get("recipient") or {}).get("address"):
-        missing.append(Missing("recipient", "where to send it: the host's abuse address or web form",
-                               "hosts directory",
-                               "no contact known for this host; give one with --to or add it with `unleak hosts add`"))
+        missing.append(
+            Missing(
+                "recipient",
+                "where to send it: the host's abuse address or web form",
+                "hosts directory",
+                "no contact known for this host; give one with --to or add it with `unleak hosts add`",
+            )
+        )
     return missing
 
 
 def content_hash(subject: str, body: str, recipient: dict) -> str:
-    data = json.dumps({"subject": subject, "body": body, "channel": recipient.get("channel"),
-                       "to": recipient.get("address")}, sort_keys=True, ensure_ascii=False)
+    data = json.dumps(
+        {"subject": subject, "body": body, "channel": recipient.get("channel"), "to": recipient.get("address")},
+        sort_keys=True,
+        ensure_ascii=False,
+    )
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
@@ -421,13 +573,15 @@ def update_notice(store: Store, notice_id: int, answers: dict, *, now: datetime 
     with store.session() as s:
         notice = _notice(s, notice_id)
         if notice.status not in ("draft", "confirmed"):
-            raise UnleakError(f"notice #{notice_id} is {notice.status}; only drafts can be changed",
-                              hint="draft a new notice instead")
+            raise UnleakError(
+                f"notice #{notice_id} is {notice.status}; only drafts can be changed", hint="draft a new notice instead"
+            )
         fields = dict(notice.fields)
         unknown = set(answers) - set(ANSWER_FIELDS) - {"statements"}
         if unknown:
-            raise UnleakError(f"unknown field(s): {', '.join(sorted(unknown))}",
-                              hint="fields: " + ", ".join(ANSWER_FIELDS))
+            raise UnleakError(
+                f"unknown field(s): {', '.join(sorted(unknown))}", hint="fields: " + ", ".join(ANSWER_FIELDS)
+            )
         for k, v in answers.items():
             if k == "recipient":
                 fields["recipient"] = _recipient_from_text(v)
@@ -457,25 +611,53 @@ def get_notice(store: Store, notice_id: int) -> dict:
 
 
 def notice_json(n: Notice) -> dict:
-    return {"id": n.id, "case_id": n.case_id, "host": n.host, "host_name": n.host_name, "host_kind": n.host_kind,
-            "basis": n.basis, "channel": n.channel, "recipient": n.recipient, "status": n.status,
-            "subject": n.subject, "body": n.body, "content_sha256": n.content_sha256,
-            "confirmed": n.confirmed_sha256 is not None and n.confirmed_sha256 == n.content_sha256,
-            "missing": (n.fields or {}).get("missing", []), "follows_id": n.follows_id,
-            "review_note": review_note(n.host_kind, n.host_name or n.host),
-            "message_id": n.message_id, "message_sha256": n.message_sha256,
-            "created_at": n.created_at, "confirmed_at": n.confirmed_at, "sent_at": n.sent_at,
-            "deadline_at": n.deadline_at, "deadline_kind": n.deadline_kind,
-            "acknowledged_at": n.acknowledged_at, "closed_at": n.closed_at,
-            "items": [{"id": i.id, "url": i.url, "state": i.state, "removed_at": i.removed_at,
-                       "removal_reason": i.removal_reason, "sighting_id": i.sighting_id} for i in n.items],
-            "events": [{"at": e.at, "kind": e.kind, "detail": e.detail} for e in n.events]}
+    return {
+        "id": n.id,
+        "case_id": n.case_id,
+        "host": n.host,
+        "host_name": n.host_name,
+        "host_kind": n.host_kind,
+        "basis": n.basis,
+        "channel": n.channel,
+        "recipient": n.recipient,
+        "status": n.status,
+        "subject": n.subject,
+        "body": n.body,
+        "content_sha256": n.content_sha256,
+        "confirmed": n.confirmed_sha256 is not None and n.confirmed_sha256 == n.content_sha256,
+        "missing": (n.fields or {}).get("missing", []),
+        "follows_id": n.follows_id,
+        "review_note": review_note(n.host_kind, n.host_name or n.host),
+        "message_id": n.message_id,
+        "message_sha256": n.message_sha256,
+        "created_at": n.created_at,
+        "confirmed_at": n.confirmed_at,
+        "sent_at": n.sent_at,
+        "deadline_at": n.deadline_at,
+        "deadline_kind": n.deadline_kind,
+        "acknowledged_at": n.acknowledged_at,
+        "closed_at": n.closed_at,
+        "items": [
+            {
+                "id": i.id,
+                "url": i.url,
+                "state": i.state,
+                "removed_at": i.removed_at,
+                "removal_reason": i.removal_reason,
+                "sighting_id": i.sighting_id,
+            }
+            for i in n.items
+        ],
+        "events": [{"at": e.at, "kind": e.kind, "detail": e.detail} for e in n.events],
+    }
 
 
 # --- confirmation and sending ----------------------------------------------------------------
 
-def confirm_notice(store: Store, notice_id: int, *, expected_sha256: str | None = None,
-                   now: datetime | None = None) -> dict:
+
+def confirm_notice(
+    store: Store, notice_id: int, *, expected_sha256: str | None = None, now: datetime | None = None
+) -> dict:
     """The person has read this exact text and confirms it. Refuses an incomplete notice.
 
     `expected_sha256`, when given, must match the text shown to the person (so a notice that
@@ -494,15 +676,28 @@ def confirm_notice(store: Store, notice_id: int, *, expected_sha256: str | None 
             raise IncompleteNotice(get_basis(notice.basis), missing)
         body = render_text(fields, check=True)  # raises naming any missing element
         if body != notice.body:
-            raise UnleakError(f"notice #{notice_id} changed since it was drafted",
-                              hint=f"review it again with `unleak notice show {notice_id}`")
+            raise UnleakError(
+                f"notice #{notice_id} changed since it was drafted",
+                hint=f"review it again with `unleak notice show {notice_id}`",
+            )
         if expected_sha256 and expected_sha256 != notice.content_sha256:
-            raise UnleakError(f"notice #{notice_id} is not the text you reviewed",
-                              hint=f"review it again with `unleak notice show {notice_id}`")
+            raise UnleakError(
+                f"notice #{notice_id} is not the text you reviewed",
+                hint=f"review it again with `unleak notice show {notice_id}`",
+            )
         notice.status, notice.confirmed_sha256, notice.confirmed_at = "confirmed", notice.content_sha256, now
         s.add(NoticeEvent(notice_id=notice.id, at=now, kind="confirmed", detail={"sha256": notice.content_sha256}))
-        _log(s, notice.case_id, "notice.confirm", {"notice_id": notice.id, "content_sha256": notice.content_sha256,
-                                                    "basis": notice.basis, "host": notice.host})
+        _log(
+            s,
+            notice.case_id,
+            "notice.confirm",
+            {
+                "notice_id": notice.id,
+                "content_sha256": notice.content_sha256,
+                "basis": notice.basis,
+                "host": notice.host,
+            },
+        )
         return notice_json(notice)
 
 
@@ -529,8 +724,16 @@ def notices_dir(case_id: int) -> Path:
     return path
 
 
-def send_notice(store: Store, notice_id: int, *, smtp_settings=None, submitted: bool = False,
-                attach_pdf: bool = False, now: datetime | None = None, clock=None) -> SendOutcome:
+def send_notice(
+    store: Store,
+    notice_id: int,
+    *,
+    smtp_settings=None,
+    submitted: bool = False,
+    attach_pdf: bool = False,
+    now: datetime | None = None,
+    clock=None,
+) -> SendOutcome:
     """Send a confirmed notice by email, or record that its web form was submitted.
 
     Refuses a notice that was not confirmed, or whose text differs from what was confirmed.
@@ -543,21 +746,27 @@ def send_notice(store: Store, notice_id: int, *, smtp_settings=None, submitted: 
     with store.session() as s:
         notice = _notice(s, notice_id)
         if notice.status != "confirmed" or not notice.confirmed_sha256:
-            raise UnleakError(f"notice #{notice_id} has not been confirmed (it is {notice.status}); "
-                              "a notice is sent only after the person has reviewed and confirmed it",
-                              hint=f"read it with `unleak notice show {notice_id}`, then `unleak notice confirm "
-                                   f"{notice_id}`")
+            raise UnleakError(
+                f"notice #{notice_id} has not been confirmed (it is {notice.status}); "
+                "a notice is sent only after the person has reviewed and confirmed it",
+                hint=f"read it with `unleak notice show {notice_id}`, then `unleak notice confirm {notice_id}`",
+            )
         recipient = (notice.fields or {}).get("recipient") or {}
         if content_hash(notice.subject, notice.body, recipient) != notice.confirmed_sha256:
-            raise UnleakError(f"notice #{notice_id} differs from the text that was confirmed; not sent",
-                              hint=f"review and confirm it again: `unleak notice confirm {notice_id}`")
+            raise UnleakError(
+                f"notice #{notice_id} differs from the text that was confirmed; not sent",
+                hint=f"review and confirm it again: `unleak notice confirm {notice_id}`",
+            )
         if notice.channel == "webform" and not submitted:
-            raise UnleakError(f"{notice.host_name} takes notices through a web form: {notice.recipient}",
-                              hint=f"paste the fields from `unleak notice show {notice_id} --form`, submit the form, "
-                                   f"then record it with `unleak notice send {notice_id} --submitted`")
+            raise UnleakError(
+                f"{notice.host_name} takes notices through a web form: {notice.recipient}",
+                hint=f"paste the fields from `unleak notice show {notice_id} --form`, submit the form, "
+                f"then record it with `unleak notice send {notice_id} --submitted`",
+            )
         # Claim the notice so two senders cannot both send it.
-        claimed = s.execute(update(Notice).where(Notice.id == notice_id, Notice.status == "confirmed")
-                            .values(status="sending")).rowcount
+        claimed = s.execute(
+            update(Notice).where(Notice.id == notice_id, Notice.status == "confirmed").values(status="sending")
+        ).rowcount
         s.commit()
         if claimed != 1:
             raise UnleakError(f"notice #{notice_id} is being sent by another process")
@@ -569,9 +778,17 @@ def send_notice(store: Store, notice_id: int, *, smtp_settings=None, submitted: 
         if notice.channel == "email":
             settings = smtp_settings or load_smtp_settings()
             when = _now(now) if now else None
-            msg = build_email(subject=subject, body=body, to=to, claimant=claimant, from_addr=settings.from_addr,
-                              notice_id=notice_id, when=when, references=references,
-                              pdf=render_pdf(subject, body) if attach_pdf else None)
+            msg = build_email(
+                subject=subject,
+                body=body,
+                to=to,
+                claimant=claimant,
+                from_addr=settings.from_addr,
+                notice_id=notice_id,
+                when=when,
+                references=references,
+                pdf=render_pdf(subject, body) if attach_pdf else None,
+            )
             result = send(msg, settings, now=clock)
             sent_at = _now(now) if now else result.accepted_at
             message_id, message_sha = result.message_id, result.sha256
@@ -582,8 +799,9 @@ def send_notice(store: Store, notice_id: int, *, smtp_settings=None, submitted: 
             sent_at = _now(now)
     except BaseException:
         with store.session() as s:
-            s.execute(update(Notice).where(Notice.id == notice_id, Notice.status == "sending")
-                      .values(status="confirmed"))
+            s.execute(
+                update(Notice).where(Notice.id == notice_id, Notice.status == "sending").values(status="confirmed")
+            )
         raise
     deadline = compute_deadline(get_basis(basis_key), sent_at)
     with store.session() as s:
@@ -591,20 +809,49 @@ def send_notice(store: Store, notice_id: int, *, smtp_settings=None, submitted: 
         notice.status, notice.sent_at = "sent", sent_at
         notice.message_id, notice.message_sha256 = message_id, message_sha
         notice.deadline_at, notice.deadline_kind = deadline.at, deadline.kind
-        detail = {"channel": notice.channel, "to": notice.recipient, "message_id": message_id,
-                  "message_sha256": message_sha, "deadline": deadline.to_json()}
+        detail = {
+            "channel": notice.channel,
+            "to": notice.recipient,
+            "message_id": message_id,
+            "message_sha256": message_sha,
+            "deadline": deadline.to_json(),
+        }
         s.add(NoticeEvent(notice_id=notice.id, at=sent_at, kind="sent", detail=detail))
-        _log(s, case_id, "notice.send", {"notice_id": notice.id, "basis": basis_key, "host": notice.host,
-                                         "channel": notice.channel, "to": notice.recipient,
-                                         "content_sha256": notice.content_sha256, "message_id": message_id,
-                                         "message_sha256": message_sha, "sent_at": sent_at,
-                                         "deadline_at": deadline.at, "deadline_kind": deadline.kind,
-                                         "urls": [it.url for it in notice.items]})
-    return SendOutcome(notice_id, notice.channel, notice.recipient, sent_at, deadline.at, deadline.kind, deadline.rule,
-                       message_id, message_sha, eml_path)
+        _log(
+            s,
+            case_id,
+            "notice.send",
+            {
+                "notice_id": notice.id,
+                "basis": basis_key,
+                "host": notice.host,
+                "channel": notice.channel,
+                "to": notice.recipient,
+                "content_sha256": notice.content_sha256,
+                "message_id": message_id,
+                "message_sha256": message_sha,
+                "sent_at": sent_at,
+                "deadline_at": deadline.at,
+                "deadline_kind": deadline.kind,
+                "urls": [it.url for it in notice.items],
+            },
+        )
+    return SendOutcome(
+        notice_id,
+        notice.channel,
+        notice.recipient,
+        sent_at,
+        deadline.at,
+        deadline.kind,
+        deadline.rule,
+        message_id,
+        message_sha,
+        eml_path,
+    )
 
 
 # --- replies and status -------------------------------------------------------------------------
+
 
 def record_reply(store: Store, notice_id: int, status: str, text: str = "", *, at: datetime | None = None) -> dict:
     """Record the host's answer (or an escalation) and move the notice to `status`."""
@@ -623,10 +870,20 @@ def record_reply(store: Store, notice_id: int, status: str, text: str = "", *, a
         if status in CLOSED:
             notice.closed_at = at
         text_sha = hashlib.sha256(text.encode("utf-8")).hexdigest() if text else None
-        s.add(NoticeEvent(notice_id=notice.id, at=at, kind="reply",
-                          detail={"status": status, "previous": previous, "text": text, "text_sha256": text_sha}))
-        _log(s, notice.case_id, "notice.reply", {"notice_id": notice.id, "status": status, "previous": previous,
-                                                 "at": at, "text_sha256": text_sha})
+        s.add(
+            NoticeEvent(
+                notice_id=notice.id,
+                at=at,
+                kind="reply",
+                detail={"status": status, "previous": previous, "text": text, "text_sha256": text_sha},
+            )
+        )
+        _log(
+            s,
+            notice.case_id,
+            "notice.reply",
+            {"notice_id": notice.id, "status": status, "previous": previous, "at": at, "text_sha256": text_sha},
+        )
         return notice_json(notice)
 
 
@@ -648,8 +905,9 @@ class StatusRow:
         return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.__dict__.items()}
 
 
-def notice_status(store: Store, case: str | None = None, *, now: datetime | None = None,
-                  include_closed: bool = True) -> list[StatusRow]:
+def notice_status(
+    store: Store, case: str | None = None, *, now: datetime | None = None, include_closed: bool = True
+) -> list[StatusRow]:
     """The case's notices, overdue first (most overdue first), then by deadline, then drafts."""
     now = _now(now)
     rows = []
@@ -659,9 +917,21 @@ def notice_status(store: Store, case: str | None = None, *, now: datetime | None
             if not include_closed and n.status in CLOSED:
                 continue
             overdue = bool(n.deadline_at and n.status in AWAITING and n.deadline_at < now)
-            rows.append(StatusRow(n.id, n.host_name or n.host, n.basis, n.status, n.sent_at, n.deadline_at,
-                                  n.deadline_kind, overdue, len(n.items), sum(1 for i in n.items if i.state == "gone"),
-                                  n.follows_id))
-    far = datetime.max.replace(tzinfo=timezone.utc)
+            rows.append(
+                StatusRow(
+                    n.id,
+                    n.host_name or n.host,
+                    n.basis,
+                    n.status,
+                    n.sent_at,
+                    n.deadline_at,
+                    n.deadline_kind,
+                    overdue,
+                    len(n.items),
+                    sum(1 for i in n.items if i.state == "gone"),
+                    n.follows_id,
+                )
+            )
+    far = datetime.max.replace(tzinfo=UTC)
     rows.sort(key=lambda r: (not r.overdue, r.status in CLOSED, r.deadline_at or far, r.id))
     return rows

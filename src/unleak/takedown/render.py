@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
@@ -11,9 +11,19 @@ from pathlib import Path
 from unleak.takedown.content import form_fields
 
 
-def build_email(*, subject: str, body: str, to: str, claimant: dict, from_addr: str = "",
-                notice_id: int | None = None, when: datetime | None = None, pdf: bytes | None = None,
-                msgid_domain: str | None = None, references: str | None = None) -> EmailMessage:
+def build_email(
+    *,
+    subject: str,
+    body: str,
+    to: str,
+    claimant: dict,
+    from_addr: str = "",
+    notice_id: int | None = None,
+    when: datetime | None = None,
+    pdf: bytes | None = None,
+    msgid_domain: str | None = None,
+    references: str | None = None,
+) -> EmailMessage:
     """The notice as an email. `From` is the sending account; replies go to the claimant."""
     msg = EmailMessage()
     sender = from_addr or claimant.get("email", "")
@@ -22,7 +32,7 @@ def build_email(*, subject: str, body: str, to: str, claimant: dict, from_addr: 
         msg["Reply-To"] = formataddr((claimant.get("name", ""), claimant["email"]))
     msg["To"] = to
     msg["Subject"] = subject
-    msg["Date"] = format_datetime((when or datetime.now(timezone.utc)).astimezone(timezone.utc))
+    msg["Date"] = format_datetime((when or datetime.now(UTC)).astimezone(UTC))
     domain = msgid_domain or (sender.rsplit("@", 1)[1] if "@" in sender else None)
     msg["Message-ID"] = make_msgid(idstring=f"notice{notice_id}" if notice_id else "unleak", domain=domain)
     if references:
@@ -38,16 +48,26 @@ def build_email(*, subject: str, body: str, to: str, claimant: dict, from_addr: 
 
 def render_pdf(subject: str, body: str) -> bytes:
     """The notice text as a PDF, one paragraph per block, URLs kept whole."""
+    from xml.sax.saxutils import escape
+
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
-    from xml.sax.saxutils import escape
 
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=18 * mm,
-                            bottomMargin=18 * mm, title=subject, author="unleak", subject=subject,
-                            invariant=1)
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        topMargin=18 * mm,
+        bottomMargin=18 * mm,
+        title=subject,
+        author="unleak",
+        subject=subject,
+        invariant=1,
+    )
     styles = getSampleStyleSheet()
     story = [Paragraph(escape(subject), styles["Heading3"]), Spacer(1, 4 * mm)]
     for block in body.split("\n\n"):
@@ -55,8 +75,9 @@ def render_pdf(subject: str, body: str) -> bytes:
         if not any(lines):
             continue
         # Keep numbered URL lists one per line; join wrapped prose back together.
-        is_list = any(line[:3].strip().rstrip(".").isdigit() for line in lines[1:]) or len(lines) > 1 and \
-            all(len(line) < 60 for line in lines[1:])
+        is_list = any(line[:3].strip().rstrip(".").isdigit() for line in lines[1:]) or (
+            len(lines) > 1 and all(len(line) < 60 for line in lines[1:])
+        )
         html = "<br/>".join(lines) if is_list else " ".join(lines)
         story.append(Paragraph(html, styles["BodyText"]))
         story.append(Spacer(1, 2 * mm))
@@ -75,8 +96,9 @@ def form_text(fields: dict, form_url: str) -> str:
     return "\n".join(lines)
 
 
-def write_outputs(out_dir: Path, stem: str, *, subject: str, body: str, eml: bytes | None, pdf: bytes | None,
-                  form: str | None) -> list[Path]:
+def write_outputs(
+    out_dir: Path, stem: str, *, subject: str, body: str, eml: bytes | None, pdf: bytes | None, form: str | None
+) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     (out_dir / f"{stem}.txt").write_text(f"Subject: {subject}\n\n{body}", "utf-8")

@@ -52,7 +52,7 @@ class Row:
     def p90_hours(self) -> float | None:
         return nearest_rank(self.hours, 0.9)
 
-    def add(self, other: "Row") -> None:
+    def add(self, other: Row) -> None:
         self.notices_sent += other.notices_sent
         self.urls += other.urls
         self.urls_removed += other.urls_removed
@@ -62,10 +62,18 @@ class Row:
 
     def to_json(self) -> dict:
         r = lambda v: None if v is None else round(v, 2)  # noqa: E731
-        return {"host": self.host, "basis": self.basis, "notices_sent": self.notices_sent, "urls": self.urls,
-                "urls_removed": self.urls_removed, "notices_removed": self.notices_removed,
-                "removal_rate": r(self.removal_rate), "median_hours": r(self.median_hours),
-                "p90_hours": r(self.p90_hours), "overdue": self.overdue}
+        return {
+            "host": self.host,
+            "basis": self.basis,
+            "notices_sent": self.notices_sent,
+            "urls": self.urls,
+            "urls_removed": self.urls_removed,
+            "notices_removed": self.notices_removed,
+            "removal_rate": r(self.removal_rate),
+            "median_hours": r(self.median_hours),
+            "p90_hours": r(self.p90_hours),
+            "overdue": self.overdue,
+        }
 
 
 @dataclass
@@ -78,10 +86,14 @@ class TakedownReport:
     total: Row
 
     def to_json(self) -> dict:
-        return {"case": self.case, "generated_at": self.generated_at.isoformat(),
-                "by_host_basis": [r.to_json() for r in self.by_host_basis],
-                "by_host": [r.to_json() for r in self.by_host], "by_basis": [r.to_json() for r in self.by_basis],
-                "total": self.total.to_json()}
+        return {
+            "case": self.case,
+            "generated_at": self.generated_at.isoformat(),
+            "by_host_basis": [r.to_json() for r in self.by_host_basis],
+            "by_host": [r.to_json() for r in self.by_host],
+            "by_basis": [r.to_json() for r in self.by_basis],
+            "total": self.total.to_json(),
+        }
 
 
 def takedown_report(store: Store, case: str | None = None, *, now: datetime | None = None) -> TakedownReport:
@@ -89,8 +101,9 @@ def takedown_report(store: Store, case: str | None = None, *, now: datetime | No
     groups: dict[tuple[str, str], Row] = {}
     with store.session() as s:
         case_row = store.case(s, case, create=False)
-        for n in s.scalars(select(Notice).where(Notice.case_id == case_row.id, Notice.sent_at.is_not(None))
-                           .order_by(Notice.id)):
+        for n in s.scalars(
+            select(Notice).where(Notice.case_id == case_row.id, Notice.sent_at.is_not(None)).order_by(Notice.id)
+        ):
             host = n.host_name or n.host
             row = groups.setdefault((host, n.basis), Row(host, n.basis))
             row.notices_sent += 1
@@ -109,8 +122,9 @@ def takedown_report(store: Store, case: str | None = None, *, now: datetime | No
         by_host.setdefault(host, Row(host, "all")).add(row)
         by_basis.setdefault(basis, Row("all", basis)).add(row)
         total.add(row)
-    return TakedownReport(name, now, [groups[k] for k in sorted(groups)], list(by_host.values()),
-                          list(by_basis.values()), total)
+    return TakedownReport(
+        name, now, [groups[k] for k in sorted(groups)], list(by_host.values()), list(by_basis.values()), total
+    )
 
 
 def fmt_hours(h: float | None) -> str:
@@ -122,9 +136,19 @@ def fmt_hours(h: float | None) -> str:
 
 
 def table_rows(rows: list[Row]) -> list[tuple]:
-    return [(r.host, r.basis, r.notices_sent, f"{r.urls_removed}/{r.urls}",
-             "" if r.removal_rate is None else f"{100 * r.removal_rate:.0f}%", fmt_hours(r.median_hours),
-             fmt_hours(r.p90_hours), r.overdue) for r in rows]
+    return [
+        (
+            r.host,
+            r.basis,
+            r.notices_sent,
+            f"{r.urls_removed}/{r.urls}",
+            "" if r.removal_rate is None else f"{100 * r.removal_rate:.0f}%",
+            fmt_hours(r.median_hours),
+            fmt_hours(r.p90_hours),
+            r.overdue,
+        )
+        for r in rows
+    ]
 
 
 TABLE_COLUMNS = ["host", "basis", "sent", "URLs removed", "rate", "median", "p90", "overdue"]
@@ -141,8 +165,10 @@ def write_chart(report: TakedownReport, path: Path) -> Path:
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("png", "svg"):
-        raise UnleakError(f"cannot write a chart as {path.suffix or 'a file without a suffix'}",
-                          hint="name the chart file .png or .svg")
+        raise UnleakError(
+            f"cannot write a chart as {path.suffix or 'a file without a suffix'}",
+            hint="name the chart file .png or .svg",
+        )
     rows = [r for r in report.by_host_basis if r.notices_sent]
     fig_h = max(2.2, 0.45 * len(rows) + 1.4)
     fig, ax = plt.subplots(figsize=(8, fig_h))

@@ -20,7 +20,7 @@ import socket
 import ssl
 import stat
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -56,26 +56,40 @@ def load_smtp_settings(settings: dict | None = None) -> SMTPSettings:
     from unleak.takedown.deadlines import load_settings
 
     raw = dict((load_settings() if settings is None else settings).get("smtp") or {})
-    env = {"host": "UNLEAK_SMTP_HOST", "port": "UNLEAK_SMTP_PORT", "security": "UNLEAK_SMTP_SECURITY",
-           "username": "UNLEAK_SMTP_USER", "from_addr": "UNLEAK_SMTP_FROM", "ca_file": "UNLEAK_SMTP_CA_FILE",
-           "password_file": "UNLEAK_SMTP_PASSWORD_FILE", "timeout": "UNLEAK_SMTP_TIMEOUT"}
+    env = {
+        "host": "UNLEAK_SMTP_HOST",
+        "port": "UNLEAK_SMTP_PORT",
+        "security": "UNLEAK_SMTP_SECURITY",
+        "username": "UNLEAK_SMTP_USER",
+        "from_addr": "UNLEAK_SMTP_FROM",
+        "ca_file": "UNLEAK_SMTP_CA_FILE",
+        "password_file": "UNLEAK_SMTP_PASSWORD_FILE",
+        "timeout": "UNLEAK_SMTP_TIMEOUT",
+    }
     for key, var in env.items():
         if os.environ.get(var):
             raw[key] = os.environ[var]
     if "from" in raw and "from_addr" not in raw:
         raw["from_addr"] = raw.pop("from")
     if "password" in raw:
-        raise UnleakError("takedown.toml holds an SMTP password",
-                          hint="remove it; put the password in $UNLEAK_SMTP_PASSWORD or a file with mode 0600 "
-                               "named by password_file")
+        raise UnleakError(
+            "takedown.toml holds an SMTP password",
+            hint="remove it; put the password in $UNLEAK_SMTP_PASSWORD or a file with mode 0600 named by password_file",
+        )
     security = str(raw.get("security", "starttls")).lower()
     if security not in ("starttls", "ssl", "none"):
         raise UnleakError(f"unknown SMTP security {security!r}", hint="use starttls, ssl or none")
     try:
-        return SMTPSettings(host=str(raw.get("host", "")), port=int(raw.get("port", 0) or 0), security=security,
-                            username=str(raw.get("username", raw.get("user", ""))),
-                            from_addr=str(raw.get("from_addr", "")), password_file=str(raw.get("password_file", "")),
-                            ca_file=str(raw.get("ca_file", "")), timeout=float(raw.get("timeout", 30)))
+        return SMTPSettings(
+            host=str(raw.get("host", "")),
+            port=int(raw.get("port", 0) or 0),
+            security=security,
+            username=str(raw.get("username", raw.get("user", ""))),
+            from_addr=str(raw.get("from_addr", "")),
+            password_file=str(raw.get("password_file", "")),
+            ca_file=str(raw.get("ca_file", "")),
+            timeout=float(raw.get("timeout", 30)),
+        )
     except ValueError as exc:
         raise UnleakError(f"bad SMTP setting: {exc}", hint="port and timeout are numbers") from None
 
@@ -89,13 +103,17 @@ def read_password(settings: SMTPSettings) -> str | None:
         path = Path(name).expanduser()
         if not path.exists():
             if settings.password_file:
-                raise UnleakError(f"the SMTP password file {path} does not exist",
-                                  hint="create it with mode 0600, or set $UNLEAK_SMTP_PASSWORD")
+                raise UnleakError(
+                    f"the SMTP password file {path} does not exist",
+                    hint="create it with mode 0600, or set $UNLEAK_SMTP_PASSWORD",
+                )
             continue
         mode = path.stat().st_mode
         if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise UnleakError(f"the SMTP password file {path} can be read by others (mode {stat.S_IMODE(mode):04o})",
-                              hint=f"run: chmod 600 {path}")
+            raise UnleakError(
+                f"the SMTP password file {path} can be read by others (mode {stat.S_IMODE(mode):04o})",
+                hint=f"run: chmod 600 {path}",
+            )
         return path.read_text("utf-8").strip("\r\n")
     return None
 
@@ -107,8 +125,7 @@ def _is_local(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         try:
-            return all(ipaddress.ip_address(info[4][0]).is_loopback
-                       for info in socket.getaddrinfo(host, None))
+            return all(ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None))
         except (OSError, ValueError):
             return False
 
@@ -123,8 +140,14 @@ class SendResult:
     size: int
 
     def to_json(self) -> dict:
-        return {"message_id": self.message_id, "sha256": self.sha256, "accepted_at": self.accepted_at.isoformat(),
-                "refused": self.refused, "server": self.server, "size": self.size}
+        return {
+            "message_id": self.message_id,
+            "sha256": self.sha256,
+            "accepted_at": self.accepted_at.isoformat(),
+            "refused": self.refused,
+            "server": self.server,
+            "size": self.size,
+        }
 
 
 def message_bytes(msg: EmailMessage) -> bytes:
@@ -137,24 +160,30 @@ def message_bytes(msg: EmailMessage) -> bytes:
 def send(msg: EmailMessage, settings: SMTPSettings, *, now=None) -> SendResult:
     """Hand one message to the SMTP server; every recipient must be accepted."""
     if not settings.host:
-        raise SMTPError("no SMTP server is configured",
-                        hint="set [smtp] host in takedown.toml in the data folder, or $UNLEAK_SMTP_HOST "
-                             "(see docs/takedown.md)")
+        raise SMTPError(
+            "no SMTP server is configured",
+            hint="set [smtp] host in takedown.toml in the data folder, or $UNLEAK_SMTP_HOST (see docs/takedown.md)",
+        )
     if settings.security == "none" and not _is_local(settings.host):
-        raise SMTPError(f"refusing to send over unencrypted SMTP to {settings.host}",
-                        hint="use security = \"starttls\" or \"ssl\"; plain SMTP is allowed only to this machine")
+        raise SMTPError(
+            f"refusing to send over unencrypted SMTP to {settings.host}",
+            hint='use security = "starttls" or "ssl"; plain SMTP is allowed only to this machine',
+        )
     password = read_password(settings)
     if settings.username and password is None:
-        raise SMTPError(f"no SMTP password for {settings.username}",
-                        hint="set $UNLEAK_SMTP_PASSWORD or write it to a file with mode 0600 (password_file)")
+        raise SMTPError(
+            f"no SMTP password for {settings.username}",
+            hint="set $UNLEAK_SMTP_PASSWORD or write it to a file with mode 0600 (password_file)",
+        )
     data = message_bytes(msg)
     recipients = [a for h in ("To", "Cc", "Bcc") for a in _addresses(msg, h)]
     sender = settings.from_addr or _addresses(msg, "From")[0]
     context = ssl.create_default_context(cafile=settings.ca_file or None)
     try:
         if settings.security == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.effective_port, timeout=settings.timeout,
-                                                    context=context)
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.host, settings.effective_port, timeout=settings.timeout, context=context
+            )
         else:
             client = smtplib.SMTP(settings.host, settings.effective_port, timeout=settings.timeout)
         with client:
@@ -165,20 +194,31 @@ def send(msg: EmailMessage, settings: SMTPSettings, *, now=None) -> SendResult:
             if settings.username:
                 client.login(settings.username, password or "")
             refused = client.sendmail(sender, recipients, data)
-            accepted_at = (now or (lambda: datetime.now(timezone.utc)))()
+            accepted_at = (now or (lambda: datetime.now(UTC)))()
     except smtplib.SMTPAuthenticationError as exc:
-        raise SMTPError(f"the SMTP server refused the login: {exc.smtp_code} {exc.smtp_error!r}",
-                        hint="check the user name and password") from None
+        raise SMTPError(
+            f"the SMTP server refused the login: {exc.smtp_code} {exc.smtp_error!r}",
+            hint="check the user name and password",
+        ) from None
     except smtplib.SMTPRecipientsRefused as exc:
-        raise SMTPError(f"the SMTP server refused every recipient: {exc.recipients}",
-                        hint="check the recipient address") from None
+        raise SMTPError(
+            f"the SMTP server refused every recipient: {exc.recipients}", hint="check the recipient address"
+        ) from None
     except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
-        raise SMTPError(f"could not send through {settings.describe()}: {exc}",
-                        hint="check the server, port and security settings; nothing was recorded as sent") from None
+        raise SMTPError(
+            f"could not send through {settings.describe()}: {exc}",
+            hint="check the server, port and security settings; nothing was recorded as sent",
+        ) from None
     if refused:
         raise SMTPError(f"the SMTP server refused some recipients: {refused}", hint="check the addresses")
-    return SendResult(message_id=msg["Message-ID"], sha256=hashlib.sha256(data).hexdigest(), accepted_at=accepted_at,
-                      refused=dict(refused), server=settings.describe(), size=len(data))
+    return SendResult(
+        message_id=msg["Message-ID"],
+        sha256=hashlib.sha256(data).hexdigest(),
+        accepted_at=accepted_at,
+        refused=dict(refused),
+        server=settings.describe(),
+        size=len(data),
+    )
 
 
 def _addresses(msg: EmailMessage, header: str) -> list[str]:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,10 +27,26 @@ from unleak.takedown.notices import AWAITING, _log, _now, draft_notices
 
 GONE_STATUSES = {404, 410, 451}
 REMOVAL_PHRASES = (
-    "has been removed", "was removed", "been taken down", "no longer available", "is not available",
-    "content unavailable", "content is unavailable", "this content isn't available", "removed due to",
-    "removed for violating", "removed because", "copyright claim", "dmca", "been deleted", "was deleted",
-    "page not found", "does not exist", "account suspended", "video unavailable", "image not found",
+    "has been removed",
+    "was removed",
+    "been taken down",
+    "no longer available",
+    "is not available",
+    "content unavailable",
+    "content is unavailable",
+    "this content isn't available",
+    "removed due to",
+    "removed for violating",
+    "removed because",
+    "copyright claim",
+    "dmca",
+    "been deleted",
+    "was deleted",
+    "page not found",
+    "does not exist",
+    "account suspended",
+    "video unavailable",
+    "image not found",
 )
 _TEXT = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.S | re.I)
 
@@ -88,10 +104,15 @@ class VerifyReport:
         return sum(1 for c in self.checks if c.state == "error")
 
     def to_json(self) -> dict:
-        return {"checked_at": self.checked_at.isoformat(), "gone": self.gone, "up": self.up, "errors": self.errors,
-                "checks": [c.to_json() for c in self.checks],
-                "status_changes": [{"notice_id": n, "from": a, "to": b} for n, a, b in self.status_changes],
-                "reuploads": [r.to_json() for r in self.reuploads]}
+        return {
+            "checked_at": self.checked_at.isoformat(),
+            "gone": self.gone,
+            "up": self.up,
+            "errors": self.errors,
+            "checks": [c.to_json() for c in self.checks],
+            "status_changes": [{"notice_id": n, "from": a, "to": b} for n, a, b in self.status_changes],
+            "reuploads": [r.to_json() for r in self.reuploads],
+        }
 
 
 def looks_removed(html: bytes) -> str | None:
@@ -106,8 +127,14 @@ def looks_removed(html: bytes) -> str | None:
 class Checker:
     """Fetches and judges URLs for one case; one fetcher per set of allowed networks."""
 
-    def __init__(self, store: Store, case_name: str, *, policy=None,
-                 fetcher_for: Callable[[tuple[str, ...]], object] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        case_name: str,
+        *,
+        policy=None,
+        fetcher_for: Callable[[tuple[str, ...]], object] | None = None,
+    ) -> None:
         from unleak.bank import Bank
         from unleak.match import Matcher
 
@@ -122,8 +149,8 @@ class Checker:
             if self._fetcher_for is not None:
                 self._fetchers[networks] = self._fetcher_for(networks)
             else:
-                from unleak.monitor.fetch import Fetcher
-                from unleak.monitor.guard import NetworkPolicy
+                from unleak.net.fetch import Fetcher
+                from unleak.net.guard import NetworkPolicy
 
                 self._fetchers[networks] = Fetcher(self.policy, network=NetworkPolicy.allowing(networks))
         return self._fetchers[networks]
@@ -135,7 +162,7 @@ class Checker:
                 close()
 
     def _get(self, url: str, networks: tuple[str, ...], kind: str):
-        from unleak.monitor.guard import Blocked, FetchError
+        from unleak.net.guard import Blocked, FetchError
 
         try:
             return self.fetcher(networks).fetch(url, kind=kind), None
@@ -146,7 +173,9 @@ class Checker:
                 return None, Probe(url, "gone", exc.status, f"HTTP {exc.status}")
             return None, Probe(url, "error", exc.status, exc.message[:280])
 
-    def probe_media(self, url: str, bank_item_id: int, networks: tuple[str, ...], known_sha256: str | None = None) -> Probe:
+    def probe_media(
+        self, url: str, bank_item_id: int, networks: tuple[str, ...], known_sha256: str | None = None
+    ) -> Probe:
         key = (url, bank_item_id)
         if key in self._media_cache:
             return self._media_cache[key]
@@ -157,8 +186,14 @@ class Checker:
             probe = self._judge_media(url, r, bank_item_id, known_sha256)
         elif r.sniffed in ("html", "text"):
             phrase = looks_removed(r.body)
-            probe = Probe(url, "gone", r.status, f"removal page ({phrase!r})" if phrase else
-                          "no media at this URL any more" + (f" (now {r.final_url})" if r.final_url != url else ""))
+            probe = Probe(
+                url,
+                "gone",
+                r.status,
+                f"removal page ({phrase!r})"
+                if phrase
+                else "no media at this URL any more" + (f" (now {r.final_url})" if r.final_url != url else ""),
+            )
         else:
             probe = Probe(url, "gone", r.status, "no media at this URL any more")
         self._media_cache[key] = probe
@@ -181,8 +216,9 @@ class Checker:
             return Probe(url, "up", r.status, "still serves the protected media")
         return Probe(url, "gone", r.status, "the media here no longer matches the protected item")
 
-    def probe_page(self, url: str, media_url: str, bank_item_id: int, networks: tuple[str, ...],
-                   known_sha256: str | None = None) -> Probe:
+    def probe_page(
+        self, url: str, media_url: str, bank_item_id: int, networks: tuple[str, ...], known_sha256: str | None = None
+    ) -> Probe:
         from unleak.monitor.html import parse_page
 
         r, failed = self._get(url, networks, "page")
@@ -218,8 +254,17 @@ def _networks(s: Session, source_id: int | None) -> tuple[str, ...]:
         return ()
 
 
-def verify_case(store: Store, case: str | None = None, *, policy=None, fetcher_for=None, now: datetime | None = None,
-                include_removed: bool = True, draft_followups: bool = True, directory=None) -> VerifyReport:
+def verify_case(
+    store: Store,
+    case: str | None = None,
+    *,
+    policy=None,
+    fetcher_for=None,
+    now: datetime | None = None,
+    include_removed: bool = True,
+    draft_followups: bool = True,
+    directory=None,
+) -> VerifyReport:
     """Re-check every URL of the case's sent notices; record removals, update statuses, and turn
     sightings of already-removed items into re-uploads with draft follow-up notices.
 
@@ -231,8 +276,13 @@ def verify_case(store: Store, case: str | None = None, *, policy=None, fetcher_f
         case_row = store.case(s, case, create=False)
         case_id, case_name = case_row.id, case_row.name
         statuses = set(AWAITING) | ({"removed"} if include_removed else set())
-        notices = list(s.scalars(select(Notice).where(Notice.case_id == case_id, Notice.status.in_(statuses),
-                                                      Notice.sent_at.is_not(None)).order_by(Notice.id)))
+        notices = list(
+            s.scalars(
+                select(Notice)
+                .where(Notice.case_id == case_id, Notice.status.in_(statuses), Notice.sent_at.is_not(None))
+                .order_by(Notice.id)
+            )
+        )
         # What to fetch: every reported URL once, with its sighting's media URL and allowed networks.
         targets: dict[str, tuple[str, str, int, tuple[str, ...], str | None]] = {}
         for n in notices:
@@ -243,14 +293,22 @@ def verify_case(store: Store, case: str | None = None, *, policy=None, fetcher_f
                 if bank_id is None or it.url in targets:
                     continue
                 kind = "media" if it.url == media_url else "page"
-                targets[it.url] = (kind, media_url, bank_id, _networks(s, sg.source_id if sg else None),
-                                   sg.media_sha256 if sg else None)
+                targets[it.url] = (
+                    kind,
+                    media_url,
+                    bank_id,
+                    _networks(s, sg.source_id if sg else None),
+                    sg.media_sha256 if sg else None,
+                )
     checker = Checker(store, case_name, policy=policy, fetcher_for=fetcher_for)
     probes: dict[str, Probe] = {}
     try:
         for url, (kind, media_url, bank_id, networks, sha) in targets.items():
-            probes[url] = (checker.probe_media(url, bank_id, networks, sha) if kind == "media"
-                           else checker.probe_page(url, media_url, bank_id, networks, sha))
+            probes[url] = (
+                checker.probe_media(url, bank_id, networks, sha)
+                if kind == "media"
+                else checker.probe_page(url, media_url, bank_id, networks, sha)
+            )
     finally:
         checker.close()
     with store.session() as s:
@@ -260,11 +318,17 @@ def verify_case(store: Store, case: str | None = None, *, policy=None, fetcher_f
     return report
 
 
-def _record(s: Session, case_id: int, probes: dict[str, Probe], at: datetime, report: VerifyReport,
-            include_removed: bool) -> None:
+def _record(
+    s: Session, case_id: int, probes: dict[str, Probe], at: datetime, report: VerifyReport, include_removed: bool
+) -> None:
     statuses = set(AWAITING) | ({"removed"} if include_removed else set())
-    notices = list(s.scalars(select(Notice).where(Notice.case_id == case_id, Notice.status.in_(statuses),
-                                                  Notice.sent_at.is_not(None)).order_by(Notice.id)))
+    notices = list(
+        s.scalars(
+            select(Notice)
+            .where(Notice.case_id == case_id, Notice.status.in_(statuses), Notice.sent_at.is_not(None))
+            .order_by(Notice.id)
+        )
+    )
     by_url: dict[str, list[int]] = {}
     touched_sightings: set[int] = set()
     for n in notices:
@@ -274,8 +338,11 @@ def _record(s: Session, case_id: int, probes: dict[str, Probe], at: datetime, re
                 continue
             by_url.setdefault(it.url, []).append(n.id)
             reason = probe.reason if n.host_kind != "search" else f"{probe.reason} (at the source)"
-            s.add(RemovalCheck(item_id=it.id, at=at, state=probe.state, http_status=probe.http_status,
-                               reason=reason[:300]))
+            s.add(
+                RemovalCheck(
+                    item_id=it.id, at=at, state=probe.state, http_status=probe.http_status, reason=reason[:300]
+                )
+            )
             it.last_checked_at = at
             if probe.state == "up":
                 if it.state == "gone":  # back at the same URL after removal
@@ -288,18 +355,37 @@ def _record(s: Session, case_id: int, probes: dict[str, Probe], at: datetime, re
             elif probe.state == "gone" and it.state != "gone":
                 it.state, it.removed_at, it.removal_reason = "gone", at, reason[:200]
                 hours = (at - n.sent_at).total_seconds() / 3600 if n.sent_at else None
-                _log(s, case_id, "removal.gone", {"notice_id": n.id, "url": it.url, "at": at, "reason": reason,
-                                                  "http_status": probe.http_status,
-                                                  "hours_since_sent": round(hours, 3) if hours is not None else None})
+                _log(
+                    s,
+                    case_id,
+                    "removal.gone",
+                    {
+                        "notice_id": n.id,
+                        "url": it.url,
+                        "at": at,
+                        "reason": reason,
+                        "http_status": probe.http_status,
+                        "hours_since_sent": round(hours, 3) if hours is not None else None,
+                    },
+                )
             if it.sighting_id:
                 touched_sightings.add(it.sighting_id)
         _update_status(s, n, at, report)
     for url, ids in by_url.items():
         p = probes[url]
         report.checks.append(CheckRow(url, p.state, p.reason, p.http_status, ids))
-    _log(s, case_id, "removal.check", {"at": at, "urls": len(by_url), "gone": sum(1 for u in by_url if probes[u].state == "gone"),
-                                       "up": sum(1 for u in by_url if probes[u].state == "up"),
-                                       "errors": sum(1 for u in by_url if probes[u].state == "error")})
+    _log(
+        s,
+        case_id,
+        "removal.check",
+        {
+            "at": at,
+            "urls": len(by_url),
+            "gone": sum(1 for u in by_url if probes[u].state == "gone"),
+            "up": sum(1 for u in by_url if probes[u].state == "up"),
+            "errors": sum(1 for u in by_url if probes[u].state == "error"),
+        },
+    )
     # A sighting is removed when every URL reported for it is gone; back up: it reappeared.
     from unleak.evidence.sightings import mark_removed, record_sighting
 
@@ -313,8 +399,17 @@ def _record(s: Session, case_id: int, probes: dict[str, Probe], at: datetime, re
             media = probes.get(sg.media_url) or probes[urls[0]]
             mark_removed(s, sg, reason=f"removal check: {media.reason}", http_status=media.http_status, when=at)
         elif any(st == "up" for st in states) and sg.status == "removed":
-            record_sighting(s, case_id, bank_id=sg.bank_item_id, media_url=sg.media_url, page_url=sg.page_url,
-                            signal=sg.signal, distance=sg.distance, source_id=sg.source_id, seen_at=at)
+            record_sighting(
+                s,
+                case_id,
+                bank_id=sg.bank_item_id,
+                media_url=sg.media_url,
+                page_url=sg.page_url,
+                signal=sg.signal,
+                distance=sg.distance,
+                source_id=sg.source_id,
+                seen_at=at,
+            )
 
 
 def _update_status(s: Session, n: Notice, at: datetime, report: VerifyReport) -> None:
@@ -346,11 +441,14 @@ def _reuploads(store: Store, case_id: int, case_name: str, at: datetime, report:
     citing the notice that got the earlier copy removed."""
     found: list[tuple[int, int, str, str]] = []  # (sighting, earlier notice, basis, url)
     with store.session() as s:
-        removed_items = list(s.execute(
-            select(NoticeItem.bank_item_id, Notice.id, Notice.host, Notice.basis, Notice.host_kind)
-            .join(Notice, Notice.id == NoticeItem.notice_id)
-            .where(Notice.case_id == case_id, NoticeItem.state == "gone", Notice.host_kind != "search")
-            .order_by(Notice.id)))
+        removed_items = list(
+            s.execute(
+                select(NoticeItem.bank_item_id, Notice.id, Notice.host, Notice.basis, Notice.host_kind)
+                .join(Notice, Notice.id == NoticeItem.notice_id)
+                .where(Notice.case_id == case_id, NoticeItem.state == "gone", Notice.host_kind != "search")
+                .order_by(Notice.id)
+            )
+        )
         if not removed_items:
             return
         earlier_by_item: dict[int, list[tuple[int, str, str]]] = {}
@@ -360,9 +458,17 @@ def _reuploads(store: Store, case_id: int, case_name: str, at: datetime, report:
         for sg in open_rows:
             if sg.bank_item_id not in earlier_by_item:
                 continue
-            active = s.scalar(select(NoticeItem.id).join(Notice, Notice.id == NoticeItem.notice_id)
-                              .where(NoticeItem.sighting_id == sg.id, NoticeItem.state != "gone",
-                                     Notice.status != "refused", Notice.host_kind != "search").limit(1))
+            active = s.scalar(
+                select(NoticeItem.id)
+                .join(Notice, Notice.id == NoticeItem.notice_id)
+                .where(
+                    NoticeItem.sighting_id == sg.id,
+                    NoticeItem.state != "gone",
+                    Notice.status != "refused",
+                    Notice.host_kind != "search",
+                )
+                .limit(1)
+            )
             if active is not None:
                 continue
             from unleak.takedown.hosts import HostDirectory, host_of
@@ -377,15 +483,33 @@ def _reuploads(store: Store, case_id: int, case_name: str, at: datetime, report:
                 sg.reupload = True
                 sg.reupload_count = (sg.reupload_count or 0) + 1
             found.append((sg.id, nid, basis, sg.page_url or sg.media_url))
-            _log(s, case_id, "reupload.found", {"sighting_id": sg.id, "url": sg.page_url or sg.media_url,
-                                                "media_url": sg.media_url, "bank_item_id": sg.bank_item_id,
-                                                "earlier_notice": nid, "at": at})
+            _log(
+                s,
+                case_id,
+                "reupload.found",
+                {
+                    "sighting_id": sg.id,
+                    "url": sg.page_url or sg.media_url,
+                    "media_url": sg.media_url,
+                    "bank_item_id": sg.bank_item_id,
+                    "earlier_notice": nid,
+                    "at": at,
+                },
+            )
         if found:
             _log(s, case_id, "case.reopened", {"reason": "re-upload", "sightings": [f[0] for f in found], "at": at})
     for sid, nid, basis, url in found:
         try:
-            outs = draft_notices(store, case_name, bases=[basis], search=False, sighting_ids=[sid],
-                                 follows={sid: nid}, directory=directory, now=at)
+            outs = draft_notices(
+                store,
+                case_name,
+                bases=[basis],
+                search=False,
+                sighting_ids=[sid],
+                follows={sid: nid},
+                directory=directory,
+                now=at,
+            )
         except Exception as exc:  # a follow-up that cannot be drafted must not hide the re-upload
             from unleak.errors import UnleakError
 

@@ -14,9 +14,9 @@ See docs/watermark.md for the scheme and the false-accusation bound.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -26,13 +26,13 @@ from unleak.media.sniff import MediaKind, sniff_file
 from .code import CodeParams
 from .imagefile import extension_for, load_image, mark_many, mark_pixels, save_image
 from .keys import DEFAULT_PSNR_DB, WatermarkKey, key_path, load_or_create
-from .trace import DEFAULT_BOUND, Accusation, TraceResult, accuse, extract_image, trace_pixels
+from .trace import DEFAULT_BOUND, Accusation, TraceResult, accuse, trace_pixels
 
 __all__ = [
-    "Accusation",
-    "CodeParams",
     "DEFAULT_BOUND",
     "DEFAULT_PSNR_DB",
+    "Accusation",
+    "CodeParams",
     "MarkResult",
     "TraceResult",
     "WatermarkKey",
@@ -88,8 +88,8 @@ def mark_file(
     stem = original.stem
     if src is not None:
         ext = extension_for(src)
-        ids = [rid for rid, _ in recipients]
-        for (rid, label), px in zip(recipients, mark_many(src.pixels, key, ids, psnr_db=psnr_db)):
+        ids = [rid for rid, _label in recipients]
+        for (_rid, label), px in zip(recipients, mark_many(src.pixels, key, ids, psnr_db=psnr_db)):
             dst = out_dir / f"{stem}.{_safe_name(label)}{ext}"
             try:
                 save_image(px, src, dst)
@@ -136,7 +136,9 @@ def trace_file(
 
     z, al, frames = extract_video(Path(original), Path(leaked), key)
     if z is None:
-        return TraceResult(recipients=len(recipients), bound=bound, reason="the video could not be aligned to the original")
+        return TraceResult(
+            recipients=len(recipients), bound=bound, reason="the video could not be aligned to the original"
+        )
     result = accuse(z, key, recipients, bound=bound)
     result.alignment, result.frames = al, frames
     return result

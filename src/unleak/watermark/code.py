@@ -39,14 +39,14 @@ import numpy as np
 
 __all__ = [
     "CodeParams",
-    "new_case_key",
     "bias_vector",
-    "recipient_code",
-    "recipient_codes",
     "centered_code",
-    "scores",
     "chernoff_log_tail",
     "keyed_rng",
+    "new_case_key",
+    "recipient_code",
+    "recipient_codes",
+    "scores",
 ]
 
 _VERSION = b"unleak-wm/v1/"
@@ -82,7 +82,9 @@ def bias_vector(key: bytes, params: CodeParams = CodeParams()) -> np.ndarray:
     return np.sin(r) ** 2
 
 
-def recipient_code(key: bytes, recipient_id: str, params: CodeParams = CodeParams(), p: np.ndarray | None = None) -> np.ndarray:
+def recipient_code(
+    key: bytes, recipient_id: str, params: CodeParams = CodeParams(), p: np.ndarray | None = None
+) -> np.ndarray:
     """Recipient's binary codeword (uint8 0/1, length ``params.length``)."""
     if p is None:
         p = bias_vector(key, params)

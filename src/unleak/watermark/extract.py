@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from unleak.match.align import Alignment, to_gray, warp_original_to_candidate, warp_to_original
+from unleak.registration.align import Alignment, to_gray, warp_original_to_candidate, warp_to_original
 
 from .spread import Layout, correlate
 

@@ -4,26 +4,90 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from PIL import Image
 
 from unleak.errors import MediaError
-from unleak.match.align import to_gray
+from unleak.registration.align import to_gray
 
 from .code import bias_vector, recipient_code
 from .keys import WatermarkKey
 from .spread import apply_delta, embed_luma_delta, layout, perceptual_mask
 
 # IJG standard luminance quantisation table (quality 50), in natural order.
-_STD_LUMA = np.array([
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
-    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
-    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
-    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99], dtype=np.float64)
+_STD_LUMA = np.array(
+    [
+        16,
+        11,
+        10,
+        16,
+        24,
+        40,
+        51,
+        61,
+        12,
+        12,
+        14,
+        19,
+        26,
+        58,
+        60,
+        55,
+        14,
+        13,
+        16,
+        24,
+        40,
+        57,
+        69,
+        56,
+        14,
+        17,
+        22,
+        29,
+        51,
+        87,
+        80,
+        62,
+        18,
+        22,
+        37,
+        56,
+        68,
+        109,
+        103,
+        77,
+        24,
+        35,
+        55,
+        64,
+        81,
+        104,
+        113,
+        92,
+        49,
+        64,
+        78,
+        87,
+        103,
+        121,
+        120,
+        101,
+        72,
+        92,
+        95,
+        98,
+        112,
+        100,
+        103,
+        99,
+    ],
+    dtype=np.float64,
+)
 
 
 def estimate_jpeg_quality(image: Image.Image) -> int | None:
@@ -43,7 +107,9 @@ def estimate_jpeg_quality(image: Image.Image) -> int | None:
     return best
 
 
-def mark_pixels(pixels: np.ndarray, key: WatermarkKey, recipient_id: str, *, psnr_db: float | None = None) -> np.ndarray:
+def mark_pixels(
+    pixels: np.ndarray, key: WatermarkKey, recipient_id: str, *, psnr_db: float | None = None
+) -> np.ndarray:
     """A marked copy (uint8, same shape) of an image array for one recipient."""
     return next(iter(mark_many(pixels, key, [recipient_id], psnr_db=psnr_db)))
 
@@ -70,8 +136,8 @@ def webp_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
         return []
     out, pos = [], 12
     while pos + 8 <= len(data):
-        n = int.from_bytes(data[pos + 4:pos + 8], "little")
-        out.append((data[pos:pos + 4], data[pos + 8:pos + 8 + n]))
+        n = int.from_bytes(data[pos + 4 : pos + 8], "little")
+        out.append((data[pos : pos + 4], data[pos + 8 : pos + 8 + n]))
         pos += 8 + n + (n & 1)  # payloads are padded to an even size
     return out
 
@@ -231,7 +297,9 @@ def load_image(path: Path, *, estimate_quality: bool = True) -> SourceImage:
         args["quality"] = 90  # when it cannot be estimated (no encoder: writing will say so)
         if estimate_quality:
             try:
-                args["quality"] = estimate_quality_by_size(im, "HEIF" if fmt == "HEIC" else fmt, Path(path).stat().st_size, args)
+                args["quality"] = estimate_quality_by_size(
+                    im, "HEIF" if fmt == "HEIC" else fmt, Path(path).stat().st_size, args
+                )
             except (OSError, ValueError, KeyError):
                 pass
     return SourceImage(np.asarray(im), fmt, mode, args)

@@ -28,7 +28,7 @@ class WatermarkKey:
     psnr_db: float = DEFAULT_PSNR_DB
 
     @classmethod
-    def generate(cls, params: CodeParams | None = None, psnr_db: float = DEFAULT_PSNR_DB) -> "WatermarkKey":
+    def generate(cls, params: CodeParams | None = None, psnr_db: float = DEFAULT_PSNR_DB) -> WatermarkKey:
         return cls(new_case_key(), params or CodeParams(), psnr_db)
 
     def to_json(self) -> dict:
@@ -41,7 +41,7 @@ class WatermarkKey:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> "WatermarkKey":
+    def from_json(cls, data: dict) -> WatermarkKey:
         if data.get("version") != 1:
             raise UnleakError("unknown watermark key file version", hint="upgrade unleak")
         return cls(
@@ -61,13 +61,17 @@ class WatermarkKey:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: Path) -> "WatermarkKey":
+    def load(cls, path: Path) -> WatermarkKey:
         try:
             return cls.from_json(json.loads(path.read_text()))
         except FileNotFoundError:
-            raise UnleakError(f"no watermark key at {path}", hint="add a recipient first: `unleak recipients add`") from None
+            raise UnleakError(
+                f"no watermark key at {path}", hint="add a recipient first: `unleak recipients add`"
+            ) from None
         except (ValueError, KeyError) as exc:
-            raise UnleakError(f"the watermark key file {path} is damaged: {exc}", hint="restore it from a backup") from None
+            raise UnleakError(
+                f"the watermark key file {path} is damaged: {exc}", hint="restore it from a backup"
+            ) from None
 
 
 def key_path(home: Path, case_name: str) -> Path:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import secrets
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from sqlalchemy import select
 
@@ -67,11 +67,13 @@ class Registry:
         name = name.strip()
         if not name:
             raise UnleakError("a recipient needs a name or handle")
-        self.key  # create the case key on first use
+        _ = self.key  # create the case key on first use
         with self.store.session() as s:
             if s.scalar(select(Recipient).where(Recipient.case_id == self.case_id, Recipient.name == name)):
-                raise UnleakError(f"recipient {name!r} already exists in case {self.case_name!r}",
-                                  hint="names are unique per case; add a suffix")
+                raise UnleakError(
+                    f"recipient {name!r} already exists in case {self.case_name!r}",
+                    hint="names are unique per case; add a suffix",
+                )
             r = Recipient(case_id=self.case_id, code_id=secrets.token_hex(16), name=name, contact=contact, note=note)
             s.add(r)
             s.flush()
@@ -79,7 +81,7 @@ class Registry:
 
     def add_many(self, rows: Iterable[tuple[str, str, str]]) -> tuple[list[RecipientInfo], list[str]]:
         """Add (name, contact, note) rows in one transaction; existing names are skipped."""
-        self.key
+        _ = self.key
         added, skipped = [], []
         with self.store.session() as s:
             have = set(s.scalars(select(Recipient.name).where(Recipient.case_id == self.case_id)))
@@ -88,8 +90,13 @@ class Registry:
                 if not name or name in have:
                     skipped.append(name)
                     continue
-                r = Recipient(case_id=self.case_id, code_id=secrets.token_hex(16), name=name,
-                              contact=contact or "", note=note or "")
+                r = Recipient(
+                    case_id=self.case_id,
+                    code_id=secrets.token_hex(16),
+                    name=name,
+                    contact=contact or "",
+                    note=note or "",
+                )
                 s.add(r)
                 have.add(name)
                 added.append(r)
@@ -105,8 +112,14 @@ class Registry:
                 name_col = fields.get("name") or fields.get("handle")
                 if name_col is None:
                     raise UnleakError(f"{path}: no 'name' or 'handle' column", hint="first line: name,contact,note")
-                rows = [(row.get(name_col, ""), row.get(fields.get("contact", ""), "") or "",
-                         row.get(fields.get("note", ""), "") or "") for row in reader]
+                rows = [
+                    (
+                        row.get(name_col, ""),
+                        row.get(fields.get("contact", ""), "") or "",
+                        row.get(fields.get("note", ""), "") or "",
+                    )
+                    for row in reader
+                ]
         except FileNotFoundError:
             raise NotFound(f"{path}: no such file") from None
         return self.add_many(rows)
@@ -130,8 +143,15 @@ class Registry:
         return [by_name[n] for n in names]
 
     # --- mark and trace -------------------------------------------------------------------
-    def mark(self, original: Path, out_dir: Path, names: Sequence[str] | None = None,
-             *, psnr_db: float | None = None, protect: bool = True) -> list[MarkResult]:
+    def mark(
+        self,
+        original: Path,
+        out_dir: Path,
+        names: Sequence[str] | None = None,
+        *,
+        psnr_db: float | None = None,
+        protect: bool = True,
+    ) -> list[MarkResult]:
         """Marked copies for the recipients; records who got which, and protects the original
         in the bank so that a trace can find it without being told."""
         recips = self.resolve(names)
@@ -141,16 +161,25 @@ class Registry:
 
             res = Bank(self.store, self.case_name).protect_one(Path(original))
             bank_id = res.bank_id
-        results = mark_file(Path(original), Path(out_dir), self.key, [(r.code_id, r.name) for r in recips], psnr_db=psnr_db)
+        results = mark_file(
+            Path(original), Path(out_dir), self.key, [(r.code_id, r.name) for r in recips], psnr_db=psnr_db
+        )
         if all(m.error is not None for m in results):
             return results  # nothing was made (e.g. an unreadable original): nothing to record
         sha = _sha256(Path(original))
         with self.store.session() as s:
             for r, m in zip(recips, results):
                 if m.error is None and m.path:
-                    s.add(MarkedCopy(case_id=self.case_id, recipient_id=r.id, bank_item_id=bank_id,
-                                     original_path=str(Path(original).resolve()), original_sha256=sha,
-                                     copy_path=str(Path(m.path).resolve())))
+                    s.add(
+                        MarkedCopy(
+                            case_id=self.case_id,
+                            recipient_id=r.id,
+                            bank_item_id=bank_id,
+                            original_path=str(Path(original).resolve()),
+                            original_sha256=sha,
+                            copy_path=str(Path(m.path).resolve()),
+                        )
+                    )
         return results
 
     def find_original(self, leaked: Path) -> tuple[int | None, str, Path] | None:
@@ -170,15 +199,17 @@ class Registry:
                     return item.id, item.label, Path(item.path)
             # Fingerprints miss heavy crops: register the leak against each original that
             # marked copies were made from (owner-side, so the originals are at hand).
-            rows = s.execute(select(MarkedCopy.original_path, MarkedCopy.bank_item_id)
-                             .where(MarkedCopy.case_id == self.case_id)
-                             .order_by(MarkedCopy.id.desc())).all()
+            rows = s.execute(
+                select(MarkedCopy.original_path, MarkedCopy.bank_item_id)
+                .where(MarkedCopy.case_id == self.case_id)
+                .order_by(MarkedCopy.id.desc())
+            ).all()
             labels = {i.id: i.label for i in s.scalars(select(BankItem).where(BankItem.case_id == self.case_id))}
         return self._find_by_alignment(Path(leaked), rows, labels)
 
     def _find_by_alignment(self, leaked: Path, rows, labels) -> tuple[int | None, str, Path] | None:
-        from unleak.match.align import align
         from unleak.media.sniff import MediaKind, sniff_file
+        from unleak.registration.align import align
 
         from .imagefile import load_image
 
@@ -201,14 +232,18 @@ class Registry:
                 best = (a.inliers, bank_id, labels.get(bank_id, p.stem), p)
         return None if best is None else best[1:]
 
-    def trace(self, leaked: Path, original: Path | None = None, *, bound: float = DEFAULT_BOUND) -> tuple[TraceResult, dict | None]:
+    def trace(
+        self, leaked: Path, original: Path | None = None, *, bound: float = DEFAULT_BOUND
+    ) -> tuple[TraceResult, dict | None]:
         """Trace a leaked file; returns the result with recipient *names*, and the original found."""
         found = None
         if original is None:
             hit = self.find_original(leaked)
             if hit is None:
-                raise UnleakError(f"{leaked}: no original in the bank of case {self.case_name!r} matches it",
-                                  hint="give the original with --original PATH")
+                raise UnleakError(
+                    f"{leaked}: no original in the bank of case {self.case_name!r} matches it",
+                    hint="give the original with --original PATH",
+                )
             bank_id, label, original = hit
             found = {"bank_id": bank_id, "label": label}
         recips = self.list()

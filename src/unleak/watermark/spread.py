@@ -81,7 +81,9 @@ def perceptual_mask(luma: np.ndarray) -> np.ndarray:
     """Smooth local-contrast mask, mean square 1: more mark in texture, less in flat areas."""
     h, w = luma.shape
     s = min(1.0, 1024 / max(h, w))
-    small = cv2.resize(luma, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else luma
+    small = (
+        cv2.resize(luma, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else luma
+    )
     small = small.astype(np.float32)
     mu = cv2.GaussianBlur(small, (0, 0), 2.0)
     var = cv2.GaussianBlur(small * small, (0, 0), 2.0) - mu * mu
@@ -108,7 +110,9 @@ def pattern(lay: Layout, code: np.ndarray, shape: tuple[int, int]) -> np.ndarray
     return cv2.resize(g.astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
 
 
-def embed_luma_delta(lay: Layout, code: np.ndarray, luma: np.ndarray, psnr_db: float, mask: np.ndarray | None = None) -> np.ndarray:
+def embed_luma_delta(
+    lay: Layout, code: np.ndarray, luma: np.ndarray, psnr_db: float, mask: np.ndarray | None = None
+) -> np.ndarray:
     """The luma change (float32, HxW) that marks ``luma`` with ``code`` at ``psnr_db``."""
     if mask is None:
         mask = perceptual_mask(luma)

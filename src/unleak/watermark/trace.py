@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
-from unleak.match.align import Alignment, align, to_gray
+from unleak.registration.align import Alignment, align, to_gray
 
 from . import code as _code
 from .extract import residual, soft_bits
@@ -65,9 +65,7 @@ def prepare_soft_bits(z: np.ndarray, p: np.ndarray) -> np.ndarray:
     return z / n if n > 0 else z
 
 
-def accuse(
-    z: np.ndarray, key: WatermarkKey, recipients: Sequence[str], *, bound: float = DEFAULT_BOUND
-) -> TraceResult:
+def accuse(z: np.ndarray, key: WatermarkKey, recipients: Sequence[str], *, bound: float = DEFAULT_BOUND) -> TraceResult:
     """Score every recipient against soft bits ``z``; accuse those whose bound clears ``bound``.
 
     ``p_innocent`` = N x Chernoff bound on one innocent's score (N = number of recipients
@@ -108,7 +106,9 @@ def accuse(
     return result
 
 
-def extract_image(original: np.ndarray, leaked: np.ndarray, key: WatermarkKey, alignment: Alignment | None = None) -> tuple[np.ndarray | None, Alignment | None]:
+def extract_image(
+    original: np.ndarray, leaked: np.ndarray, key: WatermarkKey, alignment: Alignment | None = None
+) -> tuple[np.ndarray | None, Alignment | None]:
     """Soft bits from a leaked image given its original (aligns first unless given)."""
     if alignment is None:
         alignment = align(original, leaked)
@@ -132,7 +132,9 @@ def trace_pixels(
     """Trace a leaked image (pixels) against its original (pixels)."""
     z, al = extract_image(original, leaked, key, alignment)
     if z is None:
-        return TraceResult(recipients=len(recipients), bound=bound, reason="the copy could not be aligned to the original")
+        return TraceResult(
+            recipients=len(recipients), bound=bound, reason="the copy could not be aligned to the original"
+        )
     result = accuse(z, key, recipients, bound=bound)
     result.alignment = al
     return result

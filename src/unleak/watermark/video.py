@@ -13,15 +13,15 @@ bits of up to ``max_frames`` pairs are summed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np
 
 from unleak.errors import MediaError
-from unleak.match.align import Alignment, align, warp_original_to_candidate
+from unleak.registration.align import Alignment, align, warp_original_to_candidate
 
 from .code import recipient_code
 from .extract import residual, soft_bits
@@ -36,7 +36,9 @@ def _y_plane(frame) -> np.ndarray:
     return np.ascontiguousarray(arr[: frame.height])  # uint8: a long video's frames stay small
 
 
-def mark_video(src: Path, dst: Path, key: WatermarkKey, recipient_id: str, *, psnr_db: float | None = None, crf: int = 18) -> Path:
+def mark_video(
+    src: Path, dst: Path, key: WatermarkKey, recipient_id: str, *, psnr_db: float | None = None, crf: int = 18
+) -> Path:
     """Write a marked copy of video ``src`` to ``dst`` (container from dst's suffix)."""
     import av
 
@@ -160,7 +162,9 @@ def _thumb(y: np.ndarray) -> np.ndarray:
     return t / (np.linalg.norm(t) + 1e-6)
 
 
-def extract_video(original: Path, leaked: Path, key: WatermarkKey, *, max_frames: int = 48) -> tuple[np.ndarray | None, Alignment | None, int]:
+def extract_video(
+    original: Path, leaked: Path, key: WatermarkKey, *, max_frames: int = 48
+) -> tuple[np.ndarray | None, Alignment | None, int]:
     """Summed soft bits over paired frames: (z, alignment, frames used)."""
     # Frames are streamed (three passes over each video) so that memory does not grow with
     # the length: only times, a few candidate frames and a sliding window are kept.
@@ -182,7 +186,9 @@ def extract_video(original: Path, leaked: Path, key: WatermarkKey, *, max_frames
         return None, None, 0
     o_t = np.array(o_list)
     n_o = len(o_t)
-    cand = set(np.argsort(-np.array(sim_raw))[:3].tolist()) | set(np.linspace(0, n_o - 1, min(4, n_o)).astype(int).tolist())
+    cand = set(np.argsort(-np.array(sim_raw))[:3].tolist()) | set(
+        np.linspace(0, n_o - 1, min(4, n_o)).astype(int).tolist()
+    )
     o_frames = _frames_at(original, cand)
     tried = []
     for i in sorted(cand):

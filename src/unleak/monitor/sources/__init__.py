@@ -15,14 +15,32 @@ from sqlalchemy import select
 
 from unleak.errors import NotFound
 from unleak.evidence.log import append_record
-from unleak.monitor.guard import NetworkPolicy
-from unleak.monitor.sources.base import (SourceKind, SourceOptions, Task, get_source_kind, register,
-                                         source_kinds, url_key)
+from unleak.monitor.sources.base import (
+    SourceKind,
+    SourceOptions,
+    Task,
+    get_source_kind,
+    register,
+    source_kinds,
+    url_key,
+)
+from unleak.net.guard import NetworkPolicy
 from unleak.store import Store
 from unleak.store.models import Source, utcnow
 
-__all__ = ["SourceKind", "SourceOptions", "Task", "get_source_kind", "register", "source_kinds", "url_key",
-           "SourceInfo", "add_source", "list_sources", "remove_source"]
+__all__ = [
+    "SourceInfo",
+    "SourceKind",
+    "SourceOptions",
+    "Task",
+    "add_source",
+    "get_source_kind",
+    "list_sources",
+    "register",
+    "remove_source",
+    "source_kinds",
+    "url_key",
+]
 
 
 @dataclass
@@ -37,18 +55,40 @@ class SourceInfo:
     last_scan_at: datetime | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"source_id": self.id, "case": self.case, "kind": self.kind, "name": self.name, "config": self.config,
-                "allow_networks": self.allow_networks, "created_at": self.created_at.isoformat(),
-                "last_scan_at": self.last_scan_at.isoformat() if self.last_scan_at else None}
+        return {
+            "source_id": self.id,
+            "case": self.case,
+            "kind": self.kind,
+            "name": self.name,
+            "config": self.config,
+            "allow_networks": self.allow_networks,
+            "created_at": self.created_at.isoformat(),
+            "last_scan_at": self.last_scan_at.isoformat() if self.last_scan_at else None,
+        }
 
 
 def _info(src: Source, case_name: str) -> SourceInfo:
-    return SourceInfo(src.id, case_name, src.kind, src.name, json.loads(src.config), json.loads(src.allow_networks),
-                      src.created_at, src.last_scan_at)
+    return SourceInfo(
+        src.id,
+        case_name,
+        src.kind,
+        src.name,
+        json.loads(src.config),
+        json.loads(src.allow_networks),
+        src.created_at,
+        src.last_scan_at,
+    )
 
 
-def add_source(store: Store, case: str | None, kind: str, targets: list[str],
-               options: SourceOptions | None = None, *, name: str | None = None) -> SourceInfo:
+def add_source(
+    store: Store,
+    case: str | None,
+    kind: str,
+    targets: list[str],
+    options: SourceOptions | None = None,
+    *,
+    name: str | None = None,
+) -> SourceInfo:
     """Check and record a source; logged in the case's evidence log."""
     options = options or SourceOptions()
     plugin = get_source_kind(kind)
@@ -56,20 +96,28 @@ def add_source(store: Store, case: str | None, kind: str, targets: list[str],
     NetworkPolicy.allowing(options.allow_networks)  # validate the CIDRs now
     with store.session() as s:
         c = store.case(s, case)
-        src = Source(case_id=c.id, kind=kind, name=name or plugin.describe(config)[:500],
-                     config=json.dumps(config), allow_networks=json.dumps(list(options.allow_networks)))
+        src = Source(
+            case_id=c.id,
+            kind=kind,
+            name=name or plugin.describe(config)[:500],
+            config=json.dumps(config),
+            allow_networks=json.dumps(list(options.allow_networks)),
+        )
         s.add(src)
         s.flush()
-        append_record(s, c.id, "source_added", {"source_id": src.id, "kind": kind, "config": config,
-                                                "allow_networks": list(options.allow_networks)})
+        append_record(
+            s,
+            c.id,
+            "source_added",
+            {"source_id": src.id, "kind": kind, "config": config, "allow_networks": list(options.allow_networks)},
+        )
         return _info(src, c.name)
 
 
 def list_sources(store: Store, case: str | None) -> list[SourceInfo]:
     with store.session() as s:
         c = store.case(s, case)
-        rows = s.scalars(select(Source).where(Source.case_id == c.id, Source.removed_at.is_(None))
-                         .order_by(Source.id))
+        rows = s.scalars(select(Source).where(Source.case_id == c.id, Source.removed_at.is_(None)).order_by(Source.id))
         return [_info(r, c.name) for r in rows]
 
 

@@ -8,14 +8,15 @@ task kind of its own (`handle`): a platform connector is one new module with one
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from unleak.errors import UnleakError
+from unleak.net.urls import url_key
 
 if TYPE_CHECKING:  # pragma: no cover
-    from unleak.monitor.scan import TaskContext
+    from unleak.net.fetch import Fetcher
 
 
 @dataclass
@@ -31,8 +32,12 @@ class Task:
         return url_key(self.url)
 
 
-def url_key(url: str) -> str:
-    return hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
+class TaskContext:
+    """What a plug-in's `handle` gets: the fetcher and the source's settings."""
+
+    def __init__(self, fetcher: Fetcher, config: dict[str, Any]) -> None:
+        self.fetcher = fetcher
+        self.config = config
 
 
 @dataclass
@@ -66,7 +71,7 @@ class SourceKind:
         return False
 
     @classmethod
-    def handle(cls, ctx: "TaskContext", task: Task) -> list[Task] | None:
+    def handle(cls, ctx: TaskContext, task: Task) -> list[Task] | None:
         """Visit a task of this plug-in's own kind; None for the built-in kinds."""
         return None
 

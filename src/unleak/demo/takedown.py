@@ -7,11 +7,15 @@ machine —, takes some copies down on the site, runs the removal check, and pri
 
 from __future__ import annotations
 
-from datetime import timezone
 from typing import Any
 
-DEMO_CLAIMANT = dict(name="Sam Example", email="sam@example.invalid", postal_address="1 Example Street; Exampletown",
-                     phone="+1 555 0100", roles="depicted_person,copyright_owner")
+DEMO_CLAIMANT = dict(
+    name="Sam Example",
+    email="sam@example.invalid",
+    postal_address="1 Example Street; Exampletown",
+    phone="+1 555 0100",
+    roles="depicted_person,copyright_owner",
+)
 
 
 def run_takedown_demo(store, case: str, site, *, console=None, take_down: int = 2, policy=None) -> dict[str, Any]:
@@ -19,7 +23,7 @@ def run_takedown_demo(store, case: str, site, *, console=None, take_down: int = 
     take `take_down` copies down on the site, verify, and report. Returns what happened."""
     from rich.console import Console
 
-    from unleak.monitor.fetch import FetchPolicy
+    from unleak.net.fetch import FetchPolicy
     from unleak.takedown.deadlines import format_local
     from unleak.takedown.hosts import HostDirectory, HostEntry
     from unleak.takedown.notices import confirm_notice, draft_notices, get_notice, send_notice, set_claimant
@@ -42,8 +46,13 @@ def run_takedown_demo(store, case: str, site, *, console=None, take_down: int = 
     directory = HostDirectory.load()
     form = site.server.url("/report-abuse")
     directory.entries["demo-site"] = HostEntry(
-        "demo-site", "the demo gallery", domains=["127.0.0.1"],
-        contacts={"default": {"channel": "webform", "url": form}}, confirmed=True, origin="user")
+        "demo-site",
+        "the demo gallery",
+        domains=["127.0.0.1"],
+        contacts={"default": {"channel": "webform", "url": form}},
+        confirmed=True,
+        origin="user",
+    )
     outcomes = [o for o in draft_notices(store, case, search=False, directory=directory) if o.host == "demo-site"]
     if not outcomes:
         console.print("No sightings to take down.")
@@ -54,8 +63,11 @@ def run_takedown_demo(store, case: str, site, *, console=None, take_down: int = 
     console.print(text["body"], markup=False, highlight=False, soft_wrap=True)
     confirm_notice(store, notice.notice_id, expected_sha256=text["content_sha256"])
     sent = send_notice(store, notice.notice_id, submitted=True)
-    console.print(f"Confirmed and recorded as submitted through {form}; deadline {format_local(sent.deadline_at)} "
-                  f"({sent.deadline_rule}).", highlight=False)
+    console.print(
+        f"Confirmed and recorded as submitted through {form}; deadline {format_local(sent.deadline_at)} "
+        f"({sent.deadline_rule}).",
+        highlight=False,
+    )
     removed = [u for u in site.truth if u in notice.urls][:take_down]
     for url in removed:
         site.take_down(url, 410)
@@ -64,5 +76,10 @@ def run_takedown_demo(store, case: str, site, *, console=None, take_down: int = 
     table("Removal check", ["url", "state", "why"], [(c.url, c.state, c.reason) for c in report.checks])
     rep = takedown_report(store, case)
     table("How fast the host acted", TABLE_COLUMNS, table_rows(rep.by_host_basis))
-    return {"notices": [o.notice_id for o in outcomes], "removed": removed, "gone": report.gone, "up": report.up,
-            "report": rep.to_json()}
+    return {
+        "notices": [o.notice_id for o in outcomes],
+        "removed": removed,
+        "gone": report.gone,
+        "up": report.up,
+        "report": rep.to_json(),
+    }

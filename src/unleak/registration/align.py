@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["Alignment", "align", "warp_to_original", "warp_original_to_candidate", "to_gray"]
+__all__ = ["Alignment", "align", "to_gray", "warp_original_to_candidate", "warp_to_original"]
 
 
 @dataclass(frozen=True)

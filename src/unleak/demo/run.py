@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from PIL import Image, ImageEnhance, ImageOps
 from rich.text import Text
@@ -34,8 +34,8 @@ ALTERATIONS: dict[str, Callable[[Image.Image], Image.Image]] = {
 class DemoLayout:
     root: Path
     private: Path  # the owner's private photos (here: sample photos)
-    found: Path    # what turned up elsewhere: altered copies and unrelated images
-    home: Path     # unleak's data folder for the demo
+    found: Path  # what turned up elsewhere: altered copies and unrelated images
+    home: Path  # unleak's data folder for the demo
 
 
 def prepare(root: Path, n_protected: int = 7) -> tuple[DemoLayout, dict[str, str | None]]:
@@ -87,8 +87,10 @@ def run(root: Path | None = None, *, keep: bool = False, console=None) -> bool:
             console.print(f"Your private photos are in {layout.private} (sample photos stand in for them).")
             bank = Bank(store, "demo")
             results = bank.protect([layout.private], variants=True)
-            console.print(f"Fingerprinted {sum(1 for r in results if not r.error)} photos locally; the bank keeps "
-                          "their PDQ, SHA-256 and MD5 hashes (and of a few crops), never the photos.")
+            console.print(
+                f"Fingerprinted {sum(1 for r in results if not r.error)} photos locally; the bank keeps "
+                "their PDQ, SHA-256 and MD5 hashes (and of a few crops), never the photos."
+            )
             ok = _match_step(bank, layout, truth, console)
             ok &= _find_document_take_down_step(store, layout, console)
             ok &= _trace_step(store, layout, console)
@@ -103,13 +105,14 @@ def run(root: Path | None = None, *, keep: bool = False, console=None) -> bool:
             shutil.rmtree(root, ignore_errors=True)
         else:
             console.print(f"Demo files kept in {root}")
-    console.rule("[bold green]demo complete: every stage gave the right answer" if ok
-                 else "[bold red]demo found a problem")
+    console.rule(
+        "[bold green]demo complete: every stage gave the right answer" if ok else "[bold red]demo found a problem"
+    )
     return ok
 
 
 def _match_step(bank, layout: DemoLayout, truth: dict[str, str | None], console) -> bool:
-    from unleak.cli.output import table
+    from unleak.console import table
     from unleak.match import Matcher
 
     console.rule("[bold]2. match")
@@ -125,15 +128,27 @@ def _match_step(bank, layout: DemoLayout, truth: dict[str, str | None], console)
         how = ""
         if best:
             how = f"PDQ, {best.distance} bits" if best.signal == "pdq" else "checked against the original"
-        rows.append((name, expected or "-", got or "-", how,
-                     _rate(best.false_match_rate) if best else "",
-                     Text("yes", style="green") if got == expected else Text("NO", style="red")))
-    table("Which protected photo is each image a copy of?",
-          ["image found online", "truly a copy of", "unleak says", "how", "false-match rate", "right"], rows)
+        rows.append(
+            (
+                name,
+                expected or "-",
+                got or "-",
+                how,
+                _rate(best.false_match_rate) if best else "",
+                Text("yes", style="green") if got == expected else Text("NO", style="red"),
+            )
+        )
+    table(
+        "Which protected photo is each image a copy of?",
+        ["image found online", "truly a copy of", "unleak says", "how", "false-match rate", "right"],
+        rows,
+    )
     copies = sum(1 for v in truth.values() if v)
-    console.print(f"Found {sum(1 for r in rows if r[1] != '-' and r[1] == r[2])} of {copies} altered copies; "
-                  f"{sum(1 for r in rows if r[1] == '-' and r[2] != '-')} false matches "
-                  f"among {len(truth) - copies} unrelated images.")
+    console.print(
+        f"Found {sum(1 for r in rows if r[1] != '-' and r[1] == r[2])} of {copies} altered copies; "
+        f"{sum(1 for r in rows if r[1] == '-' and r[2] != '-')} false matches "
+        f"among {len(truth) - copies} unrelated images."
+    )
     return ok
 
 
@@ -144,8 +159,8 @@ def _rate(rate: float | None) -> str:
 
 
 def _find_document_take_down_step(store, layout: DemoLayout, console) -> bool:
-    from unleak.monitor.demo_site import demo_find_and_document
-    from unleak.takedown.demo import run_takedown_demo
+    from unleak.demo.site import demo_find_and_document
+    from unleak.demo.takedown import run_takedown_demo
 
     console.rule("[bold]3. find and document")
     protected = sorted(layout.private.iterdir())
@@ -156,12 +171,11 @@ def _find_document_take_down_step(store, layout: DemoLayout, console) -> bool:
         outcome = run_takedown_demo(store, "demo", site, console=console)
         return bool(outcome)
 
-    return demo_find_and_document(store, "demo", protected, others[:6], layout.root, console=console,
-                                  then=take_down)
+    return demo_find_and_document(store, "demo", protected, others[:6], layout.root, console=console, then=take_down)
 
 
 def _trace_step(store, layout: DemoLayout, console) -> bool:
-    from unleak.cli.output import table
+    from unleak.console import table
     from unleak.watermark.registry import Registry
 
     console.rule("[bold]5. mark and trace")
@@ -177,10 +191,15 @@ def _trace_step(store, layout: DemoLayout, console) -> bool:
         im = im.convert("RGB")
         w, h = im.size
         im.crop((w // 10, h // 10, w * 9 // 10, h * 9 // 10)).resize((w * 2 // 3, h * 2 // 3)).save(leaked, quality=70)
-    result, found = registry.trace(leaked)
-    table("Who leaked it? (a copy cropped, shrunk and re-encoded)", ["accused", "score", "chance an innocent scores this high"],
-          [(a.recipient, f"{a.score:.1f}", f"{a.p_innocent:.1e}") for a in result.accused])
+    result, _found = registry.trace(leaked)
+    table(
+        "Who leaked it? (a copy cropped, shrunk and re-encoded)",
+        ["accused", "score", "chance an innocent scores this high"],
+        [(a.recipient, f"{a.score:.1f}", f"{a.p_innocent:.1e}") for a in result.accused],
+    )
     ok = [a.recipient for a in result.accused] == [leaker.recipient]
-    console.print(f"The copy was made for {leaker.recipient}: "
-                  f"{'named correctly, and no one else' if ok else 'NOT named correctly'}.")
+    console.print(
+        f"The copy was made for {leaker.recipient}: "
+        f"{'named correctly, and no one else' if ok else 'NOT named correctly'}."
+    )
     return ok

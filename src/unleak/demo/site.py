@@ -15,11 +15,11 @@ import hashlib
 import io
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 from xml.sax.saxutils import escape
 
 from PIL import Image
@@ -91,8 +91,14 @@ class SiteServer:
             route = self.fallback(path)
         return route
 
-    def set(self, path: str, body: bytes | str, content_type: str = "text/html; charset=utf-8",
-            status: int = 200, headers: dict[str, str] | None = None) -> str:
+    def set(
+        self,
+        path: str,
+        body: bytes | str,
+        content_type: str = "text/html; charset=utf-8",
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> str:
         if isinstance(body, str):
             body = body.encode("utf-8")
         with self._lock:
@@ -116,7 +122,7 @@ class SiteServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def __enter__(self) -> "SiteServer":
+    def __enter__(self) -> SiteServer:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -125,8 +131,9 @@ class SiteServer:
 
 # --- altered copies ------------------------------------------------------------------------
 
+
 def _alterations() -> list[tuple[str, Callable[[Image.Image], Image.Image]]]:
-    from unleak.demo import ALTERATIONS
+    from unleak.demo.run import ALTERATIONS
 
     return list(ALTERATIONS.items())
 
@@ -146,8 +153,9 @@ def altered_copy(path: Path, index: int, max_side: int | None = None) -> tuple[s
     return name, jpeg(alter(image), 50 if name == "jpeg-q50" else 85)
 
 
-def _page(title: str, body: str, *, uploader: str | None = None, posted: str | None = None,
-          og_image: str | None = None) -> str:
+def _page(
+    title: str, body: str, *, uploader: str | None = None, posted: str | None = None, og_image: str | None = None
+) -> str:
     head = f"<title>{escape(title)}</title>"
     if og_image:
         head += f'<meta property="og:image" content="{escape(og_image)}">'
@@ -200,8 +208,12 @@ class GeneratedSite:
         media_path = f"/reup/{self._n}-{hashlib.sha256(label.encode()).hexdigest()[:8]}.jpg"
         media_url = self.server.set(media_path, self.copies[label], "image/jpeg")
         page_path = f"/reup/{self._n}.html"
-        page_url = self.server.set(page_path, _page(f"re-upload {self._n}", f'<img src="{media_path}">',
-                                                    uploader=uploader, posted="2026-03-01T12:00:00Z"))
+        page_url = self.server.set(
+            page_path,
+            _page(
+                f"re-upload {self._n}", f'<img src="{media_path}">', uploader=uploader, posted="2026-03-01T12:00:00Z"
+            ),
+        )
         self.bylines[page_url] = (uploader, "2026-03-01T12:00:00Z")
         index = self.server.route("/")
         assert index is not None
@@ -214,15 +226,21 @@ class GeneratedSite:
     def close(self) -> None:
         self.server.close()
 
-    def __enter__(self) -> "GeneratedSite":
+    def __enter__(self) -> GeneratedSite:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
 
-def generate_site(protected: list[Path], others: list[Path], *, videos: dict[str, bytes] | None = None,
-                  server: SiteServer | None = None, max_side: int = 640) -> GeneratedSite:
+def generate_site(
+    protected: list[Path],
+    others: list[Path],
+    *,
+    videos: dict[str, bytes] | None = None,
+    server: SiteServer | None = None,
+    max_side: int = 640,
+) -> GeneratedSite:
     """Serve a small site: one post per altered copy of each protected photo, one per unrelated
     photo, each embedding its image a different way (img, srcset, og:image, <a href>, <video>).
 
@@ -238,7 +256,7 @@ def generate_site(protected: list[Path], others: list[Path], *, videos: dict[str
     pages: list[str] = []
     posts: list[tuple[str, str, str]] = []  # (page path, title, uploader)
     bylines: dict[str, tuple[str, str]] = {}
-    t0 = datetime(2026, 2, 1, 9, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
     styles = ["img", "srcset", "og", "link", "picture"]
 
     def post(n: int, media_path: str, style: str, uploader: str, ctype: str = "image/jpeg") -> str:
@@ -264,8 +282,12 @@ def generate_site(protected: list[Path], others: list[Path], *, videos: dict[str
         pages.append(server.url(path))
         return path
 
-    server.set("/static/spacer.gif", b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01"
-               b"\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;", "image/gif")
+    server.set(
+        "/static/spacer.gif",
+        b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01"
+        b"\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;",
+        "image/gif",
+    )
     n = 0
     for i, src in enumerate(protected):
         _name, data = altered_copy(src, i, max_side)
@@ -311,19 +333,34 @@ def generate_site(protected: list[Path], others: list[Path], *, videos: dict[str
     server.redirect("/moved.html", "/posts/0.html", 301)
     ssrf_page(server)
     links = "".join(f'<li><a href="{p}">{escape(t)}</a></li>' for p, t, _u in posts)
-    server.set("/", _page("a gallery", f'<ul>{links}</ul><a href="/private/index.html">private</a>'
-                          '<a href="/weird.html">weird</a><a href="/moved.html">moved</a>'
-                          '<a href="/feed.xml">feed</a><a href="/does-not-exist.html">broken</a>'))
+    server.set(
+        "/",
+        _page(
+            "a gallery",
+            f'<ul>{links}</ul><a href="/private/index.html">private</a>'
+            '<a href="/weird.html">weird</a><a href="/moved.html">moved</a>'
+            '<a href="/feed.xml">feed</a><a href="/does-not-exist.html">broken</a>',
+        ),
+    )
     pages.insert(0, server.url("/"))
     items = "".join(
         f"<item><title>{escape(t)}</title><link>{server.url(p)}</link><author>{u}@example.invalid ({u})</author>"
-        f"<pubDate>Sun, 01 Feb 2026 09:00:00 GMT</pubDate></item>" for p, t, u in posts)
-    server.set("/feed.xml", f'<?xml version="1.0"?><rss version="2.0"><channel><title>gallery</title>'
-               f"<link>{server.base}/</link><description>posts</description>{items}</channel></rss>",
-               "application/rss+xml")
+        f"<pubDate>Sun, 01 Feb 2026 09:00:00 GMT</pubDate></item>"
+        for p, t, u in posts
+    )
+    server.set(
+        "/feed.xml",
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>gallery</title>'
+        f"<link>{server.base}/</link><description>posts</description>{items}</channel></rss>",
+        "application/rss+xml",
+    )
     locs = "".join(f"<url><loc>{server.url(p)}</loc></url>" for p, _t, _u in posts)
-    server.set("/sitemap.xml", '<?xml version="1.0" encoding="UTF-8"?>'
-               f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</urlset>', "application/xml")
+    server.set(
+        "/sitemap.xml",
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</urlset>',
+        "application/xml",
+    )
     return GeneratedSite(server, truth, distractors, pages, uploaders, copies, disallowed, bylines)
 
 
@@ -336,28 +373,39 @@ def ssrf_page(server: SiteServer) -> str:
     scan fetches none of them and says why."""
     server.redirect("/media/inside.jpg", "http://10.0.0.1/secret.jpg", 302)
     server.redirect("/inside.html", "http://169.254.169.254/latest/meta-data/", 307)
-    return server.set("/ssrf.html", _page("inside", (
-        '<img src="http://169.254.169.254/latest/meta-data/"><img src="http://10.0.0.1/x.jpg">'
-        f'<img src="http://{PRIVATE_NAME}/x.jpg"><video><source src="http://[::ffff:192.168.0.1]/v.mp4"></video>'
-        '<img src="/media/inside.jpg"><a href="/inside.html">inside</a>')))
+    return server.set(
+        "/ssrf.html",
+        _page(
+            "inside",
+            (
+                '<img src="http://169.254.169.254/latest/meta-data/"><img src="http://10.0.0.1/x.jpg">'
+                f'<img src="http://{PRIVATE_NAME}/x.jpg"><video><source src="http://[::ffff:192.168.0.1]/v.mp4"></video>'
+                '<img src="/media/inside.jpg"><a href="/inside.html">inside</a>'
+            ),
+        ),
+    )
 
 
 def hostile_page() -> str:
     """Malformed markup, script and data URLs, an absurd srcset, links to forbidden addresses."""
     srcset = ", ".join(f"/static/spacer.gif?{i} {i}w" for i in range(5000))
-    return ("<html><head><title>weird<body><div><div><p><b><i>unclosed"
-            '<a href="javascript:alert(1)">js</a><a href="data:text/html,hi">data</a>'
-            '<img src="data:image/png;base64,iVBORw0KGgo=">'
-            f'<img srcset="{srcset}">'
-            '<a href="http://[::1">broken url</a><a href="mailto:x@example.invalid">mail</a>'
-            '<a href="http://169.254.169.254/latest/meta-data/">metadata</a>'
-            '<img src="http://10.0.0.1/x.jpg">' + "<span>" * 5000 + "deep" + "</span>" * 10
-            + "</html>")
+    return (
+        "<html><head><title>weird<body><div><div><p><b><i>unclosed"
+        '<a href="javascript:alert(1)">js</a><a href="data:text/html,hi">data</a>'
+        '<img src="data:image/png;base64,iVBORw0KGgo=">'
+        f'<img srcset="{srcset}">'
+        '<a href="http://[::1">broken url</a><a href="mailto:x@example.invalid">mail</a>'
+        '<a href="http://169.254.169.254/latest/meta-data/">metadata</a>'
+        '<img src="http://10.0.0.1/x.jpg">' + "<span>" * 5000 + "deep" + "</span>" * 10 + "</html>"
+    )
 
 
 # --- the benchmark's big site ----------------------------------------------------------------
 
-def big_site(n_pages: int, pool: list[bytes], copy_of: dict[int, str], fanout: int = 3) -> tuple[SiteServer, dict[str, str]]:
+
+def big_site(
+    n_pages: int, pool: list[bytes], copy_of: dict[int, str], fanout: int = 3
+) -> tuple[SiteServer, dict[str, str]]:
     """A procedurally generated site of `n_pages` pages, each with one image from `pool`
     at its own URL (so every image is fetched and hashed), linked as a tree from /p/0.html.
     `copy_of` maps pool indices that are altered copies to their labels. Returns (server, truth)."""
@@ -374,9 +422,14 @@ def big_site(n_pages: int, pool: list[bytes], copy_of: dict[int, str], fanout: i
                 return None
             if not 0 <= i < n_pages:
                 return None
-            kids = "".join(f'<a href="/p/{k}.html">page {k}</a>' for k in range(fanout * i + 1, fanout * i + fanout + 1)
-                           if k < n_pages)
-            byline = f'<p>by <span class="uploader">@u{i % 97}</span> <time datetime="2026-01-01T00:00:00Z">Jan 1</time></p>'
+            kids = "".join(
+                f'<a href="/p/{k}.html">page {k}</a>'
+                for k in range(fanout * i + 1, fanout * i + fanout + 1)
+                if k < n_pages
+            )
+            byline = (
+                f'<p>by <span class="uploader">@u{i % 97}</span> <time datetime="2026-01-01T00:00:00Z">Jan 1</time></p>'
+            )
             return Route(_page(f"page {i}", f'{byline}<img src="/m/{i}.jpg">{kids}').encode())
         if path.startswith("/m/") and path.endswith(".jpg"):
             try:
@@ -393,8 +446,16 @@ def big_site(n_pages: int, pool: list[bytes], copy_of: dict[int, str], fanout: i
 
 # --- the demo's "find and document" step ---------------------------------------------------------
 
-def demo_find_and_document(store, case: str, protected: list[Path], others: list[Path], workdir: Path,
-                           console=None, then: Callable[["GeneratedSite"], bool] | None = None) -> bool:
+
+def demo_find_and_document(
+    store,
+    case: str,
+    protected: list[Path],
+    others: list[Path],
+    workdir: Path,
+    console=None,
+    then: Callable[[GeneratedSite], bool] | None = None,
+) -> bool:
     """The demo step for `unleak demo`: serve a generated site on 127.0.0.1 with altered copies of
     the (already protected) photos among unrelated ones, crawl it, capture each sighting, export
     an evidence bundle, verify it, and show that one flipped byte is caught.
@@ -406,37 +467,53 @@ def demo_find_and_document(store, case: str, protected: list[Path], others: list
 
     from rich.console import Console
 
-    from unleak.cli.output import table
+    from unleak.console import table
     from unleak.evidence.export import export_bundle
     from unleak.evidence.verify import verify_bundle
-    from unleak.monitor.fetch import FetchPolicy
-    from unleak.monitor.scan import ScanOptions, Scanner
+    from unleak.monitor.scan import Scanner, ScanOptions
     from unleak.monitor.sources import SourceOptions, add_source
+    from unleak.net.fetch import FetchPolicy
 
     console = console or Console()
     with generate_site(protected, others) as site:
-        console.print(f"A website is running at {site.start_url}: {len(site.truth)} altered copies among "
-                      f"{len(site.distractors)} unrelated photos, with uploader names and post times.")
-        src = add_source(store, case, "crawl", [site.start_url],
-                         SourceOptions(depth=2, allow_networks=["127.0.0.1/32"]))
+        console.print(
+            f"A website is running at {site.start_url}: {len(site.truth)} altered copies among "
+            f"{len(site.distractors)} unrelated photos, with uploader names and post times."
+        )
+        src = add_source(
+            store, case, "crawl", [site.start_url], SourceOptions(depth=2, allow_networks=["127.0.0.1/32"])
+        )
         report = Scanner(store, case, ScanOptions(policy=FetchPolicy(rate=None), verify="auto")).scan_source(src.id)
         found = {e.media_url for e in report.sightings}
-        table("Sightings (each captured as WARC, encrypted at rest, and logged)",
-              ["media URL", "page", "bank id", "how"],
-              [(e.media_url.removeprefix(site.server.base), (e.page_url or "").removeprefix(site.server.base),
-                e.bank_id, _how(e.signal, e.distance)) for e in report.sightings])
+        table(
+            "Sightings (each captured as WARC, encrypted at rest, and logged)",
+            ["media URL", "page", "bank id", "how"],
+            [
+                (
+                    e.media_url.removeprefix(site.server.base),
+                    (e.page_url or "").removeprefix(site.server.base),
+                    e.bank_id,
+                    _how(e.signal, e.distance),
+                )
+                for e in report.sightings
+            ],
+        )
         st = report.stats
-        console.print(f"Crawled {st['pages']} pages and {st['media']} images; refused {st['blocked']} URL(s) "
-                      "(robots.txt, private addresses); "
-                      f"{len(found & set(site.truth))} of {len(site.truth)} copies found, "
-                      f"{len(found - set(site.truth))} false sightings.")
+        console.print(
+            f"Crawled {st['pages']} pages and {st['media']} images; refused {st['blocked']} URL(s) "
+            "(robots.txt, private addresses); "
+            f"{len(found & set(site.truth))} of {len(site.truth)} copies found, "
+            f"{len(found - set(site.truth))} false sightings."
+        )
         later_ok = then(site) if then else True
     bundle = Path(workdir) / "evidence-bundle"
     shutil.rmtree(bundle, ignore_errors=True)
     result = export_bundle(store, case, bundle)
     check = verify_bundle(bundle)
-    console.print(f"Exported {bundle}: {result.captures} captures, log head {result.head_hash[:16]}…; "
-                  f"verify: {'intact' if check.ok else check.problem}.")
+    console.print(
+        f"Exported {bundle}: {result.captures} captures, log head {result.head_hash[:16]}…; "
+        f"verify: {'intact' if check.ok else check.problem}."
+    )
     tampered = Path(workdir) / "evidence-bundle-tampered"
     shutil.rmtree(tampered, ignore_errors=True)
     shutil.copytree(bundle, tampered)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
 
 from unleak.errors import UnleakError
 
@@ -25,8 +25,9 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 class FetchError(UnleakError):
     """A URL could not be fetched; `reason` is a short machine-readable cause."""
 
-    def __init__(self, message: str, hint: str | None = None, *, reason: str = "error",
-                 status: int | None = None) -> None:
+    def __init__(
+        self, message: str, hint: str | None = None, *, reason: str = "error", status: int | None = None
+    ) -> None:
         super().__init__(message, hint)
         self.reason = reason
         self.status = status
@@ -88,7 +89,7 @@ class NetworkPolicy:
     allow_networks: tuple[IPNetwork, ...] = field(default_factory=tuple)
 
     @classmethod
-    def allowing(cls, networks: Iterable[str] = ()) -> "NetworkPolicy":
+    def allowing(cls, networks: Iterable[str] = ()) -> NetworkPolicy:
         parsed = []
         for n in networks:
             try:
@@ -108,8 +109,14 @@ class NetworkPolicy:
             if ip in net or inner in net:
                 return None
         for candidate in {ip, inner}:
-            if (not candidate.is_global or candidate.is_multicast or candidate.is_unspecified
-                    or candidate.is_reserved or candidate.is_link_local or candidate.is_loopback):
+            if (
+                not candidate.is_global
+                or candidate.is_multicast
+                or candidate.is_unspecified
+                or candidate.is_reserved
+                or candidate.is_link_local
+                or candidate.is_loopback
+            ):
                 return f"{address} is {describe(candidate)}"
         return None
 
@@ -131,7 +138,9 @@ class NetworkPolicy:
             why = self.refusal(address)
             if why is not None:
                 shown = why if address == host else f"{host} resolves to {why}"
-                raise Blocked(f"refused to connect: {shown}",
-                              hint="a source may allow a network explicitly (--allow-network CIDR)",
-                              reason="ssrf")
+                raise Blocked(
+                    f"refused to connect: {shown}",
+                    hint="a source may allow a network explicitly (--allow-network CIDR)",
+                    reason="ssrf",
+                )
         return addresses[0]

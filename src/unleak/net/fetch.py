@@ -18,23 +18,22 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable, Iterable
+from datetime import UTC, datetime
 
 import httpx
 
 from unleak import __version__ as _version
 from unleak.media.sniff import sniff_bytes
-from unleak.monitor.guard import Blocked, FetchError, NetworkPolicy, Resolver
-from unleak.monitor.robots import Robots
+from unleak.net.guard import Blocked, FetchError, NetworkPolicy, Resolver
+from unleak.net.robots import Robots
 
 log = logging.getLogger("unleak.monitor")
 log.addHandler(logging.NullHandler())  # refusals are reported by the scan; configure logging to see each
 
 USER_AGENT_TOKEN = "unleak"
-USER_AGENT = (f"unleak/{_version} (finds copies of leaked private media for the person they belong to; "
-              "obeys robots.txt)")
+USER_AGENT = f"unleak/{_version} (finds copies of leaked private media for the person they belong to; obeys robots.txt)"
 REDIRECT_CODES = {301, 302, 303, 307, 308}
 RETRY_CODES = {429, 500, 502, 503, 504}
 
@@ -104,15 +103,34 @@ def sniff_content(body: bytes, content_type: str = "") -> str:
     if media is not None:
         return media[0].value
     head = body[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if head.startswith(b"<?xml") or head.startswith(b"<rss") or head.startswith(b"<feed") \
-            or head.startswith(b"<urlset") or head.startswith(b"<sitemapindex"):
+    if (
+        head.startswith(b"<?xml")
+        or head.startswith(b"<rss")
+        or head.startswith(b"<feed")
+        or head.startswith(b"<urlset")
+        or head.startswith(b"<sitemapindex")
+    ):
         if b"<urlset" in head or b"<sitemapindex" in head:
             return "sitemap"
         if b"<rss" in head or b"<feed" in head or b"<rdf:rdf" in head:
             return "feed"
         return "html" if b"<html" in head else "other"
-    for marker in (b"<!doctype html", b"<html", b"<head", b"<body", b"<!--", b"<title", b"<meta",
-                   b"<div", b"<p", b"<a ", b"<img", b"<script", b"<table", b"<h1"):
+    for marker in (
+        b"<!doctype html",
+        b"<html",
+        b"<head",
+        b"<body",
+        b"<!--",
+        b"<title",
+        b"<meta",
+        b"<div",
+        b"<p",
+        b"<a ",
+        b"<img",
+        b"<script",
+        b"<table",
+        b"<h1",
+    ):
         if head.startswith(marker):
             return "html"
     if b"\x00" not in head[:512]:
@@ -145,10 +163,16 @@ class _HostGate:
 class Fetcher:
     """Fetch URLs safely. Thread-safe; share one per scan. Use as a context manager or `close()`."""
 
-    def __init__(self, policy: FetchPolicy | None = None, *, network: NetworkPolicy | None = None,
-                 resolver: Resolver | None = None, transport: httpx.BaseTransport | None = None,
-                 on_refusal: Callable[[str, str], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        policy: FetchPolicy | None = None,
+        *,
+        network: NetworkPolicy | None = None,
+        resolver: Resolver | None = None,
+        transport: httpx.BaseTransport | None = None,
+        on_refusal: Callable[[str, str], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.policy = policy or FetchPolicy()
         self.network = network or NetworkPolicy()
         self.resolver = resolver
@@ -169,7 +193,7 @@ class Fetcher:
                 c.close()
             self._clients.clear()
 
-    def __enter__(self) -> "Fetcher":
+    def __enter__(self) -> Fetcher:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -181,9 +205,14 @@ class Fetcher:
             client = self._clients.get(host)
             if client is None:
                 client = httpx.Client(
-                    timeout=httpx.Timeout(self.policy.timeout), follow_redirects=False, trust_env=False,
-                    transport=self._transport, limits=httpx.Limits(
-                        max_connections=self.policy.per_host_concurrency * 2, max_keepalive_connections=4))
+                    timeout=httpx.Timeout(self.policy.timeout),
+                    follow_redirects=False,
+                    trust_env=False,
+                    transport=self._transport,
+                    limits=httpx.Limits(
+                        max_connections=self.policy.per_host_concurrency * 2, max_keepalive_connections=4
+                    ),
+                )
                 self._clients[host] = client
                 if len(self._clients) > 64:
                     _, old = self._clients.popitem(last=False)
@@ -227,20 +256,33 @@ class Fetcher:
         client = self._client(u.host)
         extensions = {"sni_hostname": u.host} if u.scheme == "https" else {}
         try:
-            response = client.post(u.copy_with(host=ip), content=body, extensions=extensions,
-                                    headers={"Host": host_header, "User-Agent": self.policy.user_agent,
-                                             "Content-Type": content_type})
+            response = client.post(
+                u.copy_with(host=ip),
+                content=body,
+                extensions=extensions,
+                headers={"Host": host_header, "User-Agent": self.policy.user_agent, "Content-Type": content_type},
+            )
         except httpx.HTTPError as exc:
             raise FetchError(f"{url}: {type(exc).__name__}: {exc}", reason="connect") from None
         if len(response.content) > max_bytes:
             raise FetchError(f"{url}: answer over {max_bytes:,} bytes", reason="too_large")
         if response.status_code >= 400:
             raise FetchError(f"{url}: HTTP {response.status_code}", reason="http", status=response.status_code)
-        return FetchResult(url=url, final_url=url, status=response.status_code, reason=response.reason_phrase,
-                           http_version=response.http_version,
-                           headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw],
-                           request_headers=[], raw=response.content, body=response.content, ip=ip, port=port,
-                           fetched_at=datetime.now(timezone.utc), elapsed=0.0)
+        return FetchResult(
+            url=url,
+            final_url=url,
+            status=response.status_code,
+            reason=response.reason_phrase,
+            http_version=response.http_version,
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw],
+            request_headers=[],
+            raw=response.content,
+            body=response.content,
+            ip=ip,
+            port=port,
+            fetched_at=datetime.now(UTC),
+            elapsed=0.0,
+        )
 
     def robots_allowed(self, url: str) -> bool:
         return self._robots_for(httpx.URL(url)).allowed(url)
@@ -252,8 +294,10 @@ class Fetcher:
         except (httpx.InvalidURL, TypeError, ValueError) as exc:
             raise Blocked(f"not a valid URL: {url[:200]!r} ({exc})", reason="url") from None
         if u.scheme not in ("http", "https"):
-            raise Blocked(f"refused {u.scheme or 'schemeless'}: URL {url[:200]!r}: only http and https are fetched",
-                          reason="scheme")
+            raise Blocked(
+                f"refused {u.scheme or 'schemeless'}: URL {url[:200]!r}: only http and https are fetched",
+                reason="scheme",
+            )
         if not u.host:
             raise Blocked(f"no host in URL {url[:200]!r}", reason="url")
         if u.userinfo:
@@ -275,8 +319,9 @@ class Fetcher:
                         raise Blocked(f"robots.txt of {u.host} disallows {u}", reason="robots")
             except Blocked as exc:
                 if hops:  # say where the redirect pointed, not only why that was refused
-                    raise Blocked(f"redirected to {current[:300]}: {exc.message}", hint=exc.hint,
-                                  reason=exc.reason) from None
+                    raise Blocked(
+                        f"redirected to {current[:300]}: {exc.message}", hint=exc.hint, reason=exc.reason
+                    ) from None
                 raise
             result = self._get_with_retries(u, ip, limit)
             if result.status in REDIRECT_CODES and result.header("location"):
@@ -289,8 +334,11 @@ class Fetcher:
                 continue
             result.url, result.redirects = url, hops
             if result.status >= 400:
-                raise FetchError(f"{result.final_url}: HTTP {result.status} {result.reason}".rstrip(),
-                                 reason="http", status=result.status)
+                raise FetchError(
+                    f"{result.final_url}: HTTP {result.status} {result.reason}".rstrip(),
+                    reason="http",
+                    status=result.status,
+                )
             return result
         raise FetchError(f"{url}: more than {self.policy.max_redirects} redirects", reason="redirect")
 
@@ -329,11 +377,11 @@ class Fetcher:
             except FetchError as exc:
                 if exc.reason != "connect" or attempt >= self.policy.retries:
                     raise
-                delay = self.policy.backoff * (2 ** attempt)
+                delay = self.policy.backoff * (2**attempt)
             else:
                 if result.status not in RETRY_CODES or attempt >= self.policy.retries:
                     return result
-                delay = self.policy.backoff * (2 ** attempt)
+                delay = self.policy.backoff * (2**attempt)
                 retry_after = result.header("retry-after")
                 if retry_after and retry_after.strip().isdigit():
                     delay = max(delay, float(retry_after.strip()))
@@ -348,15 +396,18 @@ class Fetcher:
         host_header = host if u.port is None else f"{host}:{u.port}"
         if ":" in host and not host.startswith("["):
             host_header = f"[{host}]" + ("" if u.port is None else f":{u.port}")
-        headers = {"Host": host_header, "User-Agent": self.policy.user_agent,
-                   "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/*,video/*;q=0.8,*/*;q=0.5",
-                   "Accept-Encoding": "gzip, deflate"}
+        headers = {
+            "Host": host_header,
+            "User-Agent": self.policy.user_agent,
+            "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/*,video/*;q=0.8,*/*;q=0.5",
+            "Accept-Encoding": "gzip, deflate",
+        }
         extensions = {"sni_hostname": host} if u.scheme == "https" else {}
         gate = self._gate(host)
         with gate.semaphore:
             gate.wait_turn()
             started = time.monotonic()
-            fetched_at = datetime.now(timezone.utc)
+            fetched_at = datetime.now(UTC)
             try:
                 client = self._client(host)
                 request = client.build_request("GET", pinned, headers=headers, extensions=extensions)
@@ -370,16 +421,21 @@ class Fetcher:
             try:
                 declared = response.headers.get("content-length")
                 if declared and declared.strip().isdigit() and int(declared) > limit:
-                    raise FetchError(f"{u}: {int(declared):,} bytes declared, over the limit of {limit:,}",
-                                     hint="raise the source's size limit if this is genuine", reason="too_large")
+                    raise FetchError(
+                        f"{u}: {int(declared):,} bytes declared, over the limit of {limit:,}",
+                        hint="raise the source's size limit if this is genuine",
+                        reason="too_large",
+                    )
                 chunks, total = [], 0
                 if response.status_code not in REDIRECT_CODES:
                     for chunk in response.iter_raw():
                         total += len(chunk)
                         if total > limit:
-                            raise FetchError(f"{u}: over the size limit of {limit:,} bytes while downloading",
-                                             hint="raise the source's size limit if this is genuine",
-                                             reason="too_large")
+                            raise FetchError(
+                                f"{u}: over the size limit of {limit:,} bytes while downloading",
+                                hint="raise the source's size limit if this is genuine",
+                                reason="too_large",
+                            )
                         chunks.append(chunk)
             except httpx.TimeoutException:
                 raise FetchError(f"{u}: timed out while reading", reason="connect") from None
@@ -393,9 +449,20 @@ class Fetcher:
         resp_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
         req_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
         result = FetchResult(
-            url=str(u), final_url=str(u), status=response.status_code, reason=response.reason_phrase,
-            http_version=response.http_version, headers=resp_headers, request_headers=req_headers, raw=raw,
-            body=body, ip=ip, port=port, fetched_at=fetched_at, elapsed=time.monotonic() - started)
+            url=str(u),
+            final_url=str(u),
+            status=response.status_code,
+            reason=response.reason_phrase,
+            http_version=response.http_version,
+            headers=resp_headers,
+            request_headers=req_headers,
+            raw=raw,
+            body=body,
+            ip=ip,
+            port=port,
+            fetched_at=fetched_at,
+            elapsed=time.monotonic() - started,
+        )
         result.sniffed = sniff_content(body, result.content_type) if body else "other"
         return result
 
@@ -424,15 +491,17 @@ def _decode(raw: bytes, encoding: str, limit: int, label: str) -> bytes:
         raise FetchError(f"{label}: body is not valid {encoding}", reason="encoding") from None
 
 
-def fetch_url(url: str, *, allow_networks: Iterable[str] = (), policy: FetchPolicy | None = None,
-              kind: str = "media") -> FetchResult:
+def fetch_url(
+    url: str, *, allow_networks: Iterable[str] = (), policy: FetchPolicy | None = None, kind: str = "media"
+) -> FetchResult:
     """One guarded fetch, for `unleak match URL` and re-checks."""
     with Fetcher(policy, network=NetworkPolicy.allowing(allow_networks)) as f:
         return f.fetch(url, kind=kind)
 
 
-def media_from_url(url: str, *, allow_networks: Iterable[str] | None = None, policy: FetchPolicy | None = None,
-                   max_media: int = 50) -> list[tuple[str, bytes]]:
+def media_from_url(
+    url: str, *, allow_networks: Iterable[str] | None = None, policy: FetchPolicy | None = None, max_media: int = 50
+) -> list[tuple[str, bytes]]:
     """(URL, bytes) of the media at a URL: the URL itself when it is an image or video, else the media
     its HTML page shows (at most `max_media`). Fetched through the guarded fetcher; private networks
     are refused unless allowed here or in $UNLEAK_ALLOW_NETWORKS (comma-separated CIDRs)."""

@@ -32,7 +32,7 @@ class Robots:
     disallow_all: bool = False
 
     @classmethod
-    def parse(cls, text: str, agent: str) -> "Robots":
+    def parse(cls, text: str, agent: str) -> Robots:
         agent = agent.lower()
         groups: list[tuple[list[str], list[_Rule], float | None]] = []
         current: tuple[list[str], list[_Rule], float | None] | None = None
@@ -78,8 +78,10 @@ class Robots:
         path = unquote(parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         best: _Rule | None = None
         for rule in self.rules:
-            if rule.regex.match(path):
-                if best is None or len(rule.path) > len(best.path) or (
-                        len(rule.path) == len(best.path) and rule.allow and not best.allow):
-                    best = rule
+            if rule.regex.match(path) and (
+                best is None
+                or len(rule.path) > len(best.path)
+                or (len(rule.path) == len(best.path) and rule.allow and not best.allow)
+            ):
+                best = rule
         return best is None or best.allow

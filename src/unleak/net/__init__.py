@@ -1,0 +1,4 @@
+"""The network layer: the safe fetcher, its SSRF guard, robots.txt, and URL keys.
+
+Everything that reaches the network goes through here: the scan, evidence timestamps and
+screenshots, and take-down removal checks. Nothing here knows about cases or evidence."""
