@@ -17,7 +17,8 @@ from targets import TARGETS, run_one  # noqa: E402 - fuzz/ is not a package
 
 def _inputs() -> list[tuple[str, Path]]:
     found = [(t, p) for t in TARGETS for p in sorted((FUZZ / "corpus" / t).glob("*"))]
-    found += [(p.name.split("-crash-")[0], p) for p in sorted((FUZZ / "crashes").glob("*-crash-*"))]
+    for kind in ("crash", "timeout", "oom"):
+        found += [(p.name.split(f"-{kind}-")[0], p) for p in sorted((FUZZ / "crashes").glob(f"*-{kind}-*"))]
     return found
 
 
