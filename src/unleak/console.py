@@ -1,21 +1,43 @@
-"""Printing: Rich tables and progress for people, one JSON object per line with --json."""
+"""Printing: Rich tables and progress for people, one JSON object per line with --json.
+
+What a crawled page says (an uploader, a URL, a title) can hold terminal escapes (OSC 8 links,
+CSI screen clears and colours) and bidi overrides. Every cell, error and warning is neutralised
+here, and both consoles neutralise whatever text they are given as a last guard, so a direct
+`console.print` of a crawled string cannot drive the terminal. JSON output is written as is:
+json escapes control characters itself, and --json readers want the value the page held.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-console = Console()
-err_console = Console(stderr=True)
+from unleak.text import neutralize
+
+
+class _NeutralConsole(Console):
+    """A Console that escapes control and bidi characters in the text it prints; Rich's own
+    styles and cursor moves (control segments) are added after this and pass untouched."""
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            seg if seg.control else Segment(neutralize(seg.text, one_line=False), seg.style, seg.control)
+            for seg in buffer
+        )
+
+
+console: Console = _NeutralConsole()
+err_console: Console = _NeutralConsole(stderr=True)
 
 
 def emit_json(obj: Any) -> None:
@@ -26,23 +48,23 @@ def emit_json(obj: Any) -> None:
 def error(message: str, hint: str | None = None) -> None:
     # soft_wrap: a message stays one line however narrow the terminal (grep, logs, copy-paste);
     # escape: paths and decoder messages may hold "[...]" that Rich would read as markup.
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(neutralize(message))}", highlight=False, soft_wrap=True)
     if hint:
-        err_console.print(f"  [dim]hint: {escape(hint)}[/]", highlight=False, soft_wrap=True)
+        err_console.print(f"  [dim]hint: {escape(neutralize(hint))}[/]", highlight=False, soft_wrap=True)
 
 
 def warn(message: str) -> None:
-    err_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    err_console.print(f"[yellow]warning:[/] {escape(neutralize(message))}", highlight=False, soft_wrap=True)
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Cells are shown as written (a file name like "a[1].jpg" is not Rich markup); pass a
-    `rich.text.Text` for a styled cell."""
-    t = Table(title=title, show_lines=False, title_justify="left")
+    """Cells are shown as written (a file name like "a[1].jpg" is not Rich markup), on one line
+    each, with control and bidi characters escaped; pass a `rich.text.Text` for a styled cell."""
+    t = Table(title=None if title is None else neutralize(title), show_lines=False, title_justify="left")
     for c in columns:
         t.add_column(c, overflow="fold")
     for r in rows:
-        t.add_row(*[v if isinstance(v, Text) else escape("" if v is None else str(v)) for v in r])
+        t.add_row(*[v if isinstance(v, Text) else escape(neutralize("" if v is None else str(v))) for v in r])
     console.print(t)
 
 

@@ -51,6 +51,27 @@ def neutralize(text: str, *, one_line: bool = True) -> str:
     return pattern.sub(_escape, text)
 
 
+def one_line(text: str) -> str:
+    """`text` for a single-line slot (a mail header, a table cell, a PDF title): every unsafe
+    character escaped, CR and LF included, so that nothing can start a new line or header."""
+    return neutralize(text, one_line=True)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """A value for a CSV file unleak writes: neutralised, and with a leading apostrophe when it
+    starts like a spreadsheet formula (= + - @, tab, CR), as OWASP's CSV-injection guidance
+    says, so that a crawled handle such as "=HYPERLINK(...)" is shown, never evaluated."""
+    if isinstance(value, (int, float)):  # numbers unleak computed, never a page's text
+        return str(value)
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_START):
+        text = "'" + text
+    return neutralize(text)
+
+
 def clip(text: str, limit: int = 200) -> str:
     """At most `limit` characters, with the number left out said at the end."""
     if len(text) <= limit:

@@ -2,6 +2,10 @@
 
 When notices were sent, both end with the take-down section: how fast each host acted, as tables
 and as the chart (a PNG file of the bundle, listed in its manifest like every other file).
+
+Every value is neutralised before it is escaped for HTML or reportlab: what a page said (an
+uploader, a post time, a URL) may hold control or bidi-override characters, which are shown as
+visible escapes (`\x1b`, `\u202e`); sightings.json in the bundle keeps them as they were.
 """
 
 from __future__ import annotations
@@ -11,6 +15,13 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import Any
+
+from unleak.text import neutralize
+
+
+def _show(value: Any) -> str:
+    """A value as one safe line of text, for HTML or a PDF paragraph (escaped by the caller)."""
+    return neutralize("" if value is None else str(value))
 
 
 @dataclass
@@ -51,7 +62,7 @@ def write_html(
     rows = "".join(
         "<tr>"
         + "".join(
-            f"<td>{escape(str(v if v is not None else ''))}</td>"
+            f"<td>{escape(_show(v))}</td>"
             for v in (
                 r["id"],
                 r["status"] + (" (re-upload)" if r["reupload"] else ""),
@@ -73,9 +84,9 @@ def write_html(
         + "</tr>"
         for r in _rows(sightings)
     )
-    head = "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in meta.items())
+    head = "".join(f"<tr><th>{escape(_show(k))}</th><td>{escape(_show(v))}</td></tr>" for k, v in meta.items())
     path.write_text(
-        f"""<!doctype html><html><head><meta charset="utf-8"><title>Evidence report: {escape(str(meta.get("case")))}</title>
+        f"""<!doctype html><html><head><meta charset="utf-8"><title>Evidence report: {escape(_show(meta.get("case")))}</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;font-size:12px}}
 td,th{{border:1px solid #999;padding:3px 5px;vertical-align:top;word-break:break-all}}th{{background:#eee;text-align:left}}</style>
 </head><body><h1>Evidence report</h1>
@@ -95,11 +106,11 @@ td,th{{border:1px solid #999;padding:3px 5px;vertical-align:top;word-break:break
 def _takedown_html(folder: Path, takedown: TakedownSection | None) -> str:
     if takedown is None:
         return ""
-    head = "".join(f"<th>{escape(c)}</th>" for c in takedown.columns)
+    head = "".join(f"<th>{escape(_show(c))}</th>" for c in takedown.columns)
     parts = [f"<h2>Take-down</h2><p>{escape(TAKEDOWN_INTRO)}</p>"]
     for title, rows in takedown.tables:
-        body = "".join("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in r) + "</tr>" for r in rows)
-        parts.append(f"<h3>{escape(title)}</h3><table><tr>{head}</tr>{body}</table>")
+        body = "".join("<tr>" + "".join(f"<td>{escape(_show(v))}</td>" for v in r) + "</tr>" for r in rows)
+        parts.append(f"<h3>{escape(_show(title))}</h3><table><tr>{head}</tr>{body}</table>")
     if takedown.chart:
         # Inlined so the HTML stays self-contained; the same bytes are the bundle's chart file.
         data = base64.b64encode((folder / takedown.chart).read_bytes()).decode("ascii")
@@ -129,14 +140,16 @@ def write_pdf(
         rightMargin=10 * mm,
         topMargin=10 * mm,
         bottomMargin=10 * mm,
-        title=f"Evidence report: {meta.get('case')}",
+        title=f"Evidence report: {_show(meta.get('case'))}",
         author="unleak",
         invariant=1,
     )
 
     def p(text: Any) -> Paragraph:
         # Long URLs are split where they do not fit (splitLongWords); nothing is inserted into them.
-        return Paragraph(escape(str(text if text is not None else "")).replace("\n", "<br/>"), small)
+        # Lines are neutralised one by one: the line breaks unleak put in stay line breaks.
+        lines = ("" if text is None else str(text)).split("\n")
+        return Paragraph("<br/>".join(escape(_show(line)) for line in lines), small)
 
     story: list[Any] = [
         Paragraph("Evidence report", styles["Title"]),
@@ -167,9 +180,9 @@ def write_pdf(
             [
                 p(r["id"]),
                 p(r["status"] + (" (re-upload)" if r["reupload"] else "")),
-                p(f"{r['media_url']}\non {r['page_url'] or '-'}"),
+                p(f"{_show(r['media_url'])}\non {_show(r['page_url'] or '-')}"),
                 p(r["host"]),
-                p(f"{r['uploader'] or '-'} / {r['posted_at'] or '-'}"),
+                p(f"{_show(r['uploader'] or '-')} / {_show(r['posted_at'] or '-')}"),
                 p(f"{r['first_seen']} / {r['last_seen']}"),
                 p(r["capture_time"]),
                 p(r["capture_sha256"]),
@@ -199,7 +212,7 @@ def write_pdf(
                     [("GRID", (0, 0), (-1, -1), 0.3, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey)]
                 )
             )
-            story += [Spacer(1, 3 * mm), Paragraph(title, styles["Heading3"]), td]
+            story += [Spacer(1, 3 * mm), Paragraph(escape(_show(title)), styles["Heading3"]), td]
         if takedown.chart:
             chart = path.parent / takedown.chart
             w, h = ImageReader(str(chart)).getSize()

@@ -1,4 +1,10 @@
-"""A notice in the forms hosts take: an email (.eml), a PDF, plain text, and web-form field values."""
+"""A notice in the forms hosts take: an email (.eml), a PDF, plain text, and web-form field values.
+
+A notice quotes what pages said (URLs) and what a host's page or registry gave as its contact, so
+every form of it is neutralised here: control and bidi-override characters become visible escapes
+(`\x1b`, `\u202e`), a header value never carries CR or LF (a "Bcc:" cannot be smuggled in), and an
+address holding such characters is refused rather than repaired.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,21 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
+from unleak.errors import UnleakError
 from unleak.takedown.content import form_fields
+from unleak.text import clip, neutralize, one_line, unsafe_characters
+
+
+def _address(value: str, what: str) -> str:
+    """An address for a header, refused when it holds a line break or another unsafe character."""
+    bad = unsafe_characters(value)
+    if bad:
+        raise UnleakError(
+            f"the {what} address {clip(one_line(value), 120)!r} holds control or line-break characters "
+            f"({', '.join(bad)}); not used",
+            hint="give the address by hand: `unleak notice edit ID --set recipient=ADDRESS`",
+        )
+    return value.strip()
 
 
 def build_email(
@@ -26,21 +46,22 @@ def build_email(
 ) -> EmailMessage:
     """The notice as an email. `From` is the sending account; replies go to the claimant."""
     msg = EmailMessage()
-    sender = from_addr or claimant.get("email", "")
-    msg["From"] = formataddr((claimant.get("name", ""), sender))
+    sender = _address(from_addr or claimant.get("email", ""), "sender")
+    name = one_line(claimant.get("name", ""))
+    msg["From"] = formataddr((name, sender))
     if claimant.get("email") and claimant["email"].lower() != sender.lower():
-        msg["Reply-To"] = formataddr((claimant.get("name", ""), claimant["email"]))
-    msg["To"] = to
-    msg["Subject"] = subject
+        msg["Reply-To"] = formataddr((name, _address(claimant["email"], "claimant's")))
+    msg["To"] = _address(to, "recipient")
+    msg["Subject"] = one_line(subject)
     msg["Date"] = format_datetime((when or datetime.now(UTC)).astimezone(UTC))
     domain = msgid_domain or (sender.rsplit("@", 1)[1] if "@" in sender else None)
     msg["Message-ID"] = make_msgid(idstring=f"notice{notice_id}" if notice_id else "unleak", domain=domain)
     if references:
-        msg["References"] = references
-        msg["In-Reply-To"] = references
+        msg["References"] = one_line(references)
+        msg["In-Reply-To"] = one_line(references)
     if notice_id is not None:
         msg["X-Unleak-Notice"] = str(notice_id)
-    msg.set_content(body, subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.set_content(neutralize(body, one_line=False), subtype="plain", charset="utf-8", cte="quoted-printable")
     if pdf:
         msg.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"notice-{notice_id or 'draft'}.pdf")
     return msg
@@ -49,6 +70,8 @@ def build_email(
 def render_pdf(subject: str, body: str) -> bytes:
     """The notice text as a PDF, one paragraph per block, URLs kept whole."""
     from xml.sax.saxutils import escape
+
+    subject, body = one_line(subject), neutralize(body, one_line=False)
 
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
@@ -87,10 +110,10 @@ def render_pdf(subject: str, body: str) -> bytes:
 
 def form_text(fields: dict, form_url: str) -> str:
     """What to paste where, for hosts that only take web forms."""
-    lines = [f"Open the form: {form_url}", "Fill in these fields (copy each value):", ""]
+    lines = [f"Open the form: {one_line(form_url)}", "Fill in these fields (copy each value):", ""]
     for label, value in form_fields(fields):
-        lines.append(f"== {label} ==")
-        lines.append(value)
+        lines.append(f"== {one_line(label)} ==")
+        lines.append(neutralize(value, one_line=False))
         lines.append("")
     lines.append("After submitting, record it: unleak notice send ID --submitted")
     return "\n".join(lines)
@@ -101,7 +124,8 @@ def write_outputs(
 ) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    (out_dir / f"{stem}.txt").write_text(f"Subject: {subject}\n\n{body}", "utf-8")
+    text = f"Subject: {one_line(subject)}\n\n{neutralize(body, one_line=False)}"
+    (out_dir / f"{stem}.txt").write_text(text, "utf-8")
     written.append(out_dir / f"{stem}.txt")
     if eml is not None:
         (out_dir / f"{stem}.eml").write_bytes(eml)

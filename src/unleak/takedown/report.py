@@ -19,6 +19,7 @@ from unleak.errors import UnleakError
 from unleak.store import Store
 from unleak.store.models import Notice
 from unleak.takedown.notices import AWAITING, _now
+from unleak.text import neutralize
 
 
 def nearest_rank(values: list[float], p: float) -> float | None:
@@ -172,7 +173,7 @@ def write_chart(report: TakedownReport, path: Path) -> Path:
     rows = [r for r in report.by_host_basis if r.notices_sent]
     fig_h = max(2.2, 0.45 * len(rows) + 1.4)
     fig, ax = plt.subplots(figsize=(8, fig_h))
-    labels = [f"{r.host} · {r.basis}" for r in rows]
+    labels = [neutralize(f"{r.host} · {r.basis}") for r in rows]  # a host name can come from a crawled URL
     med = [r.median_hours or 0.0 for r in rows]
     p90 = [r.p90_hours or 0.0 for r in rows]
     ys = list(range(len(rows)))
@@ -185,7 +186,7 @@ def write_chart(report: TakedownReport, path: Path) -> Path:
     ax.set_yticks(ys, labels, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("hours from notice to removal")
-    ax.set_title(f"Time to removal — case {report.case}", fontsize=10)
+    ax.set_title(f"Time to removal — case {neutralize(report.case)}", fontsize=10)
     xmax = max(p90 + med + [1.0])
     ax.set_xlim(0, xmax * 1.6 + 1)
     if rows:
