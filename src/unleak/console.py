@@ -13,6 +13,7 @@ import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -66,6 +67,27 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
     for r in rows:
         t.add_row(*[v if isinstance(v, Text) else escape(neutralize("" if v is None else str(v))) for v in r])
     console.print(t)
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Write a CSV file for a spreadsheet, every cell through `unleak.text.csv_cell` (escaped
+    controls, and no cell a spreadsheet would run as a formula). Returns the number of rows."""
+    import csv
+
+    from unleak.errors import UnleakError
+    from unleak.text import csv_cell
+
+    n = 0
+    try:
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow([csv_cell(c) for c in columns])
+            for r in rows:
+                w.writerow([csv_cell(v) for v in r])
+                n += 1
+    except OSError as exc:
+        raise UnleakError(f"cannot write {path}: {exc.strerror or exc}", hint="check the folder exists") from None
+    return n
 
 
 @contextmanager

@@ -400,13 +400,21 @@ def watch_command(
 def sightings_command(
     case: str | None = CaseOption,
     status: str | None = typer.Option(None, "--status", help="up or removed."),
+    csv_path: Path | None = typer.Option(
+        None, "--csv", help="Also write them to this CSV file (for a spreadsheet; formulas are neutralised)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """List where protected media was found, with capture times."""
     from unleak.evidence.sightings import list_sightings
 
+    found = list_sightings(_store(), case, status=status)
+    if csv_path is not None:
+        output.write_csv(
+            csv_path, SIGHTING_CSV, ([v.to_json()[k] for k in SIGHTING_CSV[:-2]] + _first_capture(v) for v in found)
+        )
     rows = []
-    for v in list_sightings(_store(), case, status=status):
+    for v in found:
         if as_json:
             output.emit_json(v.to_json())
         else:
@@ -429,6 +437,30 @@ def sightings_command(
             ["id", "label", "media URL", "page URL", "uploader", "status", "first seen", "last seen", "captured"],
             rows,
         )
+
+
+SIGHTING_CSV = [
+    "id",
+    "bank_id",
+    "label",
+    "media_url",
+    "page_url",
+    "host",
+    "uploader",
+    "posted_at",
+    "posted_raw",
+    "status",
+    "first_seen",
+    "last_seen",
+    "removed_at",
+    "captured_at",
+    "warc_sha256",
+]
+
+
+def _first_capture(v) -> list:
+    cap = v.captures[0] if v.captures else {}
+    return [cap.get("captured_at", ""), cap.get("warc_sha256", "")]
 
 
 # --- evidence -------------------------------------------------------------------------------

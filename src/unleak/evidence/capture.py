@@ -159,6 +159,7 @@ def capture_sighting(
         "host": sighting.host,
         "uploader": sighting.uploader,
         "posted_at": sighting.posted_at,
+        "posted_raw": json.loads(sighting.match or "{}").get("posted_raw"),
         "match": match,
         "captured_at": iso_utc(now),
         "media_ip": ip,

@@ -51,6 +51,9 @@ def _rows(sightings: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "capture_time": caps[0]["captured_at"] if caps else "",
                 "capture_sha256": caps[0]["warc_sha256"] if caps else "",
                 "warc": caps[0]["warc"] if caps else "",
+                # A post time that did not parse is shown as the page wrote it, said to be no time.
+                "posted": s.get("posted_at")
+                or (f"(not a time: {s['posted_raw']})" if s.get("posted_raw") else None),
             }
         )
     return rows
@@ -70,7 +73,7 @@ def write_html(
                 r["page_url"],
                 r["host"],
                 r["uploader"],
-                r["posted_at"],
+                r["posted"],
                 r["first_seen"],
                 r["last_seen"],
                 r["removed_at"],
@@ -182,7 +185,7 @@ def write_pdf(
                 p(r["status"] + (" (re-upload)" if r["reupload"] else "")),
                 p(f"{_show(r['media_url'])}\non {_show(r['page_url'] or '-')}"),
                 p(r["host"]),
-                p(f"{_show(r['uploader'] or '-')} / {_show(r['posted_at'] or '-')}"),
+                p(f"{_show(r['uploader'] or '-')} / {_show(r['posted'] or '-')}"),
                 p(f"{r['first_seen']} / {r['last_seen']}"),
                 p(r["capture_time"]),
                 p(r["capture_sha256"]),

@@ -38,10 +38,14 @@ def record_sighting(
     media_sha256: str | None = None,
     uploader: str | None = None,
     posted_at: str | None = None,
+    posted_raw: str | None = None,
     source_id: int | None = None,
     seen_at: datetime | None = None,
 ) -> SightingChange:
-    """Create or update the sighting of `bank_id` at `media_url`, in the caller's transaction."""
+    """Create or update the sighting of `bank_id` at `media_url`, in the caller's transaction.
+
+    `posted_at` is a post time that parsed as one; `posted_raw` is what the page said, kept in the
+    sighting's `match` details and in the log (raw, as evidence; neutralised wherever shown)."""
     now = seen_at or datetime.now(UTC)
     key = url_key(media_url)
     existing = session.scalar(
@@ -52,6 +56,8 @@ def record_sighting(
         existing.distance = min(existing.distance, distance)
         existing.uploader = existing.uploader or uploader
         existing.posted_at = existing.posted_at or posted_at
+        if posted_raw and not _posted_raw(existing):
+            existing.match = json.dumps({**json.loads(existing.match or "{}"), "posted_raw": posted_raw}, sort_keys=True)
         if existing.status == "removed":
             existing.status = "up"
             existing.removed_at = None
@@ -93,7 +99,7 @@ def record_sighting(
         host=(urlsplit(media_url).hostname or "")[:255],
         signal=signal,
         distance=distance,
-        match=json.dumps(match or {}, sort_keys=True),
+        match=json.dumps({**(match or {}), **({"posted_raw": posted_raw} if posted_raw else {})}, sort_keys=True),
         media_sha256=media_sha256,
         uploader=uploader,
         posted_at=posted_at,
@@ -119,12 +125,22 @@ def record_sighting(
             "media_sha256": media_sha256,
             "uploader": uploader,
             "posted_at": posted_at,
+            "posted_raw": posted_raw,
             "first_seen": iso_utc(now),
             "source_id": source_id,
             "reupload_of": removed_before,
         },
     )
     return SightingChange(s, True, bool(removed_before))
+
+
+def _posted_raw(sighting: Sighting) -> str | None:
+    """What the page gave as the post time, as it gave it (None when it gave nothing)."""
+    try:
+        value = json.loads(sighting.match or "{}").get("posted_raw")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def mark_removed(
@@ -184,6 +200,7 @@ class SightingView:
     reupload: bool
     reupload_count: int
     captures: list[dict[str, Any]]
+    posted_raw: str | None = None  # the page's post-time text as it was, whether or not it parsed
 
     def to_json(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -234,6 +251,7 @@ def list_sightings(store: Store, case: str | None, *, status: str | None = None)
                 si.reupload,
                 si.reupload_count,
                 caps.get(si.id, []),
+                posted_raw=_posted_raw(si),
             )
             for si, label in rows
         ]

@@ -1,6 +1,10 @@
 """What a page links to: media (img, srcset, og:image, video/source, poster, links to media files),
 other pages, and the uploader's handle and post time where the page shows them.
 
+A post time is kept as one only when it parses as a date and time (ISO 8601 or RFC 2822, as
+pages and feeds write them); what the page said is kept beside it as `posted_raw`, so a
+`<time datetime>` holding a line break and a mail header is evidence, never a time.
+
 Hostile pages are bounded, not trusted: non-http(s) URLs (javascript:, data:, ...) are skipped
 and counted, lists are capped with a note saying so, and a page nested too deeply for a DOM
 parser (the parser's time grows with depth squared) is read by a tag scanner instead.
@@ -11,9 +15,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
+
+from unleak.text import unsafe_characters
 
 MEDIA_EXTENSIONS = (
     ".jpg",
@@ -70,10 +78,40 @@ class PageInfo:
     links: list[str] = field(default_factory=list)
     media: list[MediaRef] = field(default_factory=list)
     uploader: str | None = None
-    posted_at: str | None = None
+    posted_at: str | None = None  # as the page writes it, and only when it parses as a time
+    posted_raw: str | None = None  # the page's post-time text, whatever it holds (clipped)
     title: str | None = None
     notes: list[str] = field(default_factory=list)
     skipped_urls: int = 0
+
+
+# RFC 2822 as feeds write it ("Sun, 01 Feb 2026 09:00:00 GMT"); the email parser alone would
+# take a valid prefix and ignore whatever follows it.
+_RFC2822 = re.compile(
+    r"(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s+(?:[+-]\d{4}|[A-Za-z]{1,5}))?"
+)
+MAX_POST_TIME = 64
+
+
+def post_time(text: str | None) -> str | None:
+    """`text`, stripped, when it is a date or a date and time (ISO 8601 or RFC 2822); else None."""
+    if not text:
+        return None
+    text = text.strip()
+    if not text or len(text) > MAX_POST_TIME or unsafe_characters(text):
+        return None
+    try:
+        datetime.fromisoformat(text)
+        return text
+    except ValueError:
+        pass
+    if _RFC2822.fullmatch(text):
+        try:
+            parsedate_to_datetime(text)
+            return text
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    return None
 
 
 def looks_like_media_url(url: str) -> bool:
@@ -223,7 +261,7 @@ def parse_page(body: bytes, base_url: str, *, max_links: int = 5000, max_media: 
         col.link(node.attributes.get("href"))
     ld = _json_ld(tree)
     col.info.uploader = _uploader(tree, ld)
-    col.info.posted_at = _posted_at(tree, ld)
+    col.info.posted_at, col.info.posted_raw = _posted_at(tree, ld)
     return col.finish()
 
 
@@ -301,14 +339,27 @@ def _uploader(tree: LexborHTMLParser, ld: list[dict]) -> str | None:
     return None
 
 
-def _posted_at(tree: LexborHTMLParser, ld: list[dict]) -> str | None:
+def _posted_at(tree: LexborHTMLParser, ld: list[dict]) -> tuple[str | None, str | None]:
+    """(the first post time that parses, the raw text it came from); when none parses, (None, the
+    first text the page gave as one)."""
+    first: str | None = None
+    for value in _post_time_texts(tree, ld):
+        raw = value[:100]
+        first = first if first is not None else raw
+        parsed = post_time(value)
+        if parsed:
+            return parsed, raw
+    return None, first
+
+
+def _post_time_texts(tree: LexborHTMLParser, ld: list[dict]):
     node = tree.css_first('meta[property="article:published_time"]')
     if node is not None and node.attributes.get("content"):
-        return _clip(node.attributes.get("content"), 100)
+        yield node.attributes.get("content")
     for obj in ld:
         for key in ("datePublished", "uploadDate", "dateCreated"):
             if isinstance(obj.get(key), str) and obj[key].strip():
-                return _clip(obj[key], 100)
+                yield obj[key]
     for sel, attrs in (
         ('[itemprop="datePublished"], [itemprop="uploadDate"]', ("content", "datetime")),
         ("time[datetime]", ("datetime",)),
@@ -317,8 +368,7 @@ def _posted_at(tree: LexborHTMLParser, ld: list[dict]) -> str | None:
         for node in tree.css(sel)[:20]:
             value = next((node.attributes.get(a) for a in attrs if node.attributes.get(a)), None)
             if value and value.strip():
-                return _clip(value, 100)
-    return None
+                yield value
 
 
 def _scan_tags(body: bytes, col: _Collector) -> PageInfo:

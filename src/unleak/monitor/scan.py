@@ -31,7 +31,7 @@ from unleak.errors import MediaError, UnleakError
 from unleak.evidence.capture import LocalFile, capture_sighting
 from unleak.evidence.log import append_record, iso_utc
 from unleak.evidence.sightings import record_sighting, removed_by_url
-from unleak.monitor.html import looks_like_media_url, parse_page
+from unleak.monitor.html import looks_like_media_url, parse_page, post_time
 from unleak.monitor.sources.base import SourceKind, Task, TaskContext, get_source_kind
 from unleak.net.fetch import Fetcher, FetchPolicy, FetchResult
 from unleak.net.guard import Blocked, FetchError, NetworkPolicy, Resolver
@@ -528,6 +528,7 @@ class _ScanRun:
                 media_sha256=o.media_sha256,
                 uploader=hints.get("uploader"),
                 posted_at=hints.get("posted_at"),
+                posted_raw=hints.get("posted_raw"),
                 source_id=self.source_id,
             )
             sg = change.sighting
@@ -646,7 +647,7 @@ class _ScanRun:
                 info = parse_page(r.body, r.final_url)
             o.notes += info.notes
             hints = {"page_url": task.url}
-            for k in ("uploader", "posted_at"):
+            for k in ("uploader", "posted_at", "posted_raw"):
                 value = getattr(info, k) or task.hints.get(k)
                 if value:
                     hints[k] = value
@@ -687,7 +688,10 @@ class _ScanRun:
                 hints["uploader"] = author
             posted = entry.get("published") or entry.get("updated")
             if posted:
-                hints["posted_at"] = str(posted)[:100]
+                hints["posted_raw"] = str(posted)[:100]
+                when = post_time(str(posted)) or _feed_time(entry)
+                if when:
+                    hints["posted_at"] = when
             link = entry.get("link")
             if link and urlsplit(link).scheme in ("http", "https"):
                 kind = "media" if looks_like_media_url(link) else "page"
@@ -720,6 +724,15 @@ class _ScanRun:
             else:
                 tasks.append(Task(url, "media" if looks_like_media_url(url) else "page", 0, task.url))
         return tasks
+
+
+def _feed_time(entry: Any) -> str | None:
+    """The entry's time as feedparser read it (UTC), for dates written in a form post_time does not take."""
+    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    try:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", parsed) if parsed else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _feed_author(entry: Any) -> str | None:
