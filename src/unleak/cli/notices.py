@@ -143,11 +143,15 @@ def _print_claimant(c: dict) -> None:
 
 
 def _show_text(n: dict) -> None:
-    sys.stdout.write(
-        f"\n--- notice #{n['id']} · {n['basis']} · {n['host_name'] or n['host']} "
-        f"· {n['channel']}: {n['recipient'] or '(no recipient yet)'} ---\n"
+    # Written plainly (no Rich wrapping), so neutralised here: URLs and contacts come from pages.
+    from unleak.text import neutralize, one_line
+
+    head = one_line(
+        f"--- notice #{n['id']} · {n['basis']} · {n['host_name'] or n['host']} "
+        f"· {n['channel']}: {n['recipient'] or '(no recipient yet)'} ---"
     )
-    sys.stdout.write(f"Subject: {n['subject']}\n\n{n['body']}")
+    sys.stdout.write(f"\n{head}\n")
+    sys.stdout.write(f"Subject: {one_line(n['subject'])}\n\n{neutralize(n['body'], one_line=False)}")
     sys.stdout.write(f"--- end of notice #{n['id']} (text SHA-256 {n['content_sha256'][:16]}…) ---\n")
     if n.get("review_note"):  # for the person, not part of the text that is sent
         sys.stdout.write(f"Before you confirm: {n['review_note']}\n")

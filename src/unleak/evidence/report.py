@@ -52,8 +52,7 @@ def _rows(sightings: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "capture_sha256": caps[0]["warc_sha256"] if caps else "",
                 "warc": caps[0]["warc"] if caps else "",
                 # A post time that did not parse is shown as the page wrote it, said to be no time.
-                "posted": s.get("posted_at")
-                or (f"(not a time: {s['posted_raw']})" if s.get("posted_raw") else None),
+                "posted": s.get("posted_at") or (f"(not a time: {s['posted_raw']})" if s.get("posted_raw") else None),
             }
         )
     return rows

@@ -57,7 +57,9 @@ def record_sighting(
         existing.uploader = existing.uploader or uploader
         existing.posted_at = existing.posted_at or posted_at
         if posted_raw and not _posted_raw(existing):
-            existing.match = json.dumps({**json.loads(existing.match or "{}"), "posted_raw": posted_raw}, sort_keys=True)
+            existing.match = json.dumps(
+                {**json.loads(existing.match or "{}"), "posted_raw": posted_raw}, sort_keys=True
+            )
         if existing.status == "removed":
             existing.status = "up"
             existing.removed_at = None
