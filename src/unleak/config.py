@@ -3,17 +3,106 @@
 from __future__ import annotations
 
 import os
+import stat
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
+# The data folder holds the bank's hashes, the paths and labels of private media, captures and the
+# claimant's address: it is the owner's alone (folders 0700, files 0600), whatever the umask.
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
+# What unleak keeps there. Only these are tightened on start, so a $UNLEAK_HOME pointed at a
+# folder that also holds other things never has those changed.
+DATA_NAMES = (
+    "unleak.db",
+    "unleak.db-wal",
+    "unleak.db-shm",
+    "unleak.db-journal",
+    "evidence",
+    "notices",
+    "watermark-keys",
+    "hosts.json",
+    "takedown.toml",
+    "smtp-password",
+)
+_checked: set[Path] = set()
+
 
 def home() -> Path:
-    """The data folder: `$UNLEAK_HOME`, else the platform's user data folder."""
+    """The data folder: `$UNLEAK_HOME`, else the platform's user data folder. Made private on
+    first use in a process; an existing one that others could read is fixed, with a note."""
     env = os.environ.get("UNLEAK_HOME")
     path = Path(env).expanduser() if env else Path(platformdirs.user_data_dir("unleak"))
-    path.mkdir(parents=True, exist_ok=True)
+    if path not in _checked or not path.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+        fixed = make_private(path)
+        if fixed:
+            sys.stderr.write(
+                f"note: {fixed} item(s) of the data folder {path} could be read by other users; "
+                f"made them private (folders 0700, files 0600)\n"
+            )
+        _checked.add(path)
+    return path
+
+
+def make_private(home_dir: Path) -> int:
+    """Take group and other permissions away from the data folder and what unleak keeps in it
+    (symlinks are left alone). Returns how many entries were changed."""
+    fixed = _tighten(home_dir, is_dir=True)
+    for name in DATA_NAMES:
+        top = home_dir / name
+        if not top.exists() or top.is_symlink():
+            continue
+        if not top.is_dir():
+            fixed += _tighten(top, is_dir=False)
+            continue
+        fixed += _tighten(top, is_dir=True)
+        for root, dirs, files in os.walk(top):
+            for d in dirs:
+                fixed += _tighten(Path(root, d), is_dir=True)
+            for f in files:
+                fixed += _tighten(Path(root, f), is_dir=False)
+    return fixed
+
+
+def _tighten(path: Path, *, is_dir: bool) -> int:
+    try:
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode) or not stat.S_IMODE(st.st_mode) & 0o077:
+            return 0
+        os.chmod(path, PRIVATE_DIR if is_dir else stat.S_IMODE(st.st_mode) & PRIVATE_DIR)
+        return 1
+    except OSError:  # not ours to change (another owner) or gone meanwhile: leave it
+        return 0
+
+
+def private_dir(path: Path) -> Path:
+    """`path` made as a folder, each missing level 0700 (mkdir's mode skips the parents it makes)."""
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        d.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+    return path
+
+
+def write_private(path: Path, data: bytes) -> Path:
+    """Write a file readable by its owner only (0600): beside it first, then renamed over it."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE)  # a leftover .tmp keeps its old mode through O_TRUNC
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
     return path
 
 
@@ -25,7 +114,11 @@ def database_url() -> str:
         if url.startswith("postgresql://") or url.startswith("postgres://"):
             url = "postgresql+psycopg://" + url.split("://", 1)[1]
         return url
-    return f"sqlite:///{home() / 'unleak.db'}"
+    db = home() / "unleak.db"
+    if not db.exists():
+        # Made 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's mode.
+        os.close(os.open(db, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
+    return f"sqlite:///{db}"
 
 
 def _env_int(name: str, default: int) -> int:

@@ -13,10 +13,12 @@ import io
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -225,3 +227,45 @@ def read_capture(case_id: int, capture: Capture) -> bytes:
     if sha256_hex(data) != capture.warc_sha256:
         raise UnleakError(f"capture {capture.warc_name} does not match its recorded SHA-256")
     return data
+
+
+# A capture file is written (encrypted, then renamed into place) before its row is committed with
+# the scan's batch; a scan killed in between leaves a file no row names. Such a file is removed
+# by a later scan once it is older than this, which no scan still running takes to commit a batch.
+ORPHAN_AGE = timedelta(hours=1)
+_SUFFIXES = (".warc.gz.enc", ".warc.gz.enc.tmp")
+
+
+def remove_orphan_captures(session: Session, case_id: int, *, before: datetime | None = None) -> list[str]:
+    """Delete the case's capture files that no capture row names and that were last written
+    before `before` (default: an hour ago). A file with a row is never touched. The names removed."""
+    folder = _captures_folder(case_id)
+    if folder is None:
+        return []
+    cutoff = (before or datetime.now(UTC) - ORPHAN_AGE).timestamp()
+    candidates = []
+    for f in folder.iterdir():
+        if not f.name.endswith(_SUFFIXES) or f.is_symlink() or not f.is_file():
+            continue
+        if f.stat().st_mtime < cutoff:
+            candidates.append(f)
+    if not candidates:
+        return []
+    # Rows are read after the files: a row committed meanwhile still protects its file.
+    known = set(session.scalars(select(Capture.warc_name).where(Capture.case_id == case_id)))
+    removed = []
+    for f in candidates:
+        warc = f.name[: f.name.index(".warc.gz.enc")] + ".warc.gz"
+        if warc in known:
+            continue
+        f.unlink(missing_ok=True)
+        removed.append(f.name)
+    return removed
+
+
+def _captures_folder(case_id: int) -> Path | None:
+    """The case's capture folder when it exists (None before the first capture)."""
+    from unleak import config
+
+    folder = config.home() / "evidence" / str(case_id) / "captures"
+    return folder if folder.is_dir() else None

@@ -22,9 +22,7 @@ MAGIC = b"UNLEAK-AESGCM-1\n"
 
 
 def case_folder(case_id: int) -> Path:
-    path = config.home() / "evidence" / str(case_id)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return config.private_dir(config.home() / "evidence" / str(case_id))
 
 
 def case_key(case_id: int) -> bytes:
@@ -69,13 +67,8 @@ def decrypt(case_id: int, name: str, stored: bytes) -> bytes:
 
 def write_encrypted(case_id: int, name: str, plain: bytes) -> Path:
     """Encrypt and store a file in the case folder (written beside, then renamed)."""
-    folder = case_folder(case_id) / "captures"
-    folder.mkdir(exist_ok=True)
-    path = folder / (name + ".enc")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(encrypt(case_id, name, plain))
-    os.replace(tmp, path)
-    return path
+    folder = config.private_dir(case_folder(case_id) / "captures")
+    return config.write_private(folder / (name + ".enc"), encrypt(case_id, name, plain))
 
 
 def read_encrypted(case_id: int, name: str) -> bytes:

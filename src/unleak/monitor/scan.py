@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from unleak.bank import Bank
 from unleak.errors import MediaError, UnleakError
-from unleak.evidence.capture import LocalFile, capture_sighting
+from unleak.evidence.capture import LocalFile, capture_sighting, remove_orphan_captures
 from unleak.evidence.log import append_record, iso_utc
 from unleak.evidence.sightings import record_sighting, removed_by_url
 from unleak.monitor.html import looks_like_media_url, parse_page, post_time
@@ -137,6 +137,7 @@ class Scanner:
         self.case_id, self.case_name = self.bank.case_id, self.bank.case_name
         self._matcher = None
         self._labels: dict[int, str] = {}
+        self._orphans_checked = False
 
     @property
     def matcher(self):
@@ -198,6 +199,12 @@ class Scanner:
                 append_record(s, self.case_id, "scan_resumed", {"scan_id": run.id, "source_id": source_id})
             scan_id = run.id
             stats = _load_stats(run.stats)
+            if not self._orphans_checked:  # once per scanner: files a killed scan wrote but never recorded
+                self._orphans_checked = True
+                removed = remove_orphan_captures(s, self.case_id)
+                if removed:
+                    log.info("removed %d capture file(s) a killed scan left unrecorded", len(removed))
+                    stats["orphan_captures_removed"] = stats.get("orphan_captures_removed", 0) + len(removed)
         return _ScanRun(self, source_id, scan_id, plugin, config, allow, stats, resumed).run()
 
     # --- helpers used by _ScanRun --------------------------------------------------------

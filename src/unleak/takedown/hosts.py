@@ -170,10 +170,8 @@ def save_user_entry(entry: dict, path: Path | None = None) -> Path:
             data = {"hosts": data}
     HostEntry.from_json(entry, "user")  # validate
     data["hosts"] = [h for h in data.get("hosts", []) if h.get("id") != entry["id"]] + [entry]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    tmp.replace(path)
-    return path
+    config.private_dir(path.parent)
+    return config.write_private(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
 # --- discovery for hosts not in the directory ------------------------------------------------

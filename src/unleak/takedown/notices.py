@@ -719,9 +719,7 @@ class SendOutcome:
 
 
 def notices_dir(case_id: int) -> Path:
-    path = config.home() / "notices" / f"case-{case_id}"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return config.private_dir(config.home() / "notices" / f"case-{case_id}")
 
 
 def send_notice(
@@ -793,7 +791,7 @@ def send_notice(
             sent_at = _now(now) if now else result.accepted_at
             message_id, message_sha = result.message_id, result.sha256
             path = notices_dir(case_id) / f"notice-{notice_id}.eml"
-            path.write_bytes(message_bytes(msg))
+            config.write_private(path, message_bytes(msg))
             eml_path = str(path)
         else:
             sent_at = _now(now)
