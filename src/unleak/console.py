@@ -61,7 +61,7 @@ def warn(message: str) -> None:
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Cells are shown as written (a file name like "a[1].jpg" is not Rich markup), on one line
     each, with control and bidi characters escaped; pass a `rich.text.Text` for a styled cell."""
-    t = Table(title=None if title is None else neutralize(title), show_lines=False, title_justify="left")
+    t = Table(title=None if title is None else escape(neutralize(title)), show_lines=False, title_justify="left")
     for c in columns:
         t.add_column(c, overflow="fold")
     for r in rows:

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from unleak import console as output
 
@@ -493,7 +494,7 @@ def evidence_log(
             ["seq", "time (UTC)", "action", "hash"],
             [(r.seq, _ts(r.created_at), r.action, r.hash[:16] + "…") for r in shown],
         )
-        output.console.print(str(check))
+        output.console.print(str(check), markup=False, highlight=False)
     if not check.ok:
         raise typer.Exit(1)
 
@@ -583,7 +584,7 @@ def evidence_timestamp(
         r = timestamp_head(s, c.id, url, pem, allow_networks=allow_networks)
     output.console.print(
         f"Log head of case [bold]{c.name}[/] (record {r.record.seq - 1}) timestamped at "
-        f"{r.gen_time} by an authority under {r.tsa_subject} (certificate SHA-256 {r.tsa_fingerprint})."
+        f"{r.gen_time} by an authority under {escape(r.tsa_subject)} (certificate SHA-256 {r.tsa_fingerprint})."
     )
 
 
@@ -625,7 +626,7 @@ def evidence_verify(
             }
         )
     elif check.ok:
-        output.console.print(f"[green]OK[/] {check}")
+        output.console.print(f"[green]OK[/] {escape(str(check))}")  # a bundle is anyone's text
     else:
         output.error(str(check))
     if not check.ok:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from unleak import console as output
 
@@ -34,7 +35,7 @@ def recipients_add(
     if as_json:
         output.emit_json(r.to_json())
     else:
-        output.console.print(f"Added recipient [bold]{r.name}[/] (id {r.id}).")
+        output.console.print(f"Added recipient [bold]{escape(r.name)}[/] (id {r.id}).")
 
 
 @recipients_app.command("list")
@@ -127,7 +128,7 @@ def trace_command(
         )
         return
     if found:
-        output.console.print(f"Original: bank item {found['bank_id']} ({found['label']}).")
+        output.console.print(f"Original: bank item {found['bank_id']} ({escape(found['label'])}).")
     if result.conclusive:
         output.table(
             "Accused",
