@@ -88,6 +88,7 @@ def test_crawled_strings_neutralised_everywhere_but_json(cli, hostile_scan, tmp_
     monkeypatch.setattr(console.console, "_width", 1000)  # one line per row, to read the cells whole
     # sightings --json: the values as the page held them
     code, out, _ = cli("sightings", "--case", "h", "--json")
+    assert not RAW.search(out.replace("\n", ""))  # escaped as JSON escapes, read back as they were
     rows = {json.loads(line)["page_url"].rsplit("/", 1)[1]: json.loads(line) for line in out.splitlines()}
     assert rows["a.html"]["uploader"] == EVIL and rows["b.html"]["uploader"] == FORMULA
     assert rows["a.html"]["posted_at"] is None and rows["a.html"]["posted_raw"] == BAD_TIME

@@ -23,7 +23,7 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from unleak.text import neutralize
+from unleak.text import json_text, neutralize
 
 
 class _NeutralConsole(Console):
@@ -42,7 +42,7 @@ err_console: Console = _NeutralConsole(stderr=True)
 
 
 def emit_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_text(json.dumps(obj, default=str, ensure_ascii=False)) + "\n")
     sys.stdout.flush()
 
 

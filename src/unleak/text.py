@@ -72,6 +72,16 @@ def csv_cell(value: object) -> str:
     return neutralize(text)
 
 
+_UNSAFE_BEYOND_JSON = re.compile(f"[\x7f-\x9f{_BIDI}]")
+
+
+def json_text(dumped: str) -> str:
+    """JSON text (from json.dumps) with DEL, the C1 controls and the bidi overrides written as
+    \\u escapes, as json.dumps already writes the C0 controls: the value read back is the same,
+    and a terminal showing the line is not driven by it."""
+    return _UNSAFE_BEYOND_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", dumped)
+
+
 def clip(text: str, limit: int = 200) -> str:
     """At most `limit` characters, with the number left out said at the end."""
     if len(text) <= limit:
