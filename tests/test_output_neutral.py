@@ -190,3 +190,14 @@ def test_csv_cell_neutralises_formulas_and_controls():
         "-3",
         "",
     ]
+
+
+def test_console_neutralises_text_printed_directly():
+    """The last guard: a crawled string printed straight to a console still drives nothing."""
+    from unleak import console
+
+    with console.console.capture() as cap:
+        console.console.print(f"[bold]found[/] {EVIL}\nnext line")
+    shown = cap.get()
+    assert not RAW.search(shown.replace("\n", "")) and "\\u202eexe.jpg" in shown
+    assert shown.splitlines()[1] == "next line"  # the line breaks unleak prints stay line breaks
