@@ -26,7 +26,8 @@ def site(samples):
 def test_bundle_report_has_the_takedown_table_and_chart(store, site, samples, cli, monkeypatch, tmp_path):
     from PIL import Image
 
-    from unleak.takedown.notices import confirm_notice, draft_notices, send_notice
+    from unleak.takedown.drafting import confirm_notice, draft_notices
+    from unleak.takedown.sending import send_notice
     from unleak.takedown.verify import verify_case
 
     monkeypatch.setenv("UNLEAK_DB", store.url)

@@ -135,7 +135,9 @@ def test_status_lists_overdue_first_with_fixed_clock(store):
     """Three notices sent at different times under different bases: at a fixed 'now' the overdue
     ones come first (most overdue first), then the rest by deadline, then drafts."""
     from test_notice_fixtures import add_sightings, set_claimant
-    from unleak.takedown.notices import confirm_notice, draft_notices, notice_status, send_notice
+    from unleak.takedown.drafting import confirm_notice, draft_notices
+    from unleak.takedown.notices import notice_status
+    from unleak.takedown.sending import send_notice
 
     set_claimant(store, "dl", roles="depicted_person,copyright_owner")
     add_sightings(

@@ -56,7 +56,8 @@ def test_copy_back_at_the_same_url_escalates_the_notice(store, site, samples):
 
 
 def test_overdue_notice_escalated_by_the_person_stays_tracked(store, site, samples):
-    from unleak.takedown.notices import notice_status, record_reply
+    from unleak.takedown.notices import notice_status
+    from unleak.takedown.replies import record_reply
     from unleak.takedown.verify import verify_case
 
     set_claimant(store, CASE)

@@ -52,7 +52,7 @@ def add_sightings(
 
 
 def set_claimant(store, case: str, **extra) -> None:
-    from unleak.takedown.notices import set_claimant as _set
+    from unleak.takedown.claimant import set_claimant as _set
 
     values = dict(
         name="Alex Doe",

@@ -164,7 +164,7 @@ def test_discovery_through_the_guarded_fetcher_on_a_local_site():
 
 def test_draft_uses_a_discovered_contact(store):
     from test_notice_fixtures import add_sightings, set_claimant
-    from unleak.takedown.notices import draft_notices
+    from unleak.takedown.drafting import draft_notices
 
     set_claimant(store, "disc")
     add_sightings(store, "disc", [("https://unknown.example/p/1", "https://unknown.example/m/1.jpg")])

@@ -82,7 +82,8 @@ def fast_policy():
 
 
 def send_all(store, case=CASE, recipient="https://127.0.0.1/report-form") -> list[int]:
-    from unleak.takedown.notices import confirm_notice, draft_notices, send_notice
+    from unleak.takedown.drafting import confirm_notice, draft_notices
+    from unleak.takedown.sending import send_notice
 
     outs = draft_notices(store, case, search=False, recipients={"127.0.0.1": recipient}, now=SENT)
     for o in outs:

@@ -12,7 +12,8 @@ from sqlalchemy import text
 
 from test_notice_fixtures import add_sightings, self_signed, set_claimant, start_sink
 from unleak.errors import UnleakError
-from unleak.takedown.notices import confirm_notice, draft_notices, send_notice, update_notice
+from unleak.takedown.drafting import confirm_notice, draft_notices, update_notice
+from unleak.takedown.sending import send_notice
 from unleak.takedown.smtp import SMTPError, SMTPSettings, load_smtp_settings, read_password
 
 PAGES = [

@@ -85,7 +85,7 @@ def claimant_set(
     as_json: bool = JsonOption,
 ) -> None:
     """Set who signs this case's notices. Stored in the case; no passwords or secrets here."""
-    from unleak.takedown.notices import set_claimant
+    from unleak.takedown.claimant import set_claimant
 
     c = set_claimant(
         _store(),
@@ -107,7 +107,7 @@ def claimant_set(
 @claimant_app.command("show")
 def claimant_show(case: str | None = typer.Option(None, "--case", "-c"), as_json: bool = JsonOption) -> None:
     """Show who signs this case's notices."""
-    from unleak.takedown.notices import get_claimant
+    from unleak.takedown.claimant import get_claimant
 
     c = get_claimant(_store(), case)
     if c is None:
@@ -161,7 +161,8 @@ def _show_text(n: dict) -> None:
 def _ask_missing(store, notice_id: int, missing: list[dict]) -> list[dict]:
     """Prompt for what the case does not know (interactive only)."""
     from unleak.takedown.bases import get_basis
-    from unleak.takedown.notices import get_notice, update_notice
+    from unleak.takedown.drafting import update_notice
+    from unleak.takedown.notices import get_notice
 
     n = get_notice(store, notice_id)
     basis = get_basis(n["basis"])
@@ -215,7 +216,8 @@ def notice_draft(
 ) -> None:
     """Draft notices for the case's open sightings, grouped by host and legal basis, and review them."""
     case = case or case_opt
-    from unleak.takedown.notices import confirm_notice, draft_notices, get_notice
+    from unleak.takedown.drafting import confirm_notice, draft_notices
+    from unleak.takedown.notices import get_notice
 
     store = _store()
     fetch = _discovery_fetch() if discover else None
@@ -392,7 +394,7 @@ def notice_edit(
     as_json: bool = JsonOption,
 ) -> None:
     """Fill in or change a draft (a confirmed notice that changes must be confirmed again)."""
-    from unleak.takedown.notices import update_notice
+    from unleak.takedown.drafting import update_notice
 
     missing = update_notice(_store(), notice_id, _pairs(set_, "--set"))
     if as_json:
@@ -419,7 +421,8 @@ def notice_confirm(
     as_json: bool = JsonOption,
 ) -> None:
     """Confirm notices after reading them: you state that everything in each is true."""
-    from unleak.takedown.notices import confirm_notice, get_notice
+    from unleak.takedown.drafting import confirm_notice
+    from unleak.takedown.notices import get_notice
 
     store = _store()
     for nid in notice_ids:
@@ -450,7 +453,7 @@ def notice_send(
     from sqlalchemy import select
 
     from unleak.store.models import Notice
-    from unleak.takedown.notices import send_notice
+    from unleak.takedown.sending import send_notice
 
     store = _store()
     ids = list(notice_ids or [])
@@ -555,7 +558,7 @@ def notice_reply(
     as_json: bool = JsonOption,
 ) -> None:
     """Record a host's reply (or an escalation) and move the notice to that status."""
-    from unleak.takedown.notices import record_reply
+    from unleak.takedown.replies import record_reply
 
     body = text or ""
     if file:

@@ -24,10 +24,13 @@ def run_takedown_demo(store, case: str, site, *, console=None, take_down: int = 
     from rich.console import Console
 
     from unleak.net.fetch import FetchPolicy
+    from unleak.takedown.claimant import set_claimant
     from unleak.takedown.deadlines import format_local
+    from unleak.takedown.drafting import confirm_notice, draft_notices
     from unleak.takedown.hosts import HostDirectory, HostEntry
-    from unleak.takedown.notices import confirm_notice, draft_notices, get_notice, send_notice, set_claimant
+    from unleak.takedown.notices import get_notice
     from unleak.takedown.report import TABLE_COLUMNS, table_rows, takedown_report
+    from unleak.takedown.sending import send_notice
     from unleak.takedown.verify import verify_case
 
     console = console or Console()

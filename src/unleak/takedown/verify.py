@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from unleak.store import Store
 from unleak.store.models import Notice, NoticeEvent, NoticeItem, RemovalCheck, Sighting, Source
-from unleak.takedown.notices import AWAITING, _log, _now, draft_notices
+from unleak.takedown.drafting import draft_notices
+from unleak.takedown.notices import AWAITING, _log, _now
 
 GONE_STATUSES = {404, 410, 451}
 REMOVAL_PHRASES = (

@@ -1,0 +1,98 @@
+"""The claimant: who signs a case's notices, and in what capacity (depicted person, authorised
+representative, copyright owner, agent). Stored with the case; every change is logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from unleak.errors import UnleakError
+from unleak.store import Store
+from unleak.store.models import Claimant
+from unleak.takedown.bases import ROLES
+from unleak.takedown.notices import _case, _log
+
+CLAIMANT_FIELDS = ("name", "email", "postal_address", "phone", "roles", "on_behalf_of", "signature")
+
+
+def parse_roles(roles: Iterable[str] | str | None) -> list[str]:
+    if roles is None:
+        return []
+    items = roles.split(",") if isinstance(roles, str) else list(roles)
+    out = []
+    for r in items:
+        r = r.strip().lower().replace("-", "_").replace(" ", "_")
+        r = {
+            "authorized_representative": "authorised_representative",
+            "representative": "authorised_representative",
+            "owner": "copyright_owner",
+            "depicted": "depicted_person",
+            "subject": "depicted_person",
+        }.get(r, r)
+        if not r:
+            continue
+        if r not in ROLES:
+            raise UnleakError(f"unknown role {r!r}", hint="roles: " + ", ".join(ROLES))
+        if r not in out:
+            out.append(r)
+    return out
+
+
+def claimant_dict(c: Claimant | None) -> dict:
+    if c is None:
+        return {k: ([] if k == "roles" else "") for k in CLAIMANT_FIELDS}
+    return {
+        "name": c.name,
+        "email": c.email,
+        "postal_address": c.postal_address,
+        "phone": c.phone,
+        "roles": parse_roles(c.roles),
+        "on_behalf_of": c.on_behalf_of,
+        "signature": c.signature,
+    }
+
+
+def get_claimant(store: Store, case: str | None = None) -> dict | None:
+    with store.session() as s:
+        case_row = _case(store, s, case)
+        c = s.scalar(select(Claimant).where(Claimant.case_id == case_row.id))
+        return claimant_dict(c) if c else None
+
+
+def set_claimant(store: Store, case: str | None = None, **changes) -> dict:
+    """Create or update the case's claimant. Only the fields given change. The typed signature
+    defaults to "/Name/" (an electronic signature)."""
+    unknown = set(changes) - set(CLAIMANT_FIELDS)
+    if unknown:
+        raise UnleakError(f"unknown claimant field(s): {', '.join(sorted(unknown))}")
+    with store.session() as s:
+        case_row = store.case(s, case)  # created on first use, like the bank's cases
+        c = s.scalar(select(Claimant).where(Claimant.case_id == case_row.id))
+        if c is None:
+            c = Claimant(case_id=case_row.id)
+            s.add(c)
+        for key, value in changes.items():
+            if value is None:
+                continue
+            if key == "roles":
+                value = ",".join(parse_roles(value))
+            setattr(c, key, str(value).strip())
+        if not c.signature and c.name:
+            c.signature = f"/{c.name}/"
+        s.flush()
+        _log(s, case_row.id, "claimant.set", {"fields": sorted(k for k, v in changes.items() if v is not None)})
+        return claimant_dict(c)
+
+
+def _claimant_row(s: Session, case_id: int) -> Claimant:
+    c = s.scalar(select(Claimant).where(Claimant.case_id == case_id))
+    if c is None or not c.name:
+        raise UnleakError(
+            "this case has no claimant: who signs the notices, and in what capacity",
+            hint="run `unleak claimant set --name ... --email ... --role depicted_person` "
+            "(roles: " + ", ".join(ROLES) + ")",
+        )
+    return c
