@@ -65,7 +65,7 @@ def test_overdue_notice_escalated_by_the_person_stays_tracked(store, site, sampl
     [nid] = send_all(store)
     late = SENT + timedelta(hours=49)  # past the 48 hours
     shown = record_reply(store, nid, "escalated", "Reported to the regulator", at=late)
-    assert shown["status"] == "escalated" and shown["closed_at"] is None
+    assert shown.status == "escalated" and shown.closed_at is None
     [row] = notice_status(store, CASE, now=late)
     assert row.status == "escalated" and row.overdue  # still listed first while nothing is removed
     m1 = next(iter(site.truth))

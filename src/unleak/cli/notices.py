@@ -10,11 +10,16 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from unleak import console as output
 from unleak.errors import UnleakError
+
+if TYPE_CHECKING:
+    from unleak.takedown.claimant import ClaimantRecord
+    from unleak.takedown.notices import NoticeView
 
 JsonOption = typer.Option(False, "--json", help="One JSON object per line instead of tables.")
 CaseArg = typer.Argument(None, help="Case name (the default case when omitted).")
@@ -99,7 +104,7 @@ def claimant_set(
         signature=signature,
     )
     if as_json:
-        output.emit_json(c)
+        output.emit_json(c.to_json())
     else:
         _print_claimant(c)
 
@@ -116,25 +121,25 @@ def claimant_show(case: str | None = typer.Option(None, "--case", "-c"), as_json
             hint="set one with `unleak claimant set --name ... --email ... --role depicted_person`",
         )
     if as_json:
-        output.emit_json(c)
+        output.emit_json(c.to_json())
     else:
         _print_claimant(c)
 
 
-def _print_claimant(c: dict) -> None:
+def _print_claimant(c: ClaimantRecord) -> None:
     from unleak.takedown.content import capacity_text
 
     output.table(
         "Claimant",
         ["field", "value"],
         [
-            ("name", c["name"]),
-            ("email", c["email"]),
-            ("postal address", c["postal_address"]),
-            ("phone", c["phone"]),
-            ("acts as", capacity_text(c)),
-            ("on behalf of", c["on_behalf_of"]),
-            ("signature", c["signature"]),
+            ("name", c.name),
+            ("email", c.email),
+            ("postal address", c.postal_address),
+            ("phone", c.phone),
+            ("acts as", capacity_text(c.to_json())),
+            ("on behalf of", c.on_behalf_of),
+            ("signature", c.signature),
         ],
     )
 
@@ -142,19 +147,19 @@ def _print_claimant(c: dict) -> None:
 # --- drafting and review ------------------------------------------------------------------------
 
 
-def _show_text(n: dict) -> None:
+def _show_text(n: NoticeView) -> None:
     # Written plainly (no Rich wrapping), so neutralised here: URLs and contacts come from pages.
     from unleak.text import neutralize, one_line
 
     head = one_line(
-        f"--- notice #{n['id']} · {n['basis']} · {n['host_name'] or n['host']} "
-        f"· {n['channel']}: {n['recipient'] or '(no recipient yet)'} ---"
+        f"--- notice #{n.id} · {n.basis} · {n.host_name or n.host} "
+        f"· {n.channel}: {n.recipient or '(no recipient yet)'} ---"
     )
     sys.stdout.write(f"\n{head}\n")
-    sys.stdout.write(f"Subject: {one_line(n['subject'])}\n\n{neutralize(n['body'], one_line=False)}")
-    sys.stdout.write(f"--- end of notice #{n['id']} (text SHA-256 {n['content_sha256'][:16]}…) ---\n")
-    if n.get("review_note"):  # for the person, not part of the text that is sent
-        sys.stdout.write(f"Before you confirm: {n['review_note']}\n")
+    sys.stdout.write(f"Subject: {one_line(n.subject)}\n\n{neutralize(n.body, one_line=False)}")
+    sys.stdout.write(f"--- end of notice #{n.id} (text SHA-256 {n.content_sha256[:16]}…) ---\n")
+    if n.review_note:  # for the person, not part of the text that is sent
+        sys.stdout.write(f"Before you confirm: {n.review_note}\n")
     sys.stdout.flush()
 
 
@@ -165,13 +170,13 @@ def _ask_missing(store, notice_id: int, missing: list[dict]) -> list[dict]:
     from unleak.takedown.notices import get_notice
 
     n = get_notice(store, notice_id)
-    basis = get_basis(n["basis"])
+    basis = get_basis(n.basis)
     answers = {}
     for m in missing:
         el = next((e for e in basis.elements if e.key == m["element"]), None)
         if m["element"] == "recipient":
             answers["recipient"] = typer.prompt(
-                f"Where should notice #{notice_id} to {n['host_name']} go (an email address or a form URL)"
+                f"Where should notice #{notice_id} to {n.host_name} go (an email address or a form URL)"
             )
         elif el is not None and el.ask:
             answers[el.ask] = typer.prompt(f"{el.label} [{el.citation}]")
@@ -252,9 +257,9 @@ def notice_draft(
                     f"Confirm notice #{o.notice_id}? Everything in it is stated in your name{checked}", default=False
                 )
             ):
-                confirm_notice(store, o.notice_id, expected_sha256=n["content_sha256"])
+                confirm_notice(store, o.notice_id, expected_sha256=n.content_sha256)
                 confirmed = True
-        record = {**o.to_json(), "missing": missing, "confirmed": confirmed, "content_sha256": n["content_sha256"]}
+        record = {**o.to_json(), "missing": missing, "confirmed": confirmed, "content_sha256": n.content_sha256}
         if as_json:
             output.emit_json(record)
         elif missing:
@@ -309,27 +314,27 @@ def _write(store, notice_id: int, out: Path) -> list[Path]:
     with store.session() as s:
         fields = s.get(Notice, notice_id).fields
     eml = form = None
-    if n["channel"] == "email":
+    if n.channel == "email":
         settings = load_smtp_settings()
         eml = message_bytes(
             build_email(
-                subject=n["subject"],
-                body=n["body"],
-                to=n["recipient"] or "undisclosed",
+                subject=n.subject,
+                body=n.body,
+                to=n.recipient or "undisclosed",
                 claimant=fields["claimant"],
                 from_addr=settings.from_addr,
                 notice_id=notice_id,
             )
         )
     else:
-        form = form_text(fields, n["recipient"])
+        form = form_text(fields, n.recipient)
     return write_outputs(
         out,
         f"notice-{notice_id}",
-        subject=n["subject"],
-        body=n["body"],
+        subject=n.subject,
+        body=n.body,
         eml=eml,
-        pdf=render_pdf(n["subject"], n["body"]),
+        pdf=render_pdf(n.subject, n.body),
         form=form,
     )
 
@@ -349,32 +354,30 @@ def notice_show(
     store = _store()
     n = get_notice(store, notice_id)
     if as_json:
-        output.emit_json(n)
+        output.emit_json(n.to_json())
         return
     if form:
         with store.session() as s:
             fields = s.get(Notice, notice_id).fields
-        sys.stdout.write(form_text(fields, n["recipient"] or "(no form URL known)") + "\n")
+        sys.stdout.write(form_text(fields, n.recipient or "(no form URL known)") + "\n")
     else:
         _show_text(n)
     rows = [
-        ("status", n["status"] + (" (text confirmed)" if n["confirmed"] else "")),
-        ("sent", _local(n["sent_at"])),
-        ("deadline", f"{_local(n['deadline_at'])} {n['deadline_kind']}".strip()),
-        ("message", f"{n['message_id'] or ''} {('sha256 ' + n['message_sha256']) if n['message_sha256'] else ''}"),
-        ("follows", f"notice #{n['follows_id']}" if n["follows_id"] else ""),
+        ("status", n.status + (" (text confirmed)" if n.confirmed else "")),
+        ("sent", _local(n.sent_at)),
+        ("deadline", f"{_local(n.deadline_at)} {n.deadline_kind}".strip()),
+        ("message", f"{n.message_id or ''} {('sha256 ' + n.message_sha256) if n.message_sha256 else ''}"),
+        ("follows", f"notice #{n.follows_id}" if n.follows_id else ""),
     ]
     output.table(f"Notice #{notice_id}", ["", ""], [r for r in rows if r[1].strip()])
-    if n["missing"]:
-        output.warn("missing: " + "; ".join(f"{m['label']} ({m['citation']})" for m in n["missing"]))
+    if n.missing:
+        output.warn("missing: " + "; ".join(f"{m.label} ({m.citation})" for m in n.missing))
     output.table(
         "URLs",
         ["url", "state", "removed", "why"],
-        [(i["url"], i["state"], _local(i["removed_at"]), i["removal_reason"]) for i in n["items"]],
+        [(i.url, i.state, _local(i.removed_at), i.removal_reason) for i in n.items],
     )
-    output.table(
-        "History", ["when", "what", "detail"], [(_local(e["at"]), e["kind"], _brief(e["detail"])) for e in n["events"]]
-    )
+    output.table("History", ["when", "what", "detail"], [(_local(e.at), e.kind, _brief(e.detail)) for e in n.events])
     if out:
         for p in _write(store, notice_id, out):
             output.console.print(f"wrote {p}", highlight=False)
@@ -429,11 +432,11 @@ def notice_confirm(
         n = get_notice(store, nid)
         if not quiet and not as_json:
             _show_text(n)
-        elif n["review_note"]:  # the text is not shown, but what to check first must be
-            output.warn(n["review_note"])
-        done = confirm_notice(store, nid, expected_sha256=sha256 or n["content_sha256"])
+        elif n.review_note:  # the text is not shown, but what to check first must be
+            output.warn(n.review_note)
+        done = confirm_notice(store, nid, expected_sha256=sha256 or n.content_sha256)
         if as_json:
-            output.emit_json({"notice_id": nid, "status": done["status"], "content_sha256": done["content_sha256"]})
+            output.emit_json({"notice_id": nid, "status": done.status, "content_sha256": done.content_sha256})
         else:
             output.console.print(f"Notice #{nid} confirmed; send it with `unleak notice send {nid}`.", highlight=False)
 
@@ -565,9 +568,9 @@ def notice_reply(
         body = file.read_text("utf-8", errors="replace")
     n = record_reply(_store(), notice_id, status, body, at=_when(at))
     if as_json:
-        output.emit_json({"notice_id": notice_id, "status": n["status"]})
+        output.emit_json({"notice_id": notice_id, "status": n.status})
     else:
-        output.console.print(f"Notice #{notice_id} is now {n['status']}.", highlight=False)
+        output.console.print(f"Notice #{notice_id} is now {n.status}.", highlight=False)
 
 
 # --- verify, report, hosts ------------------------------------------------------------------------

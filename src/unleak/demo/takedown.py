@@ -63,8 +63,8 @@ def run_takedown_demo(store, case: str, site, *, console=None, take_down: int = 
     notice = outcomes[0]
     text = get_notice(store, notice.notice_id)
     console.rule(f"Take-down notice #{notice.notice_id} ({notice.basis}) to {notice.host_name}")
-    console.print(text["body"], markup=False, highlight=False, soft_wrap=True)
-    confirm_notice(store, notice.notice_id, expected_sha256=text["content_sha256"])
+    console.print(text.body, markup=False, highlight=False, soft_wrap=True)
+    confirm_notice(store, notice.notice_id, expected_sha256=text.content_sha256)
     sent = send_notice(store, notice.notice_id, submitted=True)
     console.print(
         f"Confirmed and recorded as submitted through {form}; deadline {format_local(sent.deadline_at)} "

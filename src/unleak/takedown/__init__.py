@@ -3,26 +3,53 @@
     from unleak.takedown import (set_claimant, draft_notices, confirm_notice, send_notice,
                                  record_reply, notice_status, verify_case, takedown_report)
 
+The functions return frozen dataclasses (NoticeView, ClaimantRecord, DraftOutcome, SendOutcome,
+StatusRow); each has `to_json()` for the CLI's --json records. Statuses, bases, roles, host kinds
+and channels are StrEnums whose values are the strings stored and printed. `group_sightings`
+is the pure core of drafting: sightings by host and basis -> notice drafts.
+
 See docs/takedown.md for the bases, their required elements and the deadlines.
 """
 
-from unleak.takedown.bases import BASES, IncompleteNotice, LegalBasis, NotEntitled, get_basis
-from unleak.takedown.claimant import get_claimant, set_claimant
+from unleak.takedown.bases import BASES, BasisId, IncompleteNotice, LegalBasis, Missing, NotEntitled, Role, get_basis
+from unleak.takedown.claimant import ClaimantRecord, get_claimant, set_claimant
 from unleak.takedown.deadlines import compute_deadline, format_local
-from unleak.takedown.drafting import confirm_notice, draft_notices, update_notice
-from unleak.takedown.hosts import HostDirectory
-from unleak.takedown.notices import get_notice, notice_status
+from unleak.takedown.drafting import (
+    DraftOutcome,
+    NoticeDraft,
+    SightingRef,
+    confirm_notice,
+    draft_notices,
+    group_sightings,
+    update_notice,
+)
+from unleak.takedown.hosts import Channel, HostDirectory, HostKind
+from unleak.takedown.notices import ItemState, NoticeStatus, NoticeView, StatusRow, get_notice, notice_status
 from unleak.takedown.replies import record_reply
 from unleak.takedown.report import takedown_report, write_chart
-from unleak.takedown.sending import send_notice
+from unleak.takedown.sending import SendOutcome, send_notice
 from unleak.takedown.verify import verify_case
 
 __all__ = [
     "BASES",
+    "BasisId",
+    "Channel",
+    "ClaimantRecord",
+    "DraftOutcome",
     "HostDirectory",
+    "HostKind",
     "IncompleteNotice",
+    "ItemState",
     "LegalBasis",
+    "Missing",
     "NotEntitled",
+    "NoticeDraft",
+    "NoticeStatus",
+    "NoticeView",
+    "Role",
+    "SendOutcome",
+    "SightingRef",
+    "StatusRow",
     "compute_deadline",
     "confirm_notice",
     "draft_notices",
@@ -30,6 +57,7 @@ __all__ = [
     "get_basis",
     "get_claimant",
     "get_notice",
+    "group_sightings",
     "notice_status",
     "record_reply",
     "send_notice",

@@ -11,15 +11,34 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from unleak.errors import UnleakError
 
-# Capacities in which a claimant acts (the `roles` of a claimant).
-DEPICTED = "depicted_person"
-REPRESENTATIVE = "authorised_representative"
-OWNER = "copyright_owner"
-AGENT = "agent"
-ROLES = (DEPICTED, REPRESENTATIVE, OWNER, AGENT)
+
+class Role(StrEnum):
+    """A capacity in which a claimant acts (the `roles` of a claimant)."""
+
+    DEPICTED = "depicted_person"
+    REPRESENTATIVE = "authorised_representative"
+    OWNER = "copyright_owner"
+    AGENT = "agent"
+
+
+class BasisId(StrEnum):
+    """The legal bases a notice can rest on (their keys in BASES, the store and the JSON output)."""
+
+    DMCA = "dmca"
+    DMCA_SEARCH = "dmca-512d"
+    TAKE_IT_DOWN = "take-it-down"
+    DSA = "dsa"
+    UK_OSA = "uk-osa"
+    NCII_POLICY = "ncii-policy"
+    SEARCH_DELISTING = "search-delisting"
+
+
+DEPICTED, REPRESENTATIVE, OWNER, AGENT = Role.DEPICTED, Role.REPRESENTATIVE, Role.OWNER, Role.AGENT
+ROLES = tuple(Role)
 ROLE_LABELS = {
     DEPICTED: "the person depicted",
     REPRESENTATIVE: "an authorised representative of the person depicted",
@@ -61,6 +80,10 @@ class Missing:
     def to_json(self) -> dict:
         return {"element": self.key, "label": self.label, "citation": self.citation, "problem": self.problem}
 
+    @classmethod
+    def from_json(cls, d: dict) -> Missing:
+        return cls(d["element"], d["label"], d["citation"], d.get("problem", ""))
+
 
 @dataclass(frozen=True)
 class Element:
@@ -97,7 +120,7 @@ class DeadlineRule:
 
 @dataclass(frozen=True)
 class LegalBasis:
-    key: str
+    key: BasisId
     short: str
     title: str
     citation: str
@@ -337,7 +360,7 @@ _DMCA_STATEMENTS = {
 }
 
 DMCA = LegalBasis(
-    key="dmca",
+    key=BasisId.DMCA,
     short="DMCA §512(c)",
     title="Notification of claimed infringement (DMCA)",
     citation="17 U.S.C. §512(c)(3)(A)",
@@ -367,7 +390,7 @@ DMCA = LegalBasis(
 )
 
 DMCA_SEARCH = LegalBasis(
-    key="dmca-512d",
+    key=BasisId.DMCA_SEARCH,
     short="DMCA §512(d)",
     title="Notification of claimed infringement: links in search results (DMCA)",
     citation="17 U.S.C. §512(d)(3), applying §512(c)(3)(A)",
@@ -397,7 +420,7 @@ DMCA_SEARCH = LegalBasis(
 )
 
 TAKE_IT_DOWN = LegalBasis(
-    key="take-it-down",
+    key=BasisId.TAKE_IT_DOWN,
     short="TAKE IT DOWN Act",
     title="Removal request: nonconsensual intimate visual depiction",
     citation="TAKE IT DOWN Act, Pub. L. 119-12, §3(a)(1)(B) (notice and removal)",
@@ -458,7 +481,7 @@ TAKE_IT_DOWN = LegalBasis(
 )
 
 DSA = LegalBasis(
-    key="dsa",
+    key=BasisId.DSA,
     short="DSA Art. 16",
     title="Notice of illegal content (EU Digital Services Act, Art. 16)",
     citation="Regulation (EU) 2022/2065, Art. 16(2)",
@@ -509,7 +532,7 @@ DSA = LegalBasis(
 )
 
 UK_OSA = LegalBasis(
-    key="uk-osa",
+    key=BasisId.UK_OSA,
     short="UK OSA intimate image content report",
     title="Intimate image content report (UK Online Safety Act 2023)",
     citation="Online Safety Act 2023, s.10(3A) (user-to-user services) / s.27 (search services)",
@@ -575,7 +598,7 @@ UK_OSA = LegalBasis(
 )
 
 NCII_POLICY = LegalBasis(
-    key="ncii-policy",
+    key=BasisId.NCII_POLICY,
     short="platform NCII policy",
     title="Report under the platform's non-consensual intimate imagery policy",
     citation="the platform's terms of service / community guidelines on non-consensual intimate imagery",
@@ -620,7 +643,7 @@ NCII_POLICY = LegalBasis(
 )
 
 SEARCH_DELISTING = LegalBasis(
-    key="search-delisting",
+    key=BasisId.SEARCH_DELISTING,
     short="search delisting request",
     title="Request to remove non-consensual intimate imagery from search results",
     citation="the search engine's policy on non-consensual explicit or intimate personal imagery",
@@ -676,10 +699,10 @@ def get_basis(key: str) -> LegalBasis:
         raise UnleakError(f"unknown legal basis {key!r}", hint="one of: " + ", ".join(BASES)) from None
 
 
-def default_basis(roles: set[str], host_kind: str) -> str | None:
+def default_basis(roles: set[str], host_kind: str) -> BasisId | None:
     """The basis to use when the person names none: NCII law for the depicted, copyright for owners."""
     if roles & NCII_ROLES:
-        return "search-delisting" if host_kind == "search" else "take-it-down"
+        return BasisId.SEARCH_DELISTING if host_kind == "search" else BasisId.TAKE_IT_DOWN
     if roles & COPYRIGHT_ROLES:
-        return "dmca-512d" if host_kind == "search" else "dmca"
+        return BasisId.DMCA_SEARCH if host_kind == "search" else BasisId.DMCA
     return None

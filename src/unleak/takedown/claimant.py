@@ -4,7 +4,10 @@ representative, copyright owner, agent). Stored with the case; every change is l
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,57 +15,85 @@ from sqlalchemy.orm import Session
 from unleak.errors import UnleakError
 from unleak.store import Store
 from unleak.store.models import Claimant
-from unleak.takedown.bases import ROLES
+from unleak.takedown.bases import ROLES, Role
 from unleak.takedown.notices import _case, _log
 
 CLAIMANT_FIELDS = ("name", "email", "postal_address", "phone", "roles", "on_behalf_of", "signature")
 
 
-def parse_roles(roles: Iterable[str] | str | None) -> list[str]:
+def parse_roles(roles: Iterable[str] | str | None) -> list[Role]:
+    """Roles from a comma-separated text or a list, in the spelling people type (owner, depicted,
+    authorized-representative, ...). Unknown roles are refused; repeats dropped."""
     if roles is None:
         return []
     items = roles.split(",") if isinstance(roles, str) else list(roles)
-    out = []
+    out: list[Role] = []
     for r in items:
         r = r.strip().lower().replace("-", "_").replace(" ", "_")
-        r = {
-            "authorized_representative": "authorised_representative",
-            "representative": "authorised_representative",
-            "owner": "copyright_owner",
-            "depicted": "depicted_person",
-            "subject": "depicted_person",
-        }.get(r, r)
+        r = _ROLE_ALIASES.get(r, r)
         if not r:
             continue
         if r not in ROLES:
             raise UnleakError(f"unknown role {r!r}", hint="roles: " + ", ".join(ROLES))
         if r not in out:
-            out.append(r)
+            out.append(Role(r))
     return out
 
 
-def claimant_dict(c: Claimant | None) -> dict:
-    if c is None:
-        return {k: ([] if k == "roles" else "") for k in CLAIMANT_FIELDS}
-    return {
-        "name": c.name,
-        "email": c.email,
-        "postal_address": c.postal_address,
-        "phone": c.phone,
-        "roles": parse_roles(c.roles),
-        "on_behalf_of": c.on_behalf_of,
-        "signature": c.signature,
-    }
+_ROLE_ALIASES = {
+    "authorized_representative": "authorised_representative",
+    "representative": "authorised_representative",
+    "owner": "copyright_owner",
+    "depicted": "depicted_person",
+    "subject": "depicted_person",
+}
 
 
-def get_claimant(store: Store, case: str | None = None) -> dict | None:
+@dataclass(frozen=True)
+class ClaimantRecord:
+    """Who signs a case's notices. Empty strings where nothing was given."""
+
+    name: str = ""
+    email: str = ""
+    postal_address: str = ""
+    phone: str = ""
+    roles: tuple[Role, ...] = ()
+    on_behalf_of: str = ""
+    signature: str = ""
+
+    @classmethod
+    def of(cls, c: Claimant | None) -> ClaimantRecord:
+        if c is None:
+            return cls()
+        return cls(
+            c.name or "",
+            c.email or "",
+            c.postal_address or "",
+            c.phone or "",
+            tuple(parse_roles(c.roles)),
+            c.on_behalf_of or "",
+            c.signature or "",
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The `claimant show --json` record, and the claimant as a notice's fields hold it."""
+        out = dataclasses.asdict(self)
+        out["roles"] = list(self.roles)
+        return out
+
+
+def claimant_dict(c: Claimant | None) -> dict[str, Any]:
+    return ClaimantRecord.of(c).to_json()
+
+
+def get_claimant(store: Store, case: str | None = None) -> ClaimantRecord | None:
     with store.session() as s:
         case_row = _case(store, s, case)
         c = s.scalar(select(Claimant).where(Claimant.case_id == case_row.id))
-        return claimant_dict(c) if c else None
+        return ClaimantRecord.of(c) if c else None
 
 
-def set_claimant(store: Store, case: str | None = None, **changes) -> dict:
+def set_claimant(store: Store, case: str | None = None, **changes: Any) -> ClaimantRecord:
     """Create or update the case's claimant. Only the fields given change. The typed signature
     defaults to "/Name/" (an electronic signature)."""
     unknown = set(changes) - set(CLAIMANT_FIELDS)
@@ -84,10 +115,11 @@ def set_claimant(store: Store, case: str | None = None, **changes) -> dict:
             c.signature = f"/{c.name}/"
         s.flush()
         _log(s, case_row.id, "claimant.set", {"fields": sorted(k for k, v in changes.items() if v is not None)})
-        return claimant_dict(c)
+        return ClaimantRecord.of(c)
 
 
-def _claimant_row(s: Session, case_id: int) -> Claimant:
+def require_claimant(s: Session, case_id: int) -> Claimant:
+    """The case's claimant; refuses to go on without one (a notice needs a signer)."""
     c = s.scalar(select(Claimant).where(Claimant.case_id == case_id))
     if c is None or not c.name:
         raise UnleakError(

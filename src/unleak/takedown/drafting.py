@@ -4,11 +4,13 @@ in what the case knows, list what it does not, and let the person review and con
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, true
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from unleak.errors import UnleakError
@@ -18,63 +20,221 @@ from unleak.takedown.bases import (
     COPYRIGHT_ROLES,
     NCII_ROLES,
     OWNER,
+    BasisId,
     LegalBasis,
     Missing,
     NotEntitled,
     default_basis,
     get_basis,
 )
-from unleak.takedown.claimant import _claimant_row, claimant_dict
+from unleak.takedown.claimant import claimant_dict, require_claimant
 from unleak.takedown.content import render_text, subject_line
-from unleak.takedown.hosts import Contact, FetchFn, HostDirectory, HostEntry, discover_contacts, host_of
-from unleak.takedown.notices import _case, _log, _notice, _now, content_hash, notice_json, review_note
+from unleak.takedown.hosts import (
+    Channel,
+    Contact,
+    FetchFn,
+    HostDirectory,
+    HostEntry,
+    HostKind,
+    discover_contacts,
+    host_of,
+)
+from unleak.takedown.notices import (
+    ItemState,
+    NoticeStatus,
+    NoticeView,
+    _case,
+    _log,
+    _notice,
+    _now,
+    content_hash,
+    review_note,
+)
 
 ANSWER_FIELDS = ("work", "explanation", "details", "signature", "locate_info", "recipient", "reference")
 
 
-@dataclass
+@dataclass(frozen=True)
 class DraftOutcome:
+    """A notice drafted (or an open draft extended): where it goes, its URLs, what it still lacks."""
+
     notice_id: int
     host: str
     host_name: str
-    basis: str
-    channel: str
+    basis: BasisId
+    channel: Channel
     recipient: str
     urls: list[str]
     missing: list[Missing] = field(default_factory=list)
     updated: bool = False  # an existing draft was extended
     review_note: str = ""  # what the person must check before confirming (see review_note())
 
-    def to_json(self) -> dict:
-        return {
-            "notice_id": self.notice_id,
-            "host": self.host,
-            "host_name": self.host_name,
-            "basis": self.basis,
-            "channel": self.channel,
-            "recipient": self.recipient,
-            "urls": self.urls,
-            "missing": [m.to_json() for m in self.missing],
-            "updated": self.updated,
-            "review_note": self.review_note,
-        }
+    def to_json(self) -> dict[str, Any]:
+        """The `notice draft --json` record (before the CLI adds whether it was confirmed)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["missing"] = [m.to_json() for m in self.missing]
+        return out
 
 
-@dataclass
-class _Group:
-    entry: HostEntry | None
-    key: str
+# --- grouping: a pure function over plain values ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class SightingRef:
+    """What grouping needs to know of a sighting (a plain value, not a database row)."""
+
+    id: int
+    page_url: str | None
+    media_url: str | None
+    bank_item_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """Who a notice goes to: a host (an operator in the directory, else the bare domain) or a search engine."""
+
+    key: str  # the directory entry's id, else the domain
     name: str
-    kind: str
+    kind: HostKind
     domain: str
-    page_url: str | None = None
-    sightings: list[Sighting] = field(default_factory=list)
+    entry: HostEntry | None = field(default=None, compare=False)
+    page_url: str | None = None  # the first page seen there: where contact discovery starts
 
 
-def _operator(directory: HostDirectory, url: str) -> tuple[str, HostEntry | None, str]:
+@dataclass(frozen=True)
+class OpenDraft:
+    """A draft already in the case that new sightings for the same host and basis extend."""
+
+    notice_id: int
+    host: str
+    basis: str
+    urls: tuple[str, ...] = ()
+    follows_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DraftItem:
+    url: str
+    sighting_id: int
+    bank_item_id: int | None
+    media_url: str | None
+
+
+@dataclass(frozen=True)
+class NoticeDraft:
+    """One notice to draft or extend: a target, a basis, and the URLs it gains (none it already has)."""
+
+    target: Target
+    basis: str
+    sightings: tuple[SightingRef, ...]  # not yet covered by a notice for this target and basis
+    new_items: tuple[DraftItem, ...]
+    extends: int | None = None  # the open draft these are added to; None: a new notice
+    follows_id: int | None = None  # the earlier notice these (re-uploaded) sightings were reported in
+
+
+def _host_target(directory: HostDirectory, url: str, page_url: str | None) -> Target:
     entry = directory.lookup(url)
     domain = host_of(url)
-    return (entry.id if entry else domain), entry, domain
+    # A host is notified as a host, whatever else the directory says it is (an intermediary too).
+    return Target(
+        entry.id if entry else domain, entry.name if entry else domain, HostKind.HOST, domain, entry, page_url
+    )
+
+
+def group_sightings(
+    sightings: Iterable[SightingRef],
+    directory: HostDirectory,
+    *,
+    roles: Collection[str],
+    bases: Sequence[str] | None = None,
+    search: bool = True,
+    covered: Collection[tuple[int, str, str]] = (),
+    open_drafts: Iterable[OpenDraft] = (),
+    follows: Mapping[int, int] | None = None,
+) -> list[NoticeDraft]:
+    """Sightings by host and legal basis -> one notice draft per (target, basis), in order of first sighting.
+
+    A sighting goes to the operator of its page and of its media file (once when they are the same)
+    under each basis given (default: by the claimant's `roles`), and with `search` to every default
+    search engine too, unchecked (unleak cannot query search engines: see review_note()).
+    `covered` holds (sighting id, target key, basis) already in a live notice: such a sighting is
+    left out. A group whose sightings are all covered yields nothing. New URLs extend the latest
+    open draft for the same target and basis (without repeating a URL it has); `follows` maps a
+    re-uploaded sighting to the earlier notice its follow-up refers to.
+    """
+    role_set = set(roles)
+    wanted = [get_basis(b).key for b in bases] if bases else None
+    host_bases = [b for b in (wanted or [default_basis(role_set, HostKind.HOST)]) if b]
+    search_bases = [b for b in (wanted or [default_basis(role_set, HostKind.SEARCH)]) if b]
+    groups: dict[tuple[str, str], tuple[Target, list[SightingRef]]] = {}
+    for sg in sightings:
+        page = sg.page_url or sg.media_url
+        if not page:
+            continue
+        seen: set[str] = set()
+        for url in (page, sg.media_url):
+            if not url:
+                continue
+            target = _host_target(directory, url, page)
+            if target.key in seen:
+                continue
+            seen.add(target.key)
+            if target.entry is not None and target.entry.kind == HostKind.SEARCH:
+                continue
+            for basis_key in host_bases:
+                if HostKind.HOST in get_basis(basis_key).host_kinds:
+                    groups.setdefault((target.key, basis_key), (target, []))[1].append(sg)
+        if search:
+            for engine in directory.search_engines():
+                target = Target(
+                    engine.id,
+                    engine.name,
+                    HostKind.SEARCH,
+                    engine.domains[0] if engine.domains else engine.id,
+                    engine,
+                )
+                for basis_key in search_bases:
+                    if HostKind.SEARCH in get_basis(basis_key).host_kinds:
+                        groups.setdefault((target.key, basis_key), (target, []))[1].append(sg)
+    covered_set = set(covered)
+    drafts = sorted(open_drafts, key=lambda d: d.notice_id, reverse=True)  # the latest first
+    out: list[NoticeDraft] = []
+    for (key, basis_key), (target, members) in groups.items():
+        fresh = [sg for sg in members if (sg.id, key, basis_key) not in covered_set]
+        if not fresh:
+            continue
+        follow_id = None
+        if follows:
+            ids = {follows[sg.id] for sg in fresh if sg.id in follows}
+            follow_id = min(ids) if ids else None
+        # Follow-ups are kept apart from first notices unless this run drafts follow-ups.
+        existing = next(
+            (d for d in drafts if d.host == key and d.basis == basis_key and (follows or d.follows_id is None)),
+            None,
+        )
+        if follow_id is not None and existing is not None and existing.follows_id != follow_id:
+            existing = None
+        have = set(existing.urls if existing else ())
+        items = []
+        for sg in fresh:
+            for url in (sg.page_url, sg.media_url):
+                if url and url not in have:
+                    have.add(url)
+                    items.append(DraftItem(url, sg.id, sg.bank_item_id, sg.media_url))
+        out.append(
+            NoticeDraft(
+                target,
+                basis_key,
+                tuple(fresh),
+                tuple(items),
+                existing.notice_id if existing else None,
+                follow_id,
+            )
+        )
+    return out
+
+
+# --- drafting in the store -------------------------------------------------------------------
 
 
 def open_sightings(s: Session, case_id: int, sighting_ids: Iterable[int] | None = None) -> list[Sighting]:
@@ -89,21 +249,26 @@ def open_sightings(s: Session, case_id: int, sighting_ids: Iterable[int] | None 
     ]
 
 
-def _covered(s: Session, sighting_id: int, host_key: str, basis: str) -> Notice | None:
-    """A notice that already covers this sighting for this host and basis: not refused, and the
-    content not already gone (a copy back at a removed URL needs a new, follow-up notice)."""
-    return s.scalar(
-        select(Notice)
-        .join(NoticeItem, NoticeItem.notice_id == Notice.id)
+def _covered(s: Session, sightings: Mapping[int, Sighting]) -> set[tuple[int, str, str]]:
+    """(sighting, host, basis) already in a notice: not refused, and the content not already gone
+    (a copy back at a removed URL needs a new, follow-up notice)."""
+    if not sightings:
+        return set()
+    q = (
+        select(NoticeItem.sighting_id, Notice.host, Notice.basis)
+        .join(Notice, NoticeItem.notice_id == Notice.id)
         .where(
-            NoticeItem.sighting_id == sighting_id,
-            Notice.host == host_key,
-            Notice.basis == basis,
-            Notice.status != "refused",
-            NoticeItem.state != "gone",
+            NoticeItem.sighting_id.in_(list(sightings)),
+            Notice.status != NoticeStatus.REFUSED.value,
+            NoticeItem.state != ItemState.GONE.value,
         )
-        .limit(1)
     )
+    return {(sid, host, basis) for sid, host, basis in s.execute(q)}
+
+
+def _open_drafts(s: Session, case_id: int) -> list[OpenDraft]:
+    q = select(Notice).where(Notice.case_id == case_id, Notice.status == NoticeStatus.DRAFT.value)
+    return [OpenDraft(n.id, n.host, n.basis, tuple(it.url for it in n.items), n.follows_id) for n in s.scalars(q)]
 
 
 def _default_texts(basis: LegalBasis, claimant: dict, labels: list[str], kinds: set[str]) -> dict:
@@ -165,91 +330,44 @@ def draft_notices(
     outcomes: list[DraftOutcome] = []
     with store.session() as s:
         case_row = _case(store, s, case)
-        claimant_row = _claimant_row(s, case_row.id)
+        claimant_row = require_claimant(s, case_row.id)
         claimant = claimant_dict(claimant_row)
         roles = set(claimant["roles"])
         if wanted:
             for key in wanted:
                 get_basis(key).require_entitled(roles)
-        elif default_basis(roles, "host") is None:
+        elif default_basis(roles, HostKind.HOST) is None:
             raise NotEntitled(
                 "the claimant has no capacity set, so no legal basis applies",
                 hint="run `unleak claimant set --role depicted_person` (or authorised_representative, "
                 "copyright_owner, agent)",
             )
-        sightings = open_sightings(s, case_row.id, sighting_ids)
-        groups: dict[tuple[str, str], _Group] = {}
-        for sg in sightings:
-            page = sg.page_url or sg.media_url
-            seen_ops: set[str] = set()
-            for url in (page, sg.media_url):
-                key, entry, domain = _operator(directory, url)
-                if key in seen_ops:
-                    continue
-                seen_ops.add(key)
-                kind = entry.kind if entry else "host"
-                if kind == "search":
-                    continue
-                for basis_key in wanted or [default_basis(roles, "host")]:
-                    basis = get_basis(basis_key)
-                    if "host" not in basis.host_kinds:
-                        continue
-                    g = groups.setdefault(
-                        (key, basis.key), _Group(entry, key, entry.name if entry else domain, "host", domain, page)
-                    )
-                    g.sightings.append(sg)
-            if search:
-                # Every default engine, without checking that it lists the URL: unleak cannot query search
-                # engines. The review note (review_note()) asks the person to check before confirming.
-                for engine in directory.search_engines():
-                    for basis_key in wanted or [default_basis(roles, "search")]:
-                        basis = get_basis(basis_key)
-                        if "search" not in basis.host_kinds:
-                            continue
-                        g = groups.setdefault(
-                            (engine.id, basis.key),
-                            _Group(
-                                engine,
-                                engine.id,
-                                engine.name,
-                                "search",
-                                engine.domains[0] if engine.domains else engine.id,
-                            ),
-                        )
-                        g.sightings.append(sg)
+        rows = open_sightings(s, case_row.id, sighting_ids)
+        by_id = {sg.id: sg for sg in rows}
+        refs = [SightingRef(sg.id, sg.page_url, sg.media_url, sg.bank_item_id) for sg in rows]
+        plans = group_sightings(
+            refs,
+            directory,
+            roles=roles,
+            bases=wanted,
+            search=search,
+            covered=_covered(s, by_id),
+            open_drafts=_open_drafts(s, case_row.id),
+            follows=follows,
+        )
         bank_items = {b.id: b for b in s.scalars(select(BankItem).where(BankItem.case_id == case_row.id))}
-        for (host_key, basis_key), g in groups.items():
+        for plan in plans:
+            target, basis_key, follow_id = plan.target, plan.basis, plan.follows_id
             basis = get_basis(basis_key)
-            fresh = [sg for sg in g.sightings if _covered(s, sg.id, host_key, basis_key) is None]
-            if not fresh:
-                continue
-            existing = s.scalar(
-                select(Notice)
-                .where(
-                    Notice.case_id == case_row.id,
-                    Notice.host == host_key,
-                    Notice.basis == basis_key,
-                    Notice.status == "draft",
-                    Notice.follows_id.is_(None) if not follows else true(),
-                )
-                .order_by(Notice.id.desc())
-                .limit(1)
-            )
-            follow_id = None
-            if follows:
-                ids = {follows.get(sg.id) for sg in fresh} - {None}
-                follow_id = min(ids) if ids else None
-            if follow_id is not None and existing is not None and existing.follows_id != follow_id:
-                existing = None
-            contact = _contact(g, basis_key, recipients, discover)
-            if existing is None:
+            contact = _contact(target, basis_key, recipients, discover)
+            if plan.extends is None:
                 notice = Notice(
                     case_id=case_row.id,
-                    host=host_key,
-                    host_name=g.name,
-                    host_kind=g.kind,
+                    host=target.key,
+                    host_name=target.name,
+                    host_kind=str(target.kind),
                     basis=basis_key,
-                    status="draft",
+                    status=str(NoticeStatus.DRAFT),
                     created_at=now,
                     follows_id=follow_id,
                     fields={},
@@ -258,23 +376,20 @@ def draft_notices(
                 s.flush()
                 updated = False
             else:
-                notice, updated = existing, True
-            for sg in fresh:
-                for url in (sg.page_url, sg.media_url):
-                    if url and not any(i.url == url for i in notice.items):
-                        notice.items.append(
-                            NoticeItem(
-                                sighting_id=sg.id,
-                                bank_item_id=sg.bank_item_id,
-                                url=url,
-                                media_url=sg.media_url,
-                                state="reported",
-                            )
-                        )
+                notice, updated = _notice(s, plan.extends), True
+            for item in plan.new_items:
+                notice.items.append(
+                    NoticeItem(
+                        sighting_id=item.sighting_id,
+                        bank_item_id=item.bank_item_id,
+                        url=item.url,
+                        media_url=item.media_url,
+                        state=str(ItemState.REPORTED),
+                    )
+                )
             s.flush()
             fields = dict(notice.fields or {})
             labels, kinds = [], set()
-            sighting_rows = {sg.id: sg for sg in g.sightings}
             for it in notice.items:
                 b = bank_items.get(it.bank_item_id)
                 if b and b.label not in labels:
@@ -282,7 +397,7 @@ def draft_notices(
                     kinds.add(b.kind)
             items_json = []
             for it in notice.items:
-                sg = sighting_rows.get(it.sighting_id) or (s.get(Sighting, it.sighting_id) if it.sighting_id else None)
+                sg = by_id.get(it.sighting_id) or (s.get(Sighting, it.sighting_id) if it.sighting_id else None)
                 items_json.append(
                     {
                         "url": it.url,
@@ -296,7 +411,7 @@ def draft_notices(
                     "basis": basis_key,
                     "case": case_row.name,
                     "date": now.isoformat(),
-                    "host": {"id": host_key, "name": g.name, "kind": g.kind, "domain": g.domain},
+                    "host": {"id": target.key, "name": target.name, "kind": str(target.kind), "domain": target.domain},
                     "claimant": claimant,
                     "urls": [it.url for it in notice.items],
                     "items": items_json,
@@ -331,7 +446,7 @@ def draft_notices(
                 "notice.draft",
                 {
                     "notice_id": notice.id,
-                    "host": host_key,
+                    "host": target.key,
                     "basis": basis_key,
                     "urls": [it.url for it in notice.items],
                     "follows": follow_id,
@@ -340,15 +455,15 @@ def draft_notices(
             outcomes.append(
                 DraftOutcome(
                     notice.id,
-                    host_key,
-                    g.name,
+                    target.key,
+                    target.name,
                     basis_key,
-                    fields["recipient"]["channel"],
+                    Channel(fields["recipient"]["channel"]),
                     fields["recipient"]["address"],
                     [it.url for it in notice.items],
                     missing_for(fields),
                     updated,
-                    review_note(g.kind, g.name),
+                    review_note(target.kind, target.name),
                 )
             )
     return outcomes
@@ -357,21 +472,21 @@ def draft_notices(
 def _recipient_from_text(text: str) -> dict:
     text = text.strip()
     if text.startswith(("http://", "https://")):
-        return Contact("webform", text, "given", True).to_json()
-    return Contact("email", text.removeprefix("mailto:"), "given", True).to_json()
+        return Contact(Channel.WEBFORM, text, "given", True).to_json()
+    return Contact(Channel.EMAIL, text.removeprefix("mailto:"), "given", True).to_json()
 
 
-def _contact(g: _Group, basis_key: str, recipients: dict[str, str], discover: FetchFn | None) -> Contact | None:
-    for key in (g.key.lower(), g.domain.lower()):
+def _contact(target: Target, basis_key: str, recipients: dict[str, str], discover: FetchFn | None) -> Contact | None:
+    for key in (target.key.lower(), target.domain.lower()):
         if key in recipients:
             c = _recipient_from_text(recipients[key])
             return Contact(c["channel"], c["address"], "given", True)
-    if g.entry is not None:
-        c = g.entry.contact_for(basis_key)
+    if target.entry is not None:
+        c = target.entry.contact_for(basis_key)
         if c is not None:
             return c
-    if discover is not None and g.kind == "host":
-        found = discover_contacts(g.domain, g.page_url, discover)
+    if discover is not None and target.kind == HostKind.HOST:
+        found = discover_contacts(target.domain, target.page_url, discover)
         if found:
             return found[0]
     return None
@@ -415,9 +530,9 @@ def _store_rendering(notice: Notice, fields: dict) -> None:
     notice.channel = recipient.get("channel") or "email"
     notice.recipient = recipient.get("address") or ""
     new_hash = content_hash(notice.subject, notice.body, recipient)
-    if notice.confirmed_sha256 and new_hash != notice.confirmed_sha256 and notice.status == "confirmed":
+    if notice.confirmed_sha256 and new_hash != notice.confirmed_sha256 and notice.status == NoticeStatus.CONFIRMED:
         # The text changed after the person confirmed it: the confirmation no longer holds.
-        notice.status, notice.confirmed_sha256, notice.confirmed_at = "draft", None, None
+        notice.status, notice.confirmed_sha256, notice.confirmed_at = NoticeStatus.DRAFT.value, None, None
     notice.content_sha256 = new_hash
 
 
@@ -427,7 +542,7 @@ def update_notice(store: Store, notice_id: int, answers: dict, *, now: datetime 
     now = _now(now)
     with store.session() as s:
         notice = _notice(s, notice_id)
-        if notice.status not in ("draft", "confirmed"):
+        if notice.status not in (NoticeStatus.DRAFT, NoticeStatus.CONFIRMED):
             raise UnleakError(
                 f"notice #{notice_id} is {notice.status}; only drafts can be changed", hint="draft a new notice instead"
             )
@@ -454,7 +569,7 @@ def update_notice(store: Store, notice_id: int, answers: dict, *, now: datetime 
 
 def confirm_notice(
     store: Store, notice_id: int, *, expected_sha256: str | None = None, now: datetime | None = None
-) -> dict:
+) -> NoticeView:
     """The person has read this exact text and confirms it. Refuses an incomplete notice.
 
     `expected_sha256`, when given, must match the text shown to the person (so a notice that
@@ -463,7 +578,7 @@ def confirm_notice(
     now = _now(now)
     with store.session() as s:
         notice = _notice(s, notice_id)
-        if notice.status not in ("draft", "confirmed"):
+        if notice.status not in (NoticeStatus.DRAFT, NoticeStatus.CONFIRMED):
             raise UnleakError(f"notice #{notice_id} is already {notice.status}")
         fields = notice.fields
         missing = missing_for(fields)
@@ -482,7 +597,11 @@ def confirm_notice(
                 f"notice #{notice_id} is not the text you reviewed",
                 hint=f"review it again with `unleak notice show {notice_id}`",
             )
-        notice.status, notice.confirmed_sha256, notice.confirmed_at = "confirmed", notice.content_sha256, now
+        notice.status, notice.confirmed_sha256, notice.confirmed_at = (
+            NoticeStatus.CONFIRMED.value,
+            notice.content_sha256,
+            now,
+        )
         s.add(NoticeEvent(notice_id=notice.id, at=now, kind="confirmed", detail={"sha256": notice.content_sha256}))
         _log(
             s,
@@ -495,4 +614,4 @@ def confirm_notice(
                 "host": notice.host,
             },
         )
-        return notice_json(notice)
+        return NoticeView.of(notice)

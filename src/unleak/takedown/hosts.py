@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,19 @@ _ABUSE_WORDS = (
 )
 _LINK = re.compile(r"<a\b[^>]*href\s*=\s*[\"']([^\"']+)[\"'][^>]*>(.*?)</a>", re.I | re.S)
 _TAGS = re.compile(r"<[^>]+>")
+
+
+class HostKind(StrEnum):
+    """What a directory entry is; a notice goes to a host or a search engine."""
+
+    HOST = "host"
+    SEARCH = "search"
+    INTERMEDIARY = "intermediary"  # a CDN or other service in front of a host
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    WEBFORM = "webform"
 
 
 @dataclass

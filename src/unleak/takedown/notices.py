@@ -8,10 +8,13 @@ sending and reply goes into the case's hash-chained evidence log.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,21 +22,41 @@ from sqlalchemy.orm import Session
 from unleak.errors import NotFound
 from unleak.store import Store
 from unleak.store.models import Case, Notice
+from unleak.takedown.bases import Missing
+from unleak.takedown.hosts import HostKind
 
-STATUSES = (
-    "draft",
-    "confirmed",
-    "sent",
-    "acknowledged",
-    "removed",
-    "partially_removed",
-    "refused",
-    "no_answer",
-    "escalated",
+
+class NoticeStatus(StrEnum):
+    """Where a notice stands. The values are what the store and the JSON output hold."""
+
+    DRAFT = "draft"
+    CONFIRMED = "confirmed"
+    SENDING = "sending"  # claimed by one sender, for the moment of sending
+    SENT = "sent"
+    ACKNOWLEDGED = "acknowledged"
+    REMOVED = "removed"
+    PARTIALLY_REMOVED = "partially_removed"
+    REFUSED = "refused"
+    NO_ANSWER = "no_answer"
+    ESCALATED = "escalated"
+
+
+class ItemState(StrEnum):
+    """Where one reported URL stands, per the last removal check."""
+
+    REPORTED = "reported"
+    UP = "up"
+    GONE = "gone"
+
+
+STATUSES = tuple(st for st in NoticeStatus if st is not NoticeStatus.SENDING)
+# What a host may answer (or the person may record) once a notice was sent.
+REPLY_STATUSES = tuple(
+    NoticeStatus(x) for x in ("acknowledged", "removed", "partially_removed", "refused", "no_answer", "escalated")
 )
-REPLY_STATUSES = ("acknowledged", "removed", "partially_removed", "refused", "no_answer", "escalated")
-AWAITING = frozenset({"sent", "acknowledged", "partially_removed", "no_answer", "escalated"})
-CLOSED = frozenset({"removed", "refused"})
+# Sent and not yet settled: removal checks run and deadlines count.
+AWAITING = frozenset(NoticeStatus(x) for x in ("sent", "acknowledged", "partially_removed", "no_answer", "escalated"))
+CLOSED = frozenset({NoticeStatus.REMOVED, NoticeStatus.REFUSED})
 SEARCH_REVIEW_NOTE = (
     "unleak has not checked that {engine} shows these URLs in its results (it cannot query "
     "search engines): search for them on {engine} first, and send this request only if it "
@@ -68,7 +91,7 @@ def _notice(s: Session, notice_id: int) -> Notice:
 def review_note(host_kind: str, host_name: str) -> str:
     """What the person must check themselves before confirming; shown at review, never sent.
     Delisting requests are drafted for every default engine, unchecked: see draft_notices."""
-    return SEARCH_REVIEW_NOTE.format(engine=host_name) if host_kind == "search" else ""
+    return SEARCH_REVIEW_NOTE.format(engine=host_name) if host_kind == HostKind.SEARCH else ""
 
 
 def content_hash(subject: str, body: str, recipient: dict) -> str:
@@ -80,60 +103,110 @@ def content_hash(subject: str, body: str, recipient: dict) -> str:
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
-def get_notice(store: Store, notice_id: int) -> dict:
+@dataclass(frozen=True)
+class NoticeItemView:
+    id: int
+    url: str
+    state: ItemState
+    removed_at: datetime | None
+    removal_reason: str
+    sighting_id: int | None
+
+
+@dataclass(frozen=True)
+class NoticeEventView:
+    at: datetime
+    kind: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NoticeView:
+    """One notice as the person reviews it: text, recipient, status, deadline, URLs and history."""
+
+    id: int
+    case_id: int
+    host: str
+    host_name: str
+    host_kind: str
+    basis: str
+    channel: str
+    recipient: str
+    status: NoticeStatus
+    subject: str
+    body: str
+    content_sha256: str
+    confirmed: bool  # the current text is the one the person confirmed
+    missing: tuple[Missing, ...]
+    follows_id: int | None
+    review_note: str  # what to check before confirming; never part of the text sent
+    message_id: str | None
+    message_sha256: str | None
+    created_at: datetime | None
+    confirmed_at: datetime | None
+    sent_at: datetime | None
+    deadline_at: datetime | None
+    deadline_kind: str
+    acknowledged_at: datetime | None
+    closed_at: datetime | None
+    items: tuple[NoticeItemView, ...]
+    events: tuple[NoticeEventView, ...]
+
+    @classmethod
+    def of(cls, n: Notice) -> NoticeView:
+        return cls(
+            id=n.id,
+            case_id=n.case_id,
+            host=n.host,
+            host_name=n.host_name,
+            host_kind=n.host_kind,
+            basis=n.basis,
+            channel=n.channel,
+            recipient=n.recipient,
+            status=NoticeStatus(n.status),
+            subject=n.subject,
+            body=n.body,
+            content_sha256=n.content_sha256,
+            confirmed=n.confirmed_sha256 is not None and n.confirmed_sha256 == n.content_sha256,
+            missing=tuple(Missing.from_json(m) for m in (n.fields or {}).get("missing", [])),
+            follows_id=n.follows_id,
+            review_note=review_note(n.host_kind, n.host_name or n.host),
+            message_id=n.message_id,
+            message_sha256=n.message_sha256,
+            created_at=n.created_at,
+            confirmed_at=n.confirmed_at,
+            sent_at=n.sent_at,
+            deadline_at=n.deadline_at,
+            deadline_kind=n.deadline_kind,
+            acknowledged_at=n.acknowledged_at,
+            closed_at=n.closed_at,
+            items=tuple(
+                NoticeItemView(i.id, i.url, ItemState(i.state), i.removed_at, i.removal_reason, i.sighting_id)
+                for i in n.items
+            ),
+            events=tuple(NoticeEventView(e.at, e.kind, e.detail) for e in n.events),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The `notice show --json` record. Times stay datetimes: the CLI's encoder writes them."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["missing"] = [m.to_json() for m in self.missing]
+        out["items"] = [{f.name: getattr(i, f.name) for f in dataclasses.fields(i)} for i in self.items]
+        out["events"] = [{f.name: getattr(e, f.name) for f in dataclasses.fields(e)} for e in self.events]
+        return out
+
+
+def get_notice(store: Store, notice_id: int) -> NoticeView:
     with store.session() as s:
-        n = _notice(s, notice_id)
-        return notice_json(n)
+        return NoticeView.of(_notice(s, notice_id))
 
 
-def notice_json(n: Notice) -> dict:
-    return {
-        "id": n.id,
-        "case_id": n.case_id,
-        "host": n.host,
-        "host_name": n.host_name,
-        "host_kind": n.host_kind,
-        "basis": n.basis,
-        "channel": n.channel,
-        "recipient": n.recipient,
-        "status": n.status,
-        "subject": n.subject,
-        "body": n.body,
-        "content_sha256": n.content_sha256,
-        "confirmed": n.confirmed_sha256 is not None and n.confirmed_sha256 == n.content_sha256,
-        "missing": (n.fields or {}).get("missing", []),
-        "follows_id": n.follows_id,
-        "review_note": review_note(n.host_kind, n.host_name or n.host),
-        "message_id": n.message_id,
-        "message_sha256": n.message_sha256,
-        "created_at": n.created_at,
-        "confirmed_at": n.confirmed_at,
-        "sent_at": n.sent_at,
-        "deadline_at": n.deadline_at,
-        "deadline_kind": n.deadline_kind,
-        "acknowledged_at": n.acknowledged_at,
-        "closed_at": n.closed_at,
-        "items": [
-            {
-                "id": i.id,
-                "url": i.url,
-                "state": i.state,
-                "removed_at": i.removed_at,
-                "removal_reason": i.removal_reason,
-                "sighting_id": i.sighting_id,
-            }
-            for i in n.items
-        ],
-        "events": [{"at": e.at, "kind": e.kind, "detail": e.detail} for e in n.events],
-    }
-
-
-@dataclass
+@dataclass(frozen=True)
 class StatusRow:
     id: int
     host: str
     basis: str
-    status: str
+    status: NoticeStatus
     sent_at: datetime | None
     deadline_at: datetime | None
     deadline_kind: str
@@ -163,13 +236,13 @@ def notice_status(
                     n.id,
                     n.host_name or n.host,
                     n.basis,
-                    n.status,
+                    NoticeStatus(n.status),
                     n.sent_at,
                     n.deadline_at,
                     n.deadline_kind,
                     overdue,
                     len(n.items),
-                    sum(1 for i in n.items if i.state == "gone"),
+                    sum(1 for i in n.items if i.state == ItemState.GONE),
                     n.follows_id,
                 )
             )

@@ -4,9 +4,11 @@ its deadline. Nothing leaves that differs from the text the person confirmed.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import update
 
@@ -15,13 +17,16 @@ from unleak.errors import UnleakError
 from unleak.store import Store
 from unleak.store.models import Notice, NoticeEvent
 from unleak.takedown.bases import get_basis
-from unleak.takedown.notices import _log, _notice, _now, content_hash
+from unleak.takedown.hosts import Channel
+from unleak.takedown.notices import NoticeStatus, _log, _notice, _now, content_hash
 
 
-@dataclass
+@dataclass(frozen=True)
 class SendOutcome:
+    """A notice sent (or its web form recorded as submitted), and the deadline that started."""
+
     notice_id: int
-    channel: str
+    channel: Channel
     recipient: str
     sent_at: datetime
     deadline_at: datetime | None
@@ -31,8 +36,9 @@ class SendOutcome:
     message_sha256: str | None = None
     eml_path: str | None = None
 
-    def to_json(self) -> dict:
-        return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.__dict__.items()}
+    def to_json(self) -> dict[str, Any]:
+        """The `notice send --json` record (times in ISO 8601)."""
+        return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in dataclasses.asdict(self).items()}
 
 
 def notices_dir(case_id: int) -> Path:
@@ -60,7 +66,7 @@ def send_notice(
 
     with store.session() as s:
         notice = _notice(s, notice_id)
-        if notice.status != "confirmed" or not notice.confirmed_sha256:
+        if notice.status != NoticeStatus.CONFIRMED or not notice.confirmed_sha256:
             raise UnleakError(
                 f"notice #{notice_id} has not been confirmed (it is {notice.status}); "
                 "a notice is sent only after the person has reviewed and confirmed it",
@@ -72,7 +78,7 @@ def send_notice(
                 f"notice #{notice_id} differs from the text that was confirmed; not sent",
                 hint=f"review and confirm it again: `unleak notice confirm {notice_id}`",
             )
-        if notice.channel == "webform" and not submitted:
+        if notice.channel == Channel.WEBFORM and not submitted:
             raise UnleakError(
                 f"{notice.host_name} takes notices through a web form: {notice.recipient}",
                 hint=f"paste the fields from `unleak notice show {notice_id} --form`, submit the form, "
@@ -80,7 +86,9 @@ def send_notice(
             )
         # Claim the notice so two senders cannot both send it.
         claimed = s.execute(
-            update(Notice).where(Notice.id == notice_id, Notice.status == "confirmed").values(status="sending")
+            update(Notice)
+            .where(Notice.id == notice_id, Notice.status == NoticeStatus.CONFIRMED.value)
+            .values(status=NoticeStatus.SENDING.value)
         ).rowcount
         s.commit()
         if claimed != 1:
@@ -90,7 +98,7 @@ def send_notice(
         references = s.get(Notice, follows_id).message_id if follows_id and s.get(Notice, follows_id) else None
     try:
         message_id = message_sha = eml_path = None
-        if notice.channel == "email":
+        if notice.channel == Channel.EMAIL:
             settings = smtp_settings or load_smtp_settings()
             when = _now(now) if now else None
             msg = build_email(
@@ -115,13 +123,15 @@ def send_notice(
     except BaseException:
         with store.session() as s:
             s.execute(
-                update(Notice).where(Notice.id == notice_id, Notice.status == "sending").values(status="confirmed")
+                update(Notice)
+                .where(Notice.id == notice_id, Notice.status == NoticeStatus.SENDING.value)
+                .values(status=NoticeStatus.CONFIRMED.value)
             )
         raise
     deadline = compute_deadline(get_basis(basis_key), sent_at)
     with store.session() as s:
         notice = _notice(s, notice_id)
-        notice.status, notice.sent_at = "sent", sent_at
+        notice.status, notice.sent_at = NoticeStatus.SENT.value, sent_at
         notice.message_id, notice.message_sha256 = message_id, message_sha
         notice.deadline_at, notice.deadline_kind = deadline.at, deadline.kind
         detail = {
@@ -153,7 +163,7 @@ def send_notice(
         )
     return SendOutcome(
         notice_id,
-        notice.channel,
+        Channel(notice.channel),
         notice.recipient,
         sent_at,
         deadline.at,
