@@ -125,7 +125,7 @@ class NoticeDraft:
     """One notice to draft or extend: a target, a basis, and the URLs it gains (none it already has)."""
 
     target: Target
-    basis: str
+    basis: BasisId
     sightings: tuple[SightingRef, ...]  # not yet covered by a notice for this target and basis
     new_items: tuple[DraftItem, ...]
     extends: int | None = None  # the open draft these are added to; None: a new notice
@@ -164,9 +164,15 @@ def group_sightings(
     """
     role_set = set(roles)
     wanted = [get_basis(b).key for b in bases] if bases else None
-    host_bases = [b for b in (wanted or [default_basis(role_set, HostKind.HOST)]) if b]
-    search_bases = [b for b in (wanted or [default_basis(role_set, HostKind.SEARCH)]) if b]
-    groups: dict[tuple[str, str], tuple[Target, list[SightingRef]]] = {}
+
+    def bases_for(kind: HostKind) -> list[BasisId]:
+        if wanted:
+            return [b for b in wanted if kind in get_basis(b).host_kinds]
+        default = default_basis(role_set, kind)
+        return [default] if default and kind in get_basis(default).host_kinds else []
+
+    host_bases, search_bases = bases_for(HostKind.HOST), bases_for(HostKind.SEARCH)
+    groups: dict[tuple[str, BasisId], tuple[Target, list[SightingRef]]] = {}
     for sg in sightings:
         page = sg.page_url or sg.media_url
         if not page:
@@ -182,8 +188,7 @@ def group_sightings(
             if target.entry is not None and target.entry.kind == HostKind.SEARCH:
                 continue
             for basis_key in host_bases:
-                if HostKind.HOST in get_basis(basis_key).host_kinds:
-                    groups.setdefault((target.key, basis_key), (target, []))[1].append(sg)
+                groups.setdefault((target.key, basis_key), (target, []))[1].append(sg)
         if search:
             for engine in directory.search_engines():
                 target = Target(
@@ -194,8 +199,7 @@ def group_sightings(
                     engine,
                 )
                 for basis_key in search_bases:
-                    if HostKind.SEARCH in get_basis(basis_key).host_kinds:
-                        groups.setdefault((target.key, basis_key), (target, []))[1].append(sg)
+                    groups.setdefault((target.key, basis_key), (target, []))[1].append(sg)
     covered_set = set(covered)
     drafts = sorted(open_drafts, key=lambda d: d.notice_id, reverse=True)  # the latest first
     out: list[NoticeDraft] = []
@@ -263,7 +267,7 @@ def _covered(s: Session, sightings: Mapping[int, Sighting]) -> set[tuple[int, st
             NoticeItem.state != ItemState.GONE.value,
         )
     )
-    return {(sid, host, basis) for sid, host, basis in s.execute(q)}
+    return {(sid, host, basis) for sid, host, basis in s.execute(q) if sid is not None}
 
 
 def _open_drafts(s: Session, case_id: int) -> list[OpenDraft]:
@@ -391,13 +395,13 @@ def draft_notices(
             fields = dict(notice.fields or {})
             labels, kinds = [], set()
             for it in notice.items:
-                b = bank_items.get(it.bank_item_id)
+                b = bank_items.get(it.bank_item_id) if it.bank_item_id is not None else None
                 if b and b.label not in labels:
                     labels.append(b.label)
                     kinds.add(b.kind)
             items_json = []
             for it in notice.items:
-                sg = by_id.get(it.sighting_id) or (s.get(Sighting, it.sighting_id) if it.sighting_id else None)
+                sg = (by_id.get(it.sighting_id) or s.get(Sighting, it.sighting_id)) if it.sighting_id else None
                 items_json.append(
                     {
                         "url": it.url,
@@ -479,12 +483,12 @@ def _recipient_from_text(text: str) -> dict:
 def _contact(target: Target, basis_key: str, recipients: dict[str, str], discover: FetchFn | None) -> Contact | None:
     for key in (target.key.lower(), target.domain.lower()):
         if key in recipients:
-            c = _recipient_from_text(recipients[key])
-            return Contact(c["channel"], c["address"], "given", True)
+            given = _recipient_from_text(recipients[key])
+            return Contact(given["channel"], given["address"], "given", True)
     if target.entry is not None:
-        c = target.entry.contact_for(basis_key)
-        if c is not None:
-            return c
+        listed = target.entry.contact_for(basis_key)
+        if listed is not None:
+            return listed
     if discover is not None and target.kind == HostKind.HOST:
         found = discover_contacts(target.domain, target.page_url, discover)
         if found:

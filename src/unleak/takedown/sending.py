@@ -8,9 +8,10 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import update
+from sqlalchemy.engine import CursorResult
 
 from unleak import config
 from unleak.errors import UnleakError
@@ -85,17 +86,16 @@ def send_notice(
                 f"then record it with `unleak notice send {notice_id} --submitted`",
             )
         # Claim the notice so two senders cannot both send it.
-        claimed = s.execute(
-            update(Notice)
-            .where(Notice.id == notice_id, Notice.status == NoticeStatus.CONFIRMED.value)
-            .values(status=NoticeStatus.SENDING.value)
-        ).rowcount
+        claim = update(Notice).where(Notice.id == notice_id, Notice.status == NoticeStatus.CONFIRMED.value)
+        # An UPDATE answers with a cursor result, which has the row count.
+        claimed = cast("CursorResult[Any]", s.execute(claim.values(status=NoticeStatus.SENDING.value))).rowcount
         s.commit()
         if claimed != 1:
             raise UnleakError(f"notice #{notice_id} is being sent by another process")
         subject, body, to, claimant = notice.subject, notice.body, notice.recipient, notice.fields["claimant"]
         case_id, basis_key, follows_id = notice.case_id, notice.basis, notice.follows_id
-        references = s.get(Notice, follows_id).message_id if follows_id and s.get(Notice, follows_id) else None
+        earlier = s.get(Notice, follows_id) if follows_id else None
+        references = earlier.message_id if earlier else None
     try:
         message_id = message_sha = eml_path = None
         if notice.channel == Channel.EMAIL:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from unleak.store import Store
 from unleak.store.models import Notice, NoticeEvent, NoticeItem, RemovalCheck, Sighting, Source
 from unleak.takedown.drafting import draft_notices
-from unleak.takedown.notices import AWAITING, _log, _now
+from unleak.takedown.notices import AWAITING, ItemState, NoticeStatus, _log, _now
 
 GONE_STATUSES = {404, 410, 451}
 REMOVAL_PHRASES = (
@@ -415,23 +415,23 @@ def _record(
 
 def _update_status(s: Session, n: Notice, at: datetime, report: VerifyReport) -> None:
     states = [it.state for it in n.items]
-    old = n.status
-    if states and all(st == "gone" for st in states):
-        new = "removed"
-    elif any(st == "gone" for st in states):
-        new = "partially_removed"
-    elif old in ("removed", "partially_removed"):
-        new = "escalated"  # what was removed came back: the host must act again
-    elif old == "sent" and n.deadline_at is not None and n.deadline_at < at:
-        new = "no_answer"
+    old = NoticeStatus(n.status)
+    if states and all(st == ItemState.GONE for st in states):
+        new = NoticeStatus.REMOVED
+    elif any(st == ItemState.GONE for st in states):
+        new = NoticeStatus.PARTIALLY_REMOVED
+    elif old in (NoticeStatus.REMOVED, NoticeStatus.PARTIALLY_REMOVED):
+        new = NoticeStatus.ESCALATED  # what was removed came back: the host must act again
+    elif old == NoticeStatus.SENT and n.deadline_at is not None and n.deadline_at < at:
+        new = NoticeStatus.NO_ANSWER
     else:
         new = old
-    if new in ("removed",):
+    if new == NoticeStatus.REMOVED:
         n.closed_at = max((it.removed_at for it in n.items if it.removed_at), default=at)
-    elif n.closed_at is not None and new != "refused":
+    elif n.closed_at is not None and new != NoticeStatus.REFUSED:
         n.closed_at = None
     if new != old:
-        n.status = new
+        n.status = new.value
         s.add(NoticeEvent(notice_id=n.id, at=at, kind="status", detail={"from": old, "to": new, "by": "verify"}))
         _log(s, n.case_id, "notice.status", {"notice_id": n.id, "from": old, "to": new, "at": at, "by": "verify"})
         report.status_changes.append((n.id, old, new))
