@@ -54,7 +54,7 @@ def test_new_data_folder_is_private(cli, samples, site, tmp_path, monkeypatch, u
     code, _, err = cli("scan", "--case", "p", "--rate", "0", "--verify", "off")
     assert code == 0, err
     from unleak.takedown.hosts import save_user_entry
-    from unleak.takedown.notices import notices_dir
+    from unleak.takedown.sending import notices_dir
 
     notices_dir(1)
     save_user_entry({"id": "h.example", "name": "H", "domains": ["h.example"], "contacts": {}})
