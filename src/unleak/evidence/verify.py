@@ -57,10 +57,10 @@ class BundleCheck:
 
     def __str__(self) -> str:
         if self.ok:
-            return self._summary() + "".join(f"\n  - {p}" for p in self.proofs)
+            return self.summary() + "".join(f"\n  - {p}" for p in self.proofs)
         return f"bundle NOT intact: {self.problem}"
 
-    def _summary(self) -> str:
+    def summary(self) -> str:
         return (
             f"bundle intact: {self.records} log records (head {self.head_hash}), {self.files} files, "
             f"{self.captures} captures, {self.warc_records} WARC records checked"
