@@ -104,7 +104,7 @@ def _append(session: Session, case_id: int, action: str | None, data: dict) -> L
         new: list[LogRecord] = []
         # The head not signed by this key: a new case, one from before keys, or a replaced key file.
         # Introduce the key first, in a record it signs itself.
-        if top is None or top[2] is None or not signing.verify_hash(public, top[1], top[2]):
+        if top is None or not signing.signed_by(key, top[1], top[2]):
             replaces = _signer(session, case_id, top[1], top[2]) if top is not None and top[2] else None
             intro = signing.intro_data(public, replaces=replaces, unsigned_before=top is not None and top[2] is None)
             new.append(_record(case_id, case.name, seq, prev, signing.INTRO_ACTION, intro, key))
