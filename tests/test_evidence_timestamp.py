@@ -155,10 +155,10 @@ def test_timestamp_the_head_and_verify_offline(store, tsa, tmp_path):
 
     lines = (bundle / "log.jsonl").read_text().split("\n")
     records = [json.loads(json.loads(line)["record"]) for line in lines if line]
-    rec = records[3]
+    rec = records[4]  # after the key's introduction and the three records
     assert rec["action"] == "timestamp" and check_timestamp_record(rec, records) is None
     moved = json.loads(json.dumps(rec))
-    moved["data"]["of_seq"], moved["data"]["of_hash"] = 2, records[2]["prev"]
+    moved["data"]["of_seq"], moved["data"]["of_hash"] = 3, records[3]["prev"]
     assert "does not verify" in check_timestamp_record(moved, records)
     forged = json.loads(json.dumps(rec))
     forged["data"]["tsa_cert_sha256"] = "0" * 64

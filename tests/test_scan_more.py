@@ -153,7 +153,7 @@ def test_case_list_cli(cli, samples, tmp_path):
     a, b = cases["alpha"], cases["beta"]
     assert (a["description"], a["bank_items"], a["sources"], a["sightings"], a["captures"]) == ("first", 1, 1, 0, 0)
     assert a["log_records"] >= 2 and a["last_scan_at"] is None  # case_created, source_added
-    assert (b["bank_items"], b["sources"], b["log_records"]) == (0, 0, 1)
+    assert (b["bank_items"], b["sources"], b["log_records"]) == (0, 0, 2)  # signing_key, case_created
     code, out, _ = cli("case", "list")
     assert code == 0 and "alpha" in out and "beta" in out and "Cases" in out
 

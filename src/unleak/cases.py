@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from unleak.errors import NotFound, UnleakError
-from unleak.evidence.log import append_record, verify_chain
+from unleak.evidence.log import append_record, ensure_key, verify_chain
 from unleak.store import Store
 from unleak.store.models import BankItem, Capture, Case, LogRecord, Sighting, Source
 
@@ -42,6 +42,8 @@ class CaseDetail(CaseSummary):
     log_intact: bool = True
     log_problem: str | None = None
     hosts: dict[str, int] = field(default_factory=dict)  # host -> sightings still up
+    key_fingerprint: str | None = None  # the signing key of the log's head: hand it over early
+    key_since: int | None = None  # the record that introduced it
 
     def to_json(self) -> dict[str, Any]:
         return super().to_json()
@@ -96,10 +98,16 @@ def show_case(store: Store, name: str | None) -> CaseDetail:
         case = s.scalar(select(Case).where(Case.name == (name or "default")))
         if case is None:
             raise NotFound(f"no case named {name!r}", hint="see `unleak case list`")
+        ensure_key(s, case.id)  # a case from before signing keys gets its key on first use, here too
         detail = _summary(s, case, CaseDetail)
         check = verify_chain(s, case.id)
         detail.log_head = check.head_hash if check.count else None
         detail.log_intact, detail.log_problem = check.ok, check.problem
+        detail.key_fingerprint, detail.key_since = check.key_fingerprint, check.signed_from
+        if detail.key_fingerprint is None:  # a broken log names no key: show the key file's
+            from unleak.evidence.signing import case_fingerprint
+
+            detail.key_fingerprint = case_fingerprint(case.id)
         for host, n in s.execute(
             select(Sighting.host, func.count())
             .where(Sighting.case_id == case.id, Sighting.status == "up")

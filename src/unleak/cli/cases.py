@@ -15,6 +15,9 @@ JsonOption = typer.Option(False, "--json", help="One JSON object per line instea
 TsaOption = typer.Option(None, "--tsa", help="RFC 3161 timestamp authority URL (or UNLEAK_TSA_URL).")
 TsaCertOption = typer.Option(None, "--tsa-cert", help="The authority's (root) certificate, PEM (or UNLEAK_TSA_CERT).")
 AllowNetOption = typer.Option([], "--allow-network", help="Allow the authority on this private network (CIDR).")
+TsaAllowNetOption = typer.Option(
+    [], "--tsa-allow-network", help="Allow the timestamp authority on this private network (CIDR)."
+)
 
 
 def _store():
@@ -39,15 +42,28 @@ def case_new(
 ) -> None:
     """Open a new case. Its evidence log starts now."""
     from unleak.cases import create_case
+    from unleak.evidence.signing import case_fingerprint
 
     c = create_case(_store(), name, description)
+    fp = case_fingerprint(c.id)
     if as_json:
-        output.emit_json(c.to_json())
+        output.emit_json({**c.to_json(), "key_fingerprint": fp})
     else:
         output.console.print(
             f"Case [bold]{c.name}[/] opened (id {c.id}). Next: `unleak protect --case {c.name} "
             f"PHOTOS`, then `unleak source add --case {c.name} ...`."
         )
+        _print_key(fp)
+
+
+def _print_key(fp: str) -> None:
+    output.console.print(f"Signing key: {fp}", soft_wrap=True, highlight=False)
+    output.console.print(
+        "Give this fingerprint to your lawyer or the police now: with it, "
+        "`unleak evidence verify BUNDLE --key FINGERPRINT` shows that a bundle was written with this case's key "
+        "and not rewritten by anyone who held it since.",
+        highlight=False,
+    )
 
 
 @case_app.command("list")
@@ -105,6 +121,18 @@ def case_show(
             ("log head", d.log_head or ""),
             ("last scan", _ts(d.last_scan_at)),
         ],
+    )
+    # On a line of its own, never wrapped, so it can be copied whole and handed over.
+    output.console.print(
+        f"Signing key: {d.key_fingerprint}"
+        + (
+            f" (signs from log record {d.key_since}; earlier ones are unsigned)"
+            if d.key_since and d.key_since > 1
+            else ""
+        ),
+        soft_wrap=True,
+        highlight=False,
+        markup=False,
     )
     if d.hosts:
         output.table("Hosts with copies still up", ["host", "sightings"], list(d.hosts.items()))
@@ -317,11 +345,51 @@ def scan_command(
     verify: str = VerifyOption,
     fast: bool = FastOption,
     screenshot: bool = ScreenshotOption,
+    tsa: str | None = TsaOption,
+    tsa_cert: Path | None = TsaCertOption,
+    tsa_allow: list[str] = TsaAllowNetOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Scan the case's sources once: match every candidate, record and capture every sighting.
-    A scan that is interrupted resumes where it stopped."""
+    A scan that is interrupted resumes where it stopped. With a timestamp authority (--tsa), the log's
+    head is timestamped after the scan (with --json, one object with "check": "timestamp")."""
+    url, pem = _tsa_options(tsa, tsa_cert)
     _run_scan(case, source, _scan_options(rate, concurrency, no_capture, max_items, verify, fast, screenshot), as_json)
+    if url and not _timestamp_after_run(case, url, pem, tsa_allow, as_json):
+        raise typer.Exit(1)
+
+
+def _timestamp_after_run(case: str | None, url: str, pem: bytes, allow: list[str], as_json: bool) -> bool:
+    """Have the authority sign the log's head after a scan, so the case is dated as it goes, not only
+    at export. A failure is reported in one line; the scan's findings are already saved."""
+    from unleak.errors import UnleakError
+    from unleak.evidence.timestamp import timestamp_head
+
+    store = _store()
+    try:
+        with store.session() as s:
+            c = store.case(s, case)
+            r = timestamp_head(s, c.id, url, pem, allow_networks=allow)
+    except UnleakError as exc:
+        output.error(f"the log head was not timestamped: {exc.message}", exc.hint)
+        return False
+    if as_json:
+        output.emit_json(
+            {
+                "check": "timestamp",
+                "record": r.record.seq,
+                "covers": r.record.seq - 1,
+                "gen_time": r.gen_time,
+                "tsa_subject": r.tsa_subject,
+                "tsa_cert_sha256": r.tsa_fingerprint,
+            }
+        )
+    else:
+        output.console.print(
+            f"Log head (record {r.record.seq - 1}) timestamped at {r.gen_time} by {escape(r.tsa_subject)}.",
+            highlight=False,
+        )
+    return True
 
 
 def _parse_every(text: str) -> float:
@@ -376,19 +444,27 @@ def watch_command(
     verify: str = VerifyOption,
     fast: bool = FastOption,
     screenshot: bool = ScreenshotOption,
+    tsa: str | None = TsaOption,
+    tsa_cert: Path | None = TsaCertOption,
+    tsa_allow: list[str] = TsaAllowNetOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Scan again and again on a schedule, so copies that reappear are found and captured,
     and re-check every URL named in a sent notice (as `unleak verify`: removals, times, re-uploads).
+    With a timestamp authority (--tsa), the log's head is timestamped after each run.
 
     With --json, each removal check that checked something prints one object with "check": "removal"
-    (the `unleak verify --json` object); every other line is a sighting, as from `scan --json`."""
+    (the `unleak verify --json` object), each timestamp one with "check": "timestamp"; every other
+    line is a sighting, as from `scan --json`."""
     interval = _parse_every(every)
+    url, pem = _tsa_options(tsa, tsa_cert)
     n = 0
     while times is None or n < times:
         started = time.monotonic()
         _run_scan(case, None, _scan_options(rate, concurrency, False, None, verify, fast, screenshot), as_json)
         _removal_check(case, rate, as_json)
+        if url:  # a failure is reported and the watch goes on; the next run tries again
+            _timestamp_after_run(case, url, pem, tsa_allow, as_json)
         n += 1
         if times is not None and n >= times:
             break
@@ -536,13 +612,17 @@ def evidence_export(
                 "log_records": r.log_records,
                 "log_head": r.head_hash,
                 "manifest_sha256": r.manifest_sha256,
+                "key_fingerprint": r.key_fingerprint,
             }
         )
     else:
         output.console.print(
             f"Wrote {r.path}: {r.sightings} sighting(s), {r.captures} capture(s), "
-            f"{r.log_records} log records.\nLog head: [bold]{r.head_hash}[/] — note it, or "
-            f"timestamp it, before handing the bundle over. Check with `unleak evidence verify {r.path}`."
+            f"{r.log_records} log records, signed by {r.key_fingerprint}.\nLog head: [bold]{r.head_hash}[/] — "
+            f"note it, or timestamp it, before handing the bundle over. Check with "
+            f"`unleak evidence verify {r.path} --key {r.key_fingerprint}`.",
+            highlight=False,
+            soft_wrap=True,  # the hashes stay whole, to be copied
         )
 
 
@@ -595,12 +675,29 @@ def evidence_verify(
         None,
         "--tsa-cert",
         help="A timestamp authority's certificate (PEM) that you trust; "
-        "the bundle's timestamps must be signed under one of them. Repeatable.",
+        "the bundle's timestamps must be signed under one of them, and one must cover the export record. "
+        "Repeatable.",
+    ),
+    key: list[str] | None = typer.Option(
+        None,
+        "--key",
+        help="The case's signing key as you were given it: its fingerprint (ed25519:<hex>) or a public key file. "
+        "Every record from the key's introduction on, and the export record, must be signed by it. Repeatable.",
+    ),
+    head: list[str] | None = typer.Option(
+        None, "--head", help="A log head hash noted at hand-over: it must be a record of this log. Repeatable."
     ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Check a bundle offline. Exit 0 when intact; 1, naming the first bad record, when not."""
+    """Check a bundle offline. Exit 0 when intact; 1, naming the first bad record, when not.
+
+    Alone, it shows the bundle is consistent with itself. What proves more is what you hold: the case's
+    key fingerprint (--key: written by the key's holder, unchanged since), a head noted at hand-over
+    (--head: unchanged up to it), a trusted timestamp authority (--tsa-cert: existed at that time)."""
+    import re
+
     from unleak.errors import UnleakError
+    from unleak.evidence.signing import parse_key_spec
     from unleak.evidence.verify import verify_bundle
 
     trusted = None
@@ -609,7 +706,11 @@ def evidence_verify(
             trusted = [p.read_bytes() for p in tsa_cert]
         except OSError as exc:
             raise UnleakError(f"cannot read --tsa-cert {exc.filename}: {exc.strerror}") from None
-    check = verify_bundle(bundle, trusted)
+    keys = [parse_key_spec(k) for k in key] if key else None
+    for h in head or []:
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", h.strip()):
+            raise UnleakError(f"--head {h[:80]!r} is not a log head", hint="give the 64-hex-digit hash you noted")
+    check = verify_bundle(bundle, trusted, keys=keys, heads=head or [])
     if as_json:
         output.emit_json(
             {
@@ -623,10 +724,21 @@ def evidence_verify(
                 "timestamps": check.timestamps,
                 "authorities": check.authorities,
                 "authorities_trusted": check.trusted_authorities,
+                "format_version": check.version,
+                "key_fingerprint": check.key_fingerprint,
+                "key_held": check.key_held,
+                "signed_from": check.signed_from,
+                "heads": check.heads,
+                "timestamp_covers": check.covered_seq,
+                "proofs": check.proofs,
             }
         )
     elif check.ok:
-        output.console.print(f"[green]OK[/] {escape(str(check))}")  # a bundle is anyone's text
+        # a bundle is anyone's text: its summary (authority names) is escaped, the proofs print unmarked
+        output.console.print(f"[green]OK[/] {escape(check.summary())}", highlight=False)
+        output.console.print("What this proves:", highlight=False)
+        for proof in check.proofs:
+            output.console.print(f"  - {proof}", highlight=False, markup=False, soft_wrap=True)
     else:
         output.error(str(check))
     if not check.ok:

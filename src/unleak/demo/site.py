@@ -509,10 +509,12 @@ def demo_find_and_document(
     bundle = Path(workdir) / "evidence-bundle"
     shutil.rmtree(bundle, ignore_errors=True)
     result = export_bundle(store, case, bundle)
-    check = verify_bundle(bundle)
+    # Verified as a lawyer would: against the key fingerprint they were given when the case began.
+    check = verify_bundle(bundle, keys=[result.key_fingerprint])
     console.print(
-        f"Exported {bundle}: {result.captures} captures, log head {result.head_hash[:16]}…; "
-        f"verify: {'intact' if check.ok else check.problem}."
+        f"Exported {bundle}: {result.captures} captures, log head {result.head_hash[:16]}…, signed by the "
+        f"case's key {result.key_fingerprint}; verify --key: {'intact' if check.ok else check.problem}.",
+        highlight=False,
     )
     tampered = Path(workdir) / "evidence-bundle-tampered"
     shutil.rmtree(tampered, ignore_errors=True)
@@ -521,8 +523,8 @@ def demo_find_and_document(
     data = bytearray(victim.read_bytes())
     data[len(data) // 2] ^= 1
     victim.write_bytes(bytes(data))
-    bad = verify_bundle(tampered)
-    console.print(f"One byte flipped in a copy of the bundle: {bad.problem}")
+    bad = verify_bundle(tampered, keys=[result.key_fingerprint])
+    console.print(f"One byte flipped in a copy of the bundle: {bad.problem}", highlight=False)
     return found == set(site.truth) and check.ok and not bad.ok and later_ok
 
 

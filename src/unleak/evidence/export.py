@@ -5,11 +5,13 @@ BUNDLE/
   sightings.json      every sighting with its captures
   report.html, report.pdf
   takedown.png        when notices were sent: the report's chart of time to removal per host and basis
+  public_key.pem      the case's Ed25519 public key (its private half never leaves the case folder)
   README.txt          how to verify by hand
   manifest.sha256     `sha256sum -c` format, for every file above
-  log.jsonl           the case's hash-chained log, ending with this export's record, which holds
-                      the SHA-256 of manifest.sha256 (so the log vouches for every file)
-  bundle.json         the case, the log's head hash, the export record's number
+  log.jsonl           the case's hash-chained log, each record's hash signed by the case's key, ending
+                      with this export's record, which holds the SHA-256 of manifest.sha256 (so the
+                      log vouches for every file)
+  bundle.json         the case, the log's head hash, the export record's number, the key's fingerprint
 """
 
 from __future__ import annotations
@@ -27,15 +29,17 @@ from sqlalchemy import select
 
 from unleak import __version__
 from unleak.errors import UnleakError
+from unleak.evidence import signing
 from unleak.evidence.capture import read_capture
-from unleak.evidence.log import append_record, export_lines, iso_utc
+from unleak.evidence.log import append_record, ensure_key, export_lines, iso_utc
 from unleak.evidence.report import TakedownSection, write_html, write_pdf
 from unleak.evidence.sightings import list_sightings
 from unleak.store import Store
 from unleak.store.models import Capture
 
 BUNDLE_FORMAT = "unleak-evidence-bundle"
-BUNDLE_VERSION = 1
+BUNDLE_VERSION = 2  # 2: signed log lines ("sig"), public_key.pem, bundle.json's public_key and key_fingerprint
+PUBLIC_KEY_FILE = "public_key.pem"
 UNLISTED = ("manifest.sha256", "log.jsonl", "bundle.json")  # vouched for by the log, not the manifest
 CHART = "takedown.png"  # PNG: both the HTML and the PDF report can show it
 
@@ -53,10 +57,30 @@ How to check it without unleak (any machine, offline):
    first). The hash of the last record is the log's head:
        {head}
    Compare it with the head you noted or had timestamped when the bundle was handed over.
-4. Each WARC file loads in standard tools, e.g. `warcio index warc/FILE` and `warcio check warc/FILE`,
+4. Each line's "sig" is an Ed25519 signature of the 32 bytes of its "hash" (hex-decoded), by the
+   case's signing key, whose fingerprint (the SHA-256 of the raw 32-byte public key) is
+       {fingerprint}
+   Compare it with the fingerprint you were given when the case began: a bundle rewritten by anyone
+   without the case's private key cannot carry that key's signatures. The key is introduced by the
+   log's "signing_key" record; records before it (from before cases had keys) are unsigned:
+       python3 - "$(python3 -c 'import json;print(json.load(open("bundle.json"))["public_key"])')" <<'PY'
+import hashlib, json, sys
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+pub = sys.argv[1]
+print("key ed25519:" + hashlib.sha256(bytes.fromhex(pub)).hexdigest())  # the fingerprint you were given?
+key, signed = Ed25519PublicKey.from_public_bytes(bytes.fromhex(pub)), False
+for line in open("log.jsonl", encoding="utf-8"):
+    o = json.loads(line)
+    rec = json.loads(o["record"])
+    signed = signed or (rec["action"] == "signing_key" and rec["data"]["public_key"] == pub)
+    if signed:  # every record from the key's introduction on; raises InvalidSignature if not its
+        key.verify(bytes.fromhex(o["sig"] or ""), bytes.fromhex(o["hash"]))
+print("signatures good")
+PY
+5. Each WARC file loads in standard tools, e.g. `warcio index warc/FILE` and `warcio check warc/FILE`,
    and its SHA-256 equals the warc_sha256 of its "capture" record in the log.
 
-Or, with unleak installed: unleak evidence verify THIS-FOLDER
+Or, with unleak installed: unleak evidence verify THIS-FOLDER --key FINGERPRINT
 """
 
 
@@ -68,6 +92,7 @@ class ExportResult:
     log_records: int
     head_hash: str
     manifest_sha256: str
+    key_fingerprint: str = ""
 
 
 def _sha256_file(path: Path) -> str:
@@ -124,6 +149,11 @@ def export_bundle(
         # The export record needs the manifest's hash and README needs the record's number: reserve
         # the record inside one transaction, then write README, manifest and log.
         with store.session() as s:
+            # The key that will sign the export record, introduced in the log first if it is not yet.
+            ensure_key(s, case_id)
+            public = signing.public_raw(signing.case_signing_key(case_id))
+            key_fp = signing.fingerprint(public)
+            (tmp / PUBLIC_KEY_FILE).write_text(signing.public_pem(public), encoding="utf-8")
             files = sorted(p for p in tmp.rglob("*") if p.is_file())
             # README's content depends on the record; hash the other files first
             listed = [p for p in files if p.name != "README.txt"]
@@ -140,6 +170,7 @@ def export_bundle(
                 created=iso_utc(created),
                 export_seq=export_seq,
                 head="(see bundle.json: log_head)",
+                fingerprint=key_fp,
             )
             (tmp / "README.txt").write_text(readme, encoding="utf-8")
             lines.append(f"{_sha256_file(tmp / 'README.txt')}  README.txt\n")
@@ -180,6 +211,8 @@ def export_bundle(
                 "log_records": n,
                 "export_seq": rec.seq,
                 "manifest_sha256": manifest_sha,
+                "public_key": public.hex(),
+                "key_fingerprint": key_fp,
             }
             (tmp / "bundle.json").write_text(bundle_json(bundle), encoding="utf-8")
         if out.exists():
@@ -188,7 +221,7 @@ def export_bundle(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return ExportResult(out, len(captures), len(sightings), n, final.hash, manifest_sha)
+    return ExportResult(out, len(captures), len(sightings), n, final.hash, manifest_sha, key_fp)
 
 
 def _takedown_section(store: Store, case_name: str, folder: Path, now: datetime) -> TakedownSection | None:

@@ -8,6 +8,10 @@ Each record's body is canonical JSON (sorted keys, no spaces, UTF-8):
 and its hash is the SHA-256 of those bytes. The first record's `prev` is 64 zeros. A record
 altered, removed, inserted or moved breaks the chain at that point, and `verify_chain` names it.
 The body is stored verbatim, so verification never depends on re-serialising values.
+
+Every record's hash is also signed with the case's Ed25519 key (`unleak.evidence.signing`). The
+first record a case writes with a key is a `signing_key` record holding its public key; records
+before it (written before cases had keys) stay unsigned, and a new key file is introduced the same way.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from unleak.errors import NotFound
+from unleak.evidence import signing
 from unleak.store.models import Case, LogRecord
 
 GENESIS = "0" * 64
@@ -58,14 +63,29 @@ def append_record(session: Session, case_id: int, action: str, data: dict) -> Lo
 
     Appends to one case are serialised (a row lock on the case on PostgreSQL; SQLite has one
     writer), and the (case, seq) unique constraint makes a forked chain impossible: a racing
-    append retries on top of the new head.
+    append retries on top of the new head. The record is signed with the case's key; when the head is
+    not signed by that key, a `signing_key` record introducing it comes first.
     """
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound(f"no case with id {case_id}")
     if not isinstance(data, dict):
         raise TypeError("log data must be a dict")
     canonical_json(data)  # fail early, before touching the chain, on a value that cannot be logged
+    record = _append(session, case_id, action, data)
+    assert record is not None
+    return record
+
+
+def ensure_key(session: Session, case_id: int) -> LogRecord | None:
+    """Introduce the case's signing key in its log now unless the head is already signed by it (so a
+    case from before keys has its fingerprint on record before it next writes); the new record or None."""
+    return _append(session, case_id, None, {})
+
+
+def _append(session: Session, case_id: int, action: str | None, data: dict) -> LogRecord | None:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"no case with id {case_id}")
+    key = signing.case_signing_key(case_id)
+    public = signing.public_raw(key)
     sqlite = session.get_bind().dialect.name == "sqlite"
     for attempt in range(5):
         # Lock the case row so concurrent appenders queue instead of colliding. SQLite has no row
@@ -74,41 +94,80 @@ def append_record(session: Session, case_id: int, action: str, data: dict) -> Lo
             session.execute(update(Case).where(Case.id == case_id).values(name=Case.name))
         else:
             session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
-        head = session.execute(
-            select(LogRecord.seq, LogRecord.hash)
+        top = session.execute(
+            select(LogRecord.seq, LogRecord.hash, LogRecord.signature)
             .where(LogRecord.case_id == case_id)
             .order_by(LogRecord.seq.desc())
             .limit(1)
         ).first()
-        seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
-        now = datetime.now(UTC)
-        body = canonical_json(
-            {
-                "v": FORMAT_VERSION,
-                "seq": seq,
-                "case": case.name,
-                "time": iso_utc(now),
-                "action": action,
-                "data": data,
-                "prev": prev,
-            }
-        )
-        record = LogRecord(
-            case_id=case_id, seq=seq, action=action, created_at=now, body=body, prev_hash=prev, hash=sha256_hex(body)
-        )
+        seq, prev = (top[0] + 1, top[1]) if top else (1, GENESIS)
+        new: list[LogRecord] = []
+        # The head not signed by this key: a new case, one from before keys, or a replaced key file.
+        # Introduce the key first, in a record it signs itself.
+        if top is None or not signing.signed_by(key, top[1], top[2]):
+            replaces = _signer(session, case_id, top[1], top[2]) if top is not None and top[2] else None
+            intro = signing.intro_data(public, replaces=replaces, unsigned_before=top is not None and top[2] is None)
+            new.append(_record(case_id, case.name, seq, prev, signing.INTRO_ACTION, intro, key))
+            seq, prev = seq + 1, new[-1].hash
+        if action is not None:
+            new.append(_record(case_id, case.name, seq, prev, action, data, key))
+        if not new:
+            return None
         if sqlite:
-            session.add(record)
+            session.add_all(new)
             session.flush()
-            return record
+            return new[-1]
         try:
             with session.begin_nested():
-                session.add(record)
+                session.add_all(new)
                 session.flush()
-            return record
+            return new[-1]
         except IntegrityError:
             if attempt == 4:
                 raise
     raise AssertionError("unreachable")
+
+
+def _record(case_id: int, case_name: str, seq: int, prev: str, action: str, data: dict, key) -> LogRecord:
+    now = datetime.now(UTC)
+    body = canonical_json(
+        {
+            "v": FORMAT_VERSION,
+            "seq": seq,
+            "case": case_name,
+            "time": iso_utc(now),
+            "action": action,
+            "data": data,
+            "prev": prev,
+        }
+    )
+    digest = sha256_hex(body)
+    return LogRecord(
+        case_id=case_id,
+        seq=seq,
+        action=action,
+        created_at=now,
+        body=body,
+        prev_hash=prev,
+        hash=digest,
+        signature=signing.sign_hash(key, digest),
+    )
+
+
+def _signer(session: Session, case_id: int, head_hash: str, head_sig: str) -> str | None:
+    """The fingerprint of the key that signed the head (the key being replaced), if the log names it."""
+    for body in session.scalars(
+        select(LogRecord.body)
+        .where(LogRecord.case_id == case_id, LogRecord.action == signing.INTRO_ACTION)
+        .order_by(LogRecord.seq.desc())
+    ):
+        try:
+            public = bytes.fromhex(json.loads(body)["data"]["public_key"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if signing.verify_hash(public, head_hash, head_sig):
+            return signing.fingerprint(public)
+    return None
 
 
 def head(session: Session, case_id: int) -> LogRecord | None:
@@ -133,10 +192,18 @@ class ChainCheck:
     bad_seq: int | None = None
     problem: str | None = None
     records: list[dict] = field(default_factory=list, repr=False)  # parsed bodies, in order
+    key_fingerprint: str | None = None  # the key that signs the head (checked by verify_chain)
+    signed_from: int | None = None  # the record that introduced it
 
     def __str__(self) -> str:
         if self.ok:
-            return f"log intact: {self.count} record(s), head {self.head_hash}"
+            signed = (
+                f"; signed from record {self.signed_from} by {self.key_fingerprint}"
+                + (f" (records 1-{self.signed_from - 1}: unsigned, before the key)" if self.signed_from > 1 else "")
+                if self.key_fingerprint and self.signed_from
+                else ""
+            )
+            return f"log intact: {self.count} record(s), head {self.head_hash}{signed}"
         return f"log broken at record {self.bad_seq}: {self.problem}"
 
 
@@ -228,16 +295,35 @@ def verify_lines(lines: Iterable[str | tuple[str, str]]) -> ChainCheck:
 
 
 def verify_chain(session: Session, case_id: int) -> ChainCheck:
-    """Check the case's chain as stored in the database."""
-    rows = session.execute(
-        select(LogRecord.body, LogRecord.hash).where(LogRecord.case_id == case_id).order_by(LogRecord.seq)
+    """Check the case's chain as stored in the database, and each record's signature."""
+    rows = list(
+        session.execute(
+            select(LogRecord.body, LogRecord.hash, LogRecord.signature)
+            .where(LogRecord.case_id == case_id)
+            .order_by(LogRecord.seq)
+        )
     )
-    return verify_lines((body, h) for body, h in rows)
+    check = verify_lines((body, h) for body, h, _sig in rows)
+    if not check.ok:
+        return check
+    sigs = signing.check_signatures(check.records, [h for _b, h, _s in rows], [sig for _b, _h, sig in rows])
+    if not sigs.ok:
+        return ChainCheck(False, check.count, check.head_hash, sigs.bad_seq, sigs.problem, check.records)
+    check.key_fingerprint, check.signed_from = sigs.head_key, sigs.signed_from
+    return check
+
+
+def export_line(body: str, digest: str, signature: str | None) -> str:
+    """One line of a bundle's log.jsonl, in its one accepted form."""
+    return json.dumps({"hash": digest, "record": body, "sig": signature}, ensure_ascii=False) + "\n"
 
 
 def export_lines(session: Session, case_id: int) -> Iterable[str]:
-    """The log as JSON lines, one record each: {"hash": ..., "record": "<the exact hashed body>"}."""
-    for body, h in session.execute(
-        select(LogRecord.body, LogRecord.hash).where(LogRecord.case_id == case_id).order_by(LogRecord.seq)
+    """The log as JSON lines, one record each: {"hash": ..., "record": "<the exact hashed body>",
+    "sig": "<Ed25519 signature of the hash's bytes, hex>" or null}."""
+    for body, h, sig in session.execute(
+        select(LogRecord.body, LogRecord.hash, LogRecord.signature)
+        .where(LogRecord.case_id == case_id)
+        .order_by(LogRecord.seq)
     ):
-        yield json.dumps({"hash": h, "record": body}, ensure_ascii=False) + "\n"
+        yield export_line(body, h, sig)

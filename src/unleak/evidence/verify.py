@@ -5,7 +5,12 @@ form) -> the export record at the end of the log, whose manifest hash must match
 and with which bundle.json's other fields agree -> every file against the manifest, and no file
 unlisted (an altered WARC file is traced to its capture record and its first bad WARC record) ->
 each capture record's WARC hash -> each WARC's records (gzip integrity, digests) -> sightings.json
-against the log's sighting records -> timestamps.
+against the log's sighting records -> timestamps -> what the verifier holds: the case's key
+(`keys`), heads noted at hand-over (`heads`), trusted timestamp authorities (`trusted_tsa`).
+
+Without any of those the checks prove only that the bundle is consistent with itself: whoever holds
+a bundle can rewrite it, re-chain the log and sign it with a key of their own. `proofs` says, for
+each thing the verifier holds, what it established.
 """
 
 from __future__ import annotations
@@ -20,10 +25,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from unleak.evidence.export import BUNDLE_FORMAT, BUNDLE_VERSION, UNLISTED, bundle_json
+from unleak.evidence import signing
+from unleak.evidence.export import BUNDLE_FORMAT, BUNDLE_VERSION, PUBLIC_KEY_FILE, UNLISTED, bundle_json
 from unleak.evidence.log import verify_lines
 
-BUNDLE_KEYS = {"format", "version", "case", "created_at", "log_head", "log_records", "export_seq", "manifest_sha256"}
+_KEYS_V1 = {"format", "version", "case", "created_at", "log_head", "log_records", "export_seq", "manifest_sha256"}
+BUNDLE_KEYS = {1: _KEYS_V1, BUNDLE_VERSION: _KEYS_V1 | {"public_key", "key_fingerprint"}}
 GZIP_CHUNK = 1 << 16
 
 
@@ -40,25 +47,35 @@ class BundleCheck:
     authorities: list[str] = field(default_factory=list)  # "subject (certificate SHA-256)" of each timestamp
     trusted_authorities: bool = False  # checked against certificates the checker named
     notes: list[str] = field(default_factory=list)
+    version: int | None = None
+    key_fingerprint: str | None = None  # the key that signed the export record, as the log introduces it
+    key_held: bool = False  # ... and it is one the verifier named (--key)
+    signed_from: int | None = None  # the record introducing that key; records before it are unsigned
+    heads: dict[str, int] = field(default_factory=dict)  # noted head -> its record number
+    covered_seq: int | None = None  # the last record a timestamp covers
+    proofs: list[str] = field(default_factory=list)  # what was proven, by what the verifier holds
 
     def __str__(self) -> str:
         if self.ok:
-            return (
-                f"bundle intact: {self.records} log records (head {self.head_hash}), {self.files} files, "
-                f"{self.captures} captures, {self.warc_records} WARC records checked"
-                + (f", {self.timestamps} timestamp(s) verified" if self.timestamps else "")
-                + (
-                    f" by {', '.join(sorted(set(self.authorities)))}"
-                    + (
-                        ""
-                        if self.trusted_authorities
-                        else ": compare that fingerprint with the authority's, or pass --tsa-cert"
-                    )
-                    if self.authorities
-                    else ""
-                )
-            )
+            return self.summary() + "".join(f"\n  - {p}" for p in self.proofs)
         return f"bundle NOT intact: {self.problem}"
+
+    def summary(self) -> str:
+        return (
+            f"bundle intact: {self.records} log records (head {self.head_hash}), {self.files} files, "
+            f"{self.captures} captures, {self.warc_records} WARC records checked"
+            + (f", {self.timestamps} timestamp(s) verified" if self.timestamps else "")
+            + (
+                f" by {', '.join(sorted(set(self.authorities)))}"
+                + (
+                    ""
+                    if self.trusted_authorities
+                    else ": compare that fingerprint with the authority's, or pass --tsa-cert"
+                )
+                if self.authorities
+                else ""
+            )
+        )
 
 
 def _sha256(path: Path) -> str:
@@ -69,11 +86,23 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def verify_bundle(path: Path, trusted_tsa: Iterable[bytes] | None = None) -> BundleCheck:
-    """Check a bundle offline. `trusted_tsa`: PEM certificates of the timestamp authorities the
-    checker trusts; the log's timestamps must then be signed under one of them."""
+def verify_bundle(
+    path: Path,
+    trusted_tsa: Iterable[bytes] | None = None,
+    *,
+    keys: Iterable[str] | None = None,
+    heads: Iterable[str] = (),
+) -> BundleCheck:
+    """Check a bundle offline. What the checker holds, each optional:
+    `trusted_tsa`: PEM certificates of timestamp authorities it trusts; every timestamp must then be
+    signed under one of them, and at least one must cover the export record.
+    `keys`: fingerprints (`ed25519:<hex>`) of the case's signing key, handed over earlier; every record
+    from the key's introduction on, and the export record, must be signed by one of them.
+    `heads`: log head hashes noted at hand-over; each must be a record of this log."""
     path = Path(path)
     result = BundleCheck(ok=False)
+    held = {k.strip().lower() for k in keys} if keys is not None else None
+    noted = [h.strip().lower() for h in heads]
     trusted = None
     if trusted_tsa is not None:
         from unleak.evidence.timestamp import cert_fingerprint
@@ -95,8 +124,10 @@ def verify_bundle(path: Path, trusted_tsa: Iterable[bytes] | None = None) -> Bun
             return fail("bundle.json: not an unleak evidence bundle")
         if bundle_json(bundle).encode("utf-8") != raw:
             return fail("bundle.json: altered (it is not in the form unleak writes)")
-        if set(bundle) != BUNDLE_KEYS or bundle["version"] != BUNDLE_VERSION:
+        version = bundle.get("version")
+        if version not in BUNDLE_KEYS or set(bundle) != BUNDLE_KEYS[version]:
             return fail("bundle.json: altered (its fields are not the ones unleak writes)")
+        result.version = version
         export_seq, head, manifest_sha = bundle["export_seq"], bundle["log_head"], bundle["manifest_sha256"]
     except FileNotFoundError:
         return fail("bundle.json: missing")
@@ -115,22 +146,31 @@ def verify_bundle(path: Path, trusted_tsa: Iterable[bytes] | None = None) -> Bun
         n = text.count("\n") + 1
         return fail(f"log.jsonl line {n} (record {n}, the last): altered (the line is cut or extended)")
     lines = text[:-1].split("\n")
-    pairs = []
+    pairs, sigs = [], []
     for n, line in enumerate(lines, 1):
         try:
             outer = json.loads(line)
             body, stored = outer["record"], outer["hash"]
-            if json.dumps({"hash": stored, "record": body}, ensure_ascii=False) != line:
+            sig = outer["sig"] if version >= 2 else None
+            form = {"hash": stored, "record": body} | ({"sig": sig} if version >= 2 else {})
+            if json.dumps(form, ensure_ascii=False) != line:
                 raise ValueError("not in the form unleak writes")
+            if sig is not None and not isinstance(sig, str):
+                raise ValueError("its signature is not a string")
         except (ValueError, KeyError, TypeError) as exc:
             seq = _guess_seq(line) or n  # a record's number is its line's, unless records were removed
             return fail(f"log.jsonl line {n} (record {seq}): altered ({exc})")
         pairs.append((body, stored))
+        sigs.append(sig)
     chain = verify_lines(pairs)
     if not chain.ok:
         return fail(f"log.jsonl: {chain}")
     result.records, result.head_hash = chain.count, chain.head_hash
     records = chain.records
+    # 2b. signatures: each by the key the log introduced before it (and, with --key, by a key held)
+    signed = signing.check_signatures(records, [h for _b, h in pairs], sigs, held)
+    if not signed.ok:
+        return fail(f"log.jsonl: {signed.problem}")
     # 3. the export record and what follows it (only timestamps of the head may follow)
     if export_seq < 1 or export_seq > len(records):
         return fail(
@@ -148,6 +188,9 @@ def verify_bundle(path: Path, trusted_tsa: Iterable[bytes] | None = None) -> Bun
             f"bundle.json: its log head {head} differs from the log's head {chain.head_hash} "
             "(records were removed or added)"
         )
+    problem = _check_export_key(bundle, version, export_seq, sigs, signed, held, path)
+    if problem:
+        return fail(problem)
     if export["data"].get("manifest_sha256") != manifest_sha:
         return fail(f"bundle.json: its manifest hash differs from export record {export_seq}'s")
     # bundle.json's other fields are vouched for by the log too
@@ -231,8 +274,107 @@ def verify_bundle(path: Path, trusted_tsa: Iterable[bytes] | None = None) -> Bun
             result.timestamps += 1
             data = rec["data"]
             result.authorities.append(f"{data.get('tsa_subject', '?')} ({data.get('tsa_cert_sha256', '?')})")
+            of_seq = int(data["of_seq"])
+            result.covered_seq = max(result.covered_seq or 0, of_seq)
+            result.proofs.append(
+                f"timestamp (record {rec['seq']}) by {data.get('tsa_subject', '?')} at {data.get('gen_time', '?')} "
+                f"covers record {of_seq}: records 1-{of_seq} existed then"
+                + ("" if trusted is not None else " (if you trust that authority: pass --tsa-cert to require it)")
+            )
+    if trusted is not None and (result.covered_seq or 0) < export_seq:
+        return fail(
+            f"no timestamp covers the export record {export_seq}"
+            + (f" (the last one covers record {result.covered_seq})" if result.covered_seq else " (it has none)")
+            + ": with --tsa-cert a bundle must be dated by an authority you trust, and timestamps that "
+            "followed the export record may have been dropped. Export with --tsa URL --tsa-cert PEM"
+        )
+    # 9. heads noted at hand-over
+    by_hash = {h: n for n, (_b, h) in enumerate(pairs, 1)}
+    for h in noted:
+        if h not in by_hash:
+            return fail(
+                f"the head you noted ({h}) is not a record of this log: the log was rewritten since it was "
+                "noted, or this is another case's bundle"
+            )
+        k = by_hash[h]
+        result.heads[h] = k
+        result.proofs.append(
+            f"noted head {h[:16]}… is record {k}: records 1-{k} are unchanged since it was noted"
+            + (f"; records {k + 1}-{chain.count} were added after it" if k < chain.count else "")
+        )
+    result.proofs[:0] = _key_proofs(result, signed, held, export_seq)
+    result.proofs.insert(
+        0,
+        f"hash chain: records 1-{chain.count} unbroken, and every file is vouched for by export record "
+        f"{export_seq}: this shows the bundle is consistent, not who wrote it (anyone can re-chain a log)",
+    )
     result.ok = True
     return result
+
+
+def _check_export_key(
+    bundle: dict,
+    version: int,
+    export_seq: int,
+    sigs: list[str | None],
+    signed: signing.SignatureCheck,
+    held: set[str] | None,
+    path: Path,
+) -> str | None:
+    """The export record is signed (by a held key, when the checker holds one), and bundle.json and
+    public_key.pem name the key that signed it."""
+    if version >= 2 or held is not None:
+        if sigs[export_seq - 1] is None:
+            return f"log.jsonl: the export record {export_seq} is not signed"
+        if held is not None and (signed.held_from is None or signed.held_from > export_seq):
+            return f"log.jsonl: the export record {export_seq} is not signed by the key you hold"
+    if version < 2:
+        return None
+    fp = next(f for seq, f in reversed(signed.keys) if seq <= export_seq)
+    if bundle["key_fingerprint"] != fp or bundle["public_key"] != _public_of(signed, fp):
+        return f"bundle.json: its key differs from the one that signed export record {export_seq} ({fp})"
+    try:
+        pem = (path / PUBLIC_KEY_FILE).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return f"{PUBLIC_KEY_FILE}: missing or unreadable"
+    if pem != signing.public_pem(bytes.fromhex(bundle["public_key"])):
+        return f"{PUBLIC_KEY_FILE}: differs from the key that signed export record {export_seq} ({fp})"
+    return None
+
+
+def _public_of(signed: signing.SignatureCheck, fp: str) -> str | None:
+    return signed.publics.get(fp)
+
+
+def _key_proofs(
+    result: BundleCheck, signed: signing.SignatureCheck, held: set[str] | None, export_seq: int
+) -> list[str]:
+    """What the signatures prove, given whether the checker holds the key."""
+    if not signed.keys:
+        result.notes.append("the log is not signed (a bundle from before cases had signing keys)")
+        return ["signatures: none (the log is from before cases had signing keys): see --head or --tsa-cert"]
+    intro = next(seq for seq, fp in reversed(signed.keys) if seq <= export_seq)
+    fp = next(f for seq, f in reversed(signed.keys) if seq <= export_seq)
+    result.key_fingerprint, result.signed_from = fp, intro
+    before = (
+        f"; records 1-{intro - 1} are unsigned, before record {intro} (the key's introduction), and are fixed "
+        f"by the chain under record {intro}'s signature as they were when the key was introduced"
+        if intro > 1
+        else ""
+    )
+    if held is not None:
+        result.key_held = True
+        return [
+            f"key {fp} (which you hold) signed records {intro}-{result.records}, the export record {export_seq} "
+            "among them: the bundle, every file in it, was written by the holder of the case's private key and "
+            f"not changed since{before}. It does not prove when (see --head, --tsa-cert), nor that the key's "
+            "holder recorded only what they saw"
+        ]
+    return [
+        f"signatures: records {intro}-{result.records} are signed by key {fp}, which the log introduces itself "
+        f"(record {intro}): that proves nothing on its own, since a forger signs with a key of their own. "
+        "Compare the fingerprint with the one you were given, or pass --key FINGERPRINT"
+    ]
 
 
 def _guess_seq(line: str) -> int | None:

@@ -209,7 +209,8 @@ class LogRecord(Base):
     """One entry of a case's append-only, hash-chained evidence and action log.
 
     `body` is the canonical JSON that was hashed (seq, time, action, data, prev); `hash` is its
-    SHA-256. Never updated or deleted.
+    SHA-256; `signature` the case signing key's Ed25519 signature of the hash's 32 bytes (hex; None
+    for records written before the case had a key). Never updated or deleted.
     """
 
     __tablename__ = "log_records"
@@ -221,6 +222,7 @@ class LogRecord(Base):
     body: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str | None] = mapped_column(String(128), nullable=True, default=None)
 
     __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_log_records_case_seq"),)
 
