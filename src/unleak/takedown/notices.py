@@ -35,6 +35,7 @@ from unleak.takedown.bases import (
 )
 from unleak.takedown.content import render_text, subject_line
 from unleak.takedown.hosts import Contact, FetchFn, HostDirectory, HostEntry, discover_contacts, host_of
+from unleak.text import check_name
 
 STATUSES = (
     "draft",
@@ -123,6 +124,9 @@ def get_claimant(store: Store, case: str | None = None) -> dict | None:
         return claimant_dict(c) if c else None
 
 
+_CLAIMANT_MAX = {"name": 300, "email": 320, "phone": 60, "on_behalf_of": 300, "signature": 300}  # the columns
+
+
 def set_claimant(store: Store, case: str | None = None, **changes) -> dict:
     """Create or update the case's claimant. Only the fields given change. The typed signature
     defaults to "/Name/" (an electronic signature)."""
@@ -140,6 +144,8 @@ def set_claimant(store: Store, case: str | None = None, **changes) -> dict:
                 continue
             if key == "roles":
                 value = ",".join(parse_roles(value))
+            elif str(value).strip():  # a name, address or signature goes into notices as given
+                value = check_name(str(value), key.replace("_", " "), max_length=_CLAIMANT_MAX.get(key, 2000))
             setattr(c, key, str(value).strip())
         if not c.signature and c.name:
             c.signature = f"/{c.name}/"

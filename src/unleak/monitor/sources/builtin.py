@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from unleak.errors import UnleakError
 from unleak.monitor.sources.base import SourceKind, SourceOptions, Task, register
+from unleak.text import check_name
 
 
 def _check_url(url: str) -> str:
@@ -51,7 +52,10 @@ class FolderSource(SourceKind):
     def configure(cls, targets: list[str], options: SourceOptions) -> dict[str, Any]:
         paths = []
         for t in targets:
-            p = Path(t).expanduser().resolve()
+            try:
+                p = Path(t).expanduser().resolve()
+            except (OSError, RuntimeError):
+                raise UnleakError(f"{t}: a loop of symbolic links", hint="give a real folder") from None
             if not p.exists():
                 raise UnleakError(f"{t}: no such folder or file")
             paths.append(str(p))
@@ -59,10 +63,14 @@ class FolderSource(SourceKind):
 
     @classmethod
     def seeds(cls, config: dict[str, Any]) -> Iterable[Task]:
-        from unleak.bank import iter_media_paths
+        from unleak.media.files import iter_media_paths
 
         for path in iter_media_paths(config["targets"]):
-            yield Task(path.resolve().as_uri(), "file")
+            try:
+                where = path.resolve()
+            except (OSError, RuntimeError):  # a link loop: its task fails on its own, the scan goes on
+                where = path.absolute()
+            yield Task(where.as_uri(), "file")
 
 
 @register
@@ -88,7 +96,9 @@ class CrawlSource(SourceKind):
     @classmethod
     def configure(cls, targets: list[str], options: SourceOptions) -> dict[str, Any]:
         urls = _read_url_args(targets)
-        hosts = [h.lower().strip() for h in options.hosts] or sorted({urlsplit(u).hostname or "" for u in urls})
+        hosts = [check_name(h, "host", max_length=253).lower() for h in options.hosts] or sorted(
+            {urlsplit(u).hostname or "" for u in urls}
+        )
         depth = 2 if options.depth is None else options.depth
         if depth < 0 or depth > 50:
             raise UnleakError("depth must be between 0 and 50")
