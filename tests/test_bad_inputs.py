@@ -238,3 +238,28 @@ def test_source_names_hosts_and_claimant_use_the_shared_check(store, tmp_path):
     entry = {"id": "h\x07", "name": "H", "domains": ["h.example"], "contacts": {}}
     with pytest.raises(UnleakError, match="host id"):
         save_user_entry(entry, tmp_path / "hosts.json")
+
+
+def test_url_lists_never_block_and_clip_what_they_echo(store, tmp_path):
+    import os
+
+    from unleak.monitor.sources import add_source
+
+    f = tmp_path / "urls.txt"
+    f.write_text("https://example.com/ok\n" + "not-a-url" * 1_000_000 + "\n")
+    with pytest.raises(UnleakError, match="is not an http") as exc:
+        add_source(store, "u", "urls", [f"@{f}"])
+    assert len(str(exc.value)) < 500
+    fifo = tmp_path / "fifo.txt"
+    os.mkfifo(fifo)
+    with pytest.raises(UnleakError, match="FIFO"):
+        add_source(store, "u", "urls", [f"@{fifo}"])
+
+
+def test_unknown_recipients_are_clipped(store):
+    from unleak.errors import NotFound
+
+    _registry(store).add("alice")
+    with pytest.raises(NotFound) as exc:
+        _registry(store).resolve(["x" * 100_000, "\x1b[2Jbob"])
+    assert len(str(exc.value)) < 300 and "\x1b" not in str(exc.value)

@@ -323,7 +323,7 @@ class Bank:
         fmt = hashlist.check_format(fmt)  # a wrong --format is refused before the file is read
         where = clip(str(path), 200)
         try:
-            data = read_regular(path)  # never blocks on a FIFO
+            data = read_regular(path, 2 * 1024**3)  # never blocks on a FIFO
         except UnleakError as exc:
             raise UnleakError(f"cannot read {exc.message}", hint=exc.hint) from None
         try:

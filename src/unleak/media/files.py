@@ -94,8 +94,11 @@ def open_regular(path: Path) -> BinaryIO:
 def read_regular(path: Path, limit: int | None = None) -> bytes:
     """A regular file's bytes; more than `limit` bytes is an error."""
     with open_regular(path) as fh:
-        data = fh.read() if limit is None else fh.read(limit + 1)
-    if limit is not None and len(data) > limit:
+        size = os.fstat(fh.fileno()).st_size
+        if limit is not None and size > limit:
+            raise MediaError(f"{path}: {size:,} bytes, over the limit of {limit:,}")
+        data = fh.read()
+    if limit is not None and len(data) > limit:  # it grew while read
         raise MediaError(f"{path}: over the limit of {limit:,} bytes")
     return data
 

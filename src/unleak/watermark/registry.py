@@ -221,7 +221,9 @@ class Registry:
         by_name = {r.name: r for r in everyone}
         missing = [n for n in names if n not in by_name]
         if missing:
-            raise NotFound(f"unknown recipient(s): {', '.join(missing)}", hint="see `unleak recipients list`")
+            shown = ", ".join(clip(neutralize(n), 60) for n in missing[:10])
+            more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+            raise NotFound(f"unknown recipient(s): {shown}{more}", hint="see `unleak recipients list`")
         return [by_name[n] for n in names]
 
     # --- mark and trace -------------------------------------------------------------------

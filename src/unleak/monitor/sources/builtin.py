@@ -8,15 +8,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from unleak.errors import UnleakError
+from unleak.media.files import read_regular
 from unleak.monitor.sources.base import SourceKind, SourceOptions, Task, register
-from unleak.text import check_name
+from unleak.text import check_name, clip, neutralize
 
 
 def _check_url(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UnleakError(f"{url!r} is not an http(s) URL", hint="give full URLs such as https://example.com/page")
+        raise UnleakError(
+            f"{clip(neutralize(url))!r} is not an http(s) URL", hint="give full URLs such as https://example.com/page"
+        )
     return url
 
 
@@ -26,9 +29,12 @@ def _read_url_args(targets: list[str]) -> list[str]:
     for t in targets:
         if t.startswith("@"):
             try:
-                lines = Path(t[1:]).expanduser().read_text(encoding="utf-8").splitlines()
-            except OSError as exc:
-                raise UnleakError(f"cannot read the URL list {t[1:]}: {exc.strerror or exc}") from None
+                data = read_regular(Path(t[1:]).expanduser(), 100 * 1024 * 1024)  # a FIFO would block open()
+                lines = data.decode("utf-8").splitlines()
+            except UnicodeDecodeError:
+                raise UnleakError(f"the URL list {clip(t[1:])} is not UTF-8 text") from None
+            except UnleakError as exc:
+                raise UnleakError(f"cannot read the URL list: {exc.message}") from None
             urls += [_check_url(line) for line in lines if line.strip() and not line.lstrip().startswith("#")]
         else:
             urls.append(_check_url(t))
