@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import and_, func, insert, or_, select
 
-from unleak.errors import MediaError, NotFound, UnleakError
-from unleak.media.sniff import _EXTENSION_KIND, sniff_file
+from unleak.errors import NotFound, UnleakError
+from unleak.media.files import iter_media_paths
 from unleak.signals import Media, Signal, compute_signals, get_signal_type
 from unleak.store import Store
 from unleak.store.models import BankItem, BankSignal, utcnow
+from unleak.text import clip, neutralize
 
 
 @dataclass
@@ -55,35 +56,6 @@ def signals_to_json(signals: dict[str, Signal]) -> dict:
             if sig.quality is not None:
                 out[f"{name}_quality"] = sig.quality
     return out
-
-
-def iter_media_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
-    """Files named, and media files found recursively in folders named, in a stable order.
-
-    In folders, files that do not look like media by name or content are passed over quietly;
-    a file named explicitly is always yielded (so that a non-media file gets a clear error).
-    """
-    for raw in paths:
-        path = Path(raw).expanduser()
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if name.startswith("."):
-                        continue
-                    candidate = Path(root) / name
-                    if candidate.suffix.lower() in _EXTENSION_KIND or _sniffs_as_media(candidate):
-                        yield candidate
-        else:
-            yield path
-
-
-def _sniffs_as_media(path: Path) -> bool:
-    try:
-        sniff_file(path)
-        return True
-    except MediaError:
-        return False
 
 
 class Bank:
@@ -345,41 +317,23 @@ class Bank:
         """Load a hash list. Returns (added, refused). A value that was removed from this case is
         refused, so a removed hash can never come back through a round trip. `on_progress(done,
         total)` is called as items are written (a million-hash list takes a while)."""
+        from unleak import hashlist
+        from unleak.media.files import read_regular
+
+        fmt = hashlist.check_format(fmt)  # a wrong --format is refused before the file is read
+        where = clip(str(path), 200)
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UnleakError(f"cannot read {path}: {exc}") from None
-        fmt = fmt or ("json" if text.lstrip().startswith("{") else "te")
-        entries: list[tuple[str, str, list[tuple[str, str, int | None, str]]]] = []
-        if fmt == "json":
-            try:
-                doc = json.loads(text)
-                for it in doc["items"]:
-                    entries.append(
-                        (
-                            it.get("label") or label,
-                            it.get("kind") or "hash",
-                            [
-                                (sg["type"], sg["value"], sg.get("quality"), sg.get("variant", ""))
-                                for sg in it["signals"]
-                            ],
-                        )
-                    )
-            except (KeyError, TypeError, json.JSONDecodeError) as exc:
-                raise UnleakError(f"{path}: not an unleak bank file: {exc}") from None
-        else:
-            for n, line in enumerate(text.splitlines(), 1):
-                line = line.strip()
-                if not line or line.startswith("#"):
-                    continue
-                if fmt == "pdq":
-                    stype, value = "pdq", line
-                else:
-                    te_type, _, value = line.partition(" ")
-                    stype = _FROM_TE.get(te_type)
-                    if stype is None:
-                        raise UnleakError(f"{path}:{n}: unknown signal type {te_type!r}")
-                entries.append((label, "hash", [(stype, value, None, "")]))
+            data = read_regular(path, 2 * 1024**3)  # never blocks on a FIFO
+        except UnleakError as exc:
+            raise UnleakError(f"cannot read {exc.message}", hint=exc.hint) from None
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise UnleakError(
+                f"{where}: not UTF-8 text (byte {exc.start:,} is {data[exc.start : exc.start + 1]!r})",
+                hint="a hash list is text: json, te (`type value` lines) or bare PDQ hex lines",
+            ) from None
+        entries = [(e.label, e.kind, e.signals) for e in hashlist.parse(text, fmt, label=label, where=where)]
         added = refused = 0
         with self.store.session() as s:
             # One query for what the case has (live or removed), then bulk inserts: a
@@ -396,8 +350,8 @@ class Bank:
                 for stype, value, quality, variant in sigs:
                     try:
                         value = get_signal_type(stype).validate(value)
-                    except ValueError as exc:
-                        raise UnleakError(f"{path}: {exc}") from None
+                    except (ValueError, TypeError) as exc:
+                        raise UnleakError(f"{where}: {clip(neutralize(str(exc)), 300)}") from None
                     if (stype, value) in known:
                         refused += 1  # already in the bank, or removed from it
                         continue
@@ -442,14 +396,6 @@ _TE_NAMES = {
     ("vpdq", "hash"): "vpdq",
     ("md5", "video"): "video_md5",
     ("sha256", "video"): "video_sha256",
-}
-_FROM_TE = {
-    "pdq": "pdq",
-    "vpdq": "vpdq",
-    "video_md5": "md5",
-    "video_sha256": "sha256",
-    "md5": "md5",
-    "sha256": "sha256",
 }
 
 

@@ -13,6 +13,7 @@ from unleak.errors import NotFound, UnleakError
 from unleak.evidence.log import append_record, ensure_key, verify_chain
 from unleak.store import Store
 from unleak.store.models import BankItem, Capture, Case, LogRecord, Sighting, Source
+from unleak.text import check_name
 
 
 @dataclass
@@ -49,16 +50,9 @@ class CaseDetail(CaseSummary):
         return super().to_json()
 
 
-def _check_name(name: str) -> str:
-    name = name.strip()
-    if not name or len(name) > 200 or any(ord(ch) < 32 for ch in name):
-        raise UnleakError(f"{name!r} is not a usable case name", hint="use 1 to 200 printable characters")
-    return name
-
-
 def create_case(store: Store, name: str, description: str = "") -> CaseSummary:
     """A new case; an error if the name is taken. Its log starts with a `case_created` record."""
-    name = _check_name(name)
+    name = check_name(name, "case name", max_length=200)
     with store.session() as s:
         if s.scalar(select(Case.id).where(Case.name == name)) is not None:
             raise UnleakError(f"a case named {name!r} already exists", hint="see `unleak case show NAME`")

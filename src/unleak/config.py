@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import platformdirs
 
@@ -28,6 +30,8 @@ DATA_NAMES = (
     "smtp-password",
 )
 _checked: set[Path] = set()
+
+N = TypeVar("N", int, float)
 
 
 def home() -> Path:
@@ -121,14 +125,29 @@ def database_url() -> str:
     return f"sqlite:///{db}"
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
+def env_number(name: str, default: N, *, minimum: N | None = None) -> N:
+    """A numeric setting from the environment: `default` when unset or empty, else the value as
+    the default's type (a whole number where the default is one). A value that is not such a
+    number, or is below `minimum` (0 unless given), is a one-line error naming the variable."""
+    from unleak.errors import UnleakError
+    from unleak.text import clip, neutralize
 
-
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return float(value) if value else default
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    kind = type(default)
+    lowest = 0 if minimum is None else minimum
+    try:
+        value = kind(raw)
+    except (ValueError, OverflowError):
+        value = None
+    if value is None or not math.isfinite(value) or value < lowest:
+        what = "a whole number" if kind is int else "a number"
+        raise UnleakError(
+            f"${name} is {clip(neutralize(raw), 40)!r}: it must be {what} of at least {lowest:,}",
+            hint=f"unset it to use the default, {default}",
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -144,8 +163,17 @@ class MediaLimits:
     def from_env(cls) -> MediaLimits:
         d = cls()
         return cls(
-            max_file_bytes=_env_int("UNLEAK_MAX_FILE_BYTES", d.max_file_bytes),
-            max_image_pixels=_env_int("UNLEAK_MAX_IMAGE_PIXELS", d.max_image_pixels),
-            max_video_seconds=_env_float("UNLEAK_MAX_VIDEO_SECONDS", d.max_video_seconds),
-            max_video_pixels=_env_int("UNLEAK_MAX_VIDEO_PIXELS", d.max_video_pixels),
+            max_file_bytes=env_number("UNLEAK_MAX_FILE_BYTES", d.max_file_bytes),
+            max_image_pixels=env_number("UNLEAK_MAX_IMAGE_PIXELS", d.max_image_pixels),
+            max_video_seconds=env_number("UNLEAK_MAX_VIDEO_SECONDS", d.max_video_seconds),
+            max_video_pixels=env_number("UNLEAK_MAX_VIDEO_PIXELS", d.max_video_pixels),
         )
+
+
+def check_environment() -> None:
+    """Raise the first bad numeric UNLEAK_* setting as a one-line `UnleakError`: checked when a
+    command starts, so that a typo is one line before any work, not an error per file or fetch."""
+    from unleak.net.fetch import FetchPolicy
+
+    MediaLimits.from_env()
+    FetchPolicy()

@@ -26,9 +26,10 @@ def unsafe_characters(text: str, *, one_line: bool = True) -> list[str]:
     return list(seen)
 
 
-def check_name(name: str, what: str = "name") -> str:
+def check_name(name: str, what: str = "name", *, max_length: int | None = None) -> str:
     """A name the user gives (a case, recipient, host, source, account): stripped, non-empty, and
-    free of control and bidi-override characters. Raises `UnleakError` saying which it holds."""
+    free of control and bidi-override characters, and at most `max_length` characters when given.
+    Raises `UnleakError` saying which it holds (the name clipped)."""
     from unleak.errors import UnleakError
 
     stripped = name.strip()
@@ -39,6 +40,11 @@ def check_name(name: str, what: str = "name") -> str:
         raise UnleakError(
             f"the {what} {clip(neutralize(stripped))!r} holds control or text-direction characters ({', '.join(bad)})",
             hint="use printable characters only",
+        )
+    if max_length is not None and len(stripped) > max_length:
+        raise UnleakError(
+            f"the {what} {clip(stripped, 60)!r} is {len(stripped):,} characters long",
+            hint=f"use at most {max_length}",
         )
     return stripped
 

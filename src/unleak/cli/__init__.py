@@ -43,6 +43,9 @@ _register_all()
 def main() -> None:
     """Entry point: user errors become one readable line and exit code 1, never a stack trace."""
     try:
+        from unleak.config import check_environment
+
+        check_environment()
         app()
     except KeyboardInterrupt:
         output.error("interrupted; work committed so far is kept, run the command again to resume")

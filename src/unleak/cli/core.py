@@ -7,8 +7,9 @@ from pathlib import Path
 import typer
 
 from unleak import console as output
-from unleak.bank import Bank, iter_media_paths, signals_to_json
+from unleak.bank import Bank, signals_to_json
 from unleak.errors import UnleakError
+from unleak.media.files import iter_media_paths
 from unleak.signals import Media, compute_signals
 
 CaseOption = typer.Option(None, "--case", "-c", help="Case name (the default case when omitted).")
@@ -21,6 +22,12 @@ def _store():
     return open_store()
 
 
+def _media_files(paths) -> list[Path]:
+    """Media files named or found in folders; special files (FIFOs, sockets, devices) are passed
+    over with a note on stderr, which does not make the command fail."""
+    return list(iter_media_paths(paths, on_skip=lambda _path, why: output.warn(why)))
+
+
 def hash_command(
     paths: list[Path] = typer.Argument(..., help="Files or folders."),
     fast: bool = typer.Option(False, "--fast", help="Fast mode (reduced-scale decode); for scanning, not for export."),
@@ -29,7 +36,7 @@ def hash_command(
     """Print the fingerprints of files, without storing anything."""
     rows = []
     failed = 0
-    files = list(iter_media_paths(paths))
+    files = _media_files(paths)
     with output.progress("Hashing", len(files), enabled=not as_json and len(files) > 1) as bar:
         for path in files:
             try:
@@ -71,7 +78,7 @@ def protect_command(
 ) -> None:
     """Fingerprint private photos and videos and add them to the bank. The media stays where it is."""
     bank = Bank(_store(), case)
-    files = list(iter_media_paths(paths))
+    files = _media_files(paths)
     added = skipped = refused = failed = 0
     with output.progress("Protecting", len(files), enabled=not as_json) as bar:
         for path in files:
@@ -146,9 +153,7 @@ def match_command(
     found = failed = 0
     # Folders are listed first so that the bar knows its total; a URL counts as one step.
     targets = [
-        p
-        for raw in paths
-        for p in ([raw] if raw.lower().startswith(("http://", "https://")) else iter_media_paths([raw]))
+        p for raw in paths for p in ([raw] if raw.lower().startswith(("http://", "https://")) else _media_files([raw]))
     ]
     with output.progress("Matching", len(targets), enabled=not as_json and len(targets) > 1) as bar:
         for target in targets:

@@ -17,10 +17,11 @@ from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from unleak.bank import Bank, iter_media_paths
+from unleak.bank import Bank
 from unleak.errors import UnleakError
 from unleak.match.bank_index import ExactLookup, PdqBankIndex, VideoBankIndex
 from unleak.match.calibration import DEFAULT_TARGET, REFERENCE_MODEL, Calibration, Group, NullModel, group_thresholds
+from unleak.media.files import iter_media_paths
 from unleak.media.sniff import MediaKind
 from unleak.signals import Media, Signal, compute_signals
 from unleak.signals import vpdq as vpdq_signal

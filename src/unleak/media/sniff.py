@@ -57,15 +57,10 @@ def sniff_bytes(head: bytes) -> tuple[MediaKind, str] | None:
 
 def sniff_file(path: Path) -> tuple[MediaKind, str]:
     """Sniff a file; a file that is not media, or that names itself media but is not, is an error."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(64)
-    except FileNotFoundError:
-        raise MediaError(f"{path}: no such file", hint="check the path") from None
-    except IsADirectoryError:
-        raise MediaError(f"{path}: is a folder, not a file") from None
-    except PermissionError:
-        raise MediaError(f"{path}: permission denied", hint="check the file's permissions") from None
+    from unleak.media.files import open_regular  # never blocks on a FIFO; a link loop is a MediaError
+
+    with open_regular(path) as fh:
+        head = fh.read(64)
     if not head:
         raise MediaError(f"{path}: the file is empty")
     found = sniff_bytes(head)

@@ -31,6 +31,7 @@ from unleak.errors import MediaError, UnleakError
 from unleak.evidence.capture import LocalFile, capture_sighting, remove_orphan_captures
 from unleak.evidence.log import append_record, iso_utc
 from unleak.evidence.sightings import record_sighting, removed_by_url
+from unleak.media.files import check_regular, read_regular
 from unleak.monitor.html import looks_like_media_url, parse_page, post_time
 from unleak.monitor.sources.base import SourceKind, Task, TaskContext, get_source_kind
 from unleak.net.fetch import Fetcher, FetchPolicy, FetchResult
@@ -614,10 +615,11 @@ class _ScanRun:
         path = Path(unquote(urlsplit(o.task.url).path))
         limit = self.sc.options.policy.max_media_bytes
         with timed(o.timings, "fetch"):
-            size = path.stat().st_size
+            # The file may have changed since the folder was listed: never block on a FIFO now.
+            size = check_regular(path).st_size
             if size > limit:
                 raise MediaError(f"{path}: {size:,} bytes, over the limit of {limit:,}")
-            data = path.read_bytes()
+            data = read_regular(path, limit)
         o.kind_seen = "file"
         o.nbytes = len(data)
         self._match(o, LocalFile(o.task.url, data))

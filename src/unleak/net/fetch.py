@@ -6,6 +6,9 @@
 - Per-host rate limit and concurrency; retries with exponential backoff on transient failures
   (connection errors, 429, 5xx), honouring Retry-After up to a cap.
 - Size limits enforced while streaming (Content-Length is checked first, then the bytes counted).
+- A total deadline per fetch (redirects and retries included, waiting for a polite turn not):
+  every socket read and write is bounded by the time left, so a server that trickles one byte
+  a second, in its headers or its body, cannot hold a worker beyond it.
 - Redirects followed by hand: at most `max_redirects`, http(s) only, each target checked again.
 - Content type sniffed from the bytes; the Content-Type header is kept only as a hint.
 """
@@ -22,12 +25,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import httpcore
 import httpx
 
 from unleak import __version__ as _version
+from unleak.config import env_number
 from unleak.media.sniff import sniff_bytes
 from unleak.net.guard import Blocked, FetchError, NetworkPolicy, Resolver
 from unleak.net.robots import Robots
+from unleak.text import clip
 
 log = logging.getLogger("unleak.monitor")
 log.addHandler(logging.NullHandler())  # refusals are reported by the scan; configure logging to see each
@@ -55,6 +61,14 @@ class FetchPolicy:
     max_retry_after: float = 60.0
     max_crawl_delay: float = 30.0
     obey_robots: bool = True
+    # Total seconds for one fetch, redirects and retries included: $UNLEAK_FETCH_DEADLINE_PAGE
+    # and $UNLEAK_FETCH_DEADLINE_MEDIA, else 60 s for a page (robots.txt, feeds, sitemaps) and
+    # 600 s for media (200 MB at a slow 3 Mbit/s).
+    page_deadline: float = field(default_factory=lambda: env_number("UNLEAK_FETCH_DEADLINE_PAGE", 60.0, minimum=0.1))
+    media_deadline: float = field(default_factory=lambda: env_number("UNLEAK_FETCH_DEADLINE_MEDIA", 600.0, minimum=0.1))
+
+    def deadline_for(self, kind: str) -> float:
+        return self.media_deadline if kind == "media" else self.page_deadline
 
 
 @dataclass
@@ -160,6 +174,95 @@ class _HostGate:
             time.sleep(start - now)
 
 
+class _Deadline:
+    """The time by which one fetch must be over; time spent waiting for a polite turn is added back."""
+
+    def __init__(self, seconds: float, kind: str) -> None:
+        self.seconds, self.kind = seconds, kind
+        self.at = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def expired(self) -> bool:
+        return self.remaining() <= 0
+
+    def error(self, url: str) -> FetchError:
+        var = "UNLEAK_FETCH_DEADLINE_MEDIA" if self.kind == "media" else "UNLEAK_FETCH_DEADLINE_PAGE"
+        return FetchError(
+            f"{clip(url, 300)}: gave up after {self.seconds:g} s, the deadline for fetching a {self.kind}",
+            hint=f"the server is too slow or holds the connection; ${var} sets the deadline",
+            reason="deadline",
+        )
+
+
+# The deadline of the request this thread is making, read by the sockets below: httpx's own
+# timeouts bound each read, not their sum.
+_current = threading.local()
+
+
+def _bounded(timeout: float | None, timeout_error: type[Exception]) -> float | None:
+    deadline: _Deadline | None = getattr(_current, "deadline", None)
+    if deadline is None:
+        return timeout
+    left = deadline.remaining()
+    if left <= 0:
+        raise timeout_error("the fetch's deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self._stream.start_tls(ssl_context, server_hostname, _bounded(timeout, httpcore.ConnectTimeout))
+        )
+
+    def get_extra_info(self, info: str):
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        stream = self._backend.connect_tcp(
+            host, port, _bounded(timeout, httpcore.ConnectTimeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):  # pragma: no cover - not used
+        return _DeadlineStream(self._backend.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _transport(limits: httpx.Limits) -> httpx.BaseTransport:
+    """httpx's transport, its sockets bounded by the fetch's deadline. httpx has no public way to
+    give its connection pool a network backend; without one, the deadline is still checked
+    between reads (a trickle in the headers is then bounded only by the read timeout)."""
+    transport = httpx.HTTPTransport(limits=limits, trust_env=False)
+    pool = getattr(transport, "_pool", None)
+    if pool is not None and hasattr(pool, "_network_backend"):
+        pool._network_backend = _DeadlineBackend(pool._network_backend)
+    else:  # pragma: no cover - another httpx
+        log.warning("httpx %s: socket reads are not bounded by the fetch deadline", httpx.__version__)
+    return transport
+
+
 class Fetcher:
     """Fetch URLs safely. Thread-safe; share one per scan. Use as a context manager or `close()`."""
 
@@ -204,14 +307,14 @@ class Fetcher:
         with self._lock:
             client = self._clients.get(host)
             if client is None:
+                limits = httpx.Limits(max_connections=self.policy.per_host_concurrency * 2, max_keepalive_connections=4)
                 client = httpx.Client(
                     timeout=httpx.Timeout(self.policy.timeout),
                     follow_redirects=False,
                     trust_env=False,
-                    transport=self._transport,
-                    limits=httpx.Limits(
-                        max_connections=self.policy.per_host_concurrency * 2, max_keepalive_connections=4
-                    ),
+                    transport=self._transport or _transport(limits),
+                    limits=limits,
+                    event_hooks={"response": [_note_location]},
                 )
                 self._clients[host] = client
                 if len(self._clients) > 64:
@@ -234,8 +337,10 @@ class Fetcher:
     def fetch(self, url: str, *, max_bytes: int | None = None, kind: str = "page") -> FetchResult:
         """GET a URL, following redirects with care. Raises Blocked (nothing was sent) or FetchError."""
         limit = max_bytes or (self.policy.max_media_bytes if kind == "media" else self.policy.max_page_bytes)
+        kind = "media" if kind == "media" else "page"
+        deadline = _Deadline(self.policy.deadline_for(kind), kind)
         try:
-            return self._fetch(url, limit, check_robots=self.policy.obey_robots)
+            return self._fetch(url, limit, deadline, check_robots=self.policy.obey_robots)
         except Blocked as exc:
             log.warning("refused %s: %s", url, exc.message)
             if self.on_refusal:
@@ -255,6 +360,8 @@ class Fetcher:
         host_header = u.host if u.port is None else f"{u.host}:{u.port}"
         client = self._client(u.host)
         extensions = {"sni_hostname": u.host} if u.scheme == "https" else {}
+        deadline = _Deadline(self.policy.page_deadline, "page")
+        _current.deadline = deadline
         try:
             response = client.post(
                 u.copy_with(host=ip),
@@ -263,7 +370,13 @@ class Fetcher:
                 headers={"Host": host_header, "User-Agent": self.policy.user_agent, "Content-Type": content_type},
             )
         except httpx.HTTPError as exc:
+            if deadline.expired():
+                raise deadline.error(url) from None
             raise FetchError(f"{url}: {type(exc).__name__}: {exc}", reason="connect") from None
+        except httpx.InvalidURL as exc:
+            raise FetchError(f"{url}: {exc}", reason="url") from None
+        finally:
+            _current.deadline = None
         if len(response.content) > max_bytes:
             raise FetchError(f"{url}: answer over {max_bytes:,} bytes", reason="too_large")
         if response.status_code >= 400:
@@ -304,17 +417,19 @@ class Fetcher:
             raise Blocked(f"refused URL with credentials in it: {u.copy_with(userinfo=None)}", reason="url")
         return u
 
-    def _fetch(self, url: str, limit: int, *, check_robots: bool) -> FetchResult:
+    def _fetch(self, url: str, limit: int, deadline: _Deadline, *, check_robots: bool) -> FetchResult:
         hops: list[Hop] = []
         current = url
         seen = set()
         for _ in range(self.policy.max_redirects + 1):
+            if deadline.expired():
+                raise deadline.error(url)
             try:
                 u = self._check_url(current)
                 port = u.port or (443 if u.scheme == "https" else 80)
                 ip = self.network.resolve(u.host, port, self.resolver)  # raises Blocked before any connection
                 if check_robots:
-                    robots = self._robots_for(u)
+                    robots = self._robots_for(u, deadline)
                     if not robots.allowed(str(u)):
                         raise Blocked(f"robots.txt of {u.host} disallows {u}", reason="robots")
             except Blocked as exc:
@@ -323,7 +438,7 @@ class Fetcher:
                         f"redirected to {current[:300]}: {exc.message}", hint=exc.hint, reason=exc.reason
                     ) from None
                 raise
-            result = self._get_with_retries(u, ip, limit)
+            result = self._get_with_retries(u, ip, limit, deadline)
             if result.status in REDIRECT_CODES and result.header("location"):
                 location = str(u.join(result.header("location") or ""))
                 hops.append(Hop(str(u), result.status, location, result.ip))
@@ -342,7 +457,7 @@ class Fetcher:
             return result
         raise FetchError(f"{url}: more than {self.policy.max_redirects} redirects", reason="redirect")
 
-    def _robots_for(self, u: httpx.URL) -> Robots:
+    def _robots_for(self, u: httpx.URL, deadline: _Deadline | None = None) -> Robots:
         origin = f"{u.scheme}://{u.netloc.decode('ascii')}"
         with self._lock:
             lock = self._robots_locks.setdefault(origin, threading.Lock())
@@ -351,8 +466,12 @@ class Fetcher:
             if robots is not None:
                 return robots
             robots_url = f"{origin}/robots.txt"
+            # robots.txt is a page; fetched on the way to another URL, it also ends by that one's deadline
+            own = _Deadline(self.policy.page_deadline, "page")
+            if deadline is not None and deadline.at < own.at:
+                own = deadline
             try:
-                r = self._fetch(robots_url, self.policy.max_robots_bytes, check_robots=False)
+                r = self._fetch(robots_url, self.policy.max_robots_bytes, own, check_robots=False)
                 robots = Robots.parse(r.body.decode("utf-8", "replace"), USER_AGENT_TOKEN)
             except Blocked:
                 raise
@@ -369,11 +488,11 @@ class Fetcher:
                 gate.interval = max(gate.interval, min(robots.crawl_delay, self.policy.max_crawl_delay))
             return robots
 
-    def _get_with_retries(self, u: httpx.URL, ip: str, limit: int) -> FetchResult:
+    def _get_with_retries(self, u: httpx.URL, ip: str, limit: int, deadline: _Deadline) -> FetchResult:
         attempt = 0
         while True:
             try:
-                result = self._get_once(u, ip, limit)
+                result = self._get_once(u, ip, limit, deadline)
             except FetchError as exc:
                 if exc.reason != "connect" or attempt >= self.policy.retries:
                     raise
@@ -387,9 +506,12 @@ class Fetcher:
                     delay = max(delay, float(retry_after.strip()))
                 delay = min(delay, self.policy.max_retry_after)
             attempt += 1
-            self._sleep(delay * (1 + random.random() * 0.25))
+            delay *= 1 + random.random() * 0.25
+            if delay >= deadline.remaining():
+                raise deadline.error(str(u))
+            self._sleep(delay)
 
-    def _get_once(self, u: httpx.URL, ip: str, limit: int) -> FetchResult:
+    def _get_once(self, u: httpx.URL, ip: str, limit: int, deadline: _Deadline) -> FetchResult:
         host = u.host
         port = u.port or (443 if u.scheme == "https" else 80)
         pinned = u.copy_with(host=ip)
@@ -404,45 +526,84 @@ class Fetcher:
         }
         extensions = {"sni_hostname": host} if u.scheme == "https" else {}
         gate = self._gate(host)
+        queued = time.monotonic()
         with gate.semaphore:
             gate.wait_turn()
+            deadline.at += time.monotonic() - queued  # politeness is ours: it does not count against the server
             started = time.monotonic()
             fetched_at = datetime.now(UTC)
+            _current.deadline = deadline
             try:
-                client = self._client(host)
-                request = client.build_request("GET", pinned, headers=headers, extensions=extensions)
-                with self._lock:
-                    self.requests_sent += 1
-                response = client.send(request, stream=True)
-            except httpx.TimeoutException as exc:
-                raise FetchError(f"{u}: timed out ({type(exc).__name__})", reason="connect") from None
-            except httpx.TransportError as exc:
-                raise FetchError(f"{u}: {type(exc).__name__}: {exc}", reason="connect") from None
-            try:
-                declared = response.headers.get("content-length")
-                if declared and declared.strip().isdigit() and int(declared) > limit:
-                    raise FetchError(
-                        f"{u}: {int(declared):,} bytes declared, over the limit of {limit:,}",
-                        hint="raise the source's size limit if this is genuine",
-                        reason="too_large",
-                    )
-                chunks, total = [], 0
-                if response.status_code not in REDIRECT_CODES:
-                    for chunk in response.iter_raw():
-                        total += len(chunk)
-                        if total > limit:
-                            raise FetchError(
-                                f"{u}: over the size limit of {limit:,} bytes while downloading",
-                                hint="raise the source's size limit if this is genuine",
-                                reason="too_large",
-                            )
-                        chunks.append(chunk)
-            except httpx.TimeoutException:
-                raise FetchError(f"{u}: timed out while reading", reason="connect") from None
-            except httpx.TransportError as exc:
-                raise FetchError(f"{u}: connection broken while reading ({exc})", reason="connect") from None
+                return self._exchange(u, ip, port, pinned, headers, extensions, limit, deadline, started, fetched_at)
             finally:
-                response.close()
+                _current.deadline = None
+
+    def _exchange(
+        self,
+        u: httpx.URL,
+        ip: str,
+        port: int,
+        pinned: httpx.URL,
+        headers: dict[str, str],
+        extensions: dict[str, str],
+        limit: int,
+        deadline: _Deadline,
+        started: float,
+        fetched_at: datetime,
+    ) -> FetchResult:
+        client = self._client(u.host)
+        request = client.build_request("GET", pinned, headers=headers, extensions=extensions)
+        try:
+            with self._lock:
+                self.requests_sent += 1
+            response = client.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            if deadline.expired():
+                raise deadline.error(str(u)) from None
+            raise FetchError(f"{u}: timed out ({type(exc).__name__})", reason="connect") from None
+        except httpx.TransportError as exc:
+            raise FetchError(f"{u}: {type(exc).__name__}: {exc}", reason="connect") from None
+        except httpx.InvalidURL as exc:
+            # httpx builds the next request of a redirect even when not following it, and a
+            # Location such as data:... or javascript:... cannot be one.
+            location = request.extensions.get("unleak_location")
+            if location is None:
+                raise FetchError(f"{u}: {exc}", reason="url") from None
+            where = f"{u} redirected to {clip(str(location), 300)!r}"
+            try:
+                self._check_url(str(location))
+            except Blocked as refused:  # data:, javascript:, file: ... say so
+                raise Blocked(f"{where}: {refused.message}", reason=refused.reason) from None
+            raise FetchError(f"{where}: not a URL that can be fetched ({exc})", reason="redirect") from None
+        try:
+            declared = response.headers.get("content-length")
+            if declared and declared.strip().isdigit() and int(declared) > limit:
+                raise FetchError(
+                    f"{u}: {int(declared):,} bytes declared, over the limit of {limit:,}",
+                    hint="raise the source's size limit if this is genuine",
+                    reason="too_large",
+                )
+            chunks, total = [], 0
+            if response.status_code not in REDIRECT_CODES:
+                for chunk in response.iter_raw():
+                    if deadline.expired():
+                        raise deadline.error(str(u))
+                    total += len(chunk)
+                    if total > limit:
+                        raise FetchError(
+                            f"{u}: over the size limit of {limit:,} bytes while downloading",
+                            hint="raise the source's size limit if this is genuine",
+                            reason="too_large",
+                        )
+                    chunks.append(chunk)
+        except httpx.TimeoutException:
+            if deadline.expired():
+                raise deadline.error(str(u)) from None
+            raise FetchError(f"{u}: timed out while reading", reason="connect") from None
+        except httpx.TransportError as exc:
+            raise FetchError(f"{u}: connection broken while reading ({exc})", reason="connect") from None
+        finally:
+            response.close()
         raw = b"".join(chunks)
         encoding = (response.headers.get("content-encoding") or "").strip().lower()
         body = _decode(raw, encoding, limit, str(u))
@@ -465,6 +626,13 @@ class Fetcher:
         )
         result.sniffed = sniff_content(body, result.content_type) if body else "other"
         return result
+
+
+def _note_location(response: httpx.Response) -> None:
+    """Keep a redirect's Location on the request, for the error when httpx cannot parse it."""
+    location = response.headers.get("location")
+    if location is not None:
+        response.request.extensions["unleak_location"] = location
 
 
 def _decode(raw: bytes, encoding: str, limit: int, label: str) -> bytes:

@@ -15,6 +15,7 @@ import numpy as np
 from unleak.config import MediaLimits
 from unleak.errors import LimitExceeded, MediaError
 from unleak.media import MediaKind, decode_image, image_to_array, probe_video, sniff_bytes, sniff_file
+from unleak.media.files import check_regular, open_regular
 from unleak.media.image import Image
 
 
@@ -38,7 +39,7 @@ class Media:
         if self.path is not None:
             self.path = Path(self.path)
             self.name = self.name or str(self.path)
-            size = os.path.getsize(self.path) if self.path.is_file() else 0
+            size = check_regular(self.path).st_size  # a FIFO, device or link loop is an error here
             if size > self.limits.max_file_bytes:
                 raise LimitExceeded(
                     f"{self.name}: file is {size:,} bytes, over the limit of {self.limits.max_file_bytes:,}",
@@ -64,7 +65,7 @@ class Media:
                 sha.update(self.data)
                 md5.update(self.data)
             else:
-                with open(self.path, "rb") as fh:
+                with open_regular(self.path) as fh:
                     while chunk := fh.read(1 << 20):
                         sha.update(chunk)
                         md5.update(chunk)

@@ -78,7 +78,9 @@ class Store:
         if case is None:
             if not create and name != DEFAULT_CASE:
                 raise NotFound(f"no case named {name!r}", hint="see `unleak case list`")
-            case = Case(name=name)
+            from unleak.text import check_name
+
+            case = Case(name=check_name(name, "case name", max_length=200))
             s.add(case)
             s.flush()
         return case

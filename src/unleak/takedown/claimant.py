@@ -17,6 +17,7 @@ from unleak.store import Store
 from unleak.store.models import Claimant
 from unleak.takedown.bases import ROLES, Role
 from unleak.takedown.notices import _case, _log
+from unleak.text import check_name
 
 CLAIMANT_FIELDS = ("name", "email", "postal_address", "phone", "roles", "on_behalf_of", "signature")
 
@@ -93,6 +94,9 @@ def get_claimant(store: Store, case: str | None = None) -> ClaimantRecord | None
         return ClaimantRecord.of(c) if c else None
 
 
+_CLAIMANT_MAX = {"name": 300, "email": 320, "phone": 60, "on_behalf_of": 300, "signature": 300}  # the columns
+
+
 def set_claimant(store: Store, case: str | None = None, **changes: Any) -> ClaimantRecord:
     """Create or update the case's claimant. Only the fields given change. The typed signature
     defaults to "/Name/" (an electronic signature)."""
@@ -110,6 +114,8 @@ def set_claimant(store: Store, case: str | None = None, **changes: Any) -> Claim
                 continue
             if key == "roles":
                 value = ",".join(parse_roles(value))
+            elif str(value).strip():  # a name, address or signature goes into notices as given
+                value = check_name(str(value), key.replace("_", " "), max_length=_CLAIMANT_MAX.get(key, 2000))
             setattr(c, key, str(value).strip())
         if not c.signature and c.name:
             c.signature = f"/{c.name}/"

@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 from unleak import config
 from unleak.errors import UnleakError
+from unleak.text import check_name
 
 _MAILTO = re.compile(r"mailto:([^\"'?>\s]+)", re.I)
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
@@ -177,6 +178,10 @@ class HostDirectory:
 def save_user_entry(entry: dict, path: Path | None = None) -> Path:
     """Add or replace one entry (by id) in the user's hosts.json."""
     path = path or user_hosts_path()
+    for key in ("id", "name"):
+        if entry.get(key) is not None:
+            entry[key] = check_name(str(entry[key]), f"host {key}", max_length=200)
+    entry["domains"] = [check_name(str(d), "host domain", max_length=253) for d in entry.get("domains", [])]
     data: dict[str, Any] = {"hosts": []}
     if path.exists():
         data = json.loads(path.read_text("utf-8"))

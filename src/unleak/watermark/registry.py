@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,8 +18,10 @@ from sqlalchemy import select
 
 from unleak import config
 from unleak.errors import NotFound, UnleakError
+from unleak.media.files import open_regular, read_regular
 from unleak.store import Store
 from unleak.store.models import MarkedCopy, Recipient
+from unleak.text import check_name, clip, neutralize
 
 from . import DEFAULT_BOUND, MarkResult, TraceResult, mark_file, trace_file
 from .keys import WatermarkKey, load_or_create
@@ -40,9 +43,90 @@ def _info(r: Recipient) -> RecipientInfo:
     return RecipientInfo(r.id, r.name, r.contact, r.note, r.code_id)
 
 
+MAX_NAME, MAX_CONTACT = 200, 300  # the registry's columns
+MAX_CSV_BYTES = 50 * 1024 * 1024
+
+
+def check_recipient(name: str, contact: str = "") -> tuple[str, str]:
+    """A recipient's name (a handle may start with =, +, - or @: such values are neutralised where
+    unleak writes CSV, not refused here) and contact, checked like every name a user gives."""
+    name = check_name(name, "recipient name", max_length=MAX_NAME)
+    contact = contact.strip()
+    if contact:
+        contact = check_name(contact, "contact", max_length=MAX_CONTACT)
+    return name, contact
+
+
+def read_recipients_csv(path: Path) -> list[tuple[str, str, str]]:
+    """(name, contact, note) rows of a recipients CSV. Strict: an unterminated quote, a stray
+    quote, a NUL byte, an over-long field, text that is not UTF-8 or a bad name is an error
+    naming the line, never a silent merge of the rest of the file into one recipient."""
+    where = clip(str(path), 200)
+    try:
+        data = read_regular(path, MAX_CSV_BYTES)
+    except UnleakError as exc:
+        if "no such file" in exc.message:
+            raise NotFound(exc.message, hint=exc.hint) from None
+        raise
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise UnleakError(
+            f"{where}:{line}: not UTF-8 text", hint="save the file as CSV in UTF-8 (a spreadsheet's 'CSV UTF-8')"
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise UnleakError(f"{where}: the file is empty", hint="first line: name,contact,note")
+        columns = {h.lower().strip(): i for i, h in reversed(list(enumerate(header)))}
+        name_col = columns.get("name", columns.get("handle"))
+        if name_col is None:
+            raise UnleakError(f"{where}: no 'name' or 'handle' column", hint="first line: name,contact,note")
+        contact_col, note_col = columns.get("contact"), columns.get("note")
+        rows = []
+        while True:
+            start = reader.line_num + 1
+            row = next(reader, None)
+            if row is None:
+                break
+            if not any(cell.strip() for cell in row):
+                continue
+
+            def cell(i: int | None, row: list[str] = row) -> str:
+                return row[i] if i is not None and i < len(row) else ""
+
+            name, contact = cell(name_col), cell(contact_col)
+            try:
+                if name.strip():
+                    name, contact = check_recipient(name, contact)
+            except UnleakError as exc:
+                raise UnleakError(f"{where}:{start}: {exc.message}", hint=exc.hint) from None
+            rows.append((name, contact, cell(note_col)))
+    except csv.Error as exc:
+        raise UnleakError(f"{where}:{start}: not well-formed CSV: {_csv_problem(exc)}", hint=_CSV_HINT) from None
+    return rows
+
+
+_CSV_HINT = 'quote a field holding commas or quotes, and double the quotes inside it ("")'
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    text = str(exc)
+    if "unexpected end of data" in text:
+        return "a quoted field is never closed"
+    if "field larger than field limit" in text:
+        return f"a field is over {csv.field_size_limit():,} characters"
+    if "expected after" in text:
+        return "a quote in the middle of a field"
+    return clip(text, 100)
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -64,9 +148,7 @@ class Registry:
 
     # --- recipients ------------------------------------------------------------------------
     def add(self, name: str, contact: str = "", note: str = "") -> RecipientInfo:
-        name = name.strip()
-        if not name:
-            raise UnleakError("a recipient needs a name or handle")
+        name, contact = check_recipient(name, contact)
         _ = self.key  # create the case key on first use
         with self.store.session() as s:
             if s.scalar(select(Recipient).where(Recipient.case_id == self.case_id, Recipient.name == name)):
@@ -87,6 +169,8 @@ class Registry:
             have = set(s.scalars(select(Recipient.name).where(Recipient.case_id == self.case_id)))
             for name, contact, note in rows:
                 name = (name or "").strip()
+                if name:
+                    name, contact = check_recipient(name, contact or "")
                 if not name or name in have:
                     skipped.append(name)
                     continue
@@ -104,25 +188,9 @@ class Registry:
             return [_info(r) for r in added], skipped
 
     def import_csv(self, path: Path) -> tuple[list[RecipientInfo], list[str]]:
-        """CSV with a header: name (or handle), contact, note. Other columns are ignored."""
-        try:
-            with open(path, newline="", encoding="utf-8-sig") as fh:
-                reader = csv.DictReader(fh)
-                fields = {f.lower().strip(): f for f in (reader.fieldnames or [])}
-                name_col = fields.get("name") or fields.get("handle")
-                if name_col is None:
-                    raise UnleakError(f"{path}: no 'name' or 'handle' column", hint="first line: name,contact,note")
-                rows = [
-                    (
-                        row.get(name_col, ""),
-                        row.get(fields.get("contact", ""), "") or "",
-                        row.get(fields.get("note", ""), "") or "",
-                    )
-                    for row in reader
-                ]
-        except FileNotFoundError:
-            raise NotFound(f"{path}: no such file") from None
-        return self.add_many(rows)
+        """CSV with a header: name (or handle), contact, note. Other columns are ignored. A file
+        that is not well-formed CSV, or a name that cannot be one, is refused whole, with its line."""
+        return self.add_many(read_recipients_csv(path))
 
     def list(self) -> list[RecipientInfo]:
         with self.store.session() as s:
@@ -139,7 +207,9 @@ class Registry:
         by_name = {r.name: r for r in everyone}
         missing = [n for n in names if n not in by_name]
         if missing:
-            raise NotFound(f"unknown recipient(s): {', '.join(missing)}", hint="see `unleak recipients list`")
+            shown = ", ".join(clip(neutralize(n), 60) for n in missing[:10])
+            more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+            raise NotFound(f"unknown recipient(s): {shown}{more}", hint="see `unleak recipients list`")
         return [by_name[n] for n in names]
 
     # --- mark and trace -------------------------------------------------------------------

@@ -27,6 +27,7 @@ from unleak.monitor.sources.base import (
 from unleak.net.guard import NetworkPolicy
 from unleak.store import Store
 from unleak.store.models import Source, utcnow
+from unleak.text import check_name
 
 __all__ = [
     "SourceInfo",
@@ -91,6 +92,8 @@ def add_source(
 ) -> SourceInfo:
     """Check and record a source; logged in the case's evidence log."""
     options = options or SourceOptions()
+    if name is not None:
+        name = check_name(name, "source name", max_length=500)
     plugin = get_source_kind(kind)
     config = plugin.configure(list(targets), options)
     NetworkPolicy.allowing(options.allow_networks)  # validate the CIDRs now

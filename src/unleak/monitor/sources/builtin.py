@@ -8,14 +8,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from unleak.errors import UnleakError
+from unleak.media.files import read_regular
 from unleak.monitor.sources.base import SourceKind, SourceOptions, Task, register
+from unleak.text import check_name, clip, neutralize
 
 
 def _check_url(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UnleakError(f"{url!r} is not an http(s) URL", hint="give full URLs such as https://example.com/page")
+        raise UnleakError(
+            f"{clip(neutralize(url))!r} is not an http(s) URL", hint="give full URLs such as https://example.com/page"
+        )
     return url
 
 
@@ -25,9 +29,12 @@ def _read_url_args(targets: list[str]) -> list[str]:
     for t in targets:
         if t.startswith("@"):
             try:
-                lines = Path(t[1:]).expanduser().read_text(encoding="utf-8").splitlines()
-            except OSError as exc:
-                raise UnleakError(f"cannot read the URL list {t[1:]}: {exc.strerror or exc}") from None
+                data = read_regular(Path(t[1:]).expanduser(), 100 * 1024 * 1024)  # a FIFO would block open()
+                lines = data.decode("utf-8").splitlines()
+            except UnicodeDecodeError:
+                raise UnleakError(f"the URL list {clip(t[1:])} is not UTF-8 text") from None
+            except UnleakError as exc:
+                raise UnleakError(f"cannot read the URL list: {exc.message}") from None
             urls += [_check_url(line) for line in lines if line.strip() and not line.lstrip().startswith("#")]
         else:
             urls.append(_check_url(t))
@@ -51,7 +58,10 @@ class FolderSource(SourceKind):
     def configure(cls, targets: list[str], options: SourceOptions) -> dict[str, Any]:
         paths = []
         for t in targets:
-            p = Path(t).expanduser().resolve()
+            try:
+                p = Path(t).expanduser().resolve()
+            except (OSError, RuntimeError):
+                raise UnleakError(f"{t}: a loop of symbolic links", hint="give a real folder") from None
             if not p.exists():
                 raise UnleakError(f"{t}: no such folder or file")
             paths.append(str(p))
@@ -59,10 +69,14 @@ class FolderSource(SourceKind):
 
     @classmethod
     def seeds(cls, config: dict[str, Any]) -> Iterable[Task]:
-        from unleak.bank import iter_media_paths
+        from unleak.media.files import iter_media_paths
 
         for path in iter_media_paths(config["targets"]):
-            yield Task(path.resolve().as_uri(), "file")
+            try:
+                where = path.resolve()
+            except (OSError, RuntimeError):  # a link loop: its task fails on its own, the scan goes on
+                where = path.absolute()
+            yield Task(where.as_uri(), "file")
 
 
 @register
@@ -88,7 +102,9 @@ class CrawlSource(SourceKind):
     @classmethod
     def configure(cls, targets: list[str], options: SourceOptions) -> dict[str, Any]:
         urls = _read_url_args(targets)
-        hosts = [h.lower().strip() for h in options.hosts] or sorted({urlsplit(u).hostname or "" for u in urls})
+        hosts = [check_name(h, "host", max_length=253).lower() for h in options.hosts] or sorted(
+            {urlsplit(u).hostname or "" for u in urls}
+        )
         depth = 2 if options.depth is None else options.depth
         if depth < 0 or depth > 50:
             raise UnleakError("depth must be between 0 and 50")
