@@ -90,7 +90,7 @@ def register(kind: type[SourceKind]) -> type[SourceKind]:
 
 
 def source_kinds() -> dict[str, type[SourceKind]]:
-    from unleak.monitor.sources import builtin  # noqa: F401 (registers the built-in kinds)
+    from unleak.monitor.sources import builtin, feed, sitemap  # noqa: F401 (register the built-in kinds)
 
     return dict(_KINDS)
 

@@ -1,4 +1,4 @@
-"""The built-in source kinds: folder, urls, crawl, feed, sitemap."""
+"""The built-in source kinds folder, urls and crawl (feed and sitemap have a module each)."""
 
 from __future__ import annotations
 
@@ -106,33 +106,3 @@ class CrawlSource(SourceKind):
     @classmethod
     def describe(cls, config: dict[str, Any]) -> str:
         return f"{', '.join(config['targets'])} (hosts {', '.join(config['hosts'])}, depth {config['depth']})"
-
-
-@register
-class FeedSource(SourceKind):
-    name = "feed"
-    summary = "RSS or Atom feeds: each entry's page and enclosures"
-
-    @classmethod
-    def configure(cls, targets: list[str], options: SourceOptions) -> dict[str, Any]:
-        return {"targets": _read_url_args(targets)}
-
-    @classmethod
-    def seeds(cls, config: dict[str, Any]) -> Iterable[Task]:
-        for url in config["targets"]:
-            yield Task(url, "feed")
-
-
-@register
-class SitemapSource(SourceKind):
-    name = "sitemap"
-    summary = "sitemaps (and sitemap indexes): every page they list"
-
-    @classmethod
-    def configure(cls, targets: list[str], options: SourceOptions) -> dict[str, Any]:
-        return {"targets": _read_url_args(targets)}
-
-    @classmethod
-    def seeds(cls, config: dict[str, Any]) -> Iterable[Task]:
-        for url in config["targets"]:
-            yield Task(url, "sitemap")
