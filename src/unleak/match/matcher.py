@@ -19,11 +19,11 @@ from pathlib import Path
 
 from unleak.bank import Bank, iter_media_paths
 from unleak.errors import UnleakError
-from unleak.match.bank_index import ExactLookup, PdqBankIndex, VideoBankIndex
 from unleak.match.calibration import DEFAULT_TARGET, REFERENCE_MODEL, Calibration, Group, NullModel, group_thresholds
 from unleak.media.sniff import MediaKind
 from unleak.signals import Media, Signal, compute_signals
 from unleak.signals import vpdq as vpdq_signal
+from unleak.signals.indexes import ExactLookup, PdqBankIndex, VideoBankIndex
 from unleak.signals.pdq import MIN_QUALITY, PdqSignal, hamming
 from unleak.timing import timed
 
