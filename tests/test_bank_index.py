@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from unleak.match.bank_index import ExactLookup, PdqBankIndex, VideoBankIndex
 from unleak.signals import vpdq as vpdq_signal
-from unleak.signals.indexes import ExactLookup, PdqBankIndex, VideoBankIndex
 from unleak.signals.pdq import hamming
 
 

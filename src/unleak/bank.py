@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, insert, or_, select
 
 from unleak.errors import MediaError, NotFound, UnleakError
 from unleak.media.sniff import _EXTENSION_KIND, sniff_file
-from unleak.signals import Media, Signal, compute_signals, get_signal_type
+from unleak.signals import Media, Signal, compute_signals, get_signal_type, signal_types, type_for_exchange_name
 from unleak.store import Store
 from unleak.store.models import BankItem, BankSignal, utcnow
 
@@ -42,18 +42,10 @@ class ProtectResult:
 
 
 def signals_to_json(signals: dict[str, Signal]) -> dict:
-    """The JSON contract's shape: pdq + pdq_quality, vpdq as a list of frames, exact hashes."""
+    """The JSON contract's shape, each type's own (`pdq` + `pdq_quality`, vPDQ frames as a list, ...)."""
     out: dict = {}
     for name, sig in signals.items():
-        if name == "vpdq":
-            from unleak.signals.vpdq import parse_frames
-
-            out["vpdq"] = [{"pdq": f.pdq, "quality": f.quality, "time": f.time} for f in parse_frames(sig.value)]
-            out["vpdq_quality"] = sig.quality
-        else:
-            out[name] = sig.value
-            if sig.quality is not None:
-                out[f"{name}_quality"] = sig.quality
+        out.update(get_signal_type(name).to_json(sig))
     return out
 
 
@@ -326,7 +318,7 @@ class Bank:
                 if fmt == "pdq" and sg.type == "pdq":
                     lines.append(sg.value)
                 elif fmt == "te":
-                    name = _TE_NAMES.get((sg.type, it.kind))
+                    name = _exchange_name(sg.type, it.kind)
                     if name:
                         lines.append(f"{name} {sg.value}")
         if fmt not in ("te", "pdq"):
@@ -376,9 +368,13 @@ class Bank:
                     stype, value = "pdq", line
                 else:
                     te_type, _, value = line.partition(" ")
-                    stype = _FROM_TE.get(te_type)
-                    if stype is None:
-                        raise UnleakError(f"{path}:{n}: unknown signal type {te_type!r}")
+                    found = type_for_exchange_name(te_type)
+                    if found is None:
+                        raise UnleakError(
+                            f"{path}:{n}: unknown signal type {te_type!r}",
+                            hint="known: " + ", ".join(sorted(_exchange_names())),
+                        )
+                    stype = found.name
                 entries.append((label, "hash", [(stype, value, None, "")]))
         added = refused = 0
         with self.store.session() as s:
@@ -435,22 +431,17 @@ class Bank:
         return added, refused
 
 
-_TE_NAMES = {
-    ("pdq", "image"): "pdq",
-    ("pdq", "hash"): "pdq",
-    ("vpdq", "video"): "vpdq",
-    ("vpdq", "hash"): "vpdq",
-    ("md5", "video"): "video_md5",
-    ("sha256", "video"): "video_sha256",
-}
-_FROM_TE = {
-    "pdq": "pdq",
-    "vpdq": "vpdq",
-    "video_md5": "md5",
-    "video_sha256": "sha256",
-    "md5": "md5",
-    "sha256": "sha256",
-}
+def _exchange_name(signal_type: str, kind: str) -> str | None:
+    """The name threatexchange / HMA lists give this type for this kind of item; None: not exchanged
+    (or a plug-in type that is no longer installed)."""
+    try:
+        return get_signal_type(signal_type).exchange_name(kind)
+    except ValueError:
+        return None
+
+
+def _exchange_names() -> set[str]:
+    return {n for t in signal_types() for n in (t.name, *t.exchange_names.values())}
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -9,7 +9,7 @@ import typer
 from unleak import console as output
 from unleak.bank import Bank, iter_media_paths, signals_to_json
 from unleak.errors import UnleakError
-from unleak.signals import Media, compute_signals
+from unleak.signals import Media, compute_signals, get_signal_type
 
 CaseOption = typer.Option(None, "--case", "-c", help="Case name (the default case when omitted).")
 JsonOption = typer.Option(False, "--json", help="One JSON object per line instead of tables.")
@@ -32,6 +32,7 @@ def hash_command(
     files = list(iter_media_paths(paths))
     with output.progress("Hashing", len(files), enabled=not as_json and len(files) > 1) as bar:
         for path in files:
+            signals = {}
             try:
                 signals = compute_signals(Media.open(path), fast=fast)
                 record = {"path": str(path), "signals": signals_to_json(signals), "error": None}
@@ -44,14 +45,11 @@ def hash_command(
             elif record["error"]:
                 output.error(record["error"])
             else:
-                sig = record["signals"]
-                if "pdq" in sig:
-                    rows.append((path, "pdq", sig["pdq"], sig["pdq_quality"]))
-                else:
-                    frames = sig["vpdq"]
-                    rows.append((path, "vpdq", f"{len(frames)} frames", sig.get("vpdq_quality")))
-                rows.append(("", "sha256", sig["sha256"], ""))
-                rows.append(("", "md5", sig["md5"], ""))
+                # Every registered type that applies, perceptual ones before exact digests.
+                ordered = sorted(signals.values(), key=lambda sg: get_signal_type(sg.type).exact)
+                for i, sig in enumerate(ordered):
+                    summary = get_signal_type(sig.type).summary(sig)
+                    rows.append((path if i == 0 else "", sig.type, summary, "" if sig.quality is None else sig.quality))
     if not as_json and rows:
         output.table(None, ["file", "signal", "value", "quality"], rows)
     if failed:

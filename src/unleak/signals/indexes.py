@@ -6,8 +6,6 @@ the items that match, and exact digests are found by binary search instead of a 
 
 - :class:`PdqBankIndex`: PDQ hashes (originals and their derived variants) in the exact
   multi-index hash of :mod:`unleak.index`.
-- :class:`VideoBankIndex`: every usable vPDQ frame hash as its own index item, so a candidate
-  video is compared in full (vPDQ's rule) only with the bank videos that share a frame with it.
 - :class:`ExactLookup`: SHA-256 / MD5 digests.
 """
 
@@ -19,12 +17,10 @@ import numpy as np
 import numpy.typing as npt
 
 from unleak.index import build_index
-from unleak.signals import vpdq as vpdq_signal
-
-FRAME_BITS = 20  # vPDQ frame ids: video position << 20 | frame number (a million frames a video)
+from unleak.signals.base import IndexHit, Signal
 
 
-def _pack_hex(values: Iterable[str], width: int = 32) -> npt.NDArray[np.uint8]:
+def pack_hex(values: Iterable[str], width: int = 32) -> npt.NDArray[np.uint8]:
     data = b"".join(bytes.fromhex(v) for v in values)
     return np.frombuffer(data, np.uint8).reshape(-1, width)
 
@@ -36,8 +32,9 @@ class PdqBankIndex:
     `Bank.active_signals("pdq", with_variants=True)`; the labels are not kept.
     """
 
-    def __init__(self, rows: Sequence[tuple]) -> None:
+    def __init__(self, rows: Sequence[tuple], threshold: int = 31) -> None:
         n = len(rows)
+        self.threshold = threshold  # for `query`; `search` takes its own radius
         self.signal_ids = np.fromiter((r[0] for r in rows), np.int64, n)
         self.items = np.fromiter((r[1] for r in rows), np.int64, n)
         names: dict[str, int] = {"": 0}
@@ -45,7 +42,7 @@ class PdqBankIndex:
             (names.setdefault(r[4] if len(r) > 4 else "", len(names)) for r in rows), np.int32, n
         )
         self.variant_names = list(names)
-        self.hashes = _pack_hex(r[3] for r in rows) if n else np.zeros((0, 32), np.uint8)
+        self.hashes = pack_hex(r[3] for r in rows) if n else np.zeros((0, 32), np.uint8)
         order = np.argsort(self.signal_ids, kind="stable")
         if n and not np.array_equal(order, np.arange(n)):
             self.signal_ids, self.items = self.signal_ids[order], self.items[order]
@@ -77,56 +74,23 @@ class PdqBankIndex:
             (self.variant_names[self.variant_code[r]], self.hashes[r].tobytes().hex()) for r in self._rows_of(item_id)
         ]
 
+    def query(self, signal: Signal) -> list[IndexHit]:
+        """Bank items with a hash (original or derived) within `threshold` of the query, at their nearest."""
+        nearest: dict[int, int] = {}
+        for item, _variant, dist in self.search([signal.value], self.threshold)[0]:
+            nearest[item] = min(dist, nearest.get(item, dist))
+        return [IndexHit(i, d) for i, d in sorted(nearest.items())]
+
     def search(self, hex_values: Sequence[str], radius: int) -> list[list[tuple[int, str, int]]]:
         """For each query: (item id, bank variant, distance) of every bank hash within `radius`."""
         out: list[list[tuple[int, str, int]]] = [[] for _ in hex_values]
         if len(self) == 0 or not hex_values:
             return out
-        result = self.index.search(_pack_hex(hex_values), radius)
+        result = self.index.search(pack_hex(hex_values), radius)
         rows = np.searchsorted(self.signal_ids, result.item)
         items, codes = self.items[rows].tolist(), self.variant_code[rows].tolist()
         for q, item, code, dist in zip(result.query.tolist(), items, codes, result.distance.tolist()):
             out[q].append((item, self.variant_names[code], dist))
-        return out
-
-
-class VideoBankIndex:
-    """The live vPDQ signals of a bank: each usable frame hash indexed under (video, frame)."""
-
-    def __init__(self, rows: Sequence[tuple]) -> None:
-        self.items = np.fromiter((r[1] for r in rows), np.int64, len(rows))
-        self.values = [r[3] for r in rows]  # parsed again only for the videos a query hits
-        ids: list[int] = []
-        hexes: list[str] = []
-        for v, value in enumerate(self.values):
-            for f, frame in enumerate(vpdq_signal.usable(vpdq_signal.parse_frames(value))[: 1 << FRAME_BITS]):
-                ids.append(v << FRAME_BITS | f)
-                hexes.append(frame.pdq)
-        self.n_frames = len(ids)
-        self.index = build_index(np.array(ids, np.int64), _pack_hex(hexes)) if ids else None
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-    def candidates(self, frames: list[vpdq_signal.Frame]) -> list[int]:
-        """Positions of the bank videos that have a frame within vPDQ's frame distance of a query frame.
-
-        Any video that vPDQ's rule can match is among them (a match needs a shared frame), so
-        comparing only these in full gives exactly the brute force's answer."""
-        query = vpdq_signal.usable(frames)
-        if self.index is None or not query:
-            return []
-        hits = self.index.search(_pack_hex(f.pdq for f in query), vpdq_signal.FRAME_DISTANCE_MAX)
-        return sorted(set((hits.item >> FRAME_BITS).tolist()))
-
-    def match(self, frames: list[vpdq_signal.Frame]) -> list[tuple[int, vpdq_signal.VideoMatch, int]]:
-        """(bank item id, comparison, usable bank frames) of every bank video that matches by vPDQ's rule."""
-        out = []
-        for v in self.candidates(frames):
-            bank_frames = vpdq_signal.parse_frames(self.values[v])
-            vm = vpdq_signal.compare(frames, bank_frames)
-            if vm.is_match():
-                out.append((int(self.items[v]), vm, len(vpdq_signal.usable(bank_frames))))
         return out
 
 
@@ -135,7 +99,7 @@ class ExactLookup:
 
     def __init__(self, rows: Sequence[tuple], digest_bytes: int) -> None:
         n = len(rows)
-        digests = _pack_hex((r[3] for r in rows), digest_bytes) if n else np.zeros((0, digest_bytes), np.uint8)
+        digests = pack_hex((r[3] for r in rows), digest_bytes) if n else np.zeros((0, digest_bytes), np.uint8)
         keys = digests[:, :8].copy().view(">u8").reshape(-1) if n else np.zeros(0, ">u8")
         order = np.argsort(keys, kind="stable")
         self.keys = keys[order].astype(np.uint64)
