@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from unleak.errors import UnleakError
-from unleak.monitor.sources.base import SourceKind, SourceOptions, Task, register
+from unleak.monitor.sources.base import OptionSpec, SourceKind, SourceOptions, Task, register
 
 
 def _check_url(url: str) -> str:
@@ -84,15 +84,18 @@ class UrlListSource(SourceKind):
 class CrawlSource(SourceKind):
     name = "crawl"
     summary = "a website crawled from a start URL, within given hosts and depth"
+    options = (
+        OptionSpec("host", str, "stay on these hosts and their subdomains (default: the start URLs')", multiple=True),
+        OptionSpec("depth", int, "how many links deep", default=2, min=0, max=50),
+        OptionSpec("max_pages", int, "stop after this many pages", default=10_000, min=1),
+    )
 
     @classmethod
     def configure(cls, targets: list[str], options: SourceOptions) -> dict[str, Any]:
         urls = _read_url_args(targets)
-        hosts = [h.lower().strip() for h in options.hosts] or sorted({urlsplit(u).hostname or "" for u in urls})
-        depth = 2 if options.depth is None else options.depth
-        if depth < 0 or depth > 50:
-            raise UnleakError("depth must be between 0 and 50")
-        return {"targets": urls, "hosts": hosts, "depth": depth, "max_pages": options.max_pages or 10_000}
+        values = cls.option_values(options)
+        hosts = [h.lower().strip() for h in values["host"]] or sorted({urlsplit(u).hostname or "" for u in urls})
+        return {"targets": urls, "hosts": hosts, "depth": values["depth"], "max_pages": values["max_pages"]}
 
     @classmethod
     def seeds(cls, config: dict[str, Any]) -> Iterable[Task]:
