@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from unleak.index import build_index
-from unleak.signals.base import IndexHit, Signal
+from unleak.signals.base import BankRow, IndexHit, Signal
 
 
 def pack_hex(values: Iterable[str], width: int = 32) -> npt.NDArray[np.uint8]:
@@ -32,7 +32,7 @@ class PdqBankIndex:
     `Bank.active_signals("pdq", with_variants=True)`; the labels are not kept.
     """
 
-    def __init__(self, rows: Sequence[tuple], threshold: int = 31) -> None:
+    def __init__(self, rows: Sequence[BankRow], threshold: int = 31) -> None:
         n = len(rows)
         self.threshold = threshold  # for `query`; `search` takes its own radius
         self.signal_ids = np.fromiter((r[0] for r in rows), np.int64, n)
@@ -97,7 +97,7 @@ class PdqBankIndex:
 class ExactLookup:
     """Bank items by exact digest (SHA-256 or MD5), by binary search over sorted digests."""
 
-    def __init__(self, rows: Sequence[tuple], digest_bytes: int) -> None:
+    def __init__(self, rows: Sequence[BankRow], digest_bytes: int) -> None:
         n = len(rows)
         digests = pack_hex((r[3] for r in rows), digest_bytes) if n else np.zeros((0, digest_bytes), np.uint8)
         keys = digests[:, :8].copy().view(">u8").reshape(-1) if n else np.zeros(0, ">u8")

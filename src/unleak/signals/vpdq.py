@@ -164,7 +164,7 @@ def hash_video_fast(path, seconds_per_hash: float = SECONDS_PER_HASH) -> list[Fr
 class VideoBankIndex:
     """The live vPDQ signals of a bank: each usable frame hash indexed under (video, frame)."""
 
-    def __init__(self, rows: Sequence[tuple]) -> None:
+    def __init__(self, rows: Sequence[BankRow]) -> None:
         self.items = np.fromiter((r[1] for r in rows), np.int64, len(rows))
         self.values = [r[3] for r in rows]  # parsed again only for the videos a query hits
         ids: list[int] = []
