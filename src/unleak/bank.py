@@ -43,18 +43,10 @@ class ProtectResult:
 
 
 def signals_to_json(signals: dict[str, Signal]) -> dict:
-    """The JSON contract's shape: pdq + pdq_quality, vpdq as a list of frames, exact hashes."""
+    """The JSON contract's shape, each type's own (`pdq` + `pdq_quality`, vPDQ frames as a list, ...)."""
     out: dict = {}
     for name, sig in signals.items():
-        if name == "vpdq":
-            from unleak.signals.vpdq import parse_frames
-
-            out["vpdq"] = [{"pdq": f.pdq, "quality": f.quality, "time": f.time} for f in parse_frames(sig.value)]
-            out["vpdq_quality"] = sig.quality
-        else:
-            out[name] = sig.value
-            if sig.quality is not None:
-                out[f"{name}_quality"] = sig.quality
+        out.update(get_signal_type(name).to_json(sig))
     return out
 
 
@@ -298,7 +290,7 @@ class Bank:
                 if fmt == "pdq" and sg.type == "pdq":
                     lines.append(sg.value)
                 elif fmt == "te":
-                    name = _TE_NAMES.get((sg.type, it.kind))
+                    name = _exchange_name(sg.type, it.kind)
                     if name:
                         lines.append(f"{name} {sg.value}")
         if fmt not in ("te", "pdq"):
@@ -389,14 +381,13 @@ class Bank:
         return added, refused
 
 
-_TE_NAMES = {
-    ("pdq", "image"): "pdq",
-    ("pdq", "hash"): "pdq",
-    ("vpdq", "video"): "vpdq",
-    ("vpdq", "hash"): "vpdq",
-    ("md5", "video"): "video_md5",
-    ("sha256", "video"): "video_sha256",
-}
+def _exchange_name(signal_type: str, kind: str) -> str | None:
+    """The name threatexchange / HMA lists give this type for this kind of item; None: not exchanged
+    (or a plug-in type that is no longer installed)."""
+    try:
+        return get_signal_type(signal_type).exchange_name(kind)
+    except ValueError:
+        return None
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from unleak.errors import UnleakError
+from unleak.signals import signal_types, type_for_exchange_name
 from unleak.text import clip, neutralize
 
 FORMATS = ("json", "te", "pdq")
@@ -24,14 +25,6 @@ KINDS = ("image", "video", "hash")
 MAX_LABEL = 500  # the bank's column
 MAX_VARIANT = 60
 
-FROM_TE = {
-    "pdq": "pdq",
-    "vpdq": "vpdq",
-    "video_md5": "md5",
-    "video_sha256": "sha256",
-    "md5": "md5",
-    "sha256": "sha256",
-}
 _PDQ = re.compile(r"[0-9a-fA-F]{64}")
 
 
@@ -85,12 +78,13 @@ def parse(text: str, fmt: str | None, *, label: str, where: str) -> list[Entry]:
             stype, value = "pdq", line
         else:
             te_type, _, value = line.partition(" ")
-            stype = FROM_TE.get(te_type)
-            if stype is None:
-                hint = f"each line is `<type> <hash>` with a type among {', '.join(FROM_TE)}"
+            found = type_for_exchange_name(te_type)
+            if found is None:
+                hint = f"each line is `<type> <hash>` with a type among {', '.join(sorted(exchange_names()))}"
                 if _PDQ.fullmatch(te_type):
                     hint = "this looks like a bare PDQ list: give --format pdq"
                 raise UnleakError(f"{where}:{n}: unknown signal type {show(te_type, 40)}", hint=hint)
+            stype = found.name
         entries.append(Entry(label, "hash", [(stype, value.strip(), None, "")]))
     return entries
 
@@ -160,3 +154,8 @@ def _type(value: object) -> str:
         bool: "true/false",
         type(None): "null",
     }.get(type(value), type(value).__name__)
+
+
+def exchange_names() -> set[str]:
+    """Every type name a hash list may use: ours and the threatexchange / HMA names."""
+    return {n for t in signal_types() for n in (t.name, *t.exchange_names.values())}

@@ -153,6 +153,12 @@ def source_add(
     hosts: list[str] = typer.Option([], "--host", help="crawl: stay on these hosts (default: the start URL's)."),
     depth: int | None = typer.Option(None, "--depth", help="crawl: how many links deep (default 2)."),
     max_pages: int | None = typer.Option(None, "--max-pages", help="crawl: stop after this many pages."),
+    option: list[str] = typer.Option(
+        [],
+        "--option",
+        "-o",
+        help="A setting of this kind, KEY=VALUE (repeatable); `unleak source kinds` lists each kind's.",
+    ),
     allow_networks: list[str] = typer.Option(
         [],
         "--allow-network",
@@ -164,9 +170,8 @@ def source_add(
     """Add a source to watch."""
     from unleak.monitor.sources import SourceOptions, add_source
 
-    info = add_source(
-        _store(), case, kind, targets, SourceOptions(list(hosts), depth, max_pages, list(allow_networks)), name=name
-    )
+    options = SourceOptions(list(hosts), depth, max_pages, list(allow_networks), SourceOptions.parse_pairs(option))
+    info = add_source(_store(), case, kind, targets, options, name=name)
     if as_json:
         output.emit_json(info.to_json())
     else:
@@ -202,10 +207,11 @@ def source_remove(source_id: int = typer.Argument(...), case: str | None = CaseO
 
 @source_app.command("kinds")
 def source_kinds_command() -> None:
-    """List the kinds of source (built in and plug-ins)."""
+    """List the kinds of source (built in and plug-ins) and the options each takes (--option KEY=VALUE)."""
     from unleak.monitor.sources import source_kinds
 
-    output.table("Source kinds", ["kind", "what"], [(k, v.summary) for k, v in sorted(source_kinds().items())])
+    rows = [(k, v.summary, "\n".join(spec.describe() for spec in v.options)) for k, v in sorted(source_kinds().items())]
+    output.table("Source kinds", ["kind", "what", "options (--option KEY=VALUE)"], rows)
 
 
 # --- scan / watch ---------------------------------------------------------------------------

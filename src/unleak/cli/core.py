@@ -10,7 +10,7 @@ from unleak import console as output
 from unleak.bank import Bank, signals_to_json
 from unleak.errors import UnleakError
 from unleak.media.files import iter_media_paths
-from unleak.signals import Media, compute_signals
+from unleak.signals import Media, compute_signals, get_signal_type
 
 CaseOption = typer.Option(None, "--case", "-c", help="Case name (the default case when omitted).")
 JsonOption = typer.Option(False, "--json", help="One JSON object per line instead of tables.")
@@ -39,6 +39,7 @@ def hash_command(
     files = _media_files(paths)
     with output.progress("Hashing", len(files), enabled=not as_json and len(files) > 1) as bar:
         for path in files:
+            signals = {}
             try:
                 signals = compute_signals(Media.open(path), fast=fast)
                 record = {"path": str(path), "signals": signals_to_json(signals), "error": None}
@@ -51,14 +52,11 @@ def hash_command(
             elif record["error"]:
                 output.error(record["error"])
             else:
-                sig = record["signals"]
-                if "pdq" in sig:
-                    rows.append((path, "pdq", sig["pdq"], sig["pdq_quality"]))
-                else:
-                    frames = sig["vpdq"]
-                    rows.append((path, "vpdq", f"{len(frames)} frames", sig.get("vpdq_quality")))
-                rows.append(("", "sha256", sig["sha256"], ""))
-                rows.append(("", "md5", sig["md5"], ""))
+                # Every registered type that applies, perceptual ones before exact digests.
+                ordered = sorted(signals.values(), key=lambda sg: get_signal_type(sg.type).exact)
+                for i, sig in enumerate(ordered):
+                    summary = get_signal_type(sig.type).summary(sig)
+                    rows.append((path if i == 0 else "", sig.type, summary, "" if sig.quality is None else sig.quality))
     if not as_json and rows:
         output.table(None, ["file", "signal", "value", "quality"], rows)
     if failed:

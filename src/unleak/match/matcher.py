@@ -1,6 +1,6 @@
-"""Match candidates against a bank: exact hashes by lookup, PDQ through the Hamming index, vPDQ by frames.
-
-PDQ matching has two modes (see docs/matching.md):
+"""Match candidates against a bank, with every registered signal type through the index it provides
+(exact hashes by lookup, vPDQ by frames, a plug-in's type by its own index). PDQ gets more, in
+two modes (see docs/matching.md):
 - hash-only: the candidate's PDQ, its 7 other orientations and its content boxes against the
   bank's hashes and their derived variants (crops, trimmed borders), each group of comparisons
   at the threshold that keeps the false-match rate per candidate-bank pair <= 1e-6
@@ -16,16 +16,25 @@ import os
 from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import cast
 
 from unleak.bank import Bank
 from unleak.errors import UnleakError
-from unleak.match.bank_index import ExactLookup, PdqBankIndex, VideoBankIndex
 from unleak.match.calibration import DEFAULT_TARGET, REFERENCE_MODEL, Calibration, Group, NullModel, group_thresholds
 from unleak.media.files import iter_media_paths
-from unleak.media.sniff import MediaKind
-from unleak.signals import Media, Signal, compute_signals
-from unleak.signals import vpdq as vpdq_signal
+from unleak.signals import (
+    IndexHit,
+    Media,
+    Signal,
+    SignalIndex,
+    SignalType,
+    compute_signals,
+    get_signal_type,
+    signal_types,
+)
+from unleak.signals.indexes import PdqBankIndex
 from unleak.signals.pdq import MIN_QUALITY, PdqSignal, hamming
+from unleak.signals.vpdq import VideoBankIndex, VpdqSignal
 from unleak.timing import timed
 
 VERIFY_MODES = ("auto", "on", "off")
@@ -116,15 +125,15 @@ class Matcher:
         self.bank_variants = variants if bank_variants is None else bank_variants
         self.pdq_threshold = pdq_threshold
         self.null_model = null_model
-        self.exact = {
-            stype: ExactLookup(bank.active_signals(stype), size) for stype, size in (("sha256", 32), ("md5", 16))
-        }
-        rows = bank.active_signals("pdq", with_variants=True)
-        if not self.bank_variants:
-            rows = [r for r in rows if not r[4]]
-        self.pdq = PdqBankIndex(rows)
-        del rows
-        self.videos = VideoBankIndex(bank.active_signals("vpdq"))
+        # Every registered signal type's bank values, in the index its type provides. PDQ's keeps
+        # the derived hashes (crops, trimmed borders) for the calibrated path below.
+        self.indexes: dict[str, SignalIndex] = {}
+        for stype in signal_types():
+            rows = bank.active_signals(stype.name, with_variants=stype is PdqSignal and self.bank_variants)
+            self.indexes[stype.name] = stype.build_index(rows)
+            del rows
+        self.pdq = cast(PdqBankIndex, self.indexes[PdqSignal.name])
+        self.videos = cast(VideoBankIndex, self.indexes[VpdqSignal.name])
         self._labels: dict[int, str] = {}
         self.verifier = None
         if verify != "off":
@@ -181,37 +190,25 @@ class Matcher:
             if m.bank_id not in best or m.distance < best[m.bank_id].distance:
                 best[m.bank_id] = m
 
-        for stype in ("sha256", "md5"):
-            for item_id in self.exact[stype].find(signals[stype].value):
-                # the same bytes: by chance far less likely than any rate reported, so the floor
-                keep(Match(item_id, self._label(item_id), stype, 0, false_match_rate=0.0))
-        if media.kind is MediaKind.IMAGE:
-            for m in self._match_pdq(media, signals["pdq"], timings):
-                if m.bank_id in best and best[m.bank_id].signal in ("sha256", "md5"):
-                    exact = best[m.bank_id]  # an exact copy: keep it, with what verification says
-                    exact.verified, exact.transform, exact.inliers = m.verified, m.transform, m.inliers
-                else:
-                    keep(m)
-        else:
-            frames = vpdq_signal.parse_frames(signals["vpdq"].value)
-            n_query = len(vpdq_signal.usable(frames))
+        # Exact types first: a copy of the very file is reported as such, whatever else matches.
+        for stype in sorted(signal_types(media.kind), key=lambda t: not t.exact):
+            sig = signals.get(stype.name)
+            if sig is None:
+                continue
+            if stype is PdqSignal:  # rotations, content boxes, bank crops, owner-side verification
+                for m in self._match_pdq(media, sig, timings):
+                    exact = best.get(m.bank_id)
+                    if exact is not None and get_signal_type(exact.signal).exact:
+                        exact.verified, exact.transform, exact.inliers = m.verified, m.transform, m.inliers
+                    else:
+                        keep(m)
+                continue
+            if not stype.usable(sig):
+                continue
             with timed(timings, "match"):
-                video_matches = self.videos.match(frames)
-            for item_id, vm, n_bank in video_matches:
-                # Union bound: an unrelated video this near has some frame pair within the median distance.
-                rate = min(1.0, n_query * n_bank * self.null_model.rate(vm.median_distance))
-                keep(
-                    Match(
-                        item_id,
-                        self._label(item_id),
-                        "vpdq",
-                        vm.median_distance,
-                        signals["vpdq"].quality,
-                        round(vm.query_match_percent, 1),
-                        round(vm.bank_match_percent, 1),
-                        false_match_rate=rate,
-                    )
-                )
+                hits = self.indexes[stype.name].query(sig)
+            for hit in hits:
+                keep(self._match_from_hit(stype, sig, hit))
         result.matches = sorted(best.values(), key=lambda m: (m.distance, m.bank_id))
         return result
 
@@ -267,6 +264,26 @@ class Matcher:
             with timed(timings, "verify"):
                 self._verify(media, qh, nearest, matches)
         return list(matches.values())
+
+    def _match_from_hit(self, stype: type[SignalType], sig: Signal, hit: IndexHit) -> Match:
+        """A match found by a type's own index, with the false-match rate the type allows."""
+        details = dict(hit.details)
+        if stype.exact:  # the same bytes: by chance far less likely than any rate reported, so the floor
+            rate: float | None = 0.0
+        elif "pdq_comparisons" in details:  # union bound: some PDQ pair of the two within the median distance
+            rate = min(1.0, details["pdq_comparisons"] * self.null_model.rate(hit.distance))
+        else:
+            rate = details.get("false_match_rate")
+        return Match(
+            hit.item_id,
+            self._label(hit.item_id),
+            stype.name,
+            hit.distance,
+            None if stype.exact else sig.quality,
+            details.get("query_match_percent"),
+            details.get("bank_match_percent"),
+            false_match_rate=rate,
+        )
 
     def _label(self, item_id: int) -> str:
         if item_id not in self._labels:  # only matched items' labels are ever loaded

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -18,7 +17,6 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from html import unescape
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -32,8 +30,10 @@ from unleak.evidence.capture import LocalFile, capture_sighting, remove_orphan_c
 from unleak.evidence.log import append_record, iso_utc
 from unleak.evidence.sightings import record_sighting, removed_by_url
 from unleak.media.files import check_regular, read_regular
-from unleak.monitor.html import looks_like_media_url, parse_page, post_time
+from unleak.monitor.html import parse_page
 from unleak.monitor.sources.base import SourceKind, Task, TaskContext, get_source_kind
+from unleak.monitor.sources.feed import feed_tasks
+from unleak.monitor.sources.sitemap import sitemap_tasks
 from unleak.net.fetch import Fetcher, FetchPolicy, FetchResult
 from unleak.net.guard import Blocked, FetchError, NetworkPolicy, Resolver
 from unleak.store import Store
@@ -43,8 +43,6 @@ from unleak.timing import timed
 log = logging.getLogger("unleak.monitor")
 
 BUILTIN_KINDS = {"page", "media", "feed", "sitemap", "file"}
-MAX_SITEMAP_DEPTH = 3
-MAX_SITEMAP_URLS = 50_000
 # hash, match, verify: the matcher's own phases (signals and variant hashes; look-ups; owner-side checks).
 PHASES = ("fetch", "parse", "decode", "hash", "match", "verify", "capture", "db")
 
@@ -642,12 +640,12 @@ class _ScanRun:
         if sniffed == "feed" or (task.kind == "feed" and sniffed != "html"):
             o.kind_seen = "feed"
             with timed(o.timings, "parse"):
-                o.new_tasks = self._feed_tasks(task, r)
+                o.new_tasks = feed_tasks(task, r.body, r.final_url)
             return
         if sniffed == "sitemap" or (task.kind == "sitemap" and sniffed != "html"):
             o.kind_seen = "sitemap"
             with timed(o.timings, "parse"):
-                o.new_tasks = self._sitemap_tasks(task, r)
+                o.new_tasks = sitemap_tasks(task, r.body)
             return
         if sniffed == "html":
             o.kind_seen = "page"
@@ -684,71 +682,6 @@ class _ScanRun:
         o.matches = result.matches
         if not o.matches:
             o.media = None  # keep memory low: only matches are captured
-
-    def _feed_tasks(self, task: Task, r: FetchResult) -> list[Task]:
-        import feedparser
-
-        parsed = feedparser.parse(r.body, response_headers={"content-location": r.final_url})
-        tasks: list[Task] = []
-        for entry in parsed.entries[:5000]:
-            hints = {}
-            author = _feed_author(entry)
-            if author:
-                hints["uploader"] = author
-            posted = entry.get("published") or entry.get("updated")
-            if posted:
-                hints["posted_raw"] = str(posted)[:100]
-                when = post_time(str(posted)) or _feed_time(entry)
-                if when:
-                    hints["posted_at"] = when
-            link = entry.get("link")
-            if link and urlsplit(link).scheme in ("http", "https"):
-                kind = "media" if looks_like_media_url(link) else "page"
-                tasks.append(Task(link, kind, 0, task.url, dict(hints)))
-            media_urls = [e.get("href") for e in entry.get("enclosures", [])]
-            media_urls += [m.get("url") for m in entry.get("media_content", [])]
-            media_urls += [m.get("url") for m in entry.get("media_thumbnail", [])]
-            for u in media_urls:
-                if u and urlsplit(u).scheme in ("http", "https"):
-                    tasks.append(Task(u, "media", 0, link or task.url, {**hints, "page_url": link or task.url}))
-        return tasks
-
-    def _sitemap_tasks(self, task: Task, r: FetchResult) -> list[Task]:
-        text = r.body.decode("utf-8", "replace")
-        is_index = "<sitemapindex" in text[:4096].lower()
-        tasks: list[Task] = []
-        for m in re.finditer(
-            r"<((?:image:|video:)?(?:loc|content_loc|thumbnail_loc))>\s*(.*?)\s*</\1>", text, re.IGNORECASE | re.DOTALL
-        ):
-            if len(tasks) >= MAX_SITEMAP_URLS:
-                break
-            tag, url = m.group(1).lower(), unescape(m.group(2)).strip()
-            if urlsplit(url).scheme not in ("http", "https"):
-                continue
-            if tag != "loc":
-                tasks.append(Task(url, "media", 0, task.url))
-            elif is_index:
-                if task.depth < MAX_SITEMAP_DEPTH:
-                    tasks.append(Task(url, "sitemap", task.depth + 1, task.url))
-            else:
-                tasks.append(Task(url, "media" if looks_like_media_url(url) else "page", 0, task.url))
-        return tasks
-
-
-def _feed_time(entry: Any) -> str | None:
-    """The entry's time as feedparser read it (UTC), for dates written in a form post_time does not take."""
-    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
-    try:
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", parsed) if parsed else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _feed_author(entry: Any) -> str | None:
-    """The entry's author: Atom's name, dc:creator, or RSS's "email (Name)" as the name."""
-    author = str(entry.get("author") or (entry.get("author_detail") or {}).get("name") or "").strip()
-    m = re.fullmatch(r"\S+@\S+\s+\((.+)\)", author)  # feedparser keeps RSS <author> as written
-    return (m.group(1).strip() if m else author)[:200] or None
 
 
 def scan(

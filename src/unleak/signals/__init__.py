@@ -1,11 +1,19 @@
-"""Fingerprints of media: one module per algorithm, found through the registry."""
+"""Fingerprints of media: one module per algorithm, found through the registry (plug-ins by entry point)."""
 
 from __future__ import annotations
 
 from unleak.errors import MediaError
-from unleak.signals.base import Signal, SignalType
+from unleak.signals.base import Example, IndexHit, InvalidSignal, LinearIndex, Signal, SignalIndex, SignalType
 from unleak.signals.media import Media
-from unleak.signals.registry import get_signal_type, register, signal_types
+from unleak.signals.registry import (
+    ENTRY_POINT_GROUP,
+    get_signal_type,
+    register,
+    reload_plugins,
+    signal_types,
+    type_for_exchange_name,
+    unregister,
+)
 
 
 def compute_signals(media: Media, *, fast: bool = False) -> dict[str, Signal]:
@@ -14,12 +22,21 @@ def compute_signals(media: Media, *, fast: bool = False) -> dict[str, Signal]:
 
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
+    "Example",
+    "IndexHit",
+    "InvalidSignal",
+    "LinearIndex",
     "Media",
     "MediaError",
     "Signal",
+    "SignalIndex",
     "SignalType",
     "compute_signals",
     "get_signal_type",
     "register",
+    "reload_plugins",
     "signal_types",
+    "type_for_exchange_name",
+    "unregister",
 ]

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pdqhash
 
 from unleak.errors import MediaError
 from unleak.media.sniff import MediaKind
-from unleak.signals.base import Signal, SignalType
+from unleak.signals.base import BankRow, Example, InvalidSignal, Signal, SignalType
+from unleak.signals.indexes import PdqBankIndex
 from unleak.signals.media import Media
+from unleak.signals.samples import sample_media
 
 if TYPE_CHECKING:
     from unleak.signals.pdq_fast import FastImage
@@ -110,6 +113,8 @@ class PdqSignal(SignalType):
     name = "pdq"
     media = frozenset({MediaKind.IMAGE})
     threshold = 31  # PDQ_CONFIDENT_MATCH_THRESHOLD, as in HMA and StopNCII
+    min_quality = MIN_QUALITY
+    exchange_names: ClassVar[Mapping[str, str]] = {"image": "pdq", "hash": "pdq"}
 
     @classmethod
     def compute(cls, media: Media, *, fast: bool = False) -> Signal:
@@ -124,5 +129,16 @@ class PdqSignal(SignalType):
     def validate(cls, value: str) -> str:
         value = value.strip().lower()
         if not re.fullmatch(r"[0-9a-f]{64}", value):
-            raise ValueError(f"not a PDQ hash (64 hex digits): {value[:80]!r}")
+            raise InvalidSignal(f"not a PDQ hash (64 hex digits): {value[:80]!r}")
         return value
+
+    @classmethod
+    def build_index(cls, rows: Sequence[BankRow]) -> PdqBankIndex:
+        """A multi-index Hamming index (unleak.index) over the hashes and their derived variants."""
+        return PdqBankIndex(rows, cls.threshold)
+
+    @classmethod
+    def examples(cls) -> list[Example]:
+        # coffee.png's hash as python-threatexchange's pdq_from_file gives it
+        coffee = "8c629e779a663698b9a33866c026726c21a679f61eb6e1f8c79ba7e23c8299e0"
+        return [Example(coffee, sample_media, quality=100), Example("f" * 64), Example("0" * 64)]

@@ -13,13 +13,17 @@ test video its frame hashes, qualities and times equal the vpdq package's; see d
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
 from unleak.errors import MediaError
+from unleak.index import build_index
 from unleak.media.sniff import MediaKind
-from unleak.signals.base import Signal, SignalType
+from unleak.signals.base import BankRow, Example, IndexHit, InvalidSignal, Signal, SignalType
+from unleak.signals.indexes import pack_hex
 from unleak.signals.media import Media
 from unleak.signals.pdq import PdqSignal
 
@@ -28,6 +32,7 @@ FRAME_QUALITY_MIN = 50
 FRAME_DISTANCE_MAX = 31
 QUERY_MATCH_PERCENT = 80.0  # threatexchange/HMA defaults
 BANK_MATCH_PERCENT = 0.0
+FRAME_BITS = 20  # frame ids in the index: video position << 20 | frame number (a million frames a video)
 
 
 @dataclass(frozen=True)
@@ -156,10 +161,68 @@ def hash_video_fast(path, seconds_per_hash: float = SECONDS_PER_HASH) -> list[Fr
     return frames
 
 
+class VideoBankIndex:
+    """The live vPDQ signals of a bank: each usable frame hash indexed under (video, frame)."""
+
+    def __init__(self, rows: Sequence[BankRow]) -> None:
+        self.items = np.fromiter((r[1] for r in rows), np.int64, len(rows))
+        self.values = [r[3] for r in rows]  # parsed again only for the videos a query hits
+        ids: list[int] = []
+        hexes: list[str] = []
+        for v, value in enumerate(self.values):
+            for f, frame in enumerate(usable(parse_frames(value))[: 1 << FRAME_BITS]):
+                ids.append(v << FRAME_BITS | f)
+                hexes.append(frame.pdq)
+        self.n_frames = len(ids)
+        self.index = build_index(np.array(ids, np.int64), pack_hex(hexes)) if ids else None
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def candidates(self, frames: list[Frame]) -> list[int]:
+        """Positions of the bank videos that have a frame within vPDQ's frame distance of a query frame.
+
+        Any video that vPDQ's rule can match is among them (a match needs a shared frame), so
+        comparing only these in full gives exactly the brute force's answer."""
+        query = usable(frames)
+        if self.index is None or not query:
+            return []
+        hits = self.index.search(pack_hex(f.pdq for f in query), FRAME_DISTANCE_MAX)
+        return sorted(set((hits.item >> FRAME_BITS).tolist()))
+
+    def query(self, signal: Signal) -> list[IndexHit]:
+        """The bank videos that match by vPDQ's rule, at their median frame distance."""
+        frames = parse_frames(signal.value)
+        n_query = len(usable(frames))
+        return [
+            IndexHit(
+                item_id,
+                vm.median_distance,
+                {
+                    "query_match_percent": round(vm.query_match_percent, 1),
+                    "bank_match_percent": round(vm.bank_match_percent, 1),
+                    "pdq_comparisons": n_query * n_bank,
+                },
+            )
+            for item_id, vm, n_bank in self.match(frames)
+        ]
+
+    def match(self, frames: list[Frame]) -> list[tuple[int, VideoMatch, int]]:
+        """(bank item id, comparison, usable bank frames) of every bank video that matches by vPDQ's rule."""
+        out = []
+        for v in self.candidates(frames):
+            bank_frames = parse_frames(self.values[v])
+            vm = compare(frames, bank_frames)
+            if vm.is_match():
+                out.append((int(self.items[v]), vm, len(usable(bank_frames))))
+        return out
+
+
 class VpdqSignal(SignalType):
     name = "vpdq"
     media = frozenset({MediaKind.VIDEO})
     threshold = FRAME_DISTANCE_MAX
+    exchange_names: ClassVar[Mapping[str, str]] = {"video": "vpdq", "hash": "vpdq"}
 
     @classmethod
     def compute(cls, media: Media, *, fast: bool = False) -> Signal:
@@ -179,6 +242,38 @@ class VpdqSignal(SignalType):
     @classmethod
     def validate(cls, value: str) -> str:
         try:
-            return frames_to_value(parse_frames(value))
-        except (ValueError, json.JSONDecodeError) as exc:
-            raise ValueError(f"not a vPDQ value: {exc}") from None
+            frames = parse_frames(value)
+            if not frames:
+                raise ValueError("it has no frames")
+            return frames_to_value(frames)
+        except (ValueError, TypeError, json.JSONDecodeError) as exc:
+            raise InvalidSignal(f'not a vPDQ value (a JSON list of "pdq,quality,seconds"): {exc}') from None
+
+    @classmethod
+    def is_match(cls, a: str, b: str, threshold: int | None = None) -> bool:
+        """vPDQ's rule with `a` as the query (80% of its usable frames within PDQ distance 31 of one
+        of `b`'s), not a cut-off on `distance`; so `threshold` is not used."""
+        return compare(parse_frames(a), parse_frames(b)).is_match()
+
+    @classmethod
+    def build_index(cls, rows: Sequence[BankRow]) -> VideoBankIndex:
+        """Every usable frame hash in a Hamming index; whole videos compared only when a frame is near."""
+        return VideoBankIndex(rows)
+
+    @classmethod
+    def examples(cls) -> list[Example]:
+        frames = [
+            "8c629e779a663698b9a33866c026726c21a679f61eb6e1f8c79ba7e23c8299e0,100,0.0",
+            "5feb5321f01da156898e2bf629a5d3438412cdbd23f48942464526315db33ffd,100,1.0",
+        ]
+        return [Example(json.dumps(frames)), Example(json.dumps(frames[:1]))]
+
+    @classmethod
+    def to_json(cls, signal: Signal) -> dict[str, Any]:
+        """Frames as a list of objects (the JSON contract), not the exchange's compact strings."""
+        frames = [{"pdq": f.pdq, "quality": f.quality, "time": f.time} for f in parse_frames(signal.value)]
+        return {"vpdq": frames, "vpdq_quality": signal.quality}
+
+    @classmethod
+    def summary(cls, signal: Signal) -> str:
+        return f"{len(parse_frames(signal.value))} frames"

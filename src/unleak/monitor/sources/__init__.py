@@ -1,7 +1,8 @@
 """Sources: where candidates come from. Add, list and remove them per case.
 
-A new kind is one module with a `SourceKind` subclass decorated with `@register`
-(see base.py); import it before scanning (e.g. from a package's `__init__`).
+A new kind is one module with a `SourceKind` subclass (see base.py), declaring the options it
+takes as `OptionSpec`s. A package makes it known through the `unleak.source_kinds` entry points
+(`name = package.module:Class`); in-process, `@register` does the same.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from sqlalchemy import select
 from unleak.errors import NotFound
 from unleak.evidence.log import append_record
 from unleak.monitor.sources.base import (
+    ENTRY_POINT_GROUP,
+    OptionSpec,
     SourceKind,
     SourceOptions,
     Task,
     get_source_kind,
     register,
+    reload_plugins,
     source_kinds,
     url_key,
 )
@@ -30,6 +34,8 @@ from unleak.store.models import Source, utcnow
 from unleak.text import check_name
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
+    "OptionSpec",
     "SourceInfo",
     "SourceKind",
     "SourceOptions",
@@ -38,6 +44,7 @@ __all__ = [
     "get_source_kind",
     "list_sources",
     "register",
+    "reload_plugins",
     "remove_source",
     "source_kinds",
     "url_key",
@@ -95,6 +102,7 @@ def add_source(
     if name is not None:
         name = check_name(name, "source name", max_length=500)
     plugin = get_source_kind(kind)
+    plugin.option_values(options)  # an option the kind does not declare is an error, even if configure ignores it
     config = plugin.configure(list(targets), options)
     NetworkPolicy.allowing(options.allow_networks)  # validate the CIDRs now
     with store.session() as s:

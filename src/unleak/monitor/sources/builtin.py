@@ -1,4 +1,4 @@
-"""The built-in source kinds: folder, urls, crawl, feed, sitemap."""
+"""The built-in source kinds folder, urls and crawl (feed and sitemap have a module each)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from unleak.errors import UnleakError
 from unleak.media.files import read_regular
-from unleak.monitor.sources.base import SourceKind, SourceOptions, Task, register
+from unleak.monitor.sources.base import OptionSpec, SourceKind, SourceOptions, Task, register
 from unleak.text import check_name, clip, neutralize
 
 
@@ -98,17 +98,20 @@ class UrlListSource(SourceKind):
 class CrawlSource(SourceKind):
     name = "crawl"
     summary = "a website crawled from a start URL, within given hosts and depth"
+    options = (
+        OptionSpec("host", str, "stay on these hosts and their subdomains (default: the start URLs')", multiple=True),
+        OptionSpec("depth", int, "how many links deep", default=2, min=0, max=50),
+        OptionSpec("max_pages", int, "stop after this many pages", default=10_000, min=1),
+    )
 
     @classmethod
     def configure(cls, targets: list[str], options: SourceOptions) -> dict[str, Any]:
         urls = _read_url_args(targets)
-        hosts = [check_name(h, "host", max_length=253).lower() for h in options.hosts] or sorted(
+        values = cls.option_values(options)
+        hosts = [check_name(h, "host", max_length=253).lower() for h in values["host"]] or sorted(
             {urlsplit(u).hostname or "" for u in urls}
         )
-        depth = 2 if options.depth is None else options.depth
-        if depth < 0 or depth > 50:
-            raise UnleakError("depth must be between 0 and 50")
-        return {"targets": urls, "hosts": hosts, "depth": depth, "max_pages": options.max_pages or 10_000}
+        return {"targets": urls, "hosts": hosts, "depth": values["depth"], "max_pages": values["max_pages"]}
 
     @classmethod
     def seeds(cls, config: dict[str, Any]) -> Iterable[Task]:
@@ -122,33 +125,3 @@ class CrawlSource(SourceKind):
     @classmethod
     def describe(cls, config: dict[str, Any]) -> str:
         return f"{', '.join(config['targets'])} (hosts {', '.join(config['hosts'])}, depth {config['depth']})"
-
-
-@register
-class FeedSource(SourceKind):
-    name = "feed"
-    summary = "RSS or Atom feeds: each entry's page and enclosures"
-
-    @classmethod
-    def configure(cls, targets: list[str], options: SourceOptions) -> dict[str, Any]:
-        return {"targets": _read_url_args(targets)}
-
-    @classmethod
-    def seeds(cls, config: dict[str, Any]) -> Iterable[Task]:
-        for url in config["targets"]:
-            yield Task(url, "feed")
-
-
-@register
-class SitemapSource(SourceKind):
-    name = "sitemap"
-    summary = "sitemaps (and sitemap indexes): every page they list"
-
-    @classmethod
-    def configure(cls, targets: list[str], options: SourceOptions) -> dict[str, Any]:
-        return {"targets": _read_url_args(targets)}
-
-    @classmethod
-    def seeds(cls, config: dict[str, Any]) -> Iterable[Task]:
-        for url in config["targets"]:
-            yield Task(url, "sitemap")
