@@ -224,7 +224,7 @@ def test_huge_case_name_is_clipped(store):
 def test_source_names_hosts_and_claimant_use_the_shared_check(store, tmp_path):
     from unleak.monitor.sources import SourceOptions, add_source
     from unleak.takedown.hosts import save_user_entry
-    from unleak.takedown.notices import set_claimant
+    from unleak.takedown.claimant import set_claimant
 
     with pytest.raises(UnleakError, match="source name"):
         add_source(store, "n", "folder", [str(tmp_path)], name="x\u202ey")
@@ -234,7 +234,7 @@ def test_source_names_hosts_and_claimant_use_the_shared_check(store, tmp_path):
         set_claimant(store, "n", name="Jane\x1b[2J Doe")
     with pytest.raises(UnleakError, match="phone"):
         set_claimant(store, "n", phone="1" * 100)
-    assert set_claimant(store, "n", name="Jane Doe")["name"] == "Jane Doe"
+    assert set_claimant(store, "n", name="Jane Doe").name == "Jane Doe"
     entry = {"id": "h\x07", "name": "H", "domains": ["h.example"], "contacts": {}}
     with pytest.raises(UnleakError, match="host id"):
         save_user_entry(entry, tmp_path / "hosts.json")
