@@ -62,6 +62,8 @@ def set_claimant(store, case: str, **extra) -> None:
         roles="depicted_person",
     )
     values.update(extra)
+    with store.session() as s:
+        store.case(s, case, create=True)
     _set(store, case, **values)
 
 
