@@ -71,7 +71,7 @@ def test_removed_hash_never_matches_again_even_after_round_trip(store, private, 
     assert bank.import_file(old) == (0, 1)
     assert not Matcher(bank).match_media(_media(target)).matches
     # a fresh case importing the export gets the rest, not the removed one
-    fresh = Bank(store, "fresh")
+    fresh = Bank(store, "fresh", create=True)
     added, _ = fresh.import_file(out)
     assert added > 0
     assert not Matcher(fresh).match_media(_media(target)).matches
@@ -137,7 +137,7 @@ def test_json_export_import_keeps_labels(store, private, tmp_path):
     bank.protect([private], label="holiday")
     out = tmp_path / "bank.json"
     bank.export(out)
-    other = Bank(store, "dst")
+    other = Bank(store, "dst", create=True)
     added, refused = other.import_file(out)
     assert refused == 0 and added == 8 * 3
     assert {i.label for i in other.items()} == {"holiday"}
@@ -221,7 +221,7 @@ def test_a_long_video_fits_the_bank_and_is_refused_twice(store, tmp_path):
     ]
     listing = tmp_path / "long.txt"
     listing.write_text(f"vpdq {vpdq_signal.frames_to_value(frames)}\n")
-    bank = Bank(store, "long")
+    bank = Bank(store, "long", create=True)
     assert bank.import_file(listing, "te") == (1, 0)
     assert bank.import_file(listing, "te") == (0, 1)  # found again by its value: refused
     ((_sid, _item, _label, value),) = bank.active_signals("vpdq")
@@ -237,7 +237,9 @@ def test_import_reports_progress(store, tmp_path):
         "".join(f"pdq {rng.integers(0, 256, 32, dtype=np.uint8).tobytes().hex()}\n" for _ in range(12_000))
     )
     calls: list[tuple[int, int]] = []
-    assert Bank(store, "progress").import_file(listing, "te", on_progress=lambda d, t: calls.append((d, t))) == (
+    assert Bank(store, "progress", create=True).import_file(
+        listing, "te", on_progress=lambda d, t: calls.append((d, t))
+    ) == (
         12_000,
         0,
     )

@@ -79,7 +79,7 @@ def test_captures_are_encrypted_at_rest(captured):
 
 def test_concurrent_appends_keep_one_chain(store):
     with store.session() as s:
-        case_id = store.case(s, "busy").id
+        case_id = store.case(s, "busy", create=True).id
     errors = []
 
     def writer(n: int) -> None:

@@ -288,7 +288,7 @@ def test_a_case_from_before_keys_gets_one_and_its_earlier_records_are_reported_u
     """Records written before the upgrade carry no signature: the key's introduction comes next, and
     verify reports the records before it as unsigned, not as a failure."""
     with store.session() as s:  # an old log, as the code before keys wrote it: no key, no signatures
-        case_id = store.case(s, "old").id
+        case_id = store.case(s, "old", create=True).id
         prev = "0" * 64
         for seq, action in enumerate(["case_created", "source_added", "scan_started", "scan"], 1):
             body = canonical_json(

@@ -14,7 +14,7 @@ from unleak.store.models import LogRecord
 
 def _fill(store, n=5, case="c1"):
     with store.session() as s:
-        case_id = store.case(s, case).id
+        case_id = store.case(s, case, create=True).id
         recs = [append_record(s, case_id, "test", {"i": i, "text": "é"}) for i in range(n)]
         return case_id, [(r.seq, r.hash, r.prev_hash) for r in recs]
 
@@ -31,7 +31,7 @@ def test_append_chains_records(store):
         check = verify_chain(s, case_id)
         assert check.ok and check.count == 6 and check.head_hash == recs[-1][1]
         # a second case has its own chain (and its own key)
-        other = store.case(s, "c2").id
+        other = store.case(s, "c2", create=True).id
         assert append_record(s, other, "x", {}).seq == 2
 
 
@@ -70,7 +70,7 @@ def test_database_tamper_is_detected(store):
 
 def test_unloggable_data_is_refused(store):
     with store.session() as s:
-        case_id = store.case(s, "c").id
+        case_id = store.case(s, "c", create=True).id
         with pytest.raises(TypeError):
             append_record(s, case_id, "bad", {"x": object()})
         with pytest.raises(ValueError):

@@ -139,7 +139,7 @@ def tsa():
 
 def test_timestamp_the_head_and_verify_offline(store, tsa, tmp_path):
     with store.session() as s:
-        case_id = store.case(s, "ts").id
+        case_id = store.case(s, "ts", create=True).id
         for i in range(3):
             append_record(s, case_id, "test", {"i": i})
     with store.session() as s:
@@ -169,7 +169,7 @@ def test_timestamp_refuses_a_wrong_authority_certificate(store, tsa):
     other = LocalTSA()
     try:
         with store.session() as s:
-            case_id = store.case(s, "ts2").id
+            case_id = store.case(s, "ts2", create=True).id
             append_record(s, case_id, "test", {})
         with store.session() as s:
             with pytest.raises(UnleakError, match="does not verify"):
@@ -180,7 +180,7 @@ def test_timestamp_refuses_a_wrong_authority_certificate(store, tsa):
 
 def test_timestamp_authority_on_a_private_address_needs_allowing(store, tsa):
     with store.session() as s:
-        case_id = store.case(s, "ts3").id
+        case_id = store.case(s, "ts3", create=True).id
         append_record(s, case_id, "test", {})
     with store.session() as s:
         with pytest.raises(UnleakError, match="loopback"):

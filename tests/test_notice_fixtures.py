@@ -14,22 +14,22 @@ def add_sightings(
     store, case: str, urls: list[tuple[str, str]], *, label: str = "private-01", first_seen: datetime | None = None
 ) -> list[int]:
     """Sightings of one protected item at (page URL, media URL) pairs; returns their ids."""
+    from sqlalchemy import select
+
     from unleak.store.models import BankItem, Sighting
 
     first_seen = first_seen or datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
     ids = []
     with store.session() as s:
-        c = store.case(s, case)
-        item = BankItem(
-            case_id=c.id,
-            label=label,
-            kind="image",
-            path=f"/private/{label}.jpg",
-            sha256=hashlib.sha256(label.encode()).hexdigest(),
-            size=1000,
-        )
-        s.add(item)
-        s.flush()
+        c = store.case(s, case, create=True)
+        digest = hashlib.sha256(label.encode()).hexdigest()  # one bank item per label, as per file
+        item = s.scalar(select(BankItem).where(BankItem.case_id == c.id, BankItem.sha256 == digest))
+        if item is None:
+            item = BankItem(
+                case_id=c.id, label=label, kind="image", path=f"/private/{label}.jpg", sha256=digest, size=1000
+            )
+            s.add(item)
+            s.flush()
         for page, media in urls:
             from urllib.parse import urlsplit
 
@@ -62,6 +62,8 @@ def set_claimant(store, case: str, **extra) -> None:
         roles="depicted_person",
     )
     values.update(extra)
+    with store.session() as s:
+        store.case(s, case, create=True)
     _set(store, case, **values)
 
 

@@ -96,6 +96,9 @@ def test_sitemap_source(store, samples, site):
 
 
 def test_sources_are_listed_removed_and_validated(store, tmp_path):
+    from unleak.cases import create_case
+
+    create_case(store, "v")
     a = add_source(store, "v", "folder", [str(tmp_path)])
     b = add_source(store, "v", "urls", ["https://example.com/a.jpg"])
     assert [s.id for s in list_sources(store, "v")] == [a.id, b.id]

@@ -140,7 +140,7 @@ def _scan_refusals(store, case, start_url, allow, resolver, caplog):
     from unleak.monitor.scan import Scanner, ScanOptions
     from unleak.monitor.sources import SourceOptions, add_source
 
-    Bank(store, case)  # the case exists; its bank is empty (nothing needs to match)
+    Bank(store, case, create=True)  # the case exists; its bank is empty (nothing needs to match)
     src = add_source(store, case, "crawl", [start_url], SourceOptions(depth=1, allow_networks=allow))
     with caplog.at_level(logging.WARNING, "unleak.monitor"):
         report = Scanner(store, case, ScanOptions(policy=FAST, verify="off", resolver=resolver)).scan_source(src.id)

@@ -22,7 +22,7 @@ def test_times_come_back_aware_utc(store):
     from unleak.store.models import Case
 
     with store.session() as s:
-        case = store.case(s, "tz")
+        case = store.case(s, "tz", create=True)
         case_id = case.id
     with store.session() as s:
         created = s.get(Case, case_id).created_at

@@ -18,6 +18,7 @@ from unleak.errors import NotFound, UnleakError
 from unleak.media.files import iter_media_paths
 from unleak.signals import Media, Signal, compute_signals, get_signal_type
 from unleak.store import Store
+from unleak.store.db import DEFAULT_CASE, insert_or_ignore
 from unleak.store.models import BankItem, BankSignal, utcnow
 from unleak.text import clip, neutralize
 
@@ -53,11 +54,30 @@ def signals_to_json(signals: dict[str, Signal]) -> dict:
 class Bank:
     """The protected signals of one case."""
 
-    def __init__(self, store: Store, case: str | None = None) -> None:
+    def __init__(self, store: Store, case: str | None = None, *, create: bool = False) -> None:
+        """The bank of `case` (the default case when None). Protecting into a case that does not
+        exist yet makes it (`create` makes it now); anything else on an unknown case is NotFound."""
         self.store = store
+        self.case_name = case or DEFAULT_CASE
+        self._case_id: int | None = None
         with store.session() as s:
-            c = store.case(s, case)
-            self.case_id, self.case_name = c.id, c.name
+            try:
+                self._case_id = store.case(s, case, create=create).id
+            except NotFound:
+                pass  # made by the first protect; reading it first is an error (see case_id)
+
+    @property
+    def case_id(self) -> int:
+        if self._case_id is None:
+            with self.store.session() as s:
+                self._case_id = self.store.case(s, self.case_name).id  # NotFound, naming the cases
+        return self._case_id
+
+    def _open_case(self) -> int:
+        """The case's id, making the case if it does not exist yet (protecting starts its work)."""
+        if self._case_id is None:
+            self._case_id = self.store.write(lambda s: self.store.case(s, self.case_name, create=True).id)
+        return self._case_id
 
     # --- protect -------------------------------------------------------------------------
     def protect(
@@ -88,68 +108,93 @@ class Bank:
         try:
             media = Media.open(path)
             sha256 = media.digests()["sha256"]
-            with self.store.session() as s:
-                existing = s.scalar(
-                    select(BankItem.id).where(
-                        BankItem.case_id == self.case_id, BankItem.sha256 == sha256, BankItem.removed_at.is_(None)
-                    )
-                )
+            case_id = self._open_case()
+            existing = self._item_with_digest(sha256)
             if existing is not None:
-                result.bank_id, result.skipped = existing, True
+                bank_id, removed_at = existing
+                result.skipped = True
+                if removed_at is None:
+                    result.bank_id = bank_id
+                else:
+                    result.refused = self._refusal(path, "sha256", bank_id, removed_at)
                 return result
             signals = compute_signals(media)
             # A removed hash must never match again: protecting the same file (or a copy with the
             # same PDQ) again would bring it back under a new bank id.
             removed = self._removed_match(signals)
             if removed is not None:
-                result.skipped = True
-                result.refused = (
-                    f"{path}: not protected: it has the same {removed[0]} hash as bank item "
-                    f"{removed[1]}, removed from case {self.case_name!r} on "
-                    f"{removed[2]:%Y-%m-%d}, and removed items never match again "
-                    "(there is no undo; protect it in another case with --case if you must)"
-                )
+                result.skipped, result.refused = True, self._refusal(path, *removed)
                 return result
             derived = []
             if variants and "pdq" in signals:
                 from unleak.match.variants import bank_variants
 
                 derived = bank_variants(media.pixels())
-            with self.store.session() as s:
-                item = BankItem(
-                    case_id=self.case_id,
-                    label=label or path.stem,
-                    kind=media.kind.value,
-                    path=str(path.resolve()),
-                    sha256=sha256,
-                    size=path.stat().st_size,
-                )
-                s.add(item)
-                s.flush()
-                for sig in signals.values():
-                    s.add(
-                        BankSignal(
-                            item_id=item.id, case_id=self.case_id, type=sig.type, value=sig.value, quality=sig.quality
-                        )
+            values = {
+                "case_id": case_id,
+                "label": label or path.stem,
+                "kind": media.kind.value,
+                "path": str(path.resolve()),
+                "sha256": sha256,
+                "size": path.stat().st_size,
+            }
+            sig_rows = [(sig.type, sig.value, sig.quality, "") for sig in signals.values()]
+            sig_rows += [("pdq", v.value, v.quality, v.variant) for v in derived]
+
+            def record(s) -> int | None:
+                # Insert-or-get on (case, digest): another protect of the same file running at
+                # the same time leaves one bank item, whichever of the two commits first.
+                item_id = insert_or_ignore(s, BankItem, values, ["case_id", "sha256"])
+                if item_id is not None:
+                    s.execute(
+                        insert(BankSignal),
+                        [
+                            {
+                                "item_id": item_id,
+                                "case_id": case_id,
+                                "type": stype,
+                                "value": value,
+                                "quality": quality,
+                                "variant": variant,
+                                "removed": False,
+                            }
+                            for stype, value, quality, variant in sig_rows
+                        ],
                     )
-                for v in derived:
-                    s.add(
-                        BankSignal(
-                            item_id=item.id,
-                            case_id=self.case_id,
-                            type="pdq",
-                            value=v.value,
-                            quality=v.quality,
-                            variant=v.variant,
-                        )
-                    )
-                result.bank_id = item.id
+                return item_id
+
+            item_id = self.store.write(record)
+            if item_id is None:  # protected by another run meanwhile
+                bank_id, removed_at = self._item_with_digest(sha256) or (None, None)
+                result.bank_id, result.skipped = bank_id, True
+                if removed_at is not None:  # ... and removed since: refused like any removed item
+                    result.bank_id, result.refused = None, self._refusal(path, "sha256", bank_id, removed_at)
+                return result
+            result.bank_id = item_id
             result.signals = signals
         except UnleakError as exc:
             result.error = str(exc)
         except OSError as exc:  # e.g. disk full while writing the database
             result.error = f"{path}: {exc.strerror or exc}"
         return result
+
+    def _item_with_digest(self, sha256: str) -> tuple[int, datetime | None] | None:
+        """(bank id, removal time) of the case's item with this SHA-256, if any."""
+        with self.store.session() as s:
+            row = s.execute(
+                select(BankItem.id, BankItem.removed_at).where(
+                    BankItem.case_id == self.case_id, BankItem.sha256 == sha256
+                )
+            ).first()
+        return (row[0], row[1]) if row else None
+
+    def _refusal(self, path: Path, sig_type: str, bank_id: int, removed_at: datetime) -> str:
+        return (
+            f"{path}: not protected: it has the same {sig_type} hash as bank item "
+            f"{bank_id}, removed from case {self.case_name!r} on "
+            f"{removed_at:%Y-%m-%d}, and removed items never match again "
+            "(there is no undo; protect it in another case with --case if you must)"
+        )
 
     def _removed_match(self, signals: dict[str, Signal]) -> tuple[str, int, datetime] | None:
         """(signal type, bank id, removal time) of a removed item with one of these exact values."""

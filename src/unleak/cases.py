@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
-from unleak.errors import NotFound, UnleakError
+from unleak.errors import UnleakError
 from unleak.evidence.log import append_record, ensure_key, verify_chain
 from unleak.store import Store
 from unleak.store.models import BankItem, Capture, Case, LogRecord, Sighting, Source
@@ -53,14 +54,18 @@ class CaseDetail(CaseSummary):
 def create_case(store: Store, name: str, description: str = "") -> CaseSummary:
     """A new case; an error if the name is taken. Its log starts with a `case_created` record."""
     name = check_name(name, "case name", max_length=200)
-    with store.session() as s:
-        if s.scalar(select(Case.id).where(Case.name == name)) is not None:
-            raise UnleakError(f"a case named {name!r} already exists", hint="see `unleak case show NAME`")
-        case = Case(name=name, description=description)
-        s.add(case)
-        s.flush()
-        append_record(s, case.id, "case_created", {"name": name, "description": description})
-        return _summary(s, case)
+    taken = UnleakError(f"a case named {name!r} already exists", hint="see `unleak case show NAME`")
+    try:
+        with store.session() as s:
+            if s.scalar(select(Case.id).where(Case.name == name)) is not None:
+                raise taken
+            case = Case(name=name, description=description)
+            s.add(case)
+            s.flush()
+            append_record(s, case.id, "case_created", {"name": name, "description": description})
+            return _summary(s, case)
+    except IntegrityError:  # made by another process between the check and the insert
+        raise taken from None
 
 
 def _summary(s, case: Case, cls=CaseSummary):
@@ -89,9 +94,7 @@ def list_cases(store: Store) -> list[CaseSummary]:
 
 def show_case(store: Store, name: str | None) -> CaseDetail:
     with store.session() as s:
-        case = s.scalar(select(Case).where(Case.name == (name or "default")))
-        if case is None:
-            raise NotFound(f"no case named {name!r}", hint="see `unleak case list`")
+        case = store.case(s, name)  # NotFound naming the cases there are
         ensure_key(s, case.id)  # a case from before signing keys gets its key on first use, here too
         detail = _summary(s, case, CaseDetail)
         check = verify_chain(s, case.id)

@@ -28,6 +28,13 @@ def _media_files(paths) -> list[Path]:
     return list(iter_media_paths(paths, on_skip=lambda _path, why: output.warn(why)))
 
 
+def _bank(case: str | None) -> Bank:
+    """The bank of an existing case: an unknown --case is an error naming the cases there are."""
+    bank = Bank(_store(), case)
+    _ = bank.case_id  # NotFound now, before any work
+    return bank
+
+
 def hash_command(
     paths: list[Path] = typer.Argument(..., help="Files or folders."),
     fast: bool = typer.Option(False, "--fast", help="Fast mode (reduced-scale decode); for scanning, not for export."),
@@ -75,7 +82,7 @@ def protect_command(
     as_json: bool = JsonOption,
 ) -> None:
     """Fingerprint private photos and videos and add them to the bank. The media stays where it is."""
-    bank = Bank(_store(), case)
+    bank = Bank(_store(), case, create=True)  # protecting starts a case's work: a new name opens it
     files = _media_files(paths)
     added = skipped = refused = failed = 0
     with output.progress("Protecting", len(files), enabled=not as_json) as bar:
@@ -137,7 +144,7 @@ def match_command(
     rotation, flip)."""
     from unleak.match import Matcher
 
-    bank = Bank(_store(), case)
+    bank = _bank(case)
     matcher = Matcher(
         bank,
         fast=fast,
@@ -222,7 +229,7 @@ def bank_list(
     removed: bool = typer.Option(False, "--removed", help="Also list removed items."),
 ) -> None:
     """List protected items."""
-    bank = Bank(_store(), case)
+    bank = _bank(case)
     rows = []
     for it in bank.items(include_removed=removed):
         pdq = next((s.value for s in it.signals if s.type == "pdq" and not s.variant), "")
@@ -258,7 +265,7 @@ def bank_remove(
     bank_ids: list[int] = typer.Argument(..., help="Bank ids (see `unleak bank list`)."), case: str | None = CaseOption
 ) -> None:
     """Remove items: they never match again, and their hashes cannot be imported back."""
-    n = Bank(_store(), case).remove(bank_ids)
+    n = _bank(case).remove(bank_ids)
     output.console.print(f"Removed {n} item(s).")
 
 
@@ -274,7 +281,7 @@ def bank_export(
     case: str | None = CaseOption,
 ) -> None:
     """Export the bank's hashes. Hashes are sensitive: share the file only with who must have it."""
-    n = Bank(_store(), case).export(out, fmt)
+    n = _bank(case).export(out, fmt)
     output.console.print(f"Wrote {n} {'item(s)' if fmt == 'json' else 'hash(es)'} to {out}.")
 
 
@@ -287,7 +294,7 @@ def bank_import(
 ) -> None:
     """Import hashes. Hashes removed from this case before are refused."""
     with output.progress("Importing", None) as bar:
-        added, refused = Bank(_store(), case).import_file(
+        added, refused = _bank(case).import_file(
             path, fmt, label=label, on_progress=lambda done, total: bar.update(done, total)
         )
     output.console.print(f"Imported {added} hash(es); {refused} already present or removed before, skipped.")

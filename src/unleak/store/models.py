@@ -69,7 +69,9 @@ class BankItem(Base):
     case: Mapped[Case] = relationship(back_populates="items")
     signals: Mapped[list[BankSignal]] = relationship(back_populates="item", cascade="all, delete-orphan")
 
-    __table_args__ = (Index("ix_bank_items_case_sha256", "case_id", "sha256"),)
+    # One item per file and case, so that protects running at once cannot double it. Items
+    # imported from hash lists have no digest; NULLs never collide.
+    __table_args__ = (Index("uq_bank_items_case_sha256", "case_id", "sha256", unique=True),)
 
 
 class BankSignal(Base):

@@ -104,7 +104,7 @@ def set_claimant(store: Store, case: str | None = None, **changes: Any) -> Claim
     if unknown:
         raise UnleakError(f"unknown claimant field(s): {', '.join(sorted(unknown))}")
     with store.session() as s:
-        case_row = store.case(s, case)  # created on first use, like the bank's cases
+        case_row = store.case(s, case)  # an unknown name is NotFound: claimant set does not open a case
         c = s.scalar(select(Claimant).where(Claimant.case_id == case_row.id))
         if c is None:
             c = Claimant(case_id=case_row.id)
