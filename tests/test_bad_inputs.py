@@ -223,8 +223,8 @@ def test_huge_case_name_is_clipped(store):
 
 def test_source_names_hosts_and_claimant_use_the_shared_check(store, tmp_path):
     from unleak.monitor.sources import SourceOptions, add_source
-    from unleak.takedown.hosts import save_user_entry
     from unleak.takedown.claimant import set_claimant
+    from unleak.takedown.hosts import save_user_entry
 
     with pytest.raises(UnleakError, match="source name"):
         add_source(store, "n", "folder", [str(tmp_path)], name="x\u202ey")
