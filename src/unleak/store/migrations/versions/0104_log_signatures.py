@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0104_log_signatures"
-down_revision = "0102_value_index"
+down_revision = "0103_bank_unique"
 branch_labels = None
 depends_on = None
 
