@@ -83,11 +83,13 @@ def _summary(s, case: Case, cls=CaseSummary):
 
 
 def list_cases(store: Store) -> list[CaseSummary]:
+    """Every case, oldest first, with its counts."""
     with store.session() as s:
         return [_summary(s, c) for c in s.scalars(select(Case).order_by(Case.id))]
 
 
 def show_case(store: Store, name: str | None) -> CaseDetail:
+    """One case (`default` when no name is given) with its counts and whether its log is intact."""
     with store.session() as s:
         case = s.scalar(select(Case).where(Case.name == (name or "default")))
         if case is None:
