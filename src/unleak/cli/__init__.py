@@ -28,13 +28,13 @@ def _register_all() -> None:
     # --- command modules of other stages register here, one line each ---
     from unleak.cli import watermark
 
-    watermark.register(app)  # recipients, mark, trace (issue 5)
+    watermark.register(app)  # recipients, mark, trace
     from unleak.cli import cases
 
-    cases.register(app)  # case, source, scan, watch, sightings, evidence (issue 6)
+    cases.register(app)  # case, source, scan, watch, sightings, evidence
     from unleak.cli import notices
 
-    notices.register(app)  # notice, claimant, hosts, verify, report (issue 7)
+    notices.register(app)  # notice, claimant, hosts, verify, report
 
 
 _register_all()
