@@ -1,7 +1,7 @@
 """A large bank end to end: import N PDQ hashes, open a Matcher (load + index build), match photos.
 
-Prints a table of wall time and resident memory (RSS) at each step, for the memory bound of
-issue 3 (<= 1.5 GB at 1M items). Run: `python bench/bank_scale.py --items 1000000`.
+Prints a table of wall time and resident memory (RSS) at each step, for the memory bound
+(<= 1.5 GB at 1M items). Run: `python bench/bank_scale.py --items 1000000`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Builds a corpus from benign sample photos shipped inside PyPI packages (scikit-image,
 scikit-learn, matplotlib, PyWavelets, and mahotas / imgaug when installed), applies each
-transform of issue 4 to every original, and makes at least 5,000 distractors from crops and
+of the transforms defined below to every original, and makes at least 5,000 distractors from crops and
 patches of the sample images. Then, for
 
 - plain PDQ (one hash against one hash, threshold calibrated to the target rate),

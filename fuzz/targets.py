@@ -20,7 +20,7 @@ from unleak.evidence.verify import _check_warc
 from unleak.media.image import decode_image, image_to_array
 from unleak.media.sniff import sniff_bytes
 from unleak.media.video import iter_frames, probe_video
-from unleak.monitor.html import nesting_depth, parse_page
+from unleak.net.html import nesting_depth, parse_page
 from unleak.net.robots import Robots
 from unleak.signals.pdq import PdqSignal, hash_pixels
 from unleak.signals.vpdq import parse_frames

@@ -24,7 +24,7 @@ def site(samples):
 
 
 def media_to_page(site) -> dict[str, str]:
-    from unleak.monitor.html import parse_page
+    from unleak.net.html import parse_page
 
     out = {}
     for page in site.pages:

@@ -17,7 +17,7 @@ import pytest
 
 from unleak.demo.site import SiteServer, altered_copy
 from unleak.errors import UnleakError
-from unleak.monitor.html import parse_page, post_time
+from unleak.net.html import parse_page, post_time
 
 EVIL = "evil\x1b]8;;https://attacker.example/\x07click\x1b]8;;\x07\x1b[2J\x1b[31m\u202eexe.jpg"
 FORMULA = '=HYPERLINK("https://attacker.example/","open")'

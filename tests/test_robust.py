@@ -1,4 +1,4 @@
-"""Issue 4: hash-only variants, calibrated thresholds, owner-side verification and its transform."""
+"""Hash-only variants, calibrated thresholds, owner-side verification and its transform."""
 
 from __future__ import annotations
 

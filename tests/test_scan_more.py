@@ -11,10 +11,10 @@ from unleak.bank import Bank
 from unleak.demo.site import SiteServer, altered_copy, generate_site
 from unleak.errors import NotFound
 from unleak.evidence.sightings import list_sightings
-from unleak.monitor.html import parse_page
 from unleak.monitor.scan import PHASES, Scanner, ScanOptions
 from unleak.monitor.sources import SourceOptions, add_source
 from unleak.net.fetch import FetchPolicy
+from unleak.net.html import parse_page
 
 LOOP = SourceOptions(allow_networks=["127.0.0.1/32"])
 FAST = FetchPolicy(rate=None, retries=0)

@@ -9,10 +9,10 @@ import pytest
 from unleak.bank import Bank
 from unleak.demo.site import generate_site, hostile_page
 from unleak.errors import UnleakError
-from unleak.monitor.html import parse_page
 from unleak.monitor.scan import Scanner, ScanOptions
 from unleak.monitor.sources import SourceKind, SourceOptions, Task, add_source, list_sources, register, remove_source
 from unleak.net.fetch import FetchPolicy
+from unleak.net.html import parse_page
 
 LOOP = SourceOptions(allow_networks=["127.0.0.1/32"])
 OPTS = ScanOptions(policy=FetchPolicy(rate=None, retries=0), verify="off", concurrency=4)

@@ -42,7 +42,7 @@ def test_notices_sent_removals_verified_reupload_reopens(env, cli, samples, tmp_
     store, sink = env
     protected = samples[:4]
     with load_site().generate_site(protected, samples[10:13]) as site:
-        # Find and document (issue 6): protect, watch the site, scan.
+        # Find and document: protect, watch the site, scan.
         assert cli("protect", "--case", CASE, *protected)[0] == 0
         add_source(store, CASE, "crawl", [site.start_url], SourceOptions(depth=2, allow_networks=["127.0.0.1/32"]))
         found = _scan(store)

@@ -88,11 +88,13 @@ def _summary(s, case: Case, cls=CaseSummary):
 
 
 def list_cases(store: Store) -> list[CaseSummary]:
+    """Every case, oldest first, with its counts."""
     with store.session() as s:
         return [_summary(s, c) for c in s.scalars(select(Case).order_by(Case.id))]
 
 
 def show_case(store: Store, name: str | None) -> CaseDetail:
+    """One case (`default` when no name is given) with its counts and whether its log is intact."""
     with store.session() as s:
         case = store.case(s, name)  # NotFound naming the cases there are
         ensure_key(s, case.id)  # a case from before signing keys gets its key on first use, here too

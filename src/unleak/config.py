@@ -168,12 +168,3 @@ class MediaLimits:
             max_video_seconds=env_number("UNLEAK_MAX_VIDEO_SECONDS", d.max_video_seconds),
             max_video_pixels=env_number("UNLEAK_MAX_VIDEO_PIXELS", d.max_video_pixels),
         )
-
-
-def check_environment() -> None:
-    """Raise the first bad numeric UNLEAK_* setting as a one-line `UnleakError`: checked when a
-    command starts, so that a typo is one line before any work, not an error per file or fetch."""
-    from unleak.net.fetch import FetchPolicy
-
-    MediaLimits.from_env()
-    FetchPolicy()

@@ -28,13 +28,13 @@ def _register_all() -> None:
     # --- command modules of other stages register here, one line each ---
     from unleak.cli import watermark
 
-    watermark.register(app)  # recipients, mark, trace (issue 5)
+    watermark.register(app)  # recipients, mark, trace
     from unleak.cli import cases
 
-    cases.register(app)  # case, source, scan, watch, sightings, evidence (issue 6)
+    cases.register(app)  # case, source, scan, watch, sightings, evidence
     from unleak.cli import notices
 
-    notices.register(app)  # notice, claimant, hosts, verify, report (issue 7)
+    notices.register(app)  # notice, claimant, hosts, verify, report
 
 
 _register_all()
@@ -43,8 +43,6 @@ _register_all()
 def main() -> None:
     """Entry point: user errors become one readable line and exit code 1, never a stack trace."""
     try:
-        from unleak.config import check_environment
-
         check_environment()
         app()
     except KeyboardInterrupt:
@@ -57,3 +55,14 @@ def main() -> None:
             output.error(exc.message, exc.hint)
             sys.exit(1)
         raise
+
+
+def check_environment() -> None:
+    """Raise the first bad numeric UNLEAK_* setting as a one-line `UnleakError`: checked when a
+    command starts, so that a typo is one line before any work, not an error per file or fetch.
+    (Here, not in unleak.config: the fetcher reads config, so config cannot import the fetcher.)"""
+    from unleak.config import MediaLimits
+    from unleak.net.fetch import FetchPolicy
+
+    MediaLimits.from_env()
+    FetchPolicy()

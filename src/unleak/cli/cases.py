@@ -599,6 +599,7 @@ def evidence_export(
     """Write a self-contained evidence bundle that anyone can verify offline (with a timestamp of the
     export record when a timestamp authority is given)."""
     from unleak.evidence.export import export_bundle
+    from unleak.takedown.report import bundle_section
 
     url, pem = _tsa_options(tsa, tsa_cert)
     r = export_bundle(
@@ -608,6 +609,7 @@ def evidence_export(
         with_labels=with_labels,
         pdf=not no_pdf,
         tsa=(url, pem, list(allow_networks)) if url else None,
+        takedown=bundle_section,
     )
     if as_json:
         output.emit_json(

@@ -473,6 +473,7 @@ def demo_find_and_document(
     from unleak.monitor.scan import Scanner, ScanOptions
     from unleak.monitor.sources import SourceOptions, add_source
     from unleak.net.fetch import FetchPolicy
+    from unleak.takedown.report import bundle_section
 
     console = console or Console()
     with generate_site(protected, others) as site:
@@ -508,7 +509,7 @@ def demo_find_and_document(
         later_ok = then(site) if then else True
     bundle = Path(workdir) / "evidence-bundle"
     shutil.rmtree(bundle, ignore_errors=True)
-    result = export_bundle(store, case, bundle)
+    result = export_bundle(store, case, bundle, takedown=bundle_section)
     # Verified as a lawyer would: against the key fingerprint they were given when the case began.
     check = verify_bundle(bundle, keys=[result.key_fingerprint])
     console.print(

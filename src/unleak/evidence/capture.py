@@ -221,11 +221,11 @@ def capture_sighting(
 
 def read_capture(case_id: int, capture: Capture) -> bytes:
     """The plain WARC of a capture, checked against the SHA-256 recorded when it was taken."""
-    from unleak.errors import UnleakError
+    from unleak.errors import VerificationError
 
     data = crypto.read_encrypted(case_id, capture.warc_name)
     if sha256_hex(data) != capture.warc_sha256:
-        raise UnleakError(f"capture {capture.warc_name} does not match its recorded SHA-256")
+        raise VerificationError(f"capture {capture.warc_name} does not match its recorded SHA-256")
     return data
 
 

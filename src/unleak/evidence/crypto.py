@@ -16,7 +16,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from unleak import config
-from unleak.errors import UnleakError
+from unleak.errors import EvidenceError, VerificationError
 
 MAGIC = b"UNLEAK-AESGCM-1\n"
 
@@ -38,12 +38,12 @@ def case_key(case_id: int) -> bytes:
     try:
         key = bytes.fromhex(path.read_text().strip())
     except (OSError, ValueError) as exc:
-        raise UnleakError(
+        raise EvidenceError(
             f"cannot read the case key {path}: {exc}",
             hint="restore it from a backup; without it the captures cannot be read",
         ) from None
     if len(key) != 32:
-        raise UnleakError(f"the case key {path} is damaged", hint="restore it from a backup")
+        raise EvidenceError(f"the case key {path} is damaged", hint="restore it from a backup")
     return key
 
 
@@ -54,12 +54,12 @@ def encrypt(case_id: int, name: str, plain: bytes) -> bytes:
 
 def decrypt(case_id: int, name: str, stored: bytes) -> bytes:
     if not stored.startswith(MAGIC):
-        raise UnleakError(f"{name}: not an unleak encrypted file")
+        raise EvidenceError(f"{name}: not an unleak encrypted file")
     nonce, body = stored[len(MAGIC) : len(MAGIC) + 12], stored[len(MAGIC) + 12 :]
     try:
         return AESGCM(case_key(case_id)).decrypt(nonce, body, MAGIC + name.encode())
     except InvalidTag:
-        raise UnleakError(
+        raise VerificationError(
             f"{name}: the stored capture was altered or the case key is wrong",
             hint="the evidence log still holds its SHA-256; restore the file from a backup",
         ) from None
@@ -76,7 +76,7 @@ def read_encrypted(case_id: int, name: str) -> bytes:
     try:
         stored = path.read_bytes()
     except OSError as exc:
-        raise UnleakError(
+        raise EvidenceError(
             f"capture {name} is missing from {path.parent}: {exc.strerror or exc}",
             hint="restore the evidence folder from a backup",
         ) from None

@@ -4,7 +4,8 @@ BUNDLE/
   warc/*.warc.gz      the captures, decrypted (standard WARC 1.1; `warcio index` / `warcio check`)
   sightings.json      every sighting with its captures
   report.html, report.pdf
-  takedown.png        when notices were sent: the report's chart of time to removal per host and basis
+  takedown.png        when notices were sent and the caller adds the take-down section (see
+                      export_bundle): the chart of time to removal per host and basis
   public_key.pem      the case's Ed25519 public key (its private half never leaves the case folder)
   README.txt          how to verify by hand
   manifest.sha256     `sha256sum -c` format, for every file above
@@ -21,6 +22,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +30,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from unleak import __version__
-from unleak.errors import UnleakError
+from unleak.errors import EvidenceError, InvalidInput
 from unleak.evidence import signing
 from unleak.evidence.capture import read_capture
 from unleak.evidence.log import append_record, ensure_key, export_lines, iso_utc
@@ -41,7 +43,9 @@ BUNDLE_FORMAT = "unleak-evidence-bundle"
 BUNDLE_VERSION = 2  # 2: signed log lines ("sig"), public_key.pem, bundle.json's public_key and key_fingerprint
 PUBLIC_KEY_FILE = "public_key.pem"
 UNLISTED = ("manifest.sha256", "log.jsonl", "bundle.json")  # vouched for by the log, not the manifest
-CHART = "takedown.png"  # PNG: both the HTML and the PDF report can show it
+# Adds a section to the report, writing any file it shows into the bundle folder: (store, case
+# name, bundle folder, export time) -> the section, or None for nothing to add.
+SectionMaker = Callable[[Store, str, Path, datetime], TakedownSection | None]
 
 README = """This folder is an evidence bundle written by unleak {version} for case "{case}" on {created}.
 
@@ -111,12 +115,16 @@ def export_bundle(
     with_labels: bool = False,
     pdf: bool = True,
     tsa: tuple[str, bytes, list[str]] | None = None,
+    takedown: SectionMaker | None = None,
 ) -> ExportResult:
     """Write the bundle to `out` (a new folder). Labels of protected items are left out unless asked:
-    they are the owner's words, and bundles go to platforms and authorities."""
+    they are the owner's words, and bundles go to platforms and authorities.
+
+    `takedown` adds the take-down tables and chart to the report: pass
+    `unleak.takedown.report.bundle_section` (take-down reads evidence, so evidence does not import it)."""
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UnleakError(f"{out} already exists and is not empty", hint="give a new folder name")
+        raise InvalidInput(f"{out} already exists and is not empty", hint="give a new folder name")
     tmp = Path(tempfile.mkdtemp(prefix=".unleak-export-", dir=out.parent if out.parent.exists() else None))
     try:
         with store.session() as s:
@@ -141,10 +149,10 @@ def export_bundle(
             "software": f"unleak {__version__}",
         }
         # Written before the manifest is made, so the manifest (and through it the log) covers the chart.
-        takedown = _takedown_section(store, case_name, tmp, created)
-        write_html(tmp / "report.html", meta, sightings, takedown)
+        section = takedown(store, case_name, tmp, created) if takedown else None
+        write_html(tmp / "report.html", meta, sightings, section)
         if pdf:
-            write_pdf(tmp / "report.pdf", meta, sightings, takedown)
+            write_pdf(tmp / "report.pdf", meta, sightings, section)
         (tmp / "README.txt").write_text("(written last)\n")
         # The export record needs the manifest's hash and README needs the record's number: reserve
         # the record inside one transaction, then write README, manifest and log.
@@ -191,7 +199,7 @@ def export_bundle(
                 },
             )
             if rec.seq != export_seq:
-                raise UnleakError("the log moved while exporting", hint="run the export again")
+                raise EvidenceError("the log moved while exporting", hint="run the export again")
             final = rec
             if tsa is not None:  # a timestamp of the export record: the bundle's every byte, dated
                 from unleak.evidence.timestamp import timestamp_head
@@ -222,26 +230,6 @@ def export_bundle(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return ExportResult(out, len(captures), len(sightings), n, final.hash, manifest_sha, key_fp)
-
-
-def _takedown_section(store: Store, case_name: str, folder: Path, now: datetime) -> TakedownSection | None:
-    """The case's take-down report as tables and a chart file in `folder`; None when no notice was sent."""
-    from unleak.takedown.report import TABLE_COLUMNS, table_rows, takedown_report, write_chart
-
-    rep = takedown_report(store, case_name, now=now)
-    if not rep.total.notices_sent:
-        return None
-    write_chart(rep, folder / CHART)
-    return TakedownSection(
-        TABLE_COLUMNS,
-        [
-            ("By host and basis", table_rows(rep.by_host_basis)),
-            ("By host", table_rows(rep.by_host)),
-            ("By basis", table_rows(rep.by_basis)),
-            ("Case", table_rows([rep.total])),
-        ],
-        CHART,
-    )
 
 
 def bundle_json(bundle: dict) -> str:

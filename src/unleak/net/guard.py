@@ -13,7 +13,7 @@ import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from unleak.errors import UnleakError
+from unleak.errors import NetworkError, UnleakError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -22,7 +22,7 @@ Resolver = Callable[[str, int], Sequence[str]]
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
-class FetchError(UnleakError):
+class FetchError(NetworkError):
     """A URL could not be fetched; `reason` is a short machine-readable cause."""
 
     def __init__(

@@ -1,6 +1,6 @@
 """A bank's live signals held for matching: compact arrays and Hamming indexes, no per-item objects.
 
-A 1M-item bank must open and match within the memory bound of issue 3 (1.5 GB), so the
+A 1M-item bank must open and match within a memory bound of 1.5 GB, so the
 signals are kept as NumPy arrays (ids, hashes, variant codes), labels are looked up only for
 the items that match, and exact digests are found by binary search instead of a dict of strings.
 

@@ -67,6 +67,7 @@ def _problem(obj: object) -> str | None:
 
 
 def get_signal_type(name: str) -> type[SignalType]:
+    """The registered signal type called `name` (pdq, vpdq, sha256, md5, or a plugin's)."""
     _load_plugins()
     try:
         return _TYPES[name]

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from unleak import config
-from unleak.errors import NotFound, UnleakError
+from unleak.errors import ConfigError, NotFound
 from unleak.store.models import Case
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -78,7 +78,7 @@ class Store:
         try:
             upgrade(self.engine)
         except OperationalError as exc:
-            raise UnleakError(
+            raise ConfigError(
                 f"cannot open the database at {self._safe_url()}: {exc.orig}",
                 hint="check UNLEAK_DB, or that the disk is not full",
             ) from None
@@ -157,4 +157,5 @@ def insert_or_ignore(s: Session, model: Any, values: dict[str, Any], keys: list[
 
 
 def open_store(url: str | None = None) -> Store:
+    """The store at a SQLAlchemy URL; by default UNLEAK_DB, else SQLite in the data folder."""
     return Store(url or config.database_url())

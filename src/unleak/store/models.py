@@ -102,7 +102,7 @@ class BankSignal(Base):
 
 
 # ============================================================================================
-# --- find & document (issue 6): sources, scans, sightings, captures, the evidence log -------
+# --- find & document: sources, scans, sightings, captures, the evidence log -------
 # Owned by the monitor/evidence work; other stages add their own marked sections below.
 # ============================================================================================
 
@@ -233,7 +233,7 @@ class LogRecord(Base):
 
 
 # ==================================================================================================
-# Take-down (issue 7): claimants, notices, their URLs, events and removal checks.
+# Take-down: claimants, notices, their URLs, events and removal checks.
 # Owned by unleak.takedown; keep this section at the end of the file.
 # ==================================================================================================
 
@@ -352,7 +352,7 @@ class RemovalCheck(Base):
 
 
 # ---------------------------------------------------------------------------------------------
-# Watermark (issue 5): recipients of per-recipient marked copies, and which copy went to whom.
+# Watermark: recipients of per-recipient marked copies, and which copy went to whom.
 # No codeword is stored: each is derived from the case's secret key (a 0600 key file in the
 # data folder, see unleak.watermark.keys) and the recipient's random `code_id`.
 # ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from unleak.errors import UnleakError
+from unleak.evidence.report import TakedownSection
 from unleak.store import Store
 from unleak.store.models import Notice
 from unleak.takedown.notices import AWAITING, _now
@@ -98,6 +99,7 @@ class TakedownReport:
 
 
 def takedown_report(store: Store, case: str | None = None, *, now: datetime | None = None) -> TakedownReport:
+    """How fast each host acted on the case's notices (see the module docstring for the figures)."""
     now = _now(now)
     groups: dict[tuple[str, str], Row] = {}
     with store.session() as s:
@@ -196,3 +198,25 @@ def write_chart(report: TakedownReport, path: Path) -> Path:
     fig.savefig(path, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
     plt.close(fig)
     return path
+
+
+BUNDLE_CHART = "takedown.png"  # PNG: both the HTML and the PDF report can show it
+
+
+def bundle_section(store: Store, case_name: str, folder: Path, now: datetime) -> TakedownSection | None:
+    """The case's take-down report for an evidence bundle (`export_bundle(..., takedown=bundle_section)`):
+    tables, and the chart written into `folder`; None when no notice was sent."""
+    rep = takedown_report(store, case_name, now=now)
+    if not rep.total.notices_sent:
+        return None
+    write_chart(rep, folder / BUNDLE_CHART)
+    return TakedownSection(
+        TABLE_COLUMNS,
+        [
+            ("By host and basis", table_rows(rep.by_host_basis)),
+            ("By host", table_rows(rep.by_host)),
+            ("By basis", table_rows(rep.by_basis)),
+            ("Case", table_rows([rep.total])),
+        ],
+        BUNDLE_CHART,
+    )

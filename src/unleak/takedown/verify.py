@@ -220,7 +220,7 @@ class Checker:
     def probe_page(
         self, url: str, media_url: str, bank_item_id: int, networks: tuple[str, ...], known_sha256: str | None = None
     ) -> Probe:
-        from unleak.monitor.html import parse_page
+        from unleak.net.html import parse_page
 
         r, failed = self._get(url, networks, "page")
         if failed:

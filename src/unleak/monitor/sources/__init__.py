@@ -126,6 +126,7 @@ def add_source(
 
 
 def list_sources(store: Store, case: str | None) -> list[SourceInfo]:
+    """The places the case watches."""
     with store.session() as s:
         c = store.case(s, case)
         rows = s.scalars(select(Source).where(Source.case_id == c.id, Source.removed_at.is_(None)).order_by(Source.id))

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from unleak.monitor.html import looks_like_media_url, post_time
 from unleak.monitor.sources.base import SourceKind, SourceOptions, Task, register
 from unleak.monitor.sources.builtin import _read_url_args
+from unleak.net.html import looks_like_media_url, post_time
 
 MAX_FEED_ENTRIES = 5000
 

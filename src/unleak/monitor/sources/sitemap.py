@@ -8,9 +8,9 @@ from html import unescape
 from typing import Any
 from urllib.parse import urlsplit
 
-from unleak.monitor.html import looks_like_media_url
 from unleak.monitor.sources.base import SourceKind, SourceOptions, Task, register
 from unleak.monitor.sources.builtin import _read_url_args
+from unleak.net.html import looks_like_media_url
 
 MAX_SITEMAP_DEPTH = 3
 MAX_SITEMAP_URLS = 50_000

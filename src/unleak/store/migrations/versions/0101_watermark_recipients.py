@@ -1,4 +1,4 @@
-"""watermark recipients and marked copies (issue 5)
+"""watermark recipients and marked copies
 
 Revision ID: 0101_wm
 Revises: 0001
