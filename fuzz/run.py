@@ -62,7 +62,7 @@ def main() -> int:
         fuzz_one(args.target, args.seconds)
         return 0
     names = [args.target] if args.target else list(TARGETS)
-    seconds = 8 if args.smoke else args.seconds
+    seconds = 4 if args.smoke else args.seconds
     failed = []
     print(f"{'target':<16}{'seconds':>8}  result")
     for name in names:
