@@ -89,11 +89,11 @@ def warc(data: bytes) -> None:
 
 
 def hash_list(data: bytes) -> None:
-    Bank(_store(), "fuzz").import_file(_as_file(data, ".txt"))
+    Bank(_store()).import_file(_as_file(data, ".txt"))
 
 
 def recipients_csv(data: bytes) -> None:
-    Registry(_store(), "fuzz").import_csv(_as_file(data, ".csv"))
+    Registry(_store()).import_csv(_as_file(data, ".csv"))
 
 
 def signal_text(data: bytes) -> None:
