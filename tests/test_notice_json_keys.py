@@ -103,6 +103,8 @@ def _records(result: tuple[int, str, str]) -> list[dict]:
 
 
 def test_json_records_keep_their_keys(cli, sqlite_env):
+    with sqlite_env.session() as s:  # claimant set names an existing case
+        sqlite_env.case(s, "k", create=True)
     [c] = _records(cli("claimant", "set", "--case", "k", "--name", "Alex Doe", "--email", "a@example.org", "--json"))
     assert list(c) == CLAIMANT and c["roles"] == []
     [c] = _records(cli("claimant", "set", "--case", "k", "--role", "depicted", "--json"))
