@@ -47,7 +47,7 @@ def test_bank_import_of_wrong_shapes_is_one_line(store, tmp_path, text, said):
         Bank(store, "shapes").import_file(f, None if text.startswith("{") else "json")
     assert said in str(exc.value) and "\n" not in str(exc.value)
     assert len(str(exc.value)) < 600
-    assert Bank(store, "shapes").count() == 0
+    assert Bank(store, "shapes", create=True).count() == 0  # a refused list stores nothing
 
 
 def test_bank_import_format_must_exist(store, tmp_path):
@@ -140,6 +140,8 @@ def test_env_number_accepts_numbers(monkeypatch):
 def _registry(store, case="csv"):
     from unleak.watermark.registry import Registry
 
+    with store.session() as s:  # recipients are added to a case that exists (`case new`)
+        store.case(s, case, create=True)
     return Registry(store, case)
 
 
@@ -226,6 +228,8 @@ def test_source_names_hosts_and_claimant_use_the_shared_check(store, tmp_path):
     from unleak.takedown.claimant import set_claimant
     from unleak.takedown.hosts import save_user_entry
 
+    with store.session() as s:
+        store.case(s, "n", create=True)
     with pytest.raises(UnleakError, match="source name"):
         add_source(store, "n", "folder", [str(tmp_path)], name="x\u202ey")
     with pytest.raises(UnleakError, match="host"):
