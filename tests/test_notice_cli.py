@@ -36,6 +36,7 @@ def env(store, monkeypatch, tmp_path):
 
 def test_scripted_flow_draft_confirm_send_status_reply_report(cli, env, tmp_path):
     store, sink = env
+    assert cli("case", "new", "c1")[0] == 0
     code, out, _ = cli(
         "claimant",
         "set",
@@ -127,6 +128,7 @@ def test_scripted_flow_draft_confirm_send_status_reply_report(cli, env, tmp_path
 
 def test_draft_with_yes_confirms_after_showing(cli, env):
     store, _sink = env
+    assert cli("case", "new", "c2")[0] == 0
     cli("claimant", "set", "--case", "c2", "--name", "Alex Doe", "--email", "alex@example.org", "--role", "depicted")
     add_sightings(store, "c2", PAGES[:1])
     code, out, _ = cli(
@@ -139,6 +141,7 @@ def test_draft_with_yes_confirms_after_showing(cli, env):
 
 def test_incomplete_notice_asks_and_is_not_confirmed_even_with_yes(cli, env):
     store, _ = env
+    assert cli("case", "new", "c3")[0] == 0
     cli(
         "claimant",
         "set",
@@ -163,6 +166,7 @@ def test_incomplete_notice_asks_and_is_not_confirmed_even_with_yes(cli, env):
 
 def test_dmca_refused_for_the_depicted_person_with_a_steer(cli, env):
     store, _ = env
+    assert cli("case", "new", "c4")[0] == 0
     cli(
         "claimant",
         "set",
@@ -216,6 +220,7 @@ def test_interactive_review_asks_for_the_missing_and_for_confirmation(env, monke
     store, sink = env
     monkeypatch.setattr(notices_cli, "_interactive", lambda as_json=False: not as_json)
     runner = CliRunner()
+    assert runner.invoke(app, ["case", "new", "c5"]).exit_code == 0
     runner.invoke(
         app,
         [

@@ -21,6 +21,7 @@ def _lines(out: str) -> list[dict]:
 @pytest.fixture
 def drafts(store, cli, monkeypatch) -> dict[str, dict]:
     monkeypatch.setenv("UNLEAK_DB", store.url)
+    assert cli("case", "new", "s1")[0] == 0
     assert (
         cli(
             "claimant",
