@@ -20,9 +20,9 @@ import _golden
 
 GOLDEN = sorted(_golden.GOLDEN_DIR.glob("*.json"))
 CHANGELOG = Path(__file__).parents[1] / "CHANGELOG.md"
-# Values compared by type only: times the session took, and counts of log records (a flow may
-# log one more action, e.g. the case's signing key, without changing any command's contract).
-TIMING_KEYS = {"median_hours", "p90_hours", "log_records", "records"}
+# Values compared by type only: times the session took, and counts of log records and bundle
+# files (a flow may log one more action, e.g. the case's signing key, without changing a contract).
+TIMING_KEYS = {"median_hours", "p90_hours", "log_records", "records", "files"}
 # Commands whose lines are a log of records: compared by shape (key paths and types, whatever
 # the position), since a new kind of record shifts every position after it.
 SHAPE_ONLY = {"evidence_log"}
