@@ -371,6 +371,7 @@ class Bank:
                 hint="a hash list is text: json, te (`type value` lines) or bare PDQ hex lines",
             ) from None
         entries = [(e.label, e.kind, e.signals) for e in hashlist.parse(text, fmt, label=label, where=where)]
+        self._open_case()  # importing a victim's hash list starts a case's work, as protecting does
         added = refused = 0
         with self.store.session() as s:
             # One query for what the case has (live or removed), then bulk inserts: a
