@@ -36,6 +36,9 @@ from unleak.signals.pdq import MIN_QUALITY, PdqSignal, hamming
 from unleak.signals.vpdq import VideoBankIndex, VpdqSignal
 from unleak.timing import timed
 
+if TYPE_CHECKING:
+    from unleak.match.variants import QueryHashes
+
 VERIFY_MODES = ("auto", "on", "off")
 
 
@@ -67,9 +70,9 @@ class Match:
     false_match_rate: float | None = None  # estimated chance per candidate-bank pair that this is unrelated
     verified: bool | None = None  # owner-side: confirmed against the original (None: not checked)
     inliers: int | None = None
-    transform: dict | None = None  # owner-side: crop box, scale, rotation, flip, visible fraction
+    transform: dict[str, Any] | None = None  # owner-side: crop box, scale, rotation, flip, visible fraction
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out = {
             k: v for k, v in asdict(self).items() if v is not None or k in ("bank_id", "label", "signal", "distance")
         }
@@ -85,7 +88,7 @@ class MatchResult:
     signals: dict[str, Signal] = field(default_factory=dict)
     error: str | None = None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "matches": [m.to_json() for m in self.matches], "error": self.error}
 
 
@@ -300,8 +303,10 @@ class Matcher:
             self._labels[item_id] = self.bank.label_of(item_id)
         return self._labels[item_id]
 
-    def _verify(self, media: Media, qh, nearest: dict[int, int], matches: dict[int, Match]) -> None:
+    def _verify(self, media: Media, qh: QueryHashes, nearest: dict[int, int], matches: dict[int, Match]) -> None:
         """Owner-side: confirm or reject the near items and those local features point to."""
+        if self.verifier is None:
+            return
         also = sorted(set(nearest) | set(matches), key=lambda i: nearest.get(i, 999))
         for v in self.verifier.verify_candidate(media.pixels(), also=also):
             m = matches.get(v.item_id)
