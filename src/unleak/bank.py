@@ -217,7 +217,9 @@ class Bank:
                 )
             ).all()
         best = min(rows, key=lambda r: rank[r[0]], default=None)
-        return (best[0], best[1], best[2]) if best else None
+        if best is None or best[2] is None:  # the query asks for removed items only
+            return None
+        return (best[0], best[1], best[2])
 
     # --- list / remove -----------------------------------------------------------------------
     def items(self, *, include_removed: bool = False) -> list[BankItem]:
@@ -293,7 +295,7 @@ class Bank:
                     BankItem.path.is_not(None),
                 )
             )
-            return {int(i): p for i, p in rows}
+            return {int(i): p for i, p in rows if p is not None}
 
     # --- export / import -------------------------------------------------------------------
     def export(self, out: Path, fmt: str = "json") -> int:
