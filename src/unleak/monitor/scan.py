@@ -18,10 +18,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Insert, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from unleak.bank import Bank
@@ -39,6 +39,9 @@ from unleak.net.html import parse_page
 from unleak.store import Store
 from unleak.store.models import ScanItem, ScanRun, Source
 from unleak.timing import timed
+
+if TYPE_CHECKING:
+    from unleak.match import Matcher
 
 log = logging.getLogger("unleak.monitor")
 
@@ -134,20 +137,17 @@ class Scanner:
         self.on_progress = on_progress
         self.bank = Bank(store, case)
         self.case_id, self.case_name = self.bank.case_id, self.bank.case_name
-        self._matcher = None
+        self._matcher: Matcher | None = None
         self._labels: dict[int, str] = {}
         self._orphans_checked = False
 
     @property
-    def matcher(self):
+    def matcher(self) -> Matcher:
         if self._matcher is None:
-            import inspect
-
             from unleak.match import Matcher
 
-            wanted = {"fast": self.options.fast, "verify": self.options.verify, "variants": self.options.variants}
-            accepted = inspect.signature(Matcher).parameters
-            self._matcher = Matcher(self.bank, **{k: v for k, v in wanted.items() if k in accepted})
+            opts = self.options
+            self._matcher = Matcher(self.bank, fast=opts.fast, verify=opts.verify, variants=opts.variants)
             self._labels = {it.id: it.label for it in self.bank.items()}
         return self._matcher
 
@@ -230,6 +230,7 @@ class Scanner:
         if not rows:
             return 0
         dialect = s.get_bind().dialect.name
+        stmt: Insert
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -425,12 +426,12 @@ class _ScanRun:
     def _finish(self, finished: bool) -> ScanReport:
         sc = self.sc
         with sc.store.session() as s:
-            run = s.get(ScanRun, self.scan_id)
+            run = s.get_one(ScanRun, self.scan_id)
             run.stats = json.dumps(self.stats, default=str)
             if finished:
                 run.status = "done"
                 run.finished_at = datetime.now(UTC)
-                src = s.get(Source, self.source_id)
+                src = s.get_one(Source, self.source_id)
                 src.last_scan_at = run.finished_at
                 summary = {k: v for k, v in self.stats.items() if k not in ("timings", "errors")}
                 summary["refusals"] = self.stats["refusals"][:50]
@@ -495,12 +496,12 @@ class _ScanRun:
                 statuses.append({"b_id": o.item_id, "b_status": o.status, "b_error": o.error or note})
             added += self.sc._insert_tasks(s, self.scan_id, new_tasks, self.known)
             s.connection().execute(
-                update(ScanItem.__table__)
-                .where(ScanItem.__table__.c.id == bindparam("b_id"))
+                update(ScanItem)
+                .where(ScanItem.id == bindparam("b_id"))
                 .values(status=bindparam("b_status"), error=bindparam("b_error")),
                 statuses,
             )
-            run = s.get(ScanRun, self.scan_id)
+            run = s.get_one(ScanRun, self.scan_id)
             run.stats = json.dumps(self.stats, default=str)
         timings["db"] = timings.get("db", 0.0) + time.perf_counter() - t0
         return added
