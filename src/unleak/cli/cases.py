@@ -601,7 +601,7 @@ def evidence_export(
     from unleak.evidence.export import export_bundle
     from unleak.takedown.report import bundle_section
 
-    url, pem = _tsa_options(tsa, tsa_cert)
+    given = _tsa_options(tsa, tsa_cert)
     r = export_bundle(
         _store(),
         case,
@@ -634,7 +634,8 @@ def evidence_export(
         )
 
 
-def _tsa_options(tsa: str | None, tsa_cert: Path | None) -> tuple[str | None, bytes | None]:
+def _tsa_options(tsa: str | None, tsa_cert: Path | None) -> tuple[str, bytes] | None:
+    """(URL, certificate PEM) of the timestamp authority given, or None when none is."""
     import os
 
     from unleak.errors import UnleakError
@@ -646,8 +647,10 @@ def _tsa_options(tsa: str | None, tsa_cert: Path | None) -> tuple[str | None, by
             "a timestamp authority needs its certificate to check the answer",
             hint="give --tsa-cert PEM (or set UNLEAK_TSA_CERT)",
         )
+    if not tsa or cert is None:
+        return None
     try:
-        return tsa, (cert.read_bytes() if tsa and cert else None)
+        return tsa, cert.read_bytes()
     except OSError as exc:
         raise UnleakError(f"cannot read {cert}: {exc.strerror or exc}") from None
 
@@ -663,9 +666,10 @@ def evidence_timestamp(
     from unleak.errors import UnleakError
     from unleak.evidence.timestamp import timestamp_head
 
-    url, pem = _tsa_options(tsa, tsa_cert)
-    if not url:
+    given = _tsa_options(tsa, tsa_cert)
+    if given is None:
         raise UnleakError("no timestamp authority given", hint="give --tsa URL --tsa-cert PEM")
+    url, pem = given
     store = _store()
     with store.session() as s:
         c = store.case(s, case)
