@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol, cast
 
@@ -123,7 +124,7 @@ class Matcher:
         variants: bool = True,
         boxes: bool | None = None,
         bank_variants: bool | None = None,
-        verify: str = "auto",
+        verify: VerifyMode | str = VerifyMode.AUTO,
         pdq_threshold: int = PdqSignal.threshold,
         target_rate: float = DEFAULT_TARGET,
         null_model: NullModel = REFERENCE_MODEL,
@@ -149,7 +150,7 @@ class Matcher:
         self.videos = cast(VideoBankIndex, self.indexes[VpdqSignal.name])
         self._labels: dict[int, str] = {}
         self.verifier = None
-        if verify != "off":
+        if mode is not VerifyMode.OFF:
             paths = originals if originals is not None else bank.originals()
             reachable = {i: p for i, p in paths.items() if Path(p).is_file()}
             if reachable:
@@ -157,7 +158,7 @@ class Matcher:
 
                 self.verifier = Verifier(lambda i: Media.open(reachable[i]).pixels(), sorted(reachable))
                 target_rate = target_rate - VERIFY_RATE  # the verification stage takes its share
-            elif verify == "on":
+            elif mode is VerifyMode.ON:
                 raise UnleakError(
                     "owner-side verification needs the original files, and none of this bank's is reachable",
                     hint="run it where the originals are, or use --verify off for hash-only matching",
