@@ -50,6 +50,24 @@ BUILTIN_KINDS = {"page", "media", "feed", "sitemap", "file"}
 PHASES = ("fetch", "parse", "decode", "hash", "match", "verify", "capture", "db")
 
 
+class ScanStatus(StrEnum):
+    """A scan run's status (ScanRun.status)."""
+
+    RUNNING = "running"  # started, not finished: the next scan of its source resumes it
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ItemStatus(StrEnum):
+    """A scan item's status (ScanItem.status): what became of one fetched URL or file."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    BLOCKED = "blocked"  # refused before any connection: SSRF guard, scheme or robots.txt
+    SKIPPED = "skipped"  # fetched, but nothing to read in it
+
+
 @dataclass
 class ScanOptions:
     policy: FetchPolicy = field(default_factory=FetchPolicy)
@@ -106,7 +124,7 @@ class ScanReport:
 class Outcome:
     item_id: int
     task: Task
-    status: str = "done"  # done | failed | blocked | skipped
+    status: ItemStatus = ItemStatus.DONE
     error: str | None = None
     http_status: int | None = None
     new_tasks: list[Task] = field(default_factory=list)
@@ -176,7 +194,7 @@ class Scanner:
             allow = json.loads(src.allow_networks)
             run = s.scalar(
                 select(ScanRun)
-                .where(ScanRun.source_id == source_id, ScanRun.status == "running")
+                .where(ScanRun.source_id == source_id, ScanRun.status == ScanStatus.RUNNING)
                 .order_by(ScanRun.id.desc())
                 .limit(1)
             )
@@ -224,7 +242,7 @@ class Scanner:
                     "depth": t.depth,
                     "parent_url": t.parent_url,
                     "hints": json.dumps(t.hints) if t.hints else "{}",
-                    "status": "pending",
+                    "status": ItemStatus.PENDING,
                 }
             )
         if not rows:
@@ -338,7 +356,7 @@ class _ScanRun:
                 s.scalar(
                     select(func.count())
                     .select_from(ScanItem)
-                    .where(ScanItem.scan_id == self.scan_id, ScanItem.status != "pending")
+                    .where(ScanItem.scan_id == self.scan_id, ScanItem.status != ItemStatus.PENDING)
                 )
                 or 0
             )
@@ -369,7 +387,9 @@ class _ScanRun:
                                     ScanItem.hints,
                                 )
                                 .where(
-                                    ScanItem.scan_id == self.scan_id, ScanItem.status == "pending", ScanItem.id > cursor
+                                    ScanItem.scan_id == self.scan_id,
+                                    ScanItem.status == ItemStatus.PENDING,
+                                    ScanItem.id > cursor,
                                 )
                                 .order_by(ScanItem.id)
                                 .limit(want)
@@ -418,7 +438,9 @@ class _ScanRun:
         with self.sc.store.session() as s:
             return (
                 s.scalar(
-                    select(ScanItem.id).where(ScanItem.scan_id == self.scan_id, ScanItem.status == "pending").limit(1)
+                    select(ScanItem.id)
+                    .where(ScanItem.scan_id == self.scan_id, ScanItem.status == ItemStatus.PENDING)
+                    .limit(1)
                 )
                 is not None
             )
@@ -429,7 +451,7 @@ class _ScanRun:
             run = s.get_one(ScanRun, self.scan_id)
             run.stats = json.dumps(self.stats, default=str)
             if finished:
-                run.status = "done"
+                run.status = ScanStatus.DONE
                 run.finished_at = datetime.now(UTC)
                 src = s.get_one(Source, self.source_id)
                 src.last_scan_at = run.finished_at
@@ -472,11 +494,11 @@ class _ScanRun:
                     }.get(o.kind_seen)
                     if key:
                         self.stats[key] += 1
-                if o.status == "blocked":
+                if o.status == ItemStatus.BLOCKED:
                     self.stats["blocked"] += 1
                     if len(self.stats["refusals"]) < 1000:
                         self.stats["refusals"].append({"url": o.task.url, "reason": o.error})
-                elif o.status == "failed":
+                elif o.status == ItemStatus.FAILED:
                     self.stats["failed"] += 1
                     if len(self.stats["errors"]) < 1000:
                         self.stats["errors"].append({"url": o.task.url, "error": o.error})
@@ -485,7 +507,7 @@ class _ScanRun:
                             s, self.sc.case_id, o.task.url, reason=f"HTTP {o.http_status}", http_status=o.http_status
                         )
                         self.stats["removed"] += len(marked)
-                elif o.status == "skipped":
+                elif o.status == ItemStatus.SKIPPED:
                     self.stats["skipped"] += 1
                 new_tasks += self._admit(o.new_tasks)
                 if o.matches:
@@ -598,16 +620,16 @@ class _ScanRun:
             else:
                 self._visit_url(o)
         except Blocked as exc:
-            o.status, o.error = "blocked", exc.message
+            o.status, o.error = ItemStatus.BLOCKED, exc.message
         except FetchError as exc:
-            o.status, o.error, o.http_status = "failed", exc.message, exc.status
+            o.status, o.error, o.http_status = ItemStatus.FAILED, exc.message, exc.status
         except MediaError as exc:
-            o.status, o.error = "failed", str(exc)
+            o.status, o.error = ItemStatus.FAILED, str(exc)
         except UnleakError as exc:
-            o.status, o.error = "failed", str(exc)
+            o.status, o.error = ItemStatus.FAILED, str(exc)
         except Exception as exc:  # a bug or a hostile input we did not foresee: keep going, say what
             log.exception("unexpected error on %s", task.url)
-            o.status, o.error = "failed", f"unexpected {type(exc).__name__}: {exc}"
+            o.status, o.error = ItemStatus.FAILED, f"unexpected {type(exc).__name__}: {exc}"
         return o
 
     def _visit_file(self, o: Outcome) -> None:
@@ -635,7 +657,7 @@ class _ScanRun:
             self._match(o, r)
             return
         if task.kind == "media":
-            o.status, o.kind_seen = "skipped", "media"
+            o.status, o.kind_seen = ItemStatus.SKIPPED, "media"
             o.error = f"not an image or video (the content is {sniffed})"
             return
         if sniffed == "feed" or (task.kind == "feed" and sniffed != "html"):
@@ -665,7 +687,7 @@ class _ScanRun:
                 if self.plugin.follow(self.config, task, link):
                     o.new_tasks.append(Task(link, "page", task.depth + 1, task.url))
             return
-        o.status, o.kind_seen = "skipped", "page"
+        o.status, o.kind_seen = ItemStatus.SKIPPED, "page"
         o.error = f"nothing to read here (the content is {sniffed})"
 
     def _match(self, o: Outcome, media_src: FetchResult | LocalFile) -> None:
