@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from unleak.errors import UnleakError
 from unleak.evidence.log import append_record, ensure_key, verify_chain
+from unleak.evidence.sightings import SightingStatus
 from unleak.store import Store
 from unleak.store.models import BankItem, Capture, Case, LogRecord, Sighting, Source
 from unleak.text import check_name

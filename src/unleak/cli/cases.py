@@ -361,7 +361,7 @@ def scan_command(
     head is timestamped after the scan (with --json, one object with "check": "timestamp")."""
     url, pem = _tsa_options(tsa, tsa_cert)
     _run_scan(case, source, _scan_options(rate, concurrency, no_capture, max_items, verify, fast, screenshot), as_json)
-    if url and not _timestamp_after_run(case, url, pem, tsa_allow, as_json):
+    if url and pem and not _timestamp_after_run(case, url, pem, tsa_allow, as_json):
         raise typer.Exit(1)
 
 
@@ -469,7 +469,7 @@ def watch_command(
         started = time.monotonic()
         _run_scan(case, None, _scan_options(rate, concurrency, False, None, verify, fast, screenshot), as_json)
         _removal_check(case, rate, as_json)
-        if url:  # a failure is reported and the watch goes on; the next run tries again
+        if url and pem:  # a failure is reported and the watch goes on; the next run tries again
             _timestamp_after_run(case, url, pem, tsa_allow, as_json)
         n += 1
         if times is not None and n >= times:
@@ -601,14 +601,14 @@ def evidence_export(
     from unleak.evidence.export import export_bundle
     from unleak.takedown.report import bundle_section
 
-    given = _tsa_options(tsa, tsa_cert)
+    url, pem = _tsa_options(tsa, tsa_cert)
     r = export_bundle(
         _store(),
         case,
         out,
         with_labels=with_labels,
         pdf=not no_pdf,
-        tsa=(url, pem, list(allow_networks)) if url else None,
+        tsa=(url, pem, list(allow_networks)) if url and pem else None,
         takedown=bundle_section,
     )
     if as_json:
@@ -634,8 +634,7 @@ def evidence_export(
         )
 
 
-def _tsa_options(tsa: str | None, tsa_cert: Path | None) -> tuple[str, bytes] | None:
-    """(URL, certificate PEM) of the timestamp authority given, or None when none is."""
+def _tsa_options(tsa: str | None, tsa_cert: Path | None) -> tuple[str | None, bytes | None]:
     import os
 
     from unleak.errors import UnleakError
@@ -647,10 +646,8 @@ def _tsa_options(tsa: str | None, tsa_cert: Path | None) -> tuple[str, bytes] | 
             "a timestamp authority needs its certificate to check the answer",
             hint="give --tsa-cert PEM (or set UNLEAK_TSA_CERT)",
         )
-    if not tsa or cert is None:
-        return None
     try:
-        return tsa, cert.read_bytes()
+        return tsa, (cert.read_bytes() if tsa and cert else None)
     except OSError as exc:
         raise UnleakError(f"cannot read {cert}: {exc.strerror or exc}") from None
 
@@ -666,10 +663,9 @@ def evidence_timestamp(
     from unleak.errors import UnleakError
     from unleak.evidence.timestamp import timestamp_head
 
-    given = _tsa_options(tsa, tsa_cert)
-    if given is None:
+    url, pem = _tsa_options(tsa, tsa_cert)
+    if not url or not pem:  # _tsa_options gives the certificate with every URL
         raise UnleakError("no timestamp authority given", hint="give --tsa URL --tsa-cert PEM")
-    url, pem = given
     store = _store()
     with store.session() as s:
         c = store.case(s, case)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from unleak.errors import InvalidInput, UnleakError
 from unleak.match.calibration import DEFAULT_TARGET, REFERENCE_MODEL, Calibration, Group, NullModel, group_thresholds
@@ -40,14 +40,20 @@ from unleak.timing import timed
 if TYPE_CHECKING:
     from unleak.match.variants import QueryHashes
 
-VERIFY_MODES = ("auto", "on", "off")
+
+class VerifyMode(StrEnum):
+    """Owner-side verification of matches against the original files."""
+
+    AUTO = "auto"  # when the originals are reachable
+    ON = "on"  # required: an error when none is reachable
+    OFF = "off"  # hash-only matching
 
 
 class BankSignals(Protocol):
     """What the matcher reads from a bank (unleak.bank.Bank is one); match does not import the bank
     because the bank's protect step uses match.variants."""
 
-    def active_signals(self, signal_type: str, *, with_variants: bool = False) -> list[tuple]: ...
+    def active_signals(self, signal_type: str, *, with_variants: bool = False) -> list[tuple[Any, ...]]: ...
     def originals(self) -> dict[int, str]: ...
     def label_of(self, item_id: int) -> str: ...
 
@@ -130,8 +136,10 @@ class Matcher:
         null_model: NullModel = REFERENCE_MODEL,
         originals: dict[int, str] | None = None,
     ) -> None:
-        if verify not in VERIFY_MODES:
-            raise InvalidInput(f"unknown verify mode {verify!r}", hint="use auto, on or off")
+        try:
+            mode = VerifyMode(verify)
+        except ValueError:
+            raise InvalidInput(f"unknown verify mode {verify!r}", hint="use auto, on or off") from None
         self.bank = bank
         self.fast = fast
         self.dihedral = dihedral

@@ -18,7 +18,9 @@ from unleak.config import MediaLimits
 from unleak.errors import LimitExceeded, MediaError
 from unleak.media import MediaKind, decode_image, image_to_array, probe_video, sniff_bytes, sniff_file
 from unleak.media.files import check_regular, open_regular
-from unleak.media.image import Image
+
+if TYPE_CHECKING:
+    from unleak.signals.pdq_fast import FastImage
 
 
 @dataclass
@@ -76,7 +78,7 @@ class Media:
                 sha.update(source)
                 md5.update(source)
             else:
-                with open_regular(self.path) as fh:
+                with open_regular(source) as fh:
                     while chunk := fh.read(1 << 20):
                         sha.update(chunk)
                         md5.update(chunk)
