@@ -165,10 +165,10 @@ class Bank:
 
             item_id = self.store.write(record)
             if item_id is None:  # protected by another run meanwhile
-                bank_id, removed_at = self._item_with_digest(sha256) or (None, None)
-                result.bank_id, result.skipped = bank_id, True
-                if removed_at is not None:  # ... and removed since: refused like any removed item
-                    result.bank_id, result.refused = None, self._refusal(path, "sha256", bank_id, removed_at)
+                other_id, other_removed = self._item_with_digest(sha256) or (None, None)
+                result.bank_id, result.skipped = other_id, True
+                if other_id is not None and other_removed is not None:  # ... and removed since: refused
+                    result.bank_id, result.refused = None, self._refusal(path, "sha256", other_id, other_removed)
                 return result
             result.bank_id = item_id
             result.signals = signals
@@ -217,7 +217,9 @@ class Bank:
                 )
             ).all()
         best = min(rows, key=lambda r: rank[r[0]], default=None)
-        return (best[0], best[1], best[2]) if best else None
+        if best is None or best[2] is None:  # the query asks for removed items only
+            return None
+        return (best[0], best[1], best[2])
 
     # --- list / remove -----------------------------------------------------------------------
     def items(self, *, include_removed: bool = False) -> list[BankItem]:
@@ -293,7 +295,7 @@ class Bank:
                     BankItem.path.is_not(None),
                 )
             )
-            return {int(i): p for i, p in rows}
+            return {int(i): p for i, p in rows if p is not None}
 
     # --- export / import -------------------------------------------------------------------
     def export(self, out: Path, fmt: str = "json") -> int:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from unleak.errors import UnleakError
 from unleak.evidence.log import append_record, ensure_key, verify_chain
+from unleak.evidence.sightings import SightingStatus
 from unleak.store import Store
 from unleak.store.models import BankItem, Capture, Case, LogRecord, Sighting, Source
 from unleak.text import check_name
@@ -80,7 +81,7 @@ def _summary(s, case: Case, cls=CaseSummary):
         bank_items=count(BankItem, BankItem.removed_at.is_(None)),
         sources=count(Source, Source.removed_at.is_(None)),
         sightings=count(Sighting),
-        sightings_up=count(Sighting, Sighting.status == "up"),
+        sightings_up=count(Sighting, Sighting.status == SightingStatus.UP),
         captures=count(Capture),
         log_records=count(LogRecord),
         last_scan_at=s.scalar(select(func.max(Source.last_scan_at)).where(Source.case_id == case.id)),
@@ -109,7 +110,7 @@ def show_case(store: Store, name: str | None) -> CaseDetail:
             detail.key_fingerprint = case_fingerprint(case.id)
         for host, n in s.execute(
             select(Sighting.host, func.count())
-            .where(Sighting.case_id == case.id, Sighting.status == "up")
+            .where(Sighting.case_id == case.id, Sighting.status == SightingStatus.UP)
             .group_by(Sighting.host)
             .order_by(func.count().desc())
         ):

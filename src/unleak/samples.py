@@ -45,6 +45,8 @@ def _package_dir(module: str) -> Path | None:
         mod = __import__(module, fromlist=["__file__"])
     except ImportError:
         return None
+    if mod.__file__ is None:  # a namespace package: no folder of its own
+        return None
     return Path(os.path.dirname(mod.__file__))
 
 

@@ -361,7 +361,7 @@ def scan_command(
     head is timestamped after the scan (with --json, one object with "check": "timestamp")."""
     url, pem = _tsa_options(tsa, tsa_cert)
     _run_scan(case, source, _scan_options(rate, concurrency, no_capture, max_items, verify, fast, screenshot), as_json)
-    if url and not _timestamp_after_run(case, url, pem, tsa_allow, as_json):
+    if url and pem and not _timestamp_after_run(case, url, pem, tsa_allow, as_json):
         raise typer.Exit(1)
 
 
@@ -469,7 +469,7 @@ def watch_command(
         started = time.monotonic()
         _run_scan(case, None, _scan_options(rate, concurrency, False, None, verify, fast, screenshot), as_json)
         _removal_check(case, rate, as_json)
-        if url:  # a failure is reported and the watch goes on; the next run tries again
+        if url and pem:  # a failure is reported and the watch goes on; the next run tries again
             _timestamp_after_run(case, url, pem, tsa_allow, as_json)
         n += 1
         if times is not None and n >= times:
@@ -608,7 +608,7 @@ def evidence_export(
         out,
         with_labels=with_labels,
         pdf=not no_pdf,
-        tsa=(url, pem, list(allow_networks)) if url else None,
+        tsa=(url, pem, list(allow_networks)) if url and pem else None,
         takedown=bundle_section,
     )
     if as_json:
@@ -664,7 +664,7 @@ def evidence_timestamp(
     from unleak.evidence.timestamp import timestamp_head
 
     url, pem = _tsa_options(tsa, tsa_cert)
-    if not url:
+    if not url or not pem:  # _tsa_options gives the certificate with every URL
         raise UnleakError("no timestamp authority given", hint="give --tsa URL --tsa-cert PEM")
     store = _store()
     with store.session() as s:

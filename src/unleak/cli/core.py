@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -41,7 +42,7 @@ def hash_command(
     as_json: bool = JsonOption,
 ) -> None:
     """Print the fingerprints of files, without storing anything."""
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     failed = 0
     files = _media_files(paths)
     with output.progress("Hashing", len(files), enabled=not as_json and len(files) > 1) as bar:
@@ -49,7 +50,7 @@ def hash_command(
             signals = {}
             try:
                 signals = compute_signals(Media.open(path), fast=fast)
-                record = {"path": str(path), "signals": signals_to_json(signals), "error": None}
+                record: dict[str, Any] = {"path": str(path), "signals": signals_to_json(signals), "error": None}
             except UnleakError as exc:
                 record = {"path": str(path), "signals": {}, "error": str(exc)}
                 failed += 1

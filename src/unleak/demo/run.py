@@ -15,6 +15,7 @@ from pathlib import Path
 from PIL import Image, ImageEnhance, ImageOps
 from rich.text import Text
 
+from unleak.errors import UnleakError
 from unleak.samples import sample_images
 
 # Alterations a reposter makes that whole-image matching must survive.
@@ -186,9 +187,11 @@ def _trace_step(store, layout: DemoLayout, console) -> bool:
     copies = registry.mark(original, layout.root / "marked")
     console.print(f"Made {len(copies)} copies of {original.name}, each invisibly marked for one subscriber.")
     leaker = copies[7]
+    if leaker.path is None:
+        raise UnleakError(f"the demo could not mark {original.name}: {leaker.error}")
     leaked = layout.root / "leaked.jpg"
-    with Image.open(leaker.path) as im:  # what a reposter does: crop, shrink, re-encode
-        im = im.convert("RGB")
+    with Image.open(leaker.path) as opened:  # what a reposter does: crop, shrink, re-encode
+        im = opened.convert("RGB")
         w, h = im.size
         im.crop((w // 10, h // 10, w * 9 // 10, h * 9 // 10)).resize((w * 2 // 3, h * 2 // 3)).save(leaked, quality=70)
     result, _found = registry.trace(leaked)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +17,13 @@ from unleak.evidence.log import append_record, iso_utc
 from unleak.net.urls import url_key
 from unleak.store import Store
 from unleak.store.models import BankItem, Capture, Sighting
+
+
+class SightingStatus(StrEnum):
+    """Whether a sighting's media is still where it was seen (Sighting.status)."""
+
+    UP = "up"
+    REMOVED = "removed"
 
 
 @dataclass
@@ -60,8 +68,8 @@ def record_sighting(
             existing.match = json.dumps(
                 {**json.loads(existing.match or "{}"), "posted_raw": posted_raw}, sort_keys=True
             )
-        if existing.status == "removed":
-            existing.status = "up"
+        if existing.status == SightingStatus.REMOVED:
+            existing.status = SightingStatus.UP
             existing.removed_at = None
             existing.reupload = True
             existing.reupload_count += 1
@@ -87,7 +95,7 @@ def record_sighting(
             select(Sighting.id).where(
                 Sighting.case_id == case_id,
                 Sighting.bank_item_id == bank_id,
-                (Sighting.status == "removed") | (Sighting.reupload_count > 0),
+                (Sighting.status == SightingStatus.REMOVED) | (Sighting.reupload_count > 0),
             )
         )
     )
@@ -149,10 +157,10 @@ def mark_removed(
     session: Session, sighting: Sighting, *, reason: str, http_status: int | None = None, when: datetime | None = None
 ) -> bool:
     """Record that a sighting's media is no longer there. False if it was already marked removed."""
-    if sighting.status == "removed":
+    if sighting.status == SightingStatus.REMOVED:
         return False
     when = when or datetime.now(UTC)
-    sighting.status = "removed"
+    sighting.status = SightingStatus.REMOVED
     sighting.removed_at = when
     append_record(
         session,

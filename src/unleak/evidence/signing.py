@@ -195,16 +195,16 @@ def check_signatures(
         if action == INTRO_ACTION:
             data = rec.get("data") or {}
             try:
-                public = bytes.fromhex(data["public_key"])
-                loaded = Ed25519PublicKey.from_public_bytes(public)
+                raw_key = bytes.fromhex(data["public_key"])
+                loaded = Ed25519PublicKey.from_public_bytes(raw_key)
             except (KeyError, TypeError, ValueError, AttributeError):
                 return fail(seq, f"record {seq} ({action}) holds no readable Ed25519 public key")
-            fp = fingerprint(public)
+            fp = fingerprint(raw_key)
             if data.get("fingerprint") != fp:
                 return fail(seq, f"record {seq} ({action}): its fingerprint is not its public key's ({fp})")
             current = (seq, loaded, fp)
             out.keys.append((seq, fp))
-            out.publics[fp] = public.hex()
+            out.publics[fp] = raw_key.hex()
             if out.held_from is None and held is not None and fp in held:
                 out.held_from = seq
             if out.head_key != fp:

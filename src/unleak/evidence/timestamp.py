@@ -15,12 +15,16 @@ import base64
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from unleak.errors import ConfigError, EvidenceError, InvalidInput, NetworkError, UnleakError, VerificationError
 from unleak.evidence.log import append_record, canonical_json, head, sha256_hex
 from unleak.store.models import LogRecord
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 
 def _need():
@@ -32,7 +36,7 @@ def _need():
         ) from None
 
 
-def _cert_info(pem: bytes) -> tuple[object, str, str]:
+def _cert_info(pem: bytes) -> tuple[x509.Certificate, str, str]:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
 

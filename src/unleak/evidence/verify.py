@@ -21,7 +21,7 @@ import json
 import re
 import zlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -405,7 +405,7 @@ def _warc_detail(path: Path, name: str, records: list[dict]) -> str:
     )
 
 
-def _check_warc(path: Path, logged_ids: set[str] = frozenset()) -> tuple[str | None, int, set[str]]:
+def _check_warc(path: Path, logged_ids: Collection[str] = frozenset()) -> tuple[str | None, int, set[str]]:
     """Check a WARC file record by record, naming the first bad one. Each record is its own gzip member:
     it must decompress whole (gzip's CRC-32 and length catch a changed byte anywhere in its data), its
     10-byte gzip header must be the file's usual one (the bytes no checksum covers: one writer, one
@@ -434,7 +434,7 @@ def _check_warc(path: Path, logged_ids: set[str] = frozenset()) -> tuple[str | N
                 f"WARC record {len(members) + 1}{which} at byte {pos}: its gzip data was altered ({exc})",
             )
     usual = Counter(h for _o, h, _p in members).most_common(1)[0][0] if members else None
-    count, ids = 0, set()
+    count, ids = 0, set[str]()
     for n, (offset, header, plain) in enumerate(members, 1):
         if broken and broken[0] <= n:
             break
@@ -443,7 +443,8 @@ def _check_warc(path: Path, logged_ids: set[str] = frozenset()) -> tuple[str | N
         problem, rid = _check_record(plain)
         if problem:
             return f"WARC record {n}{f' {rid}' if rid else ''} at byte {offset}: {problem}", count, ids
-        ids.add(rid)
+        if rid is not None:
+            ids.add(rid)
         count += 1
     if broken:
         return broken[1], count, ids

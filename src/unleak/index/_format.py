@@ -90,7 +90,7 @@ def _crc(a: npt.NDArray[Any]) -> int:
     flat = a.reshape(-1).view(np.uint8)
     step = 1 << 26
     for lo in range(0, flat.shape[0], step):
-        crc = zlib.crc32(flat[lo : lo + step], crc)
+        crc = zlib.crc32(flat[lo : lo + step].data, crc)
     return crc
 
 
@@ -198,7 +198,7 @@ def read_index(path: StrPath, mmap: bool = True, verify: bool = True) -> IndexAr
             )
         sections.append((off, nbytes, scrc))
     shapes: list[tuple[int, ...]] = [(n,), (n, 32), (n_ckpt,), (n_rel,), (m, n)]
-    dtypes = ["<i8", np.uint8, "<u4", "<u2", "<u4"]
+    dtypes = [np.dtype(t) for t in ("<i8", np.uint8, "<u4", "<u2", "<u4")]
     arrays = []
     for (off, nbytes, scrc), shape, dt, name in zip(sections, shapes, dtypes, SECTION_NAMES):
         if nbytes == 0:

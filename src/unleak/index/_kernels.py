@@ -11,6 +11,9 @@ is the job of the checksums in :mod:`unleak.index._format`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
@@ -18,7 +21,12 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 
-@intrinsic
+def _intrinsic(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """numba's ``@intrinsic``, typed as jitted code calls it: without the typing context."""
+    return intrinsic(fn)
+
+
+@_intrinsic
 def _ctpop(typingctx, x):  # type: ignore[no-untyped-def]
     """LLVM's popcount: one POPCNT instruction on x86-64."""
     if not isinstance(x, types.Integer):
@@ -29,13 +37,13 @@ def _ctpop(typingctx, x):  # type: ignore[no-untyped-def]
         (val,) = args
         val = context.cast(builder, val, signature.args[0], types.uint64)
         fnty = ir.FunctionType(ir.IntType(64), [ir.IntType(64)])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.ctpop.i64")
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.ctpop.i64")  # type: ignore[no-untyped-call]
         return builder.call(fn, [val])
 
     return sig, codegen
 
 
-@intrinsic
+@_intrinsic
 def _prefetch(typingctx, arr, idx):  # type: ignore[no-untyped-def]
     """Hint the CPU to fetch ``arr[idx]`` (1-d array) into cache; never faults."""
     if not isinstance(arr, types.Array) or arr.ndim != 1 or not isinstance(idx, types.Integer):
@@ -46,11 +54,11 @@ def _prefetch(typingctx, arr, idx):  # type: ignore[no-untyped-def]
         aryty, idxty = signature.args
         ary = context.make_array(aryty)(context, builder, args[0])
         i = context.cast(builder, args[1], idxty, types.intp)
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [i], wraparound=False)
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [i], wraparound=False)  # type: ignore[no-untyped-call]
         i8p = ir.PointerType(ir.IntType(8))
         i32 = ir.IntType(32)
         fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")  # type: ignore[no-untyped-call]
         builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
         return context.get_dummy_value()
 
@@ -256,7 +264,7 @@ def _report(queries, n_var, g, v, radius, thr, chunk_off, chunk_w, m, h, d, i): 
 
 
 @njit(cache=True, nogil=True)
-def mih_search(
+def mih_search(  # type: ignore[no-untyped-def]
     queries,  # (Q*G, 4) uint64, G consecutive variants per query group
     n_var,  # G
     radius,
@@ -280,7 +288,7 @@ def mih_search(
     out_dist,
     out_var,
     start_group,
-):  # type: ignore[no-untyped-def]
+):
     """Multi-index hashing search of groups of query variants in one segment.
 
     Done in stages so that the random reads within a stage are independent and

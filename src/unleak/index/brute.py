@@ -30,9 +30,12 @@ _POP8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 def hamming_rows(bank: npt.NDArray[np.uint64], q: npt.NDArray[np.uint64]) -> npt.NDArray[np.int32]:
     """Hamming distance from one hash ``q`` (4 words) to every row of ``bank``."""
     x = np.bitwise_xor(bank, q)
+    d: npt.NDArray[np.int32]  # numpy types reductions over a ufunc's output as Any
     if hasattr(np, "bitwise_count"):
-        return np.bitwise_count(x).sum(axis=1, dtype=np.int32)
-    return _POP8[x.view(np.uint8)].sum(axis=1, dtype=np.int32)
+        d = np.bitwise_count(x).sum(axis=1, dtype=np.int32)
+    else:
+        d = _POP8[x.view(np.uint8)].sum(axis=1, dtype=np.int32)
+    return d
 
 
 class BruteForceIndex:

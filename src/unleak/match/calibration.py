@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -60,7 +61,7 @@ class NullModel:
             t += 1
         return t
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"mean": self.mean, "sigma": self.sigma, "source": self.source}
 
 
@@ -147,7 +148,7 @@ class Calibration:
         )
         return min(1.0, own + others)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "model": self.model.to_json(),
             "target": self.target,

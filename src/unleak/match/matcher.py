@@ -15,8 +15,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from unleak.errors import InvalidInput, UnleakError
 from unleak.match.calibration import DEFAULT_TARGET, REFERENCE_MODEL, Calibration, Group, NullModel, group_thresholds
@@ -36,14 +37,23 @@ from unleak.signals.pdq import MIN_QUALITY, PdqSignal, hamming
 from unleak.signals.vpdq import VideoBankIndex, VpdqSignal
 from unleak.timing import timed
 
-VERIFY_MODES = ("auto", "on", "off")
+if TYPE_CHECKING:
+    from unleak.match.variants import QueryHashes
+
+
+class VerifyMode(StrEnum):
+    """Owner-side verification of matches against the original files."""
+
+    AUTO = "auto"  # when the originals are reachable
+    ON = "on"  # required: an error when none is reachable
+    OFF = "off"  # hash-only matching
 
 
 class BankSignals(Protocol):
     """What the matcher reads from a bank (unleak.bank.Bank is one); match does not import the bank
     because the bank's protect step uses match.variants."""
 
-    def active_signals(self, signal_type: str, *, with_variants: bool = False) -> list[tuple]: ...
+    def active_signals(self, signal_type: str, *, with_variants: bool = False) -> list[tuple[Any, ...]]: ...
     def originals(self) -> dict[int, str]: ...
     def label_of(self, item_id: int) -> str: ...
 
@@ -67,9 +77,9 @@ class Match:
     false_match_rate: float | None = None  # estimated chance per candidate-bank pair that this is unrelated
     verified: bool | None = None  # owner-side: confirmed against the original (None: not checked)
     inliers: int | None = None
-    transform: dict | None = None  # owner-side: crop box, scale, rotation, flip, visible fraction
+    transform: dict[str, Any] | None = None  # owner-side: crop box, scale, rotation, flip, visible fraction
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out = {
             k: v for k, v in asdict(self).items() if v is not None or k in ("bank_id", "label", "signal", "distance")
         }
@@ -85,7 +95,7 @@ class MatchResult:
     signals: dict[str, Signal] = field(default_factory=dict)
     error: str | None = None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "matches": [m.to_json() for m in self.matches], "error": self.error}
 
 
@@ -120,14 +130,16 @@ class Matcher:
         variants: bool = True,
         boxes: bool | None = None,
         bank_variants: bool | None = None,
-        verify: str = "auto",
+        verify: VerifyMode | str = VerifyMode.AUTO,
         pdq_threshold: int = PdqSignal.threshold,
         target_rate: float = DEFAULT_TARGET,
         null_model: NullModel = REFERENCE_MODEL,
         originals: dict[int, str] | None = None,
     ) -> None:
-        if verify not in VERIFY_MODES:
-            raise InvalidInput(f"unknown verify mode {verify!r}", hint="use auto, on or off")
+        try:
+            mode = VerifyMode(verify)
+        except ValueError:
+            raise InvalidInput(f"unknown verify mode {verify!r}", hint="use auto, on or off") from None
         self.bank = bank
         self.fast = fast
         self.dihedral = dihedral
@@ -146,7 +158,7 @@ class Matcher:
         self.videos = cast(VideoBankIndex, self.indexes[VpdqSignal.name])
         self._labels: dict[int, str] = {}
         self.verifier = None
-        if verify != "off":
+        if mode is not VerifyMode.OFF:
             paths = originals if originals is not None else bank.originals()
             reachable = {i: p for i, p in paths.items() if Path(p).is_file()}
             if reachable:
@@ -154,7 +166,7 @@ class Matcher:
 
                 self.verifier = Verifier(lambda i: Media.open(reachable[i]).pixels(), sorted(reachable))
                 target_rate = target_rate - VERIFY_RATE  # the verification stage takes its share
-            elif verify == "on":
+            elif mode is VerifyMode.ON:
                 raise UnleakError(
                     "owner-side verification needs the original files, and none of this bank's is reachable",
                     hint="run it where the originals are, or use --verify off for hash-only matching",
@@ -300,8 +312,10 @@ class Matcher:
             self._labels[item_id] = self.bank.label_of(item_id)
         return self._labels[item_id]
 
-    def _verify(self, media: Media, qh, nearest: dict[int, int], matches: dict[int, Match]) -> None:
+    def _verify(self, media: Media, qh: QueryHashes, nearest: dict[int, int], matches: dict[int, Match]) -> None:
         """Owner-side: confirm or reject the near items and those local features point to."""
+        if self.verifier is None:
+            return
         also = sorted(set(nearest) | set(matches), key=lambda i: nearest.get(i, 999))
         for v in self.verifier.verify_candidate(media.pixels(), also=also):
             m = matches.get(v.item_id)

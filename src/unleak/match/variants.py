@@ -28,6 +28,7 @@ Every extra hash multiplies the comparisons per candidate-bank pair; see
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -267,18 +268,18 @@ def bank_variants(pixels: np.ndarray, *, crops: bool = True, boxes: bool = True)
                 out.append(VariantHash(name, value, quality, box))
     if crops:
         for name, (aw, ah) in BANK_CROPS.items():
-            box = centre_crop(w, h, aw, ah)
-            if box is None or box.width < MIN_BOX_SIDE or box.height < MIN_BOX_SIDE:
+            crop = centre_crop(w, h, aw, ah)
+            if crop is None or crop.width < MIN_BOX_SIDE or crop.height < MIN_BOX_SIDE:
                 continue
-            value, quality = hash_pixels(box.crop(a))
+            value, quality = hash_pixels(crop.crop(a))
             if quality >= MIN_QUALITY and value not in seen:
                 seen.add(value)
-                out.append(VariantHash(name, value, quality, box))
+                out.append(VariantHash(name, value, quality, crop))
     return out
 
 
 DIHEDRAL_SIDE = 2048  # reducing changes PDQ by up to ~20 bits: only very large images are reduced
-ORIENTATIONS = {
+ORIENTATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "rot90": lambda a: np.rot90(a, 1),
     "rot180": lambda a: np.rot90(a, 2),
     "rot270": lambda a: np.rot90(a, 3),

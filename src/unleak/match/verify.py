@@ -34,9 +34,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 WORK_SIDE = 640
 N_FEATURES = 1500
@@ -64,14 +66,14 @@ def gray_work(pixels: np.ndarray, side: int = WORK_SIDE) -> tuple[np.ndarray, fl
     return np.ascontiguousarray(g), s
 
 
-_SIFT = None
+_SIFT: cv2.SIFT | None = None
 _CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
 
 
-def _sift():
+def _sift() -> cv2.SIFT:
     global _SIFT
     if _SIFT is None:
-        _SIFT = cv2.SIFT_create(nfeatures=N_FEATURES, contrastThreshold=0.02)
+        _SIFT = cv2.SIFT.create(nfeatures=N_FEATURES, contrastThreshold=0.02)
     return _SIFT
 
 
@@ -96,12 +98,13 @@ def extract(pixels: np.ndarray, *, mirror: bool = False) -> Features:
     if mirror:
         gray = np.ascontiguousarray(gray[:, ::-1])
     # Local contrast equalised, so that dim or flat photos (microscopy, night) still give features.
-    kps, des = _sift().detectAndCompute(_CLAHE.apply(gray), None)
-    if des is None or len(kps) == 0:
+    kps, found = _sift().detectAndCompute(_CLAHE.apply(gray), None)
+    des: npt.NDArray[np.float32]
+    if found is None or len(kps) == 0:
         pts, des = np.zeros((0, 2), np.float32), np.zeros((0, 128), np.float32)
     else:
         pts = np.array([k.pt for k in kps], np.float32)
-        des = des.astype(np.float32)
+        des = np.array(found, dtype=np.float32)
         des /= des.sum(axis=1, keepdims=True) + 1e-7  # RootSIFT: L1, then square root
         des = np.sqrt(des)
     return Features(pts, des, gray, s, a.shape[:2])
@@ -162,11 +165,11 @@ class Verification:
     ncc: float | None = None
     flip: bool = False
     similarity: np.ndarray | None = None  # 3x3, original (full res) -> candidate (full res)
-    transform: dict | None = None
+    transform: dict[str, Any] | None = None
     reason: str = ""
 
-    def to_json(self) -> dict:
-        out = {
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "verified": self.accepted,
             "inliers": self.inliers,
             "matches": self.matches,
@@ -192,8 +195,8 @@ def _ncc(original: Features, cand: Features, m_work: np.ndarray) -> float:
     h, w = cand.gray.shape
     src = original.gray.astype(np.float32)
     warped = cv2.warpAffine(src, m_work[:2], (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
-    mask = cv2.warpAffine(np.ones_like(src), m_work[:2], (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
-    mask = cv2.erode(mask, np.ones((5, 5), np.uint8)) > 0.5
+    covered = cv2.warpAffine(np.ones_like(src), m_work[:2], (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
+    mask = cv2.erode(covered, np.ones((5, 5), np.uint8)) > 0.5
     if mask.sum() < 400:
         return 0.0
     a = cv2.GaussianBlur(warped, (0, 0), 1.5)[mask]
@@ -210,7 +213,7 @@ def _hull_area(points: np.ndarray) -> float:
     return float(cv2.contourArea(cv2.convexHull(points.astype(np.float32))))
 
 
-def describe(matrix: np.ndarray, original_shape: tuple[int, int], candidate_shape: tuple[int, int]) -> dict:
+def describe(matrix: np.ndarray, original_shape: tuple[int, int], candidate_shape: tuple[int, int]) -> dict[str, Any]:
     """Crop box, scale, rotation, flip and visible share of an original -> candidate map."""
     a = matrix[:2, :2]
     flip = bool(np.linalg.det(a) < 0)
@@ -279,7 +282,7 @@ class Verifier:
                 self._feats[(item_id, m)] = f
         return self._feats[key]
 
-    def _pool_index(self):
+    def _pool_index(self) -> tuple[cv2.FlannBasedMatcher, np.ndarray]:
         if self._pool is None:
             des, owner = [], []
             for item_id in self.item_ids:
@@ -381,9 +384,11 @@ class Verifier:
         )
 
     def _describe(self, v: Verification, candidate: np.ndarray) -> None:
-        orig_shape = self.features(v.item_id).full_shape
+        orig = self.features(v.item_id)
+        if orig is None or v.similarity is None:
+            return  # only accepted verdicts come here, and those have both
         cand_shape = np.asarray(candidate).shape[:2]
-        v.transform = describe(v.similarity, orig_shape, cand_shape)
+        v.transform = describe(v.similarity, orig.full_shape, cand_shape)
         if not self.precise:
             return
         from unleak.registration.align import align

@@ -17,11 +17,12 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Insert, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from unleak.bank import Bank
@@ -40,11 +41,32 @@ from unleak.store import Store
 from unleak.store.models import ScanItem, ScanRun, Source
 from unleak.timing import timed
 
+if TYPE_CHECKING:
+    from unleak.match import Matcher
+
 log = logging.getLogger("unleak.monitor")
 
 BUILTIN_KINDS = {"page", "media", "feed", "sitemap", "file"}
 # hash, match, verify: the matcher's own phases (signals and variant hashes; look-ups; owner-side checks).
 PHASES = ("fetch", "parse", "decode", "hash", "match", "verify", "capture", "db")
+
+
+class ScanStatus(StrEnum):
+    """A scan run's status (ScanRun.status)."""
+
+    RUNNING = "running"  # started, not finished: the next scan of its source resumes it
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ItemStatus(StrEnum):
+    """A scan item's status (ScanItem.status): what became of one fetched URL or file."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    BLOCKED = "blocked"  # refused before any connection: SSRF guard, scheme or robots.txt
+    SKIPPED = "skipped"  # fetched, but nothing to read in it
 
 
 @dataclass
@@ -103,7 +125,7 @@ class ScanReport:
 class Outcome:
     item_id: int
     task: Task
-    status: str = "done"  # done | failed | blocked | skipped
+    status: ItemStatus = ItemStatus.DONE
     error: str | None = None
     http_status: int | None = None
     new_tasks: list[Task] = field(default_factory=list)
@@ -134,20 +156,17 @@ class Scanner:
         self.on_progress = on_progress
         self.bank = Bank(store, case)
         self.case_id, self.case_name = self.bank.case_id, self.bank.case_name
-        self._matcher = None
+        self._matcher: Matcher | None = None
         self._labels: dict[int, str] = {}
         self._orphans_checked = False
 
     @property
-    def matcher(self):
+    def matcher(self) -> Matcher:
         if self._matcher is None:
-            import inspect
-
             from unleak.match import Matcher
 
-            wanted = {"fast": self.options.fast, "verify": self.options.verify, "variants": self.options.variants}
-            accepted = inspect.signature(Matcher).parameters
-            self._matcher = Matcher(self.bank, **{k: v for k, v in wanted.items() if k in accepted})
+            opts = self.options
+            self._matcher = Matcher(self.bank, fast=opts.fast, verify=opts.verify, variants=opts.variants)
             self._labels = {it.id: it.label for it in self.bank.items()}
         return self._matcher
 
@@ -176,7 +195,7 @@ class Scanner:
             allow = json.loads(src.allow_networks)
             run = s.scalar(
                 select(ScanRun)
-                .where(ScanRun.source_id == source_id, ScanRun.status == "running")
+                .where(ScanRun.source_id == source_id, ScanRun.status == ScanStatus.RUNNING)
                 .order_by(ScanRun.id.desc())
                 .limit(1)
             )
@@ -224,12 +243,13 @@ class Scanner:
                     "depth": t.depth,
                     "parent_url": t.parent_url,
                     "hints": json.dumps(t.hints) if t.hints else "{}",
-                    "status": "pending",
+                    "status": ItemStatus.PENDING,
                 }
             )
         if not rows:
             return 0
         dialect = s.get_bind().dialect.name
+        stmt: Insert
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -337,7 +357,7 @@ class _ScanRun:
                 s.scalar(
                     select(func.count())
                     .select_from(ScanItem)
-                    .where(ScanItem.scan_id == self.scan_id, ScanItem.status != "pending")
+                    .where(ScanItem.scan_id == self.scan_id, ScanItem.status != ItemStatus.PENDING)
                 )
                 or 0
             )
@@ -368,7 +388,9 @@ class _ScanRun:
                                     ScanItem.hints,
                                 )
                                 .where(
-                                    ScanItem.scan_id == self.scan_id, ScanItem.status == "pending", ScanItem.id > cursor
+                                    ScanItem.scan_id == self.scan_id,
+                                    ScanItem.status == ItemStatus.PENDING,
+                                    ScanItem.id > cursor,
                                 )
                                 .order_by(ScanItem.id)
                                 .limit(want)
@@ -417,7 +439,9 @@ class _ScanRun:
         with self.sc.store.session() as s:
             return (
                 s.scalar(
-                    select(ScanItem.id).where(ScanItem.scan_id == self.scan_id, ScanItem.status == "pending").limit(1)
+                    select(ScanItem.id)
+                    .where(ScanItem.scan_id == self.scan_id, ScanItem.status == ItemStatus.PENDING)
+                    .limit(1)
                 )
                 is not None
             )
@@ -425,12 +449,12 @@ class _ScanRun:
     def _finish(self, finished: bool) -> ScanReport:
         sc = self.sc
         with sc.store.session() as s:
-            run = s.get(ScanRun, self.scan_id)
+            run = s.get_one(ScanRun, self.scan_id)
             run.stats = json.dumps(self.stats, default=str)
             if finished:
-                run.status = "done"
+                run.status = ScanStatus.DONE
                 run.finished_at = datetime.now(UTC)
-                src = s.get(Source, self.source_id)
+                src = s.get_one(Source, self.source_id)
                 src.last_scan_at = run.finished_at
                 summary = {k: v for k, v in self.stats.items() if k not in ("timings", "errors")}
                 summary["refusals"] = self.stats["refusals"][:50]
@@ -471,11 +495,11 @@ class _ScanRun:
                     }.get(o.kind_seen)
                     if key:
                         self.stats[key] += 1
-                if o.status == "blocked":
+                if o.status == ItemStatus.BLOCKED:
                     self.stats["blocked"] += 1
                     if len(self.stats["refusals"]) < 1000:
                         self.stats["refusals"].append({"url": o.task.url, "reason": o.error})
-                elif o.status == "failed":
+                elif o.status == ItemStatus.FAILED:
                     self.stats["failed"] += 1
                     if len(self.stats["errors"]) < 1000:
                         self.stats["errors"].append({"url": o.task.url, "error": o.error})
@@ -484,7 +508,7 @@ class _ScanRun:
                             s, self.sc.case_id, o.task.url, reason=f"HTTP {o.http_status}", http_status=o.http_status
                         )
                         self.stats["removed"] += len(marked)
-                elif o.status == "skipped":
+                elif o.status == ItemStatus.SKIPPED:
                     self.stats["skipped"] += 1
                 new_tasks += self._admit(o.new_tasks)
                 if o.matches:
@@ -495,12 +519,12 @@ class _ScanRun:
                 statuses.append({"b_id": o.item_id, "b_status": o.status, "b_error": o.error or note})
             added += self.sc._insert_tasks(s, self.scan_id, new_tasks, self.known)
             s.connection().execute(
-                update(ScanItem.__table__)
-                .where(ScanItem.__table__.c.id == bindparam("b_id"))
+                update(ScanItem)
+                .where(ScanItem.id == bindparam("b_id"))
                 .values(status=bindparam("b_status"), error=bindparam("b_error")),
                 statuses,
             )
-            run = s.get(ScanRun, self.scan_id)
+            run = s.get_one(ScanRun, self.scan_id)
             run.stats = json.dumps(self.stats, default=str)
         timings["db"] = timings.get("db", 0.0) + time.perf_counter() - t0
         return added
@@ -597,16 +621,16 @@ class _ScanRun:
             else:
                 self._visit_url(o)
         except Blocked as exc:
-            o.status, o.error = "blocked", exc.message
+            o.status, o.error = ItemStatus.BLOCKED, exc.message
         except FetchError as exc:
-            o.status, o.error, o.http_status = "failed", exc.message, exc.status
+            o.status, o.error, o.http_status = ItemStatus.FAILED, exc.message, exc.status
         except MediaError as exc:
-            o.status, o.error = "failed", str(exc)
+            o.status, o.error = ItemStatus.FAILED, str(exc)
         except UnleakError as exc:
-            o.status, o.error = "failed", str(exc)
+            o.status, o.error = ItemStatus.FAILED, str(exc)
         except Exception as exc:  # a bug or a hostile input we did not foresee: keep going, say what
             log.exception("unexpected error on %s", task.url)
-            o.status, o.error = "failed", f"unexpected {type(exc).__name__}: {exc}"
+            o.status, o.error = ItemStatus.FAILED, f"unexpected {type(exc).__name__}: {exc}"
         return o
 
     def _visit_file(self, o: Outcome) -> None:
@@ -634,7 +658,7 @@ class _ScanRun:
             self._match(o, r)
             return
         if task.kind == "media":
-            o.status, o.kind_seen = "skipped", "media"
+            o.status, o.kind_seen = ItemStatus.SKIPPED, "media"
             o.error = f"not an image or video (the content is {sniffed})"
             return
         if sniffed == "feed" or (task.kind == "feed" and sniffed != "html"):
@@ -664,7 +688,7 @@ class _ScanRun:
                 if self.plugin.follow(self.config, task, link):
                     o.new_tasks.append(Task(link, "page", task.depth + 1, task.url))
             return
-        o.status, o.kind_seen = "skipped", "page"
+        o.status, o.kind_seen = ItemStatus.SKIPPED, "page"
         o.error = f"nothing to read here (the content is {sniffed})"
 
     def _match(self, o: Outcome, media_src: FetchResult | LocalFile) -> None:

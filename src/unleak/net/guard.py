@@ -45,6 +45,8 @@ def system_resolver(host: str, port: int) -> list[str]:
         raise FetchError(f"cannot resolve {host}: {exc.strerror or exc}", reason="dns") from None
     out: list[str] = []
     for _family, _type, _proto, _canon, sockaddr in infos:
+        if not isinstance(sockaddr[0], str):  # not an IP socket address: nothing to connect to
+            continue
         addr = sockaddr[0].split("%", 1)[0]  # drop an IPv6 zone id
         if addr not in out:
             out.append(addr)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -43,7 +44,7 @@ class Alignment:
     crop_box: tuple[int, int, int, int]
     visible_fraction: float
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "matrix": [[float(v) for v in row] for row in self.matrix],
             "inliers": self.inliers,
@@ -94,20 +95,23 @@ def _resize_max(gray: np.ndarray, max_side: int) -> tuple[np.ndarray, np.ndarray
 _LOCAL = threading.local()  # one SIFT object per thread: OpenCV detectors are not thread-safe
 
 
-def _features(gray_u8: np.ndarray):
+_Features = tuple[np.ndarray, np.ndarray | None]  # keypoint positions (n, 2), descriptors
+
+
+def _features(gray_u8: np.ndarray) -> _Features:
     sift = getattr(_LOCAL, "sift", None)
     if sift is None:
-        sift = _LOCAL.sift = cv2.SIFT_create(nfeatures=4000, contrastThreshold=0.02)
+        sift = _LOCAL.sift = cv2.SIFT.create(nfeatures=4000, contrastThreshold=0.02)
     kp, des = sift.detectAndCompute(gray_u8, None)
     pts = np.array([k.pt for k in kp], dtype=np.float32).reshape(-1, 2)
     return pts, des
 
 
-_CACHE: dict[bytes, tuple] = {}
+_CACHE: dict[bytes, _Features] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def _features_cached(gray_u8: np.ndarray):
+def _features_cached(gray_u8: np.ndarray) -> _Features:
     """Features of an original, remembered: tracing many copies against one original is common."""
     import hashlib
 
@@ -123,9 +127,10 @@ def _features_cached(gray_u8: np.ndarray):
     return hit
 
 
-def _match(des_o, des_c, ratio: float = 0.8) -> np.ndarray:
+def _match(des_o: np.ndarray | None, des_c: np.ndarray | None, ratio: float = 0.8) -> np.ndarray:
     if des_o is None or des_c is None or len(des_o) < 2 or len(des_c) < 2:
         return np.zeros((0, 2), dtype=np.int32)
+    matcher: cv2.DescriptorMatcher
     if len(des_o) > 800 and len(des_c) > 800:
         # Approximate nearest neighbours (kd-trees): several times faster than brute force.
         matcher = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 64})
@@ -138,7 +143,7 @@ def _match(des_o, des_c, ratio: float = 0.8) -> np.ndarray:
     return np.array(pairs, dtype=np.int32).reshape(-1, 2)
 
 
-def _similarity_ransac(src: np.ndarray, dst: np.ndarray, thresh: float):
+def _similarity_ransac(src: np.ndarray, dst: np.ndarray, thresh: float) -> tuple[np.ndarray | None, np.ndarray]:
     if len(src) < 4:
         return None, np.zeros(len(src), bool)
     m, inl = cv2.estimateAffinePartial2D(
@@ -150,11 +155,12 @@ def _similarity_ransac(src: np.ndarray, dst: np.ndarray, thresh: float):
 
 
 def _project(h: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    p = np.hstack([pts, np.ones((len(pts), 1))]) @ h.T
-    return p[:, :2] / p[:, 2:3]
+    p: np.ndarray = np.hstack([pts, np.ones((len(pts), 1))]) @ h.T
+    xy: np.ndarray = p[:, :2] / p[:, 2:3]
+    return xy
 
 
-def _describe(h: np.ndarray, orig_shape: tuple[int, int], cand_shape: tuple[int, int]) -> dict:
+def _describe(h: np.ndarray, orig_shape: tuple[int, int], cand_shape: tuple[int, int]) -> dict[str, Any]:
     a = h[:2, :2] / h[2, 2]
     flip = bool(np.linalg.det(a) < 0)
     if flip:
@@ -196,11 +202,11 @@ def _ecc_refine(o_gray: np.ndarray, c_gray: np.ndarray, h: np.ndarray, work_side
     hs = scl @ h  # original -> scaled candidate
     c_s = cv2.resize(c_gray, (sw, sh), interpolation=cv2.INTER_AREA) if s < 1 else c_gray
     o_w = warp_original_to_candidate(o_gray, hs, (sh, sw))
-    valid = warp_original_to_candidate(np.ones_like(o_gray), hs, (sh, sw)) > 0.999
-    valid = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8))
+    covered = warp_original_to_candidate(np.ones_like(o_gray), hs, (sh, sw)) > 0.999
+    valid = cv2.erode(covered.astype(np.uint8), np.ones((5, 5), np.uint8))
     if valid.sum() < 400:
         return None
-    warp = np.eye(3, dtype=np.float32)
+    warp: np.ndarray = np.eye(3, dtype=np.float32)
     crit = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-6)
     try:
         # template = candidate; input = pre-warped original. ECC finds W with
@@ -212,13 +218,14 @@ def _ecc_refine(o_gray: np.ndarray, c_gray: np.ndarray, h: np.ndarray, work_side
         return None
     # o_w(y) = o(hs^-1 y); candidate(x) ~ o(hs^-1 W x)  =>  new original->candidate = W^-1 hs
     new_hs = np.linalg.inv(warp.astype(np.float64)) @ hs
-    new_h = np.linalg.inv(scl) @ new_hs
+    new_h: np.ndarray = np.linalg.inv(scl) @ new_hs
     # Reject a refinement that drifted far (ECC diverged).
     corners = np.array([[0, 0], [o_gray.shape[1], 0], [0, o_gray.shape[0]], [o_gray.shape[1], o_gray.shape[0]]], float)
     drift = np.abs(_project(new_h, corners) - _project(h, corners)).max()
     if not np.isfinite(drift) or drift > 4.0 / s + 2:
         return None
-    return new_h / new_h[2, 2]
+    out: np.ndarray = new_h / new_h[2, 2]
+    return out
 
 
 def align(
@@ -294,7 +301,7 @@ def warp_original_to_candidate(
     """Resample ``original`` onto the candidate's grid, anti-aliased when it shrinks."""
     a = matrix[:2, :2] / matrix[2, 2]
     s = math.sqrt(abs(np.linalg.det(a)))
-    src = np.asarray(original, dtype=np.float32)
+    src: np.ndarray = np.asarray(original, dtype=np.float32)
     m = np.asarray(matrix, dtype=np.float64)
     if s < 0.9:
         # Pre-shrink with area averaging so the warp does not alias.

@@ -9,14 +9,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+from PIL import Image
 
 from unleak.config import MediaLimits
 from unleak.errors import LimitExceeded, MediaError
 from unleak.media import MediaKind, decode_image, image_to_array, probe_video, sniff_bytes, sniff_file
 from unleak.media.files import check_regular, open_regular
-from unleak.media.image import Image
+
+if TYPE_CHECKING:
+    from unleak.signals.pdq_fast import FastImage
 
 
 @dataclass
@@ -30,13 +34,11 @@ class Media:
     kind: MediaKind = field(init=False)
     format: str = field(init=False)
     _pixels: np.ndarray | None = field(default=None, init=False, repr=False)
-    _fast_pixels: np.ndarray | None = field(default=None, init=False, repr=False)
+    _fast_pixels: FastImage | None = field(default=None, init=False, repr=False)
     _digests: dict[str, str] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if (self.path is None) == (self.data is None):
-            raise ValueError("give exactly one of path or data")
-        if self.path is not None:
+        if self.path is not None and self.data is None:
             self.path = Path(self.path)
             self.name = self.name or str(self.path)
             size = check_regular(self.path).st_size  # a FIFO, device or link loop is an error here
@@ -46,26 +48,37 @@ class Media:
                     hint="raise UNLEAK_MAX_FILE_BYTES if this file is genuine",
                 )
             self.kind, self.format = sniff_file(self.path)
-        else:
+        elif self.data is not None and self.path is None:
             self.name = self.name or "<bytes>"
             found = sniff_bytes(self.data[:64])
             if found is None:
                 raise MediaError(f"{self.name}: not a supported image or video")
             self.kind, self.format = found
+        else:
+            raise ValueError("give exactly one of path or data")
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], limits: MediaLimits | None = None) -> Media:
         return cls(path=Path(path), limits=limits or MediaLimits.from_env())
 
+    @property
+    def source(self) -> Path | bytes:
+        """The path, or the bytes when the media came as bytes."""
+        if self.path is not None:
+            return self.path
+        assert self.data is not None  # __post_init__ makes sure exactly one is set
+        return self.data
+
     def digests(self) -> dict[str, str]:
         """SHA-256 and MD5 of the raw bytes, read in one streaming pass."""
         if self._digests is None:
             sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
-            if self.data is not None:
-                sha.update(self.data)
-                md5.update(self.data)
+            source = self.source
+            if isinstance(source, bytes):
+                sha.update(source)
+                md5.update(source)
             else:
-                with open_regular(self.path) as fh:
+                with open_regular(source) as fh:
                     while chunk := fh.read(1 << 20):
                         sha.update(chunk)
                         md5.update(chunk)
@@ -75,8 +88,7 @@ class Media:
     def image(self, draft_size: tuple[int, int] | None = None) -> Image.Image:
         if self.kind is not MediaKind.IMAGE:
             raise MediaError(f"{self.name}: is a video, not an image")
-        source = self.path if self.path is not None else self.data
-        return decode_image(source, limits=self.limits, draft_size=draft_size, name=self.name)
+        return decode_image(self.source, limits=self.limits, draft_size=draft_size, name=self.name)
 
     def pixels(self) -> np.ndarray:
         """Full-resolution pixels exactly as the reference PDQ pipeline sees them."""
@@ -87,13 +99,14 @@ class Media:
     @contextmanager
     def as_file(self) -> Iterator[Path]:
         """A path to the bytes (a private temporary file when the media came as bytes)."""
-        if self.path is not None:
-            yield self.path
+        source = self.source
+        if isinstance(source, Path):
+            yield source
             return
         fd, tmp = tempfile.mkstemp(suffix="." + self.format)
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(self.data)
+                fh.write(source)
             yield Path(tmp)
         finally:
             os.unlink(tmp)

@@ -65,15 +65,13 @@ def fast_image(media: Media) -> FastImage:
     """What fast mode hashes: a JPEG's luma at reduced scale, any other image in full. Cached on `media`."""
     from unleak.signals import pdq_fast  # numba loads on first use: the CLI starts faster
 
-    cached = media._fast_pixels
-    if isinstance(cached, pdq_fast.FastImage):
-        return cached
+    if media._fast_pixels is not None:
+        return media._fast_pixels
     if media.kind is not MediaKind.IMAGE:
         raise MediaError(f"{media.name}: is a video, not an image")
     if media.format == "jpeg":
-        source = media.path if media.path is not None else media.data
         image = pdq_fast.decode_jpeg_fast(
-            source, limits=media.limits, name=media.name, window_pixels=FAST_WINDOW_PIXELS
+            media.source, limits=media.limits, name=media.name, window_pixels=FAST_WINDOW_PIXELS
         )
     else:
         pixels = media.pixels()

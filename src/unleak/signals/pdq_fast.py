@@ -60,7 +60,7 @@ def jarosz_window(old: int, new: int = PDQ_SIDE) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
-def _axis_weights(n, scale):
+def _axis_weights(n, scale):  # type: ignore[no-untyped-def]  # numba types it when it compiles it
     w = (n + 2 * PDQ_SIDE - 1) // (2 * PDQ_SIDE)  # computeJaroszFilterWindowSize
     half = (w + 2) // 2  # box1DFloat: 7 -> 4, 8 -> 5
     left = w - half  # box1DFloat's out[k] is the mean of in[k - left .. k + right], clipped
@@ -106,7 +106,7 @@ def axis_weights(full: int, scale: int = 1) -> tuple[np.ndarray, np.ndarray]:
 
 
 @numba.njit(cache=True, nogil=True)
-def _downsample(img, ys, yw, xs, xw):
+def _downsample(img, ys, yw, xs, xw):  # type: ignore[no-untyped-def]  # numba types it when it compiles it
     """64 x 64 float32 samples of the blurred luma of `img` (H x W grey, or H x W x C RGB[A])."""
     h, w = img.shape[0], img.shape[1]
     rgb = img.ndim == 3
@@ -150,7 +150,7 @@ def _downsample(img, ys, yw, xs, xw):
 
 
 @numba.njit(cache=True, nogil=True)
-def _quality(a):
+def _quality(a):  # type: ignore[no-untyped-def]  # numba types it when it compiles it
     """pdqImageDomainQualityMetric, with the reference's float32 arithmetic and truncations."""
     total = 0
     hundred = np.float32(100.0)
@@ -168,7 +168,7 @@ def _quality(a):
 
 
 @numba.njit(cache=True, nogil=True)
-def _dct16(a, d):
+def _dct16(a, d):  # type: ignore[no-untyped-def]  # numba types it when it compiles it
     """B = D A D^T, keeping coefficients (1..16) x (1..16); float32 out like the reference."""
     t = np.zeros((16, 64), dtype=np.float64)
     for i in range(16):
@@ -187,7 +187,7 @@ def _dct16(a, d):
 
 
 @numba.njit(cache=True, nogil=True)
-def _torben(m):
+def _torben(m):  # type: ignore[no-untyped-def]  # numba types it when it compiles it
     """Torben Mogensen's median, as the reference thresholds with it (the lower median of 256)."""
     n = m.size
     lo = m[0]
@@ -231,7 +231,7 @@ def _torben(m):
 
 
 @numba.njit(cache=True, nogil=True)
-def _pdq_float(img, ys, yw, xs, xw, d):
+def _pdq_float(img, ys, yw, xs, xw, d):  # type: ignore[no-untyped-def]  # numba types it when it compiles it
     a = _downsample(img, ys, yw, xs, xw)
     return _dct16(a, d), _quality(a)
 
@@ -261,7 +261,9 @@ def pdq_float(luma: np.ndarray, full_size: tuple[int, int] | None = None) -> tup
     ys, yw = axis_weights(full_h, sy)
     xs, xw = axis_weights(full_w, sx)
     # one compiled specialisation per ndim: keep the layout C-contiguous
-    return _pdq_float(np.ascontiguousarray(luma), ys, yw, xs, xw, _DCT)
+    dct: np.ndarray
+    dct, quality = _pdq_float(np.ascontiguousarray(luma), ys, yw, xs, xw, _DCT)
+    return dct, int(quality)
 
 
 def _scale_of(full: int, have: int) -> int:
@@ -343,7 +345,7 @@ def decode_jpeg_fast(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+            image: Image.Image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
             width, height = image.size
             if width * height > limits.max_image_pixels:
                 raise LimitExceeded(

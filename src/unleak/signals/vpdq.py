@@ -13,9 +13,10 @@ test video its frame hashes, qualities and times equal the vpdq package's; see d
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -26,6 +27,9 @@ from unleak.signals.base import BankRow, Example, IndexHit, InvalidSignal, Signa
 from unleak.signals.indexes import pack_hex
 from unleak.signals.media import Media
 from unleak.signals.pdq import PdqSignal
+
+if TYPE_CHECKING:
+    import av.video.stream
 
 SECONDS_PER_HASH = 1.0
 FRAME_QUALITY_MIN = 50
@@ -98,7 +102,7 @@ def compare(query: list[Frame], bank: list[Frame]) -> VideoMatch:
     return VideoMatch(q_pct, b_pct, median)
 
 
-def hash_video(path, seconds_per_hash: float = SECONDS_PER_HASH) -> list[Frame]:
+def hash_video(path: str | os.PathLike[str], seconds_per_hash: float = SECONDS_PER_HASH) -> list[Frame]:
     import vpdq as vpdq_lib
 
     try:
@@ -108,13 +112,13 @@ def hash_video(path, seconds_per_hash: float = SECONDS_PER_HASH) -> list[Frame]:
     return [Frame(f.hex, int(f.quality), round(float(f.timestamp), 3)) for f in features]
 
 
-def _frame_rate(stream) -> float:
+def _frame_rate(stream: av.video.stream.VideoStream) -> float:
     """The rate vpdq uses: the stream's average frame rate, else the real base frame rate."""
     rate = stream.average_rate or stream.base_rate or stream.guessed_rate
     return float(rate) if rate else 0.0
 
 
-def hash_video_fast(path, seconds_per_hash: float = SECONDS_PER_HASH) -> list[Frame]:
+def hash_video_fast(path: str | os.PathLike[str], seconds_per_hash: float = SECONDS_PER_HASH) -> list[Frame]:
     """vPDQ frames like `hash_video`, faster: frames that are neither hashed nor referenced are not decoded.
 
     vpdq hashes every frame whose display-order number n has n % int(seconds_per_hash * fps) == 0.
@@ -130,7 +134,11 @@ def hash_video_fast(path, seconds_per_hash: float = SECONDS_PER_HASH) -> list[Fr
         with av.open(str(path), metadata_errors="ignore") as container:
             stream = container.streams.video[0]
             pts = [p.pts for p in container.demux(stream) if p.size]
-        number = {t: i for i, t in enumerate(sorted(pts))} if None not in pts and len(set(pts)) == len(pts) else None
+        known = [t for t in pts if t is not None]
+        # display-order number by presentation time, when every packet has a distinct one
+        number: dict[int | None, int] | None = None
+        if len(set(known)) == len(pts):
+            number = {t: i for i, t in enumerate(sorted(known))}
         frames: list[Frame] = []
         with av.open(str(path), metadata_errors="ignore") as container:
             stream = container.streams.video[0]

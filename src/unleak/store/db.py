@@ -149,11 +149,14 @@ def insert_or_ignore(s: Session, model: Any, values: dict[str, Any], keys: list[
     inserting the same row at once both succeed and one row is left. Returns the new primary
     key, or None when the row was there already."""
     if s.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=keys).returning(model.id)
-    return s.scalar(stmt)
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        pg = pg_insert(model).values(**values).on_conflict_do_nothing(index_elements=keys)
+        return s.scalar(pg.returning(model.id))
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    lite = sqlite_insert(model).values(**values).on_conflict_do_nothing(index_elements=keys)
+    return s.scalar(lite.returning(model.id))
 
 
 def open_store(url: str | None = None) -> Store:

@@ -39,7 +39,7 @@ class BasisId(StrEnum):
 
 DEPICTED, REPRESENTATIVE, OWNER, AGENT = Role.DEPICTED, Role.REPRESENTATIVE, Role.OWNER, Role.AGENT
 ROLES = tuple(Role)
-ROLE_LABELS = {
+ROLE_LABELS: dict[str, str] = {  # by Role (a StrEnum: its members are their strings)
     DEPICTED: "the person depicted",
     REPRESENTATIVE: "an authorised representative of the person depicted",
     OWNER: "the copyright owner",

@@ -112,7 +112,7 @@ def takedown_report(store: Store, case: str | None = None, *, now: datetime | No
             row.notices_sent += 1
             row.urls += len(n.items)
             for it in n.items:
-                if it.state == "gone" and it.removed_at is not None:
+                if it.state == "gone" and it.removed_at is not None and n.sent_at is not None:
                     row.urls_removed += 1
                     row.hours.append(max(0.0, (it.removed_at - n.sent_at).total_seconds() / 3600))
             row.notices_removed += n.status == "removed"

@@ -454,7 +454,8 @@ def _reuploads(store: Store, case_id: int, case_name: str, at: datetime, report:
             return
         earlier_by_item: dict[int, list[tuple[int, str, str]]] = {}
         for bank_id, nid, host, basis, _kind in removed_items:
-            earlier_by_item.setdefault(bank_id, []).append((nid, host, basis))
+            if bank_id is not None:  # an item whose bank entry was deleted has no re-uploads to find
+                earlier_by_item.setdefault(bank_id, []).append((nid, host, basis))
         open_rows = list(s.scalars(select(Sighting).where(Sighting.case_id == case_id, Sighting.status == "up")))
         for sg in open_rows:
             if sg.bank_item_id not in earlier_by_item:
@@ -518,5 +519,5 @@ def _reuploads(store: Store, case_id: int, case_name: str, at: datetime, report:
                 raise
             outs = []
         with store.session() as s:
-            bank_item = s.get(Sighting, sid).bank_item_id
+            bank_item = s.get_one(Sighting, sid).bank_item_id
         report.reuploads.append(Reupload(sid, url, bank_item, nid, [o.notice_id for o in outs]))

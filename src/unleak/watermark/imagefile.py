@@ -260,7 +260,7 @@ def load_image(path: Path, *, estimate_quality: bool = True) -> SourceImage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            im = Image.open(path)
+            im: Image.Image = Image.open(path)
             im.load()
     except (OSError, ValueError, SyntaxError) as exc:
         raise MediaError(f"{path}: cannot read the image: {exc}") from None

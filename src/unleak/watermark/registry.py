@@ -6,11 +6,12 @@ codeword is derived from the case key and ``code_id`` whenever it is needed.
 
 from __future__ import annotations
 
+import builtins
 import csv
 import hashlib
 import io
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,7 +198,7 @@ class Registry:
             rs = s.scalars(select(Recipient).where(Recipient.case_id == self.case_id).order_by(Recipient.id))
             return [_info(r) for r in rs]
 
-    def resolve(self, names: Sequence[str] | None) -> list[RecipientInfo]:
+    def resolve(self, names: Sequence[str] | None) -> builtins.list[RecipientInfo]:
         """The named recipients (all of the case's when none are named)."""
         everyone = self.list()
         if not names:
@@ -221,7 +222,7 @@ class Registry:
         *,
         psnr_db: float | None = None,
         protect: bool = True,
-    ) -> list[MarkResult]:
+    ) -> builtins.list[MarkResult]:
         """Marked copies for the recipients; records who got which, and protects the original
         in the bank so that a trace can find it without being told."""
         recips = self.resolve(names)
@@ -277,7 +278,9 @@ class Registry:
             labels = {i.id: i.label for i in s.scalars(select(BankItem).where(BankItem.case_id == self.case_id))}
         return self._find_by_alignment(Path(leaked), rows, labels)
 
-    def _find_by_alignment(self, leaked: Path, rows, labels) -> tuple[int | None, str, Path] | None:
+    def _find_by_alignment(
+        self, leaked: Path, rows: Sequence[tuple[str, int | None]], labels: Mapping[int, str]
+    ) -> tuple[int | None, str, Path] | None:
         from unleak.media.sniff import MediaKind, sniff_file
         from unleak.registration.align import align
 
@@ -286,7 +289,8 @@ class Registry:
         if sniff_file(leaked)[0] is not MediaKind.IMAGE:
             return None
         cand = load_image(leaked, estimate_quality=False).pixels
-        seen, best = set(), None
+        seen: set[str] = set()
+        best: tuple[int, int | None, str, Path] | None = None
         for path, bank_id in rows:
             if path in seen or len(seen) >= 200:
                 continue
@@ -299,7 +303,8 @@ class Registry:
             except UnleakError:
                 continue
             if a is not None and a.inliers >= 20 and (best is None or a.inliers > best[0]):
-                best = (a.inliers, bank_id, labels.get(bank_id, p.stem), p)
+                label = labels.get(bank_id, p.stem) if bank_id is not None else p.stem
+                best = (a.inliers, bank_id, label, p)
         return None if best is None else best[1:]
 
     def trace(

@@ -88,7 +88,7 @@ def perceptual_mask(luma: np.ndarray) -> np.ndarray:
     mu = cv2.GaussianBlur(small, (0, 0), 2.0)
     var = cv2.GaussianBlur(small * small, (0, 0), 2.0) - mu * mu
     sd = np.sqrt(np.maximum(var, 0))
-    m = (sd + 2.0) ** 0.6
+    m: np.ndarray = (sd + 2.0) ** 0.6
     m = cv2.GaussianBlur(m, (0, 0), 6.0 * max(1.0, min(h, w) * s / 512))
     if s < 1:
         m = cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR)

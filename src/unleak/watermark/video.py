@@ -13,15 +13,19 @@ bits of up to ``max_frames`` pairs are summed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from unleak.errors import MediaError
 from unleak.registration.align import Alignment, align, warp_original_to_candidate
+
+if TYPE_CHECKING:
+    import av
 
 from .code import recipient_code
 from .extract import residual, soft_bits
@@ -31,7 +35,7 @@ from .spread import layout, pattern, perceptual_mask
 _CODECS = {"mp4": ("libx264", "yuv420p"), "mov": ("libx264", "yuv420p"), "webm": ("libvpx-vp9", "yuv420p")}
 
 
-def _y_plane(frame) -> np.ndarray:
+def _y_plane(frame: av.VideoFrame) -> np.ndarray:
     arr = frame.to_ndarray(format="yuv420p")
     return np.ascontiguousarray(arr[: frame.height])  # uint8: a long video's frames stay small
 
@@ -57,11 +61,13 @@ def mark_video(
         with out:
             rate = vin.average_rate or vin.guessed_rate or Fraction(25)
             vout = out.add_stream(codec_name, rate=rate)
+            if not isinstance(vout, av.VideoStream):
+                raise MediaError(f"{dst}: {codec_name} is not a video codec")
             w, h = vin.codec_context.width, vin.codec_context.height
             vout.width, vout.height = w - w % 2, h - h % 2
             vout.pix_fmt = pix_fmt
             vout.time_base = vin.time_base
-            opts = {"crf": str(crf)}
+            opts: dict[str, object] = {"crf": str(crf)}
             if codec_name == "libx264":
                 opts["preset"] = "medium"
             else:
@@ -84,7 +90,7 @@ def mark_video(
                     packet.stream = audio_map[packet.stream.index]
                     out.mux(packet)
                     continue
-                for frame in packet.decode():
+                for frame in vin.decode(packet):
                     yuv = frame.to_ndarray(format="yuv420p")
                     fh, fw = frame.height, frame.width
                     y = yuv[:fh].astype(np.float32)
@@ -108,7 +114,7 @@ def mark_video(
     return dst
 
 
-def _frames(path: Path) -> Iterator[tuple[int, float, object]]:
+def _frames(path: Path) -> Iterator[tuple[int, float, av.VideoFrame]]:
     """The video's frames one at a time as (index, time in s, av.VideoFrame): nothing is kept."""
     import av
 
@@ -128,13 +134,14 @@ def _frames(path: Path) -> Iterator[tuple[int, float, object]]:
         raise MediaError(f"{path}: cannot decode video: {exc}") from None
 
 
-def _frames_at(path: Path, wanted) -> dict[int, np.ndarray]:
+def _frames_at(path: Path, wanted: Iterable[int]) -> dict[int, np.ndarray]:
     """The Y planes of the frames with the given indices (one decoding pass)."""
-    wanted, out = set(int(i) for i in wanted), {}
+    want = {int(i) for i in wanted}
+    out: dict[int, np.ndarray] = {}
     for n, _, f in _frames(path):
-        if n in wanted:
+        if n in want:
             out[n] = _y_plane(f)
-            if len(out) == len(wanted):
+            if len(out) == len(want):
                 break
     return out
 
@@ -143,7 +150,8 @@ class _Window:
     """Y planes by non-decreasing index from one decoding pass, keeping only the last few."""
 
     def __init__(self, path: Path, keep: int = 4) -> None:
-        self.path, self.it, self.keep, self.buf, self.last = path, _frames(path), keep, {}, -1
+        self.path, self.it, self.keep, self.last = path, _frames(path), keep, -1
+        self.buf: dict[int, np.ndarray] = {}
 
     def __getitem__(self, i: int) -> np.ndarray:
         while self.last < i:
