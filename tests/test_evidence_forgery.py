@@ -65,7 +65,7 @@ def _fetched(url: str, body: bytes, ctype: str) -> FetchResult:
 def make_case(store, name: str, n: int = 3) -> int:
     """A case with n sightings, each captured (page and media as fetched), as a scan records them."""
     with store.session() as s:
-        case_id = store.case(s, name).id
+        case_id = store.case(s, name, create=True).id
         items = [BankItem(case_id=case_id, kind="hash", label=f"private {i}", source="import") for i in range(n)]
         s.add_all(items)
         s.flush()

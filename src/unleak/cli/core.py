@@ -295,7 +295,7 @@ def bank_import(
 ) -> None:
     """Import hashes. Hashes removed from this case before are refused."""
     with output.progress("Importing", None) as bar:
-        added, refused = _bank(case).import_file(
+        added, refused = Bank(_store(), case).import_file(  # opens the case once the list is read
             path, fmt, label=label, on_progress=lambda done, total: bar.update(done, total)
         )
     output.console.print(f"Imported {added} hash(es); {refused} already present or removed before, skipped.")
