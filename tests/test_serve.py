@@ -292,8 +292,12 @@ def test_uploads_hash_as_python_threatexchange_does(server, samples):
     assert h.post("/m/compare", json={"pdq": [pdq, other]}).json() == {"pdq": [False, {"distance": 40}]}
 
 
-def test_video_md5_is_exact(server):
+def test_video_md5_is_exact(server, tiny_video):
+    import hashlib
+
     h = server.http
+    data = tiny_video.read_bytes()
+    assert h.post("/h/hash", files={"video": ("clip.mp4", data)}).json() == {"video_md5": hashlib.md5(data).hexdigest()}
     bank = _bank(server)
     md5 = "d41d8cd98f00b204e9800998ecf8427e"
     cid = h.post(f"/c/bank/{bank}/signal", json={"video_md5": md5.upper()}).json()["id"]  # normalised, as TE
@@ -424,37 +428,30 @@ def test_hma_client_script_works_unchanged(server, samples):
     assert got["lookup_upload"]["pdq"][bank] == match
 
 
-def test_publish_a_case_and_load_a_te_list(server, samples, tmp_path):
-    from unleak.bank import Bank
-    from unleak.store import open_store
-
-    store = open_store(server.db_url)
+def test_publish_a_case_and_load_a_te_list(server, samples, tmp_path, cli, monkeypatch):
+    monkeypatch.setenv("UNLEAK_DB", server.db_url)
     case = "case-" + uuid.uuid4().hex[:6]
-    try:
-        Bank(store, case).protect([samples[3], samples[4]])
-    finally:
-        store.close()
+    assert cli("protect", samples[3], samples[4], "--case", case)[0] == 0
     h = server.http
     # nothing of a case is served until its owner publishes it
     pdq = h.post("/h/hash", files={"photo": samples[3].open("rb")}).json()["pdq"]
     bank = "PUB_" + uuid.uuid4().hex[:6].upper()
     assert bank not in h.get("/m/lookup", params={"signal_type": "pdq", "signal": pdq}).json()
-    r = server.cli("serve", "publish", case, "--as", bank)
-    assert r.returncode == 0, r.stdout + r.stderr
+    code, out, err = cli("serve", "publish", case, "--as", bank)
+    assert code == 0 and "Published 2 item(s)" in out, out + err
     found = h.get("/m/lookup", params={"signal_type": "pdq", "signal": pdq}).json()  # another process's add
-    assert bank in found
-    assert server.cli("serve", "publish", case, "--as", bank).returncode == 0  # again: nothing new
-    assert (
-        len(h.get("/m/raw_lookup", params={"signal_type": "pdq", "signal": pdq, "banks": bank}).json()["matches"]) == 1
-    )
-    assert server.cli("serve", "publish", case, "--as", "lower").returncode == 1
+    assert found[bank] and found[bank][0]["distance"] == "0"
+    assert "Published 0 item(s)" in cli("serve", "publish", case, "--as", bank)[1]  # again: nothing new
+    matches = h.get("/m/raw_lookup", params={"signal_type": "pdq", "signal": pdq, "banks": bank}).json()["matches"]
+    assert len(matches) == 1
+    with pytest.raises(Exception, match="UPPER_WITH_UNDERSCORE"):
+        cli("serve", "publish", case, "--as", "lower")
     # a te list, as `unleak bank export --format te` writes it
     te = tmp_path / "list.te"
-    r = server.cli("bank", "export", str(te), "--format", "te", "--case", case)
-    assert r.returncode == 0, r.stderr
+    assert cli("bank", "export", te, "--format", "te", "--case", case)[0] == 0
     te_bank = "TE_" + uuid.uuid4().hex[:6].upper()
-    r = server.cli("serve", "load", te_bank, str(te))
-    assert r.returncode == 0, r.stdout + r.stderr
+    code, out, err = cli("serve", "load", te_bank, te)
+    assert code == 0 and "Loaded 2 hash(es)" in out, out + err
     assert te_bank in h.get("/m/lookup", params={"signal_type": "pdq", "signal": pdq}).json()
 
 
@@ -495,25 +492,37 @@ def test_factory_reset_refuses_a_store_with_sightings(server):
         store.close()
 
 
-def test_roles_dev_and_refusing_to_listen_beyond_loopback(tmp_path):
-    url = f"sqlite:///{tmp_path / 'roles.db'}"
-    r = subprocess.run(
-        [sys.executable, "-m", "unleak", "serve", "--host", "0.0.0.0"],
-        env=_env(url, tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert r.returncode == 1 and "authentication" in (r.stdout + r.stderr)
-    srv = Server(url, tmp_path, "--roles", "matcher")
+def test_roles_dev_and_refusing_to_listen_beyond_loopback(tmp_path, cli, monkeypatch):
+    import uvicorn
+
+    from unleak.serve import ServeConfig, create_app
+    from unleak.store import open_store
+
+    with pytest.raises(Exception, match="authentication"):
+        cli("serve", "--host", "0.0.0.0")
+    with pytest.raises(Exception, match="authentication"):
+        cli("serve", "--host", "192.168.1.10", "--port", "5999")
+    # an internet-facing instance: matcher only (a real uvicorn, in a thread of this process)
+    store = open_store(f"sqlite:///{tmp_path / 'roles.db'}")
+    app = create_app(ServeConfig(roles=("matcher",)), store)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
     try:
-        h = srv.http
-        assert h.get("/c/banks").status_code == 404
-        assert h.post("/h/hash", files={"photo": ("a", b"x")}).status_code == 404
-        assert h.post("/dev/factory_reset").status_code == 404  # only with --dev
-        r = h.post("/m/lookup", files={"photo": ("a", b"x")})
-        assert r.status_code == 403 and r.json() == {"message": "Hashing is disabled, missing role"}
-        assert h.get("/m/lookup", params={"signal_type": "pdq", "signal": "c" * 64}).json() == {}
+        deadline = time.monotonic() + 20
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as h:
+            assert h.get("/status").text == "I-AM-ALIVE"
+            assert h.get("/c/banks").status_code == 404
+            assert h.post("/h/hash", files={"photo": ("a", b"x")}).status_code == 404
+            assert h.post("/dev/factory_reset").status_code == 404  # only with --dev
+            r = h.post("/m/lookup", files={"photo": ("a", b"x")})
+            assert r.status_code == 403 and r.json() == {"message": "Hashing is disabled, missing role"}
+            assert h.get("/m/lookup", params={"signal_type": "pdq", "signal": "c" * 64}).json() == {}
+            assert "/c/banks" not in h.get("/site-map").json()
     finally:
-        srv.http.close()
-        srv.stop()
+        server.should_exit = True
+        thread.join(10)
+        store.close()

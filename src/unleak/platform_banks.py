@@ -364,7 +364,7 @@ def publish_case(s: Session, case_name: str, bank_name: str) -> int:
             select(PlatformSignal.type, PlatformSignal.value)
             .join(PlatformContent, PlatformContent.id == PlatformSignal.content_id)
             .where(PlatformContent.bank_id == bank.id)
-        ).tuples()
+        )
     )
     added = 0
     for signals in by_item.values():
@@ -465,7 +465,7 @@ class PlatformMatcher:
             self._pdq = MultiIndexHash()
             self._exact, self._of = {}, {}
             self._seq = int(s.scalar(select(func.coalesce(func.max(PlatformChange.seq), 0))) or 0)
-            rows = s.execute(select(PlatformSignal.content_id, PlatformSignal.type, PlatformSignal.value)).tuples()
+            rows = s.execute(select(PlatformSignal.content_id, PlatformSignal.type, PlatformSignal.value))
             pdq_ids, pdq_hex = [], []
             for cid, type_, value in rows:
                 if type_ == "pdq":
@@ -495,7 +495,7 @@ class PlatformMatcher:
             )
             .where(PlatformChange.seq > self._seq)
             .order_by(PlatformChange.seq)
-        ).tuples()
+        )
         with self._lock:
             for seq, op, cid, type_, value in rows:
                 if seq <= self._seq:
@@ -561,7 +561,7 @@ def _content_rows(s: Session, ids: list[int]) -> dict[int, tuple[str, float, int
         select(PlatformContent.id, PlatformBank.name, PlatformBank.enabled_ratio, PlatformContent.disable_until_ts)
         .join(PlatformBank, PlatformBank.id == PlatformContent.bank_id)
         .where(PlatformContent.id.in_(ids))
-    ).tuples()
+    )
     return {cid: (name, ratio, ts) for cid, name, ratio, ts in rows}
 
 

@@ -405,7 +405,7 @@ class PlatformContent(Base):
     """One item of a platform bank: HMA's bank content, whose id is the `bank_content_id`."""
 
     __tablename__ = "platform_content"
-    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused, as in HMA (clients keep them)
+    __table_args__ = ({"sqlite_autoincrement": True},)  # ids are never reused, as in HMA (clients keep them)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     bank_id: Mapped[int] = mapped_column(ForeignKey("platform_banks.id", ondelete="CASCADE"), index=True)
     disable_until_ts: Mapped[int] = mapped_column(BigInteger, default=1)  # 1 enabled, 0 disabled, else a time
