@@ -53,7 +53,8 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = home / f"serve-{self.port}.log"
         cmd = [sys.executable, "-m", "unleak", "serve", "--port", str(self.port), *args]
-        self.proc = subprocess.Popen(cmd, env=_env(db_url, home), stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+        self._out = self.log.open("w")
+        self.proc = subprocess.Popen(cmd, env=_env(db_url, home), stdout=self._out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -84,6 +85,8 @@ class Server:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait(10)
+        self._out.close()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -526,3 +529,24 @@ def test_roles_dev_and_refusing_to_listen_beyond_loopback(tmp_path, cli, monkeyp
         server.should_exit = True
         thread.join(10)
         store.close()
+
+
+@pytest.mark.slow  # two server processes start (each imports and warms up the index): ~50 s here
+def test_two_workers_see_each_others_changes(tmp_path):
+    srv = Server(f"sqlite:///{tmp_path / 'workers.db'}", tmp_path, "--workers", "2")
+    try:
+        rng = random.Random(5)
+        bank = _bank(srv)
+        for _ in range(3):
+            pdq = _rand_pdq(rng)
+            cid = srv.http.post(f"/c/bank/{bank}/signal", json={"pdq": pdq}).json()["id"]
+            # fresh connections, so both workers answer some of them
+            for _ in range(8):
+                got = httpx.get(srv.base + "/m/lookup", params={"signal_type": "pdq", "signal": pdq}).json()
+                assert got == {bank: [{"bank_content_id": cid, "distance": "0"}]}
+            assert srv.http.delete(f"/c/bank/{bank}/content/{cid}").json() == {"deleted": 1}
+            for _ in range(8):
+                assert httpx.get(srv.base + "/m/lookup", params={"signal_type": "pdq", "signal": pdq}).json() == {}
+    finally:
+        srv.http.close()
+        srv.stop()
