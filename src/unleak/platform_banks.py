@@ -17,7 +17,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -227,7 +227,7 @@ def check_metadata(metadata: object) -> str | None:
     return json.dumps(metadata)
 
 
-def check_signals(signals: dict[str, object]) -> dict[str, str]:
+def check_signals(signals: Mapping[str, object]) -> dict[str, str]:
     """Validated {type: value}; at least one, every type known, every value canonical."""
     if not signals:
         raise BadRequest("No signals given")
@@ -359,13 +359,14 @@ def publish_case(s: Session, case_name: str, bank_name: str) -> int:
         name = _PUBLISHED.get((type_, kind))
         if name:
             by_item.setdefault(item_id, {}).setdefault(name, value)
-    existing = set(
-        s.execute(
+    existing: set[tuple[str, str]] = {
+        (t, v)
+        for t, v in s.execute(
             select(PlatformSignal.type, PlatformSignal.value)
             .join(PlatformContent, PlatformContent.id == PlatformSignal.content_id)
             .where(PlatformContent.bank_id == bank.id)
         )
-    )
+    }
     added = 0
     for signals in by_item.values():
         if any((t, v) in existing for t, v in signals.items()):

@@ -54,6 +54,9 @@ def run(cfg: ServeConfig, host: str = "127.0.0.1", port: int = 5000, workers: in
         app = create_app(cfg)
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
         return
+    from unleak.store.db import open_store
+
+    open_store(cfg.db_url).close()  # migrate once here, not in N workers racing each other
     os.environ.update(cfg.to_env())
     uvicorn.run(
         "unleak.serve:create_app_from_env",
