@@ -346,6 +346,7 @@ def test_url_hashing_through_the_guarded_fetcher(server, samples):
         ]
     finally:
         httpd.shutdown()
+        httpd.server_close()
 
 
 def test_bad_input_is_a_4xx_message_and_stores_nothing(server, samples):
@@ -437,7 +438,7 @@ def test_publish_a_case_and_load_a_te_list(server, samples, tmp_path, cli, monke
     assert cli("protect", samples[3], samples[4], "--case", case)[0] == 0
     h = server.http
     # nothing of a case is served until its owner publishes it
-    pdq = h.post("/h/hash", files={"photo": samples[3].open("rb")}).json()["pdq"]
+    pdq = h.post("/h/hash", files={"photo": ("p.png", samples[3].read_bytes())}).json()["pdq"]
     bank = "PUB_" + uuid.uuid4().hex[:6].upper()
     assert bank not in h.get("/m/lookup", params={"signal_type": "pdq", "signal": pdq}).json()
     code, out, err = cli("serve", "publish", case, "--as", bank)
@@ -468,7 +469,7 @@ def test_factory_reset_refuses_a_store_with_sightings(server):
     store = open_store(server.db_url)
     try:
         with store.session() as s:
-            case = store.case(s, "victim-" + uuid.uuid4().hex[:6])
+            case = store.case(s, "victim-" + uuid.uuid4().hex[:6], create=True)
             item = BankItem(case_id=case.id, kind="hash")
             s.add(item)
             s.flush()

@@ -63,8 +63,11 @@ def publish(
     from unleak.platform_banks import publish_case
 
     store = _store()
-    with store.session() as s:
-        n = publish_case(s, case, bank)
+    try:
+        with store.session() as s:
+            n = publish_case(s, case, bank)
+    finally:
+        store.close()
     output.console.print(f"Published {n} item(s) of case {case} as bank {bank}.")
 
 
@@ -82,13 +85,16 @@ def load(
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise UnleakError(f"cannot read {path}: {exc}") from None
-    store = _store()
-    with store.session() as s:
-        from sqlalchemy import select
+    from sqlalchemy import select
 
-        if s.scalar(select(PlatformBank.id).where(PlatformBank.name == check_bank_name(bank))) is None:
-            create_bank(s, bank)
-        n = load_te_list(s, bank, lines)
+    store = _store()
+    try:
+        with store.session() as s:
+            if s.scalar(select(PlatformBank.id).where(PlatformBank.name == check_bank_name(bank))) is None:
+                create_bank(s, bank)
+            n = load_te_list(s, bank, lines)
+    finally:
+        store.close()
     output.console.print(f"Loaded {n} hash(es) into bank {bank}.")
 
 
