@@ -35,6 +35,9 @@ def _register_all() -> None:
     from unleak.cli import notices
 
     notices.register(app)  # notice, claimant, hosts, verify, report
+    from unleak.cli import serve
+
+    serve.register(app)  # serve, serve publish, serve load
 
 
 _register_all()

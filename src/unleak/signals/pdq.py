@@ -10,6 +10,7 @@ import numpy as np
 import pdqhash
 
 from unleak.errors import MediaError
+from unleak.media.image import Image
 from unleak.media.sniff import MediaKind
 from unleak.signals.base import BankRow, Example, InvalidSignal, Signal, SignalType
 from unleak.signals.indexes import PdqBankIndex
@@ -140,3 +141,25 @@ class PdqSignal(SignalType):
         # coffee.png's hash as python-threatexchange's pdq_from_file gives it
         coffee = "8c629e779a663698b9a33866c026726c21a679f61eb6e1f8c79ba7e23c8299e0"
         return [Example(coffee, sample_media, quality=100), Example("f" * 64), Example("0" * 64)]
+
+
+def te_pixels(image: Image.Image) -> np.ndarray:
+    """Pixels exactly as python-threatexchange hands them to PDQ (`pdq_hasher`), for HMA compatibility.
+
+    Unlike `image_to_array` it does not convert palette, CMYK or bilevel images to RGB: it hashes
+    their raw arrays as python-threatexchange does, so hashes of such files agree with HMA's (and
+    differ from the hash of the picture read correctly).
+    """
+    if image.mode in ("LA", "I;16"):
+        image = image.convert("RGB")
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = np.concatenate([array[..., np.newaxis]] * 3, axis=2)
+    return array
+
+
+def hash_te_compatible(media: Media) -> tuple[str, int]:
+    """PDQ (hex, quality) bit-identical to python-threatexchange's `PdqSignal.hash_from_bytes`,
+    decoded under unleak's size and pixel limits."""
+    hex_value, quality = hash_pixels(te_pixels(media.image()))
+    return hex_value, quality

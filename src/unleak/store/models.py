@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -385,3 +385,52 @@ class MarkedCopy(Base):
     original_sha256: Mapped[str] = mapped_column(String(64), index=True)
     copy_path: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlatformBank(Base):
+    """A named platform-side hash bank that `unleak serve` answers from (HMA's "bank").
+
+    Kept apart from cases on purpose: nothing done to a platform bank can touch a case's items,
+    sightings or evidence. A case reaches a platform bank only when its owner publishes it.
+    """
+
+    __tablename__ = "platform_banks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    enabled_ratio: Mapped[float] = mapped_column(Float, default=1.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlatformContent(Base):
+    """One item of a platform bank: HMA's bank content, whose id is the `bank_content_id`."""
+
+    __tablename__ = "platform_content"
+    __table_args__ = ({"sqlite_autoincrement": True},)  # ids are never reused, as in HMA (clients keep them)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("platform_banks.id", ondelete="CASCADE"), index=True)
+    disable_until_ts: Mapped[int] = mapped_column(BigInteger, default=1)  # 1 enabled, 0 disabled, else a time
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    original_media_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
+    meta: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: content_id, content_uri, json
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlatformSignal(Base):
+    """One signal (HMA type name and value) of one platform bank content item."""
+
+    __tablename__ = "platform_signals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_id: Mapped[int] = mapped_column(ForeignKey("platform_content.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(Text)
+
+
+class PlatformChange(Base):
+    """Append-only log of index changes: every server process replays it to stay consistent."""
+
+    __tablename__ = "platform_changes"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    op: Mapped[str] = mapped_column(String(10))  # add | remove | reset
+    content_id: Mapped[int] = mapped_column(Integer, default=0)
+    type: Mapped[str] = mapped_column(String(40), default="")
+    value: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,720 @@
+"""Platform banks: named collections of hashes a platform matches its uploads against (HMA's banks).
+
+A platform bank is not a victim's case. It lives in its own tables, so nothing done to it can
+delete a case's items, sightings or evidence; a case's hashes reach a platform bank only when
+its owner publishes them (`publish_case`). Names, ids, JSON shapes and error messages follow
+Meta's Hasher-Matcher-Actioner (HMA), so HMA clients work unchanged against `unleak serve`.
+
+Every change that affects matching is written to an append-only log (`platform_changes`) in the
+same transaction; `PlatformMatcher` replays it before answering, so an added or removed hash is
+matched, or not, on the very next request, in every server process, without rebuilding.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.orm import Session
+
+from unleak.config import MediaLimits
+from unleak.errors import LimitExceeded, MediaError, UnleakError
+from unleak.index import MultiIndexHash, hashes_from_hex
+from unleak.media.sniff import MediaKind
+from unleak.signals.media import Media
+from unleak.signals.pdq import MIN_QUALITY, PdqSignal, hash_te_compatible
+from unleak.store.models import (
+    BankItem,
+    BankSignal,
+    Capture,
+    Case,
+    PlatformBank,
+    PlatformChange,
+    PlatformContent,
+    PlatformSignal,
+    Sighting,
+)
+
+BANK_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+MAX_NOTE = 255
+MAX_DISABLE_SECONDS = 5 * 365 * 24 * 3600  # HMA: disable_until_ts at most five years ahead
+ENABLED, DISABLED = 1, 0
+
+
+class PlatformError(UnleakError):
+    """A request a platform bank refuses; `status` is the HTTP code HMA answers with."""
+
+    status = 400
+
+
+class BadRequest(PlatformError):
+    status = 400
+
+
+class Forbidden(PlatformError):
+    status = 403
+
+
+class Missing(PlatformError):
+    status = 404
+
+
+class TooLarge(PlatformError):
+    status = 413
+
+
+# --- signal and content types, by HMA's names ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HmaSignalType:
+    """A signal type as HMA names and validates it; `exact` types match on equality only."""
+
+    name: str
+    pattern: re.Pattern[str]
+    error: str
+    lower: bool  # python-threatexchange lower-cases MD5s but refuses upper-case PDQ
+    threshold: int
+    exact: bool
+
+    def validate(self, value: object) -> str:
+        if not isinstance(value, str):
+            raise BadRequest(f"invalid signal: {self.error}")
+        v = value.strip().lower() if self.lower else value
+        if not self.pattern.fullmatch(v):
+            raise BadRequest(f"invalid signal: {self.error}")
+        return v
+
+
+SIGNAL_TYPES: dict[str, HmaSignalType] = {
+    "pdq": HmaSignalType(
+        "pdq", re.compile(r"[0-9a-f]{64}"), "invalid PDQ hash", False, PdqSignal.threshold, exact=False
+    ),
+    "video_md5": HmaSignalType("video_md5", re.compile(r"[0-9a-f]{32}"), "invalid MD5 hash", True, 0, exact=True),
+}
+CONTENT_TYPES: dict[str, tuple[str, ...]] = {"photo": ("pdq",), "video": ("video_md5",)}
+
+
+def signal_type(name: object) -> HmaSignalType:
+    if not isinstance(name, str) or name not in SIGNAL_TYPES:
+        raise BadRequest(f"No such SignalType '{name}'")
+    return SIGNAL_TYPES[name]
+
+
+def content_type(name: object) -> str:
+    if not isinstance(name, str) or name not in CONTENT_TYPES:
+        raise BadRequest(f"No such ContentType '{name}'; known: {', '.join(CONTENT_TYPES)}")
+    return name
+
+
+# --- banks -------------------------------------------------------------------------------------
+
+
+def check_bank_name(name: object) -> str:
+    if not isinstance(name, str) or len(name) > 200 or not BANK_NAME.fullmatch(name):
+        raise BadRequest("Bank names must be UPPER_WITH_UNDERSCORE")
+    return name
+
+
+def _ratio(enabled_ratio: object, enabled: object, default: float) -> float:
+    if enabled is not None:
+        if not isinstance(enabled, bool):
+            raise BadRequest("enabled must be true or false")
+        return 1.0 if enabled else 0.0
+    if enabled_ratio is None:
+        return default
+    if isinstance(enabled_ratio, bool) or not isinstance(enabled_ratio, int | float):
+        raise BadRequest("enabled_ratio must be a number between 0.0 and 1.0")
+    ratio = float(enabled_ratio)
+    if not 0.0 <= ratio <= 1.0:
+        raise BadRequest("enabled_ratio must be between 0.0 and 1.0")
+    return ratio
+
+
+def bank_json(bank: PlatformBank) -> dict[str, object]:
+    return {"name": bank.name, "matching_enabled_ratio": bank.enabled_ratio}
+
+
+def list_banks(s: Session) -> list[PlatformBank]:
+    return list(s.scalars(select(PlatformBank).order_by(PlatformBank.name)))
+
+
+def get_bank(s: Session, name: str) -> PlatformBank:
+    bank = s.scalar(select(PlatformBank).where(PlatformBank.name == name))
+    if bank is None:
+        raise Missing("bank not found")
+    return bank
+
+
+def create_bank(s: Session, name: object, enabled_ratio: object = None, enabled: object = None) -> PlatformBank:
+    name = check_bank_name(name)
+    ratio = _ratio(enabled_ratio, enabled, 1.0)
+    if s.scalar(select(PlatformBank.id).where(PlatformBank.name == name)) is not None:
+        raise Forbidden("Bank already exists")
+    bank = PlatformBank(name=name, enabled_ratio=ratio)
+    s.add(bank)
+    s.flush()
+    return bank
+
+
+def update_bank(
+    s: Session, name: str, new_name: object = None, enabled_ratio: object = None, enabled: object = None
+) -> PlatformBank:
+    bank = get_bank(s, name)
+    if new_name is not None and new_name != bank.name:
+        new_name = check_bank_name(new_name)
+        if s.scalar(select(PlatformBank.id).where(PlatformBank.name == new_name)) is not None:
+            raise Forbidden("Bank already exists")
+        bank.name = new_name
+    bank.enabled_ratio = _ratio(enabled_ratio, enabled, bank.enabled_ratio)
+    s.flush()
+    return bank
+
+
+def delete_bank(s: Session, name: str) -> None:
+    """Remove the bank and its hashes (from the index at once). A missing bank is not an error (HMA)."""
+    bank = s.scalar(select(PlatformBank).where(PlatformBank.name == name))
+    if bank is None:
+        return
+    _lock_log(s)
+    ids = list(s.scalars(select(PlatformContent.id).where(PlatformContent.bank_id == bank.id)))
+    _log_removes(s, ids)
+    s.execute(delete(PlatformSignal).where(PlatformSignal.content_id.in_(_ids_subquery(bank.id))))
+    s.execute(delete(PlatformContent).where(PlatformContent.bank_id == bank.id))
+    s.delete(bank)
+    s.flush()
+
+
+def _ids_subquery(bank_id: int):
+    return select(PlatformContent.id).where(PlatformContent.bank_id == bank_id).scalar_subquery()
+
+
+# --- content -----------------------------------------------------------------------------------
+
+
+def _check_note(note: object) -> str | None:
+    if note is None:
+        return None
+    if not isinstance(note, str) or len(note) > MAX_NOTE:
+        raise BadRequest(f"note must be text of at most {MAX_NOTE} characters")
+    return note
+
+
+def check_metadata(metadata: object) -> str | None:
+    """HMA's content metadata: an object with only content_id, content_uri and json; stored as JSON."""
+    if metadata is None:
+        return None
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            raise BadRequest("metadata must be a JSON object") from None
+    if not isinstance(metadata, dict):
+        raise BadRequest("metadata must be a JSON object")
+    extra = set(metadata) - {"content_id", "content_uri", "json"}
+    if extra:
+        raise BadRequest(f"metadata has unknown keys: {', '.join(sorted(map(str, extra)))}")
+    for key in ("content_id", "content_uri"):
+        if metadata.get(key) is not None and not isinstance(metadata[key], str):
+            raise BadRequest(f"metadata.{key} must be a string")
+    return json.dumps(metadata)
+
+
+def check_signals(signals: Mapping[str, object]) -> dict[str, str]:
+    """Validated {type: value}; at least one, every type known, every value canonical."""
+    if not signals:
+        raise BadRequest("No signals given")
+    return {name: signal_type(name).validate(value) for name, value in signals.items()}
+
+
+def add_content(
+    s: Session,
+    bank_name: str,
+    signals: dict[str, str],
+    *,
+    note: object = None,
+    metadata: object = None,
+    original_media_uri: str | None = None,
+) -> PlatformContent:
+    """One content item with its signals (already validated by `check_signals`)."""
+    bank = get_bank(s, bank_name)
+    note_text = _check_note(note)
+    meta = check_metadata(metadata)
+    _lock_log(s)
+    content = PlatformContent(
+        bank_id=bank.id, disable_until_ts=ENABLED, note=note_text, original_media_uri=original_media_uri, meta=meta
+    )
+    s.add(content)
+    s.flush()
+    for name, value in signals.items():
+        s.add(PlatformSignal(content_id=content.id, type=name, value=value))
+        s.add(PlatformChange(op="add", content_id=content.id, type=name, value=value))
+    s.flush()
+    return content
+
+
+def get_content(s: Session, bank_name: str, content_id: int) -> PlatformContent:
+    bank = get_bank(s, bank_name)
+    content = s.get(PlatformContent, content_id)
+    if content is None or content.bank_id != bank.id:
+        raise Missing("content not found")
+    return content
+
+
+def content_signals(s: Session, content_id: int) -> dict[str, str]:
+    rows = s.execute(select(PlatformSignal.type, PlatformSignal.value).where(PlatformSignal.content_id == content_id))
+    return {t: v for t, v in rows}
+
+
+def content_json(
+    s: Session, content: PlatformContent, *, include_signals: bool = False, include_metadata: bool = True
+) -> dict[str, object]:
+    """HMA's content object; optional keys that have no value are left out, not null."""
+    bank = s.get(PlatformBank, content.bank_id)
+    assert bank is not None
+    out: dict[str, object] = {"id": content.id, "bank": bank_json(bank), "disable_until_ts": content.disable_until_ts}
+    if content.original_media_uri:
+        out["original_media_uri"] = content.original_media_uri
+    if include_signals:
+        out["signals"] = content_signals(s, content.id)
+    if include_metadata and content.meta:
+        out["metadata"] = json.loads(content.meta)
+    if content.note is not None:
+        out["note"] = content.note
+    return out
+
+
+def update_content(
+    s: Session, bank_name: str, content_id: int, *, disable_until_ts: object = None, note: object = None
+) -> PlatformContent:
+    content = get_content(s, bank_name, content_id)
+    if disable_until_ts is not None:
+        if isinstance(disable_until_ts, bool) or not isinstance(disable_until_ts, int):
+            raise BadRequest("disable_until_ts must be an integer")
+        if disable_until_ts < 0 or disable_until_ts > time.time() + MAX_DISABLE_SECONDS:
+            raise BadRequest("disable_until_ts must be 0, 1 or a time at most five years from now")
+        content.disable_until_ts = disable_until_ts
+    if note is not None:
+        content.note = _check_note(note)
+    s.flush()
+    return content
+
+
+def delete_content(s: Session, bank_name: str, content_id: int) -> int:
+    """1 when removed (and unmatchable from the next request on), 0 when there was none."""
+    bank = s.scalar(select(PlatformBank).where(PlatformBank.name == bank_name))
+    content = s.get(PlatformContent, content_id)
+    if bank is None or content is None or content.bank_id != bank.id:
+        return 0
+    _lock_log(s)
+    _log_removes(s, [content.id])
+    s.execute(delete(PlatformSignal).where(PlatformSignal.content_id == content.id))
+    s.delete(content)
+    s.flush()
+    return 1
+
+
+def is_enabled(disable_until_ts: int, now: float | None = None) -> bool:
+    if disable_until_ts == ENABLED:
+        return True
+    if disable_until_ts == DISABLED:
+        return False
+    return disable_until_ts <= (time.time() if now is None else now)
+
+
+# --- publishing a case, resetting --------------------------------------------------------------
+
+# unleak's signal names (by item kind) to HMA's; the same pairs `unleak bank export --format te` writes.
+_PUBLISHED = {("pdq", "image"): "pdq", ("pdq", "hash"): "pdq", ("md5", "video"): "video_md5"}
+
+
+def publish_case(s: Session, case_name: str, bank_name: str) -> int:
+    """Copy a case's live hashes (originals, not derived variants) into a platform bank, created
+    if needed; items already published there are skipped. Returns the number of items added."""
+    case = s.scalar(select(Case).where(Case.name == case_name))
+    if case is None:
+        raise UnleakError(f"no case named {case_name!r}", hint="see `unleak case list`")
+    check_bank_name(bank_name)
+    bank = s.scalar(select(PlatformBank).where(PlatformBank.name == bank_name)) or create_bank(s, bank_name)
+    rows = s.execute(
+        select(BankSignal.item_id, BankSignal.type, BankSignal.value, BankItem.kind)
+        .join(BankItem, BankItem.id == BankSignal.item_id)
+        .where(
+            BankSignal.case_id == case.id,
+            BankSignal.removed.is_(False),
+            BankSignal.variant == "",
+            BankItem.removed_at.is_(None),
+        )
+        .order_by(BankSignal.item_id, BankSignal.id)
+    )
+    by_item: dict[int, dict[str, str]] = {}
+    for item_id, type_, value, kind in rows:
+        name = _PUBLISHED.get((type_, kind))
+        if name:
+            by_item.setdefault(item_id, {}).setdefault(name, value)
+    existing: set[tuple[str, str]] = {
+        (t, v)
+        for t, v in s.execute(
+            select(PlatformSignal.type, PlatformSignal.value)
+            .join(PlatformContent, PlatformContent.id == PlatformSignal.content_id)
+            .where(PlatformContent.bank_id == bank.id)
+        )
+    }
+    added = 0
+    for signals in by_item.values():
+        if any((t, v) in existing for t, v in signals.items()):
+            continue
+        add_content(s, bank.name, check_signals(dict(signals)))
+        existing.update(signals.items())
+        added += 1
+    return added
+
+
+def load_te_list(s: Session, bank_name: str, lines: Iterable[str]) -> int:
+    """Add each `<signal_type> <value>` line (python-threatexchange's local-file format, what
+    `unleak bank export --format te` writes) as its own content item. Unknown types are skipped;
+    a bad value refuses the whole list."""
+    get_bank(s, bank_name)
+    items: list[dict[str, str]] = []
+    for number, line in enumerate(lines, 1):
+        parts = line.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        if len(parts) != 2:
+            raise BadRequest(f"line {number}: expected '<signal_type> <value>'")
+        if parts[0] in SIGNAL_TYPES:
+            try:
+                items.append(check_signals({parts[0]: parts[1]}))
+            except BadRequest as exc:
+                raise BadRequest(f"line {number}: {exc.message}") from None
+    for signals in items:
+        add_content(s, bank_name, signals)
+    return len(items)
+
+
+def factory_reset(s: Session) -> None:
+    """Empty every platform bank, with ids counting from 1 again. Refused while any case holds
+    sightings or evidence (this is for test servers, never for a store that documents a leak)."""
+    if s.scalar(select(func.count()).select_from(Sighting)) or s.scalar(select(func.count()).select_from(Capture)):
+        raise Forbidden(
+            "factory reset refused: this store holds a case with sightings or evidence",
+            hint="use a separate database (UNLEAK_DB) for a test server",
+        )
+    _lock_log(s)
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("TRUNCATE platform_signals, platform_content, platform_banks RESTART IDENTITY"))
+    else:
+        for model in (PlatformSignal, PlatformContent, PlatformBank):
+            s.execute(delete(model))
+        s.execute(text("DELETE FROM sqlite_sequence WHERE name = 'platform_content'"))
+    s.add(PlatformChange(op="reset"))
+    s.flush()
+
+
+# --- the change log ----------------------------------------------------------------------------
+
+
+def _lock_log(s: Session) -> None:
+    # PostgreSQL hands out sequence numbers before commit, so two writers could commit out of
+    # order and a reader that has seen the later one would skip the earlier. Writers take turns;
+    # SQLite serialises writers anyway.
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("LOCK TABLE platform_changes IN SHARE ROW EXCLUSIVE MODE"))
+
+
+def _log_removes(s: Session, content_ids: list[int]) -> None:
+    for cid in content_ids:
+        s.add(PlatformChange(op="remove", content_id=cid))
+
+
+# --- matching ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hit:
+    content_id: int
+    distance: int
+
+
+_CHANGES_SQL = text("SELECT seq, op, content_id, type, value FROM platform_changes WHERE seq > :seq ORDER BY seq")
+
+
+class PlatformMatcher:
+    """The in-memory indexes of one server process, kept current by replaying the change log.
+
+    PDQ goes into unleak's exact Hamming index (`MultiIndexHash`) under the content id; exact
+    types (video_md5) into a dict. Thread-safe: one lock around index reads and writes.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pdq = MultiIndexHash()
+        self._exact: dict[str, dict[str, set[int]]] = {}
+        self._of: dict[int, list[tuple[str, str]]] = {}  # content id -> its (type, value)
+        self._seq = 0
+        self.loaded = False
+        self.built_to = -1  # unix time of the newest change applied
+
+    def load(self, s: Session) -> None:
+        """Build from the store. The log position is read first and replay is idempotent, so a
+        change committed meanwhile is applied once whether or not the snapshot saw it."""
+        with self._lock:
+            self._pdq = MultiIndexHash()
+            self._exact, self._of = {}, {}
+            self._seq = int(s.scalar(select(func.coalesce(func.max(PlatformChange.seq), 0))) or 0)
+            rows = s.execute(select(PlatformSignal.content_id, PlatformSignal.type, PlatformSignal.value))
+            pdq_ids, pdq_hex = [], []
+            for cid, type_, value in rows:
+                if type_ == "pdq":
+                    pdq_ids.append(cid)
+                    pdq_hex.append(value)
+                elif type_ in SIGNAL_TYPES:
+                    self._exact.setdefault(type_, {}).setdefault(value, set()).add(cid)
+                self._of.setdefault(cid, []).append((type_, value))
+            if pdq_ids:
+                self._pdq.add(np.asarray(pdq_ids, np.int64), hashes_from_hex(pdq_hex))
+            # The first search compiles the index's kernels (seconds without a JIT cache): pay it
+            # here, before the server says it is ready, not on a platform's first request.
+            _warm_up()
+            self.loaded = True
+            self.built_to = int(time.time())
+        self.sync(s)
+
+    def sync(self, s: Session) -> None:
+        """Apply the changes logged since the last sync (by any process)."""
+        # Plain SQL on the session's connection: this runs before every answer, so it stays cheap.
+        rows = s.connection().execute(_CHANGES_SQL, {"seq": self._seq}).fetchall()
+        with self._lock:
+            for seq, op, cid, type_, value in rows:
+                if seq <= self._seq:
+                    continue
+                if op == "add":
+                    self._add(cid, type_, value)
+                elif op == "remove":
+                    self._remove(cid)
+                elif op == "reset":
+                    self._pdq, self._exact, self._of = MultiIndexHash(), {}, {}
+                self._seq = seq
+                self.built_to = int(time.time())
+
+    def _add(self, cid: int, type_: str, value: str) -> None:
+        if (type_, value) in self._of.get(cid, []):
+            return
+        if type_ == "pdq":
+            if cid in self._pdq:
+                self._pdq.remove([cid])
+            self._pdq.add(np.asarray([cid], np.int64), hashes_from_hex([value]))
+        elif type_ in SIGNAL_TYPES:
+            self._exact.setdefault(type_, {}).setdefault(value, set()).add(cid)
+        self._of.setdefault(cid, []).append((type_, value))
+
+    def _remove(self, cid: int) -> None:
+        for type_, value in self._of.pop(cid, []):
+            if type_ == "pdq":
+                self._pdq.remove([cid])
+            else:
+                ids = self._exact.get(type_, {}).get(value)
+                if ids is not None:
+                    ids.discard(cid)
+                    if not ids:
+                        del self._exact[type_][value]
+
+    def size(self, type_name: str) -> int:
+        with self._lock:
+            if type_name == "pdq":
+                return len(self._pdq)
+            return sum(len(ids) for ids in self._exact.get(type_name, {}).values())
+
+    def query(self, st: HmaSignalType, value: str) -> list[Hit]:
+        """Every indexed item within the type's threshold, nearest first (then by id)."""
+        with self._lock:
+            if st.exact:
+                return [Hit(cid, 0) for cid in sorted(self._exact.get(st.name, {}).get(value, ()))]
+            found = self._pdq.search(hashes_from_hex([value]), radius=st.threshold)
+        return [Hit(int(i), int(d)) for i, d in zip(found.item.tolist(), found.distance.tolist())]
+
+
+def _warm_up() -> None:
+    rng = np.random.default_rng(0)
+    scratch = MultiIndexHash(buffer_size=64)
+    scratch.add(np.arange(200), rng.integers(0, 256, (200, 32), dtype=np.uint8))  # segments and a buffer
+    scratch.search(rng.integers(0, 256, (1, 32), dtype=np.uint8), radius=PdqSignal.threshold)
+
+
+def _content_rows(s: Session, ids: list[int]) -> dict[int, tuple[str, float, int]]:
+    """content id -> (bank name, bank ratio, disable_until_ts), for the ids still in the store."""
+    if not ids:
+        return {}
+    rows = s.execute(
+        select(PlatformContent.id, PlatformBank.name, PlatformBank.enabled_ratio, PlatformContent.disable_until_ts)
+        .join(PlatformBank, PlatformBank.id == PlatformContent.bank_id)
+        .where(PlatformContent.id.in_(ids))
+    )
+    return {cid: (name, ratio, ts) for cid, name, ratio, ts in rows}
+
+
+def raw_lookup(
+    s: Session, matcher: PlatformMatcher, type_name: object, value: object, banks: set[str] | None = None
+) -> list[Hit]:
+    """HMA's raw lookup: every match, enabled or not, optionally only from the named banks."""
+    st = signal_type(type_name)
+    v = st.validate(value)
+    matcher.sync(s)
+    hits = matcher.query(st, v)
+    if banks is not None:
+        rows = _content_rows(s, [h.content_id for h in hits])
+        hits = [h for h in hits if h.content_id in rows and rows[h.content_id][0] in banks]
+    return hits
+
+
+def lookup(
+    s: Session,
+    matcher: PlatformMatcher,
+    type_name: object,
+    value: object,
+    *,
+    banks: set[str] | None = None,
+    seed: str | None = None,
+    bypass_coinflip: bool = False,
+) -> dict[str, list[dict[str, object]]]:
+    """HMA's lookup: {bank: [{"bank_content_id", "distance" (a string)}]} from enabled content of
+    banks that pass one coin flip per request (`seed` makes it repeatable)."""
+    st = signal_type(type_name)
+    v = st.validate(value)
+    matcher.sync(s)
+    hits = matcher.query(st, v)
+    rows = _content_rows(s, [h.content_id for h in hits])
+    now = time.time()
+    coinflip = 0.0 if bypass_coinflip else random.Random(seed).random()
+    out: dict[str, list[dict[str, object]]] = {}
+    for hit in sorted(hits, key=lambda h: h.content_id):
+        row = rows.get(hit.content_id)
+        if row is None or not is_enabled(row[2], now) or row[1] < coinflip:
+            continue
+        if banks is not None and row[0] not in banks:
+            continue
+        out.setdefault(row[0], []).append({"bank_content_id": hit.content_id, "distance": str(hit.distance)})
+    return out
+
+
+def compare(signals: object) -> dict[str, list[object]]:
+    """HMA's compare: {type: [h1, h2]} -> {type: [matches, {"distance": int}]}."""
+    if not isinstance(signals, dict) or not signals:
+        raise BadRequest("Expected a JSON object of signal type to a list of two signals")
+    out: dict[str, list[object]] = {}
+    for name, pair in signals.items():
+        st = signal_type(name)
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise BadRequest(f"Expected a list of exactly two {name} signals")
+        a, b = (st.validate(x) for x in pair)
+        distance = int(a != b) if st.exact else PdqSignal.distance(a, b)
+        out[name] = [distance <= st.threshold, {"distance": distance}]
+    return out
+
+
+def index_status(s: Session, matcher: PlatformMatcher) -> dict[str, dict[str, object]]:
+    matcher.sync(s)
+    return {
+        name: {
+            "present": matcher.loaded,
+            "built_to": matcher.built_to if matcher.loaded else -1,
+            "size": matcher.size(name),
+        }
+        for name in SIGNAL_TYPES
+    }
+
+
+def signal_type_index(s: Session, matcher: PlatformMatcher) -> dict[str, dict[str, object]]:
+    """HMA's /c/signal_type/index: the database and the index agree once synced (never out of date)."""
+    matcher.sync(s)
+    out: dict[str, dict[str, object]] = {}
+    for name in SIGNAL_TYPES:
+        db_size = int(
+            s.scalar(select(func.count()).select_from(PlatformSignal).where(PlatformSignal.type == name)) or 0
+        )
+        newest = s.scalar(
+            select(func.max(PlatformContent.created_at))
+            .join(PlatformSignal, PlatformSignal.content_id == PlatformContent.id)
+            .where(PlatformSignal.type == name)
+        )
+        out[name] = {
+            "db_size": db_size,
+            "index_size": matcher.size(name),
+            "index_out_of_date": False,
+            "newest_db_item": int(newest.timestamp()) if newest else -1,
+            "index_built_to": matcher.built_to,
+        }
+    return out
+
+
+# --- hashing uploads ---------------------------------------------------------------------------
+
+DEFAULT_MAX_UPLOAD = 100 * 1024 * 1024  # HMA's MAX_REMOTE_FILE_SIZE default
+
+
+def hash_media(
+    data: bytes, content_type_name: str | None, types: Iterable[str] | None = None, limits: MediaLimits | None = None
+) -> dict[str, str]:
+    """HMA's hashes of an upload: {"pdq": hex} for a photo (python-threatexchange's exact pipeline,
+    "" when quality < 50, as HMA does), {"video_md5": hex} for a video. `content_type_name` None:
+    taken from the bytes. Refuses empty, unreadable, truncated, oversized and bomb files (4xx)."""
+    limits = limits or MediaLimits.from_env()
+    if not data:
+        raise BadRequest("the uploaded file is empty")
+    if len(data) > limits.max_file_bytes:
+        raise TooLarge(f"the file is {len(data):,} bytes, over the limit of {limits.max_file_bytes:,}")
+    try:
+        media = Media(data=data, name="upload", limits=limits)
+    except LimitExceeded as exc:
+        raise TooLarge(exc.message) from None
+    except MediaError as exc:
+        raise BadRequest(exc.message) from None
+    kind_type = "photo" if media.kind is MediaKind.IMAGE else "video"
+    ct = content_type(content_type_name) if content_type_name else kind_type
+    if ct != kind_type:
+        raise BadRequest(f"the {ct} field holds a {kind_type}, not a {ct}")
+    wanted = list(CONTENT_TYPES[ct])
+    if types is not None:
+        asked = [signal_type(t).name for t in types]
+        wanted = [t for t in wanted if t in asked]
+        if not wanted:
+            raise BadRequest(f"none of the signal types {', '.join(asked)} applies to {ct}")
+    out: dict[str, str] = {}
+    try:
+        for name in wanted:
+            if name == "pdq":
+                hex_value, quality = hash_te_compatible(media)
+                out[name] = hex_value if quality >= MIN_QUALITY else ""
+            elif name == "video_md5":
+                media.check_video()
+                out[name] = media.digests()["md5"]
+    except LimitExceeded as exc:
+        raise TooLarge(exc.message) from None
+    except MediaError as exc:
+        raise BadRequest(exc.message) from None
+    return out
+
+
+def fetch_media(url: str, *, allow_networks: Iterable[str] = (), max_bytes: int = DEFAULT_MAX_UPLOAD) -> bytes:
+    """The bytes at a media URL, through unleak's guarded fetcher: http(s) only, private and
+    loopback addresses refused (unless allowed), size bounded while streaming."""
+    from unleak.net.fetch import Fetcher, FetchPolicy
+    from unleak.net.guard import FetchError, NetworkPolicy
+
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise BadRequest("url must be an http or https URL")
+    policy = FetchPolicy(rate=None, retries=0, max_media_bytes=max_bytes)
+    try:
+        with Fetcher(policy, network=NetworkPolicy.allowing(allow_networks)) as fetcher:
+            return fetcher.fetch(url, kind="media").body
+    except FetchError as exc:
+        if exc.reason == "too_large":
+            raise TooLarge(f"Content too large: {exc.message}") from None
+        raise BadRequest(f"Failed to fetch URL: {exc.message}") from None

@@ -1,0 +1,69 @@
+"""`unleak serve`: an HMA-compatible matching service for platforms, over platform banks.
+
+The routes live in `unleak.serve.app`; the logic in `unleak.platform_banks`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+
+from unleak.errors import UnleakError
+from unleak.serve.app import ROLES, ServeConfig, create_app, create_app_from_env
+
+__all__ = ["ROLES", "ServeConfig", "check_listen", "create_app", "create_app_from_env", "parse_roles", "run"]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_listen(host: str) -> None:
+    """Refuse to listen beyond loopback: there is no authentication yet, and an open matching
+    service on a network would let anyone read and change the banks."""
+    if not is_loopback(host):
+        raise UnleakError(
+            f"refusing to listen on {host}: authentication (API keys) is not built yet, so the server "
+            "would be open to anyone who can reach it",
+            hint="listen on 127.0.0.1 and put an authenticating reverse proxy in front (docs/serve.md)",
+        )
+
+
+def parse_roles(text: str) -> tuple[str, ...]:
+    roles = tuple(r.strip() for r in text.split(",") if r.strip())
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown or not roles:
+        raise UnleakError(f"unknown role {', '.join(unknown) or '(none)'}", hint=f"use some of {','.join(ROLES)}")
+    return roles
+
+
+def run(cfg: ServeConfig, host: str = "127.0.0.1", port: int = 5000, workers: int = 1) -> None:
+    """Serve until interrupted. Each worker process keeps its own index and replays the store's
+    change log before every answer, so they agree on every request."""
+    import uvicorn
+
+    check_listen(host)
+    if workers < 1:
+        raise UnleakError("--workers must be at least 1")
+    if workers == 1:
+        app = create_app(cfg)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        return
+    from unleak.store.db import open_store
+
+    open_store(cfg.db_url).close()  # migrate once here, not in N workers racing each other
+    os.environ.update(cfg.to_env())
+    uvicorn.run(
+        "unleak.serve:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )

@@ -1,0 +1,408 @@
+"""The HMA-compatible HTTP API: thin routes over `unleak.platform_banks`.
+
+Paths, parameters, status codes, JSON shapes and error bodies (`{"message": ...}`) are those of
+Meta's Hasher-Matcher-Actioner, so its clients work unchanged. docs/serve.md lists the differences.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, Body, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from unleak import platform_banks as pb
+from unleak.config import MediaLimits
+from unleak.errors import UnleakError
+from unleak.store.db import Store, open_store
+
+ROLES = ("hasher", "matcher", "curator")
+TITLE = "Open Media Match API"
+
+
+@dataclass
+class ServeConfig:
+    """What `unleak serve` was started with."""
+
+    roles: tuple[str, ...] = ROLES
+    dev: bool = False
+    db_url: str | None = None
+    allow_networks: tuple[str, ...] = ()
+    max_upload_bytes: int = pb.DEFAULT_MAX_UPLOAD
+    limits: MediaLimits = field(default_factory=MediaLimits.from_env)
+
+    def to_env(self) -> dict[str, str]:
+        """For worker processes, which build their app from the environment."""
+        return {
+            "UNLEAK_SERVE_ROLES": ",".join(self.roles),
+            "UNLEAK_SERVE_DEV": "1" if self.dev else "",
+            "UNLEAK_SERVE_ALLOW": ",".join(self.allow_networks),
+            "UNLEAK_SERVE_MAX_UPLOAD": str(self.max_upload_bytes),
+            **({"UNLEAK_DB": self.db_url} if self.db_url else {}),
+        }
+
+    @classmethod
+    def from_env(cls) -> ServeConfig:
+        roles = tuple(r for r in os.environ.get("UNLEAK_SERVE_ROLES", ",".join(ROLES)).split(",") if r)
+        allow = tuple(n for n in os.environ.get("UNLEAK_SERVE_ALLOW", "").split(",") if n)
+        return cls(
+            roles=roles,
+            dev=bool(os.environ.get("UNLEAK_SERVE_DEV")),
+            db_url=os.environ.get("UNLEAK_DB"),
+            allow_networks=allow,
+            max_upload_bytes=int(os.environ.get("UNLEAK_SERVE_MAX_UPLOAD", pb.DEFAULT_MAX_UPLOAD)),
+        )
+
+    def media_limits(self) -> MediaLimits:
+        return MediaLimits(
+            max_file_bytes=min(self.limits.max_file_bytes, self.max_upload_bytes),
+            max_image_pixels=self.limits.max_image_pixels,
+            max_video_seconds=self.limits.max_video_seconds,
+            max_video_pixels=self.limits.max_video_pixels,
+        )
+
+
+def create_app_from_env() -> FastAPI:
+    return create_app(ServeConfig.from_env())
+
+
+def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
+    store = store or open_store(cfg.db_url)
+    matcher = pb.PlatformMatcher()
+    with store.session() as s:
+        matcher.load(s)
+    limits = cfg.media_limits()
+
+    app = FastAPI(
+        title=TITLE,
+        version="1.1.7-unleak",
+        description="HMA-compatible hash matching served by unleak",
+        openapi_url="/openapi/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.store, app.state.matcher, app.state.cfg = store, matcher, cfg
+    _errors(app)
+
+    @contextmanager
+    def session() -> Iterator[Session]:
+        with store.session() as s:
+            yield s
+
+    def banks_param(banks: str | None) -> set[str] | None:
+        return set(banks.split(",")) if banks else None
+
+    # --- health --------------------------------------------------------------------------------
+    @app.get("/status", response_class=PlainTextResponse, tags=["Core"])
+    def status() -> PlainTextResponse:
+        if not matcher.loaded:
+            return PlainTextResponse("INDEX-NOT-LOADED", status_code=503)
+        return PlainTextResponse("I-AM-ALIVE")
+
+    @app.get("/status/live", response_class=PlainTextResponse, tags=["Core"])
+    def live() -> PlainTextResponse:
+        return PlainTextResponse("I-AM-ALIVE")
+
+    @app.get("/site-map", tags=["Core"])
+    def site_map() -> list[str]:
+        return sorted({"/", "/openapi/openapi.json", *app.openapi()["paths"]})
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        return RedirectResponse("/status", status_code=302)
+
+    # --- hashing -------------------------------------------------------------------------------
+    h = APIRouter(prefix="/h", tags=["Hashing"])
+
+    @h.get("/hash")
+    def hash_get(url: str, content_type: str | None = None, types: str | None = None) -> dict[str, str]:
+        return _hash_url(url, content_type, types)
+
+    def _hash_url(url: str, content_type: str | None, types: str | None) -> dict[str, str]:
+        if content_type is not None:
+            pb.content_type(content_type)
+        data = pb.fetch_media(url, allow_networks=cfg.allow_networks, max_bytes=limits.max_file_bytes)
+        return pb.hash_media(data, content_type, types.split(",") if types else None, limits)
+
+    async def _hash_upload(request: Request) -> dict[str, str]:
+        declared = int(request.headers.get("content-length") or 0)
+        if declared > limits.max_file_bytes + 1024 * 1024:
+            raise pb.TooLarge(f"Content too large: over {limits.max_file_bytes:,} bytes")
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            raise pb.BadRequest("Missing multipart/form-data file upload")
+        try:
+            form = await request.form(max_files=2, max_fields=10)
+        except StarletteHTTPException as exc:
+            raise pb.BadRequest(f"bad multipart upload: {exc.detail}") from None
+        except Exception as exc:  # noqa: BLE001 - the multipart parser raises several kinds
+            raise pb.BadRequest(f"bad multipart upload: {exc}") from None
+        files = [(k, v) for k, v in form.multi_items() if isinstance(v, UploadFile)]
+        if not files:
+            raise pb.BadRequest("Missing multipart/form-data file upload")
+        if len(files) > 1:
+            raise pb.BadRequest("Only one file allowed per request")
+        field_name, upload = files[0]
+        ct = pb.content_type(field_name)
+        data = await upload.read(limits.max_file_bytes + 1)
+        if len(data) > limits.max_file_bytes:
+            raise pb.TooLarge(f"Content too large: over {limits.max_file_bytes:,} bytes")
+        types = request.query_params.get("types")
+        return await run_in_threadpool(pb.hash_media, data, ct, types.split(",") if types else None, limits)
+
+    @h.post("/hash")
+    async def hash_post(request: Request) -> dict[str, str]:
+        return await _hash_upload(request)
+
+    # --- matching ------------------------------------------------------------------------------
+    m = APIRouter(prefix="/m", tags=["Matching"])
+    hasher_on = "hasher" in cfg.roles
+
+    @m.get("/lookup")
+    def lookup_get(
+        signal: str | None = None,
+        signal_type: str | None = None,
+        url: str | None = None,
+        content_type: str | None = None,
+        types: str | None = None,
+        banks: str | None = None,
+        seed: str | None = None,
+        bypass_coinflip: bool = False,  # accepted but, as in HMA, not applied to GET
+    ) -> dict[str, Any]:
+        wanted = banks_param(banks)
+        if url:
+            if not hasher_on:
+                raise pb.Forbidden("Hashing is disabled, missing role")
+            hashes = _hash_url(url, content_type, types)
+            with session() as s:
+                resp = {t: pb.lookup(s, matcher, t, v, banks=wanted, seed=seed) for t, v in hashes.items()}
+            return resp.get(signal_type, {}) if signal_type is not None else resp
+        if not signal or not signal_type:
+            raise pb.BadRequest("Either url or both signal and signal_type are required")
+        with session() as s:
+            return pb.lookup(s, matcher, signal_type, signal, banks=wanted, seed=seed)
+
+    @m.post("/lookup")
+    async def lookup_post(request: Request) -> dict[str, Any]:
+        if not hasher_on:
+            raise pb.Forbidden("Hashing is disabled, missing role")
+        hashes = await _hash_upload(request)
+        q = request.query_params
+        bypass = q.get("bypass_coinflip", "false") == "true"
+        wanted, seed = banks_param(q.get("banks")), q.get("seed")
+
+        def run() -> dict[str, Any]:
+            with session() as s:
+                return {
+                    t: pb.lookup(s, matcher, t, v, banks=wanted, seed=seed, bypass_coinflip=bypass)
+                    for t, v in hashes.items()
+                }
+
+        return await run_in_threadpool(run)
+
+    @m.get("/raw_lookup")
+    def raw_lookup(
+        signal: str, signal_type: str, banks: str | None = None, include_distance: bool = False
+    ) -> dict[str, list[Any]]:
+        with session() as s:
+            hits = pb.raw_lookup(s, matcher, signal_type, signal, banks_param(banks))
+        if include_distance:
+            return {"matches": [{"bank_content_id": x.content_id, "distance": str(x.distance)} for x in hits]}
+        return {"matches": [x.content_id for x in hits]}
+
+    @m.post("/compare")
+    def compare(payload: Any = Body(...)) -> dict[str, list[Any]]:
+        return pb.compare(payload)
+
+    @m.get("/index/status")
+    def index_status(signal_type: str | None = None) -> dict[str, Any]:
+        with session() as s:
+            out = pb.index_status(s, matcher)
+        if signal_type is not None:
+            if signal_type not in out:
+                raise pb.BadRequest(f"No such signal type '{signal_type}'")
+            return {signal_type: out[signal_type]}
+        return out
+
+    # --- curation ------------------------------------------------------------------------------
+    c = APIRouter(prefix="/c", tags=["Curation"])
+
+    def _json_object(payload: Any) -> dict[str, Any]:
+        if not isinstance(payload, dict):
+            raise pb.BadRequest("Expected a JSON object")
+        return payload
+
+    @c.get("/banks")
+    def banks_list() -> list[dict[str, Any]]:
+        with session() as s:
+            return [pb.bank_json(b) for b in pb.list_banks(s)]
+
+    @c.post("/banks", status_code=201)
+    def bank_create(payload: Any = Body(...)) -> dict[str, Any]:
+        p = _json_object(payload)
+        with session() as s:
+            return pb.bank_json(pb.create_bank(s, p.get("name"), p.get("enabled_ratio"), p.get("enabled")))
+
+    @c.get("/bank/{bank_name}")
+    def bank_get(bank_name: str) -> dict[str, Any]:
+        with session() as s:
+            return pb.bank_json(pb.get_bank(s, bank_name))
+
+    @c.put("/bank/{bank_name}")
+    def bank_update(bank_name: str, payload: Any = Body(...)) -> dict[str, Any]:
+        p = _json_object(payload)
+        with session() as s:
+            bank = pb.update_bank(s, bank_name, p.get("name"), p.get("enabled_ratio"), p.get("enabled"))
+            return pb.bank_json(bank)
+
+    @c.delete("/bank/{bank_name}")
+    def bank_delete(bank_name: str) -> dict[str, str]:
+        with session() as s:
+            pb.delete_bank(s, bank_name)
+        return {"message": "Done"}
+
+    @c.post("/bank/{bank_name}/signal")
+    def bank_add_signal(bank_name: str, payload: Any = Body(...)) -> dict[str, Any]:
+        p = dict(_json_object(payload))
+        note = p.pop("note", None)
+        with session() as s:
+            pb.get_bank(s, bank_name)
+            signals = pb.check_signals(p)
+            content = pb.add_content(s, bank_name, signals, note=note)
+            return {"id": content.id, "signals": signals}
+
+    @c.post("/bank/{bank_name}/content")
+    async def bank_add_content(request: Request, bank_name: str) -> dict[str, Any]:
+        def check_bank() -> None:
+            with session() as s:
+                pb.get_bank(s, bank_name)
+
+        await run_in_threadpool(check_bank)
+        q = request.query_params
+        url = q.get("url")
+        note: Any = None
+        metadata: Any = None
+        if url:
+            hashes = await run_in_threadpool(_hash_url, url, q.get("content_type"), q.get("types"))
+            if request.headers.get("content-type", "").startswith("application/json"):
+                try:
+                    body = await request.json()
+                except ValueError:
+                    raise pb.BadRequest("the body is not valid JSON") from None
+                body = _json_object(body)
+                note, metadata = body.get("note"), body.get("metadata")
+        else:
+            hashes = await _hash_upload(request)
+            form = await request.form()
+            note, metadata = form.get("note"), form.get("metadata")
+        if not any(hashes.values()):
+            raise pb.BadRequest("invalid signal: the media gave no usable hash (PDQ quality below 50?)")
+        signals = {t: v for t, v in hashes.items() if v}
+
+        def store_it() -> dict[str, Any]:
+            with session() as s:
+                checked = pb.check_signals(signals)
+                content = pb.add_content(
+                    s, bank_name, checked, note=note, metadata=metadata, original_media_uri=url or None
+                )
+                return {"id": content.id, "signals": checked}
+
+        return await run_in_threadpool(store_it)
+
+    @c.get("/bank/{bank_name}/content/{content_id}")
+    def content_get(
+        bank_name: str, content_id: int, include_signals: bool = False, include_metadata: bool = True
+    ) -> dict[str, Any]:
+        with session() as s:
+            content = pb.get_content(s, bank_name, content_id)
+            return pb.content_json(s, content, include_signals=include_signals, include_metadata=include_metadata)
+
+    @c.put("/bank/{bank_name}/content/{content_id}")
+    def content_update(bank_name: str, content_id: int, payload: Any = Body(...)) -> dict[str, Any]:
+        p = _json_object(payload)
+        with session() as s:
+            content = pb.update_content(
+                s, bank_name, content_id, disable_until_ts=p.get("disable_until_ts"), note=p.get("note")
+            )
+            return pb.content_json(s, content)
+
+    @c.delete("/bank/{bank_name}/content/{content_id}")
+    def content_delete(bank_name: str, content_id: int) -> dict[str, int]:
+        with session() as s:
+            return {"deleted": pb.delete_content(s, bank_name, content_id)}
+
+    @c.get("/signal_type")
+    def signal_types() -> list[dict[str, Any]]:
+        return [{"name": name, "enabled_ratio": 1.0} for name in pb.SIGNAL_TYPES]
+
+    @c.get("/signal_type/index")
+    def signal_type_index() -> dict[str, Any]:
+        with session() as s:
+            return pb.signal_type_index(s, matcher)
+
+    @c.get("/content_type")
+    def content_types() -> list[dict[str, Any]]:
+        return [{"name": name, "enabled": True} for name in pb.CONTENT_TYPES]
+
+    for role, router in (("hasher", h), ("matcher", m), ("curator", c)):
+        if role in cfg.roles:
+            app.include_router(router)
+
+    if cfg.dev:
+        d = APIRouter(prefix="/dev", tags=["Development"])
+
+        @d.post("/factory_reset")
+        def factory_reset() -> RedirectResponse:
+            with session() as s:
+                pb.factory_reset(s)
+            with session() as s:
+                matcher.sync(s)
+            return RedirectResponse("/status", status_code=302)
+
+        app.include_router(d)
+    return app
+
+
+def _message(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"message": message}, status_code=status)
+
+
+def _errors(app: FastAPI) -> None:
+    """Every error answers HMA's way: `{"message": ...}` with the status code; never a traceback."""
+
+    async def platform_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, UnleakError)
+        status = exc.status if isinstance(exc, pb.PlatformError) else 400
+        return _message(status, exc.message)
+
+    async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return _message(exc.status_code, str(exc.detail))
+
+    async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        parts = []
+        for err in exc.errors()[:3]:
+            where = ".".join(str(x) for x in err.get("loc", ()) if x != "body")
+            parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg", "invalid")))
+        return _message(400, "; ".join(parts) or "invalid request")
+
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        return _message(500, f"internal error ({type(exc).__name__})")
+
+    handlers: dict[Any, Callable[..., Any]] = {
+        UnleakError: platform_error,
+        StarletteHTTPException: http_error,
+        RequestValidationError: validation_error,
+        Exception: unexpected,
+    }
+    for exc_type, handler in handlers.items():
+        app.add_exception_handler(exc_type, handler)
