@@ -60,8 +60,12 @@ class VideoMatch:
 
 
 def parse_frames(value: str) -> list[Frame]:
+    """Frames from the stored text form; anything else is refused (InvalidSignal, a ValueError)."""
+    items = json.loads(value or "[]")
+    if not isinstance(items, list):  # "7", "null", "{}" are JSON too
+        raise InvalidSignal(f"not a vPDQ value (a JSON list of frames): {value[:80]!r}")
     frames = []
-    for item in json.loads(value or "[]"):
+    for item in items:
         pdq_hex, quality, seconds = str(item).split(",")
         frames.append(Frame(PdqSignal.validate(pdq_hex), int(quality), float(seconds)))
     return frames
