@@ -135,6 +135,7 @@ class Outcome:
     kind_seen: str | None = None  # page | media | feed | sitemap | file
     nbytes: int = 0
     notes: list[str] = field(default_factory=list)
+    unreachable: list[dict[str, str]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -285,6 +286,7 @@ def _load_stats(text: str) -> dict[str, Any]:
         "timings": {p: 0.0 for p in PHASES},
         "refusals": [],
         "errors": [],
+        "unreachable": [],
     }
     try:
         stats.update(json.loads(text or "{}"))
@@ -459,6 +461,7 @@ class _ScanRun:
                 summary = {k: v for k, v in self.stats.items() if k not in ("timings", "errors")}
                 summary["refusals"] = self.stats["refusals"][:50]
                 summary["errors"] = self.stats["errors"][:50]
+                summary["unreachable"] = self.stats["unreachable"][:200]
                 summary["sightings_seen_again"] = self.seen_sightings[:10_000]
                 append_record(
                     s,
@@ -510,6 +513,9 @@ class _ScanRun:
                         self.stats["removed"] += len(marked)
                 elif o.status == ItemStatus.SKIPPED:
                     self.stats["skipped"] += 1
+                room = 1000 - len(self.stats["unreachable"])
+                if o.unreachable and room > 0:
+                    self.stats["unreachable"] += o.unreachable[:room]
                 new_tasks += self._admit(o.new_tasks)
                 if o.matches:
                     tc = time.perf_counter()
@@ -613,8 +619,12 @@ class _ScanRun:
         o = Outcome(item_id, task)
         try:
             if task.kind not in BUILTIN_KINDS:
-                with timed(o.timings, "fetch"):
-                    o.new_tasks = list(self.plugin.handle(self.ctx, task) or [])
+                ctx = TaskContext(self.fetcher, self.config)  # one per task: its own `unreachable` list
+                try:
+                    with timed(o.timings, "fetch"):
+                        o.new_tasks = list(self.plugin.handle(ctx, task) or [])
+                finally:
+                    o.unreachable = ctx.missed
                 o.kind_seen = task.kind
             elif task.kind == "file":
                 self._visit_file(o)

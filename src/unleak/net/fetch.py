@@ -334,13 +334,24 @@ class Fetcher:
             return gate
 
     # --- public --------------------------------------------------------------------------
-    def fetch(self, url: str, *, max_bytes: int | None = None, kind: str = "page") -> FetchResult:
-        """GET a URL, following redirects with care. Raises Blocked (nothing was sent) or FetchError."""
+    def fetch(
+        self,
+        url: str,
+        *,
+        max_bytes: int | None = None,
+        kind: str = "page",
+        headers: dict[str, str] | None = None,
+    ) -> FetchResult:
+        """GET a URL, following redirects with care. Raises Blocked (nothing was sent) or FetchError.
+
+        `headers` are added to the request (an API's Accept, a platform token, If-None-Match);
+        an Authorization header is sent only to the URL's own host, never after a redirect to
+        another, and is recorded as "[redacted]" in the result's request headers."""
         limit = max_bytes or (self.policy.max_media_bytes if kind == "media" else self.policy.max_page_bytes)
         kind = "media" if kind == "media" else "page"
         deadline = _Deadline(self.policy.deadline_for(kind), kind)
         try:
-            return self._fetch(url, limit, deadline, check_robots=self.policy.obey_robots)
+            return self._fetch(url, limit, deadline, check_robots=self.policy.obey_robots, extra=headers)
         except Blocked as exc:
             log.warning("refused %s: %s", url, exc.message)
             if self.on_refusal:
@@ -417,8 +428,11 @@ class Fetcher:
             raise Blocked(f"refused URL with credentials in it: {u.copy_with(userinfo=None)}", reason="url")
         return u
 
-    def _fetch(self, url: str, limit: int, deadline: _Deadline, *, check_robots: bool) -> FetchResult:
+    def _fetch(
+        self, url: str, limit: int, deadline: _Deadline, *, check_robots: bool, extra: dict[str, str] | None = None
+    ) -> FetchResult:
         hops: list[Hop] = []
+        first_host: str | None = None
         current = url
         seen = set()
         for _ in range(self.policy.max_redirects + 1):
@@ -438,7 +452,11 @@ class Fetcher:
                         f"redirected to {current[:300]}: {exc.message}", hint=exc.hint, reason=exc.reason
                     ) from None
                 raise
-            result = self._get_with_retries(u, ip, limit, deadline)
+            first_host = first_host or u.host
+            headers = extra
+            if extra and u.host != first_host:  # a token is for the host it was given for
+                headers = {k: v for k, v in extra.items() if k.lower() != "authorization"}
+            result = self._get_with_retries(u, ip, limit, deadline, headers)
             if result.status in REDIRECT_CODES and result.header("location"):
                 location = str(u.join(result.header("location") or ""))
                 hops.append(Hop(str(u), result.status, location, result.ip))
@@ -449,10 +467,13 @@ class Fetcher:
                 continue
             result.url, result.redirects = url, hops
             if result.status >= 400:
+                wait = (result.header("retry-after") or "").strip()
                 raise FetchError(
                     f"{result.final_url}: HTTP {result.status} {result.reason}".rstrip(),
                     reason="http",
                     status=result.status,
+                    retry_after=float(wait) if wait.isdigit() else None,
+                    body=result.body[:4096],
                 )
             return result
         raise FetchError(f"{url}: more than {self.policy.max_redirects} redirects", reason="redirect")
@@ -488,11 +509,13 @@ class Fetcher:
                 gate.interval = max(gate.interval, min(robots.crawl_delay, self.policy.max_crawl_delay))
             return robots
 
-    def _get_with_retries(self, u: httpx.URL, ip: str, limit: int, deadline: _Deadline) -> FetchResult:
+    def _get_with_retries(
+        self, u: httpx.URL, ip: str, limit: int, deadline: _Deadline, extra: dict[str, str] | None = None
+    ) -> FetchResult:
         attempt = 0
         while True:
             try:
-                result = self._get_once(u, ip, limit, deadline)
+                result = self._get_once(u, ip, limit, deadline, extra)
             except FetchError as exc:
                 if exc.reason != "connect" or attempt >= self.policy.retries:
                     raise
@@ -511,7 +534,9 @@ class Fetcher:
                 raise deadline.error(str(u))
             self._sleep(delay)
 
-    def _get_once(self, u: httpx.URL, ip: str, limit: int, deadline: _Deadline) -> FetchResult:
+    def _get_once(
+        self, u: httpx.URL, ip: str, limit: int, deadline: _Deadline, extra: dict[str, str] | None = None
+    ) -> FetchResult:
         host = u.host
         port = u.port or (443 if u.scheme == "https" else 80)
         pinned = u.copy_with(host=ip)
@@ -524,6 +549,9 @@ class Fetcher:
             "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/*,video/*;q=0.8,*/*;q=0.5",
             "Accept-Encoding": "gzip, deflate",
         }
+        for k, v in (extra or {}).items():
+            if k.lower() not in ("host", "user-agent", "accept-encoding"):
+                headers[k] = v
         extensions = {"sni_hostname": host} if u.scheme == "https" else {}
         gate = self._gate(host)
         queued = time.monotonic()
@@ -608,7 +636,10 @@ class Fetcher:
         encoding = (response.headers.get("content-encoding") or "").strip().lower()
         body = _decode(raw, encoding, limit, str(u))
         resp_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
-        req_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+        req_headers = [
+            (k.decode("latin-1"), "[redacted]" if k.lower() == b"authorization" else v.decode("latin-1"))
+            for k, v in request.headers.raw
+        ]
         result = FetchResult(
             url=str(u),
             final_url=str(u),

@@ -26,11 +26,20 @@ class FetchError(NetworkError):
     """A URL could not be fetched; `reason` is a short machine-readable cause."""
 
     def __init__(
-        self, message: str, hint: str | None = None, *, reason: str = "error", status: int | None = None
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        reason: str = "error",
+        status: int | None = None,
+        retry_after: float | None = None,
+        body: bytes = b"",
     ) -> None:
         super().__init__(message, hint)
         self.reason = reason
         self.status = status
+        self.retry_after = retry_after  # seconds the server asked us to wait (429/503 Retry-After)
+        self.body = body  # the start of an HTTP error's answer (an API's error code, say)
 
 
 class Blocked(FetchError):

@@ -35,11 +35,19 @@ class Task:
 
 
 class TaskContext:
-    """What a plug-in's `handle` gets: the fetcher and the source's settings."""
+    """What a plug-in's `handle` gets: the fetcher and the source's settings, and `unreachable`
+    to record what it could not read and why (a deleted post, a private account, a rate limit):
+    the scan keeps those in its stats and the evidence log."""
 
     def __init__(self, fetcher: Fetcher, config: dict[str, Any]) -> None:
         self.fetcher = fetcher
         self.config = config
+        self.missed: list[dict[str, str]] = []
+
+    def unreachable(self, url: str, reason: str) -> None:
+        from unleak.text import clip, neutralize
+
+        self.missed.append({"url": clip(neutralize(url), 2000), "reason": clip(neutralize(reason), 500)})
 
 
 @dataclass
@@ -55,6 +63,7 @@ class SourceOptions:
     max_pages: int | None = None
     allow_networks: list[str] = field(default_factory=list)
     options: dict[str, list[str]] = field(default_factory=dict)
+    api_base: str | None = None  # --api-base: the option `api_base` of the platform connectors
 
     @staticmethod
     def parse_pairs(pairs: Iterable[str]) -> dict[str, list[str]]:
@@ -131,7 +140,12 @@ class SourceKind:
         --max-pages) count only for kinds that declare options of those names."""
         specs = {spec.name: spec for spec in cls.options}
         given = {k: list(v) for k, v in options.options.items()}
-        legacy = {"host": list(options.hosts), "depth": options.depth, "max_pages": options.max_pages}
+        legacy = {
+            "host": list(options.hosts),
+            "depth": options.depth,
+            "max_pages": options.max_pages,
+            "api_base": options.api_base,
+        }
         for key, value in legacy.items():
             if key in specs and value not in (None, []):
                 values = value if isinstance(value, list) else [value]
@@ -227,9 +241,9 @@ def reload_plugins() -> None:
 def _builtin_names() -> frozenset[str]:
     global _builtin
     if _builtin is None:
-        from unleak.monitor.sources import builtin, feed, sitemap  # importing registers them
+        from unleak.monitor.sources import builtin, feed, platforms, sitemap  # importing registers them
 
-        modules = {builtin.__name__, feed.__name__, sitemap.__name__}
+        modules = {builtin.__name__, feed.__name__, sitemap.__name__, platforms.__name__}
         _builtin = frozenset(n for n, k in _KINDS.items() if k.__module__ in modules)
     return _builtin
 

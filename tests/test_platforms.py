@@ -1,0 +1,162 @@
+"""Platform connectors against a local server answering as each platform's documented API does:
+every connector finds the planted copies with the uploader and the post time, follows the
+platform's own pagination (never guessed), honours 429 Retry-After, and records what it could
+not read and why (deleted posts, private, banned or suspended accounts)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from platforms import TOKEN, PlatformSite
+from unleak.bank import Bank
+from unleak.errors import UnleakError
+from unleak.evidence.sightings import list_sightings
+from unleak.monitor.scan import Scanner, ScanOptions
+from unleak.monitor.sources import SourceOptions, add_source
+from unleak.net.fetch import FetchPolicy
+
+OPTS = ScanOptions(policy=FetchPolicy(rate=None, retries=1, backoff=0.05), verify="off", concurrency=4)
+
+
+@pytest.fixture(scope="module")
+def site(samples):
+    with PlatformSite(samples[:3], samples[10]) as s:
+        yield s
+
+
+def _run(store, case, samples, site, kind, targets, **options):
+    Bank(store, case).protect(samples[:3])
+    opts = SourceOptions(allow_networks=["127.0.0.1/32"], api_base=site.base)
+    opts.options = {k: [str(v)] for k, v in options.items()}
+    src = add_source(store, case, kind, targets, opts)
+    report = Scanner(store, case, OPTS).scan_source(src.id)
+    assert report.finished
+    found = {s.media_url.rsplit("/", 1)[-1]: s for s in list_sightings(store, case)}
+    return report, found
+
+
+def _why(report) -> list[str]:
+    return [u["reason"] for u in report.stats["unreachable"]]
+
+
+def test_reddit_listing_pages_after_a_429_and_records_deleted_and_private(store, samples, site):
+    report, found = _run(store, "rd", samples, site, "reddit", ["r/leaks", "r/closed", "r/gone"])
+    assert sorted(found) == ["a.jpg", "b.jpg", "c.jpg"]  # a direct link, a gallery item, a link post's preview
+    assert found["a.jpg"].uploader == "u/alice" and found["a.jpg"].posted_at.startswith("2026-01-01T00:00:00")
+    assert found["b.jpg"].page_url == f"{site.base}/r/leaks/comments/p3/three/"
+    assert found["c.jpg"].uploader == "u/carol"  # on the second page, after `after=t3_p3`
+    # the 429 on the second page was answered after its Retry-After, not before
+    hits = site.hits["/r/leaks/new.json?limit=100&raw_json=1&after=t3_p3"]
+    assert len(hits) == 2 and hits[1] - hits[0] >= 1.0
+    why = _why(report)
+    assert any("deleted by its author" in w for w in why)
+    assert any(w.startswith("r/closed: private") and "private" in w for w in why)
+    assert any(w.startswith("r/gone: not found") and "banned" in w for w in why)
+
+
+def test_bluesky_author_feed_with_cursor_and_search(store, samples, site):
+    report, found = _run(
+        store, "bs", samples, site, "bluesky", ["@dana.example", "search:beach", "@banned.example"], web_base=site.base
+    )
+    assert sorted(found) == ["a.jpg", "b.jpg", "c.jpg"]
+    assert found["a.jpg"].uploader == "@dana.example" and found["a.jpg"].posted_at == "2026-01-02T10:00:00.000Z"
+    assert found["a.jpg"].page_url == f"{site.base}/profile/dana.example/post/r1"
+    assert found["b.jpg"].page_url.endswith("/post/r3")  # second page (cursor), a quote post's own media
+    assert found["c.jpg"].uploader == "@eve.example"  # from searchPosts
+    why = _why(report)
+    assert any(w == "post deleted" for w in why)
+    assert any("taken down by the service" in w and "AccountTakedown" in w for w in why)
+
+
+def test_activitypub_account_statuses_follow_the_link_header_and_tags(store, samples, site):
+    report, found = _run(
+        store, "ap", samples, site, "activitypub", ["@frank@social.example", "#beach@social.example", "@ghost@x.example", "@sus@x.example"]
+    )
+    assert sorted(found) == ["a.jpg", "b.jpg", "c.jpg"]
+    assert found["a.jpg"].uploader == "@frank@social.example"
+    assert found["b.jpg"].uploader == "@gina@other.example"  # a boost: the original's author
+    assert found["c.jpg"].uploader == "@hana@third.example" and found["c.jpg"].posted_at == "2026-01-06T07:00:00.000Z"
+    assert site.requested("/api/v1/accounts/109/statuses?limit=40&only_media=true&max_id=100") == 1  # rel="next"
+    assert site.requested("/api/v1/accounts/109/statuses?limit=40&only_media=true&min_id=101") == 0  # not rel="prev"
+    why = _why(report)
+    assert any("@ghost@x.example: not found" in w and "Record not found" in w for w in why)
+    assert any("@sus@x.example: the account is suspended" in w for w in why)
+
+
+def test_lemmy_community_pages_by_cursor_and_a_persistent_429_is_recorded(store, samples, site):
+    report, found = _run(store, "lm", samples, site, "lemmy", ["!pics@lemmy.example", "!busy@lemmy.example", "!nope@lemmy.example"])
+    assert sorted(found) == ["a.jpg", "b.jpg", "c.jpg"]
+    assert found["a.jpg"].uploader == f"ivan@{site.base.removeprefix('http://')}"
+    assert found["c.jpg"].posted_at == "2026-01-06T07:00:00.000000Z"  # the second page, by page_cursor
+    why = _why(report)
+    assert any("post deleted by its author" in w for w in why)
+    assert any("is banned" in w for w in why)  # its post is still checked: b.jpg was found
+    assert any("!busy@lemmy.example: rate limited (HTTP 429; it asked to wait 1 s)" in w for w in why)
+    assert any("!nope@lemmy.example: not found" in w and "couldnt_find_community" in w for w in why)
+    assert len(site.hits["/api/v3/post/list?community_name=busy&sort=New&limit=50&type_=All&page=1"]) >= 2
+
+
+def test_telegram_preview_pages_back_with_before(store, samples, site):
+    report, found = _run(store, "tg", samples, site, "telegram", ["leakchan", "t.me/privchan"])
+    assert sorted(found) == ["a.jpg", "b.jpg"]
+    assert found["a.jpg"].page_url == f"{site.base}/leakchan/11"
+    assert found["a.jpg"].uploader == "Leak Chan (t.me/leakchan)" and found["a.jpg"].posted_at.startswith("2026-01-03")
+    assert found["b.jpg"].uploader == "Poster Two (t.me/leakchan)"  # the older page, ?before=11
+    why = _why(report)
+    assert any("not shown in the web preview" in w for w in why)
+    assert any("privchan: no public preview" in w for w in why)
+
+
+def test_forum_threads_follow_next_links_never_guessed(store, samples, site):
+    threads = [f"{site.base}/viewtopic.php?t=7", "/t/a-topic/9", f"{site.base}/showthread.php?t=5"]
+    report, found = _run(store, "fm", samples, site, "forum", threads)
+    assert sorted(found) == ["a.jpg", "b.jpg", "c.jpg"]
+    assert found["a.jpg"].uploader == "liam" and found["a.jpg"].posted_at == "2026-01-08T10:00:00+00:00"
+    assert found["a.jpg"].page_url.endswith("viewtopic.php?t=7#p11")
+    assert found["b.jpg"].uploader == "noor"  # page 2, from phpBB's "next" arrow
+    assert found["c.jpg"].uploader == "oscar"  # Discourse's crawler view
+    assert site.requested("/viewtopic.php?t=7&start=10") >= 1
+    assert site.requested("/viewtopic.php?t=7&start=20") == 0  # a numbered link is not a next link
+    assert site.requested("/t/a-topic/9?page=2") == 1  # <link rel="next">
+
+
+def test_connector_targets_are_checked(store):
+    from unleak.cases import create_case
+
+    create_case(store, "bad")
+    for kind, target in (
+        ("reddit", "pics"),
+        ("bluesky", "not a handle"),
+        ("activitypub", "@nobody"),
+        ("lemmy", "pics@lemmy.world"),
+        ("telegram", "a b"),
+        ("forum", "/t/1"),  # a path needs --api-base
+    ):
+        with pytest.raises(UnleakError):
+            add_source(store, "bad", kind, [target])
+    with pytest.raises(UnleakError, match="--api-base"):
+        add_source(store, "bad", "reddit", ["r/pics"], SourceOptions(api_base="ftp://x"))
+
+
+def test_a_token_is_read_from_a_private_file_and_never_recorded(store, samples, site, tmp_path):
+    from unleak.config import home
+
+    creds = home() / "credentials.toml"
+    creds.write_text(f'[reddit]\ntoken = "{TOKEN}"\n')
+    os.chmod(creds, 0o644)
+    Bank(store, "tk").protect(samples[:3])
+    src = add_source(store, "tk", "reddit", ["u/alice"], SourceOptions(allow_networks=["127.0.0.1/32"], api_base=site.base))
+    with pytest.raises(UnleakError, match="chmod 600"):
+        Scanner(store, "tk", OPTS).scan_source(src.id)
+    os.chmod(creds, 0o600)
+    report = Scanner(store, "tk", OPTS).scan_source(src.id)
+    assert report.finished and [s.uploader for s in list_sightings(store, "tk")] == ["u/alice"]
+    sent = [h for _m, p, h in site.server.requests if p.startswith("/user/alice/submitted.json")]
+    assert sent and sent[-1]["authorization"] == f"Bearer {TOKEN}"
+    media = [h for _m, p, h in site.server.requests if p == "/media/a.jpg"]
+    assert media and all("authorization" not in h for h in media)  # only the API gets it
+    leaked = [p for p in home().rglob("*") if p.is_file() and p != creds and TOKEN.encode() in p.read_bytes()]
+    assert not leaked
+    assert TOKEN not in str(src.config)
