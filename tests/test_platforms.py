@@ -20,7 +20,7 @@ from unleak.net.fetch import FetchPolicy
 OPTS = ScanOptions(policy=FetchPolicy(rate=None, retries=1, backoff=0.05), verify="off", concurrency=4)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def site(samples):
     with PlatformSite(samples[:3], samples[10]) as s:
         yield s

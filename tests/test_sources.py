@@ -180,8 +180,10 @@ def test_watch_scans_again_and_again(cli, samples, tmp_path):
     assert code == 0, err
     import json
 
-    events = [json.loads(line) for line in out.splitlines()]
+    lines = [json.loads(line) for line in out.splitlines()]
+    events = [e for e in lines if "check" not in e]
     assert [e["new"] for e in events] == [True, False]
+    assert [e["check"] for e in lines if "check" in e] == ["summary", "summary"]  # one per cycle
     code, out, _ = cli("evidence", "log", "--case", "w", "--json", "--last", "0")
     actions = [json.loads(line)["record"]["action"] for line in out.splitlines()]
     assert actions.count("scan") == 2 and actions.count("capture") == 1

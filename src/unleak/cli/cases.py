@@ -141,18 +141,36 @@ def case_show(
 
 
 # --- source -------------------------------------------------------------------------------
-source_app = typer.Typer(help="Places to watch: folders, URL lists, sites, feeds, sitemaps.", no_args_is_help=True)
+source_app = typer.Typer(
+    help="Places to watch: folders, URL lists, sites, feeds, sitemaps, platforms (reddit, bluesky, activitypub, "
+    "lemmy, telegram, forum).",
+    no_args_is_help=True,
+)
 
 
 @source_app.command("add")
 def source_add(
-    kind: str = typer.Argument(..., help="folder, urls, crawl, feed, sitemap (see `unleak source kinds`)."),
-    targets: list[str] = typer.Argument(..., help="Folders, URLs, or @FILE with one URL a line."),
+    kind: str = typer.Argument(
+        ...,
+        help="folder, urls, crawl, feed, sitemap, reddit, bluesky, activitypub, lemmy, telegram, forum "
+        "(see `unleak source kinds`).",
+    ),
+    targets: list[str] = typer.Argument(
+        ...,
+        help="Folders, URLs, @FILE with one URL a line; r/NAME, u/NAME; @handle, search:QUERY; "
+        "@user@instance, #tag@instance; !community@instance; a channel; a thread URL.",
+    ),
     case: str | None = CaseOption,
     name: str | None = typer.Option(None, "--name", help="A name to recognise it by."),
     hosts: list[str] = typer.Option([], "--host", help="crawl: stay on these hosts (default: the start URL's)."),
     depth: int | None = typer.Option(None, "--depth", help="crawl: how many links deep (default 2)."),
     max_pages: int | None = typer.Option(None, "--max-pages", help="crawl: stop after this many pages."),
+    api_base: str | None = typer.Option(
+        None, "--api-base", help="Platforms: the server to ask (a self-hosted instance, a test server)."
+    ),
+    every: str | None = typer.Option(
+        None, "--every", help="How often `unleak watch` scans this source (30m, 6h, 1d); default: the watch's --every."
+    ),
     option: list[str] = typer.Option(
         [],
         "--option",
@@ -170,8 +188,11 @@ def source_add(
     """Add a source to watch."""
     from unleak.monitor.sources import SourceOptions, add_source
 
-    options = SourceOptions(list(hosts), depth, max_pages, list(allow_networks), SourceOptions.parse_pairs(option))
-    info = add_source(_store(), case, kind, targets, options, name=name)
+    options = SourceOptions(
+        list(hosts), depth, max_pages, list(allow_networks), SourceOptions.parse_pairs(option), api_base
+    )
+    interval = _parse_every(every) if every is not None else None
+    info = add_source(_store(), case, kind, targets, options, name=name, every=interval)
     if as_json:
         output.emit_json(info.to_json())
     else:
@@ -191,9 +212,10 @@ def source_list(case: str | None = CaseOption, as_json: bool = JsonOption) -> No
         if as_json:
             output.emit_json(info.to_json())
         else:
-            rows.append((info.id, info.kind, info.name, ", ".join(info.allow_networks), _ts(info.last_scan_at)))
+            every = f"{info.every_seconds:g} s" if info.every_seconds is not None else "watch's"
+            rows.append((info.id, info.kind, info.name, ", ".join(info.allow_networks), _ts(info.last_scan_at), every))
     if not as_json:
-        output.table("Sources", ["id", "kind", "what", "allowed networks", "last scan"], rows)
+        output.table("Sources", ["id", "kind", "what", "allowed networks", "last scan", "every"], rows)
 
 
 @source_app.command("remove")
@@ -223,6 +245,8 @@ def _scan_options(
     verify: str = "auto",
     fast: bool = False,
     screenshot: bool = False,
+    conditional: bool = False,
+    daily_cap: int | None = None,
 ):
     from unleak.monitor.scan import ScanOptions
     from unleak.net.fetch import FetchPolicy
@@ -241,6 +265,8 @@ def _scan_options(
         verify=verify,
         fast=fast,
         screenshot=screenshot,
+        conditional=conditional,
+        daily_cap=daily_cap,
     )
 
 
@@ -259,7 +285,10 @@ VerifyOption = typer.Option(
 FastOption = typer.Option(False, "--fast", help="Fast hashing of candidates (reduced-scale decode).")
 
 
-def _run_scan(case: str | None, source: int | None, options, as_json: bool) -> int:
+def _run_scan(
+    case: str | None, source: int | None, options, as_json: bool, watch_every: float | None = None, first=False
+):
+    """Scan (or, with `watch_every`, run one watch cycle); the cycle's summary, if any."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from unleak.monitor.scan import Scanner
@@ -287,8 +316,16 @@ def _run_scan(case: str | None, source: int | None, options, as_json: bool) -> i
         def on_progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        scanner = Scanner(_store(), case, options, on_sighting=on_sighting, on_progress=on_progress)
-        reports = [scanner.scan_source(source)] if source is not None else scanner.scan_all()
+        summary = None
+        if watch_every is not None:
+            from unleak.monitor.watch import watch_cycle
+
+            summary, reports = watch_cycle(
+                _store(), case, options, watch_every, first=first, on_sighting=on_sighting, on_progress=on_progress
+            )
+        else:
+            scanner = Scanner(_store(), case, options, on_sighting=on_sighting, on_progress=on_progress)
+            reports = [scanner.scan_source(source)] if source is not None else scanner.scan_all()
     if not as_json:
         rows = []
         for r in reports:
@@ -338,7 +375,7 @@ def _run_scan(case: str | None, source: int | None, options, as_json: bool) -> i
                     for e in new
                 ],
             )
-    return sum(len(r.sightings) for r in reports)
+    return summary
 
 
 def scan_command(
@@ -398,6 +435,24 @@ def _timestamp_after_run(case: str | None, url: str, pem: bytes, allow: list[str
     return True
 
 
+def _print_summary(summary, as_json: bool) -> None:
+    """What changed since the last watch cycle."""
+    if as_json:
+        output.emit_json(summary.to_json())
+        return
+    saved = summary.bytes_saved / max(1, summary.bytes + summary.bytes_saved)
+    output.console.print(
+        f"Watch cycle: {summary.scanned} of {summary.sources} source(s) due; "
+        f"{len(summary.changed)} changed, {len(summary.unchanged)} unchanged; "
+        f"{summary.new_sightings} new sighting(s), {summary.reuploads} re-upload(s), {summary.removed} removed, "
+        f"{summary.unreachable} unreachable; {summary.requests} request(s), {summary.not_modified} unchanged (304), "
+        f"{summary.bytes:,} bytes ({saved:.0%} saved by conditional fetches)"
+        + (f"; {summary.capped} refused by the daily cap" if summary.capped else "")
+        + ".",
+        highlight=False,
+    )
+
+
 def _parse_every(text: str) -> float:
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     text = text.strip().lower()
@@ -447,6 +502,12 @@ def watch_command(
     times: int | None = typer.Option(None, "--times", help="Stop after this many scans (default: never)."),
     rate: float = typer.Option(1.0, "--rate", help="Requests a second per host (0: no limit)."),
     concurrency: int = typer.Option(8, "--concurrency"),
+    daily_cap: int | None = typer.Option(
+        None, "--daily-cap", min=1, help="At most this many requests a day (UTC) to any one host."
+    ),
+    no_conditional: bool = typer.Option(
+        False, "--no-conditional", help="Fetch every page in full (no ETag / If-Modified-Since)."
+    ),
     verify: str = VerifyOption,
     fast: bool = FastOption,
     screenshot: bool = ScreenshotOption,
@@ -461,20 +522,32 @@ def watch_command(
 
     With --json, each removal check that checked something prints one object with "check": "removal"
     (the `unleak verify --json` object), each timestamp one with "check": "timestamp"; every other
-    line is a sighting, as from `scan --json`."""
+    line is a sighting, as from `scan --json`; each cycle ends with one "check": "summary" object
+    (what changed since the last cycle). A source added with its own --every is scanned on that
+    schedule; the others every --every. An unchanged page or file costs one conditional request."""
+    from unleak.monitor.watch import schedule
+
     interval = _parse_every(every)
     url, pem = _tsa_options(tsa, tsa_cert)
+    options = _scan_options(
+        rate, concurrency, False, None, verify, fast, screenshot, conditional=not no_conditional, daily_cap=daily_cap
+    )
     n = 0
     while times is None or n < times:
         started = time.monotonic()
-        _run_scan(case, None, _scan_options(rate, concurrency, False, None, verify, fast, screenshot), as_json)
+        summary = _run_scan(case, None, options, as_json, watch_every=interval, first=n == 0)
         _removal_check(case, rate, as_json)
         if url and pem:  # a failure is reported and the watch goes on; the next run tries again
             _timestamp_after_run(case, url, pem, tsa_allow, as_json)
+        if summary is not None:
+            _print_summary(summary, as_json)
         n += 1
         if times is not None and n >= times:
             break
+        plan = schedule(_store(), case, interval)
         wait = max(0.0, interval - (time.monotonic() - started))
+        if plan:
+            wait = min(wait, max(0.0, min(d.due_in for d in plan)))
         if not as_json:
             output.console.print(f"Next scan in {wait:,.0f} s (Ctrl-C to stop).")
         time.sleep(wait)

@@ -29,7 +29,7 @@ from unleak.bank import Bank
 from unleak.errors import MediaError, UnleakError
 from unleak.evidence.capture import LocalFile, capture_sighting, remove_orphan_captures
 from unleak.evidence.log import append_record, iso_utc
-from unleak.evidence.sightings import record_sighting, removed_by_url
+from unleak.evidence.sightings import SightingStatus, record_sighting, removed_by_url
 from unleak.media.files import check_regular, read_regular
 from unleak.monitor.sources.base import SourceKind, Task, TaskContext, get_source_kind
 from unleak.monitor.sources.feed import feed_tasks
@@ -38,7 +38,8 @@ from unleak.net.fetch import Fetcher, FetchPolicy, FetchResult
 from unleak.net.guard import Blocked, FetchError, NetworkPolicy, Resolver
 from unleak.net.html import parse_page
 from unleak.store import Store
-from unleak.store.models import ScanItem, ScanRun, Source
+from unleak.net.urls import url_key
+from unleak.store.models import ScanItem, ScanRun, Sighting, Source
 from unleak.timing import timed
 
 if TYPE_CHECKING:
@@ -82,6 +83,8 @@ class ScanOptions:
     variants: bool = True  # content boxes and bank-side crops (see Matcher)
     screenshot: bool = False  # a Chromium screenshot of each new sighting's page, when Chromium is installed
     cpu_slots: int = 0  # decode/hash/match at once (0: one per core); fetches overlap beyond this
+    conditional: bool = False  # ETag / If-Modified-Since: an unchanged page or file costs one short request
+    daily_cap: int | None = None  # at most this many requests a UTC day to any one host
 
 
 @dataclass
@@ -136,6 +139,7 @@ class Outcome:
     nbytes: int = 0
     notes: list[str] = field(default_factory=list)
     unreachable: list[dict[str, str]] = field(default_factory=list)
+    unchanged: bool = False  # a media file answered 304: the same as when it was matched
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -160,6 +164,12 @@ class Scanner:
         self._matcher: Matcher | None = None
         self._labels: dict[int, str] = {}
         self._orphans_checked = False
+        from unleak.monitor.conditional import HostBudget, ValidatorStore
+
+        opts = self.options
+        self.validators = ValidatorStore(store, self.case_id) if opts.conditional else None
+        self.budget = HostBudget(store, opts.daily_cap) if opts.daily_cap else None
+        self.robots: dict = {}  # robots.txt read once per host for all the sources this scanner scans
 
     @property
     def matcher(self) -> Matcher:
@@ -287,6 +297,9 @@ def _load_stats(text: str) -> dict[str, Any]:
         "refusals": [],
         "errors": [],
         "unreachable": [],
+        "requests": 0,
+        "not_modified": 0,
+        "bytes_saved": 0,
     }
     try:
         stats.update(json.loads(text or "{}"))
@@ -334,7 +347,13 @@ class _ScanRun:
         self.plugin, self.config, self.stats, self.resumed = plugin, config, stats, resumed
         opts = scanner.options
         self.fetcher = Fetcher(
-            opts.policy, network=NetworkPolicy.allowing(allow), resolver=opts.resolver, transport=opts.transport
+            opts.policy,
+            network=NetworkPolicy.allowing(allow),
+            resolver=opts.resolver,
+            transport=opts.transport,
+            validators=scanner.validators,
+            budget=scanner.budget,
+            robots_cache=scanner.robots,
         )
         self.ctx = TaskContext(self.fetcher, config)
         self.pages = _PageCache()
@@ -450,7 +469,17 @@ class _ScanRun:
 
     def _finish(self, finished: bool) -> ScanReport:
         sc = self.sc
+        f = self.fetcher
+        self.stats["requests"] += f.requests_sent
+        self.stats["not_modified"] += f.not_modified
+        self.stats["bytes_saved"] += f.bytes_saved
+        self.stats["full_answers"] = self.stats.get("full_answers", 0) + f.full_answers
+        f.requests_sent = f.not_modified = f.bytes_saved = f.full_answers = 0
         with sc.store.session() as s:
+            if sc.validators is not None:
+                sc.validators.flush(s)
+            if sc.budget is not None:
+                sc.budget.flush(s)
             run = s.get_one(ScanRun, self.scan_id)
             run.stats = json.dumps(self.stats, default=str)
             if finished:
@@ -483,8 +512,12 @@ class _ScanRun:
         timings = self.stats["timings"]
         new_tasks: list[Task] = []
         statuses: list[dict[str, Any]] = []
+        sc_validators = self.sc.validators
+        unchanged: list[str] = []
         with self.sc.store.session() as s:
             for o in outcomes:
+                if o.unchanged:
+                    unchanged.append(url_key(o.task.url))
                 for phase, sec in o.timings.items():
                     timings[phase] = timings.get(phase, 0.0) + sec
                 self.stats["bytes"] += o.nbytes
@@ -506,6 +539,8 @@ class _ScanRun:
                     self.stats["failed"] += 1
                     if len(self.stats["errors"]) < 1000:
                         self.stats["errors"].append({"url": o.task.url, "error": o.error})
+                    if sc_validators is not None and o.http_status is not None:
+                        sc_validators.forget(o.task.url)
                     if o.http_status in (404, 410) and o.task.kind in ("media", "page"):
                         marked = removed_by_url(
                             s, self.sc.case_id, o.task.url, reason=f"HTTP {o.http_status}", http_status=o.http_status
@@ -523,6 +558,21 @@ class _ScanRun:
                     timings["capture"] = timings.get("capture", 0.0) + time.perf_counter() - tc
                 note = "; ".join(o.notes)[:2000] if o.notes else None
                 statuses.append({"b_id": o.item_id, "b_status": o.status, "b_error": o.error or note})
+            if unchanged:  # still there, unchanged: seen again without fetching it again
+                result = s.execute(
+                    update(Sighting)
+                    .where(
+                        Sighting.case_id == self.sc.case_id,
+                        Sighting.url_key.in_(unchanged),
+                        Sighting.status == SightingStatus.UP,
+                    )
+                    .values(last_seen=datetime.now(UTC))
+                )
+                self.stats["sightings_seen"] += getattr(result, "rowcount", 0) or 0
+            if sc_validators is not None:
+                sc_validators.flush(s)
+            if self.sc.budget is not None:
+                self.sc.budget.flush(s)
             added += self.sc._insert_tasks(s, self.scan_id, new_tasks, self.known)
             s.connection().execute(
                 update(ScanItem)
@@ -608,7 +658,7 @@ class _ScanRun:
         page = self.pages.get(page_url)
         if page is None and not page_url.startswith("file:"):
             try:
-                page = self.fetcher.fetch(page_url)
+                page = self.fetcher.fetch(page_url, conditional=False)  # evidence: a real, full answer
             except FetchError as exc:
                 log.warning("could not fetch %s again for its capture: %s", page_url, exc.message)
                 return None
@@ -663,6 +713,9 @@ class _ScanRun:
             r = self.fetcher.fetch(task.url, kind=kind)
         o.nbytes = len(r.raw)
         sniffed = r.sniffed
+        if r.not_modified and task.kind == "media":
+            o.kind_seen, o.unchanged = "media", True
+            return
         if sniffed in ("image", "video"):
             o.kind_seen = "media"
             self._match(o, r)
@@ -683,7 +736,8 @@ class _ScanRun:
             return
         if sniffed == "html":
             o.kind_seen = "page"
-            self.pages.put(task.url, r)
+            if not r.not_modified:  # a capture needs the page as it was answered, not as kept
+                self.pages.put(task.url, r)
             with timed(o.timings, "parse"):
                 info = parse_page(r.body, r.final_url)
             o.notes += info.notes

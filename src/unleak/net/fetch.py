@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 import httpcore
 import httpx
@@ -98,6 +99,8 @@ class FetchResult:
     elapsed: float
     redirects: list[Hop] = field(default_factory=list)
     sniffed: str = "other"  # html | feed | sitemap | image | video | text | other
+    not_modified: bool = False  # a 304 to a conditional request: `body` is the one kept from before (pages)
+    saved_bytes: int = 0  # on a 304, the size of the body that did not have to come again
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -263,6 +266,32 @@ def _transport(limits: httpx.Limits) -> httpx.BaseTransport:
     return transport
 
 
+@dataclass
+class Cached:
+    """What a conditional fetch knows of a URL from before."""
+
+    etag: str | None
+    last_modified: str | None
+    body: bytes | None  # a page's body, to read again on a 304; None for media
+    nbytes: int
+
+
+class Validators(Protocol):
+    """Where ETag / Last-Modified are kept between scans (see unleak.monitor.conditional)."""
+
+    def lookup(self, url: str, kind: str) -> Cached | None: ...
+
+    def store(self, url: str, kind: str, result: FetchResult) -> None: ...
+
+
+class RequestBudget(Protocol):
+    """A cap on requests per host (`watch --daily-cap`): `take` is asked before each request."""
+
+    def take(self, host: str) -> bool: ...
+
+    def describe(self, host: str) -> str: ...
+
+
 class Fetcher:
     """Fetch URLs safely. Thread-safe; share one per scan. Use as a context manager or `close()`."""
 
@@ -275,8 +304,16 @@ class Fetcher:
         transport: httpx.BaseTransport | None = None,
         on_refusal: Callable[[str, str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        validators: Validators | None = None,
+        budget: RequestBudget | None = None,
+        robots_cache: dict[str, Robots] | None = None,
     ) -> None:
         self.policy = policy or FetchPolicy()
+        self.validators = validators
+        self.budget = budget
+        self.not_modified = 0
+        self.bytes_saved = 0
+        self.full_answers = 0  # fetches answered in full (not 304), robots.txt aside
         self.network = network or NetworkPolicy()
         self.resolver = resolver
         self.on_refusal = on_refusal
@@ -284,7 +321,7 @@ class Fetcher:
         self._transport = transport
         self._clients: OrderedDict[str, httpx.Client] = OrderedDict()
         self._gates: dict[str, _HostGate] = {}
-        self._robots: dict[str, Robots] = {}
+        self._robots: dict[str, Robots] = robots_cache if robots_cache is not None else {}
         self._robots_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self.requests_sent = 0
@@ -341,8 +378,13 @@ class Fetcher:
         max_bytes: int | None = None,
         kind: str = "page",
         headers: dict[str, str] | None = None,
+        conditional: bool = True,
     ) -> FetchResult:
         """GET a URL, following redirects with care. Raises Blocked (nothing was sent) or FetchError.
+
+        With `validators`, a URL fetched before is asked for with If-None-Match / If-Modified-Since
+        (unless `conditional` is False, as for a capture): a 304 comes back as `not_modified`, with
+        the page's earlier body (a media file's is empty: it was matched already).
 
         `headers` are added to the request (an API's Accept, a platform token, If-None-Match);
         an Authorization header is sent only to the URL's own host, never after a redirect to
@@ -350,13 +392,33 @@ class Fetcher:
         limit = max_bytes or (self.policy.max_media_bytes if kind == "media" else self.policy.max_page_bytes)
         kind = "media" if kind == "media" else "page"
         deadline = _Deadline(self.policy.deadline_for(kind), kind)
+        cached = self.validators.lookup(url, kind) if self.validators is not None and conditional else None
+        if cached is not None:
+            headers = dict(headers or {})
+            if cached.etag:
+                headers["If-None-Match"] = cached.etag
+            if cached.last_modified:
+                headers["If-Modified-Since"] = cached.last_modified
         try:
-            return self._fetch(url, limit, deadline, check_robots=self.policy.obey_robots, extra=headers)
+            result = self._fetch(url, limit, deadline, check_robots=self.policy.obey_robots, extra=headers)
         except Blocked as exc:
             log.warning("refused %s: %s", url, exc.message)
             if self.on_refusal:
                 self.on_refusal(url, exc.message)
             raise
+        if result.status == 304 and cached is not None:
+            result.not_modified, result.saved_bytes = True, cached.nbytes
+            result.body = cached.body or b""
+            result.sniffed = sniff_content(result.body, result.content_type) if result.body else "other"
+            with self._lock:
+                self.not_modified += 1
+                self.bytes_saved += cached.nbytes
+        else:
+            with self._lock:
+                self.full_answers += 1
+            if self.validators is not None and result.status == 200:
+                self.validators.store(url, kind, result)
+        return result
 
     def post(self, url: str, body: bytes, content_type: str, *, max_bytes: int = 1024 * 1024) -> FetchResult:
         """POST once (no redirects, no retries), through the same guard: for services the user names,
@@ -484,7 +546,10 @@ class Fetcher:
             lock = self._robots_locks.setdefault(origin, threading.Lock())
         with lock:
             robots = self._robots.get(origin)
-            if robots is not None:
+            if robots is not None:  # read already, maybe by another fetcher sharing the cache
+                if robots.crawl_delay:
+                    gate = self._gate(u.host)
+                    gate.interval = max(gate.interval, min(robots.crawl_delay, self.policy.max_crawl_delay))
                 return robots
             robots_url = f"{origin}/robots.txt"
             # robots.txt is a page; fetched on the way to another URL, it also ends by that one's deadline
@@ -553,6 +618,8 @@ class Fetcher:
             if k.lower() not in ("host", "user-agent", "accept-encoding"):
                 headers[k] = v
         extensions = {"sni_hostname": host} if u.scheme == "https" else {}
+        if self.budget is not None and not self.budget.take(host):
+            raise Blocked(self.budget.describe(host), hint="the cap is set by watch --daily-cap", reason="daily_cap")
         gate = self._gate(host)
         queued = time.monotonic()
         with gate.semaphore:

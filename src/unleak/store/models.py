@@ -7,7 +7,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -125,6 +137,7 @@ class Source(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_scan_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    every_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # its own watch schedule
 
 
 class ScanRun(Base):
@@ -434,3 +447,32 @@ class PlatformChange(Base):
     content_id: Mapped[int] = mapped_column(Integer, default=0)
     type: Mapped[str] = mapped_column(String(40), default="")
     value: Mapped[str] = mapped_column(Text, default="")
+
+
+class FetchValidator(Base):
+    """What the last fetch of a URL answered (ETag, Last-Modified), so the next scan asks
+    "changed since?" and an unchanged page costs one short request. A page's body is kept
+    (compressed) to be read again on a 304; a media file's is not: an unchanged file was matched
+    already, against the bank as it was (`bank_mark`)."""
+
+    __tablename__ = "fetch_validators"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    url_key: Mapped[str] = mapped_column(String(64))
+    etag: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    last_modified: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # zlib; pages only
+    nbytes: Mapped[int] = mapped_column(Integer, default=0)  # the body's size as it came over the wire
+    bank_mark: Mapped[str] = mapped_column(String(100), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("case_id", "url_key", name="uq_fetch_validators_case_url"),)
+
+
+class HostRequests(Base):
+    """Requests sent to one host on one UTC day, for `watch --daily-cap`."""
+
+    __tablename__ = "host_requests"
+    host: Mapped[str] = mapped_column(String(253), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
+    requests: Mapped[int] = mapped_column(Integer, default=0)

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from unleak.errors import NotFound
+from unleak.errors import NotFound, UnleakError
 from unleak.evidence.log import append_record
 from unleak.monitor.sources.base import (
     ENTRY_POINT_GROUP,
@@ -61,6 +61,7 @@ class SourceInfo:
     allow_networks: list[str]
     created_at: datetime
     last_scan_at: datetime | None
+    every_seconds: float | None = None  # its own watch schedule; None: the watch's
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +73,7 @@ class SourceInfo:
             "allow_networks": self.allow_networks,
             "created_at": self.created_at.isoformat(),
             "last_scan_at": self.last_scan_at.isoformat() if self.last_scan_at else None,
+            "every_seconds": self.every_seconds,
         }
 
 
@@ -85,6 +87,7 @@ def _info(src: Source, case_name: str) -> SourceInfo:
         json.loads(src.allow_networks),
         src.created_at,
         src.last_scan_at,
+        src.every_seconds,
     )
 
 
@@ -96,9 +99,13 @@ def add_source(
     options: SourceOptions | None = None,
     *,
     name: str | None = None,
+    every: float | None = None,
 ) -> SourceInfo:
-    """Check and record a source; logged in the case's evidence log."""
+    """Check and record a source; logged in the case's evidence log. `every` (seconds) is how often
+    `unleak watch` scans it; without it, the watch's own interval."""
     options = options or SourceOptions()
+    if every is not None and not (60 <= every <= 365 * 86400) and every != 0:
+        raise UnleakError(f"--every {every:g} s is out of range", hint="between 1m and 365d (or 0: every cycle)")
     if name is not None:
         name = check_name(name, "source name", max_length=500)
     plugin = get_source_kind(kind)
@@ -113,6 +120,7 @@ def add_source(
             name=name or plugin.describe(config)[:500],
             config=json.dumps(config),
             allow_networks=json.dumps(list(options.allow_networks)),
+            every_seconds=every,
         )
         s.add(src)
         s.flush()
@@ -120,7 +128,13 @@ def add_source(
             s,
             c.id,
             "source_added",
-            {"source_id": src.id, "kind": kind, "config": config, "allow_networks": list(options.allow_networks)},
+            {
+                "source_id": src.id,
+                "kind": kind,
+                "config": config,
+                "allow_networks": list(options.allow_networks),
+                **({"every_seconds": every} if every is not None else {}),
+            },
         )
         return _info(src, c.name)
 
