@@ -139,7 +139,7 @@ class Outcome:
     nbytes: int = 0
     notes: list[str] = field(default_factory=list)
     unreachable: list[dict[str, str]] = field(default_factory=list)
-    unchanged: bool = False  # a media file answered 304: the same as when it was matched
+    unchanged: list[str] = field(default_factory=list)  # media known unchanged (a 304): seen again, not refetched
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -516,8 +516,7 @@ class _ScanRun:
         unchanged: list[str] = []
         with self.sc.store.session() as s:
             for o in outcomes:
-                if o.unchanged:
-                    unchanged.append(url_key(o.task.url))
+                unchanged += [url_key(u) for u in o.unchanged]
                 for phase, sec in o.timings.items():
                     timings[phase] = timings.get(phase, 0.0) + sec
                 self.stats["bytes"] += o.nbytes
@@ -714,7 +713,7 @@ class _ScanRun:
         o.nbytes = len(r.raw)
         sniffed = r.sniffed
         if r.not_modified and task.kind == "media":
-            o.kind_seen, o.unchanged = "media", True
+            o.kind_seen, o.unchanged = "media", [task.url]
             return
         if sniffed in ("image", "video"):
             o.kind_seen = "media"
@@ -746,7 +745,11 @@ class _ScanRun:
                 value = getattr(info, k) or task.hints.get(k)
                 if value:
                     hints[k] = value
+            validators = self.sc.validators
             for ref in info.media:
+                if r.not_modified and validators is not None and validators.lookup(ref.url, "media") is not None:
+                    o.unchanged.append(ref.url)  # an unchanged page, and its file was matched against this bank
+                    continue
                 o.new_tasks.append(Task(ref.url, "media", task.depth, task.url, dict(hints)))
             for link in info.links:
                 if self.plugin.follow(self.config, task, link):
