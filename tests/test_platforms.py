@@ -160,3 +160,25 @@ def test_a_token_is_read_from_a_private_file_and_never_recorded(store, samples, 
     leaked = [p for p in home().rglob("*") if p.is_file() and p != creds and TOKEN.encode() in p.read_bytes()]
     assert not leaked
     assert TOKEN not in str(src.config)
+
+
+def test_accounts_seen_posting_become_candidates_added_only_when_accepted(store, samples, site, cli):
+    from unleak.monitor.sources import list_sources
+    from unleak.monitor.suggest import accept_suggestion, suggest_sources
+
+    _run(store, "sg", samples, site, "reddit", ["r/leaks"])
+    before = len(list_sources(store, "sg"))
+    cands = suggest_sources(store, "sg")
+    assert len(list_sources(store, "sg")) == before  # listing adds nothing
+    verified = [(c.kind, c.target) for c in cands if c.verified]
+    assert verified == [("reddit", "u/alice"), ("reddit", "u/bob"), ("reddit", "u/carol")]
+    alice = cands[0]
+    assert "u/alice posted protected media" in alice.reasons[1] and alice.sightings
+    assert ("bluesky", "@alice.bsky.social") in [(c.kind, c.target) for c in cands if not c.verified]
+    assert all("unverified" in " ".join(c.reasons) for c in cands if not c.verified)
+    added = accept_suggestion(store, "sg", alice.number)
+    assert added.kind == "reddit" and added.config["targets"] == ["u/alice"]
+    assert added.config["api_base"] == site.base and added.allow_networks == ["127.0.0.1/32"]
+    assert ("reddit", "u/alice") not in [(c.kind, c.target) for c in suggest_sources(store, "sg")]  # watched now
+    with pytest.raises(UnleakError, match="no candidate 99"):
+        accept_suggestion(store, "sg", 99)

@@ -227,6 +227,42 @@ def source_remove(source_id: int = typer.Argument(...), case: str | None = CaseO
     output.console.print(f"Removed source {source_id}; its evidence is kept.")
 
 
+@source_app.command("suggest")
+def source_suggest(
+    case: str | None = CaseOption,
+    accept: int | None = typer.Option(None, "--accept", help="Add candidate N as a source (nothing is added without it)."),
+    every: str | None = typer.Option(None, "--every", help="With --accept: its watch schedule (30m, 6h, 1d)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Accounts seen posting protected media, as sources to watch: their other posts, and the same
+    handle on other platforms (unverified). Add one with --accept N."""
+    from unleak.monitor.suggest import accept_suggestion, suggest_sources
+
+    if accept is not None:
+        interval = _parse_every(every) if every is not None else None
+        info = accept_suggestion(_store(), case, accept, every=interval)
+        if as_json:
+            output.emit_json(info.to_json())
+        else:
+            from unleak.text import neutralize
+
+            output.console.print(f"Added source {info.id} ({info.kind}: {escape(neutralize(info.name))}).", highlight=False)
+        return
+    candidates = suggest_sources(_store(), case)
+    if as_json:
+        for cand in candidates:
+            output.emit_json(cand.to_json())
+        return
+    if not candidates:
+        output.console.print("No candidates: no sighting names an uploader that is not watched already.")
+        return
+    output.table(
+        "Candidate sources (add one with --accept N)",
+        ["#", "kind", "target", "why"],
+        [(c.number, c.kind, c.target, "; ".join(c.reasons)) for c in candidates],
+    )
+
+
 @source_app.command("kinds")
 def source_kinds_command() -> None:
     """List the kinds of source (built in and plug-ins) and the options each takes (--option KEY=VALUE)."""
