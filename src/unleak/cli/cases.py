@@ -862,10 +862,39 @@ def evidence_verify(
         raise typer.Exit(1)
 
 
+def search_kit_command(
+    item: int = typer.Argument(..., help="The protected item's bank id (see `unleak bank list`)."),
+    out: Path = typer.Option(..., "--out", help="The folder to write the kit into (made private)."),
+    case: str | None = CaseOption,
+    mode: str = typer.Option("blur", "--mode", help="blur (small and blurred) or crop (small centre crop)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before writing (you read the warning)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Prepare a reverse image search by hand: a small blurred or cropped query image that still
+    matches the item, the engines' upload pages, and results.txt for `source add urls @results.txt`.
+    unleak never uploads anything itself."""
+    from unleak.monitor.searchkit import WARNING, make_search_kit
+
+    output.warn(WARNING)
+    if not yes and not typer.confirm(f"Write the kit for item {item} into {out}?", default=False, err=True):
+        output.console.print("Nothing written.")
+        raise typer.Exit(1)
+    kit = make_search_kit(_store(), case, item, out, mode=mode)
+    if as_json:
+        output.emit_json(kit.to_json())
+        return
+    output.console.print(
+        f"Wrote {escape(str(kit.query))} ({kit.size[0]}x{kit.size[1]}, {kit.step}; still matches item {kit.item_id} "
+        f"at distance {kit.distance}) and {escape(str(kit.out / 'README.txt'))}: the engines' pages and what to do next.",
+        highlight=False,
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(case_app, name="case")
     app.add_typer(source_app, name="source")
     app.command("scan")(scan_command)
     app.command("watch")(watch_command)
+    app.command("search-kit")(search_kit_command)
     app.command("sightings")(sightings_command)
     app.add_typer(evidence_app, name="evidence")
