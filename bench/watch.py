@@ -53,7 +53,7 @@ def main() -> None:
 
     try:
         with ConditionalSite(n) as site:
-            for case, conditional in (("bench", True), ("reference", False)):
+            for case in ("bench", "reference"):
                 Bank(store, case).protect(samples[:2])
                 for i in range(n):
                     add_source(store, case, "urls", [site.page_url(i)], SourceOptions(allow_networks=["127.0.0.1/32"]))
@@ -64,7 +64,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 summary, _ = watch_cycle(store, case, options(conditional), 0, first=first)
                 seconds = time.perf_counter() - t0
-                r1, n1, b1 = site.counters()
+                r1, _n1, b1 = site.counters()
                 per_changed = f"{(r1 - r0 - (n - changed) - 1) / changed:.2f}" if changed and changed < n else ""
                 rows.append(
                     (

@@ -69,7 +69,12 @@ def _lemmy_view(base: str, pid: int, creator: str, when: str, url: str | None, *
             "deleted": flags.get("deleted", False),
             "removed": flags.get("removed", False),
         },
-        "creator": {"id": pid * 10, "name": creator, "actor_id": f"{base}/u/{creator}", "banned": flags.get("banned", False)},
+        "creator": {
+            "id": pid * 10,
+            "name": creator,
+            "actor_id": f"{base}/u/{creator}",
+            "banned": flags.get("banned", False),
+        },
         "community": {"id": 3, "name": "pics", "actor_id": f"{base}/c/pics"},
         "counts": {"score": 1, "comments": 0},
         "creator_banned_from_community": False,
@@ -130,38 +135,101 @@ class PlatformSite:
             after = q.get("after", [None])[0]
             if after is None:
                 children = [
-                    {"kind": "t3", "data": {"id": "p1", "name": "t3_p1", "author": "alice", "created_utc": 1767225600.0,
-                                            "permalink": "/r/leaks/comments/p1/one/", "url": f"{b}/media/a.jpg",
-                                            "removed_by_category": None}},
-                    {"kind": "t3", "data": {"id": "p2", "name": "t3_p2", "author": "[deleted]", "created_utc": 1767225700.0,
-                                            "permalink": "/r/leaks/comments/p2/two/", "url": f"{b}/media/other.jpg",
-                                            "removed_by_category": "deleted"}},
-                    {"kind": "t3", "data": {"id": "p3", "name": "t3_p3", "author": "bob", "created_utc": 1767225800.0,
-                                            "permalink": "/r/leaks/comments/p3/three/", "url": f"{b}/gallery/p3",
-                                            "is_gallery": True,
-                                            "media_metadata": {"x1": {"status": "valid", "e": "Image", "m": "image/jpg",
-                                                                      "s": {"u": f"{b}/media/b.jpg", "x": 384, "y": 288}}}}},
+                    {
+                        "kind": "t3",
+                        "data": {
+                            "id": "p1",
+                            "name": "t3_p1",
+                            "author": "alice",
+                            "created_utc": 1767225600.0,
+                            "permalink": "/r/leaks/comments/p1/one/",
+                            "url": f"{b}/media/a.jpg",
+                            "removed_by_category": None,
+                        },
+                    },
+                    {
+                        "kind": "t3",
+                        "data": {
+                            "id": "p2",
+                            "name": "t3_p2",
+                            "author": "[deleted]",
+                            "created_utc": 1767225700.0,
+                            "permalink": "/r/leaks/comments/p2/two/",
+                            "url": f"{b}/media/other.jpg",
+                            "removed_by_category": "deleted",
+                        },
+                    },
+                    {
+                        "kind": "t3",
+                        "data": {
+                            "id": "p3",
+                            "name": "t3_p3",
+                            "author": "bob",
+                            "created_utc": 1767225800.0,
+                            "permalink": "/r/leaks/comments/p3/three/",
+                            "url": f"{b}/gallery/p3",
+                            "is_gallery": True,
+                            "media_metadata": {
+                                "x1": {
+                                    "status": "valid",
+                                    "e": "Image",
+                                    "m": "image/jpg",
+                                    "s": {"u": f"{b}/media/b.jpg", "x": 384, "y": 288},
+                                }
+                            },
+                        },
+                    },
                 ]
-                return self._json({"kind": "Listing", "data": {"after": "t3_p3", "dist": 3, "children": children, "before": None}},
-                                  headers={"x-ratelimit-used": "1", "x-ratelimit-remaining": "99", "x-ratelimit-reset": "500"})
+                return self._json(
+                    {"kind": "Listing", "data": {"after": "t3_p3", "dist": 3, "children": children, "before": None}},
+                    headers={"x-ratelimit-used": "1", "x-ratelimit-remaining": "99", "x-ratelimit-reset": "500"},
+                )
             if not once.get("reddit429"):  # the second page is rate-limited once
                 once["reddit429"] = True
                 return self._json({"message": "Too Many Requests", "error": 429}, 429, {"Retry-After": "1"})
             children = [
-                {"kind": "t3", "data": {"id": "p4", "name": "t3_p4", "author": "carol", "created_utc": 1767225900.0,
-                                        "permalink": "/r/leaks/comments/p4/four/", "url": "https://example.com/article",
-                                        "preview": {"images": [{"source": {"url": f"{b}/media/c.jpg", "width": 384, "height": 288}}]}}},
+                {
+                    "kind": "t3",
+                    "data": {
+                        "id": "p4",
+                        "name": "t3_p4",
+                        "author": "carol",
+                        "created_utc": 1767225900.0,
+                        "permalink": "/r/leaks/comments/p4/four/",
+                        "url": "https://example.com/article",
+                        "preview": {"images": [{"source": {"url": f"{b}/media/c.jpg", "width": 384, "height": 288}}]},
+                    },
+                },
             ]
-            return self._json({"kind": "Listing", "data": {"after": None, "dist": 1, "children": children, "before": None}})
+            return self._json(
+                {"kind": "Listing", "data": {"after": None, "dist": 1, "children": children, "before": None}}
+            )
 
         r["/r/leaks/new.json"] = reddit_leaks
         r["/r/closed/new.json"] = lambda q: self._json({"reason": "private", "message": "Forbidden", "error": 403}, 403)
         r["/r/gone/new.json"] = lambda q: self._json({"reason": "banned", "message": "Not Found", "error": 404}, 404)
 
         def reddit_user(q):
-            return self._json({"kind": "Listing", "data": {"after": None, "children": [
-                {"kind": "t3", "data": {"id": "u1", "author": "alice", "created_utc": 1767226000.0,
-                                        "permalink": "/user/alice/comments/u1/", "url": f"{b}/media/a.jpg"}}]}})
+            return self._json(
+                {
+                    "kind": "Listing",
+                    "data": {
+                        "after": None,
+                        "children": [
+                            {
+                                "kind": "t3",
+                                "data": {
+                                    "id": "u1",
+                                    "author": "alice",
+                                    "created_utc": 1767226000.0,
+                                    "permalink": "/user/alice/comments/u1/",
+                                    "url": f"{b}/media/a.jpg",
+                                },
+                            }
+                        ],
+                    },
+                }
+            )
 
         r["/user/alice/submitted.json"] = reddit_user
 
@@ -173,18 +241,49 @@ class PlatformSite:
             if actor != "dana.example":
                 return self._json({"error": "InvalidRequest", "message": "Profile not found"}, 400)
             if "cursor" not in q:
-                gone = {"$type": "app.bsky.feed.defs#notFoundPost", "uri": "at://did:plc:x/app.bsky.feed.post/gone1", "notFound": True}
-                return self._json({"cursor": "2026-01-01T00:00:00.000Z", "feed": [
-                    {"post": _post_view(b, "r1", "dana.example", "2026-01-02T10:00:00.000Z", _images(b, "a.jpg", "other.jpg"))},
-                    {"post": _post_view(b, "r2", "dana.example", "2026-01-02T11:00:00.000Z", _images(b, "other.jpg")),
-                     "reply": {"parent": gone, "root": gone}},
-                ]})
-            quote = {"$type": "app.bsky.embed.recordWithMedia#view", "record": {"record": {}}, "media": _images(b, "b.jpg")}
-            return self._json({"feed": [{"post": _post_view(b, "r3", "dana.example", "2026-01-01T09:00:00.000Z", quote)}]})
+                gone = {
+                    "$type": "app.bsky.feed.defs#notFoundPost",
+                    "uri": "at://did:plc:x/app.bsky.feed.post/gone1",
+                    "notFound": True,
+                }
+                return self._json(
+                    {
+                        "cursor": "2026-01-01T00:00:00.000Z",
+                        "feed": [
+                            {
+                                "post": _post_view(
+                                    b,
+                                    "r1",
+                                    "dana.example",
+                                    "2026-01-02T10:00:00.000Z",
+                                    _images(b, "a.jpg", "other.jpg"),
+                                )
+                            },
+                            {
+                                "post": _post_view(
+                                    b, "r2", "dana.example", "2026-01-02T11:00:00.000Z", _images(b, "other.jpg")
+                                ),
+                                "reply": {"parent": gone, "root": gone},
+                            },
+                        ],
+                    }
+                )
+            quote = {
+                "$type": "app.bsky.embed.recordWithMedia#view",
+                "record": {"record": {}},
+                "media": _images(b, "b.jpg"),
+            }
+            return self._json(
+                {"feed": [{"post": _post_view(b, "r3", "dana.example", "2026-01-01T09:00:00.000Z", quote)}]}
+            )
 
         r["/xrpc/app.bsky.feed.getAuthorFeed"] = author_feed
-        r["/xrpc/app.bsky.feed.searchPosts"] = lambda q: self._json({"hitsTotal": 1, "posts": [
-            _post_view(b, "s1", "eve.example", "2026-01-03T08:00:00.000Z", _images(b, "c.jpg"))]})
+        r["/xrpc/app.bsky.feed.searchPosts"] = lambda q: self._json(
+            {
+                "hitsTotal": 1,
+                "posts": [_post_view(b, "s1", "eve.example", "2026-01-03T08:00:00.000Z", _images(b, "c.jpg"))],
+            }
+        )
 
         # --- Mastodon API: lookup, account statuses (Link pagination), tag timeline, 404, suspended
         def lookup(q):
@@ -202,15 +301,18 @@ class PlatformSite:
                     _status(b, "101", "frank", "2026-01-05T07:00:00.000Z", ["a.jpg"]),
                     _status(b, "100", "frank", "2026-01-04T08:00:00.000Z", [], reblog=boosted),
                 ]
-                link = (f'<{b}/api/v1/accounts/109/statuses?limit=40&only_media=true&max_id=100>; rel="next", '
-                        f'<{b}/api/v1/accounts/109/statuses?limit=40&only_media=true&min_id=101>; rel="prev"')
+                link = (
+                    f'<{b}/api/v1/accounts/109/statuses?limit=40&only_media=true&max_id=100>; rel="next", '
+                    f'<{b}/api/v1/accounts/109/statuses?limit=40&only_media=true&min_id=101>; rel="prev"'
+                )
                 return self._json(page, headers={"Link": link})
             return self._json([_status(b, "99", "frank", "2026-01-03T07:00:00.000Z", ["other.jpg"])])
 
         r["/api/v1/accounts/lookup"] = lookup
         r["/api/v1/accounts/109/statuses"] = statuses
         r["/api/v1/timelines/tag/beach"] = lambda q: self._json(
-            [_status(b, "200", "hana@third.example", "2026-01-06T07:00:00.000Z", ["c.jpg"])])
+            [_status(b, "200", "hana@third.example", "2026-01-06T07:00:00.000Z", ["c.jpg"])]
+        )
 
         # --- Lemmy: post/list with page_cursor/next_page, deleted and removed posts, unknown community, 429
         def lemmy_list(q):
@@ -221,14 +323,23 @@ class PlatformSite:
                 return self._json({"error": "couldnt_find_community"}, 404)
             cursor = q.get("page_cursor", [None])[0]
             if cursor is None:
-                return self._json({"posts": [
-                    _lemmy_view(b, 1, "ivan", "2026-01-07T07:00:00.000000Z", f"{b}/media/a.jpg"),
-                    _lemmy_view(b, 2, "ivan", "2026-01-07T08:00:00.000000Z", "", deleted=True),
-                    _lemmy_view(b, 3, "jo", "2026-01-07T09:00:00.000000Z", f"{b}/media/b.jpg", banned=True),
-                ], "next_page": "Pa3"})
+                return self._json(
+                    {
+                        "posts": [
+                            _lemmy_view(b, 1, "ivan", "2026-01-07T07:00:00.000000Z", f"{b}/media/a.jpg"),
+                            _lemmy_view(b, 2, "ivan", "2026-01-07T08:00:00.000000Z", "", deleted=True),
+                            _lemmy_view(b, 3, "jo", "2026-01-07T09:00:00.000000Z", f"{b}/media/b.jpg", banned=True),
+                        ],
+                        "next_page": "Pa3",
+                    }
+                )
             if cursor == "Pa3":
-                return self._json({"posts": [_lemmy_view(b, 4, "kim", "2026-01-06T07:00:00.000000Z", f"{b}/media/c.jpg")],
-                                   "next_page": "Pa4"})
+                return self._json(
+                    {
+                        "posts": [_lemmy_view(b, 4, "kim", "2026-01-06T07:00:00.000000Z", f"{b}/media/c.jpg")],
+                        "next_page": "Pa4",
+                    }
+                )
             return self._json({"posts": [], "next_page": None})
 
         r["/api/v3/post/list"] = lemmy_list
@@ -241,21 +352,32 @@ class PlatformSite:
             if unsupported:
                 media = '<div class="message_media_not_supported_wrap"><div class="message_media_not_supported">Please open Telegram to view this post</div></div>'
             who = f'<span class="tgme_widget_message_from_author">{author}</span>' if author else ""
-            return (f'<div class="tgme_widget_message_wrap js-widget_message_wrap"><div class="tgme_widget_message text_not_supported_wrap js-widget_message" '
-                    f'data-post="leakchan/{n}"><div class="tgme_widget_message_bubble"><div class="tgme_widget_message_author">'
-                    f'<a class="tgme_widget_message_owner_name" href="{b}/leakchan"><span dir="auto">Leak Chan</span></a>{who}</div>{media}'
-                    f'<div class="tgme_widget_message_footer"><a class="tgme_widget_message_date" href="{b}/leakchan/{n}">'
-                    f'<time datetime="2026-01-0{n % 9 + 1}T12:00:00+00:00" class="time">12:00</time></a></div></div></div></div>')
+            return (
+                f'<div class="tgme_widget_message_wrap js-widget_message_wrap"><div class="tgme_widget_message text_not_supported_wrap js-widget_message" '
+                f'data-post="leakchan/{n}"><div class="tgme_widget_message_bubble"><div class="tgme_widget_message_author">'
+                f'<a class="tgme_widget_message_owner_name" href="{b}/leakchan"><span dir="auto">Leak Chan</span></a>{who}</div>{media}'
+                f'<div class="tgme_widget_message_footer"><a class="tgme_widget_message_date" href="{b}/leakchan/{n}">'
+                f'<time datetime="2026-01-0{n % 9 + 1}T12:00:00+00:00" class="time">12:00</time></a></div></div></div></div>'
+            )
 
         def tg_page(q):
-            head = ('<!DOCTYPE html><html><head><title>Leak Chan – Telegram</title>'
-                    '<link rel="canonical" href="/s/leakchan"></head><body><div class="tgme_channel_info">'
-                    '<div class="tgme_channel_info_header_title"><span dir="auto">Leak Chan</span></div></div><section class="tgme_channel_history js-message_history">')
+            head = (
+                "<!DOCTYPE html><html><head><title>Leak Chan – Telegram</title>"
+                '<link rel="canonical" href="/s/leakchan"></head><body><div class="tgme_channel_info">'
+                '<div class="tgme_channel_info_header_title"><span dir="auto">Leak Chan</span></div></div><section class="tgme_channel_history js-message_history">'
+            )
             if "before" not in q:
-                body = (head + '<div class="tme_messages_more_wrap"><a href="/s/leakchan?before=11" class="tme_messages_more js-messages_more" data-before="11"></a></div>'
-                        + message(11, f"{b}/media/a.jpg") + message(12, f"{b}/media/other.jpg", author="Mod Person")
-                        + message(13, None, unsupported=True) + "</section></body></html>")
-                return Route(body.encode(), "text/html; charset=utf-8", 200, {"Link": '</s/leakchan?before=11>; rel="prev"'})
+                body = (
+                    head
+                    + '<div class="tme_messages_more_wrap"><a href="/s/leakchan?before=11" class="tme_messages_more js-messages_more" data-before="11"></a></div>'
+                    + message(11, f"{b}/media/a.jpg")
+                    + message(12, f"{b}/media/other.jpg", author="Mod Person")
+                    + message(13, None, unsupported=True)
+                    + "</section></body></html>"
+                )
+                return Route(
+                    body.encode(), "text/html; charset=utf-8", 200, {"Link": '</s/leakchan?before=11>; rel="prev"'}
+                )
             if q["before"] == ["11"]:
                 body = head + message(8, f"{b}/media/b.jpg", author="Poster Two") + "</section></body></html>"
                 return Route(body.encode())
@@ -279,41 +401,49 @@ class PlatformSite:
                     '<p class="author"><time datetime="2026-01-08T11:00:00+00:00">Thu</time></p>'
                     f'<div class="content"><img src="{b}/media/other.jpg" class="postimage"></div></div></div></div>'
                 )
-                nav = ('<div class="pagination">2 posts &bull; <ul><li class="active"><span>1</span></li>'
-                       '<li><a class="button" href="./viewtopic.php?t=7&amp;start=10" role="button">2</a></li>'
-                       '<li><a class="button" href="./viewtopic.php?t=7&amp;start=20" role="button">3</a></li>'
-                       '<li class="arrow next"><a class="button button-icon-only" href="./viewtopic.php?t=7&amp;start=10" role="button">'
-                       '<span class="sr-only">Next</span></a></li></ul></div>')
+                nav = (
+                    '<div class="pagination">2 posts &bull; <ul><li class="active"><span>1</span></li>'
+                    '<li><a class="button" href="./viewtopic.php?t=7&amp;start=10" role="button">2</a></li>'
+                    '<li><a class="button" href="./viewtopic.php?t=7&amp;start=20" role="button">3</a></li>'
+                    '<li class="arrow next"><a class="button button-icon-only" href="./viewtopic.php?t=7&amp;start=10" role="button">'
+                    '<span class="sr-only">Next</span></a></li></ul></div>'
+                )
                 return Route(f"<!DOCTYPE html><html><body>{nav}{posts}</body></html>".encode())
             if start == "10":
-                posts = ('<div id="p13" class="post has-profile bg2"><div class="inner"><dl class="postprofile"><dt>'
-                         '<a href="./memberlist.php?u=4" class="username">noor</a></dt></dl><div class="postbody"><p class="author">'
-                         '<time datetime="2026-01-09T10:00:00+00:00">Fri</time></p>'
-                         f'<div class="content"><img src="{b}/media/b.jpg" class="postimage"></div></div></div></div>')
+                posts = (
+                    '<div id="p13" class="post has-profile bg2"><div class="inner"><dl class="postprofile"><dt>'
+                    '<a href="./memberlist.php?u=4" class="username">noor</a></dt></dl><div class="postbody"><p class="author">'
+                    '<time datetime="2026-01-09T10:00:00+00:00">Fri</time></p>'
+                    f'<div class="content"><img src="{b}/media/b.jpg" class="postimage"></div></div></div></div>'
+                )
                 return Route(f"<!DOCTYPE html><html><body>{posts}</body></html>".encode())
             return Route(b"<!DOCTYPE html><html><body>page three</body></html>")
 
         def discourse(q):
             page = q.get("page", ["1"])[0]
-            head = '<!DOCTYPE html><html><head><title>A topic</title>'
+            head = "<!DOCTYPE html><html><head><title>A topic</title>"
             if page == "1":
                 head += '<link rel="next" href="/t/a-topic/9?page=2">'
                 img = "c.jpg"
             else:
                 head += '<link rel="prev" href="/t/a-topic/9">'
                 img = "other.jpg"
-            post = (f'<div id="post_{page}" itemprop="comment" itemscope itemtype="http://schema.org/Comment" class="topic-body crawler-post">'
-                    '<div class="crawler-post-meta"><span class="creator" itemprop="author" itemscope itemtype="http://schema.org/Person">'
-                    f'<a itemprop="url" href="/u/oscar"><span itemprop="name">oscar</span></a></span>'
-                    f'<span class="crawler-post-infos"><time itemprop="datePublished" datetime="2026-01-10T10:00:00Z" class="post-time">Jan 10</time></span></div>'
-                    f'<div class="post" itemprop="text"><p><img src="{b}/media/{img}" width="384" height="288"></p></div></div>')
+            post = (
+                f'<div id="post_{page}" itemprop="comment" itemscope itemtype="http://schema.org/Comment" class="topic-body crawler-post">'
+                '<div class="crawler-post-meta"><span class="creator" itemprop="author" itemscope itemtype="http://schema.org/Person">'
+                f'<a itemprop="url" href="/u/oscar"><span itemprop="name">oscar</span></a></span>'
+                f'<span class="crawler-post-infos"><time itemprop="datePublished" datetime="2026-01-10T10:00:00Z" class="post-time">Jan 10</time></span></div>'
+                f'<div class="post" itemprop="text"><p><img src="{b}/media/{img}" width="384" height="288"></p></div></div>'
+            )
             return Route(f"{head}</head><body>{post}</body></html>".encode())
 
         def vbulletin(q):
-            posts = ('<ol id="posts" class="posts"><li class="postbitlegacy postbitim postcontainer" id="post_501">'
-                     '<div class="posthead"><span class="postdate old"><span class="date">01-11-2026,&nbsp;<span class="time">10:00 AM</span></span></span></div>'
-                     '<div class="postdetails"><div class="userinfo"><a class="username offline popupctrl" href="member.php?u=5"><strong>pat</strong></a></div>'
-                     f'<div class="postbody"><blockquote class="postcontent restore"><img src="{b}/media/other.jpg" border="0" alt=""></blockquote></div></div></li></ol>')
+            posts = (
+                '<ol id="posts" class="posts"><li class="postbitlegacy postbitim postcontainer" id="post_501">'
+                '<div class="posthead"><span class="postdate old"><span class="date">01-11-2026,&nbsp;<span class="time">10:00 AM</span></span></span></div>'
+                '<div class="postdetails"><div class="userinfo"><a class="username offline popupctrl" href="member.php?u=5"><strong>pat</strong></a></div>'
+                f'<div class="postbody"><blockquote class="postcontent restore"><img src="{b}/media/other.jpg" border="0" alt=""></blockquote></div></div></li></ol>'
+            )
             return Route(f"<!DOCTYPE html><html><body>{posts}</body></html>".encode())
 
         r["/viewtopic.php"] = phpbb

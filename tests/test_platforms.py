@@ -72,7 +72,12 @@ def test_bluesky_author_feed_with_cursor_and_search(store, samples, site):
 
 def test_activitypub_account_statuses_follow_the_link_header_and_tags(store, samples, site):
     report, found = _run(
-        store, "ap", samples, site, "activitypub", ["@frank@social.example", "#beach@social.example", "@ghost@x.example", "@sus@x.example"]
+        store,
+        "ap",
+        samples,
+        site,
+        "activitypub",
+        ["@frank@social.example", "#beach@social.example", "@ghost@x.example", "@sus@x.example"],
     )
     assert sorted(found) == ["a.jpg", "b.jpg", "c.jpg"]
     assert found["a.jpg"].uploader == "@frank@social.example"
@@ -86,7 +91,9 @@ def test_activitypub_account_statuses_follow_the_link_header_and_tags(store, sam
 
 
 def test_lemmy_community_pages_by_cursor_and_a_persistent_429_is_recorded(store, samples, site):
-    report, found = _run(store, "lm", samples, site, "lemmy", ["!pics@lemmy.example", "!busy@lemmy.example", "!nope@lemmy.example"])
+    report, found = _run(
+        store, "lm", samples, site, "lemmy", ["!pics@lemmy.example", "!busy@lemmy.example", "!nope@lemmy.example"]
+    )
     assert sorted(found) == ["a.jpg", "b.jpg", "c.jpg"]
     assert found["a.jpg"].uploader == f"ivan@{site.base.removeprefix('http://')}"
     assert found["c.jpg"].posted_at == "2026-01-06T07:00:00.000000Z"  # the second page, by page_cursor
@@ -111,7 +118,7 @@ def test_telegram_preview_pages_back_with_before(store, samples, site):
 
 def test_forum_threads_follow_next_links_never_guessed(store, samples, site):
     threads = [f"{site.base}/viewtopic.php?t=7", "/t/a-topic/9", f"{site.base}/showthread.php?t=5"]
-    report, found = _run(store, "fm", samples, site, "forum", threads)
+    _report, found = _run(store, "fm", samples, site, "forum", threads)
     assert sorted(found) == ["a.jpg", "b.jpg", "c.jpg"]
     assert found["a.jpg"].uploader == "liam" and found["a.jpg"].posted_at == "2026-01-08T10:00:00+00:00"
     assert found["a.jpg"].page_url.endswith("viewtopic.php?t=7#p11")
@@ -147,7 +154,9 @@ def test_a_token_is_read_from_a_private_file_and_never_recorded(store, samples, 
     creds.write_text(f'[reddit]\ntoken = "{TOKEN}"\n')
     os.chmod(creds, 0o644)
     Bank(store, "tk").protect(samples[:3])
-    src = add_source(store, "tk", "reddit", ["u/alice"], SourceOptions(allow_networks=["127.0.0.1/32"], api_base=site.base))
+    src = add_source(
+        store, "tk", "reddit", ["u/alice"], SourceOptions(allow_networks=["127.0.0.1/32"], api_base=site.base)
+    )
     with pytest.raises(UnleakError, match="chmod 600"):
         Scanner(store, "tk", OPTS).scan_source(src.id)
     os.chmod(creds, 0o600)

@@ -38,7 +38,9 @@ def test_the_kit_is_degraded_still_matches_and_is_asked_for(cli, samples, tmp_pa
     readme = (out / "README.txt").read_text()
     assert "https://tineye.com/" in readme and "lens.google.com" in readme and "discloses" in readme
 
-    code, stdout, err = cli("search-kit", "2", "--out", tmp_path / "kit2", "--case", "sk", "--mode", "crop", "--yes", "--json")
+    code, stdout, err = cli(
+        "search-kit", "2", "--out", tmp_path / "kit2", "--case", "sk", "--mode", "crop", "--yes", "--json"
+    )
     assert code == 0, err
     assert "centre" in json.loads(stdout.splitlines()[-1])["degradation"]
 

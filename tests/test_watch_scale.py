@@ -78,10 +78,37 @@ def test_watch_cli_prints_what_changed_and_takes_every_and_a_cap(cli, samples):
     with ConditionalSite(2) as site:
         assert cli("protect", "--case", "wc", samples[0])[0] == 0
         for i in range(2):
-            code, out, err = cli("source", "add", "urls", site.page_url(i), "--case", "wc", "--allow-network", "127.0.0.1/32", "--every", "2h", "--json")
+            code, out, err = cli(
+                "source",
+                "add",
+                "urls",
+                site.page_url(i),
+                "--case",
+                "wc",
+                "--allow-network",
+                "127.0.0.1/32",
+                "--every",
+                "2h",
+                "--json",
+            )
             assert code == 0, err
             assert json.loads(out)["every_seconds"] == 7200
-        code, out, err = cli("watch", "--case", "wc", "--every", "0", "--times", "1", "--rate", "0", "--json", "--verify", "off", "--daily-cap", "100")
+        code, out, err = cli(
+            "watch",
+            "--case",
+            "wc",
+            "--every",
+            "0",
+            "--times",
+            "1",
+            "--rate",
+            "0",
+            "--json",
+            "--verify",
+            "off",
+            "--daily-cap",
+            "100",
+        )
         assert code == 0, err
         [summary] = [json.loads(x) for x in out.splitlines() if '"summary"' in x]
         assert summary["scanned"] == 2 and summary["requests"] == 7 and 0 < summary["next_due_in"] <= 7200

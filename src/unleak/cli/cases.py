@@ -230,7 +230,9 @@ def source_remove(source_id: int = typer.Argument(...), case: str | None = CaseO
 @source_app.command("suggest")
 def source_suggest(
     case: str | None = CaseOption,
-    accept: int | None = typer.Option(None, "--accept", help="Add candidate N as a source (nothing is added without it)."),
+    accept: int | None = typer.Option(
+        None, "--accept", help="Add candidate N as a source (nothing is added without it)."
+    ),
     every: str | None = typer.Option(None, "--every", help="With --accept: its watch schedule (30m, 6h, 1d)."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -246,7 +248,9 @@ def source_suggest(
         else:
             from unleak.text import neutralize
 
-            output.console.print(f"Added source {info.id} ({info.kind}: {escape(neutralize(info.name))}).", highlight=False)
+            output.console.print(
+                f"Added source {info.id} ({info.kind}: {escape(neutralize(info.name))}).", highlight=False
+            )
         return
     candidates = suggest_sources(_store(), case)
     if as_json:

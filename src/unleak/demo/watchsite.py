@@ -61,7 +61,10 @@ class ConditionalSite:
                 etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
                 if site.conditional and (
                     self.headers.get("If-None-Match") == etag
-                    or (self.headers.get("If-None-Match") is None and self.headers.get("If-Modified-Since") == site.stamp)
+                    or (
+                        self.headers.get("If-None-Match") is None
+                        and self.headers.get("If-Modified-Since") == site.stamp
+                    )
                 ):
                     with site.lock:
                         site.not_modified += 1

@@ -105,7 +105,7 @@ class ValidatorStore:
         if not pending:
             return
         keys = list(pending)
-        existing = {}
+        existing: dict[str, FetchValidator] = {}
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
             for v in s.scalars(
@@ -122,9 +122,9 @@ class ValidatorStore:
             if value is None:
                 continue
             row, mark = value
-            v = existing.get(key)
-            if v is None:
-                v = FetchValidator(case_id=self.case_id, url_key=key)
+            found = existing.get(key)
+            v = found if found is not None else FetchValidator(case_id=self.case_id, url_key=key)
+            if found is None:
                 s.add(v)
             v.etag, v.last_modified, v.body, v.nbytes, v.bank_mark, v.updated_at = (
                 row.etag,
@@ -150,7 +150,9 @@ class HostBudget:
         self.used: dict[str, int] = {}
         self.added: dict[str, int] = {}
         with db.session() as s:
-            for host, n in s.execute(select(HostRequests.host, HostRequests.requests).where(HostRequests.day == self.day)):
+            for host, n in s.execute(
+                select(HostRequests.host, HostRequests.requests).where(HostRequests.day == self.day)
+            ):
                 self.used[host] = n
 
     def take(self, host: str) -> bool:

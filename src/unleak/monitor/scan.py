@@ -37,8 +37,8 @@ from unleak.monitor.sources.sitemap import sitemap_tasks
 from unleak.net.fetch import Fetcher, FetchPolicy, FetchResult
 from unleak.net.guard import Blocked, FetchError, NetworkPolicy, Resolver
 from unleak.net.html import parse_page
-from unleak.store import Store
 from unleak.net.urls import url_key
+from unleak.store import Store
 from unleak.store.models import ScanItem, ScanRun, Sighting, Source
 from unleak.timing import timed
 

@@ -79,9 +79,7 @@ def _degraded(original: Any, mode: str, side: int, amount: float) -> Any:
     return image
 
 
-def make_search_kit(
-    store: Any, case: str | None, item_id: int, out: Path, *, mode: str = "blur"
-) -> SearchKit:
+def make_search_kit(store: Any, case: str | None, item_id: int, out: Path, *, mode: str = "blur") -> SearchKit:
     """Write the kit for bank item `item_id` into `out` (made private). Raises UnleakError when the
     original is not on this machine, or no degraded image still matches it."""
     from PIL import Image, ImageOps

@@ -92,12 +92,12 @@ def suggest_sources(store: Store, case: str | None) -> list[Candidate]:
             entry["reasons"].append(reason)
 
     for sid, uploader, source_id, item in rows:
-        src = sources.get(source_id) if source_id is not None else None
-        kind = src.kind if src is not None else "unknown"
+        seen_by = sources.get(source_id) if source_id is not None else None
+        kind = seen_by.kind if seen_by is not None else "unknown"
         own, bare = _accounts(kind, str(uploader))
-        where = f"{kind} source {source_id}" if src is not None else "a sighting"
+        where = f"{kind} source {source_id}" if seen_by is not None else "a sighting"
         if own is not None:
-            note(own, sid, item, f"{uploader} posted protected media (seen by {where})", True, src)
+            note(own, sid, item, f"{uploader} posted protected media (seen by {where})", True, seen_by)
         if bare:
             others = {"reddit": f"u/{bare}", "bluesky": f"@{bare}.bsky.social"}
             for other_kind, target in others.items():

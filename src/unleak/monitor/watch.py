@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from unleak.monitor.scan import ScanOptions, ScanReport, Scanner, SightingEvent
+from unleak.monitor.scan import Scanner, ScanOptions, ScanReport, SightingEvent
 from unleak.store import Store
 from unleak.store.models import Source
 

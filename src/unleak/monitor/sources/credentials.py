@@ -34,7 +34,7 @@ def platform_token(platform: str) -> str | None:
     except OSError as exc:
         raise UnleakError(f"cannot read {path}: {exc.strerror}") from None
     if not stat.S_ISREG(st.st_mode):
-        raise UnleakError(f"{path} is not a regular file", hint="it should hold [platform] token = \"...\" entries")
+        raise UnleakError(f"{path} is not a regular file", hint='it should hold [platform] token = "..." entries')
     if st.st_mode & 0o077:
         raise UnleakError(
             f"{path} can be read by other users (mode {stat.S_IMODE(st.st_mode):o})",
@@ -43,7 +43,9 @@ def platform_token(platform: str) -> str | None:
     try:
         data = tomllib.loads(path.read_text("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UnleakError(f"{path} is not valid TOML: {exc}", hint="each platform is [name] with token = \"...\"") from None
+        raise UnleakError(
+            f"{path} is not valid TOML: {exc}", hint='each platform is [name] with token = "..."'
+        ) from None
     entry = data.get(platform)
     token = entry.get("token") if isinstance(entry, dict) else None
     return token.strip() if isinstance(token, str) and token.strip() else None

@@ -70,6 +70,11 @@ def _media_task(url: str | None, post_url: str, hints: dict[str, Any]) -> Task |
     return Task(url, "media", 0, post_url, dict(hints))
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def _api_error(body: bytes) -> str:
     """The error code or message an API put in its error answer, if it is JSON."""
     try:
@@ -249,16 +254,18 @@ class RedditSource(_Connector):
             if isinstance(post, dict):
                 out += cls.post_media(ctx, post, web)
         after = data["data"].get("after")
-        if isinstance(after, str) and after and page < int(ctx.config.get("pages") or 10):
-            if r is not None and cls.pace(ctx, r, "x-ratelimit-remaining", "x-ratelimit-reset"):
-                next_url = cls.listing_url(ctx.config, target, after)
-                out.append(Task(next_url, "reddit-page", 0, task.url, {"target": target, "page": page + 1}))
+        more = isinstance(after, str) and after and page < int(ctx.config.get("pages") or 10)
+        if more and r is not None and cls.pace(ctx, r, "x-ratelimit-remaining", "x-ratelimit-reset"):
+            next_url = cls.listing_url(ctx.config, target, str(after))
+            out.append(Task(next_url, "reddit-page", 0, task.url, {"target": target, "page": page + 1}))
         return out
 
     @classmethod
     def post_media(cls, ctx: TaskContext, post: dict[str, Any], web: str) -> list[Task]:
         permalink = post.get("permalink")
-        post_url = urljoin(web + "/", str(permalink).lstrip("/")) if isinstance(permalink, str) else str(post.get("url"))
+        post_url = (
+            urljoin(web + "/", str(permalink).lstrip("/")) if isinstance(permalink, str) else str(post.get("url"))
+        )
         author = post.get("author")
         uploader = f"u/{author}" if isinstance(author, str) and author != "[deleted]" else None
         removed = post.get("removed_by_category")
@@ -297,7 +304,9 @@ class RedditSource(_Connector):
 
 
 # --- Bluesky --------------------------------------------------------------------------------------
-_HANDLE = re.compile(r"@?((?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z][a-zA-Z0-9-]*|did:[a-z]+:[\w.:%-]+)")
+_HANDLE = re.compile(
+    r"@?((?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z][a-zA-Z0-9-]*|did:[a-z]+:[\w.:%-]+)"
+)
 
 
 @register
@@ -368,7 +377,7 @@ class BlueskySource(_Connector):
             for item in data.get("feed") or []:
                 if not isinstance(item, dict):
                     continue
-                reply = item.get("reply") if isinstance(item.get("reply"), dict) else {}
+                reply = _obj(item.get("reply"))
                 for other in (reply.get("parent"), reply.get("root")):
                     cls.missing(ctx, other, ctx.config.get("web_base") or "https://bsky.app")
                 if isinstance(item.get("post"), dict):
@@ -380,10 +389,10 @@ class BlueskySource(_Connector):
                 continue
             out += cls.post_media(ctx, post, web)
         cursor = data.get("cursor")
-        if isinstance(cursor, str) and cursor and posts and page < int(ctx.config.get("pages") or 10):
-            if r is not None and cls.pace(ctx, r, "ratelimit-remaining", "ratelimit-reset"):
-                next_url = cls.page_url(ctx.config, target, cursor)
-                out.append(Task(next_url, "bluesky-page", 0, task.url, {"target": target, "page": page + 1}))
+        more = isinstance(cursor, str) and cursor and posts and page < int(ctx.config.get("pages") or 10)
+        if more and r is not None and cls.pace(ctx, r, "ratelimit-remaining", "ratelimit-reset"):
+            next_url = cls.page_url(ctx.config, target, str(cursor))
+            out.append(Task(next_url, "bluesky-page", 0, task.url, {"target": target, "page": page + 1}))
         return out
 
     @staticmethod
@@ -410,18 +419,20 @@ class BlueskySource(_Connector):
 
     @classmethod
     def post_media(cls, ctx: TaskContext, post: dict[str, Any], web: str) -> list[Task]:
-        author = post.get("author") if isinstance(post.get("author"), dict) else {}
+        author = _obj(post.get("author"))
         handle = author.get("handle") if isinstance(author.get("handle"), str) else None
         post_url = cls.post_url(str(post.get("uri") or ""), handle, web)
-        record = post.get("record") if isinstance(post.get("record"), dict) else {}
+        record = _obj(post.get("record"))
         hints = _hints(post_url, f"@{handle}" if handle else author.get("did"), record.get("createdAt"))
-        embed = post.get("embed") if isinstance(post.get("embed"), dict) else {}
+        embed = _obj(post.get("embed"))
         if isinstance(embed.get("media"), dict):  # recordWithMedia: a quote post with its own media
             embed = embed["media"]
         urls: list[str] = []
         kind = str(embed.get("$type", ""))
         if kind.startswith("app.bsky.embed.images"):
-            urls += [str(i.get("fullsize") or i.get("thumb") or "") for i in embed.get("images") or [] if isinstance(i, dict)]
+            urls += [
+                str(i.get("fullsize") or i.get("thumb") or "") for i in embed.get("images") or [] if isinstance(i, dict)
+            ]
         elif kind.startswith("app.bsky.embed.video"):
             if embed.get("thumbnail"):  # the video itself is an HLS playlist: its poster frame is matched
                 urls.append(str(embed["thumbnail"]))
@@ -460,7 +471,12 @@ class ActivityPubSource(_Connector):
             m = regex.fullmatch(target)
             if m:
                 sign = "@" if kind == "account" else "#"
-                return {"label": f"{sign}{m.group(1)}@{m.group(2)}", "type": kind, "name": m.group(1), "instance": m.group(2)}
+                return {
+                    "label": f"{sign}{m.group(1)}@{m.group(2)}",
+                    "type": kind,
+                    "name": m.group(1),
+                    "instance": m.group(2),
+                }
         m = _PUBLIC.fullmatch(target)
         if m:
             return {"label": f"public@{m.group(1)}", "type": "public", "name": "", "instance": m.group(1)}
@@ -518,7 +534,7 @@ class ActivityPubSource(_Connector):
     def status_media(cls, status: dict[str, Any], target: dict[str, str]) -> list[Task]:
         if isinstance(status.get("reblog"), dict):  # a boost: the original post is what carries the media
             status = status["reblog"]
-        account = status.get("account") if isinstance(status.get("account"), dict) else {}
+        account = _obj(status.get("account"))
         acct = account.get("acct")
         if isinstance(acct, str) and acct and "@" not in acct:
             acct = f"{acct}@{target['instance']}"
@@ -580,8 +596,8 @@ class LemmySource(_Connector):
 
     @classmethod
     def post_media(cls, ctx: TaskContext, view: dict[str, Any], base: str) -> list[Task]:
-        post = view.get("post") if isinstance(view.get("post"), dict) else {}
-        creator = view.get("creator") if isinstance(view.get("creator"), dict) else {}
+        post = _obj(view.get("post"))
+        creator = _obj(view.get("creator"))
         post_url = str(post.get("ap_id") or f"{base}/post/{post.get('id')}")
         name = creator.get("name")
         host = urlsplit(str(creator.get("actor_id") or base)).netloc
@@ -591,11 +607,15 @@ class LemmySource(_Connector):
             ctx.unreachable(post_url, f"post {why}")
             return []
         if creator.get("banned") or view.get("creator_banned_from_community"):
-            ctx.unreachable(post_url, f"{uploader or 'the uploader'} is banned; the post is still listed and is checked")
+            ctx.unreachable(
+                post_url, f"{uploader or 'the uploader'} is banned; the post is still listed and is checked"
+            )
         hints = _hints(post_url, uploader, post.get("published"))
         urls = []
         link = post.get("url")
-        if isinstance(link, str) and (looks_like_media_url(link) or str(post.get("url_content_type", "")).startswith(("image/", "video/"))):
+        if isinstance(link, str) and (
+            looks_like_media_url(link) or str(post.get("url_content_type", "")).startswith(("image/", "video/"))
+        ):
             urls.append(link)
         if isinstance(post.get("thumbnail_url"), str):
             urls.append(post["thumbnail_url"])
@@ -622,7 +642,9 @@ class TelegramSource(_Connector):
     def parse_target(cls, target: str) -> dict[str, str]:
         m = _CHANNEL.fullmatch(target)
         if not m:
-            raise UnleakError(f"{clip(neutralize(target))!r} is not a channel name", hint="e.g. somechannel or t.me/somechannel")
+            raise UnleakError(
+                f"{clip(neutralize(target))!r} is not a channel name", hint="e.g. somechannel or t.me/somechannel"
+            )
         return {"label": m.group(1), "name": m.group(1)}
 
     @classmethod
@@ -652,10 +674,14 @@ class TelegramSource(_Connector):
         out: list[Task] = []
         for msg in messages:
             post_url = f"{base}/{msg.attributes.get('data-post') or ''}"
-            author = msg.css_first(".tgme_widget_message_from_author") or msg.css_first(".tgme_widget_message_owner_name")
+            author = msg.css_first(".tgme_widget_message_from_author") or msg.css_first(
+                ".tgme_widget_message_owner_name"
+            )
             who = author.text(strip=True) if author else channel_name
             stamp = msg.css_first(".tgme_widget_message_date time")
-            hints = _hints(post_url, f"{who} (t.me/{target['name']})", stamp.attributes.get("datetime") if stamp else None)
+            hints = _hints(
+                post_url, f"{who} (t.me/{target['name']})", stamp.attributes.get("datetime") if stamp else None
+            )
             urls = []
             for node in msg.css(".tgme_widget_message_photo_wrap, .tgme_widget_message_video_thumb"):
                 m = _BG_URL.search(node.attributes.get("style") or "")
@@ -753,8 +779,8 @@ class ForumSource(_Connector):
             info = parse_page(r.body, r.final_url)
             hints = _hints(r.final_url, info.uploader, info.posted_at or info.posted_raw)
             out += [t for t in (_media_task(m.url, r.final_url, hints) for m in info.media) if t]
-        node = tree.css_first(_NEXT)
-        href = node.attributes.get("href") if node else None
+        nav = tree.css_first(_NEXT)
+        href = nav.attributes.get("href") if nav else None
         if href and page < int(ctx.config.get("pages") or 50):
             nxt = urljoin(r.final_url, href)
             if not _same_host(nxt, r.final_url):
@@ -767,7 +793,11 @@ class ForumSource(_Connector):
     def post_media(cls, node: Any, page_url: str, parse_page: Any) -> list[Task]:
         author = node.css_first(_AUTHOR)
         stamp = node.css_first(_TIME)
-        posted = (stamp.attributes.get("datetime") or stamp.attributes.get("content") or stamp.text(strip=True)) if stamp else None
+        posted = (
+            (stamp.attributes.get("datetime") or stamp.attributes.get("content") or stamp.text(strip=True))
+            if stamp
+            else None
+        )
         anchor = node.attributes.get("id")
         post_url = f"{page_url.split('#')[0]}#{anchor}" if anchor else page_url
         hints = _hints(post_url, author.text(strip=True) if author else None, posted)
