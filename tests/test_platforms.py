@@ -191,3 +191,20 @@ def test_accounts_seen_posting_become_candidates_added_only_when_accepted(store,
     assert ("reddit", "u/alice") not in [(c.kind, c.target) for c in suggest_sources(store, "sg")]  # watched now
     with pytest.raises(UnleakError, match="no candidate 99"):
         accept_suggestion(store, "sg", 99)
+
+
+def test_the_cli_takes_api_base_and_says_what_it_could_not_read(cli, samples, site):
+    import json
+
+    assert cli("protect", "--case", "cl", *samples[:3])[0] == 0
+    code, out, err = cli(
+        "source", "add", "reddit", "r/leaks", "r/closed", "--case", "cl", "--api-base", site.base,
+        "--allow-network", "127.0.0.1/32", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["config"]["api_base"] == site.base
+    code, out, err = cli("scan", "--case", "cl", "--rate", "0", "--verify", "off")
+    assert code == 0, err
+    assert "could not read" in err and "r/closed: private" in err and "deleted by its author" in err
+    code, out, err = cli("sightings", "--case", "cl", "--json")
+    assert sorted(json.loads(x)["uploader"] for x in out.splitlines()) == ["u/alice", "u/bob", "u/carol"]

@@ -405,6 +405,11 @@ def _run_scan(
         for r in reports:
             for ref in r.stats["refusals"][:5]:
                 output.warn(f"refused {ref['url']}: {ref['reason']}")
+            missed = r.stats.get("unreachable") or []
+            for ref in missed[:5]:
+                output.warn(f"could not read {ref['url']}: {ref['reason']}")
+            if len(missed) > 5:
+                output.warn(f"... and {len(missed) - 5} more not read (see `unleak evidence log`)")
         new = [e for r in reports for e in r.sightings if e.new or e.reupload]
         if new:
             output.table(
