@@ -212,7 +212,7 @@ def source_list(case: str | None = CaseOption, as_json: bool = JsonOption) -> No
         if as_json:
             output.emit_json(info.to_json())
         else:
-            every = f"{info.every_seconds:g} s" if info.every_seconds is not None else "watch's"
+            every = _every_text(info.every_seconds) if info.every_seconds is not None else "watch's"
             rows.append((info.id, info.kind, info.name, ", ".join(info.allow_networks), _ts(info.last_scan_at), every))
     if not as_json:
         output.table("Sources", ["id", "kind", "what", "allowed networks", "last scan", "every"], rows)
@@ -496,6 +496,13 @@ def _print_summary(summary, as_json: bool) -> None:
         + ".",
         highlight=False,
     )
+
+
+def _every_text(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
 
 
 def _parse_every(text: str) -> float:
