@@ -208,3 +208,9 @@ def test_the_cli_takes_api_base_and_says_what_it_could_not_read(cli, samples, si
     assert "could not read" in err and "r/closed: private" in err and "deleted by its author" in err
     code, out, err = cli("sightings", "--case", "cl", "--json")
     assert sorted(json.loads(x)["uploader"] for x in out.splitlines()) == ["u/alice", "u/bob", "u/carol"]
+
+
+def test_the_page_budget_is_kept(store, samples, site):
+    _report, found = _run(store, "pb", samples, site, "bluesky", ["@dana.example"], web_base=site.base, pages=1)
+    assert sorted(found) == ["a.jpg"]  # b.jpg is on the second page, beyond the budget
+    assert not [k for k in site.hits if "cursor=" in k]
