@@ -208,6 +208,14 @@ def test_the_cli_takes_api_base_and_says_what_it_could_not_read(cli, samples, si
     assert "could not read" in err and "r/closed: private" in err and "deleted by its author" in err
     code, out, err = cli("sightings", "--case", "cl", "--json")
     assert sorted(json.loads(x)["uploader"] for x in out.splitlines()) == ["u/alice", "u/bob", "u/carol"]
+    code, out, err = cli("source", "suggest", "--case", "cl", "--json")
+    first = json.loads(out.splitlines()[0])
+    assert code == 0 and first["candidate"] == 1 and first["target"] == "u/alice" and first["verified"]
+    assert len(cli("source", "list", "--case", "cl", "--json")[1].splitlines()) == 1  # suggesting adds nothing
+    code, out, err = cli("source", "suggest", "--case", "cl", "--accept", "1", "--every", "1d", "--json")
+    assert code == 0, err
+    added = json.loads(out)
+    assert added["config"]["targets"] == ["u/alice"] and added["every_seconds"] == 86400
 
 
 def test_the_page_budget_is_kept(store, samples, site):
