@@ -446,6 +446,40 @@ class PlatformSite:
             )
             return Route(f"<!DOCTYPE html><html><body>{posts}</body></html>".encode())
 
+        def xenforo(page: int):
+            def answer(q):
+                who, img = ("quinn", "other.jpg") if page == 1 else ("sam", "a.jpg")
+                post = (
+                    f'<article class="message message--post js-post" data-author="{who}" id="js-post-7{page}">'
+                    '<div class="message-inner"><div class="message-cell message-cell--user">'
+                    f'<h4 class="message-name"><a href="/members/{who}.5/" class="username">{who}</a></h4></div>'
+                    '<div class="message-cell message-cell--main"><header class="message-attribution">'
+                    f'<a href="/threads/x.9/post-7{page}"><time class="u-dt" datetime="2026-01-12T10:00:00+0000">Jan 12</time></a>'
+                    '</header><div class="message-content"><article class="message-body"><div class="bbWrapper">'
+                    f'<img src="{b}/media/{img}" class="bbImage"></div></article></div></div></div></article>'
+                )
+                nav = (
+                    '<div class="pageNav"><a href="/threads/x.9/page-2" class="pageNav-jump pageNav-jump--next">Next</a></div>'
+                    if page == 1
+                    else ""
+                )
+                return Route(f"<!DOCTYPE html><html><body>{post}{nav}</body></html>".encode())
+
+            return answer
+
+        def vbulletin5(q):
+            post = (
+                '<li class="b-post js-post" data-node-id="601" itemscope itemtype="http://schema.org/Comment">'
+                '<div class="b-post__userinfo"><div class="author"><strong><a href="/member/7-rae" itemprop="author">rae</a>'
+                '</strong></div></div><div class="b-post__body"><div class="b-post__timestamp">'
+                '<time itemprop="dateCreated" datetime="2026-01-13T10:00:00">Jan 13</time></div>'
+                f'<div class="js-post__content-text restore" itemprop="text"><img src="{b}/media/b.jpg"></div></div></li>'
+            )
+            return Route(f"<!DOCTYPE html><html><body><ul>{post}</ul></body></html>".encode())
+
+        r["/threads/x.9/"] = xenforo(1)
+        r["/threads/x.9/page-2"] = xenforo(2)
+        r["/forum/x/a-thread"] = vbulletin5
         r["/viewtopic.php"] = phpbb
         r["/t/a-topic/9"] = discourse
         r["/showthread.php"] = vbulletin

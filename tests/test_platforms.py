@@ -129,6 +129,14 @@ def test_forum_threads_follow_next_links_never_guessed(store, samples, site):
     assert site.requested("/t/a-topic/9?page=2") == 1  # <link rel="next">
 
 
+def test_forum_xenforo_and_vbulletin5(store, samples, site):
+    threads = [f"{site.base}/threads/x.9/", f"{site.base}/forum/x/a-thread"]
+    _report, found = _run(store, "fx", samples, site, "forum", threads)
+    assert sorted(found) == ["a.jpg", "b.jpg"]
+    assert found["a.jpg"].uploader == "sam" and found["a.jpg"].page_url.endswith("/threads/x.9/page-2#js-post-72")
+    assert found["b.jpg"].uploader == "rae" and found["b.jpg"].posted_at == "2026-01-13T10:00:00"
+
+
 def test_connector_targets_are_checked(store):
     from unleak.cases import create_case
 
