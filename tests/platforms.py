@@ -308,6 +308,45 @@ class PlatformSite:
                 return self._json(page, headers={"Link": link})
             return self._json([_status(b, "99", "frank", "2026-01-03T07:00:00.000Z", ["other.jpg"])])
 
+        # ActivityPub: WebFinger, the actor, its outbox (OrderedCollection, pages by `next`)
+        def webfinger(q):
+            if q.get("resource") != ["acct:frank@social.example"]:
+                return self._json({"error": "not found"}, 404)
+            links = [{"rel": "self", "type": "application/activity+json", "href": f"{b}/users/frank"}]
+            return self._json({"subject": "acct:frank@social.example", "links": links})
+
+        def note(nid: str, img: str) -> dict:
+            attachment = [{"type": "Document", "mediaType": "image/jpeg", "url": f"{b}/media/{img}", "name": None}]
+            obj = {
+                "id": f"{b}/users/frank/statuses/{nid}",
+                "type": "Note",
+                "url": f"{b}/@frank/{nid}",
+                "published": "2026-01-05T07:00:00Z",
+                "attributedTo": f"{b}/users/frank",
+                "attachment": attachment,
+            }
+            return {"id": obj["id"] + "/activity", "type": "Create", "actor": f"{b}/users/frank", "object": obj}
+
+        def outbox(q):
+            ctype = "application/activity+json"
+            if q.get("page") == ["true"]:
+                page = {
+                    "type": "OrderedCollectionPage",
+                    "next": f"{b}/users/frank/outbox?page=true&max_id=1",
+                    "orderedItems": [note("3", "a.jpg")],
+                }
+                if "max_id" in q:
+                    page = {"type": "OrderedCollectionPage", "orderedItems": [note("1", "c.jpg")]}
+                return Route(json.dumps(page).encode(), ctype)
+            coll = {"type": "OrderedCollection", "totalItems": 2, "first": f"{b}/users/frank/outbox?page=true"}
+            return Route(json.dumps(coll).encode(), ctype)
+
+        r["/.well-known/webfinger"] = webfinger
+        r["/users/frank"] = lambda q: Route(
+            json.dumps({"type": "Person", "id": f"{b}/users/frank", "outbox": f"{b}/users/frank/outbox"}).encode(),
+            "application/activity+json",
+        )
+        r["/users/frank/outbox"] = outbox
         r["/api/v1/accounts/lookup"] = lookup
         r["/api/v1/accounts/109/statuses"] = statuses
         r["/api/v1/timelines/tag/beach"] = lambda q: self._json(

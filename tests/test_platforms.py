@@ -90,6 +90,16 @@ def test_activitypub_account_statuses_follow_the_link_header_and_tags(store, sam
     assert any("@sus@x.example: the account is suspended" in w for w in why)
 
 
+def test_activitypub_outbox_by_webfinger_and_next(store, samples, site):
+    _report, found = _run(store, "ao", samples, site, "activitypub", ["@frank@social.example"], via="outbox")
+    assert sorted(found) == ["a.jpg", "c.jpg"]  # the second page by `next`
+    assert found["c.jpg"].uploader == "@frank@social.example" and found["c.jpg"].page_url == f"{site.base}/@frank/1"
+    accepts = [h.get("accept", "") for _m, p, h in site.server.requests if p.startswith("/users/frank")]
+    assert accepts and all("application/activity+json" in a for a in accepts)
+    with pytest.raises(UnleakError, match="accounts only"):
+        add_source(store, "ao", "activitypub", ["#tag@x.example"], SourceOptions(options={"via": ["outbox"]}))
+
+
 def test_lemmy_community_pages_by_cursor_and_a_persistent_429_is_recorded(store, samples, site):
     report, found = _run(
         store, "lm", samples, site, "lemmy", ["!pics@lemmy.example", "!busy@lemmy.example", "!nope@lemmy.example"]

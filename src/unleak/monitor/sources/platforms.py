@@ -136,10 +136,15 @@ class _Connector(SourceKind):
         return {"Accept": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
 
     @classmethod
-    def get(cls, ctx: TaskContext, url: str, what: str, *, json_body: bool = True) -> FetchResult | None:
+    def get(
+        cls, ctx: TaskContext, url: str, what: str, *, json_body: bool = True, accept: str | None = None
+    ) -> FetchResult | None:
         """Fetch one listing page; on an HTTP error, record why it could not be read and return None."""
+        headers = cls.headers() if json_body else None
+        if headers is not None and accept:
+            headers["Accept"] = accept
         try:
-            return ctx.fetcher.fetch(url, kind="page", headers=cls.headers() if json_body else None)
+            return ctx.fetcher.fetch(url, kind="page", headers=headers)
         except FetchError as exc:
             if exc.status is None:
                 raise  # refused or unreachable: the scan records it as such
@@ -464,6 +469,24 @@ def link_next(header: str | None) -> str | None:
 class ActivityPubSource(_Connector):
     name = "activitypub"
     summary = "a Mastodon-compatible server: an account (@user@instance), a hashtag (#tag@instance), public@instance"
+    options = (
+        *_Connector.options,
+        OptionSpec(
+            "via",
+            str,
+            "api (the Mastodon API, default) or outbox (an account's ActivityPub outbox)",
+            default="api",
+        ),
+    )
+
+    @classmethod
+    def configure(cls, targets: list[str], options: SourceOptions) -> dict[str, Any]:
+        config = super().configure(targets, options)
+        if config["via"] not in ("api", "outbox"):
+            raise UnleakError(f"activitypub option via={config['via']!r}: choose api or outbox")
+        if config["via"] == "outbox" and any(p["type"] != "account" for p in config["parsed"]):
+            raise UnleakError("via=outbox reads accounts only", hint="give @user@instance targets")
+        return config
 
     @classmethod
     def parse_target(cls, target: str) -> dict[str, str]:
@@ -488,6 +511,10 @@ class ActivityPubSource(_Connector):
     @classmethod
     def first_task(cls, config: dict[str, Any], target: dict[str, str]) -> Task:
         base = cls.base_for(config, target)
+        if target["type"] == "account" and config.get("via") == "outbox":
+            resource = f"acct:{target['name']}@{target['instance']}"
+            url = f"{base}/.well-known/webfinger?{urlencode({'resource': resource})}"
+            return Task(url, "activitypub-finger", hints={"target": target, "page": 0})
         if target["type"] == "account":
             url = f"{base}/api/v1/accounts/lookup?{urlencode({'acct': target['name']})}"
             return Task(url, "activitypub-lookup", hints={"target": target})
@@ -501,6 +528,8 @@ class ActivityPubSource(_Connector):
     def handle(cls, ctx: TaskContext, task: Task) -> list[Task] | None:
         target = task.hints["target"]
         base = cls.base_for(ctx.config, target)
+        if task.kind in ("activitypub-finger", "activitypub-actor", "activitypub-outbox"):
+            return cls.outbox_step(ctx, task, target, base)
         r = cls.get(ctx, task.url, target["label"])
         data = cls.load(ctx, r, target["label"]) if r else None
         if task.kind == "activitypub-lookup":
@@ -528,6 +557,59 @@ class ActivityPubSource(_Connector):
                 ctx.unreachable(nxt, "the next page is on another server: not followed")
             elif cls.pace(ctx, r, "x-ratelimit-remaining", "x-ratelimit-reset"):
                 out.append(Task(nxt, "activitypub-page", 0, task.url, {"target": target, "page": page + 1}))
+        return out
+
+    @classmethod
+    def outbox_step(cls, ctx: TaskContext, task: Task, target: dict[str, str], base: str) -> list[Task]:
+        """WebFinger -> the actor -> its outbox (an OrderedCollection) -> its pages, by `next`."""
+        accept = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+        finger = task.kind == "activitypub-finger"
+        r = cls.get(ctx, task.url, target["label"], accept=None if finger else accept)
+        data = _obj(cls.load(ctx, r, target["label"]) if r else None)
+        if not data:
+            return []
+        page = int(task.hints.get("page", 0))
+
+        def follow(url: Any, kind: str, next_page: int) -> list[Task]:
+            if not isinstance(url, str) or not url:
+                return []
+            url = urljoin(task.url, url)
+            if not _same_host(url, base):
+                ctx.unreachable(url, f"{target['label']}: points to another server: not followed")
+                return []
+            return [Task(url, kind, 0, task.url, {"target": target, "page": next_page})]
+
+        if finger:
+            links = [x for x in data.get("links") or [] if isinstance(x, dict) and x.get("rel") == "self"]
+            actor = next((x.get("href") for x in links if "activity+json" in str(x.get("type"))), None)
+            return follow(actor, "activitypub-actor", 0)
+        if task.kind == "activitypub-actor":
+            return follow(data.get("outbox"), "activitypub-outbox", 0)
+        out: list[Task] = []
+        first = data.get("first")
+        if data.get("type") == "OrderedCollection":  # the collection: its first page
+            if isinstance(first, dict):  # embedded
+                data, page = first, 1
+            else:
+                return follow(first, "activitypub-outbox", 1)
+        for activity in data.get("orderedItems") or []:
+            obj = _obj(_obj(activity).get("object"))
+            post_url = str(obj.get("url") or obj.get("id") or "")
+            hints = _hints(post_url, target["label"], obj.get("published") or _obj(activity).get("published"))
+            for att in obj.get("attachment") or []:
+                att = _obj(att)
+                url = att.get("url")
+                if isinstance(url, list):  # a list of links: the first
+                    url = _obj(url[0]).get("href") if url else None
+                if str(att.get("mediaType", "")).startswith(("image/", "video/")) or att.get("type") in (
+                    "Image",
+                    "Video",
+                ):
+                    t = _media_task(url if isinstance(url, str) else None, post_url, hints)
+                    if t:
+                        out.append(t)
+        if page < int(ctx.config.get("pages") or 10):
+            out += follow(data.get("next"), "activitypub-outbox", page + 1)
         return out
 
     @classmethod
