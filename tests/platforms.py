@@ -205,6 +205,17 @@ class PlatformSite:
                 {"kind": "Listing", "data": {"after": None, "dist": 1, "children": children, "before": None}}
             )
 
+        def reddit_spent(reset: str):
+            def answer(q):
+                if "after" in q:
+                    return self._json({"kind": "Listing", "data": {"after": None, "children": []}})
+                data = {"kind": "Listing", "data": {"after": "t3_z", "children": []}}
+                return self._json(data, headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset})
+
+            return answer
+
+        r["/r/slow/new.json"] = reddit_spent("1")
+        r["/r/spent/new.json"] = reddit_spent("900")
         r["/r/leaks/new.json"] = reddit_leaks
         r["/r/closed/new.json"] = lambda q: self._json({"reason": "private", "message": "Forbidden", "error": 403}, 403)
         r["/r/gone/new.json"] = lambda q: self._json({"reason": "banned", "message": "Not Found", "error": 404}, 404)

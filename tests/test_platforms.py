@@ -56,6 +56,15 @@ def test_reddit_listing_pages_after_a_429_and_records_deleted_and_private(store,
     assert any(w.startswith("r/gone: not found") and "banned" in w for w in why)
 
 
+def test_reddit_rate_limit_headers_pace_the_next_page(store, samples, site):
+    report, _found = _run(store, "rl", samples, site, "reddit", ["r/slow", "r/spent"])
+    first = site.hits["/r/slow/new.json?limit=100&raw_json=1"][0]
+    [second] = site.hits["/r/slow/new.json?limit=100&raw_json=1&after=t3_z"]
+    assert second - first >= 1.0  # no request left: waited for X-Ratelimit-Reset
+    assert "/r/spent/new.json?limit=100&raw_json=1&after=t3_z" not in site.hits  # a 900 s window: not waited
+    assert any("rate limit used up for 9" in w for w in _why(report))
+
+
 def test_bluesky_author_feed_with_cursor_and_search(store, samples, site):
     report, found = _run(
         store, "bs", samples, site, "bluesky", ["@dana.example", "search:beach", "@banned.example"], web_base=site.base
