@@ -496,16 +496,14 @@ def test_factory_reset_refuses_a_store_with_sightings(server):
         store.close()
 
 
-def test_roles_dev_and_refusing_to_listen_beyond_loopback(tmp_path, cli, monkeypatch):
+def test_roles_and_dev(tmp_path, cli, monkeypatch):
     import uvicorn
 
     from unleak.serve import ServeConfig, create_app
     from unleak.store import open_store
 
-    with pytest.raises(Exception, match="authentication"):
-        cli("serve", "--host", "0.0.0.0")
-    with pytest.raises(Exception, match="authentication"):
-        cli("serve", "--host", "192.168.1.10", "--port", "5999")
+    with pytest.raises(Exception, match="bad --host"):
+        cli("serve", "--host", "no such host")
     # an internet-facing instance: matcher only (a real uvicorn, in a thread of this process)
     store = open_store(f"sqlite:///{tmp_path / 'roles.db'}")
     app = create_app(ServeConfig(roles=("matcher",)), store)

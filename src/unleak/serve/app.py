@@ -21,8 +21,10 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from unleak import platform_banks as pb
+from unleak import serve_keys as ks
 from unleak.config import MediaLimits
 from unleak.errors import UnleakError
+from unleak.serve import guard
 from unleak.store.db import Store, open_store
 
 ROLES = ("hasher", "matcher", "curator")
@@ -39,6 +41,9 @@ class ServeConfig:
     allow_networks: tuple[str, ...] = ()
     max_upload_bytes: int = pb.DEFAULT_MAX_UPLOAD
     limits: MediaLimits = field(default_factory=MediaLimits.from_env)
+    beyond_loopback: bool = False  # listening beyond loopback: every request needs a key
+    rate_per_s: float | None = None  # per key, unless the key sets its own; None: unlimited
+    max_json_bytes: int = 1024 * 1024  # any body that is not a multipart upload
 
     def to_env(self) -> dict[str, str]:
         """For worker processes, which build their app from the environment."""
@@ -47,6 +52,8 @@ class ServeConfig:
             "UNLEAK_SERVE_DEV": "1" if self.dev else "",
             "UNLEAK_SERVE_ALLOW": ",".join(self.allow_networks),
             "UNLEAK_SERVE_MAX_UPLOAD": str(self.max_upload_bytes),
+            "UNLEAK_SERVE_BEYOND_LOOPBACK": "1" if self.beyond_loopback else "",
+            "UNLEAK_SERVE_RATE": "" if self.rate_per_s is None else str(self.rate_per_s),
             **({"UNLEAK_DB": self.db_url} if self.db_url else {}),
         }
 
@@ -60,6 +67,8 @@ class ServeConfig:
             db_url=os.environ.get("UNLEAK_DB"),
             allow_networks=allow,
             max_upload_bytes=int(os.environ.get("UNLEAK_SERVE_MAX_UPLOAD", pb.DEFAULT_MAX_UPLOAD)),
+            beyond_loopback=bool(os.environ.get("UNLEAK_SERVE_BEYOND_LOOPBACK")),
+            rate_per_s=float(rate) if (rate := os.environ.get("UNLEAK_SERVE_RATE")) else None,
         )
 
     def media_limits(self) -> MediaLimits:
@@ -92,6 +101,8 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
     )
     app.state.store, app.state.matcher, app.state.cfg = store, matcher, cfg
     _errors(app)
+    app.state.keys = guard.install(app, store, beyond_loopback=cfg.beyond_loopback, rate_per_s=cfg.rate_per_s)
+    app.add_middleware(guard.BodyLimit, max_upload=limits.max_file_bytes, max_json=cfg.max_json_bytes)
 
     @contextmanager
     def session() -> Iterator[Session]:
@@ -141,18 +152,23 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
             raise pb.BadRequest("Missing multipart/form-data file upload")
         try:
             form = await request.form(max_files=2, max_fields=10)
+        except pb.PlatformError:
+            raise
         except StarletteHTTPException as exc:
             raise pb.BadRequest(f"bad multipart upload: {exc.detail}") from None
         except Exception as exc:  # noqa: BLE001 - the multipart parser raises several kinds
             raise pb.BadRequest(f"bad multipart upload: {exc}") from None
-        files = [(k, v) for k, v in form.multi_items() if isinstance(v, UploadFile)]
-        if not files:
-            raise pb.BadRequest("Missing multipart/form-data file upload")
-        if len(files) > 1:
-            raise pb.BadRequest("Only one file allowed per request")
-        field_name, upload = files[0]
-        ct = pb.content_type(field_name)
-        data = await upload.read(limits.max_file_bytes + 1)
+        try:
+            files = [(k, v) for k, v in form.multi_items() if isinstance(v, UploadFile)]
+            if not files:
+                raise pb.BadRequest("Missing multipart/form-data file upload")
+            if len(files) > 1:
+                raise pb.BadRequest("Only one file allowed per request")
+            field_name, upload = files[0]
+            ct = pb.content_type(field_name)
+            data = await upload.read(limits.max_file_bytes + 1)
+        finally:
+            await form.close()
         if len(data) > limits.max_file_bytes:
             raise pb.TooLarge(f"Content too large: over {limits.max_file_bytes:,} bytes")
         types = request.query_params.get("types")
@@ -168,6 +184,7 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
 
     @m.get("/lookup")
     def lookup_get(
+        request: Request,
         signal: str | None = None,
         signal_type: str | None = None,
         url: str | None = None,
@@ -177,7 +194,7 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
         seed: str | None = None,
         bypass_coinflip: bool = False,  # accepted but, as in HMA, not applied to GET
     ) -> dict[str, Any]:
-        wanted = banks_param(banks)
+        wanted = guard.bank_scope(request, banks_param(banks))
         if url:
             if not hasher_on:
                 raise pb.Forbidden("Hashing is disabled, missing role")
@@ -197,7 +214,7 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
         hashes = await _hash_upload(request)
         q = request.query_params
         bypass = q.get("bypass_coinflip", "false") == "true"
-        wanted, seed = banks_param(q.get("banks")), q.get("seed")
+        wanted, seed = guard.bank_scope(request, banks_param(q.get("banks"))), q.get("seed")
 
         def run() -> dict[str, Any]:
             with session() as s:
@@ -210,10 +227,11 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
 
     @m.get("/raw_lookup")
     def raw_lookup(
-        signal: str, signal_type: str, banks: str | None = None, include_distance: bool = False
+        request: Request, signal: str, signal_type: str, banks: str | None = None, include_distance: bool = False
     ) -> dict[str, list[Any]]:
+        wanted = guard.bank_scope(request, banks_param(banks))
         with session() as s:
-            hits = pb.raw_lookup(s, matcher, signal_type, signal, banks_param(banks))
+            hits = pb.raw_lookup(s, matcher, signal_type, signal, wanted)
         if include_distance:
             return {"matches": [{"bank_content_id": x.content_id, "distance": str(x.distance)} for x in hits]}
         return {"matches": [x.content_id for x in hits]}
@@ -342,6 +360,12 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
     @c.get("/signal_type")
     def signal_types() -> list[dict[str, Any]]:
         return [{"name": name, "enabled_ratio": 1.0} for name in pb.SIGNAL_TYPES]
+
+    @c.get("/audit")
+    def audit(since: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        when = ks.parse_since(since)
+        with session() as s:
+            return [ks.audit_json(row) for row in ks.audit_since(s, when, limit)]
 
     @c.get("/signal_type/index")
     def signal_type_index() -> dict[str, Any]:

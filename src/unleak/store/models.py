@@ -434,3 +434,36 @@ class PlatformChange(Base):
     content_id: Mapped[int] = mapped_column(Integer, default=0)
     type: Mapped[str] = mapped_column(String(40), default="")
     value: Mapped[str] = mapped_column(Text, default="")
+
+
+class ServeKey(Base):
+    """An API key of `unleak serve`: a role (hasher, matcher, curator), optionally one bank.
+
+    Only the argon2id hash of the key's secret is kept (`unleak.auth`); the key itself is shown
+    once, when it is made. A revoked key stays, so the audit log keeps naming it.
+    """
+
+    __tablename__ = "serve_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    bank: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    secret_hash: Mapped[str] = mapped_column(Text)
+    rate_per_s: Mapped[float | None] = mapped_column(Float, nullable=True)  # None: the server's default
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ServeAudit(Base):
+    """One curator action of `unleak serve` (append-only): who, what, on which bank, the outcome."""
+
+    __tablename__ = "serve_audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: an open (keyless) server
+    key_name: Mapped[str] = mapped_column(String(100), default="")
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(Text)
+    bank: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    status: Mapped[int] = mapped_column(Integer)
+    client: Mapped[str] = mapped_column(String(64), default="")
