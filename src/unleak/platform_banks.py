@@ -39,6 +39,7 @@ from unleak.store.models import (
     PlatformChange,
     PlatformContent,
     PlatformSignal,
+    PlatformSignalType,
     Sighting,
 )
 
@@ -112,6 +113,32 @@ def content_type(name: object) -> str:
     if not isinstance(name, str) or name not in CONTENT_TYPES:
         raise BadRequest(f"No such ContentType '{name}'; known: {', '.join(CONTENT_TYPES)}")
     return name
+
+
+def signal_type_ratios(s: Session) -> dict[str, float]:
+    """Each signal type's enabled_ratio (1.0 unless set)."""
+    stored = {
+        name: ratio for name, ratio in s.execute(select(PlatformSignalType.name, PlatformSignalType.enabled_ratio))
+    }
+    return {name: stored.get(name, 1.0) for name in SIGNAL_TYPES}
+
+
+def update_signal_type(s: Session, name: str, payload: object) -> dict[str, object]:
+    """HMA's `PUT /c/signal_type/<name>` `{"enabled_ratio": float}`. A type's ratio is applied as
+    a bank's is, with the same coin flip per request (0.0: the type is never matched)."""
+    st = signal_type(name)
+    if not isinstance(payload, dict) or set(payload) - {"enabled_ratio"} or "enabled_ratio" not in payload:
+        raise BadRequest('Expected {"enabled_ratio": <number between 0.0 and 1.0>}')
+    ratio = _ratio(payload["enabled_ratio"], None, 1.0)
+    _lock_log(s)
+    row = s.get(PlatformSignalType, st.name)
+    if row is None:
+        s.add(PlatformSignalType(name=st.name, enabled_ratio=ratio))
+    else:
+        row.enabled_ratio = ratio
+    s.add(PlatformChange(op="stype", type=st.name, value=repr(ratio)))
+    s.flush()
+    return {"name": st.name, "enabled_ratio": ratio}
 
 
 # --- banks -------------------------------------------------------------------------------------
@@ -260,9 +287,19 @@ def add_content(
     return content
 
 
+MAX_ID = 2**63 - 1
+
+
+def _content(s: Session, content_id: int) -> PlatformContent | None:
+    """The content item with this id; None also for ids no database column can hold."""
+    if not 0 < content_id <= MAX_ID:
+        return None
+    return s.get(PlatformContent, content_id)
+
+
 def get_content(s: Session, bank_name: str, content_id: int) -> PlatformContent:
     bank = get_bank(s, bank_name)
-    content = s.get(PlatformContent, content_id)
+    content = _content(s, content_id)
     if content is None or content.bank_id != bank.id:
         raise Missing("content not found")
     return content
@@ -310,7 +347,7 @@ def update_content(
 def delete_content(s: Session, bank_name: str, content_id: int) -> int:
     """1 when removed (and unmatchable from the next request on), 0 when there was none."""
     bank = s.scalar(select(PlatformBank).where(PlatformBank.name == bank_name))
-    content = s.get(PlatformContent, content_id)
+    content = _content(s, content_id)
     if bank is None or content is None or content.bank_id != bank.id:
         return 0
     _lock_log(s)
@@ -459,6 +496,7 @@ class PlatformMatcher:
         self._exact: dict[str, dict[str, set[int]]] = {}
         self._of: dict[int, list[tuple[str, str]]] = {}  # content id -> its (type, value)
         self._seq = 0
+        self.type_ratio: dict[str, float] = {}
         self.loaded = False
         self.built_to = -1  # unix time of the newest change applied
 
@@ -469,6 +507,7 @@ class PlatformMatcher:
             self._pdq = MultiIndexHash()
             self._exact, self._of = {}, {}
             self._seq = int(s.scalar(select(func.coalesce(func.max(PlatformChange.seq), 0))) or 0)
+            self.type_ratio = signal_type_ratios(s)
             rows = s.execute(select(PlatformSignal.content_id, PlatformSignal.type, PlatformSignal.value))
             pdq_ids, pdq_hex = [], []
             for cid, type_, value in rows:
@@ -501,6 +540,8 @@ class PlatformMatcher:
                     self._remove(cid)
                 elif op == "reset":
                     self._pdq, self._exact, self._of = MultiIndexHash(), {}, {}
+                elif op == "stype":
+                    self.type_ratio[type_] = float(value)
                 self._seq = seq
                 self.built_to = int(time.time())
 
@@ -594,6 +635,8 @@ def lookup(
     now = time.time()
     coinflip = 0.0 if bypass_coinflip else random.Random(seed).random()
     out: dict[str, list[dict[str, object]]] = {}
+    if matcher.type_ratio.get(st.name, 1.0) < coinflip or matcher.type_ratio.get(st.name, 1.0) == 0.0:
+        return out
     for hit in sorted(hits, key=lambda h: h.content_id):
         row = rows.get(hit.content_id)
         if row is None or not is_enabled(row[2], now) or row[1] < coinflip:

@@ -14,7 +14,9 @@ from typing import Any
 
 from fastapi import APIRouter, Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -29,6 +31,30 @@ from unleak.store.db import Store, open_store
 
 ROLES = ("hasher", "matcher", "curator")
 TITLE = "Open Media Match API"
+
+
+class Message(BaseModel):
+    """Every error's body, as HMA's: `{"message": "..."}`."""
+
+    message: str
+
+
+_WHY = {
+    400: "Bad input: an invalid hash, type, name, field or file",
+    401: "No API key, or an invalid or revoked one (once any key exists, or beyond loopback)",
+    403: "The key lacks the role or bank, or the action is refused",
+    404: "No such bank, content or route",
+    413: "The body or file is too large, or decodes to too many pixels",
+    429: "Too many requests for this key (see Retry-After)",
+    503: "The index is not loaded yet",
+}
+
+
+def _codes(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": Message, "description": _WHY[code]} for code in codes}
+
+
+GUARDED = (400, 401, 403, 413, 429)
 
 
 @dataclass
@@ -113,7 +139,7 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
         return set(banks.split(",")) if banks else None
 
     # --- health --------------------------------------------------------------------------------
-    @app.get("/status", response_class=PlainTextResponse, tags=["Core"])
+    @app.get("/status", response_class=PlainTextResponse, tags=["Core"], responses=_codes(503))
     def status() -> PlainTextResponse:
         if not matcher.loaded:
             return PlainTextResponse("INDEX-NOT-LOADED", status_code=503)
@@ -132,7 +158,7 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
         return RedirectResponse("/status", status_code=302)
 
     # --- hashing -------------------------------------------------------------------------------
-    h = APIRouter(prefix="/h", tags=["Hashing"])
+    h = APIRouter(prefix="/h", tags=["Hashing"], responses=_codes(*GUARDED))
 
     @h.get("/hash")
     def hash_get(url: str, content_type: str | None = None, types: str | None = None) -> dict[str, str]:
@@ -145,7 +171,8 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
         return pb.hash_media(data, content_type, types.split(",") if types else None, limits)
 
     async def _hash_upload(request: Request) -> dict[str, str]:
-        declared = int(request.headers.get("content-length") or 0)
+        length = request.headers.get("content-length", "")
+        declared = int(length) if length.isdigit() else 0
         if declared > limits.max_file_bytes + 1024 * 1024:
             raise pb.TooLarge(f"Content too large: over {limits.max_file_bytes:,} bytes")
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
@@ -179,7 +206,7 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
         return await _hash_upload(request)
 
     # --- matching ------------------------------------------------------------------------------
-    m = APIRouter(prefix="/m", tags=["Matching"])
+    m = APIRouter(prefix="/m", tags=["Matching"], responses=_codes(*GUARDED))
     hasher_on = "hasher" in cfg.roles
 
     @m.get("/lookup")
@@ -251,7 +278,7 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
         return out
 
     # --- curation ------------------------------------------------------------------------------
-    c = APIRouter(prefix="/c", tags=["Curation"])
+    c = APIRouter(prefix="/c", tags=["Curation"], responses=_codes(*GUARDED, 404))
 
     def _json_object(payload: Any) -> dict[str, Any]:
         if not isinstance(payload, dict):
@@ -359,7 +386,13 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
 
     @c.get("/signal_type")
     def signal_types() -> list[dict[str, Any]]:
-        return [{"name": name, "enabled_ratio": 1.0} for name in pb.SIGNAL_TYPES]
+        with session() as s:
+            return [{"name": name, "enabled_ratio": r} for name, r in pb.signal_type_ratios(s).items()]
+
+    @c.put("/signal_type/{signal_type_name}")
+    def signal_type_update(signal_type_name: str, payload: Any = Body(...)) -> dict[str, Any]:
+        with session() as s:
+            return pb.update_signal_type(s, signal_type_name, payload)
 
     @c.get("/audit")
     def audit(since: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
@@ -381,9 +414,9 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
             app.include_router(router)
 
     if cfg.dev:
-        d = APIRouter(prefix="/dev", tags=["Development"])
+        d = APIRouter(prefix="/dev", tags=["Development"], responses=_codes(401, 403, 429))
 
-        @d.post("/factory_reset")
+        @d.post("/factory_reset", status_code=302, response_class=RedirectResponse)
         def factory_reset() -> RedirectResponse:
             with session() as s:
                 pb.factory_reset(s)
@@ -392,7 +425,33 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
             return RedirectResponse("/status", status_code=302)
 
         app.include_router(d)
+    _real_status_codes(app)
     return app
+
+
+def _real_status_codes(app: FastAPI) -> None:
+    """The OpenAPI document lists the codes the server answers: FastAPI's default 422 is never
+    sent (bad parameters are a 400 `{"message"}`, as in HMA), so it is taken out."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            for path in doc.get("paths", {}).values():
+                for op in path.values():
+                    responses = op.get("responses", {})
+                    if responses.pop("422", None) is not None:
+                        responses.setdefault("400", {"description": _WHY[400], "content": _message_content()})
+            schemas = doc.get("components", {}).get("schemas", {})
+            schemas.pop("HTTPValidationError", None)
+            schemas.pop("ValidationError", None)
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _message_content() -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": "#/components/schemas/Message"}}}
 
 
 def _message(status: int, message: str) -> JSONResponse:

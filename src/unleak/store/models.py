@@ -467,3 +467,11 @@ class ServeAudit(Base):
     bank: Mapped[str | None] = mapped_column(String(200), nullable=True)
     status: Mapped[int] = mapped_column(Integer)
     client: Mapped[str] = mapped_column(String(64), default="")
+
+
+class PlatformSignalType(Base):
+    """A signal type's setting in `unleak serve` (HMA's `PUT /c/signal_type/<name>`); absent: 1.0."""
+
+    __tablename__ = "platform_signal_types"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    enabled_ratio: Mapped[float] = mapped_column(Float, default=1.0)

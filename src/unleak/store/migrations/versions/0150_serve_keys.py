@@ -1,4 +1,4 @@
-"""API keys and the curator audit log of `unleak serve`
+"""API keys, the curator audit log and signal type settings of `unleak serve`
 
 Revision ID: 0150_serve_keys
 Revises: 0110_platform_banks
@@ -42,9 +42,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(op.f("ix_serve_audit_at"), "serve_audit", ["at"], unique=False)
+    op.create_table(
+        "platform_signal_types",
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("enabled_ratio", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("platform_signal_types")
     op.drop_index(op.f("ix_serve_audit_at"), table_name="serve_audit")
     op.drop_table("serve_audit")
     op.drop_table("serve_keys")
