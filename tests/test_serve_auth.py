@@ -88,9 +88,7 @@ def serving(db_url: str, **cfg_args) -> Iterator[httpx.Client]:
 def _cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`unleak ...` in its own process: another process than the server's, as in production."""
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), UNLEAK_DB=db_url)
-    return subprocess.run(
-        [sys.executable, "-m", "unleak", *args], env=env, capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([sys.executable, "-m", "unleak", *args], env=env, capture_output=True, text=True, timeout=120)
 
 
 def _add_key(db_url: str, name: str, role: str, bank: str | None = None, rate: float | None = None) -> str:
@@ -150,9 +148,7 @@ def test_open_until_a_key_exists_then_roles_gate_every_group(db_url):
             r = h.get("/c/banks", headers={"Authorization": header})
             assert r.status_code == 401 and r.json()["message"], header
         # roles gate /c, /m, /h as HMA's role flags do
-        assert h.get("/c/banks", headers=_auth(curator)).json() == [
-            {"name": "BANK_A", "matching_enabled_ratio": 1.0}
-        ]
+        assert h.get("/c/banks", headers=_auth(curator)).json() == [{"name": "BANK_A", "matching_enabled_ratio": 1.0}]
         q = {"signal_type": "pdq", "signal": PDQ_A}
         found = h.get("/m/lookup", params=q, headers=_auth(matcher)).json()
         assert list(found) == ["BANK_A"]
@@ -261,9 +257,7 @@ def test_rate_and_size_limits(db_url):
                 yield b"A" * 8192
             yield b'"}'
 
-        r = h.post(
-            "/c/banks", content=chunks(), headers={**_auth(curator), "content-type": "application/json"}
-        )
+        r = h.post("/c/banks", content=chunks(), headers={**_auth(curator), "content-type": "application/json"})
         assert r.status_code == 413 and set(r.json()) == {"message"}
         assert h.get("/c/banks", headers=_auth(curator)).json() == []
 

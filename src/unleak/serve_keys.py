@@ -36,6 +36,7 @@ ROLES = ("hasher", "matcher", "curator")
 TOKEN_PREFIX = "unleak"
 KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}")
 # Paths every client may reach without a key: health checks (load balancers) and the API's shape.
+METRICS_PATH = "/metrics"
 OPEN_PATHS = frozenset({"/", "/status", "/status/live", "/site-map", "/openapi/openapi.json"})
 _BANK_PATH = re.compile(r"^/c/bank/([^/]+)(?:/|$)")
 # A bank-limited curator may still read what every client needs to build requests.
@@ -237,6 +238,8 @@ def role_for(path: str) -> str | None:
         return "hasher"
     if path.startswith("/m/") or path == "/m":
         return "matcher"
+    if path == METRICS_PATH:
+        return "any"  # a key of any role (a scraper's), once keys are required
     return "curator"  # /c, /dev, /metrics and anything unknown: the most trusted role
 
 
@@ -248,7 +251,7 @@ def bank_of(path: str) -> str | None:
 def refusal(key: KeyInfo, method: str, path: str) -> str | None:
     """Why `key` may not make this request (the 403 message), or None when it may."""
     role = role_for(path)
-    if role is None:
+    if role is None or role == "any":
         return None
     if role not in key.roles:
         return f"this key has no {role} role"

@@ -37,6 +37,9 @@ def serve(
     ),
     max_upload_mb: int = typer.Option(100, "--max-upload-mb", help="Largest upload or fetched file, in MB."),
     rate: float = typer.Option(0, "--rate", help="Requests a second per API key (0: unlimited; a key's own wins)."),
+    access_log: bool = typer.Option(
+        True, "--access-log/--no-access-log", help="JSON access log on stderr (never query strings)."
+    ),
 ) -> None:
     """Run the matching service (HMA's API) on the store's platform banks until interrupted."""
     if ctx.invoked_subcommand is not None:
@@ -53,6 +56,7 @@ def serve(
         max_upload_bytes=max_upload_mb * 1024 * 1024,
         beyond_loopback=not is_loopback(host),
         rate_per_s=rate or None,
+        access_log=access_log,
     )
     output.console.print(
         f"unleak serve on http://{host}:{port} (roles {','.join(cfg.roles)}{', dev' if dev else ''}); "

@@ -23,6 +23,10 @@ __all__ = [
 ]
 
 
+# On SIGTERM or Ctrl-C: stop accepting, let requests in flight finish for up to this long, then exit.
+GRACE_S = 10
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -78,7 +82,7 @@ def run(cfg: ServeConfig, host: str = "127.0.0.1", port: int = 5000, workers: in
         raise UnleakError("--workers must be at least 1")
     if workers == 1:
         app = create_app(cfg)
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=GRACE_S)
         return
     from unleak.store.db import open_store
 
@@ -92,4 +96,5 @@ def run(cfg: ServeConfig, host: str = "127.0.0.1", port: int = 5000, workers: in
         workers=workers,
         log_level="warning",
         access_log=False,
+        timeout_graceful_shutdown=GRACE_S,
     )

@@ -26,7 +26,7 @@ from unleak import platform_banks as pb
 from unleak import serve_keys as ks
 from unleak.config import MediaLimits
 from unleak.errors import UnleakError
-from unleak.serve import guard
+from unleak.serve import guard, ops
 from unleak.store.db import Store, open_store
 
 ROLES = ("hasher", "matcher", "curator")
@@ -70,6 +70,7 @@ class ServeConfig:
     beyond_loopback: bool = False  # listening beyond loopback: every request needs a key
     rate_per_s: float | None = None  # per key, unless the key sets its own; None: unlimited
     max_json_bytes: int = 1024 * 1024  # any body that is not a multipart upload
+    access_log: bool = True  # JSON lines on stderr, without query strings
 
     def to_env(self) -> dict[str, str]:
         """For worker processes, which build their app from the environment."""
@@ -80,6 +81,7 @@ class ServeConfig:
             "UNLEAK_SERVE_MAX_UPLOAD": str(self.max_upload_bytes),
             "UNLEAK_SERVE_BEYOND_LOOPBACK": "1" if self.beyond_loopback else "",
             "UNLEAK_SERVE_RATE": "" if self.rate_per_s is None else str(self.rate_per_s),
+            "UNLEAK_SERVE_ACCESS_LOG": "1" if self.access_log else "",
             **({"UNLEAK_DB": self.db_url} if self.db_url else {}),
         }
 
@@ -95,6 +97,7 @@ class ServeConfig:
             max_upload_bytes=int(os.environ.get("UNLEAK_SERVE_MAX_UPLOAD", pb.DEFAULT_MAX_UPLOAD)),
             beyond_loopback=bool(os.environ.get("UNLEAK_SERVE_BEYOND_LOOPBACK")),
             rate_per_s=float(rate) if (rate := os.environ.get("UNLEAK_SERVE_RATE")) else None,
+            access_log=bool(os.environ.get("UNLEAK_SERVE_ACCESS_LOG", "1")),
         )
 
     def media_limits(self) -> MediaLimits:
@@ -129,6 +132,9 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
     _errors(app)
     app.state.keys = guard.install(app, store, beyond_loopback=cfg.beyond_loopback, rate_per_s=cfg.rate_per_s)
     app.add_middleware(guard.BodyLimit, max_upload=limits.max_file_bytes, max_json=cfg.max_json_bytes)
+    metrics = ops.Metrics(lambda: {name: matcher.size(name) for name in pb.SIGNAL_TYPES})
+    ops.install(app, metrics, access_log=cfg.access_log)
+    app.state.metrics = metrics
 
     @contextmanager
     def session() -> Iterator[Session]:
@@ -228,11 +234,15 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
             hashes = _hash_url(url, content_type, types)
             with session() as s:
                 resp = {t: pb.lookup(s, matcher, t, v, banks=wanted, seed=seed) for t, v in hashes.items()}
+            for t, answer in resp.items():
+                metrics.lookup(t, answer)
             return resp.get(signal_type, {}) if signal_type is not None else resp
         if not signal or not signal_type:
             raise pb.BadRequest("Either url or both signal and signal_type are required")
         with session() as s:
-            return pb.lookup(s, matcher, signal_type, signal, banks=wanted, seed=seed)
+            answer = pb.lookup(s, matcher, signal_type, signal, banks=wanted, seed=seed)
+        metrics.lookup(signal_type, answer)
+        return answer
 
     @m.post("/lookup")
     async def lookup_post(request: Request) -> dict[str, Any]:
@@ -250,7 +260,10 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
                     for t, v in hashes.items()
                 }
 
-        return await run_in_threadpool(run)
+        resp = await run_in_threadpool(run)
+        for t, answer in resp.items():
+            metrics.lookup(t, answer)
+        return resp
 
     @m.get("/raw_lookup")
     def raw_lookup(
