@@ -12,6 +12,7 @@ matched, or not, on the very next request, in every server process, without rebu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -19,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import delete, func, select, text
@@ -38,6 +40,9 @@ from unleak.store.models import (
     PlatformBank,
     PlatformChange,
     PlatformContent,
+    PlatformFeedback,
+    PlatformFlood,
+    PlatformMatchSeen,
     PlatformSignal,
     PlatformSignalType,
     Sighting,
@@ -166,7 +171,50 @@ def _ratio(enabled_ratio: object, enabled: object, default: float) -> float:
 
 
 def bank_json(bank: PlatformBank) -> dict[str, object]:
-    return {"name": bank.name, "matching_enabled_ratio": bank.enabled_ratio}
+    """HMA's bank object; unleak's safety settings are added only when set, so a plain bank
+    looks exactly as HMA's does."""
+    out: dict[str, object] = {"name": bank.name, "matching_enabled_ratio": bank.enabled_ratio}
+    if bank.negative:
+        out["negative"] = True
+    if bank.pdq_threshold is not None:
+        out["pdq_threshold"] = bank.pdq_threshold
+    if bank.flood_max_distinct is not None:
+        out["flood"] = {"max_distinct": bank.flood_max_distinct, "window_s": bank.flood_window_s}
+    return out
+
+
+MAX_FLOOD_WINDOW = 30 * 24 * 3600
+_UNSET = object()
+
+
+def apply_safety(bank: PlatformBank, settings: Mapping[str, object]) -> None:
+    """unleak's bank settings from a request body: `negative` (bool), `pdq_threshold` (0..31, or
+    null for HMA's 31), `flood` ({"max_distinct": n >= 1, "window_s": 1..30 days}, or null: off)."""
+    negative = settings.get("negative", _UNSET)
+    if negative is not _UNSET:
+        if not isinstance(negative, bool):
+            raise BadRequest("negative must be true or false")
+        bank.negative = negative
+    threshold = settings.get("pdq_threshold", _UNSET)
+    if threshold is not _UNSET:
+        if threshold is not None and (
+            isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= PdqSignal.threshold
+        ):
+            raise BadRequest(f"pdq_threshold must be an integer from 0 to {PdqSignal.threshold}, or null")
+        bank.pdq_threshold = threshold  # type: ignore[assignment]
+    flood = settings.get("flood", _UNSET)
+    if flood is not _UNSET:
+        if flood is None:
+            bank.flood_max_distinct = bank.flood_window_s = None
+            return
+        if not isinstance(flood, dict) or set(flood) != {"max_distinct", "window_s"}:
+            raise BadRequest('flood must be {"max_distinct": <n>, "window_s": <seconds>} or null')
+        n, w = flood["max_distinct"], flood["window_s"]
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 10**9:
+            raise BadRequest("flood.max_distinct must be a positive integer")
+        if isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= MAX_FLOOD_WINDOW:
+            raise BadRequest(f"flood.window_s must be from 1 to {MAX_FLOOD_WINDOW} seconds")
+        bank.flood_max_distinct, bank.flood_window_s = n, w
 
 
 def list_banks(s: Session) -> list[PlatformBank]:
@@ -180,21 +228,34 @@ def get_bank(s: Session, name: str) -> PlatformBank:
     return bank
 
 
-def create_bank(s: Session, name: object, enabled_ratio: object = None, enabled: object = None) -> PlatformBank:
+def create_bank(
+    s: Session,
+    name: object,
+    enabled_ratio: object = None,
+    enabled: object = None,
+    safety: Mapping[str, object] | None = None,
+) -> PlatformBank:
     name = check_bank_name(name)
     ratio = _ratio(enabled_ratio, enabled, 1.0)
     if s.scalar(select(PlatformBank.id).where(PlatformBank.name == name)) is not None:
         raise Forbidden("Bank already exists")
-    bank = PlatformBank(name=name, enabled_ratio=ratio)
+    bank = PlatformBank(name=name, enabled_ratio=ratio, negative=False)
+    apply_safety(bank, safety or {})
     s.add(bank)
     s.flush()
     return bank
 
 
 def update_bank(
-    s: Session, name: str, new_name: object = None, enabled_ratio: object = None, enabled: object = None
+    s: Session,
+    name: str,
+    new_name: object = None,
+    enabled_ratio: object = None,
+    enabled: object = None,
+    safety: Mapping[str, object] | None = None,
 ) -> PlatformBank:
     bank = get_bank(s, name)
+    apply_safety(bank, safety or {})
     if new_name is not None and new_name != bank.name:
         new_name = check_bank_name(new_name)
         if s.scalar(select(PlatformBank.id).where(PlatformBank.name == new_name)) is not None:
@@ -589,16 +650,36 @@ def _warm_up() -> None:
     scratch.search(rng.integers(0, 256, (1, 32), dtype=np.uint8), radius=PdqSignal.threshold)
 
 
-def _content_rows(s: Session, ids: list[int]) -> dict[int, tuple[str, float, int]]:
-    """content id -> (bank name, bank ratio, disable_until_ts), for the ids still in the store."""
+@dataclass(frozen=True)
+class _Row:
+    bank: str
+    ratio: float
+    disable_until_ts: int
+    negative: bool
+    threshold: int | None
+    flood_max: int | None
+    flood_window: int | None
+
+
+def _content_rows(s: Session, ids: list[int]) -> dict[int, _Row]:
+    """content id -> its bank's settings and its own state, for the ids still in the store."""
     if not ids:
         return {}
     rows = s.execute(
-        select(PlatformContent.id, PlatformBank.name, PlatformBank.enabled_ratio, PlatformContent.disable_until_ts)
+        select(
+            PlatformContent.id,
+            PlatformBank.name,
+            PlatformBank.enabled_ratio,
+            PlatformContent.disable_until_ts,
+            PlatformBank.negative,
+            PlatformBank.pdq_threshold,
+            PlatformBank.flood_max_distinct,
+            PlatformBank.flood_window_s,
+        )
         .join(PlatformBank, PlatformBank.id == PlatformContent.bank_id)
         .where(PlatformContent.id.in_(ids))
     )
-    return {cid: (name, ratio, ts) for cid, name, ratio, ts in rows}
+    return {cid: _Row(*rest) for cid, *rest in rows}
 
 
 def raw_lookup(
@@ -611,7 +692,7 @@ def raw_lookup(
     hits = matcher.query(st, v)
     if banks is not None:
         rows = _content_rows(s, [h.content_id for h in hits])
-        hits = [h for h in hits if h.content_id in rows and rows[h.content_id][0] in banks]
+        hits = [h for h in hits if h.content_id in rows and rows[h.content_id].bank in banks]
     return hits
 
 
@@ -624,9 +705,15 @@ def lookup(
     banks: set[str] | None = None,
     seed: str | None = None,
     bypass_coinflip: bool = False,
-) -> dict[str, list[dict[str, object]]]:
+    explain: bool = False,
+) -> dict[str, object]:
     """HMA's lookup: {bank: [{"bank_content_id", "distance" (a string)}]} from enabled content of
-    banks that pass one coin flip per request (`seed` makes it repeatable)."""
+    banks that pass one coin flip per request (`seed` makes it repeatable).
+
+    unleak's safety rules on top: a bank's own `pdq_threshold`; a match in a negative bank vetoes
+    every other bank's (the answer is `{}`); an item of a flood-protected bank that matches more
+    distinct lookups than allowed in its window is disabled pending review. `explain` adds an
+    "explain" key saying what was held back and why."""
     st = signal_type(type_name)
     v = st.validate(value)
     matcher.sync(s)
@@ -634,17 +721,147 @@ def lookup(
     rows = _content_rows(s, [h.content_id for h in hits])
     now = time.time()
     coinflip = 0.0 if bypass_coinflip else random.Random(seed).random()
-    out: dict[str, list[dict[str, object]]] = {}
-    if matcher.type_ratio.get(st.name, 1.0) < coinflip or matcher.type_ratio.get(st.name, 1.0) == 0.0:
+    out: dict[str, object] = {}
+    why: dict[str, object] = {}
+    type_ratio = matcher.type_ratio.get(st.name, 1.0)
+    if type_ratio < coinflip or type_ratio == 0.0:
+        return {"explain": {"signal_type_disabled": st.name}} if explain else out
+
+    def within(hit: Hit, row: _Row) -> bool:
+        return row.threshold is None or st.exact or hit.distance <= row.threshold
+
+    live = [(h, rows[h.content_id]) for h in sorted(hits, key=lambda h: h.content_id) if h.content_id in rows]
+    veto = [(h, r) for h, r in live if r.negative and within(h, r) and is_enabled(r.disable_until_ts, now)]
+    if veto:
+        if explain:
+            h, r = veto[0]
+            out["explain"] = {
+                "negative_match": {"bank": r.bank, "bank_content_id": h.content_id, "distance": str(h.distance)},
+                "reason": "the upload matches an entry of a negative bank, which vetoes every other bank's match",
+            }
         return out
-    for hit in sorted(hits, key=lambda h: h.content_id):
-        row = rows.get(hit.content_id)
-        if row is None or not is_enabled(row[2], now) or row[1] < coinflip:
+    held: list[dict[str, object]] = []
+    for hit, row in live:
+        if row.negative or not is_enabled(row.disable_until_ts, now) or row.ratio < coinflip:
             continue
-        if banks is not None and row[0] not in banks:
+        if banks is not None and row.bank not in banks:
             continue
-        out.setdefault(row[0], []).append({"bank_content_id": hit.content_id, "distance": str(hit.distance)})
+        if not within(hit, row):
+            held.append({"bank": row.bank, "bank_content_id": hit.content_id, "reason": "over the bank's threshold"})
+            continue
+        if row.flood_max is not None and _flooded(s, hit.content_id, row, st.name, v):
+            held.append({"bank": row.bank, "bank_content_id": hit.content_id, "reason": "flood: disabled for review"})
+            continue
+        match = {"bank_content_id": hit.content_id, "distance": str(hit.distance)}
+        out.setdefault(row.bank, []).append(match)  # type: ignore[union-attr]
+    if explain:
+        why["held_back"] = held
+        out["explain"] = why
     return out
+
+
+def _flooded(s: Session, content_id: int, row: _Row, type_name: str, value: str) -> bool:
+    """Count this lookup against the item; True (and the item disabled, listed at /c/flood) when
+    it has now matched more distinct lookups than its bank allows in the window."""
+    assert row.flood_max is not None and row.flood_window is not None
+    digest = hashlib.sha256(f"{type_name}:{value}".encode()).hexdigest()
+    since = datetime.fromtimestamp(time.time() - row.flood_window, UTC)
+    seen = PlatformMatchSeen
+    known = s.scalar(
+        select(seen.id).where(seen.content_id == content_id, seen.query_digest == digest, seen.at >= since).limit(1)
+    )
+    if known is None:
+        s.add(seen(content_id=content_id, query_digest=digest))
+        s.flush()
+    distinct = int(
+        s.scalar(
+            select(func.count(func.distinct(seen.query_digest))).where(seen.content_id == content_id, seen.at >= since)
+        )
+        or 0
+    )
+    if distinct <= row.flood_max:
+        return False
+    content = s.get(PlatformContent, content_id)
+    if content is not None and content.disable_until_ts != DISABLED:
+        content.disable_until_ts = DISABLED
+        s.add(PlatformFlood(content_id=content_id, bank=row.bank, distinct_uploads=distinct, window_s=row.flood_window))
+        s.flush()
+    return True
+
+
+def flood_list(s: Session) -> list[dict[str, object]]:
+    """Items flood protection disabled, newest first, with their state now (a curator re-enables
+    one with `PUT .../content/<id> {"disable_until_ts": 1}` or deletes it)."""
+    rows = s.execute(
+        select(PlatformFlood, PlatformContent.disable_until_ts)
+        .outerjoin(PlatformContent, PlatformContent.id == PlatformFlood.content_id)
+        .order_by(PlatformFlood.id.desc())
+        .limit(1000)
+    )
+    return [
+        {
+            "bank": f.bank,
+            "bank_content_id": f.content_id,
+            "distinct_uploads": f.distinct_uploads,
+            "window_s": f.window_s,
+            "at": int(f.at.timestamp()),
+            "disable_until_ts": ts,
+            "state": "deleted" if ts is None else ("pending_review" if ts == DISABLED else "re-enabled"),
+        }
+        for f, ts in rows
+    ]
+
+
+VERDICTS = ("confirmed", "false_positive")
+
+
+def add_feedback(s: Session, payload: object, *, key_name: str = "", bank_scope: str | None = None) -> PlatformFeedback:
+    """A platform's verdict on a match: `{"bank_content_id", "signal_type", "signal", "verdict",
+    "note"?}`. The item must exist (in `bank_scope`'s bank, for a key limited to one)."""
+    if not isinstance(payload, dict):
+        raise BadRequest("Expected a JSON object")
+    extra = set(payload) - {"bank_content_id", "signal_type", "signal", "verdict", "note"}
+    if extra:
+        raise BadRequest(f"unknown fields: {', '.join(sorted(map(str, extra)))[:200]}")
+    cid = payload.get("bank_content_id")
+    if isinstance(cid, bool) or not isinstance(cid, int):
+        raise BadRequest("bank_content_id must be an integer")
+    st = signal_type(payload.get("signal_type"))
+    value = st.validate(payload.get("signal"))
+    verdict = payload.get("verdict")
+    if verdict not in VERDICTS:
+        raise BadRequest(f"verdict must be one of {', '.join(VERDICTS)}")
+    note = _check_note(payload.get("note"))
+    content = _content(s, cid)
+    bank = s.get(PlatformBank, content.bank_id) if content is not None else None
+    if content is None or bank is None or (bank_scope is not None and bank.name != bank_scope):
+        raise Missing("content not found")
+    row = PlatformFeedback(
+        content_id=cid, bank=bank.name, signal_type=st.name, signal=value, verdict=verdict, note=note, key_name=key_name
+    )
+    s.add(row)
+    s.flush()
+    return row
+
+
+def feedback_list(s: Session, bank: str | None = None, limit: int = 1000) -> list[dict[str, object]]:
+    q = select(PlatformFeedback).order_by(PlatformFeedback.id.desc()).limit(max(1, min(limit, 10_000)))
+    if bank is not None:
+        q = q.where(PlatformFeedback.bank == bank)
+    return [
+        {
+            "id": f.id,
+            "bank": f.bank,
+            "bank_content_id": f.content_id,
+            "signal_type": f.signal_type,
+            "signal": f.signal,
+            "verdict": f.verdict,
+            **({"note": f.note} if f.note is not None else {}),
+            "key": f.key_name or None,
+            "at": int(f.at.timestamp()),
+        }
+        for f in s.scalars(q)
+    ]
 
 
 def compare(signals: object) -> dict[str, list[object]]:

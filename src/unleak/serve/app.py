@@ -226,6 +226,7 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
         banks: str | None = None,
         seed: str | None = None,
         bypass_coinflip: bool = False,  # accepted but, as in HMA, not applied to GET
+        explain: bool = False,
     ) -> dict[str, Any]:
         wanted = guard.bank_scope(request, banks_param(banks))
         if url:
@@ -233,14 +234,16 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
                 raise pb.Forbidden("Hashing is disabled, missing role")
             hashes = _hash_url(url, content_type, types)
             with session() as s:
-                resp = {t: pb.lookup(s, matcher, t, v, banks=wanted, seed=seed) for t, v in hashes.items()}
+                resp = {
+                    t: pb.lookup(s, matcher, t, v, banks=wanted, seed=seed, explain=explain) for t, v in hashes.items()
+                }
             for t, answer in resp.items():
                 metrics.lookup(t, answer)
             return resp.get(signal_type, {}) if signal_type is not None else resp
         if not signal or not signal_type:
             raise pb.BadRequest("Either url or both signal and signal_type are required")
         with session() as s:
-            answer = pb.lookup(s, matcher, signal_type, signal, banks=wanted, seed=seed)
+            answer = pb.lookup(s, matcher, signal_type, signal, banks=wanted, seed=seed, explain=explain)
         metrics.lookup(signal_type, answer)
         return answer
 
@@ -251,12 +254,13 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
         hashes = await _hash_upload(request)
         q = request.query_params
         bypass = q.get("bypass_coinflip", "false") == "true"
+        explain = q.get("explain", "false") == "true"
         wanted, seed = guard.bank_scope(request, banks_param(q.get("banks"))), q.get("seed")
 
         def run() -> dict[str, Any]:
             with session() as s:
                 return {
-                    t: pb.lookup(s, matcher, t, v, banks=wanted, seed=seed, bypass_coinflip=bypass)
+                    t: pb.lookup(s, matcher, t, v, banks=wanted, seed=seed, bypass_coinflip=bypass, explain=explain)
                     for t, v in hashes.items()
                 }
 
@@ -279,6 +283,13 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
     @m.post("/compare")
     def compare(payload: Any = Body(...)) -> dict[str, list[Any]]:
         return pb.compare(payload)
+
+    @m.post("/feedback")
+    def feedback(request: Request, payload: Any = Body(...)) -> dict[str, Any]:
+        key = request.state.key
+        with session() as s:
+            row = pb.add_feedback(s, payload, key_name=key.name if key else "", bank_scope=key.bank if key else None)
+            return {"id": row.id, "bank": row.bank, "bank_content_id": row.content_id, "verdict": row.verdict}
 
     @m.get("/index/status")
     def index_status(signal_type: str | None = None) -> dict[str, Any]:
@@ -307,7 +318,7 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
     def bank_create(payload: Any = Body(...)) -> dict[str, Any]:
         p = _json_object(payload)
         with session() as s:
-            return pb.bank_json(pb.create_bank(s, p.get("name"), p.get("enabled_ratio"), p.get("enabled")))
+            return pb.bank_json(pb.create_bank(s, p.get("name"), p.get("enabled_ratio"), p.get("enabled"), safety=p))
 
     @c.get("/bank/{bank_name}")
     def bank_get(bank_name: str) -> dict[str, Any]:
@@ -318,7 +329,7 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
     def bank_update(bank_name: str, payload: Any = Body(...)) -> dict[str, Any]:
         p = _json_object(payload)
         with session() as s:
-            bank = pb.update_bank(s, bank_name, p.get("name"), p.get("enabled_ratio"), p.get("enabled"))
+            bank = pb.update_bank(s, bank_name, p.get("name"), p.get("enabled_ratio"), p.get("enabled"), safety=p)
             return pb.bank_json(bank)
 
     @c.delete("/bank/{bank_name}")
@@ -406,6 +417,16 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
     def signal_type_update(signal_type_name: str, payload: Any = Body(...)) -> dict[str, Any]:
         with session() as s:
             return pb.update_signal_type(s, signal_type_name, payload)
+
+    @c.get("/flood")
+    def flood() -> list[dict[str, Any]]:
+        with session() as s:
+            return pb.flood_list(s)
+
+    @c.get("/feedback")
+    def feedback_list(bank: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        with session() as s:
+            return pb.feedback_list(s, bank, limit)
 
     @c.get("/audit")
     def audit(since: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:

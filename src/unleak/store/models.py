@@ -399,6 +399,12 @@ class PlatformBank(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     enabled_ratio: Mapped[float] = mapped_column(Float, default=1.0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Safety settings (unleak's, not HMA's): a negative bank's matches veto the others'; a bank's
+    # own PDQ threshold (stricter than 31); flood protection (None: off).
+    negative: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    pdq_threshold: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    flood_max_distinct: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    flood_window_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class PlatformContent(Base):
@@ -475,3 +481,41 @@ class PlatformSignalType(Base):
     __tablename__ = "platform_signal_types"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     enabled_ratio: Mapped[float] = mapped_column(Float, default=1.0)
+
+
+class PlatformMatchSeen(Base):
+    """A lookup that matched an item of a flood-protected bank: which item, a digest of what was
+    looked up (never the hash itself), when. Counted per item over the bank's window."""
+
+    __tablename__ = "platform_match_seen"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_id: Mapped[int] = mapped_column(Integer, index=True)
+    query_digest: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlatformFlood(Base):
+    """An item disabled by flood protection, pending a curator's review (`GET /c/flood`)."""
+
+    __tablename__ = "platform_flood"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_id: Mapped[int] = mapped_column(Integer, index=True)
+    bank: Mapped[str] = mapped_column(String(200))
+    distinct_uploads: Mapped[int] = mapped_column(Integer)
+    window_s: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlatformFeedback(Base):
+    """A platform's verdict on one match (`POST /m/feedback`): confirmed or false_positive."""
+
+    __tablename__ = "platform_feedback"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_id: Mapped[int] = mapped_column(Integer, index=True)
+    bank: Mapped[str] = mapped_column(String(200), index=True)
+    signal_type: Mapped[str] = mapped_column(String(40))
+    signal: Mapped[str] = mapped_column(Text)
+    verdict: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    key_name: Mapped[str] = mapped_column(String(100), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
