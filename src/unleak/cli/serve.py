@@ -37,6 +37,9 @@ def serve(
     ),
     max_upload_mb: int = typer.Option(100, "--max-upload-mb", help="Largest upload or fetched file, in MB."),
     rate: float = typer.Option(0, "--rate", help="Requests a second per API key (0: unlimited; a key's own wins)."),
+    exchange_dir: Path | None = typer.Option(
+        None, "--exchange-dir", help="Directory local_file exchanges may read te lists from (off without it)."
+    ),
     access_log: bool = typer.Option(
         True, "--access-log/--no-access-log", help="JSON access log on stderr (never query strings)."
     ),
@@ -57,6 +60,7 @@ def serve(
         beyond_loopback=not is_loopback(host),
         rate_per_s=rate or None,
         access_log=access_log,
+        exchange_dir=str(exchange_dir.resolve()) if exchange_dir else None,
     )
     output.console.print(
         f"unleak serve on http://{host}:{port} (roles {','.join(cfg.roles)}{', dev' if dev else ''}); "

@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Body, FastAPI, Request
@@ -23,6 +24,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from unleak import platform_banks as pb
+from unleak import platform_exchanges as px
 from unleak import serve_keys as ks
 from unleak.config import MediaLimits
 from unleak.errors import UnleakError
@@ -71,6 +73,7 @@ class ServeConfig:
     rate_per_s: float | None = None  # per key, unless the key sets its own; None: unlimited
     max_json_bytes: int = 1024 * 1024  # any body that is not a multipart upload
     access_log: bool = True  # JSON lines on stderr, without query strings
+    exchange_dir: str | None = None  # local_file exchanges read only inside it; None: off
 
     def to_env(self) -> dict[str, str]:
         """For worker processes, which build their app from the environment."""
@@ -82,6 +85,7 @@ class ServeConfig:
             "UNLEAK_SERVE_BEYOND_LOOPBACK": "1" if self.beyond_loopback else "",
             "UNLEAK_SERVE_RATE": "" if self.rate_per_s is None else str(self.rate_per_s),
             "UNLEAK_SERVE_ACCESS_LOG": "1" if self.access_log else "",
+            "UNLEAK_SERVE_EXCHANGE_DIR": self.exchange_dir or "",
             **({"UNLEAK_DB": self.db_url} if self.db_url else {}),
         }
 
@@ -98,6 +102,7 @@ class ServeConfig:
             beyond_loopback=bool(os.environ.get("UNLEAK_SERVE_BEYOND_LOOPBACK")),
             rate_per_s=float(rate) if (rate := os.environ.get("UNLEAK_SERVE_RATE")) else None,
             access_log=bool(os.environ.get("UNLEAK_SERVE_ACCESS_LOG", "1")),
+            exchange_dir=os.environ.get("UNLEAK_SERVE_EXCHANGE_DIR") or None,
         )
 
     def media_limits(self) -> MediaLimits:
@@ -417,6 +422,58 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
     def signal_type_update(signal_type_name: str, payload: Any = Body(...)) -> dict[str, Any]:
         with session() as s:
             return pb.update_signal_type(s, signal_type_name, payload)
+
+    exchange_dir = Path(cfg.exchange_dir) if cfg.exchange_dir else None
+
+    @c.get("/exchanges/apis")
+    def exchange_apis() -> list[str]:
+        return list(px.APIS)
+
+    @c.get("/exchanges/api/{api_name}")
+    def exchange_api(api_name: str) -> dict[str, bool]:
+        px.check_api(api_name)
+        return {"supports_authentification": False, "has_set_authentification": False}
+
+    @c.get("/exchanges/api/{api_name}/schema")
+    def exchange_api_schema(api_name: str) -> dict[str, Any]:
+        return px.api_schema(api_name)
+
+    @c.post("/exchanges", status_code=201)
+    def exchange_create(payload: Any = Body(...)) -> dict[str, str]:
+        with session() as s:  # one transaction: a list that cannot be loaded leaves nothing behind
+            px.fetch(s, exchange_dir, px.create(s, exchange_dir, payload).name)
+        return {"message": "Created successfully"}
+
+    @c.get("/exchanges")
+    def exchange_list() -> list[str]:
+        with session() as s:
+            return px.names(s)
+
+    @c.get("/exchange/{exchange_name}")
+    def exchange_get(exchange_name: str) -> dict[str, Any]:
+        with session() as s:
+            return px.config_json(px.get(s, exchange_name))
+
+    @c.get("/exchange/{exchange_name}/status")
+    def exchange_status(exchange_name: str) -> dict[str, Any]:
+        with session() as s:
+            return px.status_json(px.get(s, exchange_name))
+
+    @c.put("/exchange/{exchange_name}")
+    def exchange_update(exchange_name: str, payload: Any = Body(...)) -> dict[str, Any]:
+        with session() as s:
+            return px.config_json(px.set_enabled(s, exchange_name, payload))
+
+    @c.post("/exchange/{exchange_name}/fetch")
+    def exchange_fetch(exchange_name: str) -> dict[str, int]:
+        with session() as s:
+            return px.fetch(s, exchange_dir, exchange_name)
+
+    @c.delete("/exchange/{exchange_name}")
+    def exchange_delete(exchange_name: str) -> dict[str, str]:
+        with session() as s:
+            px.delete(s, exchange_name)
+        return {"message": "Exchange deleted"}
 
     @c.get("/flood")
     def flood() -> list[dict[str, Any]]:

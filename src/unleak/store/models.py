@@ -519,3 +519,17 @@ class PlatformFeedback(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     key_name: Mapped[str] = mapped_column(String(100), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlatformExchange(Base):
+    """A hash-sharing programme a platform bank is filled from (HMA's exchange / collab config)."""
+
+    __tablename__ = "platform_exchanges"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)  # also its bank's name, as in HMA
+    api: Mapped[str] = mapped_column(String(40))
+    api_json: Mapped[str] = mapped_column(Text, default="{}")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    fetched_items: Mapped[int] = mapped_column(Integer, default=0)
+    last_fetch_ts: Mapped[int] = mapped_column(BigInteger, default=-1)
+    last_fetch_ok: Mapped[bool] = mapped_column(Boolean, default=False)

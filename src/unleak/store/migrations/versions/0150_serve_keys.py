@@ -1,5 +1,5 @@
 """`unleak serve`: API keys, the curator audit log, signal type settings, and safety for banks
-(negative banks, per-bank thresholds, flood protection, match feedback)
+(negative banks, per-bank thresholds, flood protection, match feedback) and exchanges
 
 Revision ID: 0150_serve_keys
 Revises: 0110_platform_banks
@@ -89,9 +89,23 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_platform_feedback_bank"), "platform_feedback", ["bank"], unique=False)
     op.create_index(op.f("ix_platform_feedback_content_id"), "platform_feedback", ["content_id"], unique=False)
+    op.create_table(
+        "platform_exchanges",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("api", sa.String(length=40), nullable=False),
+        sa.Column("api_json", sa.Text(), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("fetched_items", sa.Integer(), nullable=False),
+        sa.Column("last_fetch_ts", sa.BigInteger(), nullable=False),
+        sa.Column("last_fetch_ok", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("name"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("platform_exchanges")
     op.drop_index(op.f("ix_platform_feedback_content_id"), table_name="platform_feedback")
     op.drop_index(op.f("ix_platform_feedback_bank"), table_name="platform_feedback")
     op.drop_table("platform_feedback")
