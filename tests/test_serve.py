@@ -158,6 +158,7 @@ def test_health_discovery_and_openapi(server):
     assert h.get("/c/signal_type").json() == [
         {"name": "pdq", "enabled_ratio": 1.0},
         {"name": "video_md5", "enabled_ratio": 1.0},
+        {"name": "vpdq", "enabled_ratio": 1.0},
     ]
     assert h.get("/c/content_type").json() == [{"name": "photo", "enabled": True}, {"name": "video", "enabled": True}]
     status = h.get("/m/index/status").json()
@@ -300,13 +301,46 @@ def test_video_md5_is_exact(server, tiny_video):
 
     h = server.http
     data = tiny_video.read_bytes()
-    assert h.post("/h/hash", files={"video": ("clip.mp4", data)}).json() == {"video_md5": hashlib.md5(data).hexdigest()}
+    md5_only = h.post("/h/hash", params={"types": "video_md5"}, files={"video": ("clip.mp4", data)}).json()
+    assert md5_only == {"video_md5": hashlib.md5(data).hexdigest()}
     bank = _bank(server)
     md5 = "d41d8cd98f00b204e9800998ecf8427e"
     cid = h.post(f"/c/bank/{bank}/signal", json={"video_md5": md5.upper()}).json()["id"]  # normalised, as TE
     got = h.get("/m/lookup", params={"signal_type": "video_md5", "signal": md5}).json()
     assert got == {bank: [{"bank_content_id": cid, "distance": "0"}]}
     assert h.get("/m/lookup", params={"signal_type": "video_md5", "signal": "0" * 32}).json() == {}
+
+
+def test_vpdq_is_served(server, tiny_video):
+    from unleak.signals.media import Media
+    from unleak.signals.vpdq import VpdqSignal, parse_frames
+
+    h = server.http
+    data = tiny_video.read_bytes()
+    hashed = h.post("/h/hash", files={"video": ("clip.mp4", data)}).json()
+    expected = VpdqSignal.compute(Media(path=tiny_video), fast=True).value
+    assert set(hashed) == {"video_md5", "vpdq"} and hashed["vpdq"] == expected
+    bank = _bank(server)
+    r = h.post(f"/c/bank/{bank}/content", files={"video": ("clip.mp4", data)})
+    assert r.status_code == 200 and set(r.json()["signals"]) == {"video_md5", "vpdq"}
+    cid = r.json()["id"]
+    # a lookup by the vPDQ value, and by uploading the same video: matched by vPDQ's rule
+    got = h.get("/m/lookup", params={"signal_type": "vpdq", "signal": hashed["vpdq"]}).json()
+    assert got == {bank: [{"bank_content_id": cid, "distance": "0"}]}
+    upload = h.post("/m/lookup", files={"video": ("again.mp4", data)}).json()
+    assert upload["vpdq"][bank] == [{"bank_content_id": cid, "distance": "0"}]
+    # a video sharing a fifth of the frames is not a match (80% of the query's frames must be)
+    frames = parse_frames(hashed["vpdq"])
+    other = json.dumps([str(f) for f in frames[:1]] + [f"{'0' * 63}{i},100,{i}.0" for i in range(1, 5)])
+    assert h.get("/m/lookup", params={"signal_type": "vpdq", "signal": other}).json() == {}
+    assert h.post("/m/compare", json={"vpdq": [hashed["vpdq"], hashed["vpdq"]]}).json() == {
+        "vpdq": [True, {"distance": 0}]
+    }
+    for bad in ("not json", "[]", '["zz,100,0.0"]', "7"):
+        r = h.get("/m/lookup", params={"signal_type": "vpdq", "signal": bad})
+        assert r.status_code == 400 and r.json() == {"message": "invalid signal: invalid vPDQ hash"}, bad
+    assert h.delete(f"/c/bank/{bank}/content/{cid}").json() == {"deleted": 1}
+    assert h.get("/m/lookup", params={"signal_type": "vpdq", "signal": hashed["vpdq"]}).json() == {}
 
 
 class _Media(http.server.BaseHTTPRequestHandler):

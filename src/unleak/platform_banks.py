@@ -32,6 +32,8 @@ from unleak.index import MultiIndexHash, hashes_from_hex
 from unleak.media.sniff import MediaKind
 from unleak.signals.media import Media
 from unleak.signals.pdq import MIN_QUALITY, PdqSignal, hash_te_compatible
+from unleak.signals.vpdq import FRAME_BITS, FRAME_DISTANCE_MAX, Frame, VpdqSignal, parse_frames, usable
+from unleak.signals.vpdq import compare as compare_videos
 from unleak.store.models import (
     BankItem,
     BankSignal,
@@ -89,10 +91,16 @@ class HmaSignalType:
     lower: bool  # python-threatexchange lower-cases MD5s but refuses upper-case PDQ
     threshold: int
     exact: bool
+    video: bool = False  # vPDQ: a list of frame hashes, matched by vPDQ's rule
 
     def validate(self, value: object) -> str:
         if not isinstance(value, str):
             raise BadRequest(f"invalid signal: {self.error}")
+        if self.video:
+            try:
+                return VpdqSignal.validate(value)
+            except ValueError:
+                raise BadRequest(f"invalid signal: {self.error}") from None
         v = value.strip().lower() if self.lower else value
         if not self.pattern.fullmatch(v):
             raise BadRequest(f"invalid signal: {self.error}")
@@ -104,8 +112,13 @@ SIGNAL_TYPES: dict[str, HmaSignalType] = {
         "pdq", re.compile(r"[0-9a-f]{64}"), "invalid PDQ hash", False, PdqSignal.threshold, exact=False
     ),
     "video_md5": HmaSignalType("video_md5", re.compile(r"[0-9a-f]{32}"), "invalid MD5 hash", True, 0, exact=True),
+    # vPDQ (HMA has no working video similarity by default): the value is python-threatexchange's
+    # serialisation, a JSON list of "pdq_hex,quality,seconds" strings.
+    "vpdq": HmaSignalType(
+        "vpdq", re.compile(""), "invalid vPDQ hash", False, FRAME_DISTANCE_MAX, exact=False, video=True
+    ),
 }
-CONTENT_TYPES: dict[str, tuple[str, ...]] = {"photo": ("pdq",), "video": ("video_md5",)}
+CONTENT_TYPES: dict[str, tuple[str, ...]] = {"photo": ("pdq",), "video": ("video_md5", "vpdq")}
 
 
 def signal_type(name: object) -> HmaSignalType:
@@ -201,7 +214,7 @@ def apply_safety(bank: PlatformBank, settings: Mapping[str, object]) -> None:
             isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= PdqSignal.threshold
         ):
             raise BadRequest(f"pdq_threshold must be an integer from 0 to {PdqSignal.threshold}, or null")
-        bank.pdq_threshold = threshold  # type: ignore[assignment]
+        bank.pdq_threshold = threshold
     flood = settings.get("flood", _UNSET)
     if flood is not _UNSET:
         if flood is None:
@@ -430,7 +443,12 @@ def is_enabled(disable_until_ts: int, now: float | None = None) -> bool:
 # --- publishing a case, resetting --------------------------------------------------------------
 
 # unleak's signal names (by item kind) to HMA's; the same pairs `unleak bank export --format te` writes.
-_PUBLISHED = {("pdq", "image"): "pdq", ("pdq", "hash"): "pdq", ("md5", "video"): "video_md5"}
+_PUBLISHED = {
+    ("pdq", "image"): "pdq",
+    ("pdq", "hash"): "pdq",
+    ("md5", "video"): "video_md5",
+    ("vpdq", "video"): "vpdq",
+}
 
 
 def publish_case(s: Session, case_name: str, bank_name: str) -> int:
@@ -475,25 +493,33 @@ def publish_case(s: Session, case_name: str, bank_name: str) -> int:
     return added
 
 
-def load_te_list(s: Session, bank_name: str, lines: Iterable[str]) -> int:
-    """Add each `<signal_type> <value>` line (python-threatexchange's local-file format, what
-    `unleak bank export --format te` writes) as its own content item. Unknown types are skipped;
-    a bad value refuses the whole list."""
-    get_bank(s, bank_name)
-    items: list[dict[str, str]] = []
-    for number, line in enumerate(lines, 1):
-        parts = line.split()
-        if not parts or parts[0].startswith("#"):
+def parse_te(lines: Iterable[str]) -> list[tuple[str, str]]:
+    """`(signal_type, value)` of each `<signal_type> <value>` line (python-threatexchange's
+    local-file format, what `unleak bank export --format te` writes; a vPDQ value holds spaces).
+    Types this server does not serve are skipped; a bad value refuses the whole list."""
+    out: list[tuple[str, str]] = []
+    for number, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
             continue
-        if len(parts) != 2:
+        type_name, _, value = line.partition(" ")
+        value = value.strip()
+        if not value:
             raise BadRequest(f"line {number}: expected '<signal_type> <value>'")
-        if parts[0] in SIGNAL_TYPES:
+        if type_name in SIGNAL_TYPES:
             try:
-                items.append(check_signals({parts[0]: parts[1]}))
+                out.append((type_name, SIGNAL_TYPES[type_name].validate(value)))
             except BadRequest as exc:
                 raise BadRequest(f"line {number}: {exc.message}") from None
-    for signals in items:
-        add_content(s, bank_name, signals)
+    return out
+
+
+def load_te_list(s: Session, bank_name: str, lines: Iterable[str]) -> int:
+    """Add each line of a te list (`parse_te`) as its own content item."""
+    get_bank(s, bank_name)
+    items = parse_te(lines)
+    for type_name, value in items:
+        add_content(s, bank_name, {type_name: value})
     return len(items)
 
 
@@ -554,6 +580,8 @@ class PlatformMatcher:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pdq = MultiIndexHash()
+        self._frames = MultiIndexHash()  # vPDQ frames under content id << FRAME_BITS | frame number
+        self._videos: dict[int, list[Frame]] = {}
         self._exact: dict[str, dict[str, set[int]]] = {}
         self._of: dict[int, list[tuple[str, str]]] = {}  # content id -> its (type, value)
         self._seq = 0
@@ -565,7 +593,7 @@ class PlatformMatcher:
         """Build from the store. The log position is read first and replay is idempotent, so a
         change committed meanwhile is applied once whether or not the snapshot saw it."""
         with self._lock:
-            self._pdq = MultiIndexHash()
+            self._pdq, self._frames, self._videos = MultiIndexHash(), MultiIndexHash(), {}
             self._exact, self._of = {}, {}
             self._seq = int(s.scalar(select(func.coalesce(func.max(PlatformChange.seq), 0))) or 0)
             self.type_ratio = signal_type_ratios(s)
@@ -575,6 +603,8 @@ class PlatformMatcher:
                 if type_ == "pdq":
                     pdq_ids.append(cid)
                     pdq_hex.append(value)
+                elif type_ == "vpdq":
+                    self._add_video(cid, value)
                 elif type_ in SIGNAL_TYPES:
                     self._exact.setdefault(type_, {}).setdefault(value, set()).add(cid)
                 self._of.setdefault(cid, []).append((type_, value))
@@ -601,6 +631,7 @@ class PlatformMatcher:
                     self._remove(cid)
                 elif op == "reset":
                     self._pdq, self._exact, self._of = MultiIndexHash(), {}, {}
+                    self._frames, self._videos = MultiIndexHash(), {}
                 elif op == "stype":
                     self.type_ratio[type_] = float(value)
                 self._seq = seq
@@ -613,14 +644,32 @@ class PlatformMatcher:
             if cid in self._pdq:
                 self._pdq.remove([cid])
             self._pdq.add(np.asarray([cid], np.int64), hashes_from_hex([value]))
+        elif type_ == "vpdq":
+            self._add_video(cid, value)
         elif type_ in SIGNAL_TYPES:
             self._exact.setdefault(type_, {}).setdefault(value, set()).add(cid)
         self._of.setdefault(cid, []).append((type_, value))
+
+    def _add_video(self, cid: int, value: str) -> None:
+        if cid in self._videos:
+            self._remove_video(cid)
+        frames = usable(parse_frames(value))[: 1 << FRAME_BITS]
+        self._videos[cid] = frames
+        if frames:
+            ids = np.asarray([cid << FRAME_BITS | i for i in range(len(frames))], np.int64)
+            self._frames.add(ids, hashes_from_hex([f.pdq for f in frames]))
+
+    def _remove_video(self, cid: int) -> None:
+        frames = self._videos.pop(cid, [])
+        if frames:
+            self._frames.remove([cid << FRAME_BITS | i for i in range(len(frames))])
 
     def _remove(self, cid: int) -> None:
         for type_, value in self._of.pop(cid, []):
             if type_ == "pdq":
                 self._pdq.remove([cid])
+            elif type_ == "vpdq":
+                self._remove_video(cid)
             else:
                 ids = self._exact.get(type_, {}).get(value)
                 if ids is not None:
@@ -632,6 +681,8 @@ class PlatformMatcher:
         with self._lock:
             if type_name == "pdq":
                 return len(self._pdq)
+            if type_name == "vpdq":
+                return len(self._videos)
             return sum(len(ids) for ids in self._exact.get(type_name, {}).values())
 
     def query(self, st: HmaSignalType, value: str) -> list[Hit]:
@@ -639,8 +690,25 @@ class PlatformMatcher:
         with self._lock:
             if st.exact:
                 return [Hit(cid, 0) for cid in sorted(self._exact.get(st.name, {}).get(value, ()))]
+            if st.video:
+                return self._query_video(value)
             found = self._pdq.search(hashes_from_hex([value]), radius=st.threshold)
         return [Hit(int(i), int(d)) for i, d in zip(found.item.tolist(), found.distance.tolist())]
+
+    def _query_video(self, value: str) -> list[Hit]:
+        """Videos that match by vPDQ's rule (80% of the query's usable frames within distance 31
+        of one of theirs), at their median frame distance; only videos sharing a near frame are
+        compared in full, which gives the brute force's answer."""
+        query = usable(parse_frames(value))
+        if not query or not len(self._frames):
+            return []
+        found = self._frames.search(hashes_from_hex([f.pdq for f in query]), radius=FRAME_DISTANCE_MAX)
+        hits = []
+        for cid in sorted({int(i) >> FRAME_BITS for i in found.item.tolist()}):
+            vm = compare_videos(query, self._videos.get(cid, []))
+            if vm.is_match():
+                hits.append(Hit(cid, vm.median_distance))
+        return hits
 
 
 def _warm_up() -> None:
@@ -679,7 +747,10 @@ def _content_rows(s: Session, ids: list[int]) -> dict[int, _Row]:
         .join(PlatformBank, PlatformBank.id == PlatformContent.bank_id)
         .where(PlatformContent.id.in_(ids))
     )
-    return {cid: _Row(*rest) for cid, *rest in rows}
+    return {
+        cid: _Row(name, ratio, ts, bool(neg), thr, fmax, fwin)
+        for cid, name, ratio, ts, neg, thr, fmax, fwin in rows.tuples()
+    }
 
 
 def raw_lookup(
@@ -728,7 +799,7 @@ def lookup(
         return {"explain": {"signal_type_disabled": st.name}} if explain else out
 
     def within(hit: Hit, row: _Row) -> bool:
-        return row.threshold is None or st.exact or hit.distance <= row.threshold
+        return row.threshold is None or st.name != "pdq" or hit.distance <= row.threshold
 
     live = [(h, rows[h.content_id]) for h in sorted(hits, key=lambda h: h.content_id) if h.content_id in rows]
     veto = [(h, r) for h, r in live if r.negative and within(h, r) and is_enabled(r.disable_until_ts, now)]
@@ -741,6 +812,7 @@ def lookup(
             }
         return out
     held: list[dict[str, object]] = []
+    found: dict[str, list[dict[str, object]]] = {}
     for hit, row in live:
         if row.negative or not is_enabled(row.disable_until_ts, now) or row.ratio < coinflip:
             continue
@@ -752,8 +824,8 @@ def lookup(
         if row.flood_max is not None and _flooded(s, hit.content_id, row, st.name, v):
             held.append({"bank": row.bank, "bank_content_id": hit.content_id, "reason": "flood: disabled for review"})
             continue
-        match = {"bank_content_id": hit.content_id, "distance": str(hit.distance)}
-        out.setdefault(row.bank, []).append(match)  # type: ignore[union-attr]
+        found.setdefault(row.bank, []).append({"bank_content_id": hit.content_id, "distance": str(hit.distance)})
+    out.update(found)
     if explain:
         why["held_back"] = held
         out["explain"] = why
@@ -874,6 +946,9 @@ def compare(signals: object) -> dict[str, list[object]]:
         if not isinstance(pair, list) or len(pair) != 2:
             raise BadRequest(f"Expected a list of exactly two {name} signals")
         a, b = (st.validate(x) for x in pair)
+        if st.video:
+            out[name] = [bool(VpdqSignal.is_match(a, b)), {"distance": int(VpdqSignal.distance(a, b))}]
+            continue
         distance = int(a != b) if st.exact else PdqSignal.distance(a, b)
         out[name] = [distance <= st.threshold, {"distance": distance}]
     return out
@@ -955,6 +1030,8 @@ def hash_media(
             elif name == "video_md5":
                 media.check_video()
                 out[name] = media.digests()["md5"]
+            elif name == "vpdq":
+                out[name] = VpdqSignal.compute(media, fast=True).value
     except LimitExceeded as exc:
         raise TooLarge(exc.message) from None
     except MediaError as exc:

@@ -163,17 +163,4 @@ def fetch(s: Session, exchange_dir: Path | None, name: str) -> dict[str, int]:
 
 
 def _parse(lines: list[str]) -> dict[tuple[str, str], None]:
-    out: dict[tuple[str, str], None] = {}
-    for number, line in enumerate(lines, 1):
-        parts = line.split()
-        if not parts or parts[0].startswith("#"):
-            continue
-        if len(parts) != 2:
-            raise pb.BadRequest(f"line {number}: expected '<signal_type> <value>'")
-        if parts[0] in pb.SIGNAL_TYPES:
-            try:
-                value = pb.SIGNAL_TYPES[parts[0]].validate(parts[1])
-            except pb.BadRequest as exc:
-                raise pb.BadRequest(f"line {number}: {exc.message}") from None
-            out[(parts[0], value)] = None
-    return out
+    return dict.fromkeys(pb.parse_te(lines))

@@ -169,12 +169,12 @@ def keys_list(
             [
                 r["id"],
                 r["name"],
-                ",".join(r["roles"]),
+                ",".join(map(str, r["roles"])),  # type: ignore[call-overload]
                 r["bank"] or "all",
                 r["rate_per_s"] or "",
                 r["created_at"],
                 r["revoked_at"],
-            ]  # type: ignore[arg-type]
+            ]
             for r in rows
         ],
     )
