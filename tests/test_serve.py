@@ -296,6 +296,30 @@ def test_uploads_hash_as_python_threatexchange_does(server, samples):
     assert h.post("/m/compare", json={"pdq": [pdq, other]}).json() == {"pdq": [False, {"distance": 40}]}
 
 
+def test_variants_on_request(server, samples):
+    h = server.http
+    photo = Image.open(samples[5]).convert("RGB")
+    photo.thumbnail((640, 640))
+    bank = _bank(server)
+    cid = h.post(f"/c/bank/{bank}/content", files={"photo": ("a.jpg", _png(photo, "JPEG"))}).json()["id"]
+    rotated = _png(photo.transpose(Image.Transpose.ROTATE_90), "JPEG")
+    boxed = Image.new("RGB", (photo.width, photo.height * 2), (0, 0, 0))
+    boxed.paste(photo, (0, photo.height // 2))
+    letterboxed = _png(boxed, "JPEG")
+    for label, data in (("rotated", rotated), ("letterboxed", letterboxed)):
+        # HMA's answer (the default) misses both; variants=true finds them, saying how and how surely
+        assert bank not in h.post("/m/lookup", files={"photo": ("q.jpg", data)}).json()["pdq"], label
+        got = h.post("/m/lookup", params={"variants": "true"}, files={"photo": ("q.jpg", data)}).json()
+        match = got["pdq"][bank][0]
+        assert match["bank_content_id"] == cid and isinstance(match["distance"], str), label
+        assert match["variant"].startswith("dihedral:" if label == "rotated" else "query:"), match
+        assert 0 < match["false_match_rate"] <= 1e-6, match
+    same = h.post("/m/lookup", params={"variants": "true"}, files={"photo": ("q.jpg", _png(photo, "JPEG"))}).json()
+    assert same["pdq"][bank][0]["variant"] == "plain"
+    r = h.post("/m/lookup", params={"variants": "true"}, files={"video": ("q.mp4", b"not a video")})
+    assert r.status_code == 400 and set(r.json()) == {"message"}
+
+
 def test_video_md5_is_exact(server, tiny_video):
     import hashlib
 

@@ -789,6 +789,21 @@ def lookup(
     v = st.validate(value)
     matcher.sync(s)
     hits = matcher.query(st, v)
+    return _answer(s, matcher, st, v, hits, {}, banks, seed, bypass_coinflip, explain)
+
+
+def _answer(
+    s: Session,
+    matcher: PlatformMatcher,
+    st: HmaSignalType,
+    v: str,
+    hits: list[Hit],
+    extra: Mapping[int, Mapping[str, object]],
+    banks: set[str] | None,
+    seed: str | None,
+    bypass_coinflip: bool,
+    explain: bool,
+) -> dict[str, object]:
     rows = _content_rows(s, [h.content_id for h in hits])
     now = time.time()
     coinflip = 0.0 if bypass_coinflip else random.Random(seed).random()
@@ -824,12 +839,79 @@ def lookup(
         if row.flood_max is not None and _flooded(s, hit.content_id, row, st.name, v):
             held.append({"bank": row.bank, "bank_content_id": hit.content_id, "reason": "flood: disabled for review"})
             continue
-        found.setdefault(row.bank, []).append({"bank_content_id": hit.content_id, "distance": str(hit.distance)})
+        match = {"bank_content_id": hit.content_id, "distance": str(hit.distance), **extra.get(hit.content_id, {})}
+        found.setdefault(row.bank, []).append(match)
     out.update(found)
     if explain:
         why["held_back"] = held
         out["explain"] = why
     return out
+
+
+def lookup_variants(
+    s: Session,
+    matcher: PlatformMatcher,
+    data: bytes,
+    limits: MediaLimits | None = None,
+    *,
+    banks: set[str] | None = None,
+    seed: str | None = None,
+    bypass_coinflip: bool = False,
+    explain: bool = False,
+) -> dict[str, object]:
+    """`/m/lookup?variants=true` for a photo: unleak's hash-only variants of the upload (its 8
+    orientations and its content boxes: screenshots, letterboxes, borders), each group with the
+    threshold that keeps the false-match rate per upload-item pair within 1e-6 (as `unleak
+    match`). Every match gains "variant" (which comparison found it) and "false_match_rate";
+    "distance" stays a string. Platform banks hold no bank-side crops, so none are compared."""
+    from unleak.match.calibration import DEFAULT_TARGET, REFERENCE_MODEL, Group, group_thresholds
+    from unleak.match.matcher import GROUP_WEIGHTS, MIN_REPORTED_RATE
+    from unleak.match.variants import query_hashes
+
+    limits = limits or MediaLimits.from_env()
+    media = _open_media(data, limits)
+    try:
+        if media.kind is not MediaKind.IMAGE:
+            raise BadRequest("variants=true applies to photos")
+        qh = query_hashes(media.pixels())
+    except LimitExceeded as exc:
+        raise TooLarge(exc.message) from None
+    except MediaError as exc:
+        raise BadRequest(exc.message) from None
+    queries: list[tuple[str, str, str]] = []
+    if qh.full.quality >= MIN_QUALITY:
+        queries.append(("plain", "plain", qh.full.value))
+        queries += [("dihedral", f"dihedral:{v.variant}", v.value) for v in qh.dihedral]
+    queries += [("trim", f"query:{v.variant}", v.value) for v in qh.boxes]
+    if not queries:
+        raise BadRequest("invalid signal: invalid PDQ hash")  # quality < 50, as HMA answers
+    used = {g: sum(1 for q in queries if q[0] == g) for g in ("plain", "dihedral", "trim")}
+    cal = group_thresholds(
+        [
+            Group("plain", 1, 0.0, threshold=PdqSignal.threshold),
+            Group("dihedral", used["dihedral"], GROUP_WEIGHTS["dihedral"]),
+            Group("trim", used["trim"], GROUP_WEIGHTS["trim"]),
+        ],
+        target=DEFAULT_TARGET,
+        model=REFERENCE_MODEL,
+    )
+    st = SIGNAL_TYPES["pdq"]
+    matcher.sync(s)
+    best: dict[int, tuple[int, str, str]] = {}  # content id -> (distance, group, description)
+    for group, desc, value in queries:
+        limit = cal.thresholds.get(group, -1)
+        if limit < 0:
+            continue
+        for hit in matcher.query(st, value):
+            if hit.distance <= limit and (hit.content_id not in best or hit.distance < best[hit.content_id][0]):
+                best[hit.content_id] = (hit.distance, group, desc)
+    extra: dict[int, dict[str, object]] = {}
+    for cid, (d, _g, desc) in best.items():
+        rate = sum(n * REFERENCE_MODEL.rate(min(d, cal.thresholds[g])) for g, n in used.items() if n)
+        extra[cid] = {"variant": desc, "false_match_rate": float(f"{max(rate, MIN_REPORTED_RATE):.3g}")}
+    hits = [Hit(cid, d) for cid, (d, _g, _desc) in best.items()]
+    answer = _answer(s, matcher, st, qh.full.value, hits, extra, banks, seed, bypass_coinflip, explain)
+    return {"pdq": answer}
 
 
 def _flooded(s: Session, content_id: int, row: _Row, type_name: str, value: str) -> bool:
@@ -1001,16 +1083,7 @@ def hash_media(
     "" when quality < 50, as HMA does), {"video_md5": hex} for a video. `content_type_name` None:
     taken from the bytes. Refuses empty, unreadable, truncated, oversized and bomb files (4xx)."""
     limits = limits or MediaLimits.from_env()
-    if not data:
-        raise BadRequest("the uploaded file is empty")
-    if len(data) > limits.max_file_bytes:
-        raise TooLarge(f"the file is {len(data):,} bytes, over the limit of {limits.max_file_bytes:,}")
-    try:
-        media = Media(data=data, name="upload", limits=limits)
-    except LimitExceeded as exc:
-        raise TooLarge(exc.message) from None
-    except MediaError as exc:
-        raise BadRequest(exc.message) from None
+    media = _open_media(data, limits)
     kind_type = "photo" if media.kind is MediaKind.IMAGE else "video"
     ct = content_type(content_type_name) if content_type_name else kind_type
     if ct != kind_type:
@@ -1037,6 +1110,19 @@ def hash_media(
     except MediaError as exc:
         raise BadRequest(exc.message) from None
     return out
+
+
+def _open_media(data: bytes, limits: MediaLimits) -> Media:
+    if not data:
+        raise BadRequest("the uploaded file is empty")
+    if len(data) > limits.max_file_bytes:
+        raise TooLarge(f"the file is {len(data):,} bytes, over the limit of {limits.max_file_bytes:,}")
+    try:
+        return Media(data=data, name="upload", limits=limits)
+    except LimitExceeded as exc:
+        raise TooLarge(exc.message) from None
+    except MediaError as exc:
+        raise BadRequest(exc.message) from None
 
 
 def fetch_media(url: str, *, allow_networks: Iterable[str] = (), max_bytes: int = DEFAULT_MAX_UPLOAD) -> bytes:

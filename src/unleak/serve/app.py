@@ -181,7 +181,8 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
         data = pb.fetch_media(url, allow_networks=cfg.allow_networks, max_bytes=limits.max_file_bytes)
         return pb.hash_media(data, content_type, types.split(",") if types else None, limits)
 
-    async def _hash_upload(request: Request) -> dict[str, str]:
+    async def _read_upload(request: Request) -> tuple[str, bytes]:
+        """The content type (the form field's name) and the bytes of a one-file multipart upload."""
         length = request.headers.get("content-length", "")
         declared = int(length) if length.isdigit() else 0
         if declared > limits.max_file_bytes + 1024 * 1024:
@@ -209,6 +210,10 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
             await form.close()
         if len(data) > limits.max_file_bytes:
             raise pb.TooLarge(f"Content too large: over {limits.max_file_bytes:,} bytes")
+        return ct, data
+
+    async def _hash_upload(request: Request) -> dict[str, str]:
+        ct, data = await _read_upload(request)
         types = request.query_params.get("types")
         return await run_in_threadpool(pb.hash_media, data, ct, types.split(",") if types else None, limits)
 
@@ -232,11 +237,20 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
         seed: str | None = None,
         bypass_coinflip: bool = False,  # accepted but, as in HMA, not applied to GET
         explain: bool = False,
+        variants: bool = False,
     ) -> dict[str, Any]:
         wanted = guard.bank_scope(request, banks_param(banks))
         if url:
             if not hasher_on:
                 raise pb.Forbidden("Hashing is disabled, missing role")
+            if variants:
+                data = pb.fetch_media(url, allow_networks=cfg.allow_networks, max_bytes=limits.max_file_bytes)
+                with session() as s:
+                    found: dict[str, Any] = pb.lookup_variants(
+                        s, matcher, data, limits, banks=wanted, seed=seed, explain=explain
+                    )
+                metrics.lookup("pdq", found["pdq"])
+                return found.get(signal_type, {}) if signal_type is not None else found
             hashes = _hash_url(url, content_type, types)
             with session() as s:
                 resp = {
@@ -256,8 +270,30 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
     async def lookup_post(request: Request) -> dict[str, Any]:
         if not hasher_on:
             raise pb.Forbidden("Hashing is disabled, missing role")
-        hashes = await _hash_upload(request)
         q = request.query_params
+        if q.get("variants", "false") == "true":
+            ct, data = await _read_upload(request)
+            if ct != "photo":
+                raise pb.BadRequest("variants=true applies to photos")
+            wanted = guard.bank_scope(request, banks_param(q.get("banks")))
+
+            def run_variants() -> dict[str, Any]:
+                with session() as s:
+                    return pb.lookup_variants(
+                        s,
+                        matcher,
+                        data,
+                        limits,
+                        banks=wanted,
+                        seed=q.get("seed"),
+                        bypass_coinflip=q.get("bypass_coinflip", "false") == "true",
+                        explain=q.get("explain", "false") == "true",
+                    )
+
+            resp = await run_in_threadpool(run_variants)
+            metrics.lookup("pdq", resp["pdq"])
+            return resp
+        hashes = await _hash_upload(request)
         bypass = q.get("bypass_coinflip", "false") == "true"
         explain = q.get("explain", "false") == "true"
         wanted, seed = guard.bank_scope(request, banks_param(q.get("banks"))), q.get("seed")

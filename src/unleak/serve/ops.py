@@ -13,7 +13,6 @@ import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -51,7 +50,7 @@ class Metrics:
         )
         self.registry.register(_IndexSizes(index_sizes))
 
-    def lookup(self, signal_type: str, answer: dict[str, Any]) -> None:
+    def lookup(self, signal_type: str, answer: object) -> None:
         self.lookups.labels(signal_type, "true" if answer else "false").inc()
 
     def render(self) -> Response:
