@@ -561,6 +561,39 @@ def _log_removes(s: Session, content_ids: list[int]) -> None:
 # --- matching ----------------------------------------------------------------------------------
 
 
+class SqliteWatch:
+    """Whether anything was committed to a SQLite store since the last call, by any connection of
+    any process, without reading a table (`PRAGMA data_version` on a connection of its own, which
+    never writes). Lets every lookup skip the change-log query when nothing changed."""
+
+    def __init__(self, path: str) -> None:
+        import sqlite3
+
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._version: int | None = None
+
+    def changed(self) -> bool:
+        # Read before the caller queries the log: a commit in between is seen by that query and
+        # again by the next call (replay is idempotent), never missed.
+        with self._lock:
+            version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+            changed, self._version = version != self._version, version
+        return changed
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def watch_for(s: Session) -> SqliteWatch | None:
+    """A `SqliteWatch` for a SQLite store on a file, else None (PostgreSQL: the log is queried)."""
+    url = s.get_bind().engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return SqliteWatch(url.database)
+
+
 @dataclass(frozen=True)
 class Hit:
     content_id: int
@@ -577,8 +610,9 @@ class PlatformMatcher:
     types (video_md5) into a dict. Thread-safe: one lock around index reads and writes.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, watch: SqliteWatch | None = None) -> None:
         self._lock = threading.Lock()
+        self._watch = watch
         self._pdq = MultiIndexHash()
         self._frames = MultiIndexHash()  # vPDQ frames under content id << FRAME_BITS | frame number
         self._videos: dict[int, list[Frame]] = {}
@@ -619,6 +653,8 @@ class PlatformMatcher:
 
     def sync(self, s: Session) -> None:
         """Apply the changes logged since the last sync (by any process)."""
+        if self._watch is not None and self.loaded and not self._watch.changed():
+            return  # nothing was committed to the store since the last look: no query
         # Plain SQL on the session's connection: this runs before every answer, so it stays cheap.
         rows = s.connection().execute(_CHANGES_SQL, {"seq": self._seq}).fetchall()
         with self._lock:

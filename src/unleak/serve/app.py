@@ -120,8 +120,8 @@ def create_app_from_env() -> FastAPI:
 
 def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
     store = store or open_store(cfg.db_url)
-    matcher = pb.PlatformMatcher()
     with store.session() as s:
+        matcher = pb.PlatformMatcher(watch=pb.watch_for(s))
         matcher.load(s)
     limits = cfg.media_limits()
 
