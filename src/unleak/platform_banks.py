@@ -785,7 +785,7 @@ def _content_rows(s: Session, ids: list[int]) -> dict[int, _Row]:
     )
     return {
         cid: _Row(name, ratio, ts, bool(neg), thr, fmax, fwin)
-        for cid, name, ratio, ts, neg, thr, fmax, fwin in rows.tuples()
+        for cid, name, ratio, ts, neg, thr, fmax, fwin in rows
     }
 
 
