@@ -784,8 +784,7 @@ def _content_rows(s: Session, ids: list[int]) -> dict[int, _Row]:
         .where(PlatformContent.id.in_(ids))
     )
     return {
-        cid: _Row(name, ratio, ts, bool(neg), thr, fmax, fwin)
-        for cid, name, ratio, ts, neg, thr, fmax, fwin in rows
+        cid: _Row(name, ratio, ts, bool(neg), thr, fmax, fwin) for cid, name, ratio, ts, neg, thr, fmax, fwin in rows
     }
 
 
