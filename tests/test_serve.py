@@ -589,8 +589,12 @@ def test_roles_and_dev(tmp_path, cli, monkeypatch):
 
 
 @pytest.mark.slow  # two server processes start (each imports and warms up the index): ~50 s here
-def test_two_workers_see_each_others_changes(tmp_path):
-    srv = Server(f"sqlite:///{tmp_path / 'workers.db'}", tmp_path, "--workers", "2")
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_two_workers_see_each_others_changes(tmp_path, kind):
+    from test_serve_auth import _db
+
+    urls = _db(kind, tmp_path)
+    srv = Server(next(urls), tmp_path, "--workers", "2")
     try:
         rng = random.Random(5)
         bank = _bank(srv)
@@ -607,3 +611,4 @@ def test_two_workers_see_each_others_changes(tmp_path):
     finally:
         srv.http.close()
         srv.stop()
+        next(urls, None)  # drops the PostgreSQL schema
