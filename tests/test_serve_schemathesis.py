@@ -4,6 +4,7 @@ generates gets a 500, and every status code and body is one the document states.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -47,4 +48,5 @@ def test_no_input_gets_a_500_and_every_answer_is_documented(tmp_path):
             cwd=tmp_path,
         )
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
-    assert "Tested: 2" in out.stdout  # the run reached the operations (20-odd of them)
+    tested = re.search(r"Tested: (\d+)", out.stdout)
+    assert tested and int(tested.group(1)) >= 30, out.stdout[-2000:]  # it reached every operation
