@@ -107,6 +107,10 @@ def test_metrics_need_a_key_of_any_role_once_keys_exist(tmp_path):
             time.sleep(0.1)
         r = h.get("/metrics", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200 and "unleak_serve_requests_total" in r.text
+        # refused before routing, still counted under the route asked for
+        assert h.get("/c/bank/SOME_BANK/content/7").status_code == 401
+        text = h.get("/metrics", headers={"Authorization": f"Bearer {token}"}).text
+        assert 'route="/c/bank/{bank_name}/content/{content_id}",status="401"' in text
 
 
 def test_uvicorns_own_access_log_is_scrubbed():

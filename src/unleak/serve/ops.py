@@ -12,13 +12,15 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from starlette.routing import Match
 
 ACCESS_LOGGER = "unleak.serve.access"
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -69,9 +71,27 @@ class _IndexSizes(Collector):
 
 
 def route_of(request: Request) -> str:
+    """The route's template; for a request refused before routing (401, 403, 413, 429), the
+    template of the route it asked for. Never the raw path."""
     route = request.scope.get("route")
+    if route is None:
+        route = _find_route(request.app.router.routes, request.scope)
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else "(no route)"
+
+
+def _find_route(routes: Iterable[Any], scope: MutableMapping[str, Any]) -> Any:
+    for candidate in routes:
+        inner = getattr(candidate, "original_router", None)  # FastAPI's included routers
+        if inner is not None:
+            found = _find_route(inner.routes, scope)
+            if found is not None:
+                return found
+            continue
+        match, _ = candidate.matches(scope)
+        if match is not Match.NONE:
+            return candidate
+    return None
 
 
 class _JsonFormatter(logging.Formatter):
