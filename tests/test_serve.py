@@ -158,6 +158,7 @@ def test_health_discovery_and_openapi(server):
     assert h.get("/c/signal_type").json() == [
         {"name": "pdq", "enabled_ratio": 1.0},
         {"name": "video_md5", "enabled_ratio": 1.0},
+        {"name": "vpdq", "enabled_ratio": 1.0},
     ]
     assert h.get("/c/content_type").json() == [{"name": "photo", "enabled": True}, {"name": "video", "enabled": True}]
     status = h.get("/m/index/status").json()
@@ -295,18 +296,75 @@ def test_uploads_hash_as_python_threatexchange_does(server, samples):
     assert h.post("/m/compare", json={"pdq": [pdq, other]}).json() == {"pdq": [False, {"distance": 40}]}
 
 
+def test_variants_on_request(server, samples):
+    h = server.http
+    photo = Image.open(samples[5]).convert("RGB")
+    photo.thumbnail((640, 640))
+    bank = _bank(server)
+    cid = h.post(f"/c/bank/{bank}/content", files={"photo": ("a.jpg", _png(photo, "JPEG"))}).json()["id"]
+    rotated = _png(photo.transpose(Image.Transpose.ROTATE_90), "JPEG")
+    boxed = Image.new("RGB", (photo.width, photo.height * 2), (0, 0, 0))
+    boxed.paste(photo, (0, photo.height // 2))
+    letterboxed = _png(boxed, "JPEG")
+    for label, data in (("rotated", rotated), ("letterboxed", letterboxed)):
+        # HMA's answer (the default) misses both; variants=true finds them, saying how and how surely
+        assert bank not in h.post("/m/lookup", files={"photo": ("q.jpg", data)}).json()["pdq"], label
+        got = h.post("/m/lookup", params={"variants": "true"}, files={"photo": ("q.jpg", data)}).json()
+        match = got["pdq"][bank][0]
+        assert match["bank_content_id"] == cid and isinstance(match["distance"], str), label
+        assert match["variant"].startswith("dihedral:" if label == "rotated" else "query:"), match
+        assert 0 < match["false_match_rate"] <= 1e-6, match
+    same = h.post("/m/lookup", params={"variants": "true"}, files={"photo": ("q.jpg", _png(photo, "JPEG"))}).json()
+    assert same["pdq"][bank][0]["variant"] == "plain"
+    r = h.post("/m/lookup", params={"variants": "true"}, files={"video": ("q.mp4", b"not a video")})
+    assert r.status_code == 400 and set(r.json()) == {"message"}
+
+
 def test_video_md5_is_exact(server, tiny_video):
     import hashlib
 
     h = server.http
     data = tiny_video.read_bytes()
-    assert h.post("/h/hash", files={"video": ("clip.mp4", data)}).json() == {"video_md5": hashlib.md5(data).hexdigest()}
+    md5_only = h.post("/h/hash", params={"types": "video_md5"}, files={"video": ("clip.mp4", data)}).json()
+    assert md5_only == {"video_md5": hashlib.md5(data).hexdigest()}
     bank = _bank(server)
     md5 = "d41d8cd98f00b204e9800998ecf8427e"
     cid = h.post(f"/c/bank/{bank}/signal", json={"video_md5": md5.upper()}).json()["id"]  # normalised, as TE
     got = h.get("/m/lookup", params={"signal_type": "video_md5", "signal": md5}).json()
     assert got == {bank: [{"bank_content_id": cid, "distance": "0"}]}
     assert h.get("/m/lookup", params={"signal_type": "video_md5", "signal": "0" * 32}).json() == {}
+
+
+def test_vpdq_is_served(server, tiny_video):
+    from unleak.signals.media import Media
+    from unleak.signals.vpdq import VpdqSignal, parse_frames
+
+    h = server.http
+    data = tiny_video.read_bytes()
+    hashed = h.post("/h/hash", files={"video": ("clip.mp4", data)}).json()
+    expected = VpdqSignal.compute(Media(path=tiny_video), fast=True).value
+    assert set(hashed) == {"video_md5", "vpdq"} and hashed["vpdq"] == expected
+    bank = _bank(server)
+    r = h.post(f"/c/bank/{bank}/content", files={"video": ("clip.mp4", data)})
+    assert r.status_code == 200 and set(r.json()["signals"]) == {"video_md5", "vpdq"}
+    cid = r.json()["id"]
+    # a lookup by the vPDQ value, and by uploading the same video: matched by vPDQ's rule
+    got = h.get("/m/lookup", params={"signal_type": "vpdq", "signal": hashed["vpdq"]}).json()
+    assert got == {bank: [{"bank_content_id": cid, "distance": "0"}]}
+    upload = h.post("/m/lookup", files={"video": ("again.mp4", data)}).json()
+    assert upload["vpdq"][bank] == [{"bank_content_id": cid, "distance": "0"}]
+    # a video sharing a fifth of the frames is not a match (80% of the query's frames must be)
+    frames = parse_frames(hashed["vpdq"])
+    other = json.dumps([str(f) for f in frames[:1]] + [f"{'0' * 63}{i},100,{i}.0" for i in range(1, 5)])
+    assert h.get("/m/lookup", params={"signal_type": "vpdq", "signal": other}).json() == {}
+    assert h.post("/m/compare", json={"vpdq": [hashed["vpdq"], hashed["vpdq"]]}).json() == {
+        "vpdq": [True, {"distance": 0}]
+    }
+    for bad in ("not json", "[]", '["zz,100,0.0"]', "7"):
+        r = h.get("/m/lookup", params={"signal_type": "vpdq", "signal": bad})
+        assert r.status_code == 400 and r.json() == {"message": "invalid signal: invalid vPDQ hash"}, bad
+    assert h.delete(f"/c/bank/{bank}/content/{cid}").json() == {"deleted": 1}
+    assert h.get("/m/lookup", params={"signal_type": "vpdq", "signal": hashed["vpdq"]}).json() == {}
 
 
 class _Media(http.server.BaseHTTPRequestHandler):
@@ -496,16 +554,14 @@ def test_factory_reset_refuses_a_store_with_sightings(server):
         store.close()
 
 
-def test_roles_dev_and_refusing_to_listen_beyond_loopback(tmp_path, cli, monkeypatch):
+def test_roles_and_dev(tmp_path, cli, monkeypatch):
     import uvicorn
 
     from unleak.serve import ServeConfig, create_app
     from unleak.store import open_store
 
-    with pytest.raises(Exception, match="authentication"):
-        cli("serve", "--host", "0.0.0.0")
-    with pytest.raises(Exception, match="authentication"):
-        cli("serve", "--host", "192.168.1.10", "--port", "5999")
+    with pytest.raises(Exception, match="bad --host"):
+        cli("serve", "--host", "no such host")
     # an internet-facing instance: matcher only (a real uvicorn, in a thread of this process)
     store = open_store(f"sqlite:///{tmp_path / 'roles.db'}")
     app = create_app(ServeConfig(roles=("matcher",)), store)
@@ -533,8 +589,12 @@ def test_roles_dev_and_refusing_to_listen_beyond_loopback(tmp_path, cli, monkeyp
 
 
 @pytest.mark.slow  # two server processes start (each imports and warms up the index): ~50 s here
-def test_two_workers_see_each_others_changes(tmp_path):
-    srv = Server(f"sqlite:///{tmp_path / 'workers.db'}", tmp_path, "--workers", "2")
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_two_workers_see_each_others_changes(tmp_path, kind):
+    from test_serve_auth import _db
+
+    urls = _db(kind, tmp_path)
+    srv = Server(next(urls), tmp_path, "--workers", "2")
     try:
         rng = random.Random(5)
         bank = _bank(srv)
@@ -551,3 +611,4 @@ def test_two_workers_see_each_others_changes(tmp_path):
     finally:
         srv.http.close()
         srv.stop()
+        next(urls, None)  # drops the PostgreSQL schema

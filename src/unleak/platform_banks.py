@@ -12,6 +12,7 @@ matched, or not, on the very next request, in every server process, without rebu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -19,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import delete, func, select, text
@@ -30,6 +32,8 @@ from unleak.index import MultiIndexHash, hashes_from_hex
 from unleak.media.sniff import MediaKind
 from unleak.signals.media import Media
 from unleak.signals.pdq import MIN_QUALITY, PdqSignal, hash_te_compatible
+from unleak.signals.vpdq import FRAME_BITS, FRAME_DISTANCE_MAX, Frame, VpdqSignal, parse_frames, usable
+from unleak.signals.vpdq import compare as compare_videos
 from unleak.store.models import (
     BankItem,
     BankSignal,
@@ -38,7 +42,11 @@ from unleak.store.models import (
     PlatformBank,
     PlatformChange,
     PlatformContent,
+    PlatformFeedback,
+    PlatformFlood,
+    PlatformMatchSeen,
     PlatformSignal,
+    PlatformSignalType,
     Sighting,
 )
 
@@ -83,10 +91,16 @@ class HmaSignalType:
     lower: bool  # python-threatexchange lower-cases MD5s but refuses upper-case PDQ
     threshold: int
     exact: bool
+    video: bool = False  # vPDQ: a list of frame hashes, matched by vPDQ's rule
 
     def validate(self, value: object) -> str:
         if not isinstance(value, str):
             raise BadRequest(f"invalid signal: {self.error}")
+        if self.video:
+            try:
+                return VpdqSignal.validate(value)
+            except ValueError:
+                raise BadRequest(f"invalid signal: {self.error}") from None
         v = value.strip().lower() if self.lower else value
         if not self.pattern.fullmatch(v):
             raise BadRequest(f"invalid signal: {self.error}")
@@ -98,8 +112,13 @@ SIGNAL_TYPES: dict[str, HmaSignalType] = {
         "pdq", re.compile(r"[0-9a-f]{64}"), "invalid PDQ hash", False, PdqSignal.threshold, exact=False
     ),
     "video_md5": HmaSignalType("video_md5", re.compile(r"[0-9a-f]{32}"), "invalid MD5 hash", True, 0, exact=True),
+    # vPDQ (HMA has no working video similarity by default): the value is python-threatexchange's
+    # serialisation, a JSON list of "pdq_hex,quality,seconds" strings.
+    "vpdq": HmaSignalType(
+        "vpdq", re.compile(""), "invalid vPDQ hash", False, FRAME_DISTANCE_MAX, exact=False, video=True
+    ),
 }
-CONTENT_TYPES: dict[str, tuple[str, ...]] = {"photo": ("pdq",), "video": ("video_md5",)}
+CONTENT_TYPES: dict[str, tuple[str, ...]] = {"photo": ("pdq",), "video": ("video_md5", "vpdq")}
 
 
 def signal_type(name: object) -> HmaSignalType:
@@ -112,6 +131,32 @@ def content_type(name: object) -> str:
     if not isinstance(name, str) or name not in CONTENT_TYPES:
         raise BadRequest(f"No such ContentType '{name}'; known: {', '.join(CONTENT_TYPES)}")
     return name
+
+
+def signal_type_ratios(s: Session) -> dict[str, float]:
+    """Each signal type's enabled_ratio (1.0 unless set)."""
+    stored = {
+        name: ratio for name, ratio in s.execute(select(PlatformSignalType.name, PlatformSignalType.enabled_ratio))
+    }
+    return {name: stored.get(name, 1.0) for name in SIGNAL_TYPES}
+
+
+def update_signal_type(s: Session, name: str, payload: object) -> dict[str, object]:
+    """HMA's `PUT /c/signal_type/<name>` `{"enabled_ratio": float}`. A type's ratio is applied as
+    a bank's is, with the same coin flip per request (0.0: the type is never matched)."""
+    st = signal_type(name)
+    if not isinstance(payload, dict) or set(payload) - {"enabled_ratio"} or "enabled_ratio" not in payload:
+        raise BadRequest('Expected {"enabled_ratio": <number between 0.0 and 1.0>}')
+    ratio = _ratio(payload["enabled_ratio"], None, 1.0)
+    _lock_log(s)
+    row = s.get(PlatformSignalType, st.name)
+    if row is None:
+        s.add(PlatformSignalType(name=st.name, enabled_ratio=ratio))
+    else:
+        row.enabled_ratio = ratio
+    s.add(PlatformChange(op="stype", type=st.name, value=repr(ratio)))
+    s.flush()
+    return {"name": st.name, "enabled_ratio": ratio}
 
 
 # --- banks -------------------------------------------------------------------------------------
@@ -139,7 +184,50 @@ def _ratio(enabled_ratio: object, enabled: object, default: float) -> float:
 
 
 def bank_json(bank: PlatformBank) -> dict[str, object]:
-    return {"name": bank.name, "matching_enabled_ratio": bank.enabled_ratio}
+    """HMA's bank object; unleak's safety settings are added only when set, so a plain bank
+    looks exactly as HMA's does."""
+    out: dict[str, object] = {"name": bank.name, "matching_enabled_ratio": bank.enabled_ratio}
+    if bank.negative:
+        out["negative"] = True
+    if bank.pdq_threshold is not None:
+        out["pdq_threshold"] = bank.pdq_threshold
+    if bank.flood_max_distinct is not None:
+        out["flood"] = {"max_distinct": bank.flood_max_distinct, "window_s": bank.flood_window_s}
+    return out
+
+
+MAX_FLOOD_WINDOW = 30 * 24 * 3600
+_UNSET = object()
+
+
+def apply_safety(bank: PlatformBank, settings: Mapping[str, object]) -> None:
+    """unleak's bank settings from a request body: `negative` (bool), `pdq_threshold` (0..31, or
+    null for HMA's 31), `flood` ({"max_distinct": n >= 1, "window_s": 1..30 days}, or null: off)."""
+    negative = settings.get("negative", _UNSET)
+    if negative is not _UNSET:
+        if not isinstance(negative, bool):
+            raise BadRequest("negative must be true or false")
+        bank.negative = negative
+    threshold = settings.get("pdq_threshold", _UNSET)
+    if threshold is not _UNSET:
+        if threshold is not None and (
+            isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= PdqSignal.threshold
+        ):
+            raise BadRequest(f"pdq_threshold must be an integer from 0 to {PdqSignal.threshold}, or null")
+        bank.pdq_threshold = threshold
+    flood = settings.get("flood", _UNSET)
+    if flood is not _UNSET:
+        if flood is None:
+            bank.flood_max_distinct = bank.flood_window_s = None
+            return
+        if not isinstance(flood, dict) or set(flood) != {"max_distinct", "window_s"}:
+            raise BadRequest('flood must be {"max_distinct": <n>, "window_s": <seconds>} or null')
+        n, w = flood["max_distinct"], flood["window_s"]
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 10**9:
+            raise BadRequest("flood.max_distinct must be a positive integer")
+        if isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= MAX_FLOOD_WINDOW:
+            raise BadRequest(f"flood.window_s must be from 1 to {MAX_FLOOD_WINDOW} seconds")
+        bank.flood_max_distinct, bank.flood_window_s = n, w
 
 
 def list_banks(s: Session) -> list[PlatformBank]:
@@ -153,21 +241,34 @@ def get_bank(s: Session, name: str) -> PlatformBank:
     return bank
 
 
-def create_bank(s: Session, name: object, enabled_ratio: object = None, enabled: object = None) -> PlatformBank:
+def create_bank(
+    s: Session,
+    name: object,
+    enabled_ratio: object = None,
+    enabled: object = None,
+    safety: Mapping[str, object] | None = None,
+) -> PlatformBank:
     name = check_bank_name(name)
     ratio = _ratio(enabled_ratio, enabled, 1.0)
     if s.scalar(select(PlatformBank.id).where(PlatformBank.name == name)) is not None:
         raise Forbidden("Bank already exists")
-    bank = PlatformBank(name=name, enabled_ratio=ratio)
+    bank = PlatformBank(name=name, enabled_ratio=ratio, negative=False)
+    apply_safety(bank, safety or {})
     s.add(bank)
     s.flush()
     return bank
 
 
 def update_bank(
-    s: Session, name: str, new_name: object = None, enabled_ratio: object = None, enabled: object = None
+    s: Session,
+    name: str,
+    new_name: object = None,
+    enabled_ratio: object = None,
+    enabled: object = None,
+    safety: Mapping[str, object] | None = None,
 ) -> PlatformBank:
     bank = get_bank(s, name)
+    apply_safety(bank, safety or {})
     if new_name is not None and new_name != bank.name:
         new_name = check_bank_name(new_name)
         if s.scalar(select(PlatformBank.id).where(PlatformBank.name == new_name)) is not None:
@@ -260,9 +361,19 @@ def add_content(
     return content
 
 
+MAX_ID = 2**63 - 1
+
+
+def _content(s: Session, content_id: int) -> PlatformContent | None:
+    """The content item with this id; None also for ids no database column can hold."""
+    if not 0 < content_id <= MAX_ID:
+        return None
+    return s.get(PlatformContent, content_id)
+
+
 def get_content(s: Session, bank_name: str, content_id: int) -> PlatformContent:
     bank = get_bank(s, bank_name)
-    content = s.get(PlatformContent, content_id)
+    content = _content(s, content_id)
     if content is None or content.bank_id != bank.id:
         raise Missing("content not found")
     return content
@@ -310,7 +421,7 @@ def update_content(
 def delete_content(s: Session, bank_name: str, content_id: int) -> int:
     """1 when removed (and unmatchable from the next request on), 0 when there was none."""
     bank = s.scalar(select(PlatformBank).where(PlatformBank.name == bank_name))
-    content = s.get(PlatformContent, content_id)
+    content = _content(s, content_id)
     if bank is None or content is None or content.bank_id != bank.id:
         return 0
     _lock_log(s)
@@ -332,7 +443,12 @@ def is_enabled(disable_until_ts: int, now: float | None = None) -> bool:
 # --- publishing a case, resetting --------------------------------------------------------------
 
 # unleak's signal names (by item kind) to HMA's; the same pairs `unleak bank export --format te` writes.
-_PUBLISHED = {("pdq", "image"): "pdq", ("pdq", "hash"): "pdq", ("md5", "video"): "video_md5"}
+_PUBLISHED = {
+    ("pdq", "image"): "pdq",
+    ("pdq", "hash"): "pdq",
+    ("md5", "video"): "video_md5",
+    ("vpdq", "video"): "vpdq",
+}
 
 
 def publish_case(s: Session, case_name: str, bank_name: str) -> int:
@@ -377,25 +493,33 @@ def publish_case(s: Session, case_name: str, bank_name: str) -> int:
     return added
 
 
-def load_te_list(s: Session, bank_name: str, lines: Iterable[str]) -> int:
-    """Add each `<signal_type> <value>` line (python-threatexchange's local-file format, what
-    `unleak bank export --format te` writes) as its own content item. Unknown types are skipped;
-    a bad value refuses the whole list."""
-    get_bank(s, bank_name)
-    items: list[dict[str, str]] = []
-    for number, line in enumerate(lines, 1):
-        parts = line.split()
-        if not parts or parts[0].startswith("#"):
+def parse_te(lines: Iterable[str]) -> list[tuple[str, str]]:
+    """`(signal_type, value)` of each `<signal_type> <value>` line (python-threatexchange's
+    local-file format, what `unleak bank export --format te` writes; a vPDQ value holds spaces).
+    Types this server does not serve are skipped; a bad value refuses the whole list."""
+    out: list[tuple[str, str]] = []
+    for number, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
             continue
-        if len(parts) != 2:
+        type_name, _, value = line.partition(" ")
+        value = value.strip()
+        if not value:
             raise BadRequest(f"line {number}: expected '<signal_type> <value>'")
-        if parts[0] in SIGNAL_TYPES:
+        if type_name in SIGNAL_TYPES:
             try:
-                items.append(check_signals({parts[0]: parts[1]}))
+                out.append((type_name, SIGNAL_TYPES[type_name].validate(value)))
             except BadRequest as exc:
                 raise BadRequest(f"line {number}: {exc.message}") from None
-    for signals in items:
-        add_content(s, bank_name, signals)
+    return out
+
+
+def load_te_list(s: Session, bank_name: str, lines: Iterable[str]) -> int:
+    """Add each line of a te list (`parse_te`) as its own content item."""
+    get_bank(s, bank_name)
+    items = parse_te(lines)
+    for type_name, value in items:
+        add_content(s, bank_name, {type_name: value})
     return len(items)
 
 
@@ -437,6 +561,39 @@ def _log_removes(s: Session, content_ids: list[int]) -> None:
 # --- matching ----------------------------------------------------------------------------------
 
 
+class SqliteWatch:
+    """Whether anything was committed to a SQLite store since the last call, by any connection of
+    any process, without reading a table (`PRAGMA data_version` on a connection of its own, which
+    never writes). Lets every lookup skip the change-log query when nothing changed."""
+
+    def __init__(self, path: str) -> None:
+        import sqlite3
+
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._version: int | None = None
+
+    def changed(self) -> bool:
+        # Read before the caller queries the log: a commit in between is seen by that query and
+        # again by the next call (replay is idempotent), never missed.
+        with self._lock:
+            version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+            changed, self._version = version != self._version, version
+        return changed
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def watch_for(s: Session) -> SqliteWatch | None:
+    """A `SqliteWatch` for a SQLite store on a file, else None (PostgreSQL: the log is queried)."""
+    url = s.get_bind().engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return SqliteWatch(url.database)
+
+
 @dataclass(frozen=True)
 class Hit:
     content_id: int
@@ -453,12 +610,16 @@ class PlatformMatcher:
     types (video_md5) into a dict. Thread-safe: one lock around index reads and writes.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, watch: SqliteWatch | None = None) -> None:
         self._lock = threading.Lock()
+        self._watch = watch
         self._pdq = MultiIndexHash()
+        self._frames = MultiIndexHash()  # vPDQ frames under content id << FRAME_BITS | frame number
+        self._videos: dict[int, list[Frame]] = {}
         self._exact: dict[str, dict[str, set[int]]] = {}
         self._of: dict[int, list[tuple[str, str]]] = {}  # content id -> its (type, value)
         self._seq = 0
+        self.type_ratio: dict[str, float] = {}
         self.loaded = False
         self.built_to = -1  # unix time of the newest change applied
 
@@ -466,15 +627,18 @@ class PlatformMatcher:
         """Build from the store. The log position is read first and replay is idempotent, so a
         change committed meanwhile is applied once whether or not the snapshot saw it."""
         with self._lock:
-            self._pdq = MultiIndexHash()
+            self._pdq, self._frames, self._videos = MultiIndexHash(), MultiIndexHash(), {}
             self._exact, self._of = {}, {}
             self._seq = int(s.scalar(select(func.coalesce(func.max(PlatformChange.seq), 0))) or 0)
+            self.type_ratio = signal_type_ratios(s)
             rows = s.execute(select(PlatformSignal.content_id, PlatformSignal.type, PlatformSignal.value))
             pdq_ids, pdq_hex = [], []
             for cid, type_, value in rows:
                 if type_ == "pdq":
                     pdq_ids.append(cid)
                     pdq_hex.append(value)
+                elif type_ == "vpdq":
+                    self._add_video(cid, value)
                 elif type_ in SIGNAL_TYPES:
                     self._exact.setdefault(type_, {}).setdefault(value, set()).add(cid)
                 self._of.setdefault(cid, []).append((type_, value))
@@ -489,6 +653,8 @@ class PlatformMatcher:
 
     def sync(self, s: Session) -> None:
         """Apply the changes logged since the last sync (by any process)."""
+        if self._watch is not None and self.loaded and not self._watch.changed():
+            return  # nothing was committed to the store since the last look: no query
         # Plain SQL on the session's connection: this runs before every answer, so it stays cheap.
         rows = s.connection().execute(_CHANGES_SQL, {"seq": self._seq}).fetchall()
         with self._lock:
@@ -501,6 +667,9 @@ class PlatformMatcher:
                     self._remove(cid)
                 elif op == "reset":
                     self._pdq, self._exact, self._of = MultiIndexHash(), {}, {}
+                    self._frames, self._videos = MultiIndexHash(), {}
+                elif op == "stype":
+                    self.type_ratio[type_] = float(value)
                 self._seq = seq
                 self.built_to = int(time.time())
 
@@ -511,14 +680,32 @@ class PlatformMatcher:
             if cid in self._pdq:
                 self._pdq.remove([cid])
             self._pdq.add(np.asarray([cid], np.int64), hashes_from_hex([value]))
+        elif type_ == "vpdq":
+            self._add_video(cid, value)
         elif type_ in SIGNAL_TYPES:
             self._exact.setdefault(type_, {}).setdefault(value, set()).add(cid)
         self._of.setdefault(cid, []).append((type_, value))
+
+    def _add_video(self, cid: int, value: str) -> None:
+        if cid in self._videos:
+            self._remove_video(cid)
+        frames = usable(parse_frames(value))[: 1 << FRAME_BITS]
+        self._videos[cid] = frames
+        if frames:
+            ids = np.asarray([cid << FRAME_BITS | i for i in range(len(frames))], np.int64)
+            self._frames.add(ids, hashes_from_hex([f.pdq for f in frames]))
+
+    def _remove_video(self, cid: int) -> None:
+        frames = self._videos.pop(cid, [])
+        if frames:
+            self._frames.remove([cid << FRAME_BITS | i for i in range(len(frames))])
 
     def _remove(self, cid: int) -> None:
         for type_, value in self._of.pop(cid, []):
             if type_ == "pdq":
                 self._pdq.remove([cid])
+            elif type_ == "vpdq":
+                self._remove_video(cid)
             else:
                 ids = self._exact.get(type_, {}).get(value)
                 if ids is not None:
@@ -530,6 +717,8 @@ class PlatformMatcher:
         with self._lock:
             if type_name == "pdq":
                 return len(self._pdq)
+            if type_name == "vpdq":
+                return len(self._videos)
             return sum(len(ids) for ids in self._exact.get(type_name, {}).values())
 
     def query(self, st: HmaSignalType, value: str) -> list[Hit]:
@@ -537,8 +726,25 @@ class PlatformMatcher:
         with self._lock:
             if st.exact:
                 return [Hit(cid, 0) for cid in sorted(self._exact.get(st.name, {}).get(value, ()))]
+            if st.video:
+                return self._query_video(value)
             found = self._pdq.search(hashes_from_hex([value]), radius=st.threshold)
         return [Hit(int(i), int(d)) for i, d in zip(found.item.tolist(), found.distance.tolist())]
+
+    def _query_video(self, value: str) -> list[Hit]:
+        """Videos that match by vPDQ's rule (80% of the query's usable frames within distance 31
+        of one of theirs), at their median frame distance; only videos sharing a near frame are
+        compared in full, which gives the brute force's answer."""
+        query = usable(parse_frames(value))
+        if not query or not len(self._frames):
+            return []
+        found = self._frames.search(hashes_from_hex([f.pdq for f in query]), radius=FRAME_DISTANCE_MAX)
+        hits = []
+        for cid in sorted({int(i) >> FRAME_BITS for i in found.item.tolist()}):
+            vm = compare_videos(query, self._videos.get(cid, []))
+            if vm.is_match():
+                hits.append(Hit(cid, vm.median_distance))
+        return hits
 
 
 def _warm_up() -> None:
@@ -548,16 +754,38 @@ def _warm_up() -> None:
     scratch.search(rng.integers(0, 256, (1, 32), dtype=np.uint8), radius=PdqSignal.threshold)
 
 
-def _content_rows(s: Session, ids: list[int]) -> dict[int, tuple[str, float, int]]:
-    """content id -> (bank name, bank ratio, disable_until_ts), for the ids still in the store."""
+@dataclass(frozen=True)
+class _Row:
+    bank: str
+    ratio: float
+    disable_until_ts: int
+    negative: bool
+    threshold: int | None
+    flood_max: int | None
+    flood_window: int | None
+
+
+def _content_rows(s: Session, ids: list[int]) -> dict[int, _Row]:
+    """content id -> its bank's settings and its own state, for the ids still in the store."""
     if not ids:
         return {}
     rows = s.execute(
-        select(PlatformContent.id, PlatformBank.name, PlatformBank.enabled_ratio, PlatformContent.disable_until_ts)
+        select(
+            PlatformContent.id,
+            PlatformBank.name,
+            PlatformBank.enabled_ratio,
+            PlatformContent.disable_until_ts,
+            PlatformBank.negative,
+            PlatformBank.pdq_threshold,
+            PlatformBank.flood_max_distinct,
+            PlatformBank.flood_window_s,
+        )
         .join(PlatformBank, PlatformBank.id == PlatformContent.bank_id)
         .where(PlatformContent.id.in_(ids))
     )
-    return {cid: (name, ratio, ts) for cid, name, ratio, ts in rows}
+    return {
+        cid: _Row(name, ratio, ts, bool(neg), thr, fmax, fwin) for cid, name, ratio, ts, neg, thr, fmax, fwin in rows
+    }
 
 
 def raw_lookup(
@@ -570,7 +798,7 @@ def raw_lookup(
     hits = matcher.query(st, v)
     if banks is not None:
         rows = _content_rows(s, [h.content_id for h in hits])
-        hits = [h for h in hits if h.content_id in rows and rows[h.content_id][0] in banks]
+        hits = [h for h in hits if h.content_id in rows and rows[h.content_id].bank in banks]
     return hits
 
 
@@ -583,25 +811,246 @@ def lookup(
     banks: set[str] | None = None,
     seed: str | None = None,
     bypass_coinflip: bool = False,
-) -> dict[str, list[dict[str, object]]]:
+    explain: bool = False,
+) -> dict[str, object]:
     """HMA's lookup: {bank: [{"bank_content_id", "distance" (a string)}]} from enabled content of
-    banks that pass one coin flip per request (`seed` makes it repeatable)."""
+    banks that pass one coin flip per request (`seed` makes it repeatable).
+
+    unleak's safety rules on top: a bank's own `pdq_threshold`; a match in a negative bank vetoes
+    every other bank's (the answer is `{}`); an item of a flood-protected bank that matches more
+    distinct lookups than allowed in its window is disabled pending review. `explain` adds an
+    "explain" key saying what was held back and why."""
     st = signal_type(type_name)
     v = st.validate(value)
     matcher.sync(s)
     hits = matcher.query(st, v)
+    return _answer(s, matcher, st, v, hits, {}, banks, seed, bypass_coinflip, explain)
+
+
+def _answer(
+    s: Session,
+    matcher: PlatformMatcher,
+    st: HmaSignalType,
+    v: str,
+    hits: list[Hit],
+    extra: Mapping[int, Mapping[str, object]],
+    banks: set[str] | None,
+    seed: str | None,
+    bypass_coinflip: bool,
+    explain: bool,
+) -> dict[str, object]:
     rows = _content_rows(s, [h.content_id for h in hits])
     now = time.time()
     coinflip = 0.0 if bypass_coinflip else random.Random(seed).random()
-    out: dict[str, list[dict[str, object]]] = {}
-    for hit in sorted(hits, key=lambda h: h.content_id):
-        row = rows.get(hit.content_id)
-        if row is None or not is_enabled(row[2], now) or row[1] < coinflip:
+    out: dict[str, object] = {}
+    why: dict[str, object] = {}
+    type_ratio = matcher.type_ratio.get(st.name, 1.0)
+    if type_ratio < coinflip or type_ratio == 0.0:
+        return {"explain": {"signal_type_disabled": st.name}} if explain else out
+
+    def within(hit: Hit, row: _Row) -> bool:
+        return row.threshold is None or st.name != "pdq" or hit.distance <= row.threshold
+
+    live = [(h, rows[h.content_id]) for h in sorted(hits, key=lambda h: h.content_id) if h.content_id in rows]
+    veto = [(h, r) for h, r in live if r.negative and within(h, r) and is_enabled(r.disable_until_ts, now)]
+    if veto:
+        if explain:
+            h, r = veto[0]
+            out["explain"] = {
+                "negative_match": {"bank": r.bank, "bank_content_id": h.content_id, "distance": str(h.distance)},
+                "reason": "the upload matches an entry of a negative bank, which vetoes every other bank's match",
+            }
+        return out
+    held: list[dict[str, object]] = []
+    found: dict[str, list[dict[str, object]]] = {}
+    for hit, row in live:
+        if row.negative or not is_enabled(row.disable_until_ts, now) or row.ratio < coinflip:
             continue
-        if banks is not None and row[0] not in banks:
+        if banks is not None and row.bank not in banks:
             continue
-        out.setdefault(row[0], []).append({"bank_content_id": hit.content_id, "distance": str(hit.distance)})
+        if not within(hit, row):
+            held.append({"bank": row.bank, "bank_content_id": hit.content_id, "reason": "over the bank's threshold"})
+            continue
+        if row.flood_max is not None and _flooded(s, hit.content_id, row, st.name, v):
+            held.append({"bank": row.bank, "bank_content_id": hit.content_id, "reason": "flood: disabled for review"})
+            continue
+        match = {"bank_content_id": hit.content_id, "distance": str(hit.distance), **extra.get(hit.content_id, {})}
+        found.setdefault(row.bank, []).append(match)
+    out.update(found)
+    if explain:
+        why["held_back"] = held
+        out["explain"] = why
     return out
+
+
+def lookup_variants(
+    s: Session,
+    matcher: PlatformMatcher,
+    data: bytes,
+    limits: MediaLimits | None = None,
+    *,
+    banks: set[str] | None = None,
+    seed: str | None = None,
+    bypass_coinflip: bool = False,
+    explain: bool = False,
+) -> dict[str, object]:
+    """`/m/lookup?variants=true` for a photo: unleak's hash-only variants of the upload (its 8
+    orientations and its content boxes: screenshots, letterboxes, borders), each group with the
+    threshold that keeps the false-match rate per upload-item pair within 1e-6 (as `unleak
+    match`). Every match gains "variant" (which comparison found it) and "false_match_rate";
+    "distance" stays a string. Platform banks hold no bank-side crops, so none are compared."""
+    from unleak.match.calibration import DEFAULT_TARGET, REFERENCE_MODEL, Group, group_thresholds
+    from unleak.match.matcher import GROUP_WEIGHTS, MIN_REPORTED_RATE
+    from unleak.match.variants import query_hashes
+
+    limits = limits or MediaLimits.from_env()
+    media = _open_media(data, limits)
+    try:
+        if media.kind is not MediaKind.IMAGE:
+            raise BadRequest("variants=true applies to photos")
+        qh = query_hashes(media.pixels())
+    except LimitExceeded as exc:
+        raise TooLarge(exc.message) from None
+    except MediaError as exc:
+        raise BadRequest(exc.message) from None
+    queries: list[tuple[str, str, str]] = []
+    if qh.full.quality >= MIN_QUALITY:
+        queries.append(("plain", "plain", qh.full.value))
+        queries += [("dihedral", f"dihedral:{v.variant}", v.value) for v in qh.dihedral]
+    queries += [("trim", f"query:{v.variant}", v.value) for v in qh.boxes]
+    if not queries:
+        raise BadRequest("invalid signal: invalid PDQ hash")  # quality < 50, as HMA answers
+    used = {g: sum(1 for q in queries if q[0] == g) for g in ("plain", "dihedral", "trim")}
+    cal = group_thresholds(
+        [
+            Group("plain", 1, 0.0, threshold=PdqSignal.threshold),
+            Group("dihedral", used["dihedral"], GROUP_WEIGHTS["dihedral"]),
+            Group("trim", used["trim"], GROUP_WEIGHTS["trim"]),
+        ],
+        target=DEFAULT_TARGET,
+        model=REFERENCE_MODEL,
+    )
+    st = SIGNAL_TYPES["pdq"]
+    matcher.sync(s)
+    best: dict[int, tuple[int, str, str]] = {}  # content id -> (distance, group, description)
+    for group, desc, value in queries:
+        limit = cal.thresholds.get(group, -1)
+        if limit < 0:
+            continue
+        for hit in matcher.query(st, value):
+            if hit.distance <= limit and (hit.content_id not in best or hit.distance < best[hit.content_id][0]):
+                best[hit.content_id] = (hit.distance, group, desc)
+    extra: dict[int, dict[str, object]] = {}
+    for cid, (d, _g, desc) in best.items():
+        rate = sum(n * REFERENCE_MODEL.rate(min(d, cal.thresholds[g])) for g, n in used.items() if n)
+        extra[cid] = {"variant": desc, "false_match_rate": float(f"{max(rate, MIN_REPORTED_RATE):.3g}")}
+    hits = [Hit(cid, d) for cid, (d, _g, _desc) in best.items()]
+    answer = _answer(s, matcher, st, qh.full.value, hits, extra, banks, seed, bypass_coinflip, explain)
+    return {"pdq": answer}
+
+
+def _flooded(s: Session, content_id: int, row: _Row, type_name: str, value: str) -> bool:
+    """Count this lookup against the item; True (and the item disabled, listed at /c/flood) when
+    it has now matched more distinct lookups than its bank allows in the window."""
+    assert row.flood_max is not None and row.flood_window is not None
+    digest = hashlib.sha256(f"{type_name}:{value}".encode()).hexdigest()
+    since = datetime.fromtimestamp(time.time() - row.flood_window, UTC)
+    seen = PlatformMatchSeen
+    known = s.scalar(
+        select(seen.id).where(seen.content_id == content_id, seen.query_digest == digest, seen.at >= since).limit(1)
+    )
+    if known is None:
+        s.add(seen(content_id=content_id, query_digest=digest))
+        s.flush()
+    distinct = int(
+        s.scalar(
+            select(func.count(func.distinct(seen.query_digest))).where(seen.content_id == content_id, seen.at >= since)
+        )
+        or 0
+    )
+    if distinct <= row.flood_max:
+        return False
+    content = s.get(PlatformContent, content_id)
+    if content is not None and content.disable_until_ts != DISABLED:
+        content.disable_until_ts = DISABLED
+        s.add(PlatformFlood(content_id=content_id, bank=row.bank, distinct_uploads=distinct, window_s=row.flood_window))
+        s.flush()
+    return True
+
+
+def flood_list(s: Session) -> list[dict[str, object]]:
+    """Items flood protection disabled, newest first, with their state now (a curator re-enables
+    one with `PUT .../content/<id> {"disable_until_ts": 1}` or deletes it)."""
+    rows = s.execute(
+        select(PlatformFlood, PlatformContent.disable_until_ts)
+        .outerjoin(PlatformContent, PlatformContent.id == PlatformFlood.content_id)
+        .order_by(PlatformFlood.id.desc())
+        .limit(1000)
+    )
+    return [
+        {
+            "bank": f.bank,
+            "bank_content_id": f.content_id,
+            "distinct_uploads": f.distinct_uploads,
+            "window_s": f.window_s,
+            "at": int(f.at.timestamp()),
+            "disable_until_ts": ts,
+            "state": "deleted" if ts is None else ("pending_review" if ts == DISABLED else "re-enabled"),
+        }
+        for f, ts in rows
+    ]
+
+
+VERDICTS = ("confirmed", "false_positive")
+
+
+def add_feedback(s: Session, payload: object, *, key_name: str = "", bank_scope: str | None = None) -> PlatformFeedback:
+    """A platform's verdict on a match: `{"bank_content_id", "signal_type", "signal", "verdict",
+    "note"?}`. The item must exist (in `bank_scope`'s bank, for a key limited to one)."""
+    if not isinstance(payload, dict):
+        raise BadRequest("Expected a JSON object")
+    extra = set(payload) - {"bank_content_id", "signal_type", "signal", "verdict", "note"}
+    if extra:
+        raise BadRequest(f"unknown fields: {', '.join(sorted(map(str, extra)))[:200]}")
+    cid = payload.get("bank_content_id")
+    if isinstance(cid, bool) or not isinstance(cid, int):
+        raise BadRequest("bank_content_id must be an integer")
+    st = signal_type(payload.get("signal_type"))
+    value = st.validate(payload.get("signal"))
+    verdict = payload.get("verdict")
+    if verdict not in VERDICTS:
+        raise BadRequest(f"verdict must be one of {', '.join(VERDICTS)}")
+    note = _check_note(payload.get("note"))
+    content = _content(s, cid)
+    bank = s.get(PlatformBank, content.bank_id) if content is not None else None
+    if content is None or bank is None or (bank_scope is not None and bank.name != bank_scope):
+        raise Missing("content not found")
+    row = PlatformFeedback(
+        content_id=cid, bank=bank.name, signal_type=st.name, signal=value, verdict=verdict, note=note, key_name=key_name
+    )
+    s.add(row)
+    s.flush()
+    return row
+
+
+def feedback_list(s: Session, bank: str | None = None, limit: int = 1000) -> list[dict[str, object]]:
+    q = select(PlatformFeedback).order_by(PlatformFeedback.id.desc()).limit(max(1, min(limit, 10_000)))
+    if bank is not None:
+        q = q.where(PlatformFeedback.bank == bank)
+    return [
+        {
+            "id": f.id,
+            "bank": f.bank,
+            "bank_content_id": f.content_id,
+            "signal_type": f.signal_type,
+            "signal": f.signal,
+            "verdict": f.verdict,
+            **({"note": f.note} if f.note is not None else {}),
+            "key": f.key_name or None,
+            "at": int(f.at.timestamp()),
+        }
+        for f in s.scalars(q)
+    ]
 
 
 def compare(signals: object) -> dict[str, list[object]]:
@@ -614,6 +1063,9 @@ def compare(signals: object) -> dict[str, list[object]]:
         if not isinstance(pair, list) or len(pair) != 2:
             raise BadRequest(f"Expected a list of exactly two {name} signals")
         a, b = (st.validate(x) for x in pair)
+        if st.video:
+            out[name] = [bool(VpdqSignal.is_match(a, b)), {"distance": int(VpdqSignal.distance(a, b))}]
+            continue
         distance = int(a != b) if st.exact else PdqSignal.distance(a, b)
         out[name] = [distance <= st.threshold, {"distance": distance}]
     return out
@@ -666,16 +1118,7 @@ def hash_media(
     "" when quality < 50, as HMA does), {"video_md5": hex} for a video. `content_type_name` None:
     taken from the bytes. Refuses empty, unreadable, truncated, oversized and bomb files (4xx)."""
     limits = limits or MediaLimits.from_env()
-    if not data:
-        raise BadRequest("the uploaded file is empty")
-    if len(data) > limits.max_file_bytes:
-        raise TooLarge(f"the file is {len(data):,} bytes, over the limit of {limits.max_file_bytes:,}")
-    try:
-        media = Media(data=data, name="upload", limits=limits)
-    except LimitExceeded as exc:
-        raise TooLarge(exc.message) from None
-    except MediaError as exc:
-        raise BadRequest(exc.message) from None
+    media = _open_media(data, limits)
     kind_type = "photo" if media.kind is MediaKind.IMAGE else "video"
     ct = content_type(content_type_name) if content_type_name else kind_type
     if ct != kind_type:
@@ -695,11 +1138,26 @@ def hash_media(
             elif name == "video_md5":
                 media.check_video()
                 out[name] = media.digests()["md5"]
+            elif name == "vpdq":
+                out[name] = VpdqSignal.compute(media, fast=True).value
     except LimitExceeded as exc:
         raise TooLarge(exc.message) from None
     except MediaError as exc:
         raise BadRequest(exc.message) from None
     return out
+
+
+def _open_media(data: bytes, limits: MediaLimits) -> Media:
+    if not data:
+        raise BadRequest("the uploaded file is empty")
+    if len(data) > limits.max_file_bytes:
+        raise TooLarge(f"the file is {len(data):,} bytes, over the limit of {limits.max_file_bytes:,}")
+    try:
+        return Media(data=data, name="upload", limits=limits)
+    except LimitExceeded as exc:
+        raise TooLarge(exc.message) from None
+    except MediaError as exc:
+        raise BadRequest(exc.message) from None
 
 
 def fetch_media(url: str, *, allow_networks: Iterable[str] = (), max_bytes: int = DEFAULT_MAX_UPLOAD) -> bytes:

@@ -11,7 +11,20 @@ import os
 from unleak.errors import UnleakError
 from unleak.serve.app import ROLES, ServeConfig, create_app, create_app_from_env
 
-__all__ = ["ROLES", "ServeConfig", "check_listen", "create_app", "create_app_from_env", "parse_roles", "run"]
+__all__ = [
+    "ROLES",
+    "ServeConfig",
+    "access_mode",
+    "check_listen",
+    "create_app",
+    "create_app_from_env",
+    "parse_roles",
+    "run",
+]
+
+
+# On SIGTERM or Ctrl-C: stop accepting, let requests in flight finish for up to this long, then exit.
+GRACE_S = 10
 
 
 def is_loopback(host: str) -> bool:
@@ -24,14 +37,30 @@ def is_loopback(host: str) -> bool:
 
 
 def check_listen(host: str) -> None:
-    """Refuse to listen beyond loopback: there is no authentication yet, and an open matching
-    service on a network would let anyone read and change the banks."""
-    if not is_loopback(host):
-        raise UnleakError(
-            f"refusing to listen on {host}: authentication (API keys) is not built yet, so the server "
-            "would be open to anyone who can reach it",
-            hint="listen on 127.0.0.1 and put an authenticating reverse proxy in front (docs/serve.md)",
-        )
+    """A listening address must be a plain host name or IP address."""
+    if not host or any(c.isspace() for c in host) or "/" in host:
+        raise UnleakError(f"bad --host {host!r}", hint="e.g. 127.0.0.1, or 0.0.0.0 for every interface")
+
+
+def access_mode(cfg: ServeConfig) -> str:
+    """One line for the start-up message: who can use this server."""
+    from unleak.serve_keys import any_keys
+    from unleak.store.db import open_store
+
+    store = open_store(cfg.db_url)
+    try:
+        with store.session() as s:
+            keys = any_keys(s)
+    finally:
+        store.close()
+    if keys:
+        return "API keys required on every request (Authorization: Bearer)"
+    if cfg.beyond_loopback:
+        return "no API key defined yet: every request is refused (401) until you add one with `unleak keys add`"
+    return (
+        "no API key defined: OPEN to every local user of this machine, as HMA is; "
+        "`unleak keys add` locks it (within a second)"
+    )
 
 
 def parse_roles(text: str) -> tuple[str, ...]:
@@ -48,11 +77,12 @@ def run(cfg: ServeConfig, host: str = "127.0.0.1", port: int = 5000, workers: in
     import uvicorn
 
     check_listen(host)
+    cfg.beyond_loopback = cfg.beyond_loopback or not is_loopback(host)
     if workers < 1:
         raise UnleakError("--workers must be at least 1")
     if workers == 1:
         app = create_app(cfg)
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=GRACE_S)
         return
     from unleak.store.db import open_store
 
@@ -66,4 +96,5 @@ def run(cfg: ServeConfig, host: str = "127.0.0.1", port: int = 5000, workers: in
         workers=workers,
         log_level="warning",
         access_log=False,
+        timeout_graceful_shutdown=GRACE_S,
     )

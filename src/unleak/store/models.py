@@ -412,6 +412,12 @@ class PlatformBank(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     enabled_ratio: Mapped[float] = mapped_column(Float, default=1.0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Safety settings (unleak's, not HMA's): a negative bank's matches veto the others'; a bank's
+    # own PDQ threshold (stricter than 31); flood protection (None: off).
+    negative: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    pdq_threshold: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    flood_max_distinct: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    flood_window_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class PlatformContent(Base):
@@ -476,3 +482,96 @@ class HostRequests(Base):
     host: Mapped[str] = mapped_column(String(253), primary_key=True)
     day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
     requests: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ServeKey(Base):
+    """An API key of `unleak serve`: a role (hasher, matcher, curator), optionally one bank.
+
+    Only the argon2id hash of the key's secret is kept (`unleak.auth`); the key itself is shown
+    once, when it is made. A revoked key stays, so the audit log keeps naming it.
+    """
+
+    __tablename__ = "serve_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    bank: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    secret_hash: Mapped[str] = mapped_column(Text)
+    rate_per_s: Mapped[float | None] = mapped_column(Float, nullable=True)  # None: the server's default
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ServeAudit(Base):
+    """One curator action of `unleak serve` (append-only): who, what, on which bank, the outcome."""
+
+    __tablename__ = "serve_audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: an open (keyless) server
+    key_name: Mapped[str] = mapped_column(String(100), default="")
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(Text)
+    bank: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    status: Mapped[int] = mapped_column(Integer)
+    client: Mapped[str] = mapped_column(String(64), default="")
+
+
+class PlatformSignalType(Base):
+    """A signal type's setting in `unleak serve` (HMA's `PUT /c/signal_type/<name>`); absent: 1.0."""
+
+    __tablename__ = "platform_signal_types"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    enabled_ratio: Mapped[float] = mapped_column(Float, default=1.0)
+
+
+class PlatformMatchSeen(Base):
+    """A lookup that matched an item of a flood-protected bank: which item, a digest of what was
+    looked up (never the hash itself), when. Counted per item over the bank's window."""
+
+    __tablename__ = "platform_match_seen"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_id: Mapped[int] = mapped_column(Integer, index=True)
+    query_digest: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlatformFlood(Base):
+    """An item disabled by flood protection, pending a curator's review (`GET /c/flood`)."""
+
+    __tablename__ = "platform_flood"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_id: Mapped[int] = mapped_column(Integer, index=True)
+    bank: Mapped[str] = mapped_column(String(200))
+    distinct_uploads: Mapped[int] = mapped_column(Integer)
+    window_s: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlatformFeedback(Base):
+    """A platform's verdict on one match (`POST /m/feedback`): confirmed or false_positive."""
+
+    __tablename__ = "platform_feedback"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_id: Mapped[int] = mapped_column(Integer, index=True)
+    bank: Mapped[str] = mapped_column(String(200), index=True)
+    signal_type: Mapped[str] = mapped_column(String(40))
+    signal: Mapped[str] = mapped_column(Text)
+    verdict: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    key_name: Mapped[str] = mapped_column(String(100), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlatformExchange(Base):
+    """A hash-sharing programme a platform bank is filled from (HMA's exchange / collab config)."""
+
+    __tablename__ = "platform_exchanges"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)  # also its bank's name, as in HMA
+    api: Mapped[str] = mapped_column(String(40))
+    api_json: Mapped[str] = mapped_column(Text, default="{}")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    fetched_items: Mapped[int] = mapped_column(Integer, default=0)
+    last_fetch_ts: Mapped[int] = mapped_column(BigInteger, default=-1)
+    last_fetch_ok: Mapped[bool] = mapped_column(Boolean, default=False)

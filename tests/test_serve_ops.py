@@ -1,0 +1,129 @@
+"""`unleak serve` in operation: Prometheus metrics, access logs without hashes, graceful stop."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import signal
+import threading
+import time
+import uuid
+
+import httpx
+import numpy as np
+import pytest
+
+from test_serve import Server
+from test_serve_auth import _add_key, serving
+
+
+def test_metrics_and_access_log_never_hold_a_hash(tmp_path):
+    srv = Server(f"sqlite:///{tmp_path / 'ops.db'}", tmp_path)
+    try:
+        h = srv.http
+        bank = "OPS_" + uuid.uuid4().hex[:6].upper()
+        assert h.post("/c/banks", json={"name": bank}).status_code == 201
+        pdq, other = "d" * 64, "0" * 63 + "1"
+        assert h.post(f"/c/bank/{bank}/signal", json={"pdq": pdq}).status_code == 200
+        assert bank in h.get("/m/lookup", params={"signal_type": "pdq", "signal": pdq}).json()
+        assert h.get("/m/lookup", params={"signal_type": "pdq", "signal": other}).json() == {}
+        assert h.get("/m/lookup", params={"signal_type": "pdq", "signal": pdq.upper()}).status_code == 400
+        assert h.get(f"/c/bank/{bank}/content/1").status_code == 200
+        text = h.get("/metrics").text
+        assert 'unleak_serve_requests_total{method="GET",route="/m/lookup",status="200"} 2.0' in text
+        assert 'unleak_serve_requests_total{method="GET",route="/m/lookup",status="400"} 1.0' in text
+        assert 'route="/c/bank/{bank_name}/content/{content_id}"' in text  # templates, not bank names
+        assert 'unleak_serve_lookups_total{matched="true",signal_type="pdq"} 1.0' in text
+        assert 'unleak_serve_lookups_total{matched="false",signal_type="pdq"} 1.0' in text
+        assert 'unleak_serve_index_size{signal_type="pdq"} 1.0' in text
+        assert "unleak_serve_request_seconds_bucket" in text
+        assert pdq not in text and bank not in text
+        # graceful: a request in flight when SIGTERM arrives is answered, then the server exits
+        sent_half, answer = threading.Event(), {}
+        body = _multipart("photo", _jpeg())
+
+        def slow_body():
+            yield body[: len(body) // 2]
+            sent_half.set()
+            time.sleep(1.0)
+            yield body[len(body) // 2 :]
+
+        def upload():
+            headers = {"content-type": f"multipart/form-data; boundary={BOUNDARY}"}
+            answer["r"] = httpx.post(srv.base + "/h/hash", content=slow_body(), headers=headers, timeout=30)
+
+        thread = threading.Thread(target=upload)
+        thread.start()
+        assert sent_half.wait(10)
+        srv.proc.send_signal(signal.SIGTERM)
+        thread.join(30)
+        assert answer["r"].status_code == 200 and len(answer["r"].json()["pdq"]) == 64
+        assert srv.proc.wait(15) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once done
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(srv.base + "/status")
+        log = srv.log.read_text()
+        lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+        lookups = [e for e in lines if e["route"] == "/m/lookup"]
+        assert [e["status"] for e in lookups] == [200, 200, 400]
+        assert {"ts", "client", "method", "route", "status", "ms", "key"} <= set(lookups[0])
+        assert pdq not in log and other not in log and pdq.upper() not in log  # no hash, anywhere
+    finally:
+        srv.http.close()
+        if srv.proc.poll() is None:
+            srv.stop()
+        else:
+            srv._out.close()
+
+
+BOUNDARY = "unleak-test-boundary"
+
+
+def _jpeg() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    rng = np.random.default_rng(3)
+    Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).resize((512, 512)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def _multipart(field: str, data: bytes) -> bytes:
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{field}"; filename="a.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    ).encode()
+    return head + data + f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+def test_metrics_need_a_key_of_any_role_once_keys_exist(tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'm.db'}"
+    with serving(db_url, access_log=False) as h:
+        assert h.get("/metrics").status_code == 200
+        token = _add_key(db_url, "prometheus", "hasher")
+        deadline = time.monotonic() + 3
+        while h.get("/metrics").status_code != 401:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        r = h.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and "unleak_serve_requests_total" in r.text
+        # refused before routing, still counted under the route asked for
+        assert h.get("/c/bank/SOME_BANK/content/7").status_code == 401
+        text = h.get("/metrics", headers={"Authorization": f"Bearer {token}"}).text
+        assert 'route="/c/bank/{bank_name}/content/{content_id}",status="401"' in text
+
+
+def test_uvicorns_own_access_log_is_scrubbed():
+    from unleak.serve.ops import ScrubQuery
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/m/lookup?signal_type=pdq&signal=" + "e" * 64, "1.1", 200),
+        None,
+    )
+    assert ScrubQuery().filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "GET /m/lookup HTTP/1.1" 200'
