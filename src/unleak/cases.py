@@ -14,7 +14,7 @@ from unleak.errors import UnleakError
 from unleak.evidence.log import append_record, ensure_key, verify_chain
 from unleak.evidence.sightings import SightingStatus
 from unleak.store import Store
-from unleak.store.models import BankItem, Capture, Case, LogRecord, Sighting, Source
+from unleak.store.models import AppCaseSetting, BankItem, Capture, Case, LogRecord, Sighting, Source
 from unleak.text import check_name
 
 
@@ -116,3 +116,22 @@ def show_case(store: Store, name: str | None) -> CaseDetail:
         ):
             detail.hosts[host] = n
         return detail
+
+
+def get_case_setting(store: Store, case: str, key: str, default: str = "") -> str:
+    with store.session() as s:
+        c = store.case(s, case)
+        v = s.scalar(select(AppCaseSetting.value).where(AppCaseSetting.case_id == c.id, AppCaseSetting.key == key))
+        return default if v is None else v
+
+
+def set_case_setting(store: Store, case: str, key: str, value: str) -> None:
+    """Set a per-case app setting; the change is written to the case's evidence log."""
+    with store.session() as s:
+        c = store.case(s, case)
+        row = s.scalar(select(AppCaseSetting).where(AppCaseSetting.case_id == c.id, AppCaseSetting.key == key))
+        if row is None:
+            s.add(AppCaseSetting(case_id=c.id, key=key, value=value))
+        else:
+            row.value = value
+        append_record(s, c.id, "app.setting", {"key": key, "value": value})
