@@ -150,6 +150,7 @@ def test_caseworker_opens_only_assigned_cases_and_is_named_in_the_log(client, st
     assert added and added[-1]["data"]["actor"] == "app:alice"
 
 
+@pytest.mark.slow
 def test_whole_job_over_http(client, store, samples, tmp_path, monkeypatch):
     """Protect, scan a local site, see sightings (crawled strings as text, blurred thumbnails), notice
     confirmed by the typed name and sent to an SMTP sink, evidence exported and verified, trace."""
@@ -173,9 +174,7 @@ def test_whole_job_over_http(client, store, samples, tmp_path, monkeypatch):
         text = client.wait_job(client.post("/c/alex/protect", {"folder": str(private)}))
         assert "Protected 2 new file(s)" in text and "broken.jpg" in text  # the per-file error is listed
 
-        r = client.post(
-            "/c/alex/sources", {"kind": "crawl", "targets": site.url("/"), "allow_network": "127.0.0.1/32"}
-        )
+        r = client.post("/c/alex/sources", {"kind": "crawl", "targets": site.url("/"), "allow_network": "127.0.0.1/32"})
         assert "Added source" in r.text
         text = client.wait_job(client.post("/c/alex/scan", {"rate": "0"}))
         assert "1 sighting(s)" in text, text
@@ -204,7 +203,7 @@ def test_whole_job_over_http(client, store, samples, tmp_path, monkeypatch):
         assert "Drafted 1 notice(s)" in r.text
         [nid] = re.findall(r"/c/alex/notices/(\d+)\"", r.text)
         page = client.get(f"/c/alex/notices/{nid}").text
-        assert "satisfies" in page and "Type your name" not in page.lower() or True
+        assert page.count('class="clause"') >= 3  # the statutory elements are marked
         sha = re.search(r'name="sha256" value="([0-9a-f]{64})"', page).group(1)
         r = client.post(f"/c/alex/notices/{nid}/confirm", {"typed_name": "alex doe", "sha256": sha})
         assert r.status_code == 400 and "not the name in the signature" in r.text

@@ -530,7 +530,8 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
                 .where(Notice.case_id == case_id, NoticeItem.sighting_id.in_(sighting_ids))
                 .order_by(Notice.id)
             ):
-                out[sid] = f"notice #{nid}: {status}"
+                if sid is not None:
+                    out[sid] = f"notice #{nid}: {status}"
         return out
 
     @app.get("/c/{case}/sightings/{sighting_id}/thumb.jpg")
@@ -625,7 +626,7 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
         sess = need(request)
         form = await form_of(request, sess)
         open_case(sess, case)
-        from unleak.monitor.scan import ScanOptions, Scanner
+        from unleak.monitor.scan import Scanner, ScanOptions
         from unleak.net.fetch import FetchPolicy
 
         rate = float(form.get("rate") or 1.0)
@@ -665,9 +666,7 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
         from unleak.takedown.notices import notice_status
 
         rows = notice_status(store, case, now=datetime.now(UTC), include_closed=True)
-        return page(
-            request, sess, "notices.html", **case_context(case), rows=rows, claimant=get_claimant(store, case)
-        )
+        return page(request, sess, "notices.html", **case_context(case), rows=rows, claimant=get_claimant(store, case))
 
     @app.post("/c/{case}/claimant")
     async def claimant(request: Request, case: str):
@@ -718,11 +717,10 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
         sess = need(request)
         open_case(sess, case)
         fields = notice_of_case(case, notice_id)
+        from unleak.takedown.bases import get_basis
         from unleak.takedown.content import form_fields
         from unleak.takedown.notices import get_notice
         from unleak.takedown.sections import notice_sections
-
-        from unleak.takedown.bases import get_basis
 
         n = get_notice(store, notice_id)
         asks = {e.key: e.ask for e in get_basis(n.basis).elements if e.ask}
@@ -894,7 +892,9 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
         open_case(sess, case)
         from unleak.watermark.registry import Registry
 
-        return page(request, sess, "trace.html", **case_context(case), recipients=Registry(store, case).list(), result=None)
+        return page(
+            request, sess, "trace.html", **case_context(case), recipients=Registry(store, case).list(), result=None
+        )
 
     @app.post("/c/{case}/recipients")
     async def add_recipient(request: Request, case: str):

@@ -21,7 +21,9 @@ def _store():
 
 
 def app_command(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (beyond this machine needs accounts and TLS)."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to listen on (beyond this machine needs accounts and TLS)."
+    ),
     port: int = typer.Option(0, "--port", help="Port (0: a free one)."),
     no_browser: bool = typer.Option(
         False, "--no-browser", help="Open no browser; print the login link as the first line (for scripts)."

@@ -103,7 +103,8 @@ def case_timeline(store: Store, case: str) -> Timeline:
             if removed_at is not None:
                 t.removed[removed_at.date()] += 1
         for sent_at in s.scalars(select(Notice.sent_at).where(Notice.case_id == c.id, Notice.sent_at.is_not(None))):
-            t.notices_sent[sent_at.date()] += 1
+            if sent_at is not None:
+                t.notices_sent[sent_at.date()] += 1
     return t
 
 

@@ -29,7 +29,8 @@ def notice_sections(body: str, basis_key: str) -> list[NoticeSection]:
     except Exception:  # noqa: BLE001 - an unknown basis: the sections are still shown, unlabelled
         labels = {}
     out: list[NoticeSection] = []
-    title, citation, lines = "", "", []
+    title, citation = "", ""
+    lines: list[str] = []
     for line in body.splitlines():
         m = _HEADING.match(line)
         if m:
