@@ -5,17 +5,24 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import subprocess
+import sys
+import time
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
 from _app import Browserless, live_app
 from test_notice_fixtures import start_sink
 from unleak.demo.site import SiteServer, jpeg
+from unleak.errors import UnleakError
 
 PAGES = ["", "/sightings", "/sightings?view=gallery", "/sources", "/notices", "/evidence", "/trace"]
 EVIL_UPLOADER = "<script>alert(1)</script>\x1b[31mred"
@@ -260,3 +267,74 @@ def _tamper(zip_bytes: bytes) -> bytes:
                 data = data.replace(b"127.0.0.1", b"127.0.0.2", 1)
             dst.writestr(info, data)
     return out.getvalue()
+
+
+def _start(args: list[str], home: Path) -> subprocess.Popen:
+    env = {**os.environ, "UNLEAK_HOME": str(home), "PYTHONPATH": os.pathsep.join(sys.path)}
+    env.pop("UNLEAK_DB", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "unleak", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
+    )
+
+
+def _url_line(proc: subprocess.Popen, timeout: float = 300) -> str:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if line.startswith("http://"):
+            return line.strip()
+    proc.kill()
+    raise AssertionError(f"no login link printed: {proc.stderr.read()[-2000:]}")
+
+
+def test_command_prints_a_one_time_login_link_first_and_accounts_are_added_from_stdin(tmp_path, cli):
+    from unleak.accounts import authenticate, list_users
+    from unleak.store import open_store
+
+    proc = _start(["app", "--no-browser", "--port", "0", "--root", str(tmp_path)], tmp_path / "home")
+    try:
+        first = proc.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/login\?token=[\w-]{30,}", first), first
+        with httpx.Client(follow_redirects=True, timeout=30) as http:
+            assert "Open a new case" in http.get(first).text
+        with httpx.Client(follow_redirects=True, timeout=30) as http:
+            assert http.get(first).status_code == 403  # once only
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    runner = CliRunner()
+    from unleak.cli import app as cli_app
+
+    r = runner.invoke(cli_app, ["users", "add", "carol", "--role", "caseworker", "--password-stdin"], input="short\n")
+    assert r.exit_code != 0 and isinstance(r.exception, UnleakError) and "too short" in str(r.exception)
+    r = runner.invoke(cli_app, ["users", "add", "carol", "--password-stdin"], input="a long enough secret\n")
+    assert r.exit_code == 0, r.output
+    assert cli("case", "new", "c1")[0] == 0
+    assert runner.invoke(cli_app, ["users", "assign", "carol", "c1"]).exit_code == 0
+    store = open_store()
+    assert authenticate(store, "carol", "a long enough secret").cases == ("c1",)
+    assert authenticate(store, "carol", "wrong secret!!") is None
+    [u] = list_users(store)
+    with store.session() as s:
+        from unleak.store.models import AppUser
+
+        stored = s.get(AppUser, u.id).password_hash
+    assert stored.startswith("$argon2id$") and "a long enough secret" not in stored
+
+
+@pytest.mark.slow
+def test_demo_opens_the_app_on_its_case(tmp_path):
+    proc = _start(["demo", "--app", "--no-browser"], tmp_path / "home")
+    try:
+        url = _url_line(proc)
+        with httpx.Client(follow_redirects=True, timeout=60) as http:
+            r = http.get(url)
+            assert r.url.path == "/c/demo" and "Case demo" in r.text
+            assert "Copies found" in r.text or "In numbers" in r.text
+            rows = http.get(url.split("/login")[0] + "/c/demo/sightings")
+            assert rows.status_code == 200 and "<td>up" in rows.text
+    finally:
+        proc.terminate()
+        proc.wait(10)

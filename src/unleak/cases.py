@@ -88,6 +88,27 @@ def _summary(s, case: Case, cls=CaseSummary):
     )
 
 
+def case_summary(store: Store, name: str | None) -> CaseSummary:
+    """One case's counts, without checking its log (`show_case` checks it: slower on a long log)."""
+    with store.session() as s:
+        return _summary(s, store.case(s, name))
+
+
+def case_hosts(store: Store, name: str | None) -> dict[str, int]:
+    """Host -> number of the case's sightings there (any status), most first."""
+    with store.session() as s:
+        case = store.case(s, name)
+        return {
+            host: n
+            for host, n in s.execute(
+                select(Sighting.host, func.count())
+                .where(Sighting.case_id == case.id)
+                .group_by(Sighting.host)
+                .order_by(func.count().desc())
+            )
+        }
+
+
 def list_cases(store: Store) -> list[CaseSummary]:
     """Every case, oldest first, with its counts."""
     with store.session() as s:

@@ -135,10 +135,14 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
     app.state.config, app.state.store, app.state.jobs, app.state.sessions = config, store, jobs, sessions
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     token_box = {"token": config.login_token}
+    charts: dict[tuple[str, tuple[int, str | None]], bytes] = {}
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
+        started = time.perf_counter()
         response = await call_next(request)
+        # the server's own time for the page, for the browser's tools and bench/app_pages.py
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
@@ -191,9 +195,8 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
     def open_case(sess: WebSession, case: str) -> str:
         if not accounts.may_open(store, sess.account, case):
             raise Forbidden()
-        from unleak.cases import show_case
-
-        show_case(store, case)  # NotFound for an unknown case
+        with store.session() as s:
+            store.case(s, case)  # NotFound for an unknown case
         return case
 
     @contextmanager
@@ -296,11 +299,12 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
         return back(case_url(c.name), sess, f"Case {c.name} opened.")
 
     # --- case overview ----------------------------------------------------------------------------
-    def case_context(case: str) -> dict[str, Any]:
-        from unleak.cases import get_case_setting, show_case
+    def case_context(case: str, *, full: bool = False) -> dict[str, Any]:
+        """What every page of a case shows; `full` adds the log check and key (overview, evidence)."""
+        from unleak.cases import case_summary, get_case_setting, show_case
         from unleak.store.models import Case
 
-        detail = show_case(store, case)
+        detail = show_case(store, case) if full else case_summary(store, case)
         with store.session() as s:
             row = s.get(Case, detail.id)
             minor = bool(getattr(row, "minor", False))  # the notices work adds the flag
@@ -313,13 +317,13 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
         open_case(sess, case)
         from unleak.takedown.notices import notice_status
 
-        ctx = case_context(case)
+        ctx = case_context(case, full=True)
         now = datetime.now(UTC)
         rows = notice_status(store, case, now=now, include_closed=False)
         overdue = [r for r in rows if r.overdue]
         from unleak.evidence.sightings import page_sightings
 
-        reuploads = [v for v in page_sightings(store, case, status="up", limit=None)[0] if v.reupload]
+        reuploads = page_sightings(store, case, status="up", reupload=True, limit=20)[0]
         from unleak.takedown.drafting import open_sightings
 
         with store.session() as s:
@@ -339,9 +343,15 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
     def timeline(request: Request, case: str):
         sess = need(request)
         open_case(sess, case)
-        from unleak.evidence.views import case_timeline, timeline_svg
+        from unleak.evidence.views import case_timeline, log_head, timeline_svg
 
-        return Response(timeline_svg(case_timeline(store, case)), media_type="image/svg+xml")
+        key = (case, log_head(store, case))  # every change to a case appends to its log
+        svg = charts.get(key)
+        if svg is None:
+            svg = timeline_svg(case_timeline(store, case))
+            charts.clear() if len(charts) > 32 else None
+            charts[key] = svg
+        return Response(svg, media_type="image/svg+xml")
 
     # --- protect and import (Start page flows, per case) ----------------------------------------
     def resolve_under_roots(path: str) -> Path:
@@ -484,6 +494,7 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
     ):
         sess = need(request)
         open_case(sess, case)
+        from unleak.cases import case_hosts
         from unleak.evidence.sightings import page_sightings
 
         bank_id = int(item) if item and item.isdigit() else None
@@ -512,7 +523,7 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
             pages=pages,
             filters=filters,
             view=view if view in ("table", "gallery") else "table",
-            hosts=sorted(ctx["case"].hosts),
+            hosts=sorted(case_hosts(store, case)),
             notice_of=notice_of,
             query=lambda **kw: urlencode({**filters, **kw}),
         )
@@ -702,10 +713,10 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
         return back(case_url(case, "/notices"), sess, f"Drafted {len(outcomes)} notice(s). Open each to read it.")
 
     def notice_of_case(case: str, notice_id: int):
-        from unleak.cases import show_case
         from unleak.store.models import Notice
 
-        cid = show_case(store, case).id
+        with store.session() as s:
+            cid = store.case(s, case).id
         with store.session() as s:
             n = s.get(Notice, notice_id)
             if n is None or n.case_id != cid:
@@ -801,7 +812,7 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
     def evidence(request: Request, case: str):
         sess = need(request)
         open_case(sess, case)
-        return page(request, sess, "evidence.html", **case_context(case), check=None)
+        return page(request, sess, "evidence.html", **case_context(case, full=True), check=None)
 
     def zip_folder(folder: Path) -> bytes:
         buf = io.BytesIO()
@@ -867,7 +878,7 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
             entries = [p for p in folder.iterdir()]
             root = entries[0] if len(entries) == 1 and entries[0].is_dir() else folder
             check = verify_bundle(root, None, keys=keys, heads=[])
-        return page(request, sess, "evidence.html", **case_context(case), check=check)
+        return page(request, sess, "evidence.html", **case_context(case, full=True), check=check)
 
     def safe_unzip(path: Path, folder: Path) -> None:
         limits = MediaLimits.from_env()

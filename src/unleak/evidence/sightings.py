@@ -231,11 +231,12 @@ def page_sightings(
     status: str | None = None,
     host: str | None = None,
     bank_id: int | None = None,
+    reupload: bool | None = None,
     offset: int = 0,
     limit: int | None = 50,
 ) -> tuple[list[SightingView], int]:
-    """One page of the case's sightings (oldest first), filtered by status, host and protected item,
-    and how many match in all. `limit=None` gives them all."""
+    """One page of the case's sightings (oldest first), filtered by status, host, protected item and
+    whether it is a re-upload, and how many match in all. `limit=None` gives them all."""
     with store.session() as s:
         c = store.case(s, case)
         where = [Sighting.case_id == c.id]
@@ -245,6 +246,8 @@ def page_sightings(
             where.append(Sighting.host == host)
         if bank_id is not None:
             where.append(Sighting.bank_item_id == bank_id)
+        if reupload is not None:
+            where.append(Sighting.reupload.is_(reupload))
         total = s.scalar(select(func.count()).select_from(Sighting).where(*where)) or 0
         q = (
             select(Sighting, BankItem.label)
