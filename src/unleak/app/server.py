@@ -324,10 +324,9 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
         from unleak.evidence.sightings import page_sightings
 
         reuploads = page_sightings(store, case, status="up", reupload=True, limit=20)[0]
-        from unleak.takedown.drafting import open_sightings
+        from unleak.takedown.drafting import unreported_count
 
-        with store.session() as s:
-            unreported = len(open_sightings(s, ctx["case"].id))
+        unreported = unreported_count(store, case)
         return page(
             request,
             sess,
