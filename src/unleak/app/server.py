@@ -12,6 +12,7 @@ import json
 import secrets
 import shutil
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Iterator
@@ -136,6 +137,14 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     token_box = {"token": config.login_token}
     charts: dict[tuple[str, tuple[int, str | None]], bytes] = {}
+
+    def warm_up() -> None:  # matplotlib takes a second or two to import: not on the first chart's request
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.figure  # noqa: F401
+
+    threading.Thread(target=warm_up, name="unleak-app-warm-up", daemon=True).start()
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
