@@ -74,7 +74,9 @@ class Browserless:
         return self._keep(self.http.get(f"/login?token={TOKEN}"))
 
     def login(self, name: str, password: str) -> httpx.Response:
-        return self._keep(self.http.post("/login", data={"name": name, "password": password}))
+        form = self.http.get("/login").text
+        token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+        return self._keep(self.http.post("/login", data={"name": name, "password": password, "csrf": token}))
 
     def get(self, path: str, **kw) -> httpx.Response:
         return self._keep(self.http.get(path, **kw))

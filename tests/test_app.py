@@ -141,6 +141,7 @@ def test_caseworker_opens_only_assigned_cases_and_is_named_in_the_log(client, st
     add_user(store, "bob", "caseworker", "bob-password-12")
     assign_case(store, "alice", "mine")
     assign_case(store, "bob", "theirs")
+    assert client.http.post("/login", data={"name": "alice", "password": "alice-password-1"}).status_code == 403
     assert client.login("alice", "wrong-password").status_code == 401
     r = client.login("alice", "alice-password-1")
     assert r.status_code == 200 and "mine" in r.text and "theirs" not in r.text
@@ -195,7 +196,8 @@ def test_whole_job_over_http(client, store, samples, tmp_path, monkeypatch):
         [sid] = re.findall(r"/sightings/(\d+)/thumb.jpg", gallery)
         blurred = client.get(f"/c/alex/sightings/{sid}/thumb.jpg")
         assert blurred.headers["content-type"] == "image/jpeg" and blurred.headers["cache-control"] == "no-store"
-        client.post(f"/c/alex/sightings/{sid}/reveal", {})
+        r = client.post(f"/c/alex/sightings/{sid}/reveal", {"back": "//evil.example/x"})
+        assert r.url.host == "127.0.0.1" and r.url.path == "/c/alex/sightings"  # never sent elsewhere
         revealed = client.get(f"/c/alex/sightings/{sid}/thumb.jpg")
         assert _detail(revealed.content) > 4 * _detail(blurred.content)
         client.get("/c/alex/sightings")

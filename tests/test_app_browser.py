@@ -186,10 +186,21 @@ def test_caseworker_cannot_open_another_caseworkers_case(page, store):
     with live_app(store) as live:
         page.goto(f"{live.base}/login")
         assert axe_problems(page) == []
-        page.get_by_label("Account name").fill("worker-a")
-        page.get_by_label("Password").fill("password-of-a")
-        page.get_by_label("Password").press("Enter")
+        # the keyboard alone: type, Tab, type, Enter; then Tab to the case's link and Enter
+        page.focus("#name")
+        page.keyboard.type("worker-a")
+        page.keyboard.press("Tab")
+        page.keyboard.type("password-of-a")
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{live.base}/")
         assert page.get_by_role("link", name="case-a").is_visible()
+        for _ in range(30):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.textContent") == "case-a":
+                break
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{live.base}/c/case-a")
+        assert page.get_by_role("heading", name="Case case-a").is_visible()
         assert page.get_by_role("link", name="case-b").count() == 0
         response = page.goto(f"{live.base}/c/case-b")
         assert response.status == 403 and "may not open this case" in page.inner_text("main")

@@ -40,6 +40,7 @@ from unleak.text import neutralize
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "unleak_session"
+LOGIN_COOKIE = "unleak_login"
 SESSION_SECONDS = 12 * 3600
 PAGE_SIZE = 50
 CSP = (
@@ -263,15 +264,27 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
                 status=403,
                 error="This login link was already used or is wrong. Start `unleak app` again for a new one.",
             )
-        return page(request, None, "login.html", accounts_exist=accounts.has_accounts(store))
+        return login_form(request, accounts_exist=accounts.has_accounts(store))
+
+    def login_form(request: Request, status: int = 200, **ctx: Any) -> HTMLResponse:
+        """The login page, with a CSRF token bound to a cookie (there is no session yet)."""
+        token = secrets.token_urlsafe(32)
+        response = page(request, None, "login.html", status=status, login_csrf=token, **ctx)
+        response.set_cookie(
+            LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=config.secure_cookies, path="/login"
+        )
+        return response
 
     @app.post("/login")
     async def login(request: Request):
         form = await request.form()
+        expected = request.cookies.get(LOGIN_COOKIE, "")
+        if not expected or not hmac.compare_digest(str(form.get("csrf") or ""), expected):
+            raise HTTPException(403, "This form has expired. Go back, reload the page and try again.")
         name, password = str(form.get("name") or ""), str(form.get("password") or "")
         account = accounts.authenticate(store, name, password) if name and password else None
         if account is None:
-            return page(request, None, "login.html", status=401, error="Wrong name or password.", accounts_exist=True)
+            return login_form(request, status=401, error="Wrong name or password.", accounts_exist=True)
         response = RedirectResponse("/", status_code=303)
         start_session(response, account.name, account)
         return response
@@ -576,7 +589,10 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
             sess.revealed.discard(sighting_id)
         else:
             sess.revealed.add(sighting_id)
-        return back(str(form.get("back") or case_url(case, "/sightings?view=gallery")).split("://")[-1])
+        target = str(form.get("back") or "")
+        if not target.startswith(case_url(case) + "/") or "//" in target or "\\" in target:
+            target = case_url(case, "/sightings?view=gallery")  # only back into this case: never elsewhere
+        return back(target)
 
     @app.post("/c/{case}/settings/thumbnails")
     async def hide_thumbnails(request: Request, case: str):
@@ -983,6 +999,7 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
             **ctx,
             steps=checklist(),
             services=support_services(minor=ctx["minor"], country=country or None),
+            country=country,
         )
 
     return app
