@@ -340,3 +340,31 @@ def test_demo_opens_the_app_on_its_case(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.mark.slow
+def test_a_watch_scans_again_until_stopped(client, store, samples, tmp_path):
+    from unleak.bank import Bank
+    from unleak.cases import create_case
+
+    create_case(store, "w")
+    Bank(store, "w").protect([samples[0]])
+    site = _evil_site(samples[0])
+    try:
+        client.login_token()
+        client.get("/c/w/sources")
+        client.post("/c/w/sources", {"kind": "crawl", "targets": site.url("/"), "allow_network": "127.0.0.1/32"})
+        r = client.post("/c/w/scan", {"rate": "0", "watch": "1", "every_hours": "0.0003"})  # about a second
+        assert "/jobs/" in r.url.path and "Stop watching" in r.text
+        job = client.live.app.state.jobs.get(r.url.path.rsplit("/", 1)[-1])
+        deadline = time.monotonic() + 120
+        while job.runs < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert job.runs >= 2 and not job.finished
+        assert "A watch is running" in client.get("/c/w/sources").text
+        client.get(r.url.path)
+        client.post(r.url.path + "/stop", {})
+        assert "Watch stopped after" in client.wait_job(r)
+        assert client.post("/c/w/scan", {"watch": "1", "every_hours": "0"}).status_code == 400
+    finally:
+        site.close()

@@ -26,6 +26,8 @@ class Job:
     error: str | None = None
     summary: str = ""
     started: float = field(default_factory=time.monotonic)
+    runs: int = 0  # a watch: scans finished so far
+    stop: threading.Event = field(default_factory=threading.Event)
 
     def state(self) -> dict[str, Any]:
         return {
@@ -35,6 +37,7 @@ class Job:
             "error": self.error,
             "summary": self.summary,
             "lines": self.lines[-200:],
+            "runs": self.runs,
         }
 
 
@@ -61,6 +64,10 @@ class Jobs:
 
         threading.Thread(target=run, name=f"unleak-app-{kind}", daemon=True).start()
         return job
+
+    def running(self, case: str, kind: str) -> list[Job]:
+        with self._lock:
+            return [j for j in self._jobs.values() if j.case == case and j.kind == kind and not j.finished]
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:

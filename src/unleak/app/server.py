@@ -620,6 +620,7 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
             **case_context(case),
             sources=list_sources(store, case),
             kinds=sorted(source_kinds()),
+            watches=jobs.running(case, "watch"),
         )
 
     @app.post("/c/{case}/sources")
@@ -664,9 +665,16 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
         from unleak.monitor.scan import Scanner, ScanOptions
         from unleak.net.fetch import FetchPolicy
 
-        rate = float(form.get("rate") or 1.0)
+        try:
+            rate = float(form.get("rate") or 1.0)
+            every_hours = float(form.get("every_hours") or 0)
+        except ValueError:
+            raise UnleakError("give numbers for the rate and the hours between scans") from None
+        watch = bool(form.get("watch"))
+        if watch and every_hours <= 0:
+            raise UnleakError("give the hours between scans", hint="for example 6")
 
-        def work(job: Job) -> str:
+        def once(job: Job) -> str:
             found = {"n": 0}
 
             def on_sighting(event) -> None:
@@ -689,8 +697,37 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
                 f"{refused} refused, {failed} failed."
             )
 
-        job = jobs.start(case, "scan", f"app:{sess.actor}", work)
+        def keep_watching(job: Job) -> str:
+            """As `unleak watch`: scan, re-check the URLs of sent notices, wait, again, until stopped."""
+            from unleak.takedown.verify import verify_case
+
+            while True:
+                job.lines.append(once(job))
+                try:
+                    report = verify_case(store, case, policy=FetchPolicy(rate=rate or None))
+                    if report.checks:
+                        job.lines.append(
+                            f"Removal check: {report.gone} gone, {report.up} still up, {report.errors} not checked."
+                        )
+                except UnleakError as exc:
+                    job.lines.append(f"removal check failed, will try again: {exc}")
+                job.runs += 1
+                if job.stop.wait(every_hours * 3600):
+                    return f"Watch stopped after {job.runs} scan(s)."
+
+        if watch:
+            job = jobs.start(case, "watch", f"app:{sess.actor}", keep_watching)
+        else:
+            job = jobs.start(case, "scan", f"app:{sess.actor}", once)
         return back(case_url(case, f"/jobs/{job.id}"))
+
+    @app.post("/c/{case}/jobs/{job_id}/stop")
+    async def stop_job(request: Request, case: str, job_id: str):
+        sess = need(request)
+        await form_of(request, sess)
+        job = job_for(sess, case, job_id)
+        job.stop.set()
+        return back(case_url(case, f"/jobs/{job.id}"), sess, "Stopping after the current step.")
 
     # --- notices -------------------------------------------------------------------------------------
     @app.get("/c/{case}/notices", response_class=HTMLResponse)
