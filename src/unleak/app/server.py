@@ -143,7 +143,7 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
         import matplotlib
 
         matplotlib.use("Agg")
-        import matplotlib.figure  # noqa: F401
+        import matplotlib.figure
 
     threading.Thread(target=warm_up, name="unleak-app-warm-up", daemon=True).start()
 
