@@ -14,7 +14,7 @@ from unleak.errors import UnleakError
 from unleak.evidence.log import append_record, ensure_key, verify_chain
 from unleak.evidence.sightings import SightingStatus
 from unleak.store import Store
-from unleak.store.models import BankItem, Capture, Case, LogRecord, Sighting, Source
+from unleak.store.models import AppCaseSetting, BankItem, Capture, Case, LogRecord, Sighting, Source
 from unleak.text import check_name
 
 
@@ -88,6 +88,27 @@ def _summary(s, case: Case, cls=CaseSummary):
     )
 
 
+def case_summary(store: Store, name: str | None) -> CaseSummary:
+    """One case's counts, without checking its log (`show_case` checks it: slower on a long log)."""
+    with store.session() as s:
+        return _summary(s, store.case(s, name))
+
+
+def case_hosts(store: Store, name: str | None) -> dict[str, int]:
+    """Host -> number of the case's sightings there (any status), most first."""
+    with store.session() as s:
+        case = store.case(s, name)
+        return {
+            host: n
+            for host, n in s.execute(
+                select(Sighting.host, func.count())
+                .where(Sighting.case_id == case.id)
+                .group_by(Sighting.host)
+                .order_by(func.count().desc())
+            )
+        }
+
+
 def list_cases(store: Store) -> list[CaseSummary]:
     """Every case, oldest first, with its counts."""
     with store.session() as s:
@@ -116,3 +137,22 @@ def show_case(store: Store, name: str | None) -> CaseDetail:
         ):
             detail.hosts[host] = n
         return detail
+
+
+def get_case_setting(store: Store, case: str, key: str, default: str = "") -> str:
+    with store.session() as s:
+        c = store.case(s, case)
+        v = s.scalar(select(AppCaseSetting.value).where(AppCaseSetting.case_id == c.id, AppCaseSetting.key == key))
+        return default if v is None else v
+
+
+def set_case_setting(store: Store, case: str, key: str, value: str) -> None:
+    """Set a per-case app setting; the change is written to the case's evidence log."""
+    with store.session() as s:
+        c = store.case(s, case)
+        row = s.scalar(select(AppCaseSetting).where(AppCaseSetting.case_id == c.id, AppCaseSetting.key == key))
+        if row is None:
+            s.add(AppCaseSetting(case_id=c.id, key=key, value=value))
+        else:
+            row.value = value
+        append_record(s, c.id, "app.setting", {"key": key, "value": value})

@@ -38,6 +38,10 @@ def _register_all() -> None:
     from unleak.cli import serve
 
     serve.register(app)  # serve, serve publish, serve load
+    # `unleak app` lives in cli/web.py: a submodule named `app` would replace this package's `app`
+    from unleak.cli import web
+
+    web.register(app)  # app, users
 
 
 _register_all()

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +35,24 @@ from unleak.store.models import Case, LogRecord
 
 GENESIS = "0" * 64
 FORMAT_VERSION = 1
+
+# Who is acting: set by a door that knows its user (`unleak app`'s accounts); records written while
+# it is set carry it in their data as "actor". The CLI sets none (the machine's owner acts).
+_ACTOR: ContextVar[str | None] = ContextVar("unleak_log_actor", default=None)
+
+
+@contextmanager
+def acting_as(actor: str | None) -> Iterator[None]:
+    """Within this block (this thread or task), every record appended names `actor` as its actor."""
+    token = _ACTOR.set(actor)
+    try:
+        yield
+    finally:
+        _ACTOR.reset(token)
+
+
+def current_actor() -> str | None:
+    return _ACTOR.get()
 
 
 def canonical_json(obj: Any) -> str:
@@ -110,7 +130,9 @@ def _append(session: Session, case_id: int, action: str | None, data: dict) -> L
             new.append(_record(case_id, case.name, seq, prev, signing.INTRO_ACTION, intro, key))
             seq, prev = seq + 1, new[-1].hash
         if action is not None:
-            new.append(_record(case_id, case.name, seq, prev, action, data, key))
+            actor = _ACTOR.get()
+            logged = {**data, "actor": actor} if actor is not None and "actor" not in data else data
+            new.append(_record(case_id, case.name, seq, prev, action, logged, key))
         if not new:
             return None
         if sqlite:

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from unleak.evidence.log import append_record, iso_utc
@@ -221,19 +221,48 @@ class SightingView:
 
 def list_sightings(store: Store, case: str | None, *, status: str | None = None) -> list[SightingView]:
     """The case's sightings with their captures; only those with `status` (up, removed, ...) when given."""
+    return page_sightings(store, case, status=status, limit=None)[0]
+
+
+def page_sightings(
+    store: Store,
+    case: str | None,
+    *,
+    status: str | None = None,
+    host: str | None = None,
+    bank_id: int | None = None,
+    reupload: bool | None = None,
+    offset: int = 0,
+    limit: int | None = 50,
+) -> tuple[list[SightingView], int]:
+    """One page of the case's sightings (oldest first), filtered by status, host, protected item and
+    whether it is a re-upload, and how many match in all. `limit=None` gives them all."""
     with store.session() as s:
         c = store.case(s, case)
+        where = [Sighting.case_id == c.id]
+        if status:
+            where.append(Sighting.status == status)
+        if host:
+            where.append(Sighting.host == host)
+        if bank_id is not None:
+            where.append(Sighting.bank_item_id == bank_id)
+        if reupload is not None:
+            where.append(Sighting.reupload.is_(reupload))
+        total = s.scalar(select(func.count()).select_from(Sighting).where(*where)) or 0
         q = (
             select(Sighting, BankItem.label)
             .join(BankItem, BankItem.id == Sighting.bank_item_id)
-            .where(Sighting.case_id == c.id)
+            .where(*where)
             .order_by(Sighting.id)
         )
-        if status:
-            q = q.where(Sighting.status == status)
+        if limit is not None:
+            q = q.offset(max(0, offset)).limit(limit)
         rows = list(s.execute(q))
         caps: dict[int, list[dict[str, Any]]] = {}
-        for cap in s.scalars(select(Capture).where(Capture.case_id == c.id).order_by(Capture.id)):
+        capq = select(Capture).where(Capture.case_id == c.id).order_by(Capture.id)
+        if limit is not None:
+            capq = capq.where(Capture.sighting_id.in_([si.id for si, _ in rows]))
+        for cap in s.scalars(capq):
             caps.setdefault(cap.sighting_id, []).append(
                 {
                     "capture_id": cap.id,
@@ -243,7 +272,7 @@ def list_sightings(store: Store, case: str | None, *, status: str | None = None)
                     "ip": cap.ip,
                 }
             )
-        return [
+        views = [
             SightingView(
                 si.id,
                 si.bank_item_id,
@@ -266,3 +295,4 @@ def list_sightings(store: Store, case: str | None, *, status: str | None = None)
             )
             for si, label in rows
         ]
+        return views, total

@@ -575,3 +575,44 @@ class PlatformExchange(Base):
     fetched_items: Mapped[int] = mapped_column(Integer, default=0)
     last_fetch_ts: Mapped[int] = mapped_column(BigInteger, default=-1)
     last_fetch_ok: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# ==================================================================================================
+# `unleak app`: accounts of a helpline's caseworkers, which cases each may open, the app's settings.
+# Owned by unleak.accounts.
+# ==================================================================================================
+
+
+class AppUser(Base):
+    """An account of `unleak app`: a name, a role (admin | caseworker) and an argon2id password hash."""
+
+    __tablename__ = "app_users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20), default="caseworker")
+    password_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AppCaseAccess(Base):
+    """A caseworker may open this case (admins open every case)."""
+
+    __tablename__ = "app_case_access"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_users.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+
+    __table_args__ = (UniqueConstraint("user_id", "case_id", name="uq_app_case_access"),)
+
+
+class AppCaseSetting(Base):
+    """A per-case setting of the app, e.g. `hide_thumbnails` (never show found copies, even blurred)."""
+
+    __tablename__ = "app_case_settings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(60))
+    value: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (UniqueConstraint("case_id", "key", name="uq_app_case_setting"),)

@@ -619,3 +619,26 @@ def confirm_notice(
             },
         )
         return NoticeView.of(notice)
+
+
+def unreported_count(store: Store, case: str | None) -> int:
+    """How many of the case's copies still up on the web are in no notice yet (none, or only in
+    refused ones, or only for a URL where the content had gone): what `notice draft` would take up."""
+    from sqlalchemy import exists, func, or_
+
+    with store.session() as s:
+        c = store.case(s, case)
+        covered = (
+            select(NoticeItem.id)
+            .join(Notice, NoticeItem.notice_id == Notice.id)
+            .where(
+                NoticeItem.sighting_id == Sighting.id,
+                Notice.status != NoticeStatus.REFUSED.value,
+                NoticeItem.state != ItemState.GONE.value,
+            )
+        )
+        web = or_(
+            *(col.ilike(f"{p}%") for col in (Sighting.page_url, Sighting.media_url) for p in ("http://", "https://"))
+        )
+        q = select(func.count()).where(Sighting.case_id == c.id, Sighting.status == "up", web, ~exists(covered))
+        return s.scalar(q) or 0
