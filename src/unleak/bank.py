@@ -87,6 +87,7 @@ class Bank:
         label: str | None = None,
         on_result: Callable[[ProtectResult], None] | None = None,
         variants: bool = False,
+        features: bool = True,
     ) -> list[ProtectResult]:
         """Fingerprint each file and record it. Each file is committed on its own, so a crash
         loses at most the file in hand, and a rerun skips what is already protected.
@@ -94,16 +95,22 @@ class Bank:
         `variants`: also store the PDQ hashes of standard crops and of the image without its
         uniform borders (see unleak.match.variants), so that hash-only matching finds copies
         cropped to a square, 4:5, 9:16 or 16:9. Costs a few more PDQ hashes per photo; the
-        `unleak protect` command turns it on by default (`--no-variants` to leave it off)."""
+        `unleak protect` command turns it on by default (`--no-variants` to leave it off).
+
+        `features`: also compute each image's local features for owner-side verification and
+        keep them in the data folder (unleak.match.features), so that matching need not decode
+        and analyse every original again; never exported."""
         results = []
         for path in iter_media_paths(paths):
-            result = self.protect_one(path, label=label, variants=variants)
+            result = self.protect_one(path, label=label, variants=variants, features=features)
             results.append(result)
             if on_result:
                 on_result(result)
         return results
 
-    def protect_one(self, path: Path, *, label: str | None = None, variants: bool = False) -> ProtectResult:
+    def protect_one(
+        self, path: Path, *, label: str | None = None, variants: bool = False, features: bool = True
+    ) -> ProtectResult:
         result = ProtectResult(path=str(path))
         try:
             media = Media.open(path)
@@ -172,6 +179,8 @@ class Bank:
                 return result
             result.bank_id = item_id
             result.signals = signals
+            if features and media.kind.value == "image":
+                _remember_features(sha256, media)
         except UnleakError as exc:
             result.error = str(exc)
         except OSError as exc:  # e.g. disk full while writing the database
@@ -296,6 +305,19 @@ class Bank:
                 )
             )
             return {int(i): p for i, p in rows if p is not None}
+
+    def original_digests(self) -> dict[int, str]:
+        """Bank item id -> the SHA-256 recorded at protect time, of every live protected image: the
+        key of its local features in the feature cache (unleak.match.features)."""
+        with self.store.session() as s:
+            rows = s.execute(
+                select(BankItem.id, BankItem.sha256).where(
+                    BankItem.case_id == self.case_id,
+                    BankItem.removed_at.is_(None),
+                    BankItem.kind == "image",
+                )
+            )
+            return {int(i): d for i, d in rows if d}
 
     # --- export / import -------------------------------------------------------------------
     def export(self, out: Path, fmt: str = "json") -> int:
@@ -436,6 +458,17 @@ def _exchange_name(signal_type: str, kind: str) -> str | None:
         return get_signal_type(signal_type).exchange_name(kind)
     except ValueError:
         return None
+
+
+def _remember_features(sha256: str, media: Media) -> None:
+    """Store a newly protected image's local features; a failure only means they are computed on
+    first use instead."""
+    from unleak.match.features import FeatureCache
+
+    try:
+        FeatureCache.default().put(sha256, media.pixels())
+    except (OSError, UnleakError):
+        pass
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -119,6 +119,8 @@ class Matcher:
     originals when any is reachable on this machine, "on" requires them, "off" is hash-only.
     Thresholds are calibrated so that each reported match's false-match rate, per
     candidate-bank pair, is at most `target_rate` (the plain comparison keeps `pdq_threshold`).
+    `precise`: owner-side, register each verified match again with unleak.registration.align
+    for a refined matrix (costs 0.3-0.7 s a match); otherwise the verifier's similarity is reported.
     """
 
     def __init__(
@@ -135,6 +137,7 @@ class Matcher:
         target_rate: float = DEFAULT_TARGET,
         null_model: NullModel = REFERENCE_MODEL,
         originals: dict[int, str] | None = None,
+        precise: bool = False,
     ) -> None:
         try:
             mode = VerifyMode(verify)
@@ -162,9 +165,18 @@ class Matcher:
             paths = originals if originals is not None else bank.originals()
             reachable = {i: p for i, p in paths.items() if Path(p).is_file()}
             if reachable:
+                from unleak.match.features import FeatureCache
                 from unleak.match.verify import VERIFY_RATE, Verifier
 
-                self.verifier = Verifier(lambda i: Media.open(reachable[i]).pixels(), sorted(reachable))
+                digests_of = getattr(bank, "original_digests", None)
+                digests = digests_of() if callable(digests_of) and originals is None else None
+                self.verifier = Verifier(
+                    lambda i: Media.open(reachable[i]).pixels(),
+                    sorted(reachable),
+                    precise=precise,
+                    cache=FeatureCache.default() if digests else None,
+                    digests={i: d for i, d in (digests or {}).items() if i in reachable},
+                )
                 target_rate = target_rate - VERIFY_RATE  # the verification stage takes its share
             elif mode is VerifyMode.ON:
                 raise UnleakError(
