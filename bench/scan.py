@@ -41,6 +41,11 @@ def main() -> int:
         help="Owner-side verification against the originals (default auto, as `unleak scan`).",
     )
     ap.add_argument("--no-capture", action="store_true")
+    ap.add_argument(
+        "--precise",
+        action="store_true",
+        help="Register each verified match again with unleak.registration (what `unleak scan` did before).",
+    )
     ap.add_argument("--db", default=None, help="Database URL (default: SQLite in a temporary folder).")
     args = ap.parse_args()
 
@@ -125,6 +130,7 @@ def main() -> int:
         verify=args.verify,
         variants=args.variants,
         capture=not args.no_capture,
+        precise=args.precise,
     )
     last = [0.0]
 

@@ -186,12 +186,17 @@ class Matcher:
         self.target_rate = target_rate
         self._cal: dict[tuple[int, int, int, int], Calibration] = {}
         self.radius = null_model.threshold(target_rate)  # no single comparison may go further
+        # The plain comparison keeps `pdq_threshold` unless that alone would break the target rate:
+        # then it is tightened to spend half the budget, so a stricter --target-rate is always met.
+        self.plain_threshold = pdq_threshold
+        if null_model.rate(pdq_threshold) > target_rate:
+            self.plain_threshold = min(pdq_threshold, null_model.threshold(target_rate / 2))
         try:
             self.calibration(7 if dihedral else 0, 0, 0, 0)
         except ValueError as exc:
             raise InvalidInput(
                 f"PDQ threshold {pdq_threshold} is too loose for the target rate {target_rate:g}: {exc}",
-                hint="lower --pdq-threshold",
+                hint="use a looser --target-rate",
             ) from None
 
     @property
@@ -203,7 +208,7 @@ class Matcher:
         key = (n_dihedral, n_query_boxes, n_bank_boxes, n_crops)
         if key not in self._cal:
             groups = [
-                Group("plain", 1, 0.0, threshold=self.pdq_threshold),
+                Group("plain", 1, 0.0, threshold=self.plain_threshold),
                 Group("dihedral", n_dihedral, GROUP_WEIGHTS["dihedral"]),
                 Group("trim", (1 + n_query_boxes) * (1 + n_bank_boxes) - 1, GROUP_WEIGHTS["trim"]),
                 Group("crop", (1 + n_query_boxes) * n_crops, GROUP_WEIGHTS["crop"]),
@@ -242,7 +247,10 @@ class Matcher:
             with timed(timings, "match"):
                 hits = self.indexes[stype.name].query(sig)
             for hit in hits:
-                keep(self._match_from_hit(stype, sig, hit))
+                m = self._match_from_hit(stype, sig, hit)
+                # Every signal answers to the target rate, not only PDQ's calibrated groups.
+                if m.false_match_rate is None or m.false_match_rate <= self.target_rate:
+                    keep(m)
         result.matches = sorted(best.values(), key=lambda m: (m.distance, m.bank_id))
         return result
 

@@ -132,7 +132,9 @@ class Features:
         return Features(
             pts,
             np.ascontiguousarray(self.descriptors[:, MIRROR_PERMUTATION]),
-            (lambda: np.ascontiguousarray(self.gray[:, ::-1])) if callable(gray) else np.ascontiguousarray(gray[:, ::-1]),
+            (lambda: np.ascontiguousarray(self.gray[:, ::-1]))
+            if callable(gray)
+            else np.ascontiguousarray(gray[:, ::-1]),
             self.scale,
             self.full_shape,
             self.work_shape,
