@@ -31,9 +31,10 @@ class ProtectResult:
     error: str | None = None
     skipped: bool = False  # already protected, or refused below
     refused: str | None = None  # why not: the same media was removed from the case before
+    weak_pdq: str | None = None  # why PDQ protects this item weakly (quality below MIN_QUALITY), if it does
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "path": self.path,
             "bank_id": self.bank_id,
             "signals": signals_to_json(self.signals),
@@ -41,6 +42,29 @@ class ProtectResult:
             "refused": self.refused,
             "error": self.error,
         }
+        if self.weak_pdq is not None:
+            out["weak_pdq"] = self.weak_pdq
+        return out
+
+
+@dataclass
+class ExportResult:
+    written: int  # items (json) or lines (te, pdq)
+    low_quality_left_out: int = 0  # PDQ hashes of known quality < MIN_QUALITY not written
+
+
+def weak_pdq_reason(quality: int | None) -> str | None:
+    """Why a PDQ hash of this quality protects weakly; None when it does not (or is unknown)."""
+    from unleak.signals.pdq import MIN_QUALITY
+
+    if quality is None or quality >= MIN_QUALITY:
+        return None
+    return (
+        f"PDQ quality {quality} < {MIN_QUALITY}: too little texture (flat colour, gradient, soft focus) for "
+        "PDQ to tell it from other flat pictures; python-threatexchange and HMA refuse such hashes, so "
+        "te/pdq exports leave it out. Exact hashes still match it, and owner-side verification against "
+        "the original"
+    )
 
 
 def signals_to_json(signals: dict[str, Signal]) -> dict:
@@ -179,6 +203,8 @@ class Bank:
                 return result
             result.bank_id = item_id
             result.signals = signals
+            if "pdq" in signals:
+                result.weak_pdq = weak_pdq_reason(signals["pdq"].quality)
             if features and media.kind.value == "image":
                 _remember_features(sha256, media)
         except UnleakError as exc:
@@ -320,13 +346,22 @@ class Bank:
             return {int(i): d for i, d in rows if d}
 
     # --- export / import -------------------------------------------------------------------
-    def export(self, out: Path, fmt: str = "json") -> int:
+    def export(self, out: Path, fmt: str = "json", *, include_low_quality: bool = False) -> int:
+        """Write the live signals (see export_report); the number of items or lines written."""
+        return self.export_report(out, fmt, include_low_quality=include_low_quality).written
+
+    def export_report(self, out: Path, fmt: str = "json", *, include_low_quality: bool = False) -> ExportResult:
         """Write the live signals. Formats:
         - `json`: ours, with labels and every signal type (re-importable with labels);
         - `te`: python-threatexchange's local-file exchange: `<type> <value>` a line
           (pdq, vpdq, and video_md5 / video_sha256 for videos);
         - `pdq`: bare PDQ hex, one a line (for tools that take a typed list).
+        `te` and `pdq` leave out PDQ hashes of known quality below MIN_QUALITY (50), which
+        python-threatexchange and HMA refuse, unless `include_low_quality`; imported hashes of
+        unknown quality are kept. The count left out is reported.
         """
+        from unleak.signals.pdq import MIN_QUALITY
+
         items = self.items()
         lines: list[str] = []
         if fmt == "json":
@@ -349,12 +384,16 @@ class Bank:
                 ],
             }
             _atomic_write(out, json.dumps(doc, indent=1) + "\n")
-            return len(items)
+            return ExportResult(len(items))
+        left_out = 0
         for it in items:
             for sg in it.signals:
                 # Derived hashes (crops, trimmed borders) travel only in our json format, which
                 # names them: a plain list would make other tools match each at full weight.
                 if sg.removed or sg.variant:
+                    continue
+                if sg.type == "pdq" and sg.quality is not None and sg.quality < MIN_QUALITY and not include_low_quality:
+                    left_out += fmt in ("te", "pdq")
                     continue
                 if fmt == "pdq" and sg.type == "pdq":
                     lines.append(sg.value)
@@ -365,7 +404,7 @@ class Bank:
         if fmt not in ("te", "pdq"):
             raise UnleakError(f"unknown export format {fmt!r}", hint="use json, te or pdq")
         _atomic_write(out, "".join(line + "\n" for line in lines))
-        return len(lines)
+        return ExportResult(len(lines), left_out)
 
     def import_file(
         self,

@@ -96,6 +96,8 @@ def protect_command(
                 output.error(r.error)
             elif r.refused:
                 output.warn(r.refused)
+            elif r.weak_pdq:
+                output.warn(f"{r.path}: weakly protected by PDQ: {r.weak_pdq}")
             if r.error:
                 failed += 1
             elif r.refused:
@@ -280,10 +282,20 @@ def bank_export(
         help="json (ours, with labels), te (threatexchange/HMA `type value` lines), pdq (bare PDQ hex).",
     ),
     case: str | None = CaseOption,
+    include_low_quality: bool = typer.Option(
+        False,
+        "--include-low-quality",
+        help="te/pdq: keep PDQ hashes of quality < 50 (python-threatexchange and HMA refuse them).",
+    ),
 ) -> None:
     """Export the bank's hashes. Hashes are sensitive: share the file only with who must have it."""
-    n = _bank(case).export(out, fmt)
-    output.console.print(f"Wrote {n} {'item(s)' if fmt == 'json' else 'hash(es)'} to {out}.")
+    r = _bank(case).export_report(out, fmt, include_low_quality=include_low_quality)
+    output.console.print(f"Wrote {r.written} {'item(s)' if fmt == 'json' else 'hash(es)'} to {out}.")
+    if r.low_quality_left_out:
+        output.console.print(
+            f"Left out {r.low_quality_left_out} PDQ hash(es) of quality < 50 (flat pictures), which "
+            "python-threatexchange and HMA refuse; --include-low-quality keeps them."
+        )
 
 
 @bank_app.command("import")
