@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, insert, or_, select
 
@@ -21,6 +22,9 @@ from unleak.store import Store
 from unleak.store.db import DEFAULT_CASE, insert_or_ignore
 from unleak.store.models import BankItem, BankSignal, utcnow
 from unleak.text import clip, neutralize
+
+if TYPE_CHECKING:
+    from unleak.match.calibration import NullModel
 
 
 @dataclass
@@ -45,6 +49,40 @@ class ProtectResult:
         if self.weak_pdq is not None:
             out["weak_pdq"] = self.weak_pdq
         return out
+
+
+@dataclass
+class CalibrateResult:
+    case: str
+    model: NullModel  # what matching in this case now uses: the fit, or the reference when that is stricter
+    fitted: NullModel  # the tail of the person's photos as fitted
+    reference: NullModel
+    images: int
+    distances: int
+    flat: int = 0
+    unreadable: int = 0
+
+    def to_json(self) -> dict:
+        from unleak.match.calibration import DEFAULT_TARGET
+
+        def side(m: NullModel) -> dict:
+            return {
+                **m.to_json(),
+                "rate_at": {str(t): float(f"{m.rate(t):.3g}") for t in (20, 31, 36, 40)},
+                "threshold_at_target": m.threshold(DEFAULT_TARGET),
+            }
+
+        return {
+            "case": self.case,
+            "images": self.images,
+            "distances": self.distances,
+            "flat": self.flat,
+            "unreadable": self.unreadable,
+            "fitted": side(self.fitted),
+            "reference": side(self.reference),
+            "in_use": side(self.model),
+            "uses_reference": (self.model.mean, self.model.sigma) == (self.reference.mean, self.reference.sigma),
+        }
 
 
 @dataclass
@@ -344,6 +382,75 @@ class Bank:
                 )
             )
             return {int(i): d for i, d in rows if d}
+
+    # --- calibration -------------------------------------------------------------------------
+    def calibrate(self, paths: Iterable[str | os.PathLike[str]]) -> CalibrateResult:
+        """Fit the PDQ false-match tail on the person's own unrelated images (`paths`: files or
+        folders) against each other and this case's hashes, and keep it for the case: matching
+        and its reported rates then use it. Never lighter-tailed than the reference, so a
+        threshold never loosens. Fewer than MIN_CALIBRATION_IMAGES usable images is refused."""
+        from unleak.errors import InvalidInput
+        from unleak.match.calibration import MIN_CALIBRATION_IMAGES, REFERENCE_MODEL, fit_owner_tail
+        from unleak.signals.pdq import MIN_QUALITY, hash_pixels
+        from unleak.store.models import CaseCalibration
+
+        own: list[str] = []
+        seen = unreadable = flat = 0
+        for path in iter_media_paths(paths):
+            seen += 1
+            try:
+                media = Media.open(path)
+                if media.kind.value != "image":
+                    continue
+                value, quality = hash_pixels(media.pixels())
+            except UnleakError:
+                unreadable += 1
+                continue
+            if quality < MIN_QUALITY:
+                flat += 1  # PDQ never matches these: they say nothing about its tail
+                continue
+            own.append(value)
+        if len(own) < MIN_CALIBRATION_IMAGES:
+            raise InvalidInput(
+                f"{len(own)} usable image(s) ({seen} file(s), {flat} too flat for PDQ, {unreadable} unreadable); "
+                f"calibration needs at least {MIN_CALIBRATION_IMAGES}",
+                hint="point it at a larger folder of your own photos that are not the protected ones",
+            )
+        bank_hashes = [r[3] for r in self.active_signals("pdq", with_variants=True)]
+        fitted, model, n = fit_owner_tail(own, bank_hashes)
+        case_id = self.case_id
+
+        def record(s) -> None:
+            row = s.get(CaseCalibration, case_id)
+            if row is None:
+                row = CaseCalibration(case_id=case_id)
+                s.add(row)
+            row.mean, row.sigma, row.images, row.distances, row.created_at = (
+                model.mean,
+                model.sigma,
+                len(own),
+                n,
+                utcnow(),
+            )
+            row.fit_mean, row.fit_sigma = fitted.mean, fitted.sigma
+
+        self.store.write(record)
+        return CalibrateResult(
+            self.case_name, self.null_model(), fitted, REFERENCE_MODEL, len(own), n, flat, unreadable
+        )
+
+    def null_model(self) -> NullModel:
+        """The case's calibrated PDQ null model (`calibrate`), else the reference."""
+        from unleak.match.calibration import REFERENCE_MODEL, NullModel
+        from unleak.store.models import CaseCalibration
+
+        with self.store.session() as s:
+            row = s.get(CaseCalibration, self.case_id)
+            if row is None:
+                return REFERENCE_MODEL
+            return NullModel(
+                mean=row.mean, sigma=row.sigma, source=f"case {self.case_name}: fit on {row.images} images"
+            )
 
     # --- export / import -------------------------------------------------------------------
     def export(self, out: Path, fmt: str = "json", *, include_low_quality: bool = False) -> int:

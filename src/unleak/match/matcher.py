@@ -119,6 +119,8 @@ class Matcher:
     originals when any is reachable on this machine, "on" requires them, "off" is hash-only.
     Thresholds are calibrated so that each reported match's false-match rate, per
     candidate-bank pair, is at most `target_rate` (the plain comparison keeps `pdq_threshold`).
+    `null_model`: the PDQ false-match tail; by default the bank's own (`Bank.null_model()`, fitted
+    by `unleak calibrate`), else the reference.
     `precise`: owner-side, register each verified match again with unleak.registration.align
     for a refined matrix (costs 0.3-0.7 s a match); otherwise the verifier's similarity is reported.
     """
@@ -135,7 +137,7 @@ class Matcher:
         verify: VerifyMode | str = VerifyMode.AUTO,
         pdq_threshold: int = PdqSignal.threshold,
         target_rate: float = DEFAULT_TARGET,
-        null_model: NullModel = REFERENCE_MODEL,
+        null_model: NullModel | None = None,
         originals: dict[int, str] | None = None,
         precise: bool = False,
     ) -> None:
@@ -149,6 +151,9 @@ class Matcher:
         self.boxes = variants if boxes is None else boxes
         self.bank_variants = variants if bank_variants is None else bank_variants
         self.pdq_threshold = pdq_threshold
+        if null_model is None:  # the case's own calibration (`unleak calibrate`), else the reference
+            own = getattr(bank, "null_model", None)
+            null_model = own() if callable(own) else REFERENCE_MODEL
         self.null_model = null_model
         # Every registered signal type's bank values, in the index its type provides. PDQ's keeps
         # the derived hashes (crops, trimmed borders) for the calibrated path below.

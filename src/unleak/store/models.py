@@ -434,3 +434,19 @@ class PlatformChange(Base):
     content_id: Mapped[int] = mapped_column(Integer, default=0)
     type: Mapped[str] = mapped_column(String(40), default="")
     value: Mapped[str] = mapped_column(Text, default="")
+
+
+class CaseCalibration(Base):
+    """A case's own false-match tail (`unleak calibrate`): the PDQ null model fitted on the
+    person's unrelated images; `mean`/`sigma` (what matching uses) are never lighter-tailed than
+    the reference."""
+
+    __tablename__ = "case_calibrations"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    mean: Mapped[float] = mapped_column(Float)
+    sigma: Mapped[float] = mapped_column(Float)
+    fit_mean: Mapped[float] = mapped_column(Float)  # the fit as it came, before the reference floor
+    fit_sigma: Mapped[float] = mapped_column(Float)
+    images: Mapped[int] = mapped_column(Integer)
+    distances: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
