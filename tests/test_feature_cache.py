@@ -132,3 +132,17 @@ def test_a_strict_target_rate_tightens_the_plain_threshold_instead_of_failing(or
     assert strict.null_model.rate(strict.plain_threshold) <= 2e-9
     (m,) = strict.match_media(Media.open(originals / "coffee.png")).matches
     assert m.label == "coffee"
+
+
+def test_verify_on_with_only_videos_says_videos_are_hash_matched(tiny_video):
+    from unleak.bank import Bank
+    from unleak.errors import UnleakError
+    from unleak.match import Matcher
+    from unleak.store import open_store
+
+    video = tiny_video
+    bank = Bank(open_store())
+    bank.protect([video])
+    assert bank.originals(kind="video") == {bank.items()[0].id: str(video.resolve())}
+    with pytest.raises(UnleakError, match="are videos, which are matched by vPDQ only"):
+        Matcher(bank, verify="on")

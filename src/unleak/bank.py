@@ -357,14 +357,15 @@ class Bank:
                 q = q.where(BankSignal.variant == "")
             return [tuple(r) for r in s.execute(q)]
 
-    def originals(self) -> dict[int, str]:
-        """Bank item id -> path of every live protected image whose file is recorded."""
+    def originals(self, kind: str = "image") -> dict[int, str]:
+        """Bank item id -> path of every live protected item of this kind (image, video) whose file
+        is recorded."""
         with self.store.session() as s:
             rows = s.execute(
                 select(BankItem.id, BankItem.path).where(
                     BankItem.case_id == self.case_id,
                     BankItem.removed_at.is_(None),
-                    BankItem.kind == "image",
+                    BankItem.kind == kind,
                     BankItem.path.is_not(None),
                 )
             )

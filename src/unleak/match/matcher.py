@@ -110,6 +110,15 @@ def comparison_group(query_kind: str, bank_variant: str) -> str | None:
     return "trim"  # a content box against the whole original, or either against its trimmed variants
 
 
+def _reachable_videos(bank: BankSignals) -> int:
+    """How many of the bank's protected videos are on this machine (0 when the bank cannot say)."""
+    try:
+        paths = bank.originals(kind="video")  # type: ignore[call-arg]
+    except TypeError:
+        return 0
+    return sum(1 for p in paths.values() if Path(p).is_file())
+
+
 class Matcher:
     """Matches media against one bank. Build once, match many.
 
@@ -184,6 +193,13 @@ class Matcher:
                 )
                 target_rate = target_rate - VERIFY_RATE  # the verification stage takes its share
             elif mode is VerifyMode.ON:
+                videos = _reachable_videos(bank) if originals is None else 0
+                if videos:
+                    raise UnleakError(
+                        f"owner-side verification checks pictures against their originals; this bank's "
+                        f"{videos} original(s) on this machine are videos, which are matched by vPDQ only",
+                        hint="use --verify auto or --verify off for videos",
+                    )
                 raise UnleakError(
                     "owner-side verification needs the original files, and none of this bank's is reachable",
                     hint="run it where the originals are, or use --verify off for hash-only matching",
