@@ -100,8 +100,8 @@ def weak_pdq_reason(quality: int | None) -> str | None:
     return (
         f"PDQ quality {quality} < {MIN_QUALITY}: too little texture (flat colour, gradient, soft focus) for "
         "PDQ to tell it from other flat pictures; python-threatexchange and HMA refuse such hashes, so "
-        "te/pdq exports leave it out. Exact hashes still match it, and owner-side verification against "
-        "the original"
+        "te/pdq exports leave it out. Exact copies are still found by its SHA-256, altered ones by "
+        "owner-side verification against the original"
     )
 
 
