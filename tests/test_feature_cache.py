@@ -146,3 +146,22 @@ def test_verify_on_with_only_videos_says_videos_are_hash_matched(tiny_video):
     assert bank.originals(kind="video") == {bank.items()[0].id: str(video.resolve())}
     with pytest.raises(UnleakError, match="are videos, which are matched by vPDQ only"):
         Matcher(bank, verify="on")
+
+
+def test_vpdq_matches_answer_to_the_target_rate(tiny_video, samples, tmp_path):
+    """A video copy found by vPDQ is reported at the default target and dropped at one stricter
+    than its own false-match rate."""
+    from conftest import make_video
+
+    from unleak.bank import Bank
+    from unleak.match import Matcher
+    from unleak.signals import Media
+    from unleak.store import open_store
+
+    bank = Bank(open_store())
+    bank.protect([tiny_video])
+    copy = make_video(tmp_path / "copy.mp4", [samples[i] for i in (2, 3, 13, 17)], codec="mpeg4")  # a re-encode
+    (m,) = [x for x in Matcher(bank, verify="off").match_media(Media.open(copy)).matches if x.signal == "vpdq"]
+    assert 0 < m.false_match_rate <= 1e-6
+    strict = Matcher(bank, verify="off", target_rate=m.false_match_rate / 10)
+    assert [x for x in strict.match_media(Media.open(copy)).matches if x.signal == "vpdq"] == []
