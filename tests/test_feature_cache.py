@@ -152,7 +152,6 @@ def test_vpdq_matches_answer_to_the_target_rate(tiny_video, samples, tmp_path):
     """A video copy found by vPDQ is reported at the default target and dropped at one stricter
     than its own false-match rate."""
     from conftest import make_video
-
     from unleak.bank import Bank
     from unleak.match import Matcher
     from unleak.signals import Media
