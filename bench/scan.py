@@ -12,6 +12,7 @@ so it is on), variants on (content boxes, bank-side crops), captures on, 8 fetch
     python bench/scan.py                                  # 10,000 pages, `unleak scan`'s settings
     python bench/scan.py --pages 300                      # a quick smoke run
     python bench/scan.py --verify off --no-variants       # hash-only, plain PDQ + dihedral
+    python bench/scan.py --pages 300 --compare            # the former defaults and today's, one run
 """
 
 from __future__ import annotations
@@ -41,8 +42,20 @@ def main() -> int:
         help="Owner-side verification against the originals (default auto, as `unleak scan`).",
     )
     ap.add_argument("--no-capture", action="store_true")
+    ap.add_argument(
+        "--precise",
+        action="store_true",
+        help="Register each verified match again with unleak.registration (what `unleak scan` did before).",
+    )
     ap.add_argument("--db", default=None, help="Database URL (default: SQLite in a temporary folder).")
+    ap.add_argument(
+        "--compare",
+        action="store_true",
+        help="Run twice at this commit: the former defaults (--precise) and today's, and print both rates.",
+    )
     args = ap.parse_args()
+    if args.compare:
+        return compare(args)
 
     home = Path(tempfile.mkdtemp(prefix="unleak-bench-scan-"))
     os.environ["UNLEAK_HOME"] = str(home)
@@ -125,6 +138,7 @@ def main() -> int:
         verify=args.verify,
         variants=args.variants,
         capture=not args.no_capture,
+        precise=args.precise,
     )
     last = [0.0]
 
@@ -197,6 +211,27 @@ def main() -> int:
     store.close()
     ok = set(truth) == found
     return 0 if ok else 1
+
+
+def compare(args: argparse.Namespace) -> int:
+    """The same scan twice, each in its own process: the former defaults, then today's."""
+    import re
+    import subprocess
+
+    base = [sys.executable, __file__, "--pages", str(args.pages), "--concurrency", str(args.concurrency)]
+    base += ["--verify", args.verify] + (["--no-variants"] if not args.variants else [])
+    base += ["--no-capture"] if args.no_capture else []
+    rates, rcs = {}, []
+    for name, extra in (("former defaults (--precise)", ["--precise"]), ("today's defaults", [])):
+        print(f"## {name}", flush=True)
+        done = subprocess.run(base + extra, capture_output=True, text=True, check=False)
+        print(done.stdout, flush=True)
+        rcs.append(done.returncode)
+        found = re.search(r"\| media / s\s+\|\s+([\d.,]+) \|", done.stdout)
+        rates[name] = float(found.group(1).replace(",", "")) if found else float("nan")
+    (a, ra), (b, rb) = rates.items()
+    print(f"media / s: {ra:.2f} ({a}) -> {rb:.2f} ({b}): {rb / ra:.2f}x")
+    return max(rcs)
 
 
 if __name__ == "__main__":

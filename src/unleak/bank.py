@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, insert, or_, select
 
@@ -22,6 +23,9 @@ from unleak.store.db import DEFAULT_CASE, insert_or_ignore
 from unleak.store.models import BankItem, BankSignal, utcnow
 from unleak.text import clip, neutralize
 
+if TYPE_CHECKING:
+    from unleak.match.calibration import NullModel
+
 
 @dataclass
 class ProtectResult:
@@ -31,9 +35,10 @@ class ProtectResult:
     error: str | None = None
     skipped: bool = False  # already protected, or refused below
     refused: str | None = None  # why not: the same media was removed from the case before
+    weak_pdq: str | None = None  # why PDQ protects this item weakly (quality below MIN_QUALITY), if it does
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "path": self.path,
             "bank_id": self.bank_id,
             "signals": signals_to_json(self.signals),
@@ -41,6 +46,63 @@ class ProtectResult:
             "refused": self.refused,
             "error": self.error,
         }
+        if self.weak_pdq is not None:
+            out["weak_pdq"] = self.weak_pdq
+        return out
+
+
+@dataclass
+class CalibrateResult:
+    case: str
+    model: NullModel  # what matching in this case now uses: the fit, or the reference when that is stricter
+    fitted: NullModel  # the tail of the person's photos as fitted
+    reference: NullModel
+    images: int
+    distances: int
+    flat: int = 0
+    unreadable: int = 0
+
+    def to_json(self) -> dict:
+        from unleak.match.calibration import DEFAULT_TARGET
+
+        def side(m: NullModel) -> dict:
+            return {
+                **m.to_json(),
+                "rate_at": {str(t): float(f"{m.rate(t):.3g}") for t in (20, 31, 36, 40)},
+                "threshold_at_target": m.threshold(DEFAULT_TARGET),
+            }
+
+        return {
+            "case": self.case,
+            "images": self.images,
+            "distances": self.distances,
+            "flat": self.flat,
+            "unreadable": self.unreadable,
+            "fitted": side(self.fitted),
+            "reference": side(self.reference),
+            "in_use": side(self.model),
+            "uses_reference": (self.model.mean, self.model.sigma) == (self.reference.mean, self.reference.sigma),
+        }
+
+
+@dataclass
+class ExportResult:
+    written: int  # items (json) or lines (te, pdq)
+    low_quality_left_out: int = 0  # PDQ hashes of known quality < MIN_QUALITY not written
+
+
+def weak_pdq_reason(quality: int | None) -> str | None:
+    """Why a PDQ hash of this quality protects weakly; None when it does not (or is unknown)."""
+    from unleak.signals.pdq import MIN_QUALITY
+
+    if quality is None or quality >= MIN_QUALITY:
+        return None
+    return (
+        f"PDQ quality {quality} < {MIN_QUALITY}: too little texture (flat colour, gradient, soft focus) for "
+        "PDQ to tell it from other flat pictures; python-threatexchange and HMA refuse such hashes, so "
+        "te/pdq exports leave it out. Exact copies are still found by its SHA-256, altered ones by "
+        "owner-side verification against the original"
+    )
 
 
 def signals_to_json(signals: dict[str, Signal]) -> dict:
@@ -87,6 +149,7 @@ class Bank:
         label: str | None = None,
         on_result: Callable[[ProtectResult], None] | None = None,
         variants: bool = False,
+        features: bool = True,
     ) -> list[ProtectResult]:
         """Fingerprint each file and record it. Each file is committed on its own, so a crash
         loses at most the file in hand, and a rerun skips what is already protected.
@@ -94,16 +157,22 @@ class Bank:
         `variants`: also store the PDQ hashes of standard crops and of the image without its
         uniform borders (see unleak.match.variants), so that hash-only matching finds copies
         cropped to a square, 4:5, 9:16 or 16:9. Costs a few more PDQ hashes per photo; the
-        `unleak protect` command turns it on by default (`--no-variants` to leave it off)."""
+        `unleak protect` command turns it on by default (`--no-variants` to leave it off).
+
+        `features`: also compute each image's local features for owner-side verification and
+        keep them in the data folder (unleak.match.features), so that matching need not decode
+        and analyse every original again; never exported."""
         results = []
         for path in iter_media_paths(paths):
-            result = self.protect_one(path, label=label, variants=variants)
+            result = self.protect_one(path, label=label, variants=variants, features=features)
             results.append(result)
             if on_result:
                 on_result(result)
         return results
 
-    def protect_one(self, path: Path, *, label: str | None = None, variants: bool = False) -> ProtectResult:
+    def protect_one(
+        self, path: Path, *, label: str | None = None, variants: bool = False, features: bool = True
+    ) -> ProtectResult:
         result = ProtectResult(path=str(path))
         try:
             media = Media.open(path)
@@ -172,6 +241,10 @@ class Bank:
                 return result
             result.bank_id = item_id
             result.signals = signals
+            if "pdq" in signals:
+                result.weak_pdq = weak_pdq_reason(signals["pdq"].quality)
+            if features and media.kind.value == "image":
+                _remember_features(sha256, media)
         except UnleakError as exc:
             result.error = str(exc)
         except OSError as exc:  # e.g. disk full while writing the database
@@ -284,27 +357,119 @@ class Bank:
                 q = q.where(BankSignal.variant == "")
             return [tuple(r) for r in s.execute(q)]
 
-    def originals(self) -> dict[int, str]:
-        """Bank item id -> path of every live protected image whose file is recorded."""
+    def originals(self, kind: str = "image") -> dict[int, str]:
+        """Bank item id -> path of every live protected item of this kind (image, video) whose file
+        is recorded."""
         with self.store.session() as s:
             rows = s.execute(
                 select(BankItem.id, BankItem.path).where(
                     BankItem.case_id == self.case_id,
                     BankItem.removed_at.is_(None),
-                    BankItem.kind == "image",
+                    BankItem.kind == kind,
                     BankItem.path.is_not(None),
                 )
             )
             return {int(i): p for i, p in rows if p is not None}
 
+    def original_digests(self) -> dict[int, str]:
+        """Bank item id -> the SHA-256 recorded at protect time, of every live protected image: the
+        key of its local features in the feature cache (unleak.match.features)."""
+        with self.store.session() as s:
+            rows = s.execute(
+                select(BankItem.id, BankItem.sha256).where(
+                    BankItem.case_id == self.case_id,
+                    BankItem.removed_at.is_(None),
+                    BankItem.kind == "image",
+                )
+            )
+            return {int(i): d for i, d in rows if d}
+
+    # --- calibration -------------------------------------------------------------------------
+    def calibrate(self, paths: Iterable[str | os.PathLike[str]]) -> CalibrateResult:
+        """Fit the PDQ false-match tail on the person's own unrelated images (`paths`: files or
+        folders) against each other and this case's hashes, and keep it for the case: matching
+        and its reported rates then use it. Never lighter-tailed than the reference, so a
+        threshold never loosens. Fewer than MIN_CALIBRATION_IMAGES usable images is refused."""
+        from unleak.errors import InvalidInput
+        from unleak.match.calibration import MIN_CALIBRATION_IMAGES, REFERENCE_MODEL, fit_owner_tail
+        from unleak.signals.pdq import MIN_QUALITY, hash_pixels
+        from unleak.store.models import CaseCalibration
+
+        own: list[str] = []
+        seen = unreadable = flat = 0
+        for path in iter_media_paths(paths):
+            seen += 1
+            try:
+                media = Media.open(path)
+                if media.kind.value != "image":
+                    continue
+                value, quality = hash_pixels(media.pixels())
+            except UnleakError:
+                unreadable += 1
+                continue
+            if quality < MIN_QUALITY:
+                flat += 1  # PDQ never matches these: they say nothing about its tail
+                continue
+            own.append(value)
+        if len(own) < MIN_CALIBRATION_IMAGES:
+            raise InvalidInput(
+                f"{len(own)} usable image(s) ({seen} file(s), {flat} too flat for PDQ, {unreadable} unreadable); "
+                f"calibration needs at least {MIN_CALIBRATION_IMAGES}",
+                hint="point it at a larger folder of your own photos that are not the protected ones",
+            )
+        bank_hashes = [r[3] for r in self.active_signals("pdq", with_variants=True)]
+        fitted, model, n = fit_owner_tail(own, bank_hashes)
+        case_id = self.case_id
+
+        def record(s) -> None:
+            row = s.get(CaseCalibration, case_id)
+            if row is None:
+                row = CaseCalibration(case_id=case_id)
+                s.add(row)
+            row.mean, row.sigma, row.images, row.distances, row.created_at = (
+                model.mean,
+                model.sigma,
+                len(own),
+                n,
+                utcnow(),
+            )
+            row.fit_mean, row.fit_sigma = fitted.mean, fitted.sigma
+
+        self.store.write(record)
+        return CalibrateResult(
+            self.case_name, self.null_model(), fitted, REFERENCE_MODEL, len(own), n, flat, unreadable
+        )
+
+    def null_model(self) -> NullModel:
+        """The case's calibrated PDQ null model (`calibrate`), else the reference."""
+        from unleak.match.calibration import REFERENCE_MODEL, NullModel
+        from unleak.store.models import CaseCalibration
+
+        with self.store.session() as s:
+            row = s.get(CaseCalibration, self.case_id)
+            if row is None:
+                return REFERENCE_MODEL
+            return NullModel(
+                mean=row.mean, sigma=row.sigma, source=f"case {self.case_name}: fit on {row.images} images"
+            )
+
     # --- export / import -------------------------------------------------------------------
-    def export(self, out: Path, fmt: str = "json") -> int:
+    def export(self, out: Path, fmt: str = "json", *, include_low_quality: bool = False) -> int:
+        """Write the live signals (see export_report); the number of items or lines written."""
+        return self.export_report(out, fmt, include_low_quality=include_low_quality).written
+
+    def export_report(self, out: Path, fmt: str = "json", *, include_low_quality: bool = False) -> ExportResult:
         """Write the live signals. Formats:
         - `json`: ours, with labels and every signal type (re-importable with labels);
         - `te`: python-threatexchange's local-file exchange: `<type> <value>` a line
           (pdq, vpdq, and video_md5 / video_sha256 for videos);
         - `pdq`: bare PDQ hex, one a line (for tools that take a typed list).
+        `te` and `pdq` leave out PDQ hashes of known quality below MIN_QUALITY (50), which
+        python-threatexchange and HMA refuse, unless `include_low_quality`; imported hashes of
+        unknown quality are kept. The count left out is reported.
         """
+        from unleak.signals.pdq import MIN_QUALITY
+
         items = self.items()
         lines: list[str] = []
         if fmt == "json":
@@ -327,12 +492,16 @@ class Bank:
                 ],
             }
             _atomic_write(out, json.dumps(doc, indent=1) + "\n")
-            return len(items)
+            return ExportResult(len(items))
+        left_out = 0
         for it in items:
             for sg in it.signals:
                 # Derived hashes (crops, trimmed borders) travel only in our json format, which
                 # names them: a plain list would make other tools match each at full weight.
                 if sg.removed or sg.variant:
+                    continue
+                if sg.type == "pdq" and sg.quality is not None and sg.quality < MIN_QUALITY and not include_low_quality:
+                    left_out += fmt in ("te", "pdq")
                     continue
                 if fmt == "pdq" and sg.type == "pdq":
                     lines.append(sg.value)
@@ -343,7 +512,7 @@ class Bank:
         if fmt not in ("te", "pdq"):
             raise UnleakError(f"unknown export format {fmt!r}", hint="use json, te or pdq")
         _atomic_write(out, "".join(line + "\n" for line in lines))
-        return len(lines)
+        return ExportResult(len(lines), left_out)
 
     def import_file(
         self,
@@ -436,6 +605,17 @@ def _exchange_name(signal_type: str, kind: str) -> str | None:
         return get_signal_type(signal_type).exchange_name(kind)
     except ValueError:
         return None
+
+
+def _remember_features(sha256: str, media: Media) -> None:
+    """Store a newly protected image's local features; a failure only means they are computed on
+    first use instead."""
+    from unleak.match.features import FeatureCache
+
+    try:
+        FeatureCache.default().put(sha256, media.pixels())
+    except (OSError, UnleakError):
+        pass
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -28,6 +28,7 @@ DATA_NAMES = (
     "hosts.json",
     "takedown.toml",
     "smtp-password",
+    "features",
 )
 _checked: set[Path] = set()
 

@@ -96,6 +96,8 @@ def protect_command(
                 output.error(r.error)
             elif r.refused:
                 output.warn(r.refused)
+            elif r.weak_pdq:
+                output.warn(f"{r.path}: weakly protected by PDQ: {r.weak_pdq}")
             if r.error:
                 failed += 1
             elif r.refused:
@@ -280,10 +282,20 @@ def bank_export(
         help="json (ours, with labels), te (threatexchange/HMA `type value` lines), pdq (bare PDQ hex).",
     ),
     case: str | None = CaseOption,
+    include_low_quality: bool = typer.Option(
+        False,
+        "--include-low-quality",
+        help="te/pdq: keep PDQ hashes of quality < 50 (python-threatexchange and HMA refuse them).",
+    ),
 ) -> None:
     """Export the bank's hashes. Hashes are sensitive: share the file only with who must have it."""
-    n = _bank(case).export(out, fmt)
-    output.console.print(f"Wrote {n} {'item(s)' if fmt == 'json' else 'hash(es)'} to {out}.")
+    r = _bank(case).export_report(out, fmt, include_low_quality=include_low_quality)
+    output.console.print(f"Wrote {r.written} {'item(s)' if fmt == 'json' else 'hash(es)'} to {out}.")
+    if r.low_quality_left_out:
+        output.console.print(
+            f"Left out {r.low_quality_left_out} PDQ hash(es) of quality < 50 (flat pictures), which "
+            "python-threatexchange and HMA refuse; --include-low-quality keeps them."
+        )
 
 
 @bank_app.command("import")
@@ -301,7 +313,41 @@ def bank_import(
     output.console.print(f"Imported {added} hash(es); {refused} already present or removed before, skipped.")
 
 
+def calibrate_command(
+    folder: list[Path] = typer.Argument(..., help="Your own photos that are NOT protected: at least 500."),
+    case: str | None = CaseOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Fit the false-match tail on your own unrelated photos and keep it for the case.
+
+    Matching in the case then uses it, and the false-match rates it reports come from it. A fit
+    never loosens a threshold beyond the reference; fewer than 500 usable photos is refused."""
+    r = _bank(case).calibrate(folder)
+    if as_json:
+        output.emit_json(r.to_json())
+        return
+    doc = r.to_json()
+    cols = ("fitted", "reference", "in_use")
+    rows = []
+    for key, name in (("mean", "mean distance"), ("sigma", "spread (sigma)")):
+        rows.append((name, *(f"{doc[c][key]:.2f}" for c in cols)))
+    for t in ("20", "31", "36", "40"):
+        rows.append((f"P(D <= {t})", *(f"{doc[c]['rate_at'][t]:.2g}" for c in cols)))
+    rows.append(("threshold at 1e-6", *(str(doc[c]["threshold_at_target"]) for c in cols)))
+    output.table("False-match tail of one PDQ comparison", ["", "fitted on your photos", "reference", "in use"], rows)
+    verdict = (
+        "your photos' tail is no heavier than the reference: the reference stays in use"
+        if doc["uses_reference"]
+        else "your photos' tail is heavier: matching in this case now uses the fitted tail (stricter thresholds)"
+    )
+    output.console.print(
+        f"Calibrated case [bold]{r.case}[/] on {r.images} photo(s) ({r.distances:,} distances; "
+        f"{r.flat} too flat for PDQ, {r.unreadable} unreadable): {verdict}."
+    )
+
+
 def register(app: typer.Typer) -> None:
+    app.command("calibrate")(calibrate_command)
     app.command("hash")(hash_command)
     app.command("protect")(protect_command)
     app.command("match")(match_command)

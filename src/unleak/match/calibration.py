@@ -187,3 +187,39 @@ def group_thresholds(
         if g.comparisons == 0 and g.name not in cal.thresholds:
             cal.thresholds[g.name] = -1
     return cal
+
+
+MIN_CALIBRATION_IMAGES = 500  # fewer cannot show a tail at the rates that matter
+
+
+def _bits(hexes: list[str]) -> np.ndarray:
+    return np.unpackbits(np.array([np.frombuffer(bytes.fromhex(h), np.uint8) for h in hexes]).reshape(-1, 32), axis=1)
+
+
+def pair_distances(own: list[str], bank: list[str] = (), *, chunk: int = 256) -> np.ndarray:  # type: ignore[assignment]
+    """PDQ distances of every pair of the owner's unrelated hashes and of each of them with each
+    bank hash: the comparisons an unrelated candidate of theirs would make."""
+    a = _bits(own).astype(np.int16) if own else np.zeros((0, 256), np.int16)
+    b = _bits(list(bank)).astype(np.int16) if bank else np.zeros((0, 256), np.int16)
+    out: list[np.ndarray] = []
+    for i in range(0, len(a), chunk):
+        block = a[i : i + chunk]
+        # Hamming distance of 0/1 vectors: |x| + |y| - 2 x.y
+        d = block.sum(1)[:, None] + a.sum(1)[None, :] - 2 * (block @ a.T)
+        rows = np.arange(i, i + len(block))[:, None]
+        out.append(d[rows < np.arange(len(a))[None, :]])  # each pair once
+        if len(b):
+            out.append((block.sum(1)[:, None] + b.sum(1)[None, :] - 2 * (block @ b.T)).ravel())
+    return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+
+def fit_owner_tail(own: list[str], bank: list[str] = ()) -> tuple[NullModel, NullModel, int]:  # type: ignore[assignment]
+    """(the tail fitted on an owner's unrelated images (PDQ hashes) as it is, the model to use:
+    that fit floored at the reference so that it never loosens a threshold, the number of
+    distances seen). Fewer than MIN_CALIBRATION_IMAGES hashes is a ValueError."""
+    if len(own) < MIN_CALIBRATION_IMAGES:
+        raise ValueError(f"{len(own)} usable images; calibration needs at least {MIN_CALIBRATION_IMAGES}")
+    d = pair_distances(own, list(bank))
+    raw = fit_tail(d, floor=None)
+    used = REFERENCE_MODEL if all(raw.rate(t) <= REFERENCE_MODEL.rate(t) for t in (20, 31, 40)) else raw
+    return raw, used, len(d)

@@ -110,6 +110,15 @@ def comparison_group(query_kind: str, bank_variant: str) -> str | None:
     return "trim"  # a content box against the whole original, or either against its trimmed variants
 
 
+def _reachable_videos(bank: BankSignals) -> int:
+    """How many of the bank's protected videos are on this machine (0 when the bank cannot say)."""
+    try:
+        paths = bank.originals(kind="video")  # type: ignore[call-arg]
+    except TypeError:
+        return 0
+    return sum(1 for p in paths.values() if Path(p).is_file())
+
+
 class Matcher:
     """Matches media against one bank. Build once, match many.
 
@@ -119,6 +128,10 @@ class Matcher:
     originals when any is reachable on this machine, "on" requires them, "off" is hash-only.
     Thresholds are calibrated so that each reported match's false-match rate, per
     candidate-bank pair, is at most `target_rate` (the plain comparison keeps `pdq_threshold`).
+    `null_model`: the PDQ false-match tail; by default the bank's own (`Bank.null_model()`, fitted
+    by `unleak calibrate`), else the reference.
+    `precise`: owner-side, register each verified match again with unleak.registration.align
+    for a refined matrix (costs 0.3-0.7 s a match); otherwise the verifier's similarity is reported.
     """
 
     def __init__(
@@ -133,8 +146,9 @@ class Matcher:
         verify: VerifyMode | str = VerifyMode.AUTO,
         pdq_threshold: int = PdqSignal.threshold,
         target_rate: float = DEFAULT_TARGET,
-        null_model: NullModel = REFERENCE_MODEL,
+        null_model: NullModel | None = None,
         originals: dict[int, str] | None = None,
+        precise: bool = False,
     ) -> None:
         try:
             mode = VerifyMode(verify)
@@ -146,6 +160,9 @@ class Matcher:
         self.boxes = variants if boxes is None else boxes
         self.bank_variants = variants if bank_variants is None else bank_variants
         self.pdq_threshold = pdq_threshold
+        if null_model is None:  # the case's own calibration (`unleak calibrate`), else the reference
+            own = getattr(bank, "null_model", None)
+            null_model = own() if callable(own) else REFERENCE_MODEL
         self.null_model = null_model
         # Every registered signal type's bank values, in the index its type provides. PDQ's keeps
         # the derived hashes (crops, trimmed borders) for the calibrated path below.
@@ -162,11 +179,27 @@ class Matcher:
             paths = originals if originals is not None else bank.originals()
             reachable = {i: p for i, p in paths.items() if Path(p).is_file()}
             if reachable:
+                from unleak.match.features import FeatureCache
                 from unleak.match.verify import VERIFY_RATE, Verifier
 
-                self.verifier = Verifier(lambda i: Media.open(reachable[i]).pixels(), sorted(reachable))
+                digests_of = getattr(bank, "original_digests", None)
+                digests = digests_of() if callable(digests_of) and originals is None else None
+                self.verifier = Verifier(
+                    lambda i: Media.open(reachable[i]).pixels(),
+                    sorted(reachable),
+                    precise=precise,
+                    cache=FeatureCache.default() if digests else None,
+                    digests={i: d for i, d in (digests or {}).items() if i in reachable},
+                )
                 target_rate = target_rate - VERIFY_RATE  # the verification stage takes its share
             elif mode is VerifyMode.ON:
+                videos = _reachable_videos(bank) if originals is None else 0
+                if videos:
+                    raise UnleakError(
+                        f"owner-side verification checks pictures against their originals; this bank's "
+                        f"{videos} original(s) on this machine are videos, which are matched by vPDQ only",
+                        hint="use --verify auto or --verify off for videos",
+                    )
                 raise UnleakError(
                     "owner-side verification needs the original files, and none of this bank's is reachable",
                     hint="run it where the originals are, or use --verify off for hash-only matching",
@@ -174,12 +207,17 @@ class Matcher:
         self.target_rate = target_rate
         self._cal: dict[tuple[int, int, int, int], Calibration] = {}
         self.radius = null_model.threshold(target_rate)  # no single comparison may go further
+        # The plain comparison keeps `pdq_threshold` unless that alone would break the target rate:
+        # then it is tightened to spend half the budget, so a stricter --target-rate is always met.
+        self.plain_threshold = pdq_threshold
+        if null_model.rate(pdq_threshold) > target_rate:
+            self.plain_threshold = min(pdq_threshold, null_model.threshold(target_rate / 2))
         try:
             self.calibration(7 if dihedral else 0, 0, 0, 0)
         except ValueError as exc:
             raise InvalidInput(
                 f"PDQ threshold {pdq_threshold} is too loose for the target rate {target_rate:g}: {exc}",
-                hint="lower --pdq-threshold",
+                hint="use a looser --target-rate",
             ) from None
 
     @property
@@ -191,7 +229,7 @@ class Matcher:
         key = (n_dihedral, n_query_boxes, n_bank_boxes, n_crops)
         if key not in self._cal:
             groups = [
-                Group("plain", 1, 0.0, threshold=self.pdq_threshold),
+                Group("plain", 1, 0.0, threshold=self.plain_threshold),
                 Group("dihedral", n_dihedral, GROUP_WEIGHTS["dihedral"]),
                 Group("trim", (1 + n_query_boxes) * (1 + n_bank_boxes) - 1, GROUP_WEIGHTS["trim"]),
                 Group("crop", (1 + n_query_boxes) * n_crops, GROUP_WEIGHTS["crop"]),
@@ -230,7 +268,10 @@ class Matcher:
             with timed(timings, "match"):
                 hits = self.indexes[stype.name].query(sig)
             for hit in hits:
-                keep(self._match_from_hit(stype, sig, hit))
+                m = self._match_from_hit(stype, sig, hit)
+                # Every signal answers to the target rate, not only PDQ's calibrated groups.
+                if m.false_match_rate is None or m.false_match_rate <= self.target_rate:
+                    keep(m)
         result.matches = sorted(best.values(), key=lambda m: (m.distance, m.bank_id))
         return result
 

@@ -23,10 +23,17 @@ survive heavy crops, small rotations, overlays, frames and screenshots. For each
    per-pair budget), with at least ``MIN_INLIERS`` inliers and, as a second safeguard that
    does not rely on the model, a positive photometric agreement (normalised correlation of
    the aligned images over the overlap >= ``MIN_NCC``).
-5. **Transform.** An accepted match is registered precisely with
-   :func:`unleak.registration.align.align` (crop box in the original, scale, rotation, flip, share of
-   the original visible), the same registration the watermark tracer uses; when it declines,
-   the similarity from step 3 is reported instead.
+5. **Transform.** An accepted match reports the similarity from step 3 (crop box in the
+   original, scale, rotation, flip, share of the original visible, the 3x3 matrix); with
+   ``precise`` it is registered again with :func:`unleak.registration.align.align`, the
+   registration the watermark tracer uses (several SIFT passes at 1024 px and a decode of the
+   original: 0.3-0.7 s a match, so `unleak match` and `unleak scan` leave it off).
+
+The originals' features come from the feature cache (:mod:`unleak.match.features`): computed at
+protect time, or on first use for older banks, and never again. A flipped copy is matched by
+mirroring the candidate's descriptors (an exact permutation of SIFT's bins), not by a second set
+of features per original; the shortlist searches a saved kd-tree over the ``POOL_PER_ITEM``
+strongest descriptors of every original.
 """
 
 from __future__ import annotations
@@ -34,11 +41,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
-import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from unleak.match.features import FeatureCache
 
 WORK_SIDE = 640
 N_FEATURES = 1500
@@ -67,47 +76,104 @@ def gray_work(pixels: np.ndarray, side: int = WORK_SIDE) -> tuple[np.ndarray, fl
 
 
 _SIFT: cv2.SIFT | None = None
-_CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
 
 
-def _sift() -> cv2.SIFT:
+def sift() -> cv2.SIFT:
     global _SIFT
     if _SIFT is None:
         _SIFT = cv2.SIFT.create(nfeatures=N_FEATURES, contrastThreshold=0.02)
     return _SIFT
 
 
-@dataclass
 class Features:
-    """Keypoints (work-image coordinates) and RootSIFT descriptors of one image."""
+    """Keypoints (work-image coordinates) and RootSIFT descriptors of one image. An original's
+    grey work image (for the photometric check) may be loaded only when first needed."""
 
-    points: np.ndarray  # (n, 2) float32
-    descriptors: np.ndarray  # (n, 128) float32
-    gray: np.ndarray  # the work image
-    scale: float  # full -> work
-    full_shape: tuple[int, int]
-    index: cv2.FlannBasedMatcher | None = None  # built for originals, which are matched many times
+    def __init__(
+        self,
+        points: np.ndarray,
+        descriptors: np.ndarray,
+        gray: np.ndarray | Callable[[], np.ndarray],
+        scale: float,
+        full_shape: tuple[int, int],
+        work_shape: tuple[int, int],
+        *,
+        raw: np.ndarray | None = None,
+        response: np.ndarray | None = None,
+    ) -> None:
+        self.points = points  # (n, 2) float32
+        self.descriptors = descriptors  # (n, 128) float32, RootSIFT
+        self._gray = gray
+        self.scale = scale  # full -> work
+        self.full_shape = full_shape
+        self.work_shape = work_shape
+        self.raw = raw  # (n, 128) uint8 SIFT, kept for originals (the shortlist's pool)
+        self.response = response
+        self.index: cv2.FlannBasedMatcher | None = None  # built for originals, which are matched many times
+
+    @property
+    def gray(self) -> np.ndarray:
+        """The work image (uint8 grey)."""
+        if callable(self._gray):
+            self._gray = self._gray()
+        return self._gray
 
     def __len__(self) -> int:
         return len(self.points)
 
+    def mirrored(self) -> Features:
+        """The features of the horizontally mirrored image, without a second SIFT pass."""
+        from unleak.match.features import MIRROR_PERMUTATION
+
+        pts = self.points.copy()
+        pts[:, 0] = (self.work_shape[1] - 1) - pts[:, 0]
+        gray = self._gray
+        return Features(
+            pts,
+            np.ascontiguousarray(self.descriptors[:, MIRROR_PERMUTATION]),
+            (lambda: np.ascontiguousarray(self.gray[:, ::-1]))
+            if callable(gray)
+            else np.ascontiguousarray(gray[:, ::-1]),
+            self.scale,
+            self.full_shape,
+            self.work_shape,
+        )
+
+    @classmethod
+    def from_arrays(cls, z: dict[str, np.ndarray]) -> Features:
+        """From a feature cache's stored arrays (unleak.match.features)."""
+        from unleak.match.features import root_sift
+
+        fh, fw, wh, ww = (int(x) for x in z["shape"])
+        jpg = z["gray"]
+
+        def gray() -> np.ndarray:
+            g = cv2.imdecode(jpg, cv2.IMREAD_GRAYSCALE) if len(jpg) else None
+            return g if g is not None and g.shape == (wh, ww) else np.zeros((wh, ww), np.uint8)
+
+        return cls(
+            np.asarray(z["points"], np.float32).reshape(-1, 2),
+            root_sift(z["descriptors"]),
+            gray,
+            float(z["scale"][0]),
+            (fh, fw),
+            (wh, ww),
+            raw=z["descriptors"],
+            response=z["response"],
+        )
+
 
 def extract(pixels: np.ndarray, *, mirror: bool = False) -> Features:
+    from unleak.match.features import raw_sift, root_sift
+
     a = np.asarray(pixels)
     gray, s = gray_work(a)
     if mirror:
         gray = np.ascontiguousarray(gray[:, ::-1])
     # Local contrast equalised, so that dim or flat photos (microscopy, night) still give features.
-    kps, found = _sift().detectAndCompute(_CLAHE.apply(gray), None)
-    des: npt.NDArray[np.float32]
-    if found is None or len(kps) == 0:
-        pts, des = np.zeros((0, 2), np.float32), np.zeros((0, 128), np.float32)
-    else:
-        pts = np.array([k.pt for k in kps], np.float32)
-        des = np.array(found, dtype=np.float32)
-        des /= des.sum(axis=1, keepdims=True) + 1e-7  # RootSIFT: L1, then square root
-        des = np.sqrt(des)
-    return Features(pts, des, gray, s, a.shape[:2])
+    pts, raw, resp = raw_sift(gray)
+    return Features(pts, root_sift(raw), gray, s, a.shape[:2], gray.shape[:2], raw=raw, response=resp)
 
 
 def _flann(des: np.ndarray) -> cv2.FlannBasedMatcher:
@@ -241,12 +307,17 @@ def describe(matrix: np.ndarray, original_shape: tuple[int, int], candidate_shap
         "rotation_deg": round(rotation, 2),
         "crop_box": list(box),
         "visible_fraction": round(min(1.0, float(area) / (ow * oh)), 4),
+        "matrix": [[round(float(x), 6) for x in row] for row in matrix],
         "source": "similarity",
     }
 
 
 class Verifier:
-    """Verifies candidates against the originals of a bank, loaded through `load(item_id)`."""
+    """Verifies candidates against the originals of a bank, loaded through `load(item_id)`.
+
+    `cache` and `digests` (item id -> the SHA-256 the bank recorded): the originals' features and
+    the shortlist's pool are read from the feature cache (unleak.match.features), computed and
+    stored there on first use; without them, everything is computed in memory."""
 
     def __init__(
         self,
@@ -255,62 +326,103 @@ class Verifier:
         *,
         rate: float = VERIFY_RATE,
         precise: bool = True,
+        cache: FeatureCache | None = None,
+        digests: dict[int, str] | None = None,
     ) -> None:
         self.load = load
         self.item_ids = list(item_ids)
         self.rate = rate
         self.precise = precise  # register accepted matches with align() for the transform
-        self._feats: dict[tuple[int, bool], Features] = {}
-        self._pool: tuple[cv2.FlannBasedMatcher, np.ndarray] | None = None
+        self.cache = cache if digests else None
+        self.digests = digests or {}
+        self._feats: dict[int, Features] = {}
+        self._pool: tuple[cv2.flann.Index | None, np.ndarray] | None = None
         self._failed: set[int] = set()
 
     # --- originals ---------------------------------------------------------------------------
-    def features(self, item_id: int, mirror: bool = False) -> Features | None:
-        key = (item_id, mirror)
-        if key not in self._feats:
+    def features(self, item_id: int) -> Features | None:
+        """The original's features (cached), or None when it cannot be read."""
+        if item_id not in self._feats:
             if item_id in self._failed:
                 return None
             try:
-                pixels = self.load(item_id)
+                digest = self.digests.get(item_id)
+                if self.cache is not None and digest:
+                    z = self.cache.ensure(digest, lambda: self.load(item_id))
+                    if z is None:
+                        raise ValueError("feature cache unreadable")
+                    f = Features.from_arrays(z)
+                else:
+                    f = extract(self.load(item_id))
             except Exception:  # noqa: BLE001 - a moved or unreadable original: cannot verify, never a crash
                 self._failed.add(item_id)
                 return None
-            for m in (False, True):
-                f = extract(pixels, mirror=m)
-                if len(f) >= 2:
-                    f.index = _flann(f.descriptors)
-                self._feats[(item_id, m)] = f
-        return self._feats[key]
+            self._feats[item_id] = f
+        return self._feats[item_id]
 
-    def _pool_index(self) -> tuple[cv2.FlannBasedMatcher, np.ndarray]:
-        if self._pool is None:
-            des, owner = [], []
-            for item_id in self.item_ids:
-                for mirror in (False, True):
-                    f = self.features(item_id, mirror)
-                    if f is not None and len(f):
-                        des.append(f.descriptors)
-                        owner.append(np.full(len(f), item_id * 2 + int(mirror), np.int64))
-            flann = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 48})
-            if des:
-                flann.add([np.concatenate(des)])
-                flann.train()
-            self._pool = (flann, np.concatenate(owner) if owner else np.zeros(0, np.int64))
+    def _index_of(self, orig: Features) -> cv2.FlannBasedMatcher | None:
+        if orig.index is None and len(orig) >= 2:
+            orig.index = _flann(orig.descriptors)
+        return orig.index
+
+    def _pool_index(self) -> tuple[cv2.flann.Index | None, np.ndarray]:
+        """The shortlist's kd-tree over the strongest descriptors of every original, and each
+        descriptor's item id; read from the feature cache when it has this bank's pool."""
+        if self._pool is not None:
+            return self._pool
+        from unleak.match.features import FeatureCache, strongest
+
+        key = None
+        if self.cache is not None:
+            key = FeatureCache.pool_key(self.digests[i] for i in self.item_ids if i in self.digests)
+            saved = self.cache.load_pool(key)
+            if saved is not None:
+                _des, owner, names, index = saved
+                by_digest = {d: i for i, d in self.digests.items()}
+                ids = np.array([by_digest.get(n, -1) for n in names], np.int64)
+                self._pool = (index, ids[owner] if len(owner) else np.zeros(0, np.int64))
+                return self._pool
+        raws, owners, names = [], [], []
+        for item_id in self.item_ids:
+            f = self.features(item_id)
+            if f is None or not len(f) or f.raw is None or f.response is None:
+                continue
+            keep = strongest(f.response)
+            raws.append(f.raw[keep])
+            owners.append(np.full(len(keep), len(names), np.int64))
+            names.append(self.digests.get(item_id, str(item_id)))
+        if not raws or sum(len(r) for r in raws) < 2:
+            self._pool = (None, np.zeros(0, np.int64))
+            return self._pool
+        raw, owner = np.concatenate(raws), np.concatenate(owners)
+        if self.cache is not None and key is not None:
+            index = self.cache.save_pool(key, raw, owner, names)
+        else:
+            from unleak.match.features import POOL_TREES, root_sift
+
+            index = cv2.flann.Index(root_sift(raw), {"algorithm": 1, "trees": POOL_TREES})
+        by_name = {n: i for i, n in zip(self.item_ids, [self.digests.get(i, str(i)) for i in self.item_ids])}
+        ids = np.array([by_name[n] for n in names], np.int64)
+        self._pool = (index, ids[owner])
         return self._pool
 
     # --- candidates --------------------------------------------------------------------------
-    def shortlist(self, cand: Features) -> dict[int, list[bool]]:
-        """Originals (item id -> orientations: mirrored or not) that collect enough ratio-test
-        votes among all originals' descriptors, the best MAX_SHORTLIST of them."""
-        flann, owner = self._pool_index()
-        if len(owner) < 2 or len(cand) < 2:
+    def shortlist(self, cand: Features, mirrored: Features | None = None) -> dict[int, list[bool]]:
+        """Originals (item id -> orientations of the candidate: mirrored or not) that collect
+        enough ratio-test votes among all originals' strongest descriptors, the best
+        MAX_SHORTLIST of them."""
+        index, owner = self._pool_index()
+        if index is None or len(owner) < 2 or len(cand) < 2:
             return {}
-        knn = flann.knnMatch(cand.descriptors, k=2)
+        mirrored = mirrored if mirrored is not None else cand.mirrored()
         votes: dict[int, int] = {}
-        for m in knn:
-            if len(m) == 2 and m[0].distance < RATIO * m[1].distance:
-                key = int(owner[m[0].trainIdx])
-                votes[key] = votes.get(key, 0) + 1
+        for flag, f in ((0, cand), (1, mirrored)):
+            idx, dist = index.knnSearch(f.descriptors, 2, params={"checks": 48})
+            good = dist[:, 0] < (RATIO * RATIO) * dist[:, 1]  # squared distances
+            for item in owner[idx[good, 0]]:
+                if item >= 0:
+                    key = int(item) * 2 + flag
+                    votes[key] = votes.get(key, 0) + 1
         ranked = sorted((v, k) for k, v in votes.items() if v >= MIN_VOTES)[::-1]
         out: dict[int, list[bool]] = {}
         for _, key in ranked:
@@ -324,15 +436,18 @@ class Verifier:
         candidate: np.ndarray,
         cand: Features | None = None,
         orientations: Iterable[bool] = (False, True),
+        mirrored: Features | None = None,
     ) -> Verification:
-        """Confirm or reject one candidate against one original (plain and/or mirrored)."""
+        """Confirm or reject one candidate against one original (the candidate plain and/or mirrored)."""
         cand = cand if cand is not None else extract(candidate)
+        orig = self.features(item_id)
+        if orig is None:
+            return Verification(item_id, False, 1.0, reason="original not readable")
         best: Verification | None = None
         for mirror in sorted(set(orientations)):
-            orig = self.features(item_id, mirror)
-            if orig is None:
-                return Verification(item_id, False, 1.0, reason="original not readable")
-            v = self._verify_one(item_id, orig, cand, mirror)
+            if mirror and mirrored is None:
+                mirrored = cand.mirrored()
+            v = self._verify_one(item_id, orig, cand, mirrored if mirror else None)
             if best is None or v.false_match_rate < best.false_match_rate:
                 best = v
             if best.accepted and not mirror:
@@ -342,14 +457,17 @@ class Verifier:
             self._describe(best, candidate)
         return best
 
-    def _verify_one(self, item_id: int, orig: Features, cand: Features, mirror: bool) -> Verification:
-        pairs = _ratio_matches(cand.descriptors, orig.descriptors, orig.index)
+    def _verify_one(self, item_id: int, orig: Features, cand: Features, mirrored: Features | None) -> Verification:
+        """`mirrored`: match the mirrored candidate's features (a flipped copy) instead of its own."""
+        mirror = mirrored is not None
+        c = mirrored if mirrored is not None else cand
+        pairs = _ratio_matches(c.descriptors, orig.descriptors, self._index_of(orig))
         n = len(pairs)
         if n < MIN_INLIERS:
             return Verification(item_id, False, 1.0, matches=n, flip=mirror, reason="too few matches")
         src = orig.points[pairs[:, 1]]
-        dst = cand.points[pairs[:, 0]]
-        eps = max(2.0, 0.006 * max(cand.gray.shape))
+        dst = c.points[pairs[:, 0]]
+        eps = max(2.0, 0.006 * max(cand.work_shape))
         m, inl = cv2.estimateAffinePartial2D(
             src, dst, method=cv2.RANSAC, ransacReprojThreshold=eps, maxIters=RANSAC_ITERS, confidence=0.999
         )
@@ -360,18 +478,18 @@ class Verifier:
         s = math.sqrt(abs(np.linalg.det(m[:, :2])))
         if not (0.02 < s < 50):
             return Verification(item_id, False, 1.0, inliers=k, matches=n, flip=mirror, reason="degenerate scale")
-        area = min(_hull_area(dst), float(cand.gray.shape[0] * cand.gray.shape[1]))
+        area = min(_hull_area(dst), float(cand.work_shape[0] * cand.work_shape[1]))
         area = max(area, 1.0)
         p = min(1.0, math.pi * eps * eps / area)
         rate = nfa(n, k, p)
+        # original work -> (mirrored) candidate work -> candidate work
         m_work = np.vstack([m, [0, 0, 1]])
-        ncc = _ncc(orig, cand, m_work) if k >= MIN_INLIERS else None
-        accepted = rate <= self.rate and k >= MIN_INLIERS and ncc is not None and ncc >= MIN_NCC
-        # original full -> original work (-> mirrored work) -> candidate work -> candidate full
-        full = np.linalg.inv(_scale(cand.scale)) @ m_work
         if mirror:
-            full = full @ _mirror_matrix(orig.gray.shape[1])
-        full = full @ _scale(orig.scale)
+            m_work = _mirror_matrix(cand.work_shape[1]) @ m_work
+        ncc = _ncc(orig, cand, m_work) if k >= MIN_INLIERS and rate <= self.rate else None
+        accepted = rate <= self.rate and k >= MIN_INLIERS and ncc is not None and ncc >= MIN_NCC
+        # original full -> original work -> candidate work -> candidate full
+        full = np.linalg.inv(_scale(cand.scale)) @ m_work @ _scale(orig.scale)
         reason = (
             ""
             if accepted
@@ -412,7 +530,8 @@ class Verifier:
         """Shortlist the originals for one candidate and verify each; `also` adds items to check
         (those PDQ found near). Returns every verdict, accepted or not."""
         cand = extract(candidate)
-        listed = self.shortlist(cand)
+        mirrored = cand.mirrored()
+        listed = self.shortlist(cand, mirrored)
         known = set(self.item_ids)
         ids = [i for i in dict.fromkeys([*also, *listed]) if i in known]
-        return [self.verify(i, candidate, cand, listed.get(i, (False, True))) for i in ids]
+        return [self.verify(i, candidate, cand, listed.get(i, (False, True)), mirrored) for i in ids]

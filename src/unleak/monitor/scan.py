@@ -81,6 +81,7 @@ class ScanOptions:
     fast: bool = False
     verify: str = "auto"  # owner-side verification of matches against the originals: auto | on | off
     variants: bool = True  # content boxes and bank-side crops (see Matcher)
+    precise: bool = False  # owner-side: register verified matches again with unleak.registration (slower)
     screenshot: bool = False  # a Chromium screenshot of each new sighting's page, when Chromium is installed
     cpu_slots: int = 0  # decode/hash/match at once (0: one per core); fetches overlap beyond this
     conditional: bool = False  # ETag / If-Modified-Since: an unchanged page or file costs one short request
@@ -177,7 +178,9 @@ class Scanner:
             from unleak.match import Matcher
 
             opts = self.options
-            self._matcher = Matcher(self.bank, fast=opts.fast, verify=opts.verify, variants=opts.variants)
+            self._matcher = Matcher(
+                self.bank, fast=opts.fast, verify=opts.verify, variants=opts.variants, precise=opts.precise
+            )
             self._labels = {it.id: it.label for it in self.bank.items()}
         return self._matcher
 

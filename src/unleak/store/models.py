@@ -616,3 +616,19 @@ class AppCaseSetting(Base):
     value: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (UniqueConstraint("case_id", "key", name="uq_app_case_setting"),)
+
+
+class CaseCalibration(Base):
+    """A case's own false-match tail (`unleak calibrate`): the PDQ null model fitted on the
+    person's unrelated images; `mean`/`sigma` (what matching uses) are never lighter-tailed than
+    the reference."""
+
+    __tablename__ = "case_calibrations"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    mean: Mapped[float] = mapped_column(Float)
+    sigma: Mapped[float] = mapped_column(Float)
+    fit_mean: Mapped[float] = mapped_column(Float)  # the fit as it came, before the reference floor
+    fit_sigma: Mapped[float] = mapped_column(Float)
+    images: Mapped[int] = mapped_column(Integer)
+    distances: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -11,7 +11,7 @@ from alembic import op
 import unleak.store.models
 
 revision = "0150_serve_keys"
-down_revision = "0110_platform_banks"
+down_revision = "0130_matching_calibration"
 branch_labels = None
 depends_on = None
 
