@@ -7,6 +7,7 @@ import json
 import pytest
 
 from _site import load_site
+from test_notice_fixtures import FACTS
 from unleak.takedown.bases import BASES
 from unleak.takedown.hosts import (
     Fetched,
@@ -174,5 +175,56 @@ def test_draft_uses_a_discovered_contact(store):
             return Fetched(url, 200, "text/plain", b"Contact: mailto:abuse@unknown.example\n", url)
         return Fetched(url, 404, error="not found")
 
-    [out] = draft_notices(store, "disc", search=False, discover=fetch)
+    [out] = draft_notices(store, "disc", search=False, discover=fetch, answers=FACTS)
     assert out.recipient == "abuse@unknown.example" and out.channel == "email" and out.missing == []
+
+
+def _leak_site(security_txt: bool = False, rdap: bool = True):
+    """A leak page whose only mailto: is the uploader's; RDAP names the registrar."""
+    page = b'<html><body>Posted by <a href="mailto:uploader@leaks.example">me</a></body></html>'
+    registrar = {
+        "entities": [{"roles": ["abuse"], "vcardArray": ["vcard", [["email", {}, "text", "abuse@registrar.example"]]]}]
+    }
+
+    def fetch(url: str) -> Fetched:
+        if url == "https://leaks.example/p/1":
+            return Fetched(url, 200, "text/html", page, url)
+        if security_txt and url.endswith("/.well-known/security.txt"):
+            return Fetched(url, 200, "text/plain", b"Contact: mailto:abuse@leaks.example\n", url)
+        if rdap and url.startswith("https://rdap.org/domain/"):
+            return Fetched(url, 200, "application/rdap+json", json.dumps(registrar).encode(), url)
+        return Fetched(url, 404, error="not found")
+
+    return fetch
+
+
+def test_a_mailto_on_the_leak_page_is_never_the_recipient_without_an_explicit_choice(store):
+    from test_notice_fixtures import add_sightings, set_claimant
+    from unleak.takedown.drafting import choose_found_contact, draft_notices
+
+    set_claimant(store, "leak")
+    add_sightings(store, "leak", [("https://leaks.example/p/1", "https://leaks.example/m/1.jpg")])
+    [out] = draft_notices(store, "leak", search=False, discover=_leak_site(), answers=FACTS)
+    assert out.recipient == ""  # neither the uploader's address nor the registrar's is used by itself
+    assert [m.key for m in out.missing] == ["recipient"] and "--to-found" in out.missing[0].problem
+    found = {c["address"]: c for c in out.found_contacts}
+    assert found["uploader@leaks.example"]["source"] == "page"
+    assert "may belong to the uploader" in found["uploader@leaks.example"]["source_label"]
+    assert found["abuse@registrar.example"]["party"] == "registrar"
+    # The person chooses the registrar: the text is addressed to a registrar, not to "your platform".
+    number = [c["address"] for c in out.found_contacts].index("abuse@registrar.example") + 1
+    view = choose_found_contact(store, out.notice_id, number)
+    assert view.recipient == "abuse@registrar.example" and view.recipient_party == "registrar"
+    assert "Registrar of leaks.example" in view.body and "as the registrar of the domain leaks.example" in view.body
+    assert view.missing == ()
+
+
+def test_the_sites_own_security_txt_is_used_and_the_page_mailto_only_offered(store):
+    from test_notice_fixtures import add_sightings, set_claimant
+    from unleak.takedown.drafting import draft_notices
+
+    set_claimant(store, "leak2")
+    add_sightings(store, "leak2", [("https://leaks.example/p/1", "https://leaks.example/m/1.jpg")])
+    [out] = draft_notices(store, "leak2", search=False, discover=_leak_site(security_txt=True), answers=FACTS)
+    assert out.recipient == "abuse@leaks.example"
+    assert [c["address"] for c in out.found_contacts] == ["uploader@leaks.example"]

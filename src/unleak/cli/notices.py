@@ -24,6 +24,15 @@ if TYPE_CHECKING:
 JsonOption = typer.Option(False, "--json", help="One JSON object per line instead of tables.")
 CaseArg = typer.Argument(None, help="Case name (the default case when omitted).")
 CaseOpt = typer.Option(None, "--case", "-c", help="Case name, as an option (same as the argument).")
+SignOpt = typer.Option(
+    None, "--sign", help="Your name as it appears in the signature: confirms without asking for it (scripts)."
+)
+Understand512fOpt = typer.Option(
+    False,
+    "--i-understand-512f",
+    help="Confirming several notices at once with a DMCA notice among them: you read each and know that "
+    "knowingly misrepresenting infringement makes you liable for damages (17 U.S.C. §512(f)).",
+)
 
 notice_app = typer.Typer(help="Take-down notices: draft, review, confirm, send, track.", no_args_is_help=True)
 claimant_app = typer.Typer(help="Who signs a case's notices, and in what capacity.", no_args_is_help=True)
@@ -87,26 +96,65 @@ def claimant_set(
     ),
     on_behalf_of: str | None = typer.Option(None, "--on-behalf-of", help="Whom a representative or agent acts for."),
     signature: str | None = typer.Option(None, "--signature", help="Typed electronic signature (default /Name/)."),
+    notice_contact: str | None = typer.Option(
+        None,
+        "--notice-contact",
+        help="A contact for notices given instead of your own address (an agent, a lawyer, a helpline, "
+        "a fresh email address). Recommended.",
+    ),
+    country: str | None = typer.Option(None, "--country", help="Your country (search delisting forms ask for it)."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Set who signs this case's notices. Stored in the case; no passwords or secrets here."""
+    """Set who signs this case's notices (in a terminal with no options: asks for each field).
+    Stored in the case; no passwords or secrets here."""
     from unleak.takedown.claimant import set_claimant
 
-    c = set_claimant(
-        _store(),
-        case,
-        name=name,
-        email=email,
-        postal_address=address,
-        phone=phone,
-        roles=",".join(role) if role else None,
-        on_behalf_of=on_behalf_of,
-        signature=signature,
-    )
+    changes = {
+        "name": name,
+        "email": email,
+        "postal_address": address,
+        "phone": phone,
+        "roles": ",".join(role) if role else None,
+        "on_behalf_of": on_behalf_of,
+        "signature": signature,
+        "notice_contact": notice_contact,
+        "country": country,
+    }
+    if all(v is None for v in changes.values()):
+        if not _interactive(as_json):
+            raise UnleakError(
+                "nothing to set: give the claimant's fields",
+                hint="e.g. `unleak claimant set --name ... --email ... --role depicted_person` "
+                "(run it in a terminal without options to be asked for each)",
+            )
+        changes = _ask_claimant(case)
+    c = set_claimant(_store(), case, **changes)
     if as_json:
         output.emit_json(c.to_json())
     else:
         _print_claimant(c)
+
+
+def _ask_claimant(case: str | None) -> dict[str, str | None]:
+    """Ask for each claimant field, saying which notices need it and why. Enter keeps a field as is."""
+    from unleak.takedown.claimant import FIELD_NEEDS, get_claimant
+
+    current = get_claimant(_store(), case)
+    have = current.to_json() if current else {}
+    output.console.print(
+        "Who signs this case's notices? Each field says which notices need it; press Enter to leave one as it is.",
+        highlight=False,
+    )
+    out: dict[str, str | None] = {}
+    for key in ("name", "roles", "email", "notice_contact", "on_behalf_of", "postal_address", "phone", "country"):
+        now = have.get(key) or ""
+        if isinstance(now, list):
+            now = ",".join(now)
+        answer = typer.prompt(
+            f"{key.replace('_', ' ')} — {FIELD_NEEDS[key]}", default=now, show_default=bool(now)
+        ).strip()
+        out[key] = answer if answer != now else None
+    return out
 
 
 @claimant_app.command("show")
@@ -139,6 +187,8 @@ def _print_claimant(c: ClaimantRecord) -> None:
             ("phone", c.phone),
             ("acts as", capacity_text(c.to_json())),
             ("on behalf of", c.on_behalf_of),
+            ("contact for notices", c.notice_contact),
+            ("country", c.country),
             ("signature", c.signature),
         ],
     )
@@ -158,9 +208,33 @@ def _show_text(n: NoticeView) -> None:
     sys.stdout.write(f"\n{head}\n")
     sys.stdout.write(f"Subject: {one_line(n.subject)}\n\n{neutralize(n.body, one_line=False)}")
     sys.stdout.write(f"--- end of notice #{n.id} (text SHA-256 {n.content_sha256[:16]}…) ---\n")
+    if n.recipient:
+        sys.stdout.write(
+            one_line(f"Recipient: {n.recipient} — {_source_label(n.recipient_source)}; a {n.recipient_party}") + "\n"
+        )
+    _show_found(n.id, list(n.found_contacts))
     if n.review_note:  # for the person, not part of the text that is sent
         sys.stdout.write(f"Before you confirm: {n.review_note}\n")
     sys.stdout.flush()
+
+
+def _source_label(source: str) -> str:
+    from unleak.takedown.hosts import SOURCE_LABELS
+
+    return SOURCE_LABELS.get(source, source or "unknown source")
+
+
+def _show_found(notice_id: int, found: list[dict]) -> None:
+    from unleak.text import one_line
+
+    if not found:
+        return
+    sys.stdout.write(f"Contacts found for notice #{notice_id}, not used unless you choose one (--to-found N):\n")
+    for k, c in enumerate(found, 1):
+        sys.stdout.write(
+            one_line(f"  {k}. {c['address']} — {c.get('source_label') or _source_label(c['source'])}; a {c['party']}")
+            + "\n"
+        )
 
 
 def _ask_missing(store, notice_id: int, missing: list[dict]) -> list[dict]:
@@ -172,16 +246,27 @@ def _ask_missing(store, notice_id: int, missing: list[dict]) -> list[dict]:
     n = get_notice(store, notice_id)
     basis = get_basis(n.basis)
     answers = {}
+    if any(m["element"] == "recipient" for m in missing):
+        _show_found(notice_id, list(n.found_contacts))
+        where = typer.prompt(
+            f"Where should notice #{notice_id} to {n.host_name} go (an email address or a form URL"
+            + (", or the number of a contact found above" if n.found_contacts else "")
+            + ")"
+        ).strip()
+        if where.isdigit() and n.found_contacts:
+            from unleak.takedown.drafting import choose_found_contact
+
+            choose_found_contact(store, notice_id, int(where))
+        else:
+            answers["recipient"] = where
     for m in missing:
         el = next((e for e in basis.elements if e.key == m["element"]), None)
-        if m["element"] == "recipient":
-            answers["recipient"] = typer.prompt(
-                f"Where should notice #{notice_id} to {n.host_name} go (an email address or a form URL)"
-            )
+        if el is not None and el.ask == "intimate":
+            answers["intimate"] = typer.prompt(f"Is the content intimate (nudity or sexual conduct)? yes or no [{el.citation}]")
         elif el is not None and el.ask:
             answers[el.ask] = typer.prompt(f"{el.label} [{el.citation}]")
     if not answers:
-        return missing
+        return [m.to_json() for m in get_notice(store, notice_id).missing]
     return [m.to_json() for m in update_notice(store, notice_id, answers)]
 
 
@@ -202,7 +287,10 @@ def notice_draft(
         None, "--to", help="HOST=ADDRESS: where to send for a host the directory does not know (email or form URL)."
     ),
     set_: list[str] | None = typer.Option(
-        None, "--set", help="FIELD=VALUE for every drafted notice: work, explanation, details, locate_info, reference."
+        None,
+        "--set",
+        help="FIELD=VALUE for every drafted notice: work, explanation, details, locate_info, reference; and what "
+        "you state (never assumed): intimate=yes|no, owner=NAME, published=yes|no (per item: owner:LABEL=NAME).",
     ),
     discover: bool = typer.Option(
         True, "--discover/--no-discover", help="Look for unknown hosts' abuse contacts (page, security.txt, RDAP)."
@@ -211,8 +299,16 @@ def notice_draft(
         False,
         "--yes",
         "-y",
-        help="Confirm each complete notice after showing it "
-        "(for scripts: you are confirming texts you have not been asked about one by one).",
+        help="Confirm every complete notice after showing them all, with one typed name (in a terminal, "
+        "or --sign): you confirm texts you are not asked about one by one.",
+    ),
+    sign: str | None = SignOpt,
+    understand_512f: bool = Understand512fOpt,
+    to_found: list[str] | None = typer.Option(
+        None,
+        "--to-found",
+        help="N or HOST=N: send to the N-th contact found (listed with its source) instead of none. "
+        "A contact found on the leak page or in RDAP is never used without this choice.",
     ),
     out: Path | None = typer.Option(
         None, "--out", help="Write each notice as .txt, .eml, .pdf (and form fields) into this folder."
@@ -221,7 +317,7 @@ def notice_draft(
 ) -> None:
     """Draft notices for the case's open sightings, grouped by host and legal basis, and review them."""
     case = case or case_opt
-    from unleak.takedown.drafting import confirm_notice, draft_notices
+    from unleak.takedown.drafting import choose_found_contact, draft_notices
     from unleak.takedown.notices import get_notice
 
     store = _store()
@@ -238,28 +334,59 @@ def notice_draft(
     if not outcomes:
         output.console.print("No open sightings without a notice: nothing to draft.")
         return
+    choices = _found_choices(to_found)
     interactive = _interactive(as_json)
+    records, complete = [], []
     for o in outcomes:
-        missing = [m.to_json() for m in o.missing]
+        choice = choices.get(o.host.lower(), choices.get("")) if o.found_contacts else None
+        if choice is not None:
+            choose_found_contact(store, o.notice_id, choice)
+        n = get_notice(store, o.notice_id)
+        missing = [m.to_json() for m in n.missing]
         if missing and interactive:
             missing = _ask_missing(store, o.notice_id, missing)
-        n = get_notice(store, o.notice_id)
+            n = get_notice(store, o.notice_id)
         if out:
             _write(store, o.notice_id, out)
         confirmed = False
         if not missing:
             if not as_json:
                 _show_text(n)
-            checked = f", and that {o.host_name} shows these URLs" if o.review_note else ""
-            if yes or (
-                interactive
-                and typer.confirm(
-                    f"Confirm notice #{o.notice_id}? Everything in it is stated in your name{checked}", default=False
+            if yes:
+                complete.append(n)
+            elif interactive and sign is None:
+                checked = f", and that {o.host_name} shows these URLs" if n.host_kind == "search" else ""
+                typed = typer.prompt(
+                    f"To confirm notice #{o.notice_id}, type your name as it appears in its signature "
+                    f"(everything in it is stated in your name{checked}); Enter leaves it a draft",
+                    default="",
+                    show_default=False,
                 )
-            ):
-                confirm_notice(store, o.notice_id, expected_sha256=n.content_sha256)
-                confirmed = True
-        record = {**o.to_json(), "missing": missing, "confirmed": confirmed, "content_sha256": n.content_sha256}
+                if typed.strip():
+                    try:
+                        _confirm(store, [n], typed, understand_512f=understand_512f)
+                        confirmed = True
+                    except UnleakError as exc:
+                        output.error(f"notice #{o.notice_id} not confirmed: {exc.message}", exc.hint)
+        elif not as_json:
+            _show_found(o.notice_id, list(n.found_contacts))
+        records.append(
+            (o, n, missing, confirmed),
+        )
+    if complete:
+        typed = sign if sign is not None else _ask_name(store, complete, interactive)
+        _confirm(store, complete, typed, understand_512f=understand_512f, bulk=True, as_json=as_json)
+    done = {n.id for n in complete}
+    for o, n, missing, confirmed in records:
+        record = {
+            **o.to_json(),
+            "channel": n.channel,
+            "recipient": n.recipient,
+            "missing": missing,
+            "confirmed": confirmed or n.id in done,
+            "content_sha256": n.content_sha256,
+        }
+        record["found_contacts"] = record.pop("found_contacts")  # added keys go last
         if as_json:
             output.emit_json(record)
         elif missing:
@@ -273,7 +400,7 @@ def notice_draft(
                 f"  fill it in with `unleak notice edit {o.notice_id} --set FIELD=VALUE` or `unleak claimant set`",
                 highlight=False,
             )
-        elif not confirmed:
+        elif not record["confirmed"]:
             output.console.print(
                 f"Notice #{o.notice_id} is a draft. Confirm it with "
                 f"`unleak notice confirm {o.notice_id}` once you have read it.",
@@ -281,6 +408,47 @@ def notice_draft(
             )
     if not as_json:
         _status_table(store, case)
+
+
+def _found_choices(values: list[str] | None) -> dict[str, int]:
+    out = {}
+    for v in values or []:
+        host, _, number = v.rpartition("=")
+        try:
+            out[host.strip().lower()] = int(number)
+        except ValueError:
+            raise UnleakError(f"--to-found {v!r}: give N or HOST=N", hint="e.g. --to-found 1") from None
+    return out
+
+
+def _ask_name(store, notices: list, interactive: bool) -> str:
+    from unleak.takedown.confirming import confirmation_request
+
+    name = confirmation_request(store, [n.id for n in notices]).signature_name
+    hint = f" ({name})" if name else ""
+    if not interactive:
+        raise UnleakError(
+            "to confirm, type your name as it appears in the signature",
+            hint=f"pass --sign 'Full Name'{hint}, after reading every notice",
+        )
+    return str(typer.prompt(f"To confirm, type your name as it appears in the signature{hint}"))
+
+
+def _confirm(
+    store, notices: list, typed: str, *, understand_512f: bool, bulk: bool | None = None, as_json: bool = False
+) -> list:
+    """The one confirmation rule (unleak.takedown.confirming), after the texts were shown."""
+    from unleak.takedown.confirming import WARNING_512F, confirm_notices, needs_512f
+
+    if needs_512f((n.basis for n in notices), len(notices), bulk=bulk) and not as_json:
+        output.warn(WARNING_512F)
+    return confirm_notices(
+        store,
+        {n.id: n.content_sha256 for n in notices},
+        typed_name=typed,
+        understand_512f=understand_512f,
+        bulk=bulk,
+    )
 
 
 def _discovery_fetch():
@@ -391,15 +559,29 @@ def _brief(detail: dict) -> str:
 @notice_app.command("edit")
 def notice_edit(
     notice_id: int = typer.Argument(...),
-    set_: list[str] = typer.Option(
-        ..., "--set", help="FIELD=VALUE: work, explanation, details, locate_info, reference, recipient, signature."
+    set_: list[str] | None = typer.Option(
+        None,
+        "--set",
+        help="FIELD=VALUE: work, explanation, details, locate_info, reference, recipient, signature; "
+        "what you state: intimate=yes|no, owner=NAME, published=yes|no (per item: owner:LABEL=NAME).",
+    ),
+    to_found: int | None = typer.Option(
+        None, "--to-found", help="Send to the N-th contact found for this notice (see `notice show`)."
     ),
     as_json: bool = JsonOption,
 ) -> None:
     """Fill in or change a draft (a confirmed notice that changes must be confirmed again)."""
-    from unleak.takedown.drafting import update_notice
+    from unleak.takedown.drafting import choose_found_contact, update_notice
+    from unleak.takedown.notices import get_notice
 
-    missing = update_notice(_store(), notice_id, _pairs(set_, "--set"))
+    store = _store()
+    if to_found is not None:
+        choose_found_contact(store, notice_id, to_found)
+    if not set_ and to_found is None:
+        raise UnleakError("nothing to change", hint="give --set FIELD=VALUE or --to-found N")
+    missing = (
+        update_notice(store, notice_id, _pairs(set_, "--set")) if set_ else list(get_notice(store, notice_id).missing)
+    )
     if as_json:
         output.emit_json({"notice_id": notice_id, "missing": [m.to_json() for m in missing]})
     elif missing:
@@ -420,25 +602,43 @@ def notice_confirm(
         "--sha256",
         help="Confirm only if the text is still the one with this SHA-256 (as shown by `notice show`).",
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print the text again."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Do not print the texts again (you read them before: counts as confirming unread)."
+    ),
+    sign: str | None = SignOpt,
+    understand_512f: bool = Understand512fOpt,
     as_json: bool = JsonOption,
 ) -> None:
-    """Confirm notices after reading them: you state that everything in each is true."""
-    from unleak.takedown.drafting import confirm_notice
-    from unleak.takedown.notices import get_notice
+    """Confirm notices after reading them: each text is shown, and you type your name as it appears
+    in the signature; you state that everything in each is true."""
+    from unleak.takedown.confirming import confirmation_request
 
     store = _store()
-    for nid in notice_ids:
-        n = get_notice(store, nid)
+    req = confirmation_request(store, notice_ids, bulk=True if quiet or as_json else None)
+    for n in req.notices:
         if not quiet and not as_json:
             _show_text(n)
         elif n.review_note:  # the text is not shown, but what to check first must be
             output.warn(n.review_note)
-        done = confirm_notice(store, nid, expected_sha256=sha256 or n.content_sha256)
+    shown = list(req.notices)
+    if sha256 and len(shown) == 1 and shown[0].content_sha256 != sha256:
+        from unleak.takedown.confirming import ConfirmationRefused
+
+        raise ConfirmationRefused(
+            f"notice #{shown[0].id} is not the text you reviewed",
+            hint=f"review it again with `unleak notice show {shown[0].id}`",
+        )
+    typed = sign if sign is not None else _ask_name(store, shown, _interactive(as_json))
+    done = _confirm(
+        store, shown, typed, understand_512f=understand_512f, bulk=True if quiet or as_json else None, as_json=as_json
+    )
+    for v in done:
         if as_json:
-            output.emit_json({"notice_id": nid, "status": done.status, "content_sha256": done.content_sha256})
+            output.emit_json({"notice_id": v.id, "status": v.status, "content_sha256": v.content_sha256})
         else:
-            output.console.print(f"Notice #{nid} confirmed; send it with `unleak notice send {nid}`.", highlight=False)
+            output.console.print(
+                f"Notice #{v.id} confirmed; send it with `unleak notice send {v.id}`.", highlight=False
+            )
 
 
 @notice_app.command("send")

@@ -19,10 +19,12 @@ from unleak.takedown.bases import (
     IncompleteNotice,
     LegalBasis,
     Missing,
+    contact_email,
     get_basis,
 )
 
 WIDTH = 78
+NOT_GIVEN = "(not given yet: a draft in this state cannot be confirmed)"
 
 _INTRO = {
     "dmca": "This is a notification of claimed infringement under the Digital Millennium Copyright Act, "
@@ -32,12 +34,11 @@ _INTRO = {
     "service refers or links users to the infringing material identified below; I ask you to "
     "remove, or disable access to, those references and links.",
     "take-it-down": "This is a request for removal of nonconsensual intimate visual depictions under section 3 "
-    "of the TAKE IT DOWN Act (Pub. L. 119-12). The content identified below depicts {subject} "
-    "and was published on your platform without consent.",
+    "of the TAKE IT DOWN Act (Pub. L. 119-12), about intimate visual depictions of {subject} "
+    "published without consent at the locations identified below.",
     "dsa": "This is a notice under Article 16 of Regulation (EU) 2022/2065 (the Digital Services Act) about "
     "specific items of information on your service that I consider to be illegal content.",
-    "uk-osa": "This is an intimate image content report under the Online Safety Act 2023 (section 10(3A) for "
-    "user-to-user services; section 27 for search services, as amended in 2026).",
+    "uk-osa": "This is an intimate image content report under {citation}.",
     "ncii-policy": "I am reporting content on your service that breaches your policy on non-consensual intimate "
     "imagery, and ask you to remove it.",
     "search-delisting": "I ask you to remove from your search results the pages and images listed below, which "
@@ -61,14 +62,45 @@ _DEADLINE_SENTENCE = {
 }
 
 
-def capacity_text(claimant: dict) -> str:
+# How the text addresses a recipient that is not the platform itself (hosts.Party values).
+ADDRESSED = {
+    "registrar": "You receive this notice as the registrar of the domain {domain}, under which the content "
+    "below is published; you do not host it. I ask you to forward this notice to the domain's registrant "
+    "and to act under your abuse policy.",
+    "hosting_provider": "You receive this notice as the hosting provider of the site at {domain} (its IP "
+    "address is in your network). I ask you to forward this notice to your customer and to act under "
+    "your acceptable use policy.",
+    "cdn": "You receive this notice as the content delivery network in front of the site at {domain}. I ask "
+    "you to forward it to the site's hosting provider and operator, without my contact details, and to "
+    "act under your acceptable use policy.",
+}
+_PARTY_NAMES = {
+    "registrar": "Registrar of {domain}",
+    "hosting_provider": "Hosting provider of {domain}",
+    "cdn": "Content delivery network for {domain}",
+}
+
+
+def capacity_text(claimant: dict, *, name_principal: bool = True) -> str:
+    """The claimant's capacity, in words. `name_principal=False` leaves out whom a representative
+    acts for (an NCII notice need not carry the victim's legal name)."""
     roles = [r for r in (claimant.get("roles") or []) if r in ROLE_LABELS]
     parts = [ROLE_LABELS[r] for r in roles]
     if set(roles) & {REPRESENTATIVE, AGENT} and claimant.get("on_behalf_of"):
         parts = [
-            p + (f" ({claimant['on_behalf_of']})" if r in (REPRESENTATIVE, AGENT) else "") for r, p in zip(roles, parts)
+            p
+            + (
+                f" ({claimant['on_behalf_of']})"
+                if r == AGENT or (r == REPRESENTATIVE and name_principal and DEPICTED not in roles)
+                else ""
+            )
+            for r, p in zip(roles, parts)
         ]
     return " and ".join(parts) if parts else "(capacity not stated)"
+
+
+def _ncii(basis_key: str) -> bool:
+    return basis_key not in ("dmca", "dmca-512d", "dsa")
 
 
 def subject_line(fields: dict) -> str:
@@ -112,22 +144,29 @@ def render_text(fields: dict, *, check: bool = True) -> str:
     if check:
         basis.require_complete(fields)
     c = fields["claimant"]
-    ctx = {"subject": _subject(c)}
+    citation = fields.get("citation") or {}
+    cited = citation.get("text") or basis.citation
+    ctx = {"subject": _subject(c), "citation": cited}
     host = fields.get("host") or {}
     recipient = fields.get("recipient") or {}
+    party = recipient.get("party") or "platform"
+    domain = host.get("domain") or host.get("name", "")
     date = fields.get("date") or datetime.now(UTC).isoformat()
     lines: list[str] = []
     lines.append(basis.title.upper())
-    lines.append(f"Legal basis: {basis.citation}")
+    lines.append(f"Legal basis: {cited}" + ("" if citation.get("confirmed", True) else " (numbering to be confirmed)"))
     lines.append(f"Date: {date[:10]}")
-    to = host.get("name") or host.get("domain", "")
+    to = _PARTY_NAMES[party].format(domain=domain) if party in _PARTY_NAMES else host.get("name") or domain
     if recipient.get("address"):
         to += f" <{recipient['address']}>" if recipient.get("channel") == "email" else f" ({recipient['address']})"
     lines.append(f"To: {to}")
-    lines.append(f"From: {c.get('name', '')} <{c.get('email', '')}>")
+    lines.append(f"From: {c.get('name', '')} <{contact_email(c)}>")
     if fields.get("reference"):
         lines.append(f"Reference: {fields['reference']}")
     lines.append("")
+    if party in ADDRESSED:
+        lines.append(_wrap(ADDRESSED[party].format(domain=domain), ""))
+        lines.append("")
     lines.append(_wrap(_INTRO[basis.key].format(**ctx), ""))
     lines.append("")
     follow = fields.get("follows")
@@ -174,10 +213,11 @@ def render_text(fields: dict, *, check: bool = True) -> str:
         url_text += "\n" + _wrap(fields["locate_info"], "     ")
 
     statements = fields.get("statements") or {}
-    contact = _contact_block(c)
+    contact = _contact_block(c, basis.key)
+    capacity = capacity_text(c, name_principal=not _ncii(basis.key))
 
     if basis.key in ("dmca", "dmca-512d"):
-        sec("work", "Copyrighted work(s) infringed", _wrap(fields["work"]))
+        sec("work", "Copyrighted work(s) infringed", _wrap(fields.get("work") or NOT_GIVEN))
         title = (
             "Infringing material to be removed, and where it is"
             if basis.key == "dmca"
@@ -195,9 +235,9 @@ def render_text(fields: dict, *, check: bool = True) -> str:
         sec("contact", "Contact information", contact)
         sig_key = "signature"
     elif basis.key == "dsa":
-        sec("explanation", "Why this information is illegal content", _wrap(fields["explanation"]))
+        sec("explanation", "Why this information is illegal content", _wrap(fields.get("explanation") or NOT_GIVEN))
         sec("location", "Exact electronic location (URLs)", url_text)
-        sec("name_email", "Name and email address of the notifier", f"  {c.get('name', '')}\n  {c.get('email', '')}")
+        sec("name_email", "Name and email address of the notifier", f"  {c.get('name', '')}\n  {contact_email(c)}")
         sec("bona_fide", "Statement of bona fide belief", _wrap(statements["bona_fide"]))
         sig_key = None
     elif basis.key == "uk-osa":
@@ -209,7 +249,12 @@ def render_text(fields: dict, *, check: bool = True) -> str:
         sec(
             "declaration_subject",
             "Declaration: made by the subject or on their behalf",
-            _wrap(statements["declaration_subject"] + f" I am {capacity_text(c)}."),
+            _wrap(statements["declaration_subject"] + f" I am {capacity}."),
+        )
+        sec(
+            "declaration_good_faith",
+            "Declaration: made in good faith and true",
+            _wrap(statements["declaration_good_faith"]),
         )
         sec("identification", "Information identifying the content", url_text)
         sec("contact", "Contact details of the person making the report", contact)
@@ -222,7 +267,7 @@ def render_text(fields: dict, *, check: bool = True) -> str:
         )
         body = statements["nonconsensual"] + (f"\n{fields['details']}" if fields.get("details") else "")
         sec("nonconsensual", "What the content is", _wrap(body))
-        sec("name_email", "Who is reporting", f"  {c.get('name', '')}, {capacity_text(c)}\n  {c.get('email', '')}")
+        sec("name_email", "Who is reporting", f"  {c.get('name', '')}, {capacity}\n  {contact_email(c)}")
         sec("accuracy", "Accuracy", _wrap(statements["accuracy"]))
         sig_key = None
 
@@ -239,13 +284,13 @@ def render_text(fields: dict, *, check: bool = True) -> str:
             _section(
                 f"{num}. Signature",
                 _el(basis, sig_key).citation,
-                f"  {signature}\n  {c.get('name', '')}, {capacity_text(c)}",
+                f"  {signature}\n  {c.get('name', '')}, {capacity}",
             )
         )
     else:
         lines.append("Signed,")
         lines.append(f"  {signature or c.get('name', '')}")
-        lines.append(f"  {c.get('name', '')}, {capacity_text(c)}")
+        lines.append(f"  {c.get('name', '')}, {capacity}")
         lines.append("")
     lines.append(
         _wrap(
@@ -266,17 +311,26 @@ def _subject(c: dict) -> str:
     roles = set(c.get("roles") or [])
     if DEPICTED in roles or OWNER in roles:
         return c.get("name") or "the person depicted"
+    if REPRESENTATIVE in roles:
+        return "the person I represent"  # never the victim's legal name in an NCII text
     return c.get("on_behalf_of") or c.get("name") or "the person depicted"
 
 
-def _contact_block(c: dict) -> str:
+def _contact_block(c: dict, basis_key: str) -> str:
+    """Only the contact fields the basis needs: a home address or phone number only in a DMCA
+    notice (which asks for them), and there the contact for notices in their place when set."""
     rows = [c.get("name", "")]
-    if c.get("postal_address"):
-        rows += [r.strip() for r in c["postal_address"].replace(";", "\n").splitlines() if r.strip()]
-    if c.get("phone"):
-        rows.append(f"Telephone: {c['phone']}")
-    if c.get("email"):
-        rows.append(f"Email: {c['email']}")
+    notice_contact = (c.get("notice_contact") or "").strip()
+    if notice_contact:
+        rows.append(f"Contact for this notice: {notice_contact}")
+    elif basis_key in ("dmca", "dmca-512d"):
+        if c.get("postal_address"):
+            rows += [r.strip() for r in c["postal_address"].replace(";", "\n").splitlines() if r.strip()]
+        if c.get("phone"):
+            rows.append(f"Telephone: {c['phone']}")
+    email = contact_email(c)
+    if email and email not in notice_contact:
+        rows.append(f"Email: {email}")
     return "\n".join("  " + r for r in rows if r)
 
 
@@ -307,7 +361,7 @@ def verify_rendered(fields: dict, text: str) -> list[Missing]:
         need("signature", sig)
     for key in ("contact", "name_email"):
         if any(e.key == key for e in basis.elements):
-            need(key, c.get("email"))
+            need(key, contact_email(c))
     if basis.key in ("dmca", "dmca-512d"):
         need("work", fields.get("work"))
     if basis.key == "dsa":
@@ -320,14 +374,18 @@ def form_fields(fields: dict) -> list[tuple[str, str]]:
     basis = get_basis(fields["basis"])
     c = fields["claimant"]
     st = fields.get("statements") or {}
+    dmca = basis.key in ("dmca", "dmca-512d")
+    notice_contact = (c.get("notice_contact") or "").strip()
+    home = dmca and not notice_contact  # a home address and phone only where the law asks for them
     rows = [
-        ("Legal basis", f"{basis.title} — {basis.citation}"),
+        ("Legal basis", f"{basis.title} — {(fields.get('citation') or {}).get('text') or basis.citation}"),
         ("Full name", c.get("name", "")),
-        ("Email", c.get("email", "")),
-        ("Phone", c.get("phone", "")),
-        ("Postal address", c.get("postal_address", "")),
-        ("Your relationship to the content", capacity_text(c)),
-        ("Acting on behalf of", c.get("on_behalf_of", "")),
+        ("Email", contact_email(c)),
+        ("Contact for this notice", notice_contact),
+        ("Phone", c.get("phone", "") if home else ""),
+        ("Postal address", c.get("postal_address", "") if home else ""),
+        ("Your relationship to the content", capacity_text(c, name_principal=not _ncii(basis.key))),
+        ("Acting on behalf of", c.get("on_behalf_of", "") if not _ncii(basis.key) else ""),
         ("URLs of the content (one per line)", "\n".join(fields.get("urls") or [])),
     ]
     if fields.get("work"):

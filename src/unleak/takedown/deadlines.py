@@ -9,6 +9,7 @@ move forward; ambiguous ones (the repeated hour) take the first occurrence.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Callable
@@ -54,6 +55,20 @@ def load_settings() -> dict:
         raise UnleakError(f"cannot read {path}: {exc}", hint="fix the TOML syntax or remove the file") from None
 
 
+def uk_osa_citation(settings: dict | None = None) -> dict:
+    """The UK OSA provision a report cites, from [uk_osa] citation / citation_confirmed in
+    takedown.toml; unconfirmed until a person sets citation_confirmed = true."""
+    from unleak.takedown.bases import UK_OSA_CITATION, UK_OSA_CITATION_NOTE
+
+    table = (load_settings() if settings is None else settings).get("uk_osa") or {}
+    confirmed = bool(table.get("citation_confirmed", False))
+    return {
+        "text": str(table.get("citation") or UK_OSA_CITATION),
+        "confirmed": confirmed,
+        "note": "" if confirmed else UK_OSA_CITATION_NOTE,
+    }
+
+
 def user_zone(settings: dict | None = None) -> tzinfo:
     """`$UNLEAK_TZ`, else `timezone` in takedown.toml, else `$TZ`, else the system zone, else UTC."""
     settings = load_settings() if settings is None else settings
@@ -93,6 +108,21 @@ def effective_rule(basis: LegalBasis, settings: dict | None = None, *, sent_at: 
     rule = basis.deadline
     settings = load_settings() if settings is None else settings
     if rule.kind == "statutory":
+        if rule.commencement_key:
+            start = str((settings.get(rule.commencement_key) or {}).get("commencement") or "")
+            if not start:
+                return DeadlineRule(
+                    "policy",
+                    hours=rule.hours,
+                    days=rule.days,
+                    citation=rule.citation,
+                    note=f"no commencement date is set for this duty ([{rule.commencement_key}] commencement in "
+                    "takedown.toml): until then this is an expectation only",
+                    config_key=rule.config_key,
+                )
+            if "T" not in start:
+                start += "T00:00:00+00:00"
+            rule = dataclasses.replace(rule, statutory_from=start, commencement_key=None)
         if rule.statutory_from and sent_at is not None and sent_at < datetime.fromisoformat(rule.statutory_from):
             return DeadlineRule(
                 "policy",

@@ -55,15 +55,58 @@ class Channel(StrEnum):
     WEBFORM = "webform"
 
 
+class Party(StrEnum):
+    """The kind of party a notice is addressed to; the text says which (see content.ADDRESSED)."""
+
+    PLATFORM = "platform"  # the service the content is on
+    HOSTING = "hosting_provider"  # hosts the site's servers (found from its IP address)
+    REGISTRAR = "registrar"  # registered the site's domain name
+    CDN = "cdn"  # a content delivery network in front of the site
+    SEARCH = "search_engine"
+
+
+SOURCE_LABELS = {
+    "directory": "the hosts directory",
+    "shipped": "the hosts directory",
+    "user": "your hosts.json",
+    "given": "given by you",
+    "page": "found on the leak page itself: it may belong to the uploader",
+    "security.txt": "the site's security.txt",
+    "rdap": "RDAP record of the domain: the registrar",
+    "rdap-ip": "RDAP record of the site's IP address block: the hosting provider",
+}
+# Sources a recipient may be taken from without the person choosing it. A contact found on the
+# page may be the uploader's; the registrar or hosting provider is a different party.
+AUTOMATIC_SOURCES = frozenset({"directory", "shipped", "user", "given", "security.txt"})
+
+
 @dataclass
 class Contact:
     channel: str  # email | webform
     address: str  # email address or form URL
-    source: str = "directory"  # directory | user | page | security.txt | rdap | given
+    source: str = "directory"  # directory | user | page | security.txt | rdap | rdap-ip | given
     confirmed: bool = False
+    party: str = Party.PLATFORM
 
     def to_json(self) -> dict:
-        return {"channel": self.channel, "address": self.address, "source": self.source, "confirmed": self.confirmed}
+        return {
+            "channel": self.channel,
+            "address": self.address,
+            "source": self.source,
+            "confirmed": self.confirmed,
+            "party": str(self.party),
+            "source_label": SOURCE_LABELS.get(self.source, self.source),
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> Contact:
+        return cls(
+            d.get("channel", "email"),
+            d.get("address", ""),
+            d.get("source", ""),
+            bool(d.get("confirmed")),
+            d.get("party") or Party.PLATFORM,
+        )
 
 
 @dataclass
@@ -109,14 +152,18 @@ class HostEntry:
             "note": self.note,
         }
 
+    @property
+    def party(self) -> Party:
+        return {"search": Party.SEARCH, "intermediary": Party.CDN}.get(self.kind, Party.PLATFORM)
+
     def contact_for(self, basis: str) -> Contact | None:
         c = self.contacts.get(basis) or self.contacts.get("default")
         if not c:
             return None
         if c.get("channel") == "email" and c.get("email"):
-            return Contact("email", c["email"], self.origin, self.confirmed)
+            return Contact("email", c["email"], self.origin, self.confirmed, self.party)
         if c.get("url"):
-            return Contact("webform", c["url"], self.origin, self.confirmed)
+            return Contact("webform", c["url"], self.origin, self.confirmed, self.party)
         return None
 
 
@@ -234,8 +281,10 @@ def contacts_from_security_txt(text: str) -> list[Contact]:
     return out
 
 
-def contacts_from_rdap(data: dict) -> list[Contact]:
-    """Email addresses of the entities with the `abuse` role in an RDAP domain or IP record."""
+def contacts_from_rdap(data: dict, *, ip: bool = False) -> list[Contact]:
+    """Email addresses of the entities with the `abuse` role in an RDAP domain or IP record: a
+    domain's record names its registrar, an address block's the hosting provider."""
+    source, party = ("rdap-ip", Party.HOSTING) if ip else ("rdap", Party.REGISTRAR)
     out: list[Contact] = []
 
     def walk(entities: list) -> None:
@@ -243,7 +292,7 @@ def contacts_from_rdap(data: dict) -> list[Contact]:
             if "abuse" in (ent.get("roles") or []):
                 for prop in (ent.get("vcardArray") or [None, []])[1] or []:
                     if isinstance(prop, list) and prop and prop[0] == "email" and len(prop) >= 4:
-                        out.append(Contact("email", str(prop[3]), "rdap"))
+                        out.append(Contact("email", str(prop[3]), source, False, party))
             walk(ent.get("entities") or [])
 
     walk(data.get("entities") or [])
@@ -280,7 +329,7 @@ def discover_contacts(host: str, page_url: str | None, fetch: FetchFn, *, rdap: 
             if sec:
                 found += sec
                 break
-    if rdap and not any(c.channel == "email" for c in found):
+    if rdap and not any(c.channel == "email" and c.source in AUTOMATIC_SOURCES for c in found):
         r = fetch(f"https://rdap.org/domain/{registrable(host)}")
         if r.error is None and r.status == 200:
             try:
@@ -290,7 +339,10 @@ def discover_contacts(host: str, page_url: str | None, fetch: FetchFn, *, rdap: 
     unique: dict[tuple[str, str], Contact] = {}
     for c in found:
         unique.setdefault((c.channel, c.address.lower()), c)
-    return sorted(unique.values(), key=lambda c: (not _abuse_like(c.address), c.channel != "email"))
+    return sorted(
+        unique.values(),
+        key=lambda c: (c.source not in AUTOMATIC_SOURCES, not _abuse_like(c.address), c.channel != "email"),
+    )
 
 
 def _origin(url: str) -> str:

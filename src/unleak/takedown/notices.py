@@ -88,10 +88,21 @@ def _notice(s: Session, notice_id: int) -> Notice:
     return notice
 
 
-def review_note(host_kind: str, host_name: str) -> str:
+DMCA_PRIVACY_WARNING = (
+    "A DMCA notice is usually forwarded to the uploader and published, with your name and contact details, in "
+    "the Lumen database (lumendatabase.org). Consider a contact for notices instead of your own address and "
+    "phone (an agent, a lawyer, a helpline, a fresh email address): `unleak claimant set --notice-contact ...`."
+)
+
+
+def review_note(host_kind: str, host_name: str, basis: str = "") -> str:
     """What the person must check themselves before confirming; shown at review, never sent.
-    Delisting requests are drafted for every default engine, unchecked: see draft_notices."""
-    return SEARCH_REVIEW_NOTE.format(engine=host_name) if host_kind == HostKind.SEARCH else ""
+    Delisting requests are drafted for every default engine, unchecked: see draft_notices.
+    A DMCA notice carries the warning that it reaches the uploader and Lumen."""
+    notes = [SEARCH_REVIEW_NOTE.format(engine=host_name)] if host_kind == HostKind.SEARCH else []
+    if basis in ("dmca", "dmca-512d"):
+        notes.append(DMCA_PRIVACY_WARNING)
+    return " ".join(notes)
 
 
 def content_hash(subject: str, body: str, recipient: dict) -> str:
@@ -151,6 +162,9 @@ class NoticeView:
     closed_at: datetime | None
     items: tuple[NoticeItemView, ...]
     events: tuple[NoticeEventView, ...]
+    recipient_source: str = ""  # where the recipient came from: directory, given, security.txt, page, rdap...
+    recipient_party: str = ""  # the kind of party it reaches: platform, hosting_provider, registrar, cdn, ...
+    found_contacts: tuple[dict, ...] = ()  # offered, used only when the person chooses one
 
     @classmethod
     def of(cls, n: Notice) -> NoticeView:
@@ -170,7 +184,11 @@ class NoticeView:
             confirmed=n.confirmed_sha256 is not None and n.confirmed_sha256 == n.content_sha256,
             missing=tuple(Missing.from_json(m) for m in (n.fields or {}).get("missing", [])),
             follows_id=n.follows_id,
-            review_note=review_note(n.host_kind, n.host_name or n.host),
+            review_note=review_note(n.host_kind, n.host_name or n.host, n.basis),
+            recipient_source=((n.fields or {}).get("recipient") or {}).get("source", ""),
+            recipient_party=((n.fields or {}).get("recipient") or {}).get("party", "")
+            or ("search_engine" if n.host_kind == HostKind.SEARCH else "platform"),
+            found_contacts=tuple((n.fields or {}).get("found_contacts") or ()),
             message_id=n.message_id,
             message_sha256=n.message_sha256,
             created_at=n.created_at,
@@ -193,6 +211,7 @@ class NoticeView:
         out["missing"] = [m.to_json() for m in self.missing]
         out["items"] = [{f.name: getattr(i, f.name) for f in dataclasses.fields(i)} for i in self.items]
         out["events"] = [{f.name: getattr(e, f.name) for f in dataclasses.fields(e)} for e in self.events]
+        out["found_contacts"] = list(self.found_contacts)
         return out
 
 
