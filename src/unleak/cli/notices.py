@@ -262,7 +262,9 @@ def _ask_missing(store, notice_id: int, missing: list[dict]) -> list[dict]:
     for m in missing:
         el = next((e for e in basis.elements if e.key == m["element"]), None)
         if el is not None and el.ask == "intimate":
-            answers["intimate"] = typer.prompt(f"Is the content intimate (nudity or sexual conduct)? yes or no [{el.citation}]")
+            answers["intimate"] = typer.prompt(
+                f"Is the content intimate (nudity or sexual conduct)? yes or no [{el.citation}]"
+            )
         elif el is not None and el.ask:
             answers[el.ask] = typer.prompt(f"{el.label} [{el.citation}]")
     if not answers:
