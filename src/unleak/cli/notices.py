@@ -649,7 +649,13 @@ def notice_send(
     all_: bool = typer.Option(False, "--all", help="Send every confirmed email notice of the case."),
     case: str | None = typer.Option(None, "--case", "-c"),
     submitted: bool = typer.Option(
-        False, "--submitted", help="For web-form notices: you submitted the form; record it as sent now."
+        False, "--submitted", help="For web-form notices: you submitted the form; record it as sent (now, or --at)."
+    ),
+    at: str | None = typer.Option(
+        None,
+        "--at",
+        help="With --submitted: when you really submitted the form (ISO 8601; your zone if none given). "
+        "The deadline runs from then.",
     ),
     attach_pdf: bool = typer.Option(False, "--attach-pdf", help="Attach the notice as a PDF too."),
     as_json: bool = JsonOption,
@@ -660,6 +666,11 @@ def notice_send(
     from unleak.store.models import Notice
     from unleak.takedown.sending import send_notice
 
+    if at and not submitted:
+        raise UnleakError("--at records when a web form was submitted", hint="use it with --submitted")
+    submitted_at = _when(at)
+    if submitted_at is not None and submitted_at > datetime.now(UTC):
+        raise UnleakError(f"--at {at} is in the future", hint="give the time you submitted the form")
     store = _store()
     ids = list(notice_ids or [])
     if all_:
@@ -685,7 +696,7 @@ def notice_send(
     failed = 0
     for nid in ids:
         try:
-            r = send_notice(store, nid, submitted=submitted, attach_pdf=attach_pdf)
+            r = send_notice(store, nid, submitted=submitted, attach_pdf=attach_pdf, submitted_at=submitted_at)
         except UnleakError as exc:
             failed += 1
             if as_json:
@@ -756,7 +767,11 @@ def notice_status_cmd(
 @notice_app.command("reply")
 def notice_reply(
     notice_id: int = typer.Argument(...),
-    status: str = typer.Argument(..., help="acknowledged, removed, partially_removed, refused, no_answer, escalated."),
+    status: str = typer.Argument(
+        ...,
+        help="acknowledged, removed, partially_removed, refused, no_answer, escalated, or counter_notice "
+        "(the uploader's DMCA counter-notice: starts the 10-14 business-day restoration window).",
+    ),
     text: str | None = typer.Option(None, "--text", help="What the host said."),
     file: Path | None = typer.Option(None, "--file", help="A file with the host's reply."),
     at: str | None = typer.Option(None, "--at", help="When the reply came (ISO 8601; default now)."),
@@ -773,6 +788,10 @@ def notice_reply(
         output.emit_json({"notice_id": notice_id, "status": n.status})
     else:
         output.console.print(f"Notice #{notice_id} is now {n.status}.", highlight=False)
+        if n.counter_notice:
+            from unleak.takedown.replies import counter_notice_text
+
+            output.warn(counter_notice_text(n))
 
 
 # --- verify, report, hosts ------------------------------------------------------------------------
@@ -804,6 +823,12 @@ def verify_command(
     )
     for nid, old, new in report.status_changes:
         output.console.print(f"notice #{nid}: {old} -> {new}", highlight=False)
+    for rs in report.restored:
+        output.warn(
+            f"restored by the host after the counter-notice: {rs.url} (notice #{rs.notice_id})"
+            + (" — before the 10 business days of §512(g)(2)(C) had passed" if rs.early else "")
+            + "; not a re-upload"
+        )
     for r in report.reuploads:
         output.warn(
             f"re-upload of a removed item at {r.url} (earlier notice #{r.earlier_notice}); "

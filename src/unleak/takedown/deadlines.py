@@ -157,6 +157,27 @@ def add_wall_days(start: datetime, days: int, zone: tzinfo) -> datetime:
     return naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
+def add_business_days(start: datetime, days: int, zone: tzinfo) -> datetime:
+    """`days` business days (Monday to Friday) later on the wall clock of `zone`, in UTC. Public
+    holidays are not known here and not skipped: the true date can be later, never earlier."""
+    local = start.astimezone(zone)
+    naive = local.replace(tzinfo=None)
+    left = days
+    while left > 0:
+        naive += timedelta(days=1)
+        if naive.weekday() < 5:
+            left -= 1
+    return naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def counter_notice_window(received_at: datetime, zone: tzinfo | None = None) -> tuple[datetime, datetime]:
+    """17 U.S.C. §512(g)(2)(C): after a counter-notice, the host replaces the material not less than 10
+    nor more than 14 business days after receiving it, unless first told that the person who sent the
+    notice has filed an action seeking a court order. Returns (earliest, latest) restoration."""
+    zone = zone or user_zone()
+    return add_business_days(received_at, 10, zone), add_business_days(received_at, 14, zone)
+
+
 def compute_deadline(
     basis: LegalBasis, sent_at: datetime, *, zone: tzinfo | None = None, settings: dict | None = None
 ) -> Deadline:

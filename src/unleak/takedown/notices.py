@@ -39,6 +39,7 @@ class NoticeStatus(StrEnum):
     REFUSED = "refused"
     NO_ANSWER = "no_answer"
     ESCALATED = "escalated"
+    COUNTER_NOTICE = "counter_notice"  # the uploader answered a DMCA notice under §512(g)
 
 
 class ItemState(StrEnum):
@@ -52,10 +53,13 @@ class ItemState(StrEnum):
 STATUSES = tuple(st for st in NoticeStatus if st is not NoticeStatus.SENDING)
 # What a host may answer (or the person may record) once a notice was sent.
 REPLY_STATUSES = tuple(
-    NoticeStatus(x) for x in ("acknowledged", "removed", "partially_removed", "refused", "no_answer", "escalated")
+    NoticeStatus(x)
+    for x in ("acknowledged", "removed", "partially_removed", "refused", "no_answer", "escalated", "counter_notice")
 )
 # Sent and not yet settled: removal checks run and deadlines count.
-AWAITING = frozenset(NoticeStatus(x) for x in ("sent", "acknowledged", "partially_removed", "no_answer", "escalated"))
+AWAITING = frozenset(
+    NoticeStatus(x) for x in ("sent", "acknowledged", "partially_removed", "no_answer", "escalated", "counter_notice")
+)
 CLOSED = frozenset({NoticeStatus.REMOVED, NoticeStatus.REFUSED})
 SEARCH_REVIEW_NOTE = (
     "unleak has not checked that {engine} shows these URLs in its results (it cannot query "
@@ -165,6 +169,7 @@ class NoticeView:
     recipient_source: str = ""  # where the recipient came from: directory, given, security.txt, page, rdap...
     recipient_party: str = ""  # the kind of party it reaches: platform, hosting_provider, registrar, cdn, ...
     found_contacts: tuple[dict, ...] = ()  # offered, used only when the person chooses one
+    counter_notice: dict | None = None  # §512(g): received_at, restore_from, restore_by (ISO times)
 
     @classmethod
     def of(cls, n: Notice) -> NoticeView:
@@ -189,6 +194,7 @@ class NoticeView:
             recipient_party=((n.fields or {}).get("recipient") or {}).get("party", "")
             or ("search_engine" if n.host_kind == HostKind.SEARCH else "platform"),
             found_contacts=tuple((n.fields or {}).get("found_contacts") or ()),
+            counter_notice=(n.fields or {}).get("counter_notice"),
             message_id=n.message_id,
             message_sha256=n.message_sha256,
             created_at=n.created_at,
