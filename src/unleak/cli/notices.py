@@ -323,6 +323,12 @@ def notice_draft(
     from unleak.takedown.notices import get_notice
 
     store = _store()
+    from unleak.cases import is_minor_case
+
+    if is_minor_case(store, case) and not as_json:
+        from unleak.takedown.minors import MINOR_FIRST
+
+        output.warn(MINOR_FIRST)
     fetch = _discovery_fetch() if discover else None
     outcomes = draft_notices(
         store,

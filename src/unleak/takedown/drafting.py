@@ -412,6 +412,11 @@ def draft_notices(
         claimant_row = require_claimant(s, case_row.id)
         claimant = claimant_dict(claimant_row)
         roles = set(claimant["roles"])
+        if case_row.minor:  # a minor's case never drafts a DMCA notice, asked for or by default
+            from unleak.takedown.minors import refuse_dmca_for_minor
+
+            refuse_dmca_for_minor(wanted)
+            roles -= set(COPYRIGHT_ROLES)
         if wanted:
             for key in wanted:
                 get_basis(key).require_entitled(roles)

@@ -2,6 +2,9 @@
 
 Revision ID: 0120_notices
 Revises: 0110_platform_banks
+
+Plain ADD COLUMN (no batch copy): on SQLite a batch rebuild of `cases` would drop the table and,
+with foreign keys on, cascade-delete everything the case owns.
 """
 
 import sqlalchemy as sa
@@ -14,16 +17,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("cases") as batch:
-        batch.add_column(sa.Column("minor", sa.Boolean(), nullable=False, server_default=sa.false()))
-    with op.batch_alter_table("claimants") as batch:
-        batch.add_column(sa.Column("notice_contact", sa.Text(), nullable=False, server_default=""))
-        batch.add_column(sa.Column("country", sa.String(length=60), nullable=False, server_default=""))
+    op.add_column("cases", sa.Column("minor", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column("claimants", sa.Column("notice_contact", sa.Text(), nullable=False, server_default=""))
+    op.add_column("claimants", sa.Column("country", sa.String(length=60), nullable=False, server_default=""))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("claimants") as batch:
-        batch.drop_column("country")
-        batch.drop_column("notice_contact")
-    with op.batch_alter_table("cases") as batch:
-        batch.drop_column("minor")
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35 and later, PostgreSQL): no table rebuild either.
+    op.drop_column("claimants", "country")
+    op.drop_column("claimants", "notice_contact")
+    op.drop_column("cases", "minor")
