@@ -276,13 +276,14 @@ def test_interactive_review_asks_for_the_missing_and_for_confirmation(env, monke
     result = runner.invoke(
         app,
         ["notice", "draft", "--case", "c5", "--no-search", "--no-discover"],
-        input="abuse@forum.example\nyes\n\n",
+        input="abuse@forum.example\nyes\nI never agreed to its publication.\n\n",
         catch_exceptions=False,
     )
     assert result.exit_code == 0
     assert "Where should notice" in result.stdout and "Is the content intimate" in result.stdout
     assert "type your name as it appears in its signature" in result.stdout
     assert "abuse@forum.example" in result.stdout and "Subject: [TAKE IT DOWN Act]" in result.stdout
+    assert "Any relevant information" in result.stdout and "I never agreed to its publication." in result.stdout
     status = runner.invoke(app, ["notice", "status", "c5", "--json"], catch_exceptions=False).stdout
     [row] = _lines(status)
     assert row["status"] == "draft" and sink.messages == []

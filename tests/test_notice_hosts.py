@@ -228,3 +228,79 @@ def test_the_sites_own_security_txt_is_used_and_the_page_mailto_only_offered(sto
     [out] = draft_notices(store, "leak2", search=False, discover=_leak_site(security_txt=True), answers=FACTS)
     assert out.recipient == "abuse@leaks.example"
     assert [c["address"] for c in out.found_contacts] == ["uploader@leaks.example"]
+
+
+def test_every_shipped_entry_carries_its_source_and_stays_unconfirmed():
+    d = HostDirectory.load()
+    for e in d.entries.values():
+        if e.origin != "shipped":
+            continue
+        assert e.source_url.startswith("https://"), e.id
+        assert e.confirmed is False and e.read_on == "", e.id  # not read from here: a person checks it
+    for needed in ("fansly", "snapchat", "pinterest", "bluesky", "duckduckgo", "yandex", "xvideos", "spankbang"):
+        assert d.get(needed) is not None, needed
+
+
+def test_ncii_reports_are_not_sent_to_copyright_forms():
+    d = HostDirectory.load()
+    assert d.get("instagram").contact_for("take-it-down") is None  # the old id was Facebook's form
+    assert d.get("facebook").contact_for("take-it-down").address.endswith("567360146613371")
+    for host in ("onlyfans", "mega"):
+        assert d.get(host).contact_for("take-it-down") is None and d.get(host).contact_for("dmca") is not None
+
+
+def test_hosts_edit_overrides_only_the_fields_given_and_confirm_marks_checked(tmp_path):
+    from unleak.takedown.hosts import confirm_user_entry, edit_user_entry
+
+    path = tmp_path / "hosts.json"
+    e = edit_user_entry(
+        "reddit",
+        {"note": "checked the form"},
+        contact=("ncii-policy", {"channel": "webform", "url": "https://r.example/f"}),
+        path=path,
+    )
+    shipped = HostDirectory.load().get("reddit")
+    assert e.domains == shipped.domains and e.name == shipped.name  # the rest is kept
+    assert (
+        e.contacts["ncii-policy"]["url"] == "https://r.example/f"
+        and e.contacts["default"] == shipped.contacts["default"]
+    )
+    assert e.note == "checked the form" and e.confirmed is False
+    d = HostDirectory.load(path)
+    assert (
+        d.get("reddit").origin == "user"
+        and d.lookup("https://www.reddit.com/r/x").contact_for("ncii-policy").address == "https://r.example/f"
+    )
+    c = confirm_user_entry("reddit", "2026-06-01", path=path)
+    assert c.confirmed and HostDirectory.load(path).get("reddit").confirmed
+    with pytest.raises(Exception, match="needs --domain"):
+        edit_user_entry("nowhere", {"note": "x"}, path=path)
+
+
+def test_hosts_add_needs_no_domain_for_a_shipped_host(cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("UNLEAK_HOME", str(tmp_path))
+    assert cli("hosts", "add", "fansly", "--form", "https://fansly.example/report")[0] == 0
+    _code, out, _ = cli("hosts", "show", "https://fansly.com/post/1", "--json")
+    shown = json.loads(out.splitlines()[0])
+    assert shown["contacts"]["default"]["url"] == "https://fansly.example/report" and "fansly.com" in shown["domains"]
+    from unleak.errors import UnleakError
+
+    with pytest.raises(UnleakError, match="give --domain"):
+        cli("hosts", "add", "brand-new", "--email", "abuse@new.example")
+    assert cli("hosts", "edit", "fansly", "--not-covered", "--source-url", "https://fansly.com/tos")[0] == 0
+    assert cli("hosts", "confirm", "fansly")[0] == 0
+
+
+def test_take_it_down_goes_only_to_covered_platforms():
+    from unleak.takedown.drafting import SightingRef, group_sightings
+    from unleak.takedown.hosts import HostEntry
+
+    d = HostDirectory(
+        [
+            HostEntry("mail", "Webmail", domains=["mail.example"], covered_platform=False),
+            HostEntry("forum", "Forum", domains=["forum.example"], covered_platform=True),
+        ]
+    )
+    refs = [SightingRef(1, "https://mail.example/m/1", None), SightingRef(2, "https://forum.example/t/1", None)]
+    plans = group_sightings(refs, d, roles={"depicted_person"}, search=False)
+    assert {(p.target.key, p.basis) for p in plans} == {("mail", "ncii-policy"), ("forum", "take-it-down")}

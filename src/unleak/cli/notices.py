@@ -354,6 +354,19 @@ def notice_draft(
         if missing and interactive:
             missing = _ask_missing(store, o.notice_id, missing)
             n = get_notice(store, o.notice_id)
+        if interactive and o.basis == "take-it-down" and not o.updated and "details" not in (set_ or []):
+            # §3(a)(1)(B)(iii): the statement includes any relevant information. Asked, optional.
+            details = typer.prompt(
+                "Any relevant information that helps the platform see the depiction was published without "
+                "consent (e.g. who posted it, that you never agreed)? Enter to skip",
+                default="",
+                show_default=False,
+            ).strip()
+            if details:
+                from unleak.takedown.drafting import update_notice
+
+                missing = [m.to_json() for m in update_notice(store, o.notice_id, {"details": details})]
+                n = get_notice(store, o.notice_id)
         if out:
             _write(store, o.notice_id, out)
         confirmed = False
@@ -915,29 +928,98 @@ def hosts_show(url: str = typer.Argument(..., help="A URL or host name."), as_js
 def hosts_add(
     host_id: str = typer.Argument(..., help="An id for the entry (replaces an entry with the same id)."),
     name: str | None = typer.Option(None, "--name"),
-    domain: list[str] = typer.Option(..., "--domain", help="Host names it covers (repeat)."),
+    domain: list[str] | None = typer.Option(
+        None, "--domain", help="Host names it covers (repeat); not needed for a shipped host."
+    ),
     email: str | None = typer.Option(None, "--email", help="Abuse / designated agent email."),
     form: str | None = typer.Option(None, "--form", help="Web form URL."),
     basis: str | None = typer.Option(None, "--basis", help="Only for this basis (default: any)."),
-    kind: str = typer.Option("host", "--kind", help="host or search."),
+    kind: str = typer.Option("host", "--kind", help="host, search or intermediary."),
 ) -> None:
     """Add or correct a host in your own hosts.json (it takes precedence over the shipped one)."""
-    from unleak.takedown.hosts import save_user_entry
+    from unleak.takedown.hosts import HostDirectory, save_user_entry
 
     if not (email or form):
         raise UnleakError("give --email or --form")
+    shipped = HostDirectory.load().get(host_id)
+    if not domain and shipped is None:
+        raise UnleakError(f"{host_id!r} is not a shipped host: give --domain", hint="e.g. --domain forum.example")
     contact = {"channel": "email", "email": email} if email else {"channel": "webform", "url": form}
     entry = {
         "id": host_id,
-        "name": name or host_id,
-        "kind": kind,
-        "domains": domain,
+        "name": name or (shipped.name if shipped else host_id),
+        "kind": kind if shipped is None or kind != "host" else shipped.kind,
+        "domains": domain or (shipped.domains if shipped else []),
         "contacts": {basis or "default": contact},
         "confirmed": True,
         "note": "added by the user",
     }
     path = save_user_entry(entry)
     output.console.print(f"Saved {host_id} in {path}.", highlight=False)
+
+
+@hosts_app.command("edit")
+def hosts_edit(
+    host_id: str = typer.Argument(..., help="The host's id (see `unleak hosts list`)."),
+    name: str | None = typer.Option(None, "--name"),
+    domain: list[str] | None = typer.Option(None, "--domain", help="Replace the host names it covers (repeat)."),
+    email: str | None = typer.Option(None, "--email", help="Set the abuse / designated agent email."),
+    form: str | None = typer.Option(None, "--form", help="Set the web form URL."),
+    basis: str | None = typer.Option(None, "--basis", help="The contact is for this basis only (default: any)."),
+    kind: str | None = typer.Option(None, "--kind", help="host, search or intermediary."),
+    jurisdiction: str | None = typer.Option(None, "--jurisdiction"),
+    note: str | None = typer.Option(None, "--note"),
+    covered: bool | None = typer.Option(
+        None, "--covered/--not-covered", help="Whether it is a covered platform under the TAKE IT DOWN Act §4(3)."
+    ),
+    source_url: str | None = typer.Option(None, "--source-url", help="The page you read this from."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Override only the fields given for a host, shipped or yours. The entry is unconfirmed until you
+    check it against the host's own pages and run `unleak hosts confirm ID`."""
+    from datetime import date
+
+    from unleak.takedown.hosts import edit_user_entry
+
+    if email and form:
+        raise UnleakError("give --email or --form, not both")
+    contact = None
+    if email or form:
+        contact = (
+            basis or "default",
+            {"channel": "email", "email": email} if email else {"channel": "webform", "url": form},
+        )
+    changes = {
+        "name": name,
+        "domains": domain or None,
+        "kind": kind,
+        "jurisdiction": jurisdiction,
+        "note": note,
+        "covered_platform": covered,
+        "source_url": source_url,
+        "read_on": date.today().isoformat() if source_url else None,
+    }
+    e = edit_user_entry(host_id, {k: v for k, v in changes.items() if v is not None}, contact=contact)
+    if as_json:
+        output.emit_json({**e.to_json(), "origin": e.origin})
+    else:
+        output.console.print(
+            f"Saved {host_id} (unconfirmed: check it, then `unleak hosts confirm {host_id}`).", highlight=False
+        )
+
+
+@hosts_app.command("confirm")
+def hosts_confirm(host_id: str = typer.Argument(...), as_json: bool = JsonOption) -> None:
+    """You checked this host's entry against its own pages today: mark it confirmed."""
+    from datetime import date
+
+    from unleak.takedown.hosts import confirm_user_entry
+
+    e = confirm_user_entry(host_id, date.today().isoformat())
+    if as_json:
+        output.emit_json({**e.to_json(), "origin": e.origin})
+    else:
+        output.console.print(f"{host_id} confirmed.", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -230,13 +230,15 @@ def group_sightings(
     role_set = set(roles)
     wanted = [get_basis(b).key for b in bases] if bases else None
 
-    def bases_for(kind: HostKind) -> list[BasisId]:
+    def bases_for(kind: HostKind, entry: HostEntry | None = None) -> list[BasisId]:
         if wanted:
             return [b for b in wanted if kind in get_basis(b).host_kinds]
         default = default_basis(role_set, kind)
+        if default == BasisId.TAKE_IT_DOWN and entry is not None and entry.covered_platform is False:
+            default = BasisId.NCII_POLICY  # not a covered platform (§4(3)): its own policy instead
         return [default] if default and kind in get_basis(default).host_kinds else []
 
-    host_bases, search_bases = bases_for(HostKind.HOST), bases_for(HostKind.SEARCH)
+    search_bases = bases_for(HostKind.SEARCH)
     groups: dict[tuple[str, BasisId], tuple[Target, list[SightingRef]]] = {}
     for sg in sightings:
         page = sg.page_url or sg.media_url
@@ -252,7 +254,7 @@ def group_sightings(
             seen.add(target.key)
             if target.entry is not None and target.entry.kind == HostKind.SEARCH:
                 continue
-            for basis_key in host_bases:
+            for basis_key in bases_for(HostKind.HOST, target.entry):
                 groups.setdefault((target.key, basis_key), (target, []))[1].append(sg)
         if search:
             for engine in directory.search_engines():

@@ -121,6 +121,12 @@ class HostEntry:
     default_delisting: bool = False
     note: str = ""
     origin: str = "shipped"  # shipped | user | discovered
+    # TAKE IT DOWN Act §4(3): a public website or app primarily for user-generated content. False for
+    # email services, ISPs and search engines; None when unleak does not know.
+    covered_platform: bool | None = None
+    source_url: str = ""  # the page the entry was read from
+    read_on: str = ""  # the date it was read (ISO)
+    forms: dict[str, dict] = field(default_factory=dict)  # basis -> {"url", "fields": [...], "source_url", ...}
 
     @classmethod
     def from_json(cls, d: dict, origin: str) -> HostEntry:
@@ -137,6 +143,10 @@ class HostEntry:
             default_delisting=bool(d.get("default_delisting", False)),
             note=d.get("note", ""),
             origin=origin,
+            covered_platform=d.get("covered_platform"),
+            source_url=d.get("source_url", ""),
+            read_on=d.get("read_on", ""),
+            forms=d.get("forms", {}),
         )
 
     def to_json(self) -> dict:
@@ -150,6 +160,10 @@ class HostEntry:
             "confirmed": self.confirmed,
             "default_delisting": self.default_delisting,
             "note": self.note,
+            "covered_platform": self.covered_platform,
+            "source_url": self.source_url,
+            "read_on": self.read_on,
+            "forms": self.forms,
         }
 
     @property
@@ -238,6 +252,54 @@ def save_user_entry(entry: dict, path: Path | None = None) -> Path:
     data["hosts"] = [h for h in data.get("hosts", []) if h.get("id") != entry["id"]] + [entry]
     config.private_dir(path.parent)
     return config.write_private(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+EDITABLE = ("name", "kind", "domains", "jurisdiction", "note", "covered_platform", "source_url", "read_on")
+
+
+def edit_user_entry(
+    entry_id: str,
+    changes: dict[str, Any],
+    *,
+    contact: tuple[str, dict] | None = None,
+    path: Path | None = None,
+    directory: HostDirectory | None = None,
+) -> HostEntry:
+    """Override only the fields given for one host (shipped or yours), in your hosts.json.
+
+    `changes` holds fields of EDITABLE; `contact` is (basis or "default", {"channel", "email"|"url"}).
+    An edited entry is unconfirmed until a person checks it (`confirm_user_entry`)."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise UnleakError(f"unknown host field(s): {', '.join(sorted(unknown))}", hint="fields: " + ", ".join(EDITABLE))
+    directory = directory or HostDirectory.load(path)
+    current = directory.get(entry_id)
+    if current is None and not changes.get("domains"):
+        raise UnleakError(
+            f"no host {entry_id!r} in the directory", hint="a new host needs --domain (see `unleak hosts list`)"
+        )
+    entry: dict[str, Any] = (
+        current.to_json() if current is not None else {"id": entry_id, "name": entry_id, "kind": "host"}
+    )
+    for key, value in changes.items():
+        if value is not None:
+            entry[key] = value
+    if contact is not None:
+        entry["contacts"] = {**dict(entry.get("contacts") or {}), contact[0]: contact[1]}
+    entry["confirmed"] = False
+    entry.pop("confirmed_on", None)
+    save_user_entry(entry, path)
+    return HostEntry.from_json(entry, "user")
+
+
+def confirm_user_entry(entry_id: str, on: str, *, path: Path | None = None) -> HostEntry:
+    """A person checked this host's entry against its pages today: mark it confirmed (in your hosts.json)."""
+    current = HostDirectory.load(path).get(entry_id)
+    if current is None:
+        raise UnleakError(f"no host {entry_id!r} in the directory", hint="see `unleak hosts list`")
+    entry = {**current.to_json(), "confirmed": True, "confirmed_on": on}
+    save_user_entry(entry, path)
+    return HostEntry.from_json(entry, "user")
 
 
 # --- discovery for hosts not in the directory ------------------------------------------------

@@ -99,6 +99,13 @@ DMCA_PRIVACY_WARNING = (
 )
 
 
+TAKE_IT_DOWN_COVERED = (
+    "The TAKE IT DOWN Act binds only covered platforms (§4(3)): public websites and apps that primarily "
+    "host user-generated content, not email services or internet providers. Check that {host} is one; "
+    "otherwise use --basis ncii-policy."
+)
+
+
 def review_note(host_kind: str, host_name: str, basis: str = "") -> str:
     """What the person must check themselves before confirming; shown at review, never sent.
     Delisting requests are drafted for every default engine, unchecked: see draft_notices.
@@ -106,6 +113,8 @@ def review_note(host_kind: str, host_name: str, basis: str = "") -> str:
     notes = [SEARCH_REVIEW_NOTE.format(engine=host_name)] if host_kind == HostKind.SEARCH else []
     if basis in ("dmca", "dmca-512d"):
         notes.append(DMCA_PRIVACY_WARNING)
+    if basis == "take-it-down":
+        notes.append(TAKE_IT_DOWN_COVERED.format(host=host_name))
     return " ".join(notes)
 
 
