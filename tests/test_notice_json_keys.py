@@ -69,6 +69,8 @@ NOTICE = [
     "recipient_source",
     "recipient_party",
     "found_contacts",
+    "counter_notice",
+    "basis_reason",
 ]
 ITEM = ["id", "url", "state", "removed_at", "removal_reason", "sighting_id"]
 EVENT = ["at", "kind", "detail"]

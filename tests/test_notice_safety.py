@@ -198,3 +198,37 @@ def test_claimant_set_in_a_terminal_asks_each_field_and_why(store, monkeypatch):
     assert runner.invoke(app, ["case", "new", "q3"]).exit_code == 0
     with pytest.raises(UnleakError, match="needs at least a name"):
         runner.invoke(app, ["claimant", "set", "--case", "q3"], input="\n" * 8, catch_exceptions=False)
+
+
+# --- the basis by who and where -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "roles,kind,kw,expected",
+    [
+        ({"depicted_person"}, "host", {"country": "Germany"}, "dsa"),
+        ({"depicted_person"}, "host", {"country": "UK"}, "uk-osa"),
+        ({"depicted_person"}, "host", {"country": "US"}, "take-it-down"),
+        ({"depicted_person"}, "host", {"host_jurisdiction": "CY"}, "dsa"),
+        ({"depicted_person"}, "host", {"host_jurisdiction": "US", "covered": False}, "ncii-policy"),
+        ({"depicted_person"}, "search", {"country": "DE"}, "search-delisting"),
+        ({"depicted_person", "copyright_owner"}, "host", {"sold": True}, "dmca"),
+        ({"depicted_person", "copyright_owner"}, "search", {"sold": True}, "dmca-512d"),
+        ({"depicted_person", "copyright_owner"}, "host", {"country": "US"}, "take-it-down"),
+        ({"copyright_owner"}, "host", {"country": "DE"}, "dmca"),
+    ],
+)
+def test_the_basis_is_chosen_by_who_and_where(roles, kind, kw, expected):
+    from unleak.takedown.bases import choose_basis
+
+    basis, why = choose_basis(roles, kind, **kw)
+    assert basis == expected and why
+
+
+def test_the_choice_is_explained_at_review(store):
+    set_claimant(store, "why", country="FR")
+    add_sightings(store, "why", PAGES)
+    [o] = draft_notices(store, "why", search=False, recipients=TO, answers=FACTS)
+    n = get_notice(store, o.notice_id)
+    assert n.basis == "dsa" and "your country (FR) is in the EU" in n.basis_reason
+    assert "FR" not in n.body.split("Legal basis")[0]  # the reason is for the person, not the text sent

@@ -213,6 +213,8 @@ def _show_text(n: NoticeView) -> None:
             one_line(f"Recipient: {n.recipient} — {_source_label(n.recipient_source)}; a {n.recipient_party}") + "\n"
         )
     _show_found(n.id, list(n.found_contacts))
+    if n.basis_reason:
+        sys.stdout.write(one_line(f"Why {n.basis}: {n.basis_reason}") + "\n")
     if n.review_note:  # for the person, not part of the text that is sent
         sys.stdout.write(f"Before you confirm: {n.review_note}\n")
     sys.stdout.flush()

@@ -803,3 +803,118 @@ def default_basis(roles: set[str], host_kind: str) -> BasisId | None:
     if roles & COPYRIGHT_ROLES:
         return BasisId.DMCA_SEARCH if host_kind == "search" else BasisId.DMCA
     return None
+
+
+EU_COUNTRIES = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "HR",
+        "CY",
+        "CZ",
+        "DK",
+        "EE",
+        "FI",
+        "FR",
+        "DE",
+        "GR",
+        "IE",
+        "IT",
+        "LV",
+        "LT",
+        "LU",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SK",
+        "SI",
+        "ES",
+        "SE",
+    ]
+)
+_COUNTRY_ALIASES = {
+    "UK": "GB",
+    "UNITED KINGDOM": "GB",
+    "GREAT BRITAIN": "GB",
+    "ENGLAND": "GB",
+    "SCOTLAND": "GB",
+    "WALES": "GB",
+    "NORTHERN IRELAND": "GB",
+    "USA": "US",
+    "UNITED STATES": "US",
+    "GERMANY": "DE",
+    "FRANCE": "FR",
+    "SPAIN": "ES",
+    "ITALY": "IT",
+    "PORTUGAL": "PT",
+    "NETHERLANDS": "NL",
+    "IRELAND": "IE",
+    "AUSTRIA": "AT",
+    "BELGIUM": "BE",
+    "POLAND": "PL",
+    "SWEDEN": "SE",
+}
+
+
+def country_code(text: str) -> str:
+    """An ISO 3166 alpha-2 code from what people type ("de", "Germany", "UK" -> "GB"); "" if unknown."""
+    t = " ".join((text or "").strip().upper().split())
+    t = _COUNTRY_ALIASES.get(t, t)
+    return t if len(t) == 2 and t.isalpha() else ""
+
+
+def _region(code: str) -> str:
+    code = code.upper()
+    if code == "EU" or code in EU_COUNTRIES:
+        return "EU"
+    if code in ("GB", "UK"):
+        return "UK"
+    return "US" if code == "US" else ""
+
+
+def choose_basis(
+    roles: set[str] | frozenset[str],
+    host_kind: str,
+    *,
+    country: str = "",
+    host_jurisdiction: str = "",
+    covered: bool | None = None,
+    sold: bool | None = None,
+) -> tuple[BasisId | None, str]:
+    """The basis to use when the person names none, and why (shown at review).
+
+    Copyright first where the content was sold and the person owns it (a creator's paid content:
+    search engines' NCII forms exclude it). Otherwise NCII law for the depicted, chosen by the
+    person's country, else the host's: DSA in the EU, UK OSA in the UK, TAKE IT DOWN for US
+    covered platforms; a service that is not a covered platform gets its own NCII policy.
+    """
+    search = host_kind == "search"
+    owner = bool(roles & COPYRIGHT_ROLES)
+    if sold and owner:
+        key = BasisId.DMCA_SEARCH if search else BasisId.DMCA
+        return key, "the content was sold and you own its copyright: paid content goes by copyright (DMCA)"
+    if roles & NCII_ROLES:
+        if search:
+            return BasisId.SEARCH_DELISTING, "a search engine: its own delisting request for intimate imagery"
+        region = _region(country_code(country)) if country else ""
+        where = f"your country ({country_code(country)})" if region else ""
+        if not region:
+            region = _region(host_jurisdiction)
+            where = f"the host's jurisdiction ({host_jurisdiction})" if region else ""
+        if region == "EU":
+            return BasisId.DSA, f"{where} is in the EU: a notice under Art. 16 of the Digital Services Act"
+        if region == "UK":
+            return BasisId.UK_OSA, f"{where} is the UK: an intimate image content report under the Online Safety Act"
+        if covered is False:
+            return BasisId.NCII_POLICY, (
+                "not a covered platform under the TAKE IT DOWN Act (§4(3)): a report under its own NCII policy"
+            )
+        why = f"{where} is the US" if region == "US" else "no EU or UK connection known"
+        return BasisId.TAKE_IT_DOWN, f"{why}: a removal request under the TAKE IT DOWN Act"
+    if owner:
+        key = BasisId.DMCA_SEARCH if search else BasisId.DMCA
+        return key, "you act as the copyright owner (or their agent): a DMCA notice"
+    return None, ""

@@ -26,6 +26,7 @@ from unleak.takedown.bases import (
     LegalBasis,
     Missing,
     NotEntitled,
+    choose_basis,
     default_basis,
     get_basis,
 )
@@ -195,6 +196,7 @@ class NoticeDraft:
     new_items: tuple[DraftItem, ...]
     extends: int | None = None  # the open draft these are added to; None: a new notice
     follows_id: int | None = None  # the earlier notice these (re-uploaded) sightings were reported in
+    reason: str = ""  # why this basis (shown at review)
 
 
 def _host_target(directory: HostDirectory, url: str, page_url: str | None) -> Target:
@@ -216,26 +218,38 @@ def group_sightings(
     covered: Collection[tuple[int, str, str]] = (),
     open_drafts: Iterable[OpenDraft] = (),
     follows: Mapping[int, int] | None = None,
+    country: str = "",
+    sold: bool | None = None,
 ) -> list[NoticeDraft]:
     """Sightings by host and legal basis -> one notice draft per (target, basis), in order of first sighting.
 
     A sighting goes to the operator of its page and of its media file (once when they are the same)
     under each basis given (default: by the claimant's `roles`), and with `search` to every default
     search engine too, unchecked (unleak cannot query search engines: see review_note()).
-    `covered` holds (sighting id, target key, basis) already in a live notice: such a sighting is
+    Without `bases`, the basis is chosen by who and where (bases.choose_basis: the claimant's
+    `country`, the host's jurisdiction, whether it is a covered platform, whether the content was
+    `sold`); each draft's `reason` says why. `covered` holds (sighting id, target key, basis) already in a live notice: such a sighting is
     left out. A group whose sightings are all covered yields nothing. New URLs extend the latest
     open draft for the same target and basis (without repeating a URL it has); `follows` maps a
     re-uploaded sighting to the earlier notice its follow-up refers to.
     """
     role_set = set(roles)
     wanted = [get_basis(b).key for b in bases] if bases else None
+    reasons: dict[tuple[str, BasisId], str] = {}
 
     def bases_for(kind: HostKind, entry: HostEntry | None = None) -> list[BasisId]:
         if wanted:
             return [b for b in wanted if kind in get_basis(b).host_kinds]
-        default = default_basis(role_set, kind)
-        if default == BasisId.TAKE_IT_DOWN and entry is not None and entry.covered_platform is False:
-            default = BasisId.NCII_POLICY  # not a covered platform (§4(3)): its own policy instead
+        default, why = choose_basis(
+            role_set,
+            kind,
+            country=country,
+            host_jurisdiction=entry.jurisdiction if entry else "",
+            covered=entry.covered_platform if entry else None,
+            sold=sold,
+        )
+        if default:
+            reasons[(entry.id if entry else "", default)] = why
         return [default] if default and kind in get_basis(default).host_kinds else []
 
     search_bases = bases_for(HostKind.SEARCH)
@@ -300,6 +314,8 @@ def group_sightings(
                 tuple(items),
                 existing.notice_id if existing else None,
                 follow_id,
+                reasons.get((target.entry.id if target.entry else "", basis_key))
+                or (f"you chose --basis {basis_key}" if wanted else ""),
             )
         )
     return out
@@ -440,6 +456,8 @@ def draft_notices(
             covered=_covered(s, by_id),
             open_drafts=_open_drafts(s, case_row.id),
             follows=follows,
+            country=claimant.get("country") or "",
+            sold=_yes_no(answers["sold"], "sold") if "sold" in answers else None,
         )
         bank_items = {b.id: b for b in s.scalars(select(BankItem).where(BankItem.case_id == case_row.id))}
         for plan in plans:
@@ -517,6 +535,8 @@ def draft_notices(
             _apply_defaults(basis, fields, given=answers)
             if basis_key == BasisId.UK_OSA:
                 fields["citation"] = uk_osa_citation()
+            if plan.reason:
+                fields["basis_reason"] = plan.reason
             if answers.get("recipient"):
                 fields["recipient"] = _recipient_from_text(answers["recipient"])
             fields.setdefault("statements", {})

@@ -179,6 +179,7 @@ class NoticeView:
     recipient_party: str = ""  # the kind of party it reaches: platform, hosting_provider, registrar, cdn, ...
     found_contacts: tuple[dict, ...] = ()  # offered, used only when the person chooses one
     counter_notice: dict | None = None  # §512(g): received_at, restore_from, restore_by (ISO times)
+    basis_reason: str = ""  # why this basis was chosen (shown at review, never sent)
 
     @classmethod
     def of(cls, n: Notice) -> NoticeView:
@@ -204,6 +205,7 @@ class NoticeView:
             or ("search_engine" if n.host_kind == HostKind.SEARCH else "platform"),
             found_contacts=tuple((n.fields or {}).get("found_contacts") or ()),
             counter_notice=(n.fields or {}).get("counter_notice"),
+            basis_reason=(n.fields or {}).get("basis_reason", ""),
             message_id=n.message_id,
             message_sha256=n.message_sha256,
             created_at=n.created_at,
