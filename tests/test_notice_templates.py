@@ -299,3 +299,12 @@ def test_source_text_is_not_altered_by_a_bad_field_copy():
     snapshot = copy.deepcopy(fields)
     render_text(fields)
     assert fields == snapshot
+
+
+def test_docs_table_names_every_element_of_every_basis():
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[1] / "docs" / "takedown.md").read_text("utf-8")
+    for b in BASES.values():
+        for el in b.elements:
+            assert f"| `{b.key}` | {el.label.replace('|', '/')} | {el.citation} |" in doc, (b.key, el.key)
