@@ -193,7 +193,7 @@ def test_incomplete_notice_asks_and_is_not_confirmed_even_with_yes(cli, env):
         "--json",
     )
     assert _lines(out)[0]["missing"] == []
-    code, out, _ = cli("notice", "show", str(nid))
+    _code, out, _ = cli("notice", "show", str(nid))
     assert "'private-01': copyright owned by Alex Doe; not published before." in " ".join(out.split())
     assert cli("notice", "confirm", str(nid), "-q", "--sign", "Alex Doe")[0] == 0
 

@@ -78,7 +78,9 @@ def test_interactive_confirmation_of_a_delisting_request_asks_about_the_engine(d
 
     monkeypatch.setattr(notices_cli, "_interactive", lambda as_json=False: not as_json)
     add_sightings(store, "s1", [("https://forum.example/t/2", "https://forum.example/m/2.jpg")], label="private-02")
-    result = CliRunner().invoke(app, ["notice", "draft", "s1", "--no-discover"], input="\n\n\n\n", catch_exceptions=False)
+    result = CliRunner().invoke(
+        app, ["notice", "draft", "s1", "--no-discover"], input="\n\n\n\n", catch_exceptions=False
+    )
     assert result.exit_code == 0
     assert "stated in your name, and that Google Search shows these URLs" in result.stdout
     assert "stated in your name, and that Microsoft Bing shows these URLs" in result.stdout
