@@ -66,6 +66,8 @@ def test_scripted_flow_draft_confirm_send_status_reply_report(cli, env, tmp_path
         "img.example=https://img.example/report",
         "--set",
         "intimate=yes",
+        "--set",
+        "sold=no",
         "--no-discover",
         "--json",
     )

@@ -194,4 +194,4 @@ def use_smtp_sink(store, monkeypatch):
 
 # What the person states when drafting (the tool never assumes it): the content is intimate, and
 # for copyright notices who owns each work and whether it was published.
-FACTS = {"intimate": "yes", "owner": "Alex Doe", "published": "no"}
+FACTS = {"intimate": "yes", "owner": "Alex Doe", "published": "no", "sold": "no"}

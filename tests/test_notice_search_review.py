@@ -46,6 +46,8 @@ def drafts(store, cli, monkeypatch) -> dict[str, dict]:
         "forum.example=abuse@forum.example",
         "--set",
         "intimate=yes",
+        "--set",
+        "sold=no",
         "--no-discover",
         "--json",
     )

@@ -36,7 +36,8 @@ def complete_fields(basis_key: str) -> dict:
         "explanation": "These are intimate photographs of Alex Doe shared without consent; sharing them is a "
         "criminal offence under national law and processes special-category data unlawfully.",
         "date": "2026-05-20T10:00:00+00:00",
-        "facts": {"intimate": True},
+        "facts": {"intimate": True, "sold": False},
+        "queries": "alex doe leaked; alex doe photos",
     }
     fields["statements"] = basis.default_statements(fields)
     return fields
@@ -87,7 +88,9 @@ BREAK = {
     "explanation": lambda f: f.update(explanation=""),
     "authority": _wrong_capacity,
     "on_behalf_of": _representative_for_nobody,
-    "intimate": lambda f: f["facts"].clear(),
+    "intimate": lambda f: f["facts"].pop("intimate"),
+    "search_location": lambda f: f.update(queries=""),
+    "not_sold": lambda f: f["facts"].pop("sold"),
 }
 
 CASES = [(b.key, el.key) for b in BASES.values() for el in b.elements]
@@ -250,9 +253,9 @@ def test_uk_osa_citation_is_configurable_and_says_whether_confirmed():
 @pytest.mark.parametrize("basis_key", ["take-it-down", "uk-osa", "ncii-policy", "search-delisting"])
 def test_intimate_is_stated_by_the_person_never_assumed(basis_key):
     fields = complete_fields(basis_key)
-    fields["facts"] = {}
+    fields["facts"] = {"sold": False}
     assert "intimate" in [m.key for m in get_basis(basis_key).check(fields)]
-    fields["facts"] = {"intimate": False}
+    fields["facts"] = {"intimate": False, "sold": False}
     [m] = get_basis(basis_key).check(fields)
     assert m.key == "intimate" and "does not apply" in m.problem
 
@@ -308,3 +311,32 @@ def test_docs_table_names_every_element_of_every_basis():
     for b in BASES.values():
         for el in b.elements:
             assert f"| `{b.key}` | {el.label.replace('|', '/')} | {el.citation} |" in doc, (b.key, el.key)
+
+
+def test_search_delisting_holds_every_field_the_forms_ask_for():
+    fields = complete_fields("search-delisting")
+    fields["host"] = {"id": "google-search", "name": "Google Search", "kind": "search", "domain": "google.com"}
+    fields["claimant"]["country"] = "DE"
+    fields["results_urls"] = "https://www.google.com/search?q=alex+doe+leaked"
+    fields["facts"]["synthetic"] = True
+    rows = dict(form_fields(fields))
+    assert rows["Country"] == "DE" and rows["Search queries that show the content"].splitlines() == [
+        "alex doe leaked",
+        "alex doe photos",
+    ]
+    assert rows["Search results page URLs"].startswith("https://www.google.com/search")
+    assert rows["Was the content ever sold or paid for?"] == "no"
+    assert rows["Is it synthetic (AI-generated or altered: the deepfake route)?"] == "yes"
+    text = " ".join(render_text(fields).split())
+    assert '"alex doe leaked"' in text and "never sold" in text and "synthetic" in text
+    fields["facts"]["sold"] = True  # paid content is excluded from the NCII forms
+    [m] = get_basis("search-delisting").check(fields)
+    assert m.key == "not_sold" and "dmca-512d" in m.problem
+
+
+def test_dmca_512d_names_the_search_query_or_results_page():
+    fields = complete_fields("dmca-512d")
+    fields["host"] = {"id": "bing", "name": "Microsoft Bing", "kind": "search", "domain": "bing.com"}
+    assert '"alex doe leaked"' in render_text(fields)
+    fields["queries"] = ""
+    assert [m.key for m in get_basis("dmca-512d").check(fields)] == ["search_location"]

@@ -82,7 +82,9 @@ def test_notices_sent_removals_verified_reupload_reopens(env, cli, samples, tmp_
         )
 
         # Draft: one notice to the host for every sighting, delisting requests to search engines.
-        code, out, err = cli("notice", "draft", CASE, "--no-discover", "--set", "intimate=yes", "--json")
+        code, out, err = cli(
+            "notice", "draft", CASE, "--no-discover", "--set", "intimate=yes", "--set", "sold=no", "--json"
+        )
         assert code == 0, err
         drafts = {d["host"]: d for d in _lines(out)}
         assert set(drafts) == {"gallery", "google-search", "bing"}

@@ -333,6 +333,25 @@ def _stated(key: str, label: str) -> Callable[[dict], str | None]:
     return check
 
 
+def _search_location(fields: dict) -> str | None:
+    """Where the references appear: the search queries that show them, or the results pages."""
+    if (fields.get("queries") or "").strip() or (fields.get("results_urls") or "").strip():
+        return None
+    return "name the search queries (--set queries='...; ...') or the results pages (--set results_urls=...)"
+
+
+def _not_sold(fields: dict) -> str | None:
+    value = (fields.get("facts") or {}).get("sold")
+    if value is False:
+        return None
+    if value is True:
+        return (
+            "you stated the content was sold or paid for: search engines' NCII forms exclude it; "
+            "a copyright owner can use --basis dmca-512d"
+        )
+    return "not stated: say whether the content was ever sold or paid for (`--set sold=no`)"
+
+
 def _statement_context(fields: dict) -> dict[str, str]:
     c = fields.get("claimant") or {}
     roles = set(c.get("roles") or [])
@@ -466,6 +485,13 @@ DMCA_SEARCH = LegalBasis(
             "removed, and information reasonably sufficient to locate that reference or link",
             "17 U.S.C. §512(d)(3)",
             _urls,
+        ),
+        Element(
+            "search_location",
+            "where the references or links appear: the search queries or results pages that show them",
+            "17 U.S.C. §512(d)(3)",
+            _search_location,
+            ask="queries",
         ),
     )
     + _DMCA_ELEMENTS_COMMON_TAIL,
@@ -762,6 +788,13 @@ SEARCH_DELISTING = LegalBasis(
             "the requester is the person depicted or acts on their behalf",
             "search engine policy",
             _authority(NCII_ROLES),
+        ),
+        Element(
+            "not_sold",
+            "the person states the content was not sold or paid for (the NCII forms exclude paid content)",
+            "search engine policy",
+            _not_sold,
+            ask="sold",
         ),
         Element(
             "intimate",

@@ -211,6 +211,13 @@ def render_text(fields: dict, *, check: bool = True) -> str:
     url_text = "\n".join(url_block)
     if fields.get("locate_info"):
         url_text += "\n" + _wrap(fields["locate_info"], "     ")
+    if host.get("kind") == "search" and (fields.get("queries") or fields.get("results_urls")):
+        queries = [q.strip() for q in (fields.get("queries") or "").split(";") if q.strip()]
+        results = [r.strip() for r in (fields.get("results_urls") or "").split() if r.strip()]
+        if queries:
+            url_text += "\n  Search queries that show them: " + "; ".join(f'"{q}"' for q in queries)
+        if results:
+            url_text += "\n  Search results pages that show them:\n" + "\n".join(f"    {r}" for r in results)
 
     statements = fields.get("statements") or {}
     contact = _contact_block(c, basis.key)
@@ -266,6 +273,11 @@ def render_text(fields: dict, *, check: bool = True) -> str:
             url_text,
         )
         body = statements["nonconsensual"] + (f"\n{fields['details']}" if fields.get("details") else "")
+        facts = fields.get("facts") or {}
+        if facts.get("synthetic"):
+            body += "\nThe imagery is synthetic: digitally created or altered to depict a real person."
+        if basis.key == "search-delisting" and facts.get("sold") is False:
+            body += "\nThe imagery was never sold or offered for payment."
         sec("nonconsensual", "What the content is", _wrap(body))
         sec("name_email", "Who is reporting", f"  {c.get('name', '')}, {capacity}\n  {contact_email(c)}")
         sec("accuracy", "Accuracy", _wrap(statements["accuracy"]))
@@ -388,6 +400,25 @@ def form_fields(fields: dict) -> list[tuple[str, str]]:
         ("Acting on behalf of", c.get("on_behalf_of", "") if not _ncii(basis.key) else ""),
         ("URLs of the content (one per line)", "\n".join(fields.get("urls") or [])),
     ]
+    facts = fields.get("facts") or {}
+    if (fields.get("host") or {}).get("kind") == "search":
+        rows.append(("Country", c.get("country", "")))
+        rows.append(
+            (
+                "Search queries that show the content",
+                "\n".join(q.strip() for q in (fields.get("queries") or "").split(";") if q.strip()),
+            )
+        )
+        rows.append(("Search results page URLs", fields.get("results_urls") or ""))
+        if "sold" in facts:
+            rows.append(("Was the content ever sold or paid for?", "yes" if facts["sold"] else "no"))
+        if "synthetic" in facts:
+            rows.append(
+                (
+                    "Is it synthetic (AI-generated or altered: the deepfake route)?",
+                    "yes" if facts["synthetic"] else "no",
+                )
+            )
     if fields.get("work"):
         rows.append(("Description of the copyrighted work", fields["work"]))
     if fields.get("explanation"):

@@ -56,10 +56,20 @@ from unleak.takedown.notices import (
     review_note,
 )
 
-ANSWER_FIELDS = ("work", "explanation", "details", "signature", "locate_info", "recipient", "reference")
+ANSWER_FIELDS = (
+    "work",
+    "explanation",
+    "details",
+    "signature",
+    "locate_info",
+    "recipient",
+    "reference",
+    "queries",  # search queries that show the content (delisting, §512(d))
+    "results_urls",  # search results pages that show it
+)
 # Facts only the person can state; the tool never writes them of its own. `owner` and `published`
 # may differ per protected item: `owner:LABEL=...`, `published:LABEL=no`.
-FACT_FIELDS = ("intimate", "owner", "published", "sold")
+FACT_FIELDS = ("intimate", "owner", "published", "sold", "synthetic")
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0"}
 
@@ -88,7 +98,7 @@ def apply_facts(fields: dict, answers: Mapping[str, Any]) -> None:
         base, _, label = key.partition(":")
         if base not in FACT_FIELDS or value is None:
             continue
-        val: Any = _yes_no(value, key) if base in ("intimate", "published", "sold") else str(value).strip()
+        val: Any = _yes_no(value, key) if base in ("intimate", "published", "sold", "synthetic") else str(value).strip()
         if label:
             items.setdefault(label.strip(), {})[base] = val
         else:
