@@ -169,6 +169,19 @@ def render_text(fields: dict, *, check: bool = True) -> str:
         lines.append("")
     lines.append(_wrap(_INTRO[basis.key].format(**ctx), ""))
     lines.append("")
+    escalates = fields.get("escalates")
+    if escalates:
+        sent = (escalates.get("sent_at") or "")[:16].replace("T", " ")
+        lines.append(
+            _wrap(
+                f"ESCALATION. I sent the notice below to {escalates.get('host')} on {sent} UTC; its deadline passed "
+                "and the content is still available. I therefore ask you, as "
+                + ("the next party able to act" if not party else party.replace("_", " "))
+                + ", to act on it.",
+                "",
+            )
+        )
+        lines.append("")
     follow = fields.get("follows")
     if follow:
         sent = (follow.get("sent_at") or "")[:16].replace("T", " ")
@@ -436,5 +449,8 @@ def form_fields(fields: dict) -> list[tuple[str, str]]:
     for key, text in st.items():
         label = next((e.label for e in basis.elements if e.key == key), key)
         rows.append((f"Statement: {label}", text))
+    if fields.get("cdn_forward_details") is False:
+        # Cloudflare's abuse form can forward the reporter's details to the site; never by default.
+        rows.append(("Forward my contact details to the website owner?", "No (do not forward my details)"))
     rows.append(("Signature (type your full name)", (fields.get("signature") or c.get("signature") or "")))
     return [(k, v) for k, v in rows if v]
