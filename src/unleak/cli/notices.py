@@ -308,6 +308,9 @@ def notice_draft(
     ),
     sign: str | None = SignOpt,
     understand_512f: bool = Understand512fOpt,
+    lang: str | None = typer.Option(
+        None, "--lang", help="Language of DSA notices: en, es, fr, de or pt (default: the host's, else English)."
+    ),
     to_found: list[str] | None = typer.Option(
         None,
         "--to-found",
@@ -337,7 +340,7 @@ def notice_draft(
         case,
         bases=basis,
         search=search,
-        answers=_pairs(set_, "--set"),
+        answers={**_pairs(set_, "--set"), **({"lang": lang} if lang else {})},
         recipients=_pairs(to, "--to"),
         discover=fetch,
     )

@@ -167,7 +167,13 @@ class LegalBasis:
 
     def default_statements(self, fields: dict) -> dict[str, str]:
         ctx = _statement_context(fields)
-        return {k: v.format(**ctx) for k, v in self.statements.items()}
+        out = {k: v.format(**ctx) for k, v in self.statements.items()}
+        lang = fields.get("lang") or "en"
+        if self.key == BasisId.DSA and lang != "en":
+            from unleak.takedown.languages import DSA_TEXTS
+
+            out["bona_fide"] = DSA_TEXTS[lang]["statement"]
+        return out
 
 
 # --- element tests ---------------------------------------------------------------------------
@@ -247,6 +253,17 @@ def contact_email(claimant: dict) -> str:
     address (an agent, a lawyer, a helpline, a fresh address), else the claimant's own."""
     m = _EMAIL_IN.search(claimant.get("notice_contact") or "")
     return m.group(0) if m else (claimant.get("email") or "").strip()
+
+
+def _statement_in_language(key: str) -> Callable[[dict], str | None]:
+    """Like _statement, with the phrases of the notice's language (languages.DSA_TEXTS)."""
+
+    def check(fields: dict) -> str | None:
+        from unleak.takedown.languages import dsa_phrases
+
+        return _statement(key, *dsa_phrases(fields.get("lang") or "en"))(fields)
+
+    return check
 
 
 def _email(fields: dict) -> str | None:
@@ -607,7 +624,7 @@ DSA = LegalBasis(
             "a statement confirming the bona fide belief that the information and allegations "
             "are accurate and complete",
             "Reg. (EU) 2022/2065, Art. 16(2)(d)",
-            _statement("bona_fide", "bona fide belief", "accurate and complete"),
+            _statement_in_language("bona_fide"),
         ),
     ),
     deadline=DeadlineRule(

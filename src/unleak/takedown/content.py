@@ -22,6 +22,7 @@ from unleak.takedown.bases import (
     contact_email,
     get_basis,
 )
+from unleak.takedown.languages import DSA_TEXTS
 
 WIDTH = 78
 NOT_GIVEN = "(not given yet: a draft in this state cannot be confirmed)"
@@ -107,6 +108,9 @@ def subject_line(fields: dict) -> str:
     basis = get_basis(fields["basis"])
     n = len(fields.get("urls") or [])
     host = (fields.get("host") or {}).get("name") or (fields.get("host") or {}).get("domain", "")
+    lang = fields.get("lang") or "en"
+    if basis.key == "dsa" and lang != "en" and not fields.get("follows"):
+        return DSA_TEXTS[lang]["subject"].format(n=n, host=host)
     follow = fields.get("follows")
     tail = f" (follow-up to notice #{follow['notice_id']}: content uploaded again)" if follow else ""
     return f"[{basis.short}] Removal request: {n} URL{'s' if n != 1 else ''} on {host}{tail}"
@@ -152,22 +156,27 @@ def render_text(fields: dict, *, check: bool = True) -> str:
     party = recipient.get("party") or "platform"
     domain = host.get("domain") or host.get("name", "")
     date = fields.get("date") or datetime.now(UTC).isoformat()
+    lang = fields.get("lang") or "en"
+    tr = DSA_TEXTS[lang] if basis.key == "dsa" and lang != "en" else {}
     lines: list[str] = []
-    lines.append(basis.title.upper())
-    lines.append(f"Legal basis: {cited}" + ("" if citation.get("confirmed", True) else " (numbering to be confirmed)"))
-    lines.append(f"Date: {date[:10]}")
+    lines.append(tr.get("title") or basis.title.upper())
+    lines.append(
+        f"{tr.get('legal_basis', 'Legal basis')}: {cited}"
+        + ("" if citation.get("confirmed", True) else " (numbering to be confirmed)")
+    )
+    lines.append(f"{tr.get('date', 'Date')}: {date[:10]}")
     to = _PARTY_NAMES[party].format(domain=domain) if party in _PARTY_NAMES else host.get("name") or domain
     if recipient.get("address"):
         to += f" <{recipient['address']}>" if recipient.get("channel") == "email" else f" ({recipient['address']})"
-    lines.append(f"To: {to}")
-    lines.append(f"From: {c.get('name', '')} <{contact_email(c)}>")
+    lines.append(f"{tr.get('to', 'To')}: {to}")
+    lines.append(f"{tr.get('from', 'From')}: {c.get('name', '')} <{contact_email(c)}>")
     if fields.get("reference"):
-        lines.append(f"Reference: {fields['reference']}")
+        lines.append(f"{tr.get('reference', 'Reference')}: {fields['reference']}")
     lines.append("")
     if party in ADDRESSED:
         lines.append(_wrap(ADDRESSED[party].format(domain=domain), ""))
         lines.append("")
-    lines.append(_wrap(_INTRO[basis.key].format(**ctx), ""))
+    lines.append(_wrap(tr.get("intro") or _INTRO[basis.key].format(**ctx), ""))
     lines.append("")
     escalates = fields.get("escalates")
     if escalates:
@@ -255,10 +264,18 @@ def render_text(fields: dict, *, check: bool = True) -> str:
         sec("contact", "Contact information", contact)
         sig_key = "signature"
     elif basis.key == "dsa":
-        sec("explanation", "Why this information is illegal content", _wrap(fields.get("explanation") or NOT_GIVEN))
-        sec("location", "Exact electronic location (URLs)", url_text)
-        sec("name_email", "Name and email address of the notifier", f"  {c.get('name', '')}\n  {contact_email(c)}")
-        sec("bona_fide", "Statement of bona fide belief", _wrap(statements["bona_fide"]))
+        sec(
+            "explanation",
+            tr.get("explanation", "Why this information is illegal content"),
+            _wrap(fields.get("explanation") or NOT_GIVEN),
+        )
+        sec("location", tr.get("location", "Exact electronic location (URLs)"), url_text)
+        sec(
+            "name_email",
+            tr.get("name_email", "Name and email address of the notifier"),
+            f"  {c.get('name', '')}\n  {contact_email(c)}",
+        )
+        sec("bona_fide", tr.get("bona_fide", "Statement of bona fide belief"), _wrap(statements["bona_fide"]))
         sig_key = None
     elif basis.key == "uk-osa":
         sec(
@@ -297,7 +314,7 @@ def render_text(fields: dict, *, check: bool = True) -> str:
         sig_key = None
 
     if basis.key in _DEADLINE_SENTENCE:
-        lines.append(_wrap(_DEADLINE_SENTENCE[basis.key], ""))
+        lines.append(_wrap(tr.get("deadline") or _DEADLINE_SENTENCE[basis.key], ""))
         lines.append("")
     if fields.get("explanation") and basis.key not in ("dsa",):
         lines.append(_wrap("Further explanation: " + fields["explanation"], ""))
@@ -313,13 +330,14 @@ def render_text(fields: dict, *, check: bool = True) -> str:
             )
         )
     else:
-        lines.append("Signed,")
+        lines.append(tr.get("signed", "Signed,"))
         lines.append(f"  {signature or c.get('name', '')}")
         lines.append(f"  {c.get('name', '')}, {capacity}")
         lines.append("")
     lines.append(
         _wrap(
-            "Please reply to this address to confirm receipt and to tell me what action you have taken. "
+            tr.get("closing")
+            or "Please reply to this address to confirm receipt and to tell me what action you have taken. "
             "I keep a record of this notice and will check whether the content is still available.",
             "",
         )

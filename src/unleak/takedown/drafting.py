@@ -64,6 +64,7 @@ ANSWER_FIELDS = (
     "locate_info",
     "recipient",
     "reference",
+    "lang",  # the notice's language (languages.LANGUAGES; the DSA notice only)
     "queries",  # search queries that show the content (delisting, §512(d))
     "results_urls",  # search results pages that show it
 )
@@ -378,7 +379,7 @@ def _default_texts(basis: LegalBasis, fields: dict) -> dict:
         work = work_from_facts(fields)
         if work:
             out["work"] = work
-    if basis.key == "dsa":
+    if basis.key == "dsa" and (fields.get("lang") or "en") == "en":
         who = "the person I represent" if REPRESENTATIVE in roles and DEPICTED not in roles else "me"
         if roles & NCII_ROLES and facts.get("intimate") is True:
             out["explanation"] = (
@@ -536,12 +537,17 @@ def draft_notices(
                 fields["recipient"] = contact.to_json()
             elif "recipient" not in fields:
                 fields["recipient"] = {"channel": "email", "address": "", "source": "", "confirmed": False}
+            if basis_key == BasisId.DSA:
+                from unleak.takedown.languages import notice_language
+
+                host_lang = target.entry.language if target.entry is not None else ""
+                fields["lang"] = notice_language(answers.get("lang") or fields.get("lang"), host_lang)
             if follow_id is not None and not fields.get("facts"):
                 earlier = s.get(Notice, follow_id)  # the same content again: what the person stated holds
                 if earlier is not None and (earlier.fields or {}).get("facts"):
                     fields["facts"] = dict(earlier.fields["facts"])
             apply_facts(fields, answers)
-            fields.update({k: v for k, v in answers.items() if k in ANSWER_FIELDS and k != "recipient"})
+            fields.update({k: v for k, v in answers.items() if k in ANSWER_FIELDS and k not in ("recipient", "lang")})
             _apply_defaults(basis, fields, given=answers)
             if basis_key == BasisId.UK_OSA:
                 fields["citation"] = uk_osa_citation()
@@ -715,6 +721,12 @@ def update_notice(store: Store, notice_id: int, answers: dict, *, now: datetime 
                 hint="fields: " + ", ".join(ANSWER_FIELDS + FACT_FIELDS),
             )
         apply_facts(fields, answers)
+        if "lang" in answers:
+            from unleak.takedown.languages import LANGUAGES
+
+            if answers["lang"] not in LANGUAGES:
+                raise UnleakError(f"unknown language {answers['lang']!r}", hint="one of: " + ", ".join(LANGUAGES))
+            fields["statements"] = {}  # re-derived in the new language below
         for k, v in answers.items():
             if is_fact_key(k):
                 continue

@@ -124,6 +124,7 @@ class HostEntry:
     # TAKE IT DOWN Act §4(3): a public website or app primarily for user-generated content. False for
     # email services, ISPs and search engines; None when unleak does not know.
     covered_platform: bool | None = None
+    language: str = ""  # the language its notices are written in (languages.LANGUAGES), "" for English
     source_url: str = ""  # the page the entry was read from
     read_on: str = ""  # the date it was read (ISO)
     forms: dict[str, dict] = field(default_factory=dict)  # basis -> {"url", "fields": [...], "source_url", ...}
@@ -144,6 +145,7 @@ class HostEntry:
             note=d.get("note", ""),
             origin=origin,
             covered_platform=d.get("covered_platform"),
+            language=d.get("language", ""),
             source_url=d.get("source_url", ""),
             read_on=d.get("read_on", ""),
             forms=d.get("forms", {}),
@@ -161,6 +163,7 @@ class HostEntry:
             "default_delisting": self.default_delisting,
             "note": self.note,
             "covered_platform": self.covered_platform,
+            "language": self.language,
             "source_url": self.source_url,
             "read_on": self.read_on,
             "forms": self.forms,

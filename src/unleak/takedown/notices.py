@@ -106,7 +106,7 @@ TAKE_IT_DOWN_COVERED = (
 )
 
 
-def review_note(host_kind: str, host_name: str, basis: str = "") -> str:
+def review_note(host_kind: str, host_name: str, basis: str = "", lang: str = "") -> str:
     """What the person must check themselves before confirming; shown at review, never sent.
     Delisting requests are drafted for every default engine, unchecked: see draft_notices.
     A DMCA notice carries the warning that it reaches the uploader and Lumen."""
@@ -115,6 +115,15 @@ def review_note(host_kind: str, host_name: str, basis: str = "") -> str:
         notes.append(DMCA_PRIVACY_WARNING)
     if basis == "take-it-down":
         notes.append(TAKE_IT_DOWN_COVERED.format(host=host_name))
+    if lang and lang != "en":
+        from unleak.takedown.languages import OFFICIAL_CONFIRMED
+
+        if not OFFICIAL_CONFIRMED.get(lang, False):
+            notes.append(
+                f"The statutory wording in this {lang} text is quoted as unleak's authors know the official "
+                "language version; it is not confirmed: compare Art. 16(2)(d) of Regulation (EU) 2022/2065 on "
+                "EUR-Lex in that language before confirming."
+            )
     return " ".join(notes)
 
 
@@ -199,7 +208,7 @@ class NoticeView:
             confirmed=n.confirmed_sha256 is not None and n.confirmed_sha256 == n.content_sha256,
             missing=tuple(Missing.from_json(m) for m in (n.fields or {}).get("missing", [])),
             follows_id=n.follows_id,
-            review_note=review_note(n.host_kind, n.host_name or n.host, n.basis),
+            review_note=review_note(n.host_kind, n.host_name or n.host, n.basis, (n.fields or {}).get("lang", "")),
             recipient_source=((n.fields or {}).get("recipient") or {}).get("source", ""),
             recipient_party=((n.fields or {}).get("recipient") or {}).get("party", "")
             or ("search_engine" if n.host_kind == HostKind.SEARCH else "platform"),
