@@ -232,3 +232,27 @@ def test_the_choice_is_explained_at_review(store):
     n = get_notice(store, o.notice_id)
     assert n.basis == "dsa" and "your country (FR) is in the EU" in n.basis_reason
     assert "FR" not in n.body.split("Legal basis")[0]  # the reason is for the person, not the text sent
+
+
+def test_interactive_dmca_draft_asks_ownership_and_publication_per_item(store, monkeypatch):
+    import unleak.cli.notices as notices_cli
+    from unleak.cli import app
+
+    monkeypatch.setenv("UNLEAK_DB", store.url)
+    monkeypatch.setattr(notices_cli, "_interactive", lambda as_json=False: not as_json)
+    set_claimant(store, "ask", roles="copyright_owner")
+    add_sightings(store, "ask", PAGES, label="garden-03")
+    add_sightings(store, "ask", [("https://forum.example/t/2", "https://forum.example/m/2.jpg")], label="beach-07")
+    answers = "Alex Doe\nno\nAlex Doe\nyes\n\n"  # owner and publication of each item; Enter: leave a draft
+    result = CliRunner().invoke(
+        app,
+        ["notice", "draft", "ask", "--no-search", "--no-discover", "--to", "forum.example=abuse@forum.example"],
+        input=answers,
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.stdout
+    assert "Who owns the copyright in 'garden-03'?" in result.stdout
+    assert "Was 'beach-07' published before it was leaked?" in result.stdout
+    flat = " ".join(result.stdout.split())
+    assert "'garden-03': copyright owned by Alex Doe; not published before." in flat
+    assert "'beach-07': copyright owned by Alex Doe; published before." in flat

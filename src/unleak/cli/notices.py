@@ -263,7 +263,21 @@ def _ask_missing(store, notice_id: int, missing: list[dict]) -> list[dict]:
             answers["recipient"] = where
     for m in missing:
         el = next((e for e in basis.elements if e.key == m["element"]), None)
-        if el is not None and el.ask == "intimate":
+        if el is not None and el.ask == "work":
+            # Ownership and publication are the person's statements, item by item (never assumed).
+            from unleak.store.models import Notice
+
+            with store.session() as ses:
+                labels = list((ses.get(Notice, notice_id).fields or {}).get("works") or [])
+            for label in labels or [""]:
+                what = f"'{label}'" if label else "the work(s)"
+                answers[f"owner:{label}" if label else "owner"] = typer.prompt(
+                    f"Who owns the copyright in {what}? (stated in the notice in your name)"
+                )
+                answers[f"published:{label}" if label else "published"] = typer.prompt(
+                    f"Was {what} published before it was leaked? yes or no"
+                )
+        elif el is not None and el.ask == "intimate":
             answers["intimate"] = typer.prompt(
                 f"Is the content intimate (nudity or sexual conduct)? yes or no [{el.citation}]"
             )
