@@ -304,3 +304,53 @@ def test_take_it_down_goes_only_to_covered_platforms():
     refs = [SightingRef(1, "https://mail.example/m/1", None), SightingRef(2, "https://forum.example/t/1", None)]
     plans = group_sightings(refs, d, roles={"depicted_person"}, search=False)
     assert {(p.target.key, p.basis) for p in plans} == {("mail", "ncii-policy"), ("forum", "take-it-down")}
+
+
+def test_a_hosts_own_form_fields_are_filled_in_its_order(store, tmp_path, monkeypatch):
+    from test_notice_fixtures import add_sightings, set_claimant
+    from unleak.store.models import Notice
+    from unleak.takedown.content import form_fields
+    from unleak.takedown.drafting import draft_notices
+
+    monkeypatch.setenv("UNLEAK_HOME", str(tmp_path))
+    save_user_entry(
+        {
+            "id": "formhost",
+            "name": "Form Host",
+            "domains": ["formhost.example"],
+            "contacts": {"default": {"channel": "webform", "url": "https://formhost.example/report"}},
+            "forms": {
+                "take-it-down": {
+                    "url": "https://formhost.example/report",
+                    "source_url": "https://formhost.example/help/report",
+                    "read_on": "2026-06-01",
+                    "fields": [
+                        {"label": "Your email", "value": "email"},
+                        {"label": "Links to the content", "value": "urls"},
+                        {"label": "Your good-faith statement", "value": "statement:good_faith"},
+                        {"label": "Home address", "value": "postal_address"},
+                        {"label": "Favourite colour", "value": "colour"},
+                    ],
+                }
+            },
+        }
+    )
+    set_claimant(store, "forms")
+    add_sightings(store, "forms", [("https://formhost.example/p/1", "https://formhost.example/m/1.jpg")])
+    [o] = draft_notices(store, "forms", search=False, answers=FACTS)
+    with store.session() as s:
+        rows = form_fields(s.get(Notice, o.notice_id).fields)
+    assert [label for label, _ in rows] == [
+        "Your email",
+        "Links to the content",
+        "Your good-faith statement",
+        "Home address",
+        "Favourite colour",
+    ]
+    values = dict(rows)
+    assert (
+        values["Your email"] == "alex@example.org" and "https://formhost.example/p/1" in values["Links to the content"]
+    )
+    assert "good faith belief" in values["Your good-faith statement"]
+    assert "Main Street" not in values["Home address"]  # not for a TAKE IT DOWN request
+    assert values["Favourite colour"].startswith("(not known to unleak")

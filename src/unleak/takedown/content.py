@@ -412,8 +412,53 @@ def verify_rendered(fields: dict, text: str) -> list[Missing]:
     return problems
 
 
+def _form_value(fields: dict, key: str, generic: dict[str, str]) -> str:
+    """The value for one field of a host's own form (hosts.json `forms`): a key of the notice."""
+    c = fields["claimant"]
+    facts = fields.get("facts") or {}
+    basis = get_basis(fields["basis"])
+    if key.startswith("statement:"):
+        return (fields.get("statements") or {}).get(key.split(":", 1)[1], "")
+    simple = {
+        "name": c.get("name", ""),
+        "email": contact_email(c),
+        "country": c.get("country", ""),
+        "notice_contact": c.get("notice_contact", ""),
+        "capacity": capacity_text(c, name_principal=not _ncii(basis.key)),
+        "urls": "\n".join(fields.get("urls") or []),
+        "queries": "\n".join(q.strip() for q in (fields.get("queries") or "").split(";") if q.strip()),
+        "results_urls": fields.get("results_urls") or "",
+        "explanation": fields.get("explanation") or "",
+        "work": fields.get("work") or "",
+        "details": fields.get("details") or "",
+        "signature": (fields.get("signature") or c.get("signature") or ""),
+    }
+    if key in simple:
+        return simple[key]
+    if key in ("sold", "synthetic", "intimate") and key in facts:
+        return "yes" if facts[key] else "no"
+    if key in ("phone", "postal_address"):
+        # Only where the law asks (DMCA), and never in place of a contact for notices.
+        return c.get(key, "") if basis.key in ("dmca", "dmca-512d") and not c.get("notice_contact") else ""
+    return generic.get(key, "")
+
+
 def form_fields(fields: dict) -> list[tuple[str, str]]:
-    """Values ready to paste into a host's web form, in the order such forms usually ask."""
+    """Values ready to paste into a host's web form: in the host's own order and labels where the
+    directory lists its form's fields (`forms` in hosts.json, copied into the notice as `form`),
+    else in the order such forms usually ask."""
+    form = fields.get("form") or {}
+    if form.get("fields"):
+        rows = []
+        for f in form["fields"]:
+            label, key = str(f.get("label", "")), str(f.get("value", ""))
+            value = _form_value(fields, key, {})
+            rows.append((label, value or "(not known to unleak: fill in yourself, or leave empty)"))
+        return rows
+    return _generic_form_fields(fields)
+
+
+def _generic_form_fields(fields: dict) -> list[tuple[str, str]]:
     basis = get_basis(fields["basis"])
     c = fields["claimant"]
     st = fields.get("statements") or {}

@@ -537,6 +537,10 @@ def draft_notices(
                 fields["recipient"] = contact.to_json()
             elif "recipient" not in fields:
                 fields["recipient"] = {"channel": "email", "address": "", "source": "", "confirmed": False}
+            if target.entry is not None:
+                form = target.entry.forms.get(basis_key) or target.entry.forms.get("default")
+                if form:  # the host's own form fields, to fill in its order (with their source)
+                    fields["form"] = form
             if basis_key == BasisId.DSA:
                 from unleak.takedown.languages import notice_language
 
