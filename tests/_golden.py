@@ -139,9 +139,20 @@ def session(work: Path) -> dict[str, dict[str, Any]]:
             assert cli("hosts", "add", "gallery", *gallery)[0] == 0
             record("hosts_list", "hosts", "list", "--json")
             record("hosts_show", "hosts", "show", site.start_url, "--json")
-            drafts = record("notice_draft", "notice", "draft", CASE, "--no-discover", "--json")
+            drafts = record(
+                "notice_draft",
+                "notice",
+                "draft",
+                CASE,
+                "--no-discover",
+                "--set",
+                "intimate=yes",
+                "--set",
+                "sold=no",
+                "--json",
+            )
             nid = next(d["notice_id"] for d in drafts if d["host"] == "gallery")
-            record("notice_confirm", "notice", "confirm", nid, "--json")
+            record("notice_confirm", "notice", "confirm", nid, "--sign", "Alex Doe", "--json")
             record("notice_send", "notice", "send", "--all", "--case", CASE, "--json")
             site.take_down(sorted(site.truth)[0], 410)
             record("verify", "verify", CASE, "--json", "--rate", "0")

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from _site import load_site
-from test_notice_fixtures import set_claimant
+from test_notice_fixtures import FACTS, set_claimant
 from test_notice_verify import add_site_sightings, fast_policy
 
 CASE = "verify"  # the case add_site_sightings fills
@@ -35,8 +35,10 @@ def test_bundle_report_has_the_takedown_table_and_chart(store, site, samples, cl
     sent = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=10)
     set_claimant(store, CASE)
     add_site_sightings(store, site, samples)
-    [o] = draft_notices(store, CASE, search=False, recipients={"127.0.0.1": "https://127.0.0.1/form"}, now=sent)
-    confirm_notice(store, o.notice_id, now=sent)
+    [o] = draft_notices(
+        store, answers=FACTS, case=CASE, search=False, recipients={"127.0.0.1": "https://127.0.0.1/form"}, now=sent
+    )
+    confirm_notice(store, o.notice_id, typed_name="Alex Doe", now=sent)
     send_notice(store, o.notice_id, submitted=True, now=sent)
     m1, m2, _m3 = list(site.truth)
     site.take_down(m1, 410)  # the file and the page showing it: gone after 5 h

@@ -42,7 +42,7 @@ def test_48_hours_across_spring_forward_is_48_elapsed_hours():
 
 def test_48_hours_across_autumn_fall_back_in_london():
     sent = datetime(2026, 10, 24, 9, 0, tzinfo=LONDON)  # BST; clocks go back on 25 October 2026
-    d = compute_deadline(get_basis("uk-osa"), sent, zone=LONDON, settings={})
+    d = compute_deadline(get_basis("uk-osa"), sent, zone=LONDON, settings={"uk_osa": {"commencement": "2026-06-01"}})
     assert d.kind == "statutory"
     assert d.at == datetime(2026, 10, 26, 8, 0, tzinfo=UTC)
     assert format_local(d.at, LONDON) == "2026-10-26 08:00 GMT (UTC+00:00)"
@@ -134,7 +134,7 @@ def test_user_zone_from_environment(monkeypatch):
 def test_status_lists_overdue_first_with_fixed_clock(store):
     """Three notices sent at different times under different bases: at a fixed 'now' the overdue
     ones come first (most overdue first), then the rest by deadline, then drafts."""
-    from test_notice_fixtures import add_sightings, set_claimant
+    from test_notice_fixtures import FACTS, add_sightings, set_claimant
     from unleak.takedown.drafting import confirm_notice, draft_notices
     from unleak.takedown.notices import notice_status
     from unleak.takedown.sending import send_notice
@@ -161,10 +161,12 @@ def test_status_lists_overdue_first_with_fixed_clock(store):
     for host, (basis, sent) in plan.items():
         [o] = [
             o
-            for o in draft_notices(store, "dl", bases=[basis], search=False, recipients=to, now=sent)
+            for o in draft_notices(
+                store, answers=FACTS, case="dl", bases=[basis], search=False, recipients=to, now=sent
+            )
             if o.host == host
         ]
-        confirm_notice(store, o.notice_id, now=sent)
+        confirm_notice(store, o.notice_id, typed_name="Alex Doe", now=sent)
         out = send_notice(store, o.notice_id, submitted=True, now=sent)
         ids[host] = o.notice_id
         assert out.deadline_at is not None
@@ -175,3 +177,13 @@ def test_status_lists_overdue_first_with_fixed_clock(store):
     assert [r.overdue for r in sent_rows] == [True, True, False]
     assert rows[-1].status == "draft" and not rows[-1].overdue
     assert {r.deadline_kind for r in sent_rows} == {"statutory", "policy"}
+
+
+def test_uk_osa_48_hours_are_statutory_only_from_the_configured_commencement():
+    sent = datetime(2026, 10, 24, 9, 0, tzinfo=UTC)
+    unset = compute_deadline(get_basis("uk-osa"), sent, settings={})
+    assert unset.kind == "policy" and "no commencement date" in unset.note
+    before = compute_deadline(get_basis("uk-osa"), sent, settings={"uk_osa": {"commencement": "2027-01-01"}})
+    assert before.kind == "policy" and "2027-01-01" in before.note
+    after = compute_deadline(get_basis("uk-osa"), sent, settings={"uk_osa": {"commencement": "2026-06-01"}})
+    assert after.kind == "statutory" and after.at == sent + timedelta(hours=48)

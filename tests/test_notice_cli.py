@@ -64,6 +64,10 @@ def test_scripted_flow_draft_confirm_send_status_reply_report(cli, env, tmp_path
         "forum.example=abuse@forum.example",
         "--to",
         "img.example=https://img.example/report",
+        "--set",
+        "intimate=yes",
+        "--set",
+        "sold=no",
         "--no-discover",
         "--json",
     )
@@ -83,7 +87,14 @@ def test_scripted_flow_draft_confirm_send_status_reply_report(cli, env, tmp_path
     code, out, _ = cli("notice", "send", str(forum), "--json")
     assert code == 1 and "has not been confirmed" in _lines(out)[0]["error"] and sink.messages == []
 
-    code, out, _ = cli("notice", "confirm", str(forum))
+    # Confirming shows the full text and takes the name as it appears in the signature.
+    from unleak.errors import UnleakError
+
+    with pytest.raises(UnleakError, match="type your name as it appears in the signature"):
+        cli("notice", "confirm", str(forum))  # no terminal to type in, no --sign: not confirmed
+    with pytest.raises(UnleakError, match="does not match the signature"):
+        cli("notice", "confirm", str(forum), "--sign", "Alex")
+    code, out, _ = cli("notice", "confirm", str(forum), "--sign", "alex  doe")
     assert code == 0 and "https://forum.example/m/1.jpg" in out and "not consensual" in out
     code, out, _ = cli("notice", "send", "--all", "--case", "c1", "--json")
     assert code == 0
@@ -97,7 +108,7 @@ def test_scripted_flow_draft_confirm_send_status_reply_report(cli, env, tmp_path
     form_id = by_host["img.example"]["notice_id"]
     code, out, _ = cli("notice", "show", str(form_id), "--form")
     assert code == 0 and "Open the form: https://img.example/report" in out and "== Full name ==" in out
-    assert cli("notice", "confirm", str(form_id), "--quiet")[0] == 0
+    assert cli("notice", "confirm", str(form_id), "--quiet", "--sign", "Alex Doe")[0] == 0
     code, out, _ = cli("notice", "send", str(form_id), "--json")
     assert code == 1 and "web form" in _lines(out)[0]["error"]
     assert cli("notice", "send", str(form_id), "--submitted")[0] == 0
@@ -132,7 +143,18 @@ def test_draft_with_yes_confirms_after_showing(cli, env):
     cli("claimant", "set", "--case", "c2", "--name", "Alex Doe", "--email", "alex@example.org", "--role", "depicted")
     add_sightings(store, "c2", PAGES[:1])
     code, out, _ = cli(
-        "notice", "draft", "c2", "--no-search", "--no-discover", "--to", "forum.example=abuse@forum.example", "--yes"
+        "notice",
+        "draft",
+        "c2",
+        "--no-search",
+        "--no-discover",
+        "--to",
+        "forum.example=abuse@forum.example",
+        "--set",
+        "intimate=yes",
+        "--yes",
+        "--sign",
+        "Alex Doe",
     )
     assert code == 0 and "--- notice #" in out and "Subject: [TAKE IT DOWN Act]" in out
     code, out, _ = cli("notice", "status", "c2", "--json")
@@ -157,11 +179,25 @@ def test_incomplete_notice_asks_and_is_not_confirmed_even_with_yes(cli, env):
     add_sightings(store, "c3", PAGES[:1])
     _code, out, _err = cli("notice", "draft", "c3", "--basis", "dsa", "--no-search", "--no-discover", "--yes", "--json")
     [d] = _lines(out)
-    assert {m["element"] for m in d["missing"]} == {"recipient"} and not d["confirmed"]
+    # The tool states no fact of its own: who owns the work and whether it was published are asked.
+    assert {m["element"] for m in d["missing"]} == {"recipient", "explanation"} and not d["confirmed"]
     nid = d["notice_id"]
-    _code, out, _ = cli("notice", "edit", str(nid), "--set", "recipient=abuse@forum.example", "--json")
+    _code, out, _ = cli(
+        "notice",
+        "edit",
+        str(nid),
+        "--set",
+        "recipient=abuse@forum.example",
+        "--set",
+        "owner=Alex Doe",
+        "--set",
+        "published=no",
+        "--json",
+    )
     assert _lines(out)[0]["missing"] == []
-    assert cli("notice", "confirm", str(nid), "-q")[0] == 0
+    _code, out, _ = cli("notice", "show", str(nid))
+    assert "'private-01': copyright owned by Alex Doe; not published before." in " ".join(out.split())
+    assert cli("notice", "confirm", str(nid), "-q", "--sign", "Alex Doe")[0] == 0
 
 
 def test_dmca_refused_for_the_depicted_person_with_a_steer(cli, env):
@@ -242,19 +278,21 @@ def test_interactive_review_asks_for_the_missing_and_for_confirmation(env, monke
     result = runner.invoke(
         app,
         ["notice", "draft", "--case", "c5", "--no-search", "--no-discover"],
-        input="abuse@forum.example\nn\n",
+        input="abuse@forum.example\nyes\nI never agreed to its publication.\n\n",
         catch_exceptions=False,
     )
     assert result.exit_code == 0
-    assert "Where should notice" in result.stdout and "Confirm notice" in result.stdout
+    assert "Where should notice" in result.stdout and "Is the content intimate" in result.stdout
+    assert "type your name as it appears in its signature" in result.stdout
     assert "abuse@forum.example" in result.stdout and "Subject: [TAKE IT DOWN Act]" in result.stdout
+    assert "Any relevant information" in result.stdout and "I never agreed to its publication." in result.stdout
     status = runner.invoke(app, ["notice", "status", "c5", "--json"], catch_exceptions=False).stdout
     [row] = _lines(status)
     assert row["status"] == "draft" and sink.messages == []
-    # Answering yes confirms exactly the text shown.
+    # Typing the name as in the signature confirms exactly the text shown.
     add_sightings(store, "c5", [("https://forum.example/t/7", "https://forum.example/m/7.jpg")], label="private-02")
     result = runner.invoke(
-        app, ["notice", "draft", "c5", "--no-search", "--no-discover"], input="y\n", catch_exceptions=False
+        app, ["notice", "draft", "c5", "--no-search", "--no-discover"], input="Alex Doe\n", catch_exceptions=False
     )
     assert result.exit_code == 0
     rows = _lines(runner.invoke(app, ["notice", "status", "c5", "--json"], catch_exceptions=False).stdout)

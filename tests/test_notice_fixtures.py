@@ -190,3 +190,8 @@ def use_smtp_sink(store, monkeypatch):
         monkeypatch.setenv(k, v)
     yield store, sink
     sink.controller.stop()
+
+
+# What the person states when drafting (the tool never assumes it): the content is intimate, and
+# for copyright notices who owns each work and whether it was published.
+FACTS = {"intimate": "yes", "owner": "Alex Doe", "published": "no", "sold": "no"}

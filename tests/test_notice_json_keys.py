@@ -11,7 +11,17 @@ import pytest
 
 from test_notice_fixtures import add_sightings
 
-CLAIMANT = ["name", "email", "postal_address", "phone", "roles", "on_behalf_of", "signature"]
+CLAIMANT = [
+    "name",
+    "email",
+    "postal_address",
+    "phone",
+    "roles",
+    "on_behalf_of",
+    "signature",
+    "notice_contact",
+    "country",
+]
 DRAFT = [
     "notice_id",
     "host",
@@ -25,6 +35,7 @@ DRAFT = [
     "review_note",
     "confirmed",
     "content_sha256",
+    "found_contacts",
 ]
 MISSING = ["element", "label", "citation", "problem"]
 NOTICE = [
@@ -55,6 +66,11 @@ NOTICE = [
     "closed_at",
     "items",
     "events",
+    "recipient_source",
+    "recipient_party",
+    "found_contacts",
+    "counter_notice",
+    "basis_reason",
 ]
 ITEM = ["id", "url", "state", "removed_at", "removal_reason", "sighting_id"]
 EVENT = ["at", "kind", "detail"]
@@ -112,7 +128,7 @@ def test_json_records_keep_their_keys(cli, sqlite_env):
     assert list(_records(cli("claimant", "show", "--case", "k", "--json"))[0]) == CLAIMANT
     add_sightings(sqlite_env, "k", [("https://forum.example/t/1", "https://forum.example/m/1.jpg")])
 
-    drafts = _records(cli("notice", "draft", "k", "--no-search", "--no-discover", "--json"))
+    drafts = _records(cli("notice", "draft", "k", "--no-search", "--no-discover", "--set", "intimate=yes", "--json"))
     [d] = drafts
     assert list(d) == DRAFT
     assert d["basis"] == "take-it-down" and d["channel"] == "email" and d["updated"] is False
@@ -127,7 +143,7 @@ def test_json_records_keep_their_keys(cli, sqlite_env):
     assert all(list(ev) == EVENT for ev in shown["events"]) and shown["events"][0]["kind"] == "drafted"
     assert shown["created_at"][10] == " "  # times as str(datetime), as before
 
-    [conf] = _records(cli("notice", "confirm", str(nid), "--quiet", "--json"))
+    [conf] = _records(cli("notice", "confirm", str(nid), "--quiet", "--sign", "Alex Doe", "--json"))
     assert conf == {"notice_id": nid, "status": "confirmed", "content_sha256": shown["content_sha256"]}
     [sent] = _records(cli("notice", "send", str(nid), "--submitted", "--json"))
     assert list(sent) == SENT and sent["channel"] == "webform" and sent["sent_at"][10] == "T"

@@ -39,7 +39,17 @@ def drafts(store, cli, monkeypatch) -> dict[str, dict]:
     )
     add_sightings(store, "s1", PAGES)
     code, out, err = cli(
-        "notice", "draft", "s1", "--to", "forum.example=abuse@forum.example", "--no-discover", "--json"
+        "notice",
+        "draft",
+        "s1",
+        "--to",
+        "forum.example=abuse@forum.example",
+        "--set",
+        "intimate=yes",
+        "--set",
+        "sold=no",
+        "--no-discover",
+        "--json",
     )
     assert code == 0, err
     return {d["host"]: d for d in _lines(out)}
@@ -47,7 +57,7 @@ def drafts(store, cli, monkeypatch) -> dict[str, dict]:
 
 def test_delisting_review_says_to_check_the_engine_shows_the_url(cli, drafts):
     assert set(drafts) == {"forum.example", "google-search", "bing"}
-    assert drafts["forum.example"]["review_note"] == ""  # a host's own copy needs no such check
+    assert "search" not in drafts["forum.example"]["review_note"]  # a host's own copy needs no such check
     google = drafts["google-search"]
     assert "send this request only if it shows them" in google["review_note"]
     assert "Google Search" in google["review_note"]
@@ -60,7 +70,7 @@ def test_delisting_review_says_to_check_the_engine_shows_the_url(cli, drafts):
     assert "has not checked" not in shown["body"] and shown["review_note"] == google["review_note"]
 
     # Confirming without the text shown still says what to check.
-    code, _out, err = cli("notice", "confirm", str(drafts["bing"]["notice_id"]), "-q")
+    code, _out, err = cli("notice", "confirm", str(drafts["bing"]["notice_id"]), "-q", "--sign", "Alex Doe")
     assert code == 0 and "Microsoft Bing" in err and "only if it shows them" in err
 
 
@@ -71,7 +81,7 @@ def test_interactive_confirmation_of_a_delisting_request_asks_about_the_engine(d
     monkeypatch.setattr(notices_cli, "_interactive", lambda as_json=False: not as_json)
     add_sightings(store, "s1", [("https://forum.example/t/2", "https://forum.example/m/2.jpg")], label="private-02")
     result = CliRunner().invoke(
-        app, ["notice", "draft", "s1", "--no-discover"], input="n\nn\nn\n", catch_exceptions=False
+        app, ["notice", "draft", "s1", "--no-discover"], input="\n\n\n\n", catch_exceptions=False
     )
     assert result.exit_code == 0
     assert "stated in your name, and that Google Search shows these URLs" in result.stdout

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from _site import load_site
-from test_notice_fixtures import set_claimant
+from test_notice_fixtures import FACTS, set_claimant
 
 CASE = "verify"
 SENT = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -85,10 +85,10 @@ def send_all(store, case=CASE, recipient="https://127.0.0.1/report-form") -> lis
     from unleak.takedown.drafting import confirm_notice, draft_notices
     from unleak.takedown.sending import send_notice
 
-    outs = draft_notices(store, case, search=False, recipients={"127.0.0.1": recipient}, now=SENT)
+    outs = draft_notices(store, answers=FACTS, case=case, search=False, recipients={"127.0.0.1": recipient}, now=SENT)
     for o in outs:
         assert o.missing == [], o.missing
-        confirm_notice(store, o.notice_id, now=SENT)
+        confirm_notice(store, o.notice_id, typed_name="Alex Doe", now=SENT)
         send_notice(store, o.notice_id, submitted=True, now=SENT)
     return [o.notice_id for o in outs]
 

@@ -45,6 +45,7 @@ PUBLIC = [
     "build_index",
     "compute_signals",
     "confirm_notice",
+    "confirm_notices",
     "create_case",
     "draft_notices",
     "export_bundle",

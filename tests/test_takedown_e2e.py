@@ -82,7 +82,9 @@ def test_notices_sent_removals_verified_reupload_reopens(env, cli, samples, tmp_
         )
 
         # Draft: one notice to the host for every sighting, delisting requests to search engines.
-        code, out, err = cli("notice", "draft", CASE, "--no-discover", "--json")
+        code, out, err = cli(
+            "notice", "draft", CASE, "--no-discover", "--set", "intimate=yes", "--set", "sold=no", "--json"
+        )
         assert code == 0, err
         drafts = {d["host"]: d for d in _lines(out)}
         assert set(drafts) == {"gallery", "google-search", "bing"}
@@ -94,7 +96,7 @@ def test_notices_sent_removals_verified_reupload_reopens(env, cli, samples, tmp_
         # Review, confirm, send. Only the confirmed email notice leaves.
         code, out, _ = cli("notice", "show", str(nid))
         assert code == 0 and all(u in out for u in site.truth)
-        assert cli("notice", "confirm", str(nid), "--quiet")[0] == 0
+        assert cli("notice", "confirm", str(nid), "--quiet", "--sign", "Alex Doe")[0] == 0
         code, out, err = cli("notice", "send", "--all", "--case", CASE, "--json")
         assert code == 0, err
         [sent] = _lines(out)
@@ -142,7 +144,7 @@ def test_notices_sent_removals_verified_reupload_reopens(env, cli, samples, tmp_
         assert f"notice #{nid}" in fshown["body"] and new_media in fshown["body"] and removed[0] in fshown["body"]
 
         # The follow-up goes out like any notice: confirmed first, then threaded to the first message.
-        assert cli("notice", "confirm", str(follow), "-q")[0] == 0
+        assert cli("notice", "confirm", str(follow), "-q", "--sign", "Alex Doe")[0] == 0
         assert cli("notice", "send", str(follow))[0] == 0
         assert len(sink.messages) == 2
         second = email.message_from_bytes(sink.messages[1].data, policy=policy.default)

@@ -69,6 +69,7 @@ _EXPORTS: dict[str, str] = {
     "set_claimant": "unleak.takedown",
     "draft_notices": "unleak.takedown",
     "confirm_notice": "unleak.takedown",
+    "confirm_notices": "unleak.takedown",
     "send_notice": "unleak.takedown",
     "record_reply": "unleak.takedown",
     "notice_status": "unleak.takedown",
@@ -124,6 +125,7 @@ __all__ = [
     "build_index",
     "compute_signals",
     "confirm_notice",
+    "confirm_notices",
     "create_case",
     "draft_notices",
     "export_bundle",
@@ -190,6 +192,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from unleak.store import Store, open_store
     from unleak.takedown import (
         confirm_notice,
+        confirm_notices,
         draft_notices,
         notice_status,
         record_reply,

@@ -31,6 +31,7 @@ class CaseSummary:
     captures: int = 0
     log_records: int = 0
     last_scan_at: datetime | None = None
+    minor: bool = False  # a minor's case: see set_case_minor
 
     def to_json(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -52,18 +53,22 @@ class CaseDetail(CaseSummary):
         return super().to_json()
 
 
-def create_case(store: Store, name: str, description: str = "") -> CaseSummary:
-    """A new case; an error if the name is taken. Its log starts with a `case_created` record."""
+def create_case(store: Store, name: str, description: str = "", *, minor: bool = False) -> CaseSummary:
+    """A new case; an error if the name is taken. Its log starts with a `case_created` record.
+    `minor` marks a minor's case (see set_case_minor)."""
     name = check_name(name, "case name", max_length=200)
     taken = UnleakError(f"a case named {name!r} already exists", hint="see `unleak case show NAME`")
     try:
         with store.session() as s:
             if s.scalar(select(Case.id).where(Case.name == name)) is not None:
                 raise taken
-            case = Case(name=name, description=description)
+            case = Case(name=name, description=description, minor=minor)
             s.add(case)
             s.flush()
-            append_record(s, case.id, "case_created", {"name": name, "description": description})
+            record: dict[str, Any] = {"name": name, "description": description}
+            if minor:
+                record["minor"] = True
+            append_record(s, case.id, "case_created", record)
             return _summary(s, case)
     except IntegrityError:  # made by another process between the check and the insert
         raise taken from None
@@ -85,6 +90,7 @@ def _summary(s, case: Case, cls=CaseSummary):
         captures=count(Capture),
         log_records=count(LogRecord),
         last_scan_at=s.scalar(select(func.max(Source.last_scan_at)).where(Source.case_id == case.id)),
+        minor=bool(case.minor),
     )
 
 
@@ -107,6 +113,25 @@ def case_hosts(store: Store, name: str | None) -> dict[str, int]:
                 .order_by(func.count().desc())
             )
         }
+
+
+def set_case_minor(store: Store, name: str | None, minor: bool = True) -> CaseSummary:
+    """Mark (or unmark) a case as a minor's. A minor's case goes to NCMEC's Take It Down and the IWF
+    first, never drafts a DMCA notice, and its captures keep no media bytes (hashes, URLs and page
+    text only). Captures taken before the mark keep what they hold. Logged."""
+    with store.session() as s:
+        case = store.case(s, name)
+        if bool(case.minor) != minor:
+            case.minor = minor
+            append_record(s, case.id, "case.minor", {"minor": minor})
+        s.flush()
+        return _summary(s, case)
+
+
+def is_minor_case(store: Store, name: str | None) -> bool:
+    """Whether the case is marked as a minor's (`Case.minor`)."""
+    with store.session() as s:
+        return bool(store.case(s, name).minor)
 
 
 def list_cases(store: Store) -> list[CaseSummary]:

@@ -329,7 +329,7 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
         detail = show_case(store, case) if full else case_summary(store, case)
         with store.session() as s:
             row = s.get(Case, detail.id)
-            minor = bool(getattr(row, "minor", False))  # the notices work adds the flag
+            minor = bool(row.minor) if row is not None else False
         hidden = get_case_setting(store, case, "hide_thumbnails") == "1"
         return {"case": detail, "case_name": case, "minor": minor, "thumbs_hidden": hidden or minor}
 
@@ -817,12 +817,16 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
         form = await form_of(request, sess)
         open_case(sess, case)
         notice_of_case(case, notice_id)
-        from unleak.takedown.drafting import update_notice
+        from unleak.takedown.drafting import is_fact_key, update_notice
 
         answers = {
             k: str(v)
             for k, v in form.items()
-            if k in ("work", "explanation", "details", "locate_info", "reference", "recipient") and str(v).strip()
+            if (
+                k in ("work", "explanation", "details", "locate_info", "reference", "recipient", "queries")
+                or is_fact_key(k)
+            )
+            and str(v).strip()
         }
         with acting(sess):
             missing = update_notice(store, notice_id, answers)
@@ -835,12 +839,10 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
         form = await form_of(request, sess)
         open_case(sess, case)
         notice_of_case(case, notice_id)
-        from unleak.takedown.typed_confirm import confirm_notice_typed
+        from unleak.takedown.confirming import confirm_notices
 
         with acting(sess):
-            confirm_notice_typed(
-                store, notice_id, str(form.get("typed_name", "")), expected_sha256=str(form.get("sha256", ""))
-            )
+            confirm_notices(store, {notice_id: str(form.get("sha256", ""))}, typed_name=str(form.get("typed_name", "")))
         return back(case_url(case, f"/notices/{notice_id}"), sess, "Confirmed. You can send it now.")
 
     @app.post("/c/{case}/notices/{notice_id}/send")

@@ -38,13 +38,23 @@ case_app = typer.Typer(help="Cases: everything about one person or incident.", n
 def case_new(
     name: str = typer.Argument(..., help="A name for the case."),
     description: str = typer.Option("", "--description", "-d", help="A note for yourself."),
+    minor: bool = typer.Option(
+        False,
+        "--minor",
+        help="A minor's case: NCMEC's Take It Down and the IWF first, never a DMCA notice, and captures "
+        "keep no media bytes (hashes, URLs and page text only).",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Open a new case. Its evidence log starts now."""
     from unleak.cases import create_case
     from unleak.evidence.signing import case_fingerprint
 
-    c = create_case(_store(), name, description)
+    c = create_case(_store(), name, description, minor=minor)
+    if minor and not as_json:
+        from unleak.takedown.minors import MINOR_FIRST
+
+        output.warn(MINOR_FIRST)
     fp = case_fingerprint(c.id)
     if as_json:
         output.emit_json({**c.to_json(), "key_fingerprint": fp})
@@ -64,6 +74,32 @@ def _print_key(fp: str) -> None:
         "and not rewritten by anyone who held it since.",
         highlight=False,
     )
+
+
+@case_app.command("edit")
+def case_edit(
+    name: str | None = typer.Argument(None, help="Case name (default: the default case)."),
+    minor: bool | None = typer.Option(
+        None, "--minor/--not-minor", help="Mark the case as a minor's (or not); see `case new --minor`."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Change a case's settings."""
+    from unleak.cases import set_case_minor
+
+    if minor is None:
+        from unleak.errors import UnleakError
+
+        raise UnleakError("nothing to change", hint="give --minor or --not-minor")
+    c = set_case_minor(_store(), name, minor)
+    if as_json:
+        output.emit_json(c.to_json())
+        return
+    output.console.print(f"Case {c.name} is {'now' if c.minor else 'no longer'} marked as a minor's case.")
+    if c.minor:
+        from unleak.takedown.minors import MINOR_FIRST
+
+        output.warn(MINOR_FIRST)
 
 
 @case_app.command("list")

@@ -56,7 +56,11 @@ def run_takedown_demo(store, case: str, site, *, console=None, take_down: int = 
         confirmed=True,
         origin="user",
     )
-    outcomes = [o for o in draft_notices(store, case, search=False, directory=directory) if o.host == "demo-site"]
+    outcomes = [
+        o
+        for o in draft_notices(store, case, search=False, directory=directory, answers={"intimate": "yes"})
+        if o.host == "demo-site"
+    ]
     if not outcomes:
         console.print("No sightings to take down.")
         return {"notices": []}
@@ -64,7 +68,8 @@ def run_takedown_demo(store, case: str, site, *, console=None, take_down: int = 
     text = get_notice(store, notice.notice_id)
     console.rule(f"Take-down notice #{notice.notice_id} ({notice.basis}) to {notice.host_name}")
     console.print(text.body, markup=False, highlight=False, soft_wrap=True)
-    confirm_notice(store, notice.notice_id, expected_sha256=text.content_sha256)
+    # The demo stands in for the person: it states the content is intimate and signs as the demo claimant.
+    confirm_notice(store, notice.notice_id, typed_name=DEMO_CLAIMANT["name"], expected_sha256=text.content_sha256)
     sent = send_notice(store, notice.notice_id, submitted=True)
     console.print(
         f"Confirmed and recorded as submitted through {form}; deadline {format_local(sent.deadline_at)} "

@@ -9,6 +9,7 @@ Local files are captured as resource records.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import uuid
@@ -27,7 +28,7 @@ from unleak import __version__
 from unleak.evidence import crypto
 from unleak.evidence.log import append_record, iso_utc, sha256_hex
 from unleak.net.fetch import FetchResult
-from unleak.store.models import Capture, Sighting
+from unleak.store.models import Capture, Case, Sighting
 
 
 @dataclass
@@ -38,6 +39,17 @@ class LocalFile:
     body: bytes
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     content_type: str = "application/octet-stream"
+
+
+MINOR_NOTE = "a minor's case: media bytes and screenshots are not kept; hashes, URLs and page text only"
+
+
+def withhold_body(r: FetchResult | LocalFile) -> Any:
+    """The same exchange without its body (hashes are taken before): for a minor's case."""
+    if isinstance(r, LocalFile):
+        return dataclasses.replace(r, body=b"")
+    headers = [(k, v) for k, v in r.headers if k.lower() not in ("content-length", "content-encoding")]
+    return dataclasses.replace(r, raw=b"", body=b"", headers=headers)
 
 
 def _warc_date(when: datetime) -> str:
@@ -147,11 +159,21 @@ def capture_sighting(
     notes: list[str] | None = None,
     screenshot: bytes | None = None,
 ) -> Capture:
-    """Write the sighting's WARC (encrypted at rest), record it, and log it."""
+    """Write the sighting's WARC (encrypted at rest), record it, and log it.
+
+    In a minor's case (`Case.minor`) no media bytes are kept: the WARC holds the hashes, the URLs,
+    the headers and the page's text only, never the image or video, and no screenshot."""
     now = datetime.now(UTC)
     name = f"{now.strftime('%Y%m%dT%H%M%S')}-s{sighting.id}-{uuid.uuid4().hex[:8]}.warc.gz"
     media_sha = sha256_hex(media.body)
     page_sha = sha256_hex(page.raw) if page is not None else None
+    case = session.get(Case, sighting.case_id)
+    if case is not None and case.minor:
+        media = withhold_body(media)
+        if page is not None and page.sniffed != "html" and not page.content_type.startswith("text/"):
+            page = withhold_body(page)
+        screenshot = None
+        notes = [*(notes or []), MINOR_NOTE]
     ip = getattr(media, "ip", None)
     metadata = {
         "sighting_id": sighting.id,

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -59,6 +60,9 @@ class Case(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A minor's case: notices go to NCMEC's Take It Down and the IWF first, never under the DMCA,
+    # and captures keep no media bytes (hashes, URLs and page text only).
+    minor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     items: Mapped[list[BankItem]] = relationship(back_populates="case", cascade="all, delete-orphan")
 
@@ -272,6 +276,10 @@ class Claimant(Base):
     signature: Mapped[str] = mapped_column(String(300), default="")  # typed electronic signature
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # A separate contact for notices (an agent, a lawyer, a helpline, a fresh email address):
+    # notices carry it instead of the claimant's own address where the law allows.
+    notice_contact: Mapped[str] = mapped_column(Text, default="", server_default="")
+    country: Mapped[str] = mapped_column(String(60), default="", server_default="")  # for delisting forms
 
 
 class Notice(Base):

@@ -9,6 +9,7 @@ notice confirms every statement in it, and false statements carry legal risk.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -116,6 +117,9 @@ class DeadlineRule:
     note: str = ""
     statutory_from: str | None = None
     config_key: str | None = None  # key in [response_times] of takedown.toml (policy rules only)
+    # A table of takedown.toml whose `commencement` (ISO date) starts the statutory duty; unset,
+    # the rule counts as an expectation (the duty's start is not known).
+    commencement_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,7 +167,13 @@ class LegalBasis:
 
     def default_statements(self, fields: dict) -> dict[str, str]:
         ctx = _statement_context(fields)
-        return {k: v.format(**ctx) for k, v in self.statements.items()}
+        out = {k: v.format(**ctx) for k, v in self.statements.items()}
+        lang = fields.get("lang") or "en"
+        if self.key == BasisId.DSA and lang != "en":
+            from unleak.takedown.languages import DSA_TEXTS
+
+            out["bona_fide"] = DSA_TEXTS[lang]["statement"]
+        return out
 
 
 # --- element tests ---------------------------------------------------------------------------
@@ -184,6 +194,20 @@ def _get(fields: dict, path: str):
     return value
 
 
+def signature_name(signature: str) -> str:
+    """The name a typed signature holds: "/Alex Doe/" -> "Alex Doe" (slashes and spacing dropped)."""
+    return " ".join(unicodedata.normalize("NFKC", signature).strip().strip("/").split())
+
+
+def _fold(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def signature_names_signer(signature: str, name: str) -> bool:
+    """Whether a typed signature names the signer (case and spacing aside)."""
+    return bool(_fold(name)) and _fold(name) in _fold(signature_name(signature))
+
+
 def _signature(fields: dict) -> str | None:
     c = fields["claimant"]
     sig = (fields.get("signature") or c.get("signature") or "").strip()
@@ -191,6 +215,11 @@ def _signature(fields: dict) -> str | None:
         return "not given"
     if not c.get("name", "").strip():
         return "the signer's name is not given"
+    if not signature_names_signer(sig, c["name"]):
+        return (
+            f"the signature {sig!r} does not name the signer {c['name']!r}; "
+            "set one that does with `unleak claimant set --signature`"
+        )
     return None
 
 
@@ -216,34 +245,57 @@ def _statement(key: str, *phrases: str) -> Callable[[dict], str | None]:
     return check
 
 
+_EMAIL_IN = re.compile(r"[^@\s<>,;()]+@[^@\s<>,;()]+\.[^@\s<>,;()]+")
+
+
+def contact_email(claimant: dict) -> str:
+    """The address a notice gives for replies: the contact for notices when it holds an email
+    address (an agent, a lawyer, a helpline, a fresh address), else the claimant's own."""
+    m = _EMAIL_IN.search(claimant.get("notice_contact") or "")
+    return m.group(0) if m else (claimant.get("email") or "").strip()
+
+
+def _statement_in_language(key: str) -> Callable[[dict], str | None]:
+    """Like _statement, with the phrases of the notice's language (languages.DSA_TEXTS)."""
+
+    def check(fields: dict) -> str | None:
+        from unleak.takedown.languages import dsa_phrases
+
+        return _statement(key, *dsa_phrases(fields.get("lang") or "en"))(fields)
+
+    return check
+
+
 def _email(fields: dict) -> str | None:
-    e = fields["claimant"].get("email", "").strip()
+    e = contact_email(fields["claimant"])
     if not e:
         return "no email address"
     return None if _EMAIL.match(e) else f"{e!r} is not an email address"
 
 
 def _contact_any(fields: dict) -> str | None:
-    """At least one way to reach the sender; an email address, if given, must be one."""
+    """Information sufficient to contact the sender: an email address (theirs, or the contact for
+    notices). A home address or phone number is never needed here, so never used."""
     c = fields["claimant"]
-    if c.get("email", "").strip():
+    if contact_email(c):
         return _email(fields)
-    if c.get("phone", "").strip() or c.get("postal_address", "").strip():
+    if (c.get("notice_contact") or "").strip():
         return None
-    return "no email address, phone number or postal address"
+    return "no email address (or contact for notices: `unleak claimant set --notice-contact`)"
 
 
 def _contact_dmca(fields: dict) -> str | None:
     """§512(c)(3)(A)(iv): such as an address, telephone number, and, if available, an email address.
 
-    unleak asks for the email address (notices go by email) and a postal address or phone number.
+    unleak asks for the email address (notices go by email) and a postal address, telephone
+    number or a contact for notices (an agent's or lawyer's address) besides.
     """
     c = fields["claimant"]
     problem = _email(fields)
     if problem:
         return problem
-    if not (c.get("postal_address", "").strip() or c.get("phone", "").strip()):
-        return "a postal address or telephone number is needed as well as the email address"
+    if not (c.get("postal_address", "").strip() or c.get("phone", "").strip() or c.get("notice_contact", "").strip()):
+        return "a postal address, telephone number or contact for notices is needed as well as the email address"
     return None
 
 
@@ -284,14 +336,58 @@ def _explanation(min_chars: int) -> Callable[[dict], str | None]:
     return check
 
 
+def _stated(key: str, label: str) -> Callable[[dict], str | None]:
+    """A fact only the person can state (that the content is intimate): asked, never assumed."""
+
+    def check(fields: dict) -> str | None:
+        value = (fields.get("facts") or {}).get(key)
+        if value is True:
+            return None
+        if value is False:
+            return f"you stated that the content is not {label}: this basis does not apply; choose another"
+        return f"not stated: say whether the content is {label} (`--set {key}=yes`)"
+
+    return check
+
+
+def _search_location(fields: dict) -> str | None:
+    """Where the references appear: the search queries that show them, or the results pages."""
+    if (fields.get("queries") or "").strip() or (fields.get("results_urls") or "").strip():
+        return None
+    return "name the search queries (--set queries='...; ...') or the results pages (--set results_urls=...)"
+
+
+def _not_sold(fields: dict) -> str | None:
+    value = (fields.get("facts") or {}).get("sold")
+    if value is False:
+        return None
+    if value is True:
+        return (
+            "you stated the content was sold or paid for: search engines' NCII forms exclude it; "
+            "a copyright owner can use --basis dmca-512d"
+        )
+    return "not stated: say whether the content was ever sold or paid for (`--set sold=no`)"
+
+
 def _statement_context(fields: dict) -> dict[str, str]:
     c = fields.get("claimant") or {}
     roles = set(c.get("roles") or [])
-    subject = c.get("name", "") if DEPICTED in roles or OWNER in roles else (c.get("on_behalf_of") or c.get("name", ""))
+    if DEPICTED in roles or OWNER in roles:
+        subject = c.get("name", "")
+    elif REPRESENTATIVE in roles:
+        subject = "the person I represent"  # not their legal name: a notice can be forwarded to the uploader
+    else:
+        subject = c.get("on_behalf_of") or c.get("name", "")
+    believer = (
+        "I have"
+        if DEPICTED in roles or not roles & {REPRESENTATIVE}
+        else "The identifiable individual depicted, on whose behalf I act, has"
+    )
     return {
         "name": c.get("name", ""),
         "subject": subject or "the person depicted",
         "on_behalf_of": c.get("on_behalf_of", ""),
+        "believer": believer,
     }
 
 
@@ -407,6 +503,13 @@ DMCA_SEARCH = LegalBasis(
             "17 U.S.C. §512(d)(3)",
             _urls,
         ),
+        Element(
+            "search_location",
+            "where the references or links appear: the search queries or results pages that show them",
+            "17 U.S.C. §512(d)(3)",
+            _search_location,
+            ask="queries",
+        ),
     )
     + _DMCA_ELEMENTS_COMMON_TAIL,
     deadline=DeadlineRule(
@@ -444,8 +547,16 @@ TAKE_IT_DOWN = LegalBasis(
             _urls,
         ),
         Element(
+            "intimate",
+            "the person states that the content is an intimate visual depiction (asked, never assumed)",
+            "Pub. L. 119-12, §3(a)(1)(A), §4",
+            _stated("intimate", "intimate (nudity or sexual conduct)"),
+            ask="intimate",
+        ),
+        Element(
             "good_faith",
-            "brief statement of good-faith belief that the depiction is not consensual",
+            "brief statement that the identifiable individual has a good faith belief that the depiction "
+            "is not consensual, with any relevant information",
             "Pub. L. 119-12, §3(a)(1)(B)(iii)",
             _statement("good_faith", "good faith belief", "not consensual"),
         ),
@@ -461,9 +572,6 @@ TAKE_IT_DOWN = LegalBasis(
             "Pub. L. 119-12, §3(a)(1)(A)(ii)",
             _authority(NCII_ROLES),
         ),
-        Element(
-            "on_behalf_of", "the individual a representative acts for", "Pub. L. 119-12, §3(a)(1)(B)(i)", _on_behalf
-        ),
     ),
     deadline=DeadlineRule(
         "statutory",
@@ -474,9 +582,11 @@ TAKE_IT_DOWN = LegalBasis(
         statutory_from="2026-05-19T00:00:00+00:00",
         config_key="take-it-down",
     ),
+    needs_confirmation="the element wording follows the enrolled text of S.146 (Pub. L. 119-12) as unleak's authors "
+    "read it; it could not be checked against the official text from here",
     statements={
-        "good_faith": "I have a good faith belief that the intimate visual depiction(s) identified in this request "
-        "are not consensual: {subject} did not consent to their publication.",
+        "good_faith": "{believer} a good faith belief that the intimate visual depiction(s) identified in this "
+        "request are not consensual.",
     },
 )
 
@@ -514,7 +624,7 @@ DSA = LegalBasis(
             "a statement confirming the bona fide belief that the information and allegations "
             "are accurate and complete",
             "Reg. (EU) 2022/2065, Art. 16(2)(d)",
-            _statement("bona_fide", "bona fide belief", "accurate and complete"),
+            _statement_in_language("bona_fide"),
         ),
     ),
     deadline=DeadlineRule(
@@ -531,70 +641,88 @@ DSA = LegalBasis(
     },
 )
 
+UK_OSA_CITATION = "Online Safety Act 2023, s.20A"
+UK_OSA_CITATION_NOTE = (
+    "the intimate image content report provision as set out in Lords amendment 257A of 16 April 2026 "
+    "(Crime and Policing Bill); not confirmed as enacted: set [uk_osa] citation and citation_confirmed = true "
+    "in takedown.toml once it is"
+)
+
 UK_OSA = LegalBasis(
     key=BasisId.UK_OSA,
     short="UK OSA intimate image content report",
     title="Intimate image content report (UK Online Safety Act 2023)",
-    citation="Online Safety Act 2023, s.10(3A) (user-to-user services) / s.27 (search services)",
+    citation=UK_OSA_CITATION,
     jurisdiction="UK",
     host_kinds=frozenset({"host", "search"}),
     roles=NCII_ROLES,
     steer=NCII_STEER,
     elements=(
         Element(
+            "intimate",
+            "the person states that the content is intimate image content",
+            "Online Safety Act 2023, s.20A(2)(a)",
+            _stated("intimate", "intimate image content"),
+            ask="intimate",
+        ),
+        Element(
             "declaration_present",
-            "declaration that intimate image content is present on the service",
-            "Online Safety Act 2023, s.10(3A) / s.27 (intimate image content report)",
+            "(a) declaration that intimate image content is present on the service",
+            "Online Safety Act 2023, s.20A(2)(a)",
             _statement("declaration_present", "i declare", "intimate image content"),
         ),
         Element(
             "declaration_subject",
-            "declaration that the report is made by the subject of the content or someone acting on their behalf",
-            "Online Safety Act 2023, s.10(3A) / s.27",
+            "(b) declaration that the report is made by the subject of the content or someone acting on their behalf",
+            "Online Safety Act 2023, s.20A(2)(b)",
             _statement("declaration_subject", "i declare", "subject of"),
         ),
         Element(
+            "declaration_good_faith",
+            "(c) declaration that the report is made in good faith and is, to the best of the reporter's "
+            "knowledge and belief, true",
+            "Online Safety Act 2023, s.20A(2)(c)",
+            _statement("declaration_good_faith", "good faith", "best of my knowledge and belief", "true"),
+        ),
+        Element(
             "identification",
-            "information sufficient to identify the content (its exact URLs)",
-            "Online Safety Act 2023, s.10(3A) / s.27",
+            "(d) information sufficient to identify the content (its exact URLs)",
+            "Online Safety Act 2023, s.20A(2)(d)",
             _urls,
         ),
         Element(
             "contact",
-            "contact details of the person making the report",
-            "Online Safety Act 2023, s.10(3A) / s.27",
+            "(e) information sufficient to contact the person making the report",
+            "Online Safety Act 2023, s.20A(2)(e)",
             _contact_any,
         ),
         Element(
             "authority",
             "the reporter is the subject of the content or acts on their behalf",
-            "Online Safety Act 2023, s.10(3A) / s.27",
+            "Online Safety Act 2023, s.20A(2)(b)",
             _authority(NCII_ROLES),
-        ),
-        Element(
-            "on_behalf_of",
-            "the subject a representative acts for",
-            "Online Safety Act 2023, s.10(3A) / s.27",
-            _on_behalf,
         ),
     ),
     deadline=DeadlineRule(
         "statutory",
         hours=48,
-        citation="Online Safety Act 2023, s.10(3A) / s.27 (as amended)",
+        citation="Online Safety Act 2023, s.10(3A) / s.27 duties on an intimate image content report (as amended)",
         note="take down as soon as reasonably practicable and no later than 48 hours after the "
         "report is received, with copies that are the same or substantially the same",
         config_key="uk-osa",
+        commencement_key="uk_osa",
     ),
     statements={
         "declaration_present": "I declare that intimate image content of {subject} is present on your service at "
-        "the locations listed in this report, shared without consent.",
+        "the locations listed in this report.",
         "declaration_subject": "I declare that this report is made by the subject of the content, or by a person "
         "acting on behalf of the subject of the content.",
+        "declaration_good_faith": "I declare that this report is made in good faith and is, to the best of my "
+        "knowledge and belief, true.",
     },
-    needs_confirmation="the duty is inserted into the Online Safety Act 2023 by government amendments to the Crime "
-    "and Policing Bill (tabled March 2026); confirm that they were enacted, their commencement "
-    "date, and any regulations the Secretary of State makes about the report's requirements",
+    needs_confirmation="s.20A and its (a)-(e) follow Lords amendment 257A of 16 April 2026 as summarised to unleak's "
+    "authors; the official text could not be checked from here. Confirm the enacted section number, its wording, the "
+    "commencement date and any regulations on the report's requirements; set them in [uk_osa] of takedown.toml",
 )
 
 NCII_POLICY = LegalBasis(
@@ -627,7 +755,13 @@ NCII_POLICY = LegalBasis(
             "platform NCII policy",
             _authority(NCII_ROLES),
         ),
-        Element("on_behalf_of", "the person a representative acts for", "platform NCII policy", _on_behalf),
+        Element(
+            "intimate",
+            "the person states that the content is intimate",
+            "platform NCII policy",
+            _stated("intimate", "intimate (nudity or sexual conduct)"),
+            ask="intimate",
+        ),
     ),
     deadline=DeadlineRule(
         "policy",
@@ -672,7 +806,20 @@ SEARCH_DELISTING = LegalBasis(
             "search engine policy",
             _authority(NCII_ROLES),
         ),
-        Element("on_behalf_of", "the person a representative acts for", "search engine policy", _on_behalf),
+        Element(
+            "not_sold",
+            "the person states the content was not sold or paid for (the NCII forms exclude paid content)",
+            "search engine policy",
+            _not_sold,
+            ask="sold",
+        ),
+        Element(
+            "intimate",
+            "the person states that the imagery is intimate",
+            "search engine policy",
+            _stated("intimate", "intimate (nudity or sexual conduct)"),
+            ask="intimate",
+        ),
     ),
     deadline=DeadlineRule(
         "policy",
@@ -706,3 +853,118 @@ def default_basis(roles: set[str], host_kind: str) -> BasisId | None:
     if roles & COPYRIGHT_ROLES:
         return BasisId.DMCA_SEARCH if host_kind == "search" else BasisId.DMCA
     return None
+
+
+EU_COUNTRIES = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "HR",
+        "CY",
+        "CZ",
+        "DK",
+        "EE",
+        "FI",
+        "FR",
+        "DE",
+        "GR",
+        "IE",
+        "IT",
+        "LV",
+        "LT",
+        "LU",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SK",
+        "SI",
+        "ES",
+        "SE",
+    ]
+)
+_COUNTRY_ALIASES = {
+    "UK": "GB",
+    "UNITED KINGDOM": "GB",
+    "GREAT BRITAIN": "GB",
+    "ENGLAND": "GB",
+    "SCOTLAND": "GB",
+    "WALES": "GB",
+    "NORTHERN IRELAND": "GB",
+    "USA": "US",
+    "UNITED STATES": "US",
+    "GERMANY": "DE",
+    "FRANCE": "FR",
+    "SPAIN": "ES",
+    "ITALY": "IT",
+    "PORTUGAL": "PT",
+    "NETHERLANDS": "NL",
+    "IRELAND": "IE",
+    "AUSTRIA": "AT",
+    "BELGIUM": "BE",
+    "POLAND": "PL",
+    "SWEDEN": "SE",
+}
+
+
+def country_code(text: str) -> str:
+    """An ISO 3166 alpha-2 code from what people type ("de", "Germany", "UK" -> "GB"); "" if unknown."""
+    t = " ".join((text or "").strip().upper().split())
+    t = _COUNTRY_ALIASES.get(t, t)
+    return t if len(t) == 2 and t.isalpha() else ""
+
+
+def _region(code: str) -> str:
+    code = code.upper()
+    if code == "EU" or code in EU_COUNTRIES:
+        return "EU"
+    if code in ("GB", "UK"):
+        return "UK"
+    return "US" if code == "US" else ""
+
+
+def choose_basis(
+    roles: set[str] | frozenset[str],
+    host_kind: str,
+    *,
+    country: str = "",
+    host_jurisdiction: str = "",
+    covered: bool | None = None,
+    sold: bool | None = None,
+) -> tuple[BasisId | None, str]:
+    """The basis to use when the person names none, and why (shown at review).
+
+    Copyright first where the content was sold and the person owns it (a creator's paid content:
+    search engines' NCII forms exclude it). Otherwise NCII law for the depicted, chosen by the
+    person's country, else the host's: DSA in the EU, UK OSA in the UK, TAKE IT DOWN for US
+    covered platforms; a service that is not a covered platform gets its own NCII policy.
+    """
+    search = host_kind == "search"
+    owner = bool(roles & COPYRIGHT_ROLES)
+    if sold and owner:
+        key = BasisId.DMCA_SEARCH if search else BasisId.DMCA
+        return key, "the content was sold and you own its copyright: paid content goes by copyright (DMCA)"
+    if roles & NCII_ROLES:
+        if search:
+            return BasisId.SEARCH_DELISTING, "a search engine: its own delisting request for intimate imagery"
+        region = _region(country_code(country)) if country else ""
+        where = f"your country ({country_code(country)})" if region else ""
+        if not region:
+            region = _region(host_jurisdiction)
+            where = f"the host's jurisdiction ({host_jurisdiction})" if region else ""
+        if region == "EU":
+            return BasisId.DSA, f"{where} is in the EU: a notice under Art. 16 of the Digital Services Act"
+        if region == "UK":
+            return BasisId.UK_OSA, f"{where} is the UK: an intimate image content report under the Online Safety Act"
+        if covered is False:
+            return BasisId.NCII_POLICY, (
+                "not a covered platform under the TAKE IT DOWN Act (§4(3)): a report under its own NCII policy"
+            )
+        why = f"{where} is the US" if region == "US" else "no EU or UK connection known"
+        return BasisId.TAKE_IT_DOWN, f"{why}: a removal request under the TAKE IT DOWN Act"
+    if owner:
+        key = BasisId.DMCA_SEARCH if search else BasisId.DMCA
+        return key, "you act as the copyright owner (or their agent): a DMCA notice"
+    return None, ""

@@ -15,11 +15,35 @@ from sqlalchemy.orm import Session
 from unleak.errors import UnleakError
 from unleak.store import Store
 from unleak.store.models import Claimant
-from unleak.takedown.bases import ROLES, Role
+from unleak.takedown.bases import ROLES, Role, signature_names_signer
 from unleak.takedown.notices import _case, _log
 from unleak.text import check_name
 
-CLAIMANT_FIELDS = ("name", "email", "postal_address", "phone", "roles", "on_behalf_of", "signature")
+CLAIMANT_FIELDS = (
+    "name",
+    "email",
+    "postal_address",
+    "phone",
+    "roles",
+    "on_behalf_of",
+    "signature",
+    "notice_contact",
+    "country",
+)
+# Which fields each kind of notice needs, and why: what `claimant set` says when it asks.
+FIELD_NEEDS = {
+    "name": "every notice: who signs it",
+    "email": "every notice: where the host replies (DSA Art. 16(2)(c) asks for name and email)",
+    "roles": "every notice: in what capacity you act (depicted_person, authorised_representative, "
+    "copyright_owner, agent)",
+    "on_behalf_of": "only for an agent of a copyright owner (DMCA): whom you act for",
+    "postal_address": "only DMCA notices (17 U.S.C. §512(c)(3)(A)(iv)); they reach the uploader and Lumen",
+    "phone": "only DMCA notices, as an alternative to the postal address",
+    "notice_contact": "recommended: a contact for notices (an agent, a lawyer, a helpline, a fresh email) "
+    "given instead of your own address",
+    "country": "search delisting forms ask for your country",
+    "signature": "the typed signature; it must contain your name (default /Name/)",
+}
 
 
 def parse_roles(roles: Iterable[str] | str | None) -> list[Role]:
@@ -61,6 +85,8 @@ class ClaimantRecord:
     roles: tuple[Role, ...] = ()
     on_behalf_of: str = ""
     signature: str = ""
+    notice_contact: str = ""
+    country: str = ""
 
     @classmethod
     def of(cls, c: Claimant | None) -> ClaimantRecord:
@@ -74,6 +100,8 @@ class ClaimantRecord:
             tuple(parse_roles(c.roles)),
             c.on_behalf_of or "",
             c.signature or "",
+            c.notice_contact or "",
+            c.country or "",
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -94,12 +122,21 @@ def get_claimant(store: Store, case: str | None = None) -> ClaimantRecord | None
         return ClaimantRecord.of(c) if c else None
 
 
-_CLAIMANT_MAX = {"name": 300, "email": 320, "phone": 60, "on_behalf_of": 300, "signature": 300}  # the columns
+_CLAIMANT_MAX = {  # the columns
+    "name": 300,
+    "email": 320,
+    "phone": 60,
+    "on_behalf_of": 300,
+    "signature": 300,
+    "country": 60,
+}
 
 
 def set_claimant(store: Store, case: str | None = None, **changes: Any) -> ClaimantRecord:
     """Create or update the case's claimant. Only the fields given change. The typed signature
-    defaults to "/Name/" (an electronic signature)."""
+    defaults to "/Name/" (an electronic signature) and follows the name: a default signature changes
+    with it; a name change that leaves a signature not naming the new signer is refused. A claimant
+    without a name is never saved."""
     unknown = set(changes) - set(CLAIMANT_FIELDS)
     if unknown:
         raise UnleakError(f"unknown claimant field(s): {', '.join(sorted(unknown))}")
@@ -109,6 +146,7 @@ def set_claimant(store: Store, case: str | None = None, **changes: Any) -> Claim
         if c is None:
             c = Claimant(case_id=case_row.id)
             s.add(c)
+        old_name, old_signature = c.name or "", c.signature or ""
         for key, value in changes.items():
             if value is None:
                 continue
@@ -117,6 +155,20 @@ def set_claimant(store: Store, case: str | None = None, **changes: Any) -> Claim
             elif str(value).strip():  # a name, address or signature goes into notices as given
                 value = check_name(str(value), key.replace("_", " "), max_length=_CLAIMANT_MAX.get(key, 2000))
             setattr(c, key, str(value).strip())
+        if not (c.name or "").strip():
+            raise UnleakError(
+                "a claimant needs at least a name: nothing was saved",
+                hint="run `unleak claimant set --name ... --email ... --role depicted_person` "
+                "(in a terminal, `unleak claimant set` asks for each field)",
+            )
+        if changes.get("signature") is None and c.name != old_name and old_signature:
+            if old_signature == f"/{old_name}/":
+                c.signature = f"/{c.name}/"  # the default signature follows the name
+            elif not signature_names_signer(old_signature, c.name):
+                raise UnleakError(
+                    f"the signature {old_signature!r} does not name {c.name!r}: nothing was saved",
+                    hint="give the new signature too: `unleak claimant set --name ... --signature '/Full Name/'`",
+                )
         if not c.signature and c.name:
             c.signature = f"/{c.name}/"
         s.flush()

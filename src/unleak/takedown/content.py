@@ -19,10 +19,13 @@ from unleak.takedown.bases import (
     IncompleteNotice,
     LegalBasis,
     Missing,
+    contact_email,
     get_basis,
 )
+from unleak.takedown.languages import DSA_TEXTS
 
 WIDTH = 78
+NOT_GIVEN = "(not given yet: a draft in this state cannot be confirmed)"
 
 _INTRO = {
     "dmca": "This is a notification of claimed infringement under the Digital Millennium Copyright Act, "
@@ -32,12 +35,11 @@ _INTRO = {
     "service refers or links users to the infringing material identified below; I ask you to "
     "remove, or disable access to, those references and links.",
     "take-it-down": "This is a request for removal of nonconsensual intimate visual depictions under section 3 "
-    "of the TAKE IT DOWN Act (Pub. L. 119-12). The content identified below depicts {subject} "
-    "and was published on your platform without consent.",
+    "of the TAKE IT DOWN Act (Pub. L. 119-12), about intimate visual depictions of {subject} "
+    "published without consent at the locations identified below.",
     "dsa": "This is a notice under Article 16 of Regulation (EU) 2022/2065 (the Digital Services Act) about "
     "specific items of information on your service that I consider to be illegal content.",
-    "uk-osa": "This is an intimate image content report under the Online Safety Act 2023 (section 10(3A) for "
-    "user-to-user services; section 27 for search services, as amended in 2026).",
+    "uk-osa": "This is an intimate image content report under {citation}.",
     "ncii-policy": "I am reporting content on your service that breaches your policy on non-consensual intimate "
     "imagery, and ask you to remove it.",
     "search-delisting": "I ask you to remove from your search results the pages and images listed below, which "
@@ -61,20 +63,54 @@ _DEADLINE_SENTENCE = {
 }
 
 
-def capacity_text(claimant: dict) -> str:
+# How the text addresses a recipient that is not the platform itself (hosts.Party values).
+ADDRESSED = {
+    "registrar": "You receive this notice as the registrar of the domain {domain}, under which the content "
+    "below is published; you do not host it. I ask you to forward this notice to the domain's registrant "
+    "and to act under your abuse policy.",
+    "hosting_provider": "You receive this notice as the hosting provider of the site at {domain} (its IP "
+    "address is in your network). I ask you to forward this notice to your customer and to act under "
+    "your acceptable use policy.",
+    "cdn": "You receive this notice as the content delivery network in front of the site at {domain}. I ask "
+    "you to forward it to the site's hosting provider and operator, without my contact details, and to "
+    "act under your acceptable use policy.",
+}
+_PARTY_NAMES = {
+    "registrar": "Registrar of {domain}",
+    "hosting_provider": "Hosting provider of {domain}",
+    "cdn": "Content delivery network for {domain}",
+}
+
+
+def capacity_text(claimant: dict, *, name_principal: bool = True) -> str:
+    """The claimant's capacity, in words. `name_principal=False` leaves out whom a representative
+    acts for (an NCII notice need not carry the victim's legal name)."""
     roles = [r for r in (claimant.get("roles") or []) if r in ROLE_LABELS]
     parts = [ROLE_LABELS[r] for r in roles]
     if set(roles) & {REPRESENTATIVE, AGENT} and claimant.get("on_behalf_of"):
         parts = [
-            p + (f" ({claimant['on_behalf_of']})" if r in (REPRESENTATIVE, AGENT) else "") for r, p in zip(roles, parts)
+            p
+            + (
+                f" ({claimant['on_behalf_of']})"
+                if r == AGENT or (r == REPRESENTATIVE and name_principal and DEPICTED not in roles)
+                else ""
+            )
+            for r, p in zip(roles, parts)
         ]
     return " and ".join(parts) if parts else "(capacity not stated)"
+
+
+def _ncii(basis_key: str) -> bool:
+    return basis_key not in ("dmca", "dmca-512d", "dsa")
 
 
 def subject_line(fields: dict) -> str:
     basis = get_basis(fields["basis"])
     n = len(fields.get("urls") or [])
     host = (fields.get("host") or {}).get("name") or (fields.get("host") or {}).get("domain", "")
+    lang = fields.get("lang") or "en"
+    if basis.key == "dsa" and lang != "en" and not fields.get("follows"):
+        return DSA_TEXTS[lang]["subject"].format(n=n, host=host)
     follow = fields.get("follows")
     tail = f" (follow-up to notice #{follow['notice_id']}: content uploaded again)" if follow else ""
     return f"[{basis.short}] Removal request: {n} URL{'s' if n != 1 else ''} on {host}{tail}"
@@ -112,24 +148,49 @@ def render_text(fields: dict, *, check: bool = True) -> str:
     if check:
         basis.require_complete(fields)
     c = fields["claimant"]
-    ctx = {"subject": _subject(c)}
+    citation = fields.get("citation") or {}
+    cited = citation.get("text") or basis.citation
+    ctx = {"subject": _subject(c), "citation": cited}
     host = fields.get("host") or {}
     recipient = fields.get("recipient") or {}
+    party = recipient.get("party") or "platform"
+    domain = host.get("domain") or host.get("name", "")
     date = fields.get("date") or datetime.now(UTC).isoformat()
+    lang = fields.get("lang") or "en"
+    tr = DSA_TEXTS[lang] if basis.key == "dsa" and lang != "en" else {}
     lines: list[str] = []
-    lines.append(basis.title.upper())
-    lines.append(f"Legal basis: {basis.citation}")
-    lines.append(f"Date: {date[:10]}")
-    to = host.get("name") or host.get("domain", "")
+    lines.append(tr.get("title") or basis.title.upper())
+    lines.append(
+        f"{tr.get('legal_basis', 'Legal basis')}: {cited}"
+        + ("" if citation.get("confirmed", True) else " (numbering to be confirmed)")
+    )
+    lines.append(f"{tr.get('date', 'Date')}: {date[:10]}")
+    to = _PARTY_NAMES[party].format(domain=domain) if party in _PARTY_NAMES else host.get("name") or domain
     if recipient.get("address"):
         to += f" <{recipient['address']}>" if recipient.get("channel") == "email" else f" ({recipient['address']})"
-    lines.append(f"To: {to}")
-    lines.append(f"From: {c.get('name', '')} <{c.get('email', '')}>")
+    lines.append(f"{tr.get('to', 'To')}: {to}")
+    lines.append(f"{tr.get('from', 'From')}: {c.get('name', '')} <{contact_email(c)}>")
     if fields.get("reference"):
-        lines.append(f"Reference: {fields['reference']}")
+        lines.append(f"{tr.get('reference', 'Reference')}: {fields['reference']}")
     lines.append("")
-    lines.append(_wrap(_INTRO[basis.key].format(**ctx), ""))
+    if party in ADDRESSED:
+        lines.append(_wrap(ADDRESSED[party].format(domain=domain), ""))
+        lines.append("")
+    lines.append(_wrap(tr.get("intro") or _INTRO[basis.key].format(**ctx), ""))
     lines.append("")
+    escalates = fields.get("escalates")
+    if escalates:
+        sent = (escalates.get("sent_at") or "")[:16].replace("T", " ")
+        lines.append(
+            _wrap(
+                f"ESCALATION. I sent the notice below to {escalates.get('host')} on {sent} UTC; its deadline passed "
+                "and the content is still available. I therefore ask you, as "
+                + ("the next party able to act" if not party else party.replace("_", " "))
+                + ", to act on it.",
+                "",
+            )
+        )
+        lines.append("")
     follow = fields.get("follows")
     if follow:
         sent = (follow.get("sent_at") or "")[:16].replace("T", " ")
@@ -172,12 +233,20 @@ def render_text(fields: dict, *, check: bool = True) -> str:
     url_text = "\n".join(url_block)
     if fields.get("locate_info"):
         url_text += "\n" + _wrap(fields["locate_info"], "     ")
+    if host.get("kind") == "search" and (fields.get("queries") or fields.get("results_urls")):
+        queries = [q.strip() for q in (fields.get("queries") or "").split(";") if q.strip()]
+        results = [r.strip() for r in (fields.get("results_urls") or "").split() if r.strip()]
+        if queries:
+            url_text += "\n  Search queries that show them: " + "; ".join(f'"{q}"' for q in queries)
+        if results:
+            url_text += "\n  Search results pages that show them:\n" + "\n".join(f"    {r}" for r in results)
 
     statements = fields.get("statements") or {}
-    contact = _contact_block(c)
+    contact = _contact_block(c, basis.key)
+    capacity = capacity_text(c, name_principal=not _ncii(basis.key))
 
     if basis.key in ("dmca", "dmca-512d"):
-        sec("work", "Copyrighted work(s) infringed", _wrap(fields["work"]))
+        sec("work", "Copyrighted work(s) infringed", _wrap(fields.get("work") or NOT_GIVEN))
         title = (
             "Infringing material to be removed, and where it is"
             if basis.key == "dmca"
@@ -195,10 +264,18 @@ def render_text(fields: dict, *, check: bool = True) -> str:
         sec("contact", "Contact information", contact)
         sig_key = "signature"
     elif basis.key == "dsa":
-        sec("explanation", "Why this information is illegal content", _wrap(fields["explanation"]))
-        sec("location", "Exact electronic location (URLs)", url_text)
-        sec("name_email", "Name and email address of the notifier", f"  {c.get('name', '')}\n  {c.get('email', '')}")
-        sec("bona_fide", "Statement of bona fide belief", _wrap(statements["bona_fide"]))
+        sec(
+            "explanation",
+            tr.get("explanation", "Why this information is illegal content"),
+            _wrap(fields.get("explanation") or NOT_GIVEN),
+        )
+        sec("location", tr.get("location", "Exact electronic location (URLs)"), url_text)
+        sec(
+            "name_email",
+            tr.get("name_email", "Name and email address of the notifier"),
+            f"  {c.get('name', '')}\n  {contact_email(c)}",
+        )
+        sec("bona_fide", tr.get("bona_fide", "Statement of bona fide belief"), _wrap(statements["bona_fide"]))
         sig_key = None
     elif basis.key == "uk-osa":
         sec(
@@ -209,7 +286,12 @@ def render_text(fields: dict, *, check: bool = True) -> str:
         sec(
             "declaration_subject",
             "Declaration: made by the subject or on their behalf",
-            _wrap(statements["declaration_subject"] + f" I am {capacity_text(c)}."),
+            _wrap(statements["declaration_subject"] + f" I am {capacity}."),
+        )
+        sec(
+            "declaration_good_faith",
+            "Declaration: made in good faith and true",
+            _wrap(statements["declaration_good_faith"]),
         )
         sec("identification", "Information identifying the content", url_text)
         sec("contact", "Contact details of the person making the report", contact)
@@ -221,13 +303,18 @@ def render_text(fields: dict, *, check: bool = True) -> str:
             url_text,
         )
         body = statements["nonconsensual"] + (f"\n{fields['details']}" if fields.get("details") else "")
+        facts = fields.get("facts") or {}
+        if facts.get("synthetic"):
+            body += "\nThe imagery is synthetic: digitally created or altered to depict a real person."
+        if basis.key == "search-delisting" and facts.get("sold") is False:
+            body += "\nThe imagery was never sold or offered for payment."
         sec("nonconsensual", "What the content is", _wrap(body))
-        sec("name_email", "Who is reporting", f"  {c.get('name', '')}, {capacity_text(c)}\n  {c.get('email', '')}")
+        sec("name_email", "Who is reporting", f"  {c.get('name', '')}, {capacity}\n  {contact_email(c)}")
         sec("accuracy", "Accuracy", _wrap(statements["accuracy"]))
         sig_key = None
 
     if basis.key in _DEADLINE_SENTENCE:
-        lines.append(_wrap(_DEADLINE_SENTENCE[basis.key], ""))
+        lines.append(_wrap(tr.get("deadline") or _DEADLINE_SENTENCE[basis.key], ""))
         lines.append("")
     if fields.get("explanation") and basis.key not in ("dsa",):
         lines.append(_wrap("Further explanation: " + fields["explanation"], ""))
@@ -239,17 +326,18 @@ def render_text(fields: dict, *, check: bool = True) -> str:
             _section(
                 f"{num}. Signature",
                 _el(basis, sig_key).citation,
-                f"  {signature}\n  {c.get('name', '')}, {capacity_text(c)}",
+                f"  {signature}\n  {c.get('name', '')}, {capacity}",
             )
         )
     else:
-        lines.append("Signed,")
+        lines.append(tr.get("signed", "Signed,"))
         lines.append(f"  {signature or c.get('name', '')}")
-        lines.append(f"  {c.get('name', '')}, {capacity_text(c)}")
+        lines.append(f"  {c.get('name', '')}, {capacity}")
         lines.append("")
     lines.append(
         _wrap(
-            "Please reply to this address to confirm receipt and to tell me what action you have taken. "
+            tr.get("closing")
+            or "Please reply to this address to confirm receipt and to tell me what action you have taken. "
             "I keep a record of this notice and will check whether the content is still available.",
             "",
         )
@@ -266,17 +354,26 @@ def _subject(c: dict) -> str:
     roles = set(c.get("roles") or [])
     if DEPICTED in roles or OWNER in roles:
         return c.get("name") or "the person depicted"
+    if REPRESENTATIVE in roles:
+        return "the person I represent"  # never the victim's legal name in an NCII text
     return c.get("on_behalf_of") or c.get("name") or "the person depicted"
 
 
-def _contact_block(c: dict) -> str:
+def _contact_block(c: dict, basis_key: str) -> str:
+    """Only the contact fields the basis needs: a home address or phone number only in a DMCA
+    notice (which asks for them), and there the contact for notices in their place when set."""
     rows = [c.get("name", "")]
-    if c.get("postal_address"):
-        rows += [r.strip() for r in c["postal_address"].replace(";", "\n").splitlines() if r.strip()]
-    if c.get("phone"):
-        rows.append(f"Telephone: {c['phone']}")
-    if c.get("email"):
-        rows.append(f"Email: {c['email']}")
+    notice_contact = (c.get("notice_contact") or "").strip()
+    if notice_contact:
+        rows.append(f"Contact for this notice: {notice_contact}")
+    elif basis_key in ("dmca", "dmca-512d"):
+        if c.get("postal_address"):
+            rows += [r.strip() for r in c["postal_address"].replace(";", "\n").splitlines() if r.strip()]
+        if c.get("phone"):
+            rows.append(f"Telephone: {c['phone']}")
+    email = contact_email(c)
+    if email and email not in notice_contact:
+        rows.append(f"Email: {email}")
     return "\n".join("  " + r for r in rows if r)
 
 
@@ -307,7 +404,7 @@ def verify_rendered(fields: dict, text: str) -> list[Missing]:
         need("signature", sig)
     for key in ("contact", "name_email"):
         if any(e.key == key for e in basis.elements):
-            need(key, c.get("email"))
+            need(key, contact_email(c))
     if basis.key in ("dmca", "dmca-512d"):
         need("work", fields.get("work"))
     if basis.key == "dsa":
@@ -315,21 +412,89 @@ def verify_rendered(fields: dict, text: str) -> list[Missing]:
     return problems
 
 
+def _form_value(fields: dict, key: str, generic: dict[str, str]) -> str:
+    """The value for one field of a host's own form (hosts.json `forms`): a key of the notice."""
+    c = fields["claimant"]
+    facts = fields.get("facts") or {}
+    basis = get_basis(fields["basis"])
+    if key.startswith("statement:"):
+        return (fields.get("statements") or {}).get(key.split(":", 1)[1], "")
+    simple = {
+        "name": c.get("name", ""),
+        "email": contact_email(c),
+        "country": c.get("country", ""),
+        "notice_contact": c.get("notice_contact", ""),
+        "capacity": capacity_text(c, name_principal=not _ncii(basis.key)),
+        "urls": "\n".join(fields.get("urls") or []),
+        "queries": "\n".join(q.strip() for q in (fields.get("queries") or "").split(";") if q.strip()),
+        "results_urls": fields.get("results_urls") or "",
+        "explanation": fields.get("explanation") or "",
+        "work": fields.get("work") or "",
+        "details": fields.get("details") or "",
+        "signature": (fields.get("signature") or c.get("signature") or ""),
+    }
+    if key in simple:
+        return simple[key]
+    if key in ("sold", "synthetic", "intimate") and key in facts:
+        return "yes" if facts[key] else "no"
+    if key in ("phone", "postal_address"):
+        # Only where the law asks (DMCA), and never in place of a contact for notices.
+        return c.get(key, "") if basis.key in ("dmca", "dmca-512d") and not c.get("notice_contact") else ""
+    return generic.get(key, "")
+
+
 def form_fields(fields: dict) -> list[tuple[str, str]]:
-    """Values ready to paste into a host's web form, in the order such forms usually ask."""
+    """Values ready to paste into a host's web form: in the host's own order and labels where the
+    directory lists its form's fields (`forms` in hosts.json, copied into the notice as `form`),
+    else in the order such forms usually ask."""
+    form = fields.get("form") or {}
+    if form.get("fields"):
+        rows = []
+        for f in form["fields"]:
+            label, key = str(f.get("label", "")), str(f.get("value", ""))
+            value = _form_value(fields, key, {})
+            rows.append((label, value or "(not known to unleak: fill in yourself, or leave empty)"))
+        return rows
+    return _generic_form_fields(fields)
+
+
+def _generic_form_fields(fields: dict) -> list[tuple[str, str]]:
     basis = get_basis(fields["basis"])
     c = fields["claimant"]
     st = fields.get("statements") or {}
+    dmca = basis.key in ("dmca", "dmca-512d")
+    notice_contact = (c.get("notice_contact") or "").strip()
+    home = dmca and not notice_contact  # a home address and phone only where the law asks for them
     rows = [
-        ("Legal basis", f"{basis.title} — {basis.citation}"),
+        ("Legal basis", f"{basis.title} — {(fields.get('citation') or {}).get('text') or basis.citation}"),
         ("Full name", c.get("name", "")),
-        ("Email", c.get("email", "")),
-        ("Phone", c.get("phone", "")),
-        ("Postal address", c.get("postal_address", "")),
-        ("Your relationship to the content", capacity_text(c)),
-        ("Acting on behalf of", c.get("on_behalf_of", "")),
+        ("Email", contact_email(c)),
+        ("Contact for this notice", notice_contact),
+        ("Phone", c.get("phone", "") if home else ""),
+        ("Postal address", c.get("postal_address", "") if home else ""),
+        ("Your relationship to the content", capacity_text(c, name_principal=not _ncii(basis.key))),
+        ("Acting on behalf of", c.get("on_behalf_of", "") if not _ncii(basis.key) else ""),
         ("URLs of the content (one per line)", "\n".join(fields.get("urls") or [])),
     ]
+    facts = fields.get("facts") or {}
+    if (fields.get("host") or {}).get("kind") == "search":
+        rows.append(("Country", c.get("country", "")))
+        rows.append(
+            (
+                "Search queries that show the content",
+                "\n".join(q.strip() for q in (fields.get("queries") or "").split(";") if q.strip()),
+            )
+        )
+        rows.append(("Search results page URLs", fields.get("results_urls") or ""))
+        if "sold" in facts:
+            rows.append(("Was the content ever sold or paid for?", "yes" if facts["sold"] else "no"))
+        if "synthetic" in facts:
+            rows.append(
+                (
+                    "Is it synthetic (AI-generated or altered: the deepfake route)?",
+                    "yes" if facts["synthetic"] else "no",
+                )
+            )
     if fields.get("work"):
         rows.append(("Description of the copyrighted work", fields["work"]))
     if fields.get("explanation"):
@@ -347,5 +512,8 @@ def form_fields(fields: dict) -> list[tuple[str, str]]:
     for key, text in st.items():
         label = next((e.label for e in basis.elements if e.key == key), key)
         rows.append((f"Statement: {label}", text))
+    if fields.get("cdn_forward_details") is False:
+        # Cloudflare's abuse form can forward the reporter's details to the site; never by default.
+        rows.append(("Forward my contact details to the website owner?", "No (do not forward my details)"))
     rows.append(("Signature (type your full name)", (fields.get("signature") or c.get("signature") or "")))
     return [(k, v) for k, v in rows if v]

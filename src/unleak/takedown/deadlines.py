@@ -9,6 +9,7 @@ move forward; ambiguous ones (the repeated hour) take the first occurrence.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Callable
@@ -54,6 +55,20 @@ def load_settings() -> dict:
         raise UnleakError(f"cannot read {path}: {exc}", hint="fix the TOML syntax or remove the file") from None
 
 
+def uk_osa_citation(settings: dict | None = None) -> dict:
+    """The UK OSA provision a report cites, from [uk_osa] citation / citation_confirmed in
+    takedown.toml; unconfirmed until a person sets citation_confirmed = true."""
+    from unleak.takedown.bases import UK_OSA_CITATION, UK_OSA_CITATION_NOTE
+
+    table = (load_settings() if settings is None else settings).get("uk_osa") or {}
+    confirmed = bool(table.get("citation_confirmed", False))
+    return {
+        "text": str(table.get("citation") or UK_OSA_CITATION),
+        "confirmed": confirmed,
+        "note": "" if confirmed else UK_OSA_CITATION_NOTE,
+    }
+
+
 def user_zone(settings: dict | None = None) -> tzinfo:
     """`$UNLEAK_TZ`, else `timezone` in takedown.toml, else `$TZ`, else the system zone, else UTC."""
     settings = load_settings() if settings is None else settings
@@ -93,6 +108,21 @@ def effective_rule(basis: LegalBasis, settings: dict | None = None, *, sent_at: 
     rule = basis.deadline
     settings = load_settings() if settings is None else settings
     if rule.kind == "statutory":
+        if rule.commencement_key:
+            start = str((settings.get(rule.commencement_key) or {}).get("commencement") or "")
+            if not start:
+                return DeadlineRule(
+                    "policy",
+                    hours=rule.hours,
+                    days=rule.days,
+                    citation=rule.citation,
+                    note=f"no commencement date is set for this duty ([{rule.commencement_key}] commencement in "
+                    "takedown.toml): until then this is an expectation only",
+                    config_key=rule.config_key,
+                )
+            if "T" not in start:
+                start += "T00:00:00+00:00"
+            rule = dataclasses.replace(rule, statutory_from=start, commencement_key=None)
         if rule.statutory_from and sent_at is not None and sent_at < datetime.fromisoformat(rule.statutory_from):
             return DeadlineRule(
                 "policy",
@@ -125,6 +155,27 @@ def add_wall_days(start: datetime, days: int, zone: tzinfo) -> datetime:
     # PEP 495: with fold=0 a wall time in the spring-forward gap maps past the gap (02:30 -> 03:30),
     # and a repeated wall time in the autumn takes its first occurrence.
     return naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def add_business_days(start: datetime, days: int, zone: tzinfo) -> datetime:
+    """`days` business days (Monday to Friday) later on the wall clock of `zone`, in UTC. Public
+    holidays are not known here and not skipped: the true date can be later, never earlier."""
+    local = start.astimezone(zone)
+    naive = local.replace(tzinfo=None)
+    left = days
+    while left > 0:
+        naive += timedelta(days=1)
+        if naive.weekday() < 5:
+            left -= 1
+    return naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def counter_notice_window(received_at: datetime, zone: tzinfo | None = None) -> tuple[datetime, datetime]:
+    """17 U.S.C. §512(g)(2)(C): after a counter-notice, the host replaces the material not less than 10
+    nor more than 14 business days after receiving it, unless first told that the person who sent the
+    notice has filed an action seeking a court order. Returns (earliest, latest) restoration."""
+    zone = zone or user_zone()
+    return add_business_days(received_at, 10, zone), add_business_days(received_at, 14, zone)
 
 
 def compute_deadline(

@@ -5,6 +5,7 @@ in what the case knows, list what it does not, and let the person review and con
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,18 +19,22 @@ from unleak.store import Store
 from unleak.store.models import BankItem, Claimant, Notice, NoticeEvent, NoticeItem, Sighting
 from unleak.takedown.bases import (
     COPYRIGHT_ROLES,
+    DEPICTED,
     NCII_ROLES,
-    OWNER,
+    REPRESENTATIVE,
     BasisId,
     LegalBasis,
     Missing,
     NotEntitled,
+    choose_basis,
     default_basis,
     get_basis,
 )
 from unleak.takedown.claimant import claimant_dict, require_claimant
 from unleak.takedown.content import render_text, subject_line
+from unleak.takedown.deadlines import uk_osa_citation
 from unleak.takedown.hosts import (
+    AUTOMATIC_SOURCES,
     Channel,
     Contact,
     FetchFn,
@@ -51,7 +56,76 @@ from unleak.takedown.notices import (
     review_note,
 )
 
-ANSWER_FIELDS = ("work", "explanation", "details", "signature", "locate_info", "recipient", "reference")
+ANSWER_FIELDS = (
+    "work",
+    "explanation",
+    "details",
+    "signature",
+    "locate_info",
+    "recipient",
+    "reference",
+    "lang",  # the notice's language (languages.LANGUAGES; the DSA notice only)
+    "queries",  # search queries that show the content (delisting, §512(d))
+    "results_urls",  # search results pages that show it
+)
+# Facts only the person can state; the tool never writes them of its own. `owner` and `published`
+# may differ per protected item: `owner:LABEL=...`, `published:LABEL=no`.
+FACT_FIELDS = ("intimate", "owner", "published", "sold", "synthetic")
+_YES = {"yes", "y", "true", "1"}
+_NO = {"no", "n", "false", "0"}
+
+
+def _yes_no(value: Any, what: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise UnleakError(f"{what}={value!r}: answer yes or no", hint=f"e.g. --set {what}=yes")
+
+
+def is_fact_key(key: str) -> bool:
+    return key.partition(":")[0] in FACT_FIELDS
+
+
+def apply_facts(fields: dict, answers: Mapping[str, Any]) -> None:
+    """The person's statements of fact from `answers` into `fields["facts"]` (per item where a
+    key is `FACT:LABEL`)."""
+    facts = dict(fields.get("facts") or {})
+    items = {k: dict(v) for k, v in (facts.get("items") or {}).items()}
+    for key, value in answers.items():
+        base, _, label = key.partition(":")
+        if base not in FACT_FIELDS or value is None:
+            continue
+        val: Any = _yes_no(value, key) if base in ("intimate", "published", "sold", "synthetic") else str(value).strip()
+        if label:
+            items.setdefault(label.strip(), {})[base] = val
+        else:
+            facts[base] = val
+    facts["items"] = items
+    fields["facts"] = facts
+
+
+def work_from_facts(fields: dict) -> str:
+    """The copyrighted works as the person stated them, item by item; "" until every item's owner
+    and publication were stated (the tool never asserts either)."""
+    facts = fields.get("facts") or {}
+    labels = fields.get("works") or []
+    if not labels:
+        labels = ["the original photograph(s) or video(s) reproduced at the locations below"]
+    lines = []
+    for k, label in enumerate(labels, 1):
+        item = {
+            **{x: facts[x] for x in ("owner", "published") if x in facts},
+            **(facts.get("items") or {}).get(label, {}),
+        }
+        if not item.get("owner") or "published" not in item:
+            return ""
+        published = "published before" if item["published"] else "not published before"
+        lines.append(f"{k}. '{label}': copyright owned by {item['owner']}; {published}.")
+    return "The work(s), as I state them:\n" + "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -68,6 +142,9 @@ class DraftOutcome:
     missing: list[Missing] = field(default_factory=list)
     updated: bool = False  # an existing draft was extended
     review_note: str = ""  # what the person must check before confirming (see review_note())
+    # Contacts discovery found that are not used without the person choosing one (`--to-found N`):
+    # each with its source and the kind of party it reaches.
+    found_contacts: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The `notice draft --json` record (before the CLI adds whether it was confirmed)."""
@@ -130,6 +207,7 @@ class NoticeDraft:
     new_items: tuple[DraftItem, ...]
     extends: int | None = None  # the open draft these are added to; None: a new notice
     follows_id: int | None = None  # the earlier notice these (re-uploaded) sightings were reported in
+    reason: str = ""  # why this basis (shown at review)
 
 
 def _host_target(directory: HostDirectory, url: str, page_url: str | None) -> Target:
@@ -151,27 +229,41 @@ def group_sightings(
     covered: Collection[tuple[int, str, str]] = (),
     open_drafts: Iterable[OpenDraft] = (),
     follows: Mapping[int, int] | None = None,
+    country: str = "",
+    sold: bool | None = None,
 ) -> list[NoticeDraft]:
     """Sightings by host and legal basis -> one notice draft per (target, basis), in order of first sighting.
 
     A sighting goes to the operator of its page and of its media file (once when they are the same)
     under each basis given (default: by the claimant's `roles`), and with `search` to every default
     search engine too, unchecked (unleak cannot query search engines: see review_note()).
-    `covered` holds (sighting id, target key, basis) already in a live notice: such a sighting is
+    Without `bases`, the basis is chosen by who and where (bases.choose_basis: the claimant's
+    `country`, the host's jurisdiction, whether it is a covered platform, whether the content was
+    `sold`); each draft's `reason` says why. `covered` holds (sighting id, target key, basis) already in a live notice: such a sighting is
     left out. A group whose sightings are all covered yields nothing. New URLs extend the latest
     open draft for the same target and basis (without repeating a URL it has); `follows` maps a
     re-uploaded sighting to the earlier notice its follow-up refers to.
     """
     role_set = set(roles)
     wanted = [get_basis(b).key for b in bases] if bases else None
+    reasons: dict[tuple[str, BasisId], str] = {}
 
-    def bases_for(kind: HostKind) -> list[BasisId]:
+    def bases_for(kind: HostKind, entry: HostEntry | None = None) -> list[BasisId]:
         if wanted:
             return [b for b in wanted if kind in get_basis(b).host_kinds]
-        default = default_basis(role_set, kind)
+        default, why = choose_basis(
+            role_set,
+            kind,
+            country=country,
+            host_jurisdiction=entry.jurisdiction if entry else "",
+            covered=entry.covered_platform if entry else None,
+            sold=sold,
+        )
+        if default:
+            reasons[(entry.id if entry else "", default)] = why
         return [default] if default and kind in get_basis(default).host_kinds else []
 
-    host_bases, search_bases = bases_for(HostKind.HOST), bases_for(HostKind.SEARCH)
+    search_bases = bases_for(HostKind.SEARCH)
     groups: dict[tuple[str, BasisId], tuple[Target, list[SightingRef]]] = {}
     for sg in sightings:
         page = sg.page_url or sg.media_url
@@ -187,7 +279,7 @@ def group_sightings(
             seen.add(target.key)
             if target.entry is not None and target.entry.kind == HostKind.SEARCH:
                 continue
-            for basis_key in host_bases:
+            for basis_key in bases_for(HostKind.HOST, target.entry):
                 groups.setdefault((target.key, basis_key), (target, []))[1].append(sg)
         if search:
             for engine in directory.search_engines():
@@ -233,6 +325,8 @@ def group_sightings(
                 tuple(items),
                 existing.notice_id if existing else None,
                 follow_id,
+                reasons.get((target.entry.id if target.entry else "", basis_key))
+                or (f"you chose --basis {basis_key}" if wanted else ""),
             )
         )
     return out
@@ -275,34 +369,44 @@ def _open_drafts(s: Session, case_id: int) -> list[OpenDraft]:
     return [OpenDraft(n.id, n.host, n.basis, tuple(it.url for it in n.items), n.follows_id) for n in s.scalars(q)]
 
 
-def _default_texts(basis: LegalBasis, claimant: dict, labels: list[str], kinds: set[str]) -> dict:
+def _default_texts(basis: LegalBasis, fields: dict) -> dict:
+    """Texts built only from what the case knows and what the person stated (fields["facts"])."""
+    claimant = fields["claimant"]
     roles = set(claimant.get("roles") or [])
-    who = claimant.get("on_behalf_of") if not roles & {"depicted_person", OWNER} else claimant.get("name")
-    who = who or claimant.get("name", "")
-    what = " and ".join(sorted({"video" if k == "video" else "photograph" for k in kinds} or {"photograph"}))
-    names = "; ".join(f"'{x}'" for x in labels if x) or "(private, unpublished)"
+    facts = fields.get("facts") or {}
     out = {}
     if basis.key in ("dmca", "dmca-512d"):
-        out["work"] = (
-            f"Original, unpublished {what}(s) of which {who} owns the copyright, identified in my records "
-            f"as: {names}. The material at the locations below reproduces them without authorisation."
-        )
-    if basis.key == "dsa":
-        if roles & NCII_ROLES:
+        work = work_from_facts(fields)
+        if work:
+            out["work"] = work
+    if basis.key == "dsa" and (fields.get("lang") or "en") == "en":
+        who = "the person I represent" if REPRESENTATIVE in roles and DEPICTED not in roles else "me"
+        if roles & NCII_ROLES and facts.get("intimate") is True:
             out["explanation"] = (
-                f"The items at these locations are intimate {what}(s) of {who}, published without {who}'s consent. "
+                f"The items at these locations are intimate images of {who}, published without consent. "
                 "Sharing intimate images of a person without their consent is a criminal offence in the Member "
                 "States (see also Article 5 of Directive (EU) 2024/1385) and unlawfully processes special "
-                "categories of personal data (Articles 6 and 9 GDPR). They match, by perceptual fingerprint, "
-                f"private {what}s that {who} never published."
+                "categories of personal data (Articles 6 and 9 GDPR)."
             )
-        elif roles & COPYRIGHT_ROLES:
+        elif roles & COPYRIGHT_ROLES and work_from_facts(fields):
             out["explanation"] = (
-                f"The items at these locations reproduce and make available to the public original {what}(s) of "
-                f"which {who} owns the copyright, without authorisation, infringing the exclusive rights of "
-                "reproduction and communication to the public (Articles 2 and 3 of Directive 2001/29/EC)."
+                "The items at these locations reproduce and make available to the public the copyrighted work(s) "
+                "described below without authorisation, infringing the exclusive rights of reproduction and "
+                "communication to the public (Articles 2 and 3 of Directive 2001/29/EC).\n" + work_from_facts(fields)
             )
     return out
+
+
+def _apply_defaults(basis: LegalBasis, fields: dict, *, given: Mapping[str, Any]) -> None:
+    """Fill the texts built from facts; a text the person wrote is never replaced."""
+    derived = set(fields.get("derived") or [])
+    for k, v in _default_texts(basis, fields).items():
+        if k in given:
+            continue
+        if k not in fields or k in derived:
+            fields[k] = v
+            derived.add(k)
+    fields["derived"] = sorted(derived - set(given))
 
 
 def draft_notices(
@@ -337,6 +441,11 @@ def draft_notices(
         claimant_row = require_claimant(s, case_row.id)
         claimant = claimant_dict(claimant_row)
         roles = set(claimant["roles"])
+        if case_row.minor:  # a minor's case never drafts a DMCA notice, asked for or by default
+            from unleak.takedown.minors import refuse_dmca_for_minor
+
+            refuse_dmca_for_minor(wanted)
+            roles -= set(COPYRIGHT_ROLES)
         if wanted:
             for key in wanted:
                 get_basis(key).require_entitled(roles)
@@ -358,12 +467,14 @@ def draft_notices(
             covered=_covered(s, by_id),
             open_drafts=_open_drafts(s, case_row.id),
             follows=follows,
+            country=claimant.get("country") or "",
+            sold=_yes_no(answers["sold"], "sold") if "sold" in answers else None,
         )
         bank_items = {b.id: b for b in s.scalars(select(BankItem).where(BankItem.case_id == case_row.id))}
         for plan in plans:
             target, basis_key, follow_id = plan.target, plan.basis, plan.follows_id
             basis = get_basis(basis_key)
-            contact = _contact(target, basis_key, recipients, discover)
+            contact, found = _contact(target, basis_key, recipients, discover)
             if plan.extends is None:
                 notice = Notice(
                     case_id=case_row.id,
@@ -393,12 +504,11 @@ def draft_notices(
                 )
             s.flush()
             fields = dict(notice.fields or {})
-            labels, kinds = [], set()
+            labels: list[str] = []
             for it in notice.items:
                 b = bank_items.get(it.bank_item_id) if it.bank_item_id is not None else None
-                if b and b.label not in labels:
+                if b and b.label and b.label not in labels:
                     labels.append(b.label)
-                    kinds.add(b.kind)
             items_json = []
             for it in notice.items:
                 sg = (by_id.get(it.sighting_id) or s.get(Sighting, it.sighting_id)) if it.sighting_id else None
@@ -413,28 +523,48 @@ def draft_notices(
             fields.update(
                 {
                     "basis": basis_key,
-                    "case": case_row.name,
                     "date": now.isoformat(),
+                    "works": labels,
                     "host": {"id": target.key, "name": target.name, "kind": str(target.kind), "domain": target.domain},
                     "claimant": claimant,
                     "urls": [it.url for it in notice.items],
                     "items": items_json,
                 }
             )
+            if found:
+                fields["found_contacts"] = [c.to_json() for c in found]
             if contact is not None and not (fields.get("recipient") or {}).get("address"):
                 fields["recipient"] = contact.to_json()
             elif "recipient" not in fields:
                 fields["recipient"] = {"channel": "email", "address": "", "source": "", "confirmed": False}
-            for k, v in _default_texts(basis, claimant, labels, kinds).items():
-                fields.setdefault(k, v)
-            fields.update({k: v for k, v in answers.items() if k in ANSWER_FIELDS and k != "recipient"})
+            if target.entry is not None:
+                form = target.entry.forms.get(basis_key) or target.entry.forms.get("default")
+                if form:  # the host's own form fields, to fill in its order (with their source)
+                    fields["form"] = form
+            if basis_key == BasisId.DSA:
+                from unleak.takedown.languages import notice_language
+
+                host_lang = target.entry.language if target.entry is not None else ""
+                fields["lang"] = notice_language(answers.get("lang") or fields.get("lang"), host_lang)
+            if follow_id is not None and not fields.get("facts"):
+                earlier = s.get(Notice, follow_id)  # the same content again: what the person stated holds
+                if earlier is not None and (earlier.fields or {}).get("facts"):
+                    fields["facts"] = dict(earlier.fields["facts"])
+            apply_facts(fields, answers)
+            fields.update({k: v for k, v in answers.items() if k in ANSWER_FIELDS and k not in ("recipient", "lang")})
+            _apply_defaults(basis, fields, given=answers)
+            if basis_key == BasisId.UK_OSA:
+                fields["citation"] = uk_osa_citation()
+            if plan.reason:
+                fields["basis_reason"] = plan.reason
             if answers.get("recipient"):
                 fields["recipient"] = _recipient_from_text(answers["recipient"])
             fields.setdefault("statements", {})
             fields["statements"] = {**basis.default_statements(fields), **(fields["statements"] or {})}
             if follow_id is not None:
                 fields["follows"] = _follow_info(s, follow_id)
-            fields.setdefault("reference", f"unleak case {case_row.name!r}, notice #{notice.id}")
+            # A neutral reference: never the case's name, nor the tool's.
+            fields.setdefault("reference", secrets.token_hex(5).upper())
             _store_rendering(notice, fields)
             s.add(
                 NoticeEvent(
@@ -467,7 +597,8 @@ def draft_notices(
                     [it.url for it in notice.items],
                     missing_for(fields),
                     updated,
-                    review_note(target.kind, target.name),
+                    review_note(target.kind, target.name, basis_key),
+                    [c.to_json() for c in found],
                 )
             )
     return outcomes
@@ -480,20 +611,51 @@ def _recipient_from_text(text: str) -> dict:
     return Contact(Channel.EMAIL, text.removeprefix("mailto:"), "given", True).to_json()
 
 
-def _contact(target: Target, basis_key: str, recipients: dict[str, str], discover: FetchFn | None) -> Contact | None:
+def _contact(
+    target: Target, basis_key: str, recipients: dict[str, str], discover: FetchFn | None
+) -> tuple[Contact | None, list[Contact]]:
+    """The recipient to use, and the contacts found that only the person may choose.
+
+    A contact given by the person or listed in the directory is used; of what discovery finds, only
+    the site's own security.txt is. A contact found on the leak page (often the uploader's) or in
+    RDAP (the registrar, the hosting provider: other parties) is offered, never used by itself.
+    """
     for key in (target.key.lower(), target.domain.lower()):
         if key in recipients:
             given = _recipient_from_text(recipients[key])
-            return Contact(given["channel"], given["address"], "given", True)
+            return Contact(given["channel"], given["address"], "given", True), []
     if target.entry is not None:
         listed = target.entry.contact_for(basis_key)
         if listed is not None:
-            return listed
+            return listed, []
     if discover is not None and target.kind == HostKind.HOST:
         found = discover_contacts(target.domain, target.page_url, discover)
-        if found:
-            return found[0]
-    return None
+        auto = next((c for c in found if c.source in AUTOMATIC_SOURCES), None)
+        return auto, [c for c in found if c is not auto]
+    return None, []
+
+
+def choose_found_contact(store: Store, notice_id: int, number: int, *, now: datetime | None = None) -> NoticeView:
+    """Make the `number`-th (from 1) contact found for a draft its recipient: the person's explicit
+    choice of a contact unleak does not use by itself. The text is addressed to that party."""
+    now = _now(now)
+    with store.session() as s:
+        notice = _notice(s, notice_id)
+        if notice.status not in (NoticeStatus.DRAFT, NoticeStatus.CONFIRMED):
+            raise UnleakError(f"notice #{notice_id} is {notice.status}; only drafts can be changed")
+        fields = dict(notice.fields)
+        found = fields.get("found_contacts") or []
+        if not 1 <= number <= len(found):
+            raise UnleakError(
+                f"notice #{notice_id} has no found contact number {number}"
+                + (f" (it has {len(found)})" if found else " (none was found)"),
+                hint=f"see them with `unleak notice show {notice_id}`",
+            )
+        chosen = {**found[number - 1], "chosen": True}
+        fields["recipient"] = chosen
+        _store_rendering(notice, fields)
+        s.add(NoticeEvent(notice_id=notice.id, at=now, kind="edited", detail={"recipient": chosen}))
+        return NoticeView.of(notice)
 
 
 def _follow_info(s: Session, notice_id: int) -> dict:
@@ -513,13 +675,18 @@ def missing_for(fields: dict) -> list[Missing]:
     basis = get_basis(fields["basis"])
     missing = basis.check(fields)
     if not (fields.get("recipient") or {}).get("address"):
-        missing.append(
-            Missing(
-                "recipient",
-                "where to send it: the host's abuse address or web form",
-                "hosts directory",
-                "no contact known for this host; give one with --to or add it with `unleak hosts add`",
+        found = fields.get("found_contacts") or []
+        problem = "no contact known for this host; give one with --to or add it with `unleak hosts add`"
+        if found:
+            problem = (
+                "contacts were found but none is used without your choice: "
+                + "; ".join(
+                    f"{k}. {c['address']} ({c.get('source_label') or c['source']})" for k, c in enumerate(found, 1)
+                )
+                + "; choose one with --to-found N, or give one with --to"
             )
+        missing.append(
+            Missing("recipient", "where to send it: the host's abuse address or web form", "hosts directory", problem)
         )
     return missing
 
@@ -551,12 +718,22 @@ def update_notice(store: Store, notice_id: int, answers: dict, *, now: datetime 
                 f"notice #{notice_id} is {notice.status}; only drafts can be changed", hint="draft a new notice instead"
             )
         fields = dict(notice.fields)
-        unknown = set(answers) - set(ANSWER_FIELDS) - {"statements"}
+        unknown = {k for k in answers if not is_fact_key(k)} - set(ANSWER_FIELDS) - {"statements"}
         if unknown:
             raise UnleakError(
-                f"unknown field(s): {', '.join(sorted(unknown))}", hint="fields: " + ", ".join(ANSWER_FIELDS)
+                f"unknown field(s): {', '.join(sorted(unknown))}",
+                hint="fields: " + ", ".join(ANSWER_FIELDS + FACT_FIELDS),
             )
+        apply_facts(fields, answers)
+        if "lang" in answers:
+            from unleak.takedown.languages import LANGUAGES
+
+            if answers["lang"] not in LANGUAGES:
+                raise UnleakError(f"unknown language {answers['lang']!r}", hint="one of: " + ", ".join(LANGUAGES))
+            fields["statements"] = {}  # re-derived in the new language below
         for k, v in answers.items():
+            if is_fact_key(k):
+                continue
             if k == "recipient":
                 fields["recipient"] = _recipient_from_text(v)
             elif k == "statements":
@@ -565,60 +742,31 @@ def update_notice(store: Store, notice_id: int, answers: dict, *, now: datetime 
                 fields[k] = v
         # The claimant profile may have changed since drafting.
         fields["claimant"] = claimant_dict(s.scalar(select(Claimant).where(Claimant.case_id == notice.case_id)))
-        fields["statements"] = {**get_basis(notice.basis).default_statements(fields), **fields.get("statements", {})}
+        basis = get_basis(notice.basis)
+        _apply_defaults(basis, fields, given=answers)
+        fields["statements"] = {**basis.default_statements(fields), **fields.get("statements", {})}
         _store_rendering(notice, fields)
         s.add(NoticeEvent(notice_id=notice.id, at=now, kind="edited", detail={"fields": sorted(answers)}))
         return missing_for(fields)
 
 
 def confirm_notice(
-    store: Store, notice_id: int, *, expected_sha256: str | None = None, now: datetime | None = None
+    store: Store,
+    notice_id: int,
+    *,
+    typed_name: str,
+    expected_sha256: str | None = None,
+    now: datetime | None = None,
 ) -> NoticeView:
-    """The person has read this exact text and confirms it. Refuses an incomplete notice.
+    """Confirm one notice by the one rule (`confirming.confirm_notices`): the person read this
+    text (`expected_sha256`, the SHA-256 of the text shown; default: the current text) and typed
+    their name as it appears in its signature."""
+    from unleak.takedown.confirming import confirm_notices
 
-    `expected_sha256`, when given, must match the text shown to the person (so a notice that
-    changed between showing and confirming is not confirmed by mistake).
-    """
-    now = _now(now)
-    with store.session() as s:
-        notice = _notice(s, notice_id)
-        if notice.status not in (NoticeStatus.DRAFT, NoticeStatus.CONFIRMED):
-            raise UnleakError(f"notice #{notice_id} is already {notice.status}")
-        fields = notice.fields
-        missing = missing_for(fields)
-        if missing:
-            from unleak.takedown.bases import IncompleteNotice
-
-            raise IncompleteNotice(get_basis(notice.basis), missing)
-        body = render_text(fields, check=True)  # raises naming any missing element
-        if body != notice.body:
-            raise UnleakError(
-                f"notice #{notice_id} changed since it was drafted",
-                hint=f"review it again with `unleak notice show {notice_id}`",
-            )
-        if expected_sha256 and expected_sha256 != notice.content_sha256:
-            raise UnleakError(
-                f"notice #{notice_id} is not the text you reviewed",
-                hint=f"review it again with `unleak notice show {notice_id}`",
-            )
-        notice.status, notice.confirmed_sha256, notice.confirmed_at = (
-            NoticeStatus.CONFIRMED.value,
-            notice.content_sha256,
-            now,
-        )
-        s.add(NoticeEvent(notice_id=notice.id, at=now, kind="confirmed", detail={"sha256": notice.content_sha256}))
-        _log(
-            s,
-            notice.case_id,
-            "notice.confirm",
-            {
-                "notice_id": notice.id,
-                "content_sha256": notice.content_sha256,
-                "basis": notice.basis,
-                "host": notice.host,
-            },
-        )
-        return NoticeView.of(notice)
+    if expected_sha256 is None:
+        with store.session() as s:
+            expected_sha256 = _notice(s, notice_id).content_sha256
+    return confirm_notices(store, {notice_id: expected_sha256}, typed_name=typed_name, now=now)[0]
 
 
 def unreported_count(store: Store, case: str | None) -> int:

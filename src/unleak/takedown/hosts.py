@@ -55,15 +55,58 @@ class Channel(StrEnum):
     WEBFORM = "webform"
 
 
+class Party(StrEnum):
+    """The kind of party a notice is addressed to; the text says which (see content.ADDRESSED)."""
+
+    PLATFORM = "platform"  # the service the content is on
+    HOSTING = "hosting_provider"  # hosts the site's servers (found from its IP address)
+    REGISTRAR = "registrar"  # registered the site's domain name
+    CDN = "cdn"  # a content delivery network in front of the site
+    SEARCH = "search_engine"
+
+
+SOURCE_LABELS = {
+    "directory": "the hosts directory",
+    "shipped": "the hosts directory",
+    "user": "your hosts.json",
+    "given": "given by you",
+    "page": "found on the leak page itself: it may belong to the uploader",
+    "security.txt": "the site's security.txt",
+    "rdap": "RDAP record of the domain: the registrar",
+    "rdap-ip": "RDAP record of the site's IP address block: the hosting provider",
+}
+# Sources a recipient may be taken from without the person choosing it. A contact found on the
+# page may be the uploader's; the registrar or hosting provider is a different party.
+AUTOMATIC_SOURCES = frozenset({"directory", "shipped", "user", "given", "security.txt"})
+
+
 @dataclass
 class Contact:
     channel: str  # email | webform
     address: str  # email address or form URL
-    source: str = "directory"  # directory | user | page | security.txt | rdap | given
+    source: str = "directory"  # directory | user | page | security.txt | rdap | rdap-ip | given
     confirmed: bool = False
+    party: str = Party.PLATFORM
 
     def to_json(self) -> dict:
-        return {"channel": self.channel, "address": self.address, "source": self.source, "confirmed": self.confirmed}
+        return {
+            "channel": self.channel,
+            "address": self.address,
+            "source": self.source,
+            "confirmed": self.confirmed,
+            "party": str(self.party),
+            "source_label": SOURCE_LABELS.get(self.source, self.source),
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> Contact:
+        return cls(
+            d.get("channel", "email"),
+            d.get("address", ""),
+            d.get("source", ""),
+            bool(d.get("confirmed")),
+            d.get("party") or Party.PLATFORM,
+        )
 
 
 @dataclass
@@ -78,6 +121,13 @@ class HostEntry:
     default_delisting: bool = False
     note: str = ""
     origin: str = "shipped"  # shipped | user | discovered
+    # TAKE IT DOWN Act §4(3): a public website or app primarily for user-generated content. False for
+    # email services, ISPs and search engines; None when unleak does not know.
+    covered_platform: bool | None = None
+    language: str = ""  # the language its notices are written in (languages.LANGUAGES), "" for English
+    source_url: str = ""  # the page the entry was read from
+    read_on: str = ""  # the date it was read (ISO)
+    forms: dict[str, dict] = field(default_factory=dict)  # basis -> {"url", "fields": [...], "source_url", ...}
 
     @classmethod
     def from_json(cls, d: dict, origin: str) -> HostEntry:
@@ -94,6 +144,11 @@ class HostEntry:
             default_delisting=bool(d.get("default_delisting", False)),
             note=d.get("note", ""),
             origin=origin,
+            covered_platform=d.get("covered_platform"),
+            language=d.get("language", ""),
+            source_url=d.get("source_url", ""),
+            read_on=d.get("read_on", ""),
+            forms=d.get("forms", {}),
         )
 
     def to_json(self) -> dict:
@@ -107,16 +162,25 @@ class HostEntry:
             "confirmed": self.confirmed,
             "default_delisting": self.default_delisting,
             "note": self.note,
+            "covered_platform": self.covered_platform,
+            "language": self.language,
+            "source_url": self.source_url,
+            "read_on": self.read_on,
+            "forms": self.forms,
         }
+
+    @property
+    def party(self) -> Party:
+        return {"search": Party.SEARCH, "intermediary": Party.CDN}.get(self.kind, Party.PLATFORM)
 
     def contact_for(self, basis: str) -> Contact | None:
         c = self.contacts.get(basis) or self.contacts.get("default")
         if not c:
             return None
         if c.get("channel") == "email" and c.get("email"):
-            return Contact("email", c["email"], self.origin, self.confirmed)
+            return Contact("email", c["email"], self.origin, self.confirmed, self.party)
         if c.get("url"):
-            return Contact("webform", c["url"], self.origin, self.confirmed)
+            return Contact("webform", c["url"], self.origin, self.confirmed, self.party)
         return None
 
 
@@ -193,6 +257,54 @@ def save_user_entry(entry: dict, path: Path | None = None) -> Path:
     return config.write_private(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
+EDITABLE = ("name", "kind", "domains", "jurisdiction", "note", "covered_platform", "source_url", "read_on")
+
+
+def edit_user_entry(
+    entry_id: str,
+    changes: dict[str, Any],
+    *,
+    contact: tuple[str, dict] | None = None,
+    path: Path | None = None,
+    directory: HostDirectory | None = None,
+) -> HostEntry:
+    """Override only the fields given for one host (shipped or yours), in your hosts.json.
+
+    `changes` holds fields of EDITABLE; `contact` is (basis or "default", {"channel", "email"|"url"}).
+    An edited entry is unconfirmed until a person checks it (`confirm_user_entry`)."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise UnleakError(f"unknown host field(s): {', '.join(sorted(unknown))}", hint="fields: " + ", ".join(EDITABLE))
+    directory = directory or HostDirectory.load(path)
+    current = directory.get(entry_id)
+    if current is None and not changes.get("domains"):
+        raise UnleakError(
+            f"no host {entry_id!r} in the directory", hint="a new host needs --domain (see `unleak hosts list`)"
+        )
+    entry: dict[str, Any] = (
+        current.to_json() if current is not None else {"id": entry_id, "name": entry_id, "kind": "host"}
+    )
+    for key, value in changes.items():
+        if value is not None:
+            entry[key] = value
+    if contact is not None:
+        entry["contacts"] = {**dict(entry.get("contacts") or {}), contact[0]: contact[1]}
+    entry["confirmed"] = False
+    entry.pop("confirmed_on", None)
+    save_user_entry(entry, path)
+    return HostEntry.from_json(entry, "user")
+
+
+def confirm_user_entry(entry_id: str, on: str, *, path: Path | None = None) -> HostEntry:
+    """A person checked this host's entry against its pages today: mark it confirmed (in your hosts.json)."""
+    current = HostDirectory.load(path).get(entry_id)
+    if current is None:
+        raise UnleakError(f"no host {entry_id!r} in the directory", hint="see `unleak hosts list`")
+    entry = {**current.to_json(), "confirmed": True, "confirmed_on": on}
+    save_user_entry(entry, path)
+    return HostEntry.from_json(entry, "user")
+
+
 # --- discovery for hosts not in the directory ------------------------------------------------
 
 
@@ -234,8 +346,10 @@ def contacts_from_security_txt(text: str) -> list[Contact]:
     return out
 
 
-def contacts_from_rdap(data: dict) -> list[Contact]:
-    """Email addresses of the entities with the `abuse` role in an RDAP domain or IP record."""
+def contacts_from_rdap(data: dict, *, ip: bool = False) -> list[Contact]:
+    """Email addresses of the entities with the `abuse` role in an RDAP domain or IP record: a
+    domain's record names its registrar, an address block's the hosting provider."""
+    source, party = ("rdap-ip", Party.HOSTING) if ip else ("rdap", Party.REGISTRAR)
     out: list[Contact] = []
 
     def walk(entities: list) -> None:
@@ -243,7 +357,7 @@ def contacts_from_rdap(data: dict) -> list[Contact]:
             if "abuse" in (ent.get("roles") or []):
                 for prop in (ent.get("vcardArray") or [None, []])[1] or []:
                     if isinstance(prop, list) and prop and prop[0] == "email" and len(prop) >= 4:
-                        out.append(Contact("email", str(prop[3]), "rdap"))
+                        out.append(Contact("email", str(prop[3]), source, False, party))
             walk(ent.get("entities") or [])
 
     walk(data.get("entities") or [])
@@ -280,7 +394,7 @@ def discover_contacts(host: str, page_url: str | None, fetch: FetchFn, *, rdap: 
             if sec:
                 found += sec
                 break
-    if rdap and not any(c.channel == "email" for c in found):
+    if rdap and not any(c.channel == "email" and c.source in AUTOMATIC_SOURCES for c in found):
         r = fetch(f"https://rdap.org/domain/{registrable(host)}")
         if r.error is None and r.status == 200:
             try:
@@ -290,7 +404,10 @@ def discover_contacts(host: str, page_url: str | None, fetch: FetchFn, *, rdap: 
     unique: dict[tuple[str, str], Contact] = {}
     for c in found:
         unique.setdefault((c.channel, c.address.lower()), c)
-    return sorted(unique.values(), key=lambda c: (not _abuse_like(c.address), c.channel != "email"))
+    return sorted(
+        unique.values(),
+        key=lambda c: (c.source not in AUTOMATIC_SOURCES, not _abuse_like(c.address), c.channel != "email"),
+    )
 
 
 def _origin(url: str) -> str:

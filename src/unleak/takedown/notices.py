@@ -39,6 +39,7 @@ class NoticeStatus(StrEnum):
     REFUSED = "refused"
     NO_ANSWER = "no_answer"
     ESCALATED = "escalated"
+    COUNTER_NOTICE = "counter_notice"  # the uploader answered a DMCA notice under §512(g)
 
 
 class ItemState(StrEnum):
@@ -52,10 +53,13 @@ class ItemState(StrEnum):
 STATUSES = tuple(st for st in NoticeStatus if st is not NoticeStatus.SENDING)
 # What a host may answer (or the person may record) once a notice was sent.
 REPLY_STATUSES = tuple(
-    NoticeStatus(x) for x in ("acknowledged", "removed", "partially_removed", "refused", "no_answer", "escalated")
+    NoticeStatus(x)
+    for x in ("acknowledged", "removed", "partially_removed", "refused", "no_answer", "escalated", "counter_notice")
 )
 # Sent and not yet settled: removal checks run and deadlines count.
-AWAITING = frozenset(NoticeStatus(x) for x in ("sent", "acknowledged", "partially_removed", "no_answer", "escalated"))
+AWAITING = frozenset(
+    NoticeStatus(x) for x in ("sent", "acknowledged", "partially_removed", "no_answer", "escalated", "counter_notice")
+)
 CLOSED = frozenset({NoticeStatus.REMOVED, NoticeStatus.REFUSED})
 SEARCH_REVIEW_NOTE = (
     "unleak has not checked that {engine} shows these URLs in its results (it cannot query "
@@ -88,10 +92,39 @@ def _notice(s: Session, notice_id: int) -> Notice:
     return notice
 
 
-def review_note(host_kind: str, host_name: str) -> str:
+DMCA_PRIVACY_WARNING = (
+    "A DMCA notice is usually forwarded to the uploader and published, with your name and contact details, in "
+    "the Lumen database (lumendatabase.org). Consider a contact for notices instead of your own address and "
+    "phone (an agent, a lawyer, a helpline, a fresh email address): `unleak claimant set --notice-contact ...`."
+)
+
+
+TAKE_IT_DOWN_COVERED = (
+    "The TAKE IT DOWN Act binds only covered platforms (§4(3)): public websites and apps that primarily "
+    "host user-generated content, not email services or internet providers. Check that {host} is one; "
+    "otherwise use --basis ncii-policy."
+)
+
+
+def review_note(host_kind: str, host_name: str, basis: str = "", lang: str = "") -> str:
     """What the person must check themselves before confirming; shown at review, never sent.
-    Delisting requests are drafted for every default engine, unchecked: see draft_notices."""
-    return SEARCH_REVIEW_NOTE.format(engine=host_name) if host_kind == HostKind.SEARCH else ""
+    Delisting requests are drafted for every default engine, unchecked: see draft_notices.
+    A DMCA notice carries the warning that it reaches the uploader and Lumen."""
+    notes = [SEARCH_REVIEW_NOTE.format(engine=host_name)] if host_kind == HostKind.SEARCH else []
+    if basis in ("dmca", "dmca-512d"):
+        notes.append(DMCA_PRIVACY_WARNING)
+    if basis == "take-it-down":
+        notes.append(TAKE_IT_DOWN_COVERED.format(host=host_name))
+    if lang and lang != "en":
+        from unleak.takedown.languages import OFFICIAL_CONFIRMED
+
+        if not OFFICIAL_CONFIRMED.get(lang, False):
+            notes.append(
+                f"The statutory wording in this {lang} text is quoted as unleak's authors know the official "
+                "language version; it is not confirmed: compare Art. 16(2)(d) of Regulation (EU) 2022/2065 on "
+                "EUR-Lex in that language before confirming."
+            )
+    return " ".join(notes)
 
 
 def content_hash(subject: str, body: str, recipient: dict) -> str:
@@ -151,6 +184,11 @@ class NoticeView:
     closed_at: datetime | None
     items: tuple[NoticeItemView, ...]
     events: tuple[NoticeEventView, ...]
+    recipient_source: str = ""  # where the recipient came from: directory, given, security.txt, page, rdap...
+    recipient_party: str = ""  # the kind of party it reaches: platform, hosting_provider, registrar, cdn, ...
+    found_contacts: tuple[dict, ...] = ()  # offered, used only when the person chooses one
+    counter_notice: dict | None = None  # §512(g): received_at, restore_from, restore_by (ISO times)
+    basis_reason: str = ""  # why this basis was chosen (shown at review, never sent)
 
     @classmethod
     def of(cls, n: Notice) -> NoticeView:
@@ -170,7 +208,13 @@ class NoticeView:
             confirmed=n.confirmed_sha256 is not None and n.confirmed_sha256 == n.content_sha256,
             missing=tuple(Missing.from_json(m) for m in (n.fields or {}).get("missing", [])),
             follows_id=n.follows_id,
-            review_note=review_note(n.host_kind, n.host_name or n.host),
+            review_note=review_note(n.host_kind, n.host_name or n.host, n.basis, (n.fields or {}).get("lang", "")),
+            recipient_source=((n.fields or {}).get("recipient") or {}).get("source", ""),
+            recipient_party=((n.fields or {}).get("recipient") or {}).get("party", "")
+            or ("search_engine" if n.host_kind == HostKind.SEARCH else "platform"),
+            found_contacts=tuple((n.fields or {}).get("found_contacts") or ()),
+            counter_notice=(n.fields or {}).get("counter_notice"),
+            basis_reason=(n.fields or {}).get("basis_reason", ""),
             message_id=n.message_id,
             message_sha256=n.message_sha256,
             created_at=n.created_at,
@@ -193,6 +237,7 @@ class NoticeView:
         out["missing"] = [m.to_json() for m in self.missing]
         out["items"] = [{f.name: getattr(i, f.name) for f in dataclasses.fields(i)} for i in self.items]
         out["events"] = [{f.name: getattr(e, f.name) for f in dataclasses.fields(e)} for e in self.events]
+        out["found_contacts"] = list(self.found_contacts)
         return out
 
 

@@ -9,12 +9,14 @@ address holding such characters is refused rather than repaired.
 from __future__ import annotations
 
 import io
+import secrets
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
 from unleak.errors import UnleakError
+from unleak.takedown.bases import contact_email
 from unleak.takedown.content import form_fields
 from unleak.text import clip, neutralize, one_line, unsafe_characters
 
@@ -44,23 +46,24 @@ def build_email(
     msgid_domain: str | None = None,
     references: str | None = None,
 ) -> EmailMessage:
-    """The notice as an email. `From` is the sending account; replies go to the claimant."""
+    """The notice as an email. `From` is the sending account; replies go to the claimant's contact
+    for notices (else their own address). No header names the case or the tool: the Message-ID is
+    random and `notice_id` only names the attached PDF."""
     msg = EmailMessage()
-    sender = _address(from_addr or claimant.get("email", ""), "sender")
+    reply_to = contact_email(claimant)
+    sender = _address(from_addr or reply_to, "sender")
     name = one_line(claimant.get("name", ""))
     msg["From"] = formataddr((name, sender))
-    if claimant.get("email") and claimant["email"].lower() != sender.lower():
-        msg["Reply-To"] = formataddr((name, _address(claimant["email"], "claimant's")))
+    if reply_to and reply_to.lower() != sender.lower():
+        msg["Reply-To"] = formataddr((name, _address(reply_to, "claimant's")))
     msg["To"] = _address(to, "recipient")
     msg["Subject"] = one_line(subject)
     msg["Date"] = format_datetime((when or datetime.now(UTC)).astimezone(UTC))
     domain = msgid_domain or (sender.rsplit("@", 1)[1] if "@" in sender else None)
-    msg["Message-ID"] = make_msgid(idstring=f"notice{notice_id}" if notice_id else "unleak", domain=domain)
+    msg["Message-ID"] = make_msgid(idstring=secrets.token_hex(8), domain=domain or "localhost")
     if references:
         msg["References"] = one_line(references)
         msg["In-Reply-To"] = one_line(references)
-    if notice_id is not None:
-        msg["X-Unleak-Notice"] = str(notice_id)
     msg.set_content(neutralize(body, one_line=False), subtype="plain", charset="utf-8", cte="quoted-printable")
     if pdf:
         msg.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"notice-{notice_id or 'draft'}.pdf")
@@ -87,7 +90,8 @@ def render_pdf(subject: str, body: str) -> bytes:
         topMargin=18 * mm,
         bottomMargin=18 * mm,
         title=subject,
-        author="unleak",
+        author="",
+        creator="",
         subject=subject,
         invariant=1,
     )

@@ -55,11 +55,13 @@ def send_notice(
     attach_pdf: bool = False,
     now: datetime | None = None,
     clock=None,
+    submitted_at: datetime | None = None,
 ) -> SendOutcome:
     """Send a confirmed notice by email, or record that its web form was submitted.
 
     Refuses a notice that was not confirmed, or whose text differs from what was confirmed.
-    The deadline runs from the time the SMTP server accepted the message.
+    The deadline runs from receipt: the time the SMTP server accepted the message, or for a web
+    form the time it was submitted (`submitted_at`, when the person records it later; default now).
     """
     from unleak.takedown.deadlines import compute_deadline
     from unleak.takedown.render import build_email, render_pdf
@@ -78,6 +80,11 @@ def send_notice(
             raise UnleakError(
                 f"notice #{notice_id} differs from the text that was confirmed; not sent",
                 hint=f"review and confirm it again: `unleak notice confirm {notice_id}`",
+            )
+        if submitted_at is not None and (notice.channel != Channel.WEBFORM or not submitted):
+            raise UnleakError(
+                "a submission time is recorded only for a web-form notice sent with --submitted",
+                hint="an email notice's time is when the mail server accepted it",
             )
         if notice.channel == Channel.WEBFORM and not submitted:
             raise UnleakError(
@@ -119,7 +126,7 @@ def send_notice(
             config.write_private(path, message_bytes(msg))
             eml_path = str(path)
         else:
-            sent_at = _now(now)
+            sent_at = _now(submitted_at or now)
     except BaseException:
         with store.session() as s:
             s.execute(

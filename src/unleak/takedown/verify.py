@@ -86,11 +86,26 @@ class Reupload:
 
 
 @dataclass
+class Restored:
+    """A removed copy back at the URL it was removed from, after the uploader's counter-notice: the
+    host restored it (§512(g)(2)(C)), which is not a re-upload and gets no follow-up notice."""
+
+    url: str
+    notice_id: int
+    restore_from: str | None  # the earliest day the host could lawfully restore it
+    early: bool  # back before that day
+
+    def to_json(self) -> dict:
+        return self.__dict__.copy()
+
+
+@dataclass
 class VerifyReport:
     checked_at: datetime
     checks: list[CheckRow] = field(default_factory=list)
     status_changes: list[tuple[int, str, str]] = field(default_factory=list)  # (notice, from, to)
     reuploads: list[Reupload] = field(default_factory=list)
+    restored: list[Restored] = field(default_factory=list)
 
     @property
     def gone(self) -> int:
@@ -113,6 +128,7 @@ class VerifyReport:
             "checks": [c.to_json() for c in self.checks],
             "status_changes": [{"notice_id": n, "from": a, "to": b} for n, a, b in self.status_changes],
             "reuploads": [r.to_json() for r in self.reuploads],
+            "restored": [r.to_json() for r in self.restored],
         }
 
 
@@ -346,7 +362,17 @@ def _record(
             )
             it.last_checked_at = at
             if probe.state == "up":
-                if it.state == "gone":  # back at the same URL after removal
+                if it.state == "gone" and n.status == NoticeStatus.COUNTER_NOTICE:
+                    # Back at the same URL after a counter-notice: the host restored it.
+                    it.state, it.removed_at, it.removal_reason = "up", None, ""
+                    window = (n.fields or {}).get("counter_notice") or {}
+                    start = window.get("restore_from")
+                    early = bool(start and at < datetime.fromisoformat(start))
+                    detail = {"url": it.url, "after": "counter_notice", "restore_from": start, "early": early}
+                    s.add(NoticeEvent(notice_id=n.id, at=at, kind="restored", detail=detail))
+                    _log(s, case_id, "removal.restored", {"notice_id": n.id, "at": at, **detail})
+                    report.restored.append(Restored(it.url, n.id, start, early))
+                elif it.state == "gone":  # back at the same URL after removal
                     it.state, it.removed_at, it.removal_reason = "up", None, ""
                     s.add(NoticeEvent(notice_id=n.id, at=at, kind="reappeared", detail={"url": it.url}))
                     _log(s, case_id, "removal.reappeared", {"notice_id": n.id, "url": it.url, "at": at})
@@ -416,6 +442,8 @@ def _record(
 def _update_status(s: Session, n: Notice, at: datetime, report: VerifyReport) -> None:
     states = [it.state for it in n.items]
     old = NoticeStatus(n.status)
+    if old == NoticeStatus.COUNTER_NOTICE:
+        return  # the restoration window runs; what the checks find is recorded per URL
     if states and all(st == ItemState.GONE for st in states):
         new = NoticeStatus.REMOVED
     elif any(st == ItemState.GONE for st in states):

@@ -10,7 +10,7 @@ from alembic import op
 import unleak.store.models
 
 revision = "0130_matching_calibration"
-down_revision = "0110_platform_banks"
+down_revision = "0120_notices"
 branch_labels = None
 depends_on = None
 
