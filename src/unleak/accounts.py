@@ -43,6 +43,7 @@ class LoginLocked(UnleakError):
         self.retry_at = retry_at
         super().__init__(message, hint=f"try again after {retry_at:%H:%M} UTC, or ask an admin")
 
+
 # A constant hash to verify against when the name is unknown, so that a wrong name costs as long
 # as a wrong password and timing does not tell which names exist.
 _DUMMY_HASH: str | None = None
@@ -223,9 +224,7 @@ def start_session(store: Store, actor: str, account: Account | None = None) -> t
     """A new session: (the token for the cookie, the session). Expired sessions are purged."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    sess = WebSession(
-        _token_hash(token), actor[:100], account, secrets.token_urlsafe(32), now, now + SESSION_LIFETIME
-    )
+    sess = WebSession(_token_hash(token), actor[:100], account, secrets.token_urlsafe(32), now, now + SESSION_LIFETIME)
     with store.session() as s:
         s.execute(delete(AppSession).where(AppSession.expires_at <= now))
         s.add(

@@ -17,7 +17,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -1021,6 +1021,75 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
             result=result,
             found=found,
         )
+
+    # --- settings: SMTP ----------------------------------------------------------------------------------
+    def need_admin(request: Request) -> WebSession:
+        """An admin, or the person who started the app (the one-time link): caseworkers get 403."""
+        sess = need(request)
+        if sess.account is not None and not sess.account.is_admin:
+            raise HTTPException(403, "Only an admin may change the app's settings.")
+        return sess
+
+    def smtp_page(request: Request, sess: WebSession, status: int = 200, **ctx: Any) -> HTMLResponse:
+        from unleak.takedown.smtp import SMTPSettings, has_saved_password, load_smtp_settings, smtp_overridden
+
+        try:
+            current_settings = load_smtp_settings()
+            problem = None
+        except UnleakError as exc:
+            current_settings, problem = SMTPSettings(), str(exc)
+        return page(
+            request,
+            sess,
+            "smtp.html",
+            status=status,
+            smtp=current_settings,
+            overridden=smtp_overridden(),
+            has_password=has_saved_password(current_settings),
+            problem=problem,
+            **ctx,
+        )
+
+    @app.get("/settings/smtp", response_class=HTMLResponse)
+    def smtp_settings(request: Request):
+        return smtp_page(request, need_admin(request))
+
+    @app.post("/settings/smtp")
+    async def smtp_save(request: Request):
+        sess = need_admin(request)
+        form = await form_of(request, sess)
+        from unleak.takedown.smtp import SMTPSettings, save_smtp_settings
+
+        def number(key: str, default: float) -> float:
+            raw = str(form.get(key) or "").strip()
+            try:
+                return float(raw) if raw else default
+            except ValueError:
+                raise UnleakError(f"the {key} must be a number", hint="for example 587") from None
+
+        wanted = SMTPSettings(
+            host=str(form.get("host") or "").strip(),
+            port=int(number("port", 0)),
+            security=str(form.get("security") or "starttls"),
+            username=str(form.get("username") or "").strip(),
+            from_addr=str(form.get("from_addr") or "").strip(),
+            password_file=str(form.get("password_file") or "").strip(),
+            ca_file=str(form.get("ca_file") or "").strip(),
+            timeout=number("timeout", 30.0),
+        )
+        save_smtp_settings(
+            wanted, str(form.get("password") or "") or None, forget_password=bool(form.get("forget_password"))
+        )
+        return back("/settings/smtp", sess, "SMTP settings saved.")
+
+    @app.post("/settings/smtp/test")
+    async def smtp_test(request: Request):
+        sess = need_admin(request)
+        form = await form_of(request, sess)
+        from unleak.takedown.smtp import send_test_message
+
+        r = send_test_message(str(form.get("to") or ""))
+        return back("/settings/smtp", sess, f"Test message accepted by {r.server} at {fmt_time(r.accepted_at)}.")
 
     # --- help -------------------------------------------------------------------------------------------
     @app.get("/help", response_class=HTMLResponse)
