@@ -74,14 +74,15 @@ def sighting_thumbnail(store: Store, case: str, sighting_id: int, *, blur: bool 
     payload = _media_payload(warc, media_url)
     if not payload:
         return None
+    image: Image.Image | None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             image = decode_image(payload, name="capture").convert("RGB")
     except (MediaError, OSError, UnleakError):
         image = _video_frame(payload)
-        if image is None:
-            return None  # nothing an image or video decoder reads
+    if image is None:
+        return None  # nothing an image or video decoder reads
     image.thumbnail((THUMB_SIDE, THUMB_SIDE))
     if blur:
         # Pixelate then blur: nothing of the picture's detail survives, only its colours.

@@ -175,7 +175,7 @@ def key_frame(data: bytes, limits: MediaLimits | None = None, *, tries: int = 5)
         )
     chosen: np.ndarray | None = None
     try:
-        with av.open(io.BytesIO(data), metadata_errors="ignore") as container:
+        with av.open(io.BytesIO(data), mode="r", metadata_errors="ignore") as container:
             if not container.streams.video:
                 raise MediaError("the file has no video stream")
             stream = container.streams.video[0]
