@@ -56,6 +56,20 @@ def test_an_account_is_locked_after_five_failures_until_they_age_out(store, capl
     assert authenticate(store, "alice", PASSWORD) is not None
 
 
+def test_an_admin_lifts_a_lockout_from_the_command_line(cli):
+    from unleak.store import open_store
+
+    store = open_store()
+    add_user(store, "alice", "caseworker", PASSWORD)
+    for _ in range(accounts.MAX_FAILURES_PER_ACCOUNT):
+        authenticate(store, "alice", "wrong-guess-123")
+    with pytest.raises(LoginLocked):
+        authenticate(store, "alice", PASSWORD)
+    code, out, _ = cli("users", "unlock", "alice")
+    assert code == 0 and "5 failed login(s) forgotten" in out
+    assert authenticate(store, "alice", PASSWORD) is not None
+
+
 def test_one_address_guessing_many_names_is_locked_out(store, monkeypatch):
     monkeypatch.setattr(accounts, "MAX_FAILURES_PER_ADDRESS", 4)
     add_user(store, "alice", "caseworker", PASSWORD)

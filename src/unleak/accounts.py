@@ -174,6 +174,7 @@ def authenticate(store: Store, name: str, password: str, address: str | None = N
         else:
             ok = auth.verify_secret(u.password_hash, password)
         if not ok:
+            s.execute(delete(AppLoginFailure).where(AppLoginFailure.at <= utcnow() - LOCK_WINDOW))  # aged out
             s.add(AppLoginFailure(key=f"account:{name[:100]}"))
             if address:
                 s.add(AppLoginFailure(key=f"address:{address[:100]}"))
