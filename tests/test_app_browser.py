@@ -304,6 +304,16 @@ def test_main_flows_with_the_keyboard_alone(page, store, samples, tmp_path, monk
             page.wait_for_load_state()
             assert "Sent to abuse@site.test" in page.inner_text("main")
             assert len(sink.messages) == 1 and sink.messages[0].rcpt_tos == ["abuse@site.test"]
+
+            # the SMTP settings page: reached and used by the keyboard, no accessibility problem
+            press(page, "E-mail settings")
+            page.wait_for_url(re.compile(r"/settings/smtp$"))
+            assert "UNLEAK_SMTP_HOST" in page.inner_text("main")  # the environment wins, and it says so
+            assert axe_problems(page) == []
+            key_in(page, "to", "caseworker@unleak.test")
+            enter(page)
+            assert "Test message accepted" in page.inner_text("main")
+            assert sink.messages[-1].rcpt_tos == ["caseworker@unleak.test"]
     finally:
         site.close()
         sink.controller.stop()
