@@ -208,3 +208,112 @@ def test_caseworker_cannot_open_another_caseworkers_case(page, store):
     # and the accessibility check does find a problem where there is one
     page.set_content("<html><body><img src='x.png'><input></body></html>")
     assert any("image-alt" in p for p in axe_problems(page))
+
+
+def tab_to(page, want: str, limit: int = 150) -> None:
+    """Press Tab (only the keyboard) until the focused element is `want`: its id, or its text."""
+    check = (
+        "w => { const e = document.activeElement; if (!e) return false;"
+        " return e.id === w || (e.textContent || '').trim() === w || e.getAttribute('aria-label') === w; }"
+    )
+    page.wait_for_load_state()
+    for _ in range(limit):
+        if page.evaluate(check, want):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {want!r} on {page.url}")
+
+
+def key_in(page, field: str, text: str) -> None:
+    tab_to(page, field)
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+
+
+def press(page, target: str) -> None:
+    """Tab to `target` and press Enter, which follows a link or submits a form: a new page."""
+    tab_to(page, target)
+    enter(page)
+
+
+def enter(page) -> None:
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+@pytest.mark.slow
+def test_main_flows_with_the_keyboard_alone(page, store, samples, tmp_path, monkeypatch):
+    """Create a case, protect a folder, add a source, scan, draft, confirm and send a notice: no
+    click, no fill, only Tab, typing and Enter (the address bar is used once, for the login link)."""
+    sink = start_sink()
+    for k, v in {
+        "UNLEAK_SMTP_HOST": "127.0.0.1",
+        "UNLEAK_SMTP_PORT": str(sink.port),
+        "UNLEAK_SMTP_SECURITY": "none",
+        "UNLEAK_SMTP_FROM": "notices@unleak.test",
+    }.items():
+        monkeypatch.setenv(k, v)
+    private = tmp_path / "private"
+    private.mkdir()
+    for p in samples[:2]:
+        Image.open(p).convert("RGB").save(private / f"{p.stem}.jpg", quality=95)
+    site = _evil_site(private / f"{samples[0].stem}.jpg")
+    try:
+        with live_app(store, roots=(tmp_path,)) as live:
+            page.goto(f"{live.base}/login?token={TOKEN}")
+            key_in(page, "case-name", "kbd")
+            enter(page)
+            page.wait_for_url(re.compile(r"/c/kbd$"))
+
+            press(page, "Protect a folder of photos and videos")
+            page.wait_for_url(re.compile(r"/protect"))
+            press(page, str(tmp_path))
+            page.wait_for_load_state()
+            press(page, "private")
+            page.wait_for_load_state()
+            press(page, "Protect this folder")
+            assert "Protected 2 new file(s)" in wait_job(page)
+
+            press(page, "Sources & scans")
+            page.wait_for_url(re.compile(r"/sources$"))
+            key_in(page, "targets", site.url("/"))
+            key_in(page, "allow", "127.0.0.1/32")
+            press(page, "Add")
+            page.wait_for_load_state()
+            assert site.url("/") in page.inner_text("main")
+            key_in(page, "rate", "0")
+            press(page, "Scan now")
+            assert "1 sighting(s)" in wait_job(page)
+
+            press(page, "Notices")
+            page.wait_for_url(re.compile(r"/notices$"))
+            key_in(page, "c-name", "Alex Doe")
+            key_in(page, "c-email", "alex@example.org")
+            enter(page)  # submits the form the focus is in
+            key_in(page, "d-host", "127.0.0.1")
+            key_in(page, "d-rcpt", "abuse@site.test")
+            press(page, "Draft notices")
+            page.wait_for_load_state()
+            notice = page.get_by_role("link", name=re.compile(r"^Notice \d+$")).first.inner_text()
+            press(page, notice)
+            page.wait_for_url(re.compile(r"/notices/\d+$"))
+            key_in(page, "typed", "Alex Doe")
+            enter(page)
+            assert "Confirmed" in page.inner_text("main")
+            press(page, "Send by email now")
+            page.wait_for_load_state()
+            assert "Sent to abuse@site.test" in page.inner_text("main")
+            assert len(sink.messages) == 1 and sink.messages[0].rcpt_tos == ["abuse@site.test"]
+
+            # the SMTP settings page: reached and used by the keyboard, no accessibility problem
+            press(page, "E-mail settings")
+            page.wait_for_url(re.compile(r"/settings/smtp$"))
+            assert "UNLEAK_SMTP_HOST" in page.inner_text("main")  # the environment wins, and it says so
+            assert axe_problems(page) == []
+            key_in(page, "to", "caseworker@unleak.test")
+            enter(page)
+            assert "Test message accepted" in page.inner_text("main")
+            assert sink.messages[-1].rcpt_tos == ["caseworker@unleak.test"]
+    finally:
+        site.close()
+        sink.controller.stop()

@@ -17,7 +17,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from unleak import accounts
+from unleak.accounts import WebSession
 from unleak.app.jobs import Job, Jobs
 from unleak.config import MediaLimits
 from unleak.errors import ConfigError, UnleakError
@@ -41,7 +42,7 @@ from unleak.text import neutralize
 HERE = Path(__file__).parent
 SESSION_COOKIE = "unleak_session"
 LOGIN_COOKIE = "unleak_login"
-SESSION_SECONDS = 12 * 3600
+SESSION_SECONDS = int(accounts.SESSION_LIFETIME.total_seconds())
 PAGE_SIZE = 50
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
@@ -95,16 +96,6 @@ class AppConfig:
         return not is_loopback(self.host)
 
 
-@dataclass
-class WebSession:
-    actor: str  # the account name, or "owner" for the person at this machine (token login)
-    account: accounts.Account | None
-    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
-    created: float = field(default_factory=time.time)
-    revealed: set[int] = field(default_factory=set)
-    flash: list[tuple[str, str]] = field(default_factory=list)
-
-
 class Forbidden(HTTPException):
     def __init__(self) -> None:
         super().__init__(403, "You may not open this case.")
@@ -127,14 +118,13 @@ def fmt_time(value: Any) -> str:
 def create_app(config: AppConfig | None = None, store: Store | None = None) -> FastAPI:
     config = config or AppConfig()
     store = store or open_store(config.db_url)
-    sessions: dict[str, WebSession] = {}
     jobs = Jobs()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["clean"] = clean
     templates.env.filters["when"] = fmt_time
     templates.env.autoescape = True
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.config, app.state.store, app.state.jobs, app.state.sessions = config, store, jobs, sessions
+    app.state.config, app.state.store, app.state.jobs = config, store, jobs
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     token_box = {"token": config.login_token}
     charts: dict[tuple[str, tuple[int, str | None]], bytes] = {}
@@ -166,21 +156,23 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
         return response
 
     # --- sessions ---------------------------------------------------------------------------
+    _none = object()
+
     def current(request: Request) -> WebSession | None:
-        sid = request.cookies.get(SESSION_COOKIE)
-        sess = sessions.get(sid) if sid else None
-        if sess is None or time.time() - sess.created > SESSION_SECONDS:
-            return None
-        if sess.account is not None and accounts.get_account(store, sess.account.name) is None:
-            return None  # the account was disabled or removed since
+        """The request's session, from the database (so it survives a restart and is shared by
+        every worker); looked up once per request."""
+        cached = getattr(request.state, "unleak_session", _none)
+        if cached is not _none:
+            return cached  # type: ignore[return-value]
+        sess = accounts.load_session(store, request.cookies.get(SESSION_COOKIE, ""))
+        request.state.unleak_session = sess
         return sess
 
     def start_session(response: Response, actor: str, account: accounts.Account | None) -> None:
-        sid = secrets.token_urlsafe(32)
-        sessions[sid] = WebSession(actor, account)
+        token, _ = accounts.start_session(store, actor, account)
         response.set_cookie(
             SESSION_COOKIE,
-            sid,
+            token,
             httponly=True,
             samesite="strict",
             secure=config.secure_cookies,
@@ -216,8 +208,9 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
 
     def page(request: Request, sess: WebSession | None, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         flash = list(sess.flash) if sess else []
-        if sess:
+        if sess and flash:
             sess.flash.clear()
+            accounts.save_session(store, sess)
         return templates.TemplateResponse(
             request,
             name,
@@ -228,6 +221,7 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
     def back(url: str, sess: WebSession | None = None, message: str | None = None, kind: str = "ok") -> Response:
         if sess is not None and message:
             sess.flash.append((kind, message))
+            accounts.save_session(store, sess)
         return RedirectResponse(url, status_code=303)
 
     def case_url(case: str, rest: str = "") -> str:
@@ -282,7 +276,14 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
         if not expected or not hmac.compare_digest(str(form.get("csrf") or ""), expected):
             raise HTTPException(403, "This form has expired. Go back, reload the page and try again.")
         name, password = str(form.get("name") or ""), str(form.get("password") or "")
-        account = accounts.authenticate(store, name, password) if name and password else None
+        address = request.client.host if request.client else None
+        try:
+            account = accounts.authenticate(store, name, password, address) if name and password else None
+        except accounts.LoginLocked as exc:
+            refused = login_form(request, status=429, error=str(exc), accounts_exist=True)
+            wait = (exc.retry_at - datetime.now(UTC)).total_seconds()
+            refused.headers["Retry-After"] = str(max(1, int(wait) + 1))
+            return refused
         if account is None:
             return login_form(request, status=401, error="Wrong name or password.", accounts_exist=True)
         response = RedirectResponse("/", status_code=303)
@@ -293,7 +294,7 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
     async def logout(request: Request):
         sess = need(request)
         await form_of(request, sess)
-        sessions.pop(request.cookies.get(SESSION_COOKIE, ""), None)
+        accounts.end_session(store, request.cookies.get(SESSION_COOKIE, ""))
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE)
         return response
@@ -589,6 +590,7 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
             sess.revealed.discard(sighting_id)
         else:
             sess.revealed.add(sighting_id)
+        accounts.save_session(store, sess)
         target = str(form.get("back") or "")
         if not target.startswith(case_url(case) + "/") or "//" in target or "\\" in target:
             target = case_url(case, "/sightings?view=gallery")  # only back into this case: never elsewhere
@@ -604,6 +606,7 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
         with acting(sess):
             set_case_setting(store, case, "hide_thumbnails", "1" if form.get("hide") else "0")
         sess.revealed.clear()
+        accounts.save_session(store, sess)
         return back(case_url(case, "/sightings"), sess, "Setting saved.")
 
     # --- sources and scans ------------------------------------------------------------------------
@@ -1020,6 +1023,75 @@ def create_app(config: AppConfig | None = None, store: Store | None = None) -> F
             result=result,
             found=found,
         )
+
+    # --- settings: SMTP ----------------------------------------------------------------------------------
+    def need_admin(request: Request) -> WebSession:
+        """An admin, or the person who started the app (the one-time link): caseworkers get 403."""
+        sess = need(request)
+        if sess.account is not None and not sess.account.is_admin:
+            raise HTTPException(403, "Only an admin may change the app's settings.")
+        return sess
+
+    def smtp_page(request: Request, sess: WebSession, status: int = 200, **ctx: Any) -> HTMLResponse:
+        from unleak.takedown.smtp import SMTPSettings, has_saved_password, load_smtp_settings, smtp_overridden
+
+        try:
+            current_settings = load_smtp_settings()
+            problem = None
+        except UnleakError as exc:
+            current_settings, problem = SMTPSettings(), str(exc)
+        return page(
+            request,
+            sess,
+            "smtp.html",
+            status=status,
+            smtp=current_settings,
+            overridden=smtp_overridden(),
+            has_password=has_saved_password(current_settings),
+            problem=problem,
+            **ctx,
+        )
+
+    @app.get("/settings/smtp", response_class=HTMLResponse)
+    def smtp_settings(request: Request):
+        return smtp_page(request, need_admin(request))
+
+    @app.post("/settings/smtp")
+    async def smtp_save(request: Request):
+        sess = need_admin(request)
+        form = await form_of(request, sess)
+        from unleak.takedown.smtp import SMTPSettings, save_smtp_settings
+
+        def number(key: str, default: float) -> float:
+            raw = str(form.get(key) or "").strip()
+            try:
+                return float(raw) if raw else default
+            except ValueError:
+                raise UnleakError(f"the {key} must be a number", hint="for example 587") from None
+
+        wanted = SMTPSettings(
+            host=str(form.get("host") or "").strip(),
+            port=int(number("port", 0)),
+            security=str(form.get("security") or "starttls"),
+            username=str(form.get("username") or "").strip(),
+            from_addr=str(form.get("from_addr") or "").strip(),
+            password_file=str(form.get("password_file") or "").strip(),
+            ca_file=str(form.get("ca_file") or "").strip(),
+            timeout=number("timeout", 30.0),
+        )
+        save_smtp_settings(
+            wanted, str(form.get("password") or "") or None, forget_password=bool(form.get("forget_password"))
+        )
+        return back("/settings/smtp", sess, "SMTP settings saved.")
+
+    @app.post("/settings/smtp/test")
+    async def smtp_test(request: Request):
+        sess = need_admin(request)
+        form = await form_of(request, sess)
+        from unleak.takedown.smtp import send_test_message
+
+        r = send_test_message(str(form.get("to") or ""))
+        return back("/settings/smtp", sess, f"Test message accepted by {r.server} at {fmt_time(r.accepted_at)}.")
 
     # --- help -------------------------------------------------------------------------------------------
     @app.get("/help", response_class=HTMLResponse)

@@ -127,6 +127,17 @@ def users_assign(name: str = typer.Argument(...), case: str = typer.Argument(...
     output.console.print(f"{a.name} may now open: {', '.join(a.cases)}.", highlight=False, markup=False)
 
 
+@users_app.command("unlock")
+def users_unlock(name: str = typer.Argument(..., help="Account name.")) -> None:
+    """Lift a login lockout of an account (after too many failed logins) before it ends by itself."""
+    from unleak.accounts import clear_login_failures
+
+    n = clear_login_failures(_store(), name)
+    output.console.print(
+        f"{name}: {n} failed login(s) forgotten; they may log in again.", highlight=False, markup=False
+    )
+
+
 @users_app.command("list")
 def users_list() -> None:
     """List accounts and the cases each may open."""

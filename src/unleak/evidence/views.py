@@ -40,9 +40,24 @@ def _media_payload(warc: bytes, media_url: str) -> bytes | None:
     return fallback
 
 
+def _video_frame(payload: bytes) -> Image.Image | None:
+    """A key frame of a captured video, decoded in memory (the capture is never written decrypted)."""
+    from unleak.media.sniff import MediaKind, sniff_bytes
+    from unleak.media.video import key_frame
+
+    kind = sniff_bytes(payload[:64])
+    if kind is None or kind[0] != MediaKind.VIDEO:
+        return None
+    try:
+        return Image.fromarray(key_frame(payload))
+    except (MediaError, UnleakError):
+        return None
+
+
 def sighting_thumbnail(store: Store, case: str, sighting_id: int, *, blur: bool = True) -> bytes | None:
     """A JPEG thumbnail of the copy found at sighting `sighting_id` (blurred unless `blur` is
-    False), from its first capture; None when there is no capture or it holds no still image."""
+    False), from its first capture (for a video, a key frame); None when there is no capture or
+    nothing in it decodes."""
     from unleak.evidence.capture import read_capture
     from unleak.media.image import decode_image
 
@@ -59,12 +74,15 @@ def sighting_thumbnail(store: Store, case: str, sighting_id: int, *, blur: bool 
     payload = _media_payload(warc, media_url)
     if not payload:
         return None
+    image: Image.Image | None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             image = decode_image(payload, name="capture").convert("RGB")
     except (MediaError, OSError, UnleakError):
-        return None  # a video, or nothing an image decoder reads
+        image = _video_frame(payload)
+    if image is None:
+        return None  # nothing an image or video decoder reads
     image.thumbnail((THUMB_SIDE, THUMB_SIDE))
     if blur:
         # Pixelate then blur: nothing of the picture's detail survives, only its colours.

@@ -157,3 +157,42 @@ def iter_frames(
             raise MediaError(
                 f"{path}: cannot decode video frame: {exc}", hint="the file may be corrupt or truncated"
             ) from None
+
+
+def key_frame(data: bytes, limits: MediaLimits | None = None, *, tries: int = 5) -> np.ndarray:
+    """An H x W x 3 RGB key frame of the video in `data`, decoded in memory (never written to disk):
+    the first of the first `tries` key frames that is not a plain fade (black or one colour), else
+    the last of them. Only key frames are decoded, so this is cheap even for a long video."""
+    import io
+
+    import av
+
+    limits = limits or MediaLimits.from_env()
+    if len(data) > limits.max_file_bytes:
+        raise LimitExceeded(
+            f"video is {len(data):,} bytes, over the limit of {limits.max_file_bytes:,}",
+            hint="raise UNLEAK_MAX_FILE_BYTES if this file is genuine",
+        )
+    chosen: np.ndarray | None = None
+    try:
+        with av.open(io.BytesIO(data), mode="r", metadata_errors="ignore") as container:
+            if not container.streams.video:
+                raise MediaError("the file has no video stream")
+            stream = container.streams.video[0]
+            ctx = stream.codec_context
+            if ctx is None:
+                raise MediaError("the video codec is unknown or unreadable")
+            if ctx.width * ctx.height > limits.max_video_pixels:
+                raise LimitExceeded(f"video frames of {ctx.width}x{ctx.height} are over the pixel limit")
+            ctx.skip_frame = "NONKEY"
+            for n, frame in enumerate(container.decode(stream)):
+                chosen = frame.to_ndarray(format="rgb24")
+                if float(chosen.std()) > 8.0 or n + 1 >= tries:
+                    break
+    except MediaError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - FFmpeg's and PyAV's errors for a bad file
+        raise MediaError(f"cannot decode the video: {exc}", hint="the file may be corrupt or truncated") from None
+    if chosen is None:
+        raise MediaError("the video holds no frame")
+    return chosen

@@ -640,3 +640,29 @@ class CaseCalibration(Base):
     images: Mapped[int] = mapped_column(Integer)
     distances: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AppSession(Base):
+    """A logged-in browser of `unleak app`. Only the SHA-256 of its cookie's token is kept, so a copy
+    of the database does not let anyone log in; `state` holds the copies revealed and pending messages."""
+
+    __tablename__ = "app_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("app_users.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    state: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class AppLoginFailure(Base):
+    """A failed login to `unleak app`, by account name and by client address (for the lockout)."""
+
+    __tablename__ = "app_login_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)  # "account:NAME" or "address:IP"
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

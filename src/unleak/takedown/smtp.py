@@ -225,3 +225,116 @@ def _addresses(msg: EmailMessage, header: str) -> list[str]:
     from email.utils import getaddresses
 
     return [addr for _, addr in getaddresses(msg.get_all(header, [])) if addr]
+
+
+SMTP_ENV = {
+    "host": "UNLEAK_SMTP_HOST",
+    "port": "UNLEAK_SMTP_PORT",
+    "security": "UNLEAK_SMTP_SECURITY",
+    "username": "UNLEAK_SMTP_USER",
+    "from_addr": "UNLEAK_SMTP_FROM",
+    "ca_file": "UNLEAK_SMTP_CA_FILE",
+    "password_file": "UNLEAK_SMTP_PASSWORD_FILE",
+    "timeout": "UNLEAK_SMTP_TIMEOUT",
+}
+
+
+def smtp_overridden() -> dict[str, str]:
+    """The settings the environment overrides (field: variable): saving them in takedown.toml has no
+    effect while the variable is set, and a settings page should say so."""
+    out = {k: v for k, v in SMTP_ENV.items() if os.environ.get(v)}
+    if os.environ.get("UNLEAK_SMTP_PASSWORD"):
+        out["password"] = "UNLEAK_SMTP_PASSWORD"
+    return out
+
+
+def _toml_value(value: object) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a TOML basic string
+
+
+def save_smtp_settings(settings: SMTPSettings, password: str | None = None, *, forget_password: bool = False) -> Path:
+    """Write `settings` as the [smtp] table of takedown.toml (the file `load_smtp_settings` reads;
+    its other tables and keys are kept), and `password`, if given, to the owner-only password file
+    (`password_file`, else `smtp-password` in the data folder; mode 0600), never into the TOML.
+    `forget_password` deletes that file. Returns the path of takedown.toml."""
+    import tomllib
+
+    from unleak.takedown.deadlines import settings_path
+
+    if settings.security not in ("starttls", "ssl", "none"):
+        raise UnleakError(f"unknown SMTP security {settings.security!r}", hint="use starttls, ssl or none")
+    if not 0 <= settings.port <= 65535:
+        raise UnleakError(f"SMTP port {settings.port} is out of range", hint="use a number from 1 to 65535")
+    if not 0 < settings.timeout <= 600:
+        raise UnleakError("the SMTP timeout must be between 0 and 600 seconds", hint="30 is usual")
+    for name in ("host", "username", "from_addr", "password_file", "ca_file"):
+        if any(ch in getattr(settings, name) for ch in "\r\n\x00"):
+            raise UnleakError(f"the SMTP {name.replace('_', ' ')} holds a line break", hint="give it on one line")
+    path = settings_path()
+    old = path.read_text("utf-8") if path.exists() else ""
+    # keep every line outside the [smtp] table as it is (comments included)
+    kept: list[str] = []
+    in_smtp = False
+    for line in old.splitlines():
+        head = line.strip()
+        if head.startswith("[") and not head.startswith("[["):
+            in_smtp = head.split("#")[0].strip() == "[smtp]"
+        if not in_smtp:
+            kept.append(line)
+    table = ["[smtp]"]
+    for key in ("host", "port", "security", "username", "from_addr", "password_file", "ca_file", "timeout"):
+        value = getattr(settings, key)
+        if value not in ("", 0) or key == "security":
+            table.append(f"{key} = {_toml_value(value)}")
+    text = "\n".join([*kept, "", *table] if any(x.strip() for x in kept) else table) + "\n"
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UnleakError(f"cannot update {path}: {exc}", hint="fix the TOML syntax of the file first") from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, "utf-8")
+    os.replace(tmp, path)
+    pw_path = Path(settings.password_file).expanduser() if settings.password_file else config.home() / "smtp-password"
+    if forget_password:
+        pw_path.unlink(missing_ok=True)
+    elif password:
+        if "\n" in password or "\r" in password:
+            raise UnleakError("the SMTP password holds a line break", hint="give it on one line")
+        pw_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(pw_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(password)
+        os.chmod(pw_path, 0o600)
+    return path
+
+
+def has_saved_password(settings: SMTPSettings) -> bool:
+    """Whether a password is set (in the environment or the password file), without reading it out."""
+    if os.environ.get("UNLEAK_SMTP_PASSWORD"):
+        return True
+    pw_path = Path(settings.password_file).expanduser() if settings.password_file else config.home() / "smtp-password"
+    return pw_path.exists()
+
+
+def send_test_message(to: str, settings: SMTPSettings | None = None) -> SendResult:
+    """Send a short test message to `to` with the current (or given) settings."""
+    from email.utils import make_msgid
+
+    settings = settings or load_smtp_settings()
+    to = to.strip()
+    if not to or "@" not in to or any(ch in to for ch in "\r\n,;<> "):
+        raise UnleakError(f"{to[:100]!r} is not an e-mail address", hint="give one address, like you@example.org")
+    msg = EmailMessage()
+    msg["From"] = settings.from_addr or f"unleak@{settings.host or 'localhost'}"
+    msg["To"] = to
+    msg["Subject"] = "unleak: test message"
+    msg["Message-ID"] = make_msgid(domain="unleak.invalid")
+    msg.set_content("This is a test message from unleak. Your SMTP settings work: notices can be sent.\n")
+    return send(msg, settings)

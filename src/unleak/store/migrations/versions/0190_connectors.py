@@ -10,7 +10,7 @@ from alembic import op
 import unleak.store.models
 
 revision = "0190_connectors"
-down_revision = "0160_app_accounts"
+down_revision = "0161_app_sessions"
 branch_labels = None
 depends_on = None
 
