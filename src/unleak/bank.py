@@ -19,7 +19,7 @@ from unleak.media.files import iter_media_paths
 from unleak.signals import Media, Signal, compute_signals, get_signal_type
 from unleak.store import Store
 from unleak.store.db import DEFAULT_CASE, insert_or_ignore
-from unleak.store.models import BankItem, BankSignal, utcnow
+from unleak.store.models import BankItem, BankSignal, Case, utcnow
 from unleak.text import clip, neutralize
 
 
@@ -65,6 +65,31 @@ class Bank:
                 self._case_id = store.case(s, case, create=create).id
             except NotFound:
                 pass  # made by the first protect; reading it first is an error (see case_id)
+
+    @classmethod
+    def by_id(cls, store: Store, case_id: int) -> Bank:
+        """The bank of the case with this id (a cluster worker is told the id, not the name)."""
+        with store.session() as s:
+            name = s.scalar(select(Case.name).where(Case.id == case_id))
+        if name is None:
+            raise NotFound(f"no case with id {case_id}", hint="see `unleak case list`")
+        return cls(store, name)
+
+    def fingerprint(self) -> tuple:
+        """Changes whenever the bank's matchable content does (a protect, a removal, an import):
+        processes that keep an index of the bank compare it to know when to build it again."""
+        with self.store.session() as s:
+            items = s.execute(
+                select(func.count(), func.max(BankItem.id), func.count(BankItem.removed_at)).where(
+                    BankItem.case_id == self.case_id
+                )
+            ).one()
+            signals = s.execute(
+                select(func.count(), func.max(BankSignal.id))
+                .select_from(BankSignal)
+                .where(BankSignal.case_id == self.case_id, BankSignal.removed.is_(False))
+            ).one()
+        return (*items, *signals)
 
     @property
     def case_id(self) -> int:

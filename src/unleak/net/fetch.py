@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import httpcore
 import httpx
@@ -159,7 +160,7 @@ def sniff_content(body: bytes, content_type: str = "") -> str:
 class _HostGate:
     """Per-host rate limit (minimum spacing between request starts) and concurrency."""
 
-    def __init__(self, interval: float, concurrency: int) -> None:
+    def __init__(self, host: str, interval: float, concurrency: int) -> None:
         self.interval = interval
         self.semaphore = threading.BoundedSemaphore(max(1, concurrency))
         self.lock = threading.Lock()
@@ -275,15 +276,20 @@ class Fetcher:
         transport: httpx.BaseTransport | None = None,
         on_refusal: Callable[[str, str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        gates: Callable[[str, float, int], Any] | None = None,
     ) -> None:
+        """`gates`: (host, interval, concurrency) -> a gate like _HostGate (`semaphore`, a context
+        manager; `wait_turn()`; `interval`), to share a host's rate and concurrency with other
+        processes (unleak.cluster's are Dask's); by default each Fetcher keeps its own."""
         self.policy = policy or FetchPolicy()
+        self._make_gate = gates or _HostGate
         self.network = network or NetworkPolicy()
         self.resolver = resolver
         self.on_refusal = on_refusal
         self._sleep = sleep
         self._transport = transport
         self._clients: OrderedDict[str, httpx.Client] = OrderedDict()
-        self._gates: dict[str, _HostGate] = {}
+        self._gates: dict[str, Any] = {}
         self._robots: dict[str, Robots] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
@@ -324,12 +330,12 @@ class Fetcher:
                 self._clients.move_to_end(host)
             return client
 
-    def _gate(self, host: str) -> _HostGate:
+    def _gate(self, host: str) -> Any:
         with self._lock:
             gate = self._gates.get(host)
             if gate is None:
                 rate = self.policy.rate
-                gate = _HostGate(1.0 / rate if rate else 0.0, self.policy.per_host_concurrency)
+                gate = self._make_gate(host, 1.0 / rate if rate else 0.0, self.policy.per_host_concurrency)
                 self._gates[host] = gate
             return gate
 

@@ -1,0 +1,139 @@
+"""Run scans (and bulk matches) on a Dask cluster: `--cluster ADDRESS`, `--cluster local[:N]`.
+
+Dask distributed does the scheduling, the retries after a worker dies and the data transfer;
+unleak keeps what must not be lost in its database. A scan's frontier stays in the database
+(PostgreSQL for a cluster of machines); the client, the process that runs `unleak scan`, reads the
+pending tasks, submits them to the workers and writes each outcome, with its task marked done, in
+one transaction. Workers fetch, decode, hash, match and verify, and send back what they found:
+the capture's bytes included. They write nothing: the per-case secret keys (capture encryption,
+the log's signing key) stay on the client's machine, which encrypts, writes and logs.
+
+Per-host politeness holds across the cluster: a host's concurrency is a Dask `Semaphore`, its
+rate (and robots.txt's Crawl-delay) a start time reserved under a Dask `Lock` (`DaskGate`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any
+
+from unleak.errors import ConfigError
+
+if TYPE_CHECKING:
+    from distributed import Client, LocalCluster
+
+    from unleak.monitor.scan import VisitSpec
+
+SCHEDULER_ENV = "UNLEAK_DASK_SCHEDULER"
+LOCAL_THREADS = 8  # threads a worker of `local[:N]` runs: fetches overlap; CPU work takes one core each
+
+
+class Cluster:
+    """A connection to a Dask scheduler (or a LocalCluster it started). Use as a context manager."""
+
+    def __init__(self, address: str | None = None, *, threads: int = LOCAL_THREADS) -> None:
+        address = (address or os.environ.get(SCHEDULER_ENV) or "").strip()
+        if not address:
+            raise ConfigError(
+                "no Dask scheduler given",
+                hint=f"use --cluster tcp://HOST:8786, --cluster local[:N], or set {SCHEDULER_ENV}",
+            )
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:  # pragma: no cover - dask is a dependency
+            raise ConfigError(
+                "Dask distributed is not installed", hint='pip install "unleak[cluster]"'
+            ) from None
+        self.address = address
+        self.local: LocalCluster | None = None
+        if address == "local" or address.startswith("local:"):
+            n_text = address.partition(":")[2] or str(os.cpu_count() or 1)
+            try:
+                n = int(n_text)
+                if n < 1:
+                    raise ValueError
+            except ValueError:
+                raise ConfigError(
+                    f"bad --cluster {address!r}: the number of workers must be a whole number over 0",
+                    hint="e.g. --cluster local:4",
+                ) from None
+            self.local = LocalCluster(
+                n_workers=n,
+                threads_per_worker=threads,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=40,
+            )
+            self.client: Client = Client(self.local)
+        else:
+            try:
+                self.client = Client(address, timeout="20s")
+            except (OSError, TimeoutError) as exc:
+                raise ConfigError(
+                    f"cannot reach the Dask scheduler at {address}: {exc}",
+                    hint="start it with `dask scheduler` and check the address (tcp://HOST:8786)",
+                ) from None
+
+    def threads(self) -> int:
+        """Threads across the workers connected now (at least 1)."""
+        return max(1, sum(self.client.nthreads().values()))
+
+    def workers(self) -> int:
+        return len(self.client.nthreads())
+
+    def executor(self) -> Executor:
+        """A concurrent.futures Executor whose tasks run on the workers (not cached: results differ)."""
+        return self.client.get_executor(pure=False)
+
+    def scan_executor(self) -> Callable[[VisitSpec], Executor]:
+        return lambda _spec: self.executor()
+
+    def close(self) -> None:
+        self.client.close()
+        if self.local is not None:
+            self.local.close()
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class DaskGate:
+    """One host's politeness, shared by every worker of the cluster (a drop-in for the Fetcher's
+    per-process gate): at most `concurrency` requests in flight, request starts `interval` apart."""
+
+    def __init__(self, host: str, interval: float, concurrency: int) -> None:
+        from distributed import Semaphore
+
+        self.host = host
+        self.interval = interval
+        # A dead worker's leases are released after distributed.scheduler.locks.lease-timeout.
+        self.semaphore = Semaphore(max_leases=max(1, concurrency), name=f"unleak-host-{concurrency}-{host}")
+
+    def wait_turn(self) -> None:
+        if self.interval <= 0:
+            return
+        from distributed import Lock, get_client
+
+        client = get_client()
+        key = ["unleak-next-start", self.host]
+        with Lock(f"unleak-rate-{self.host}"):
+            now = time.time()
+            start = max(now, float(client.get_metadata(key, default=0.0)))
+            client.set_metadata(key, start + self.interval)
+        if start > now:
+            time.sleep(start - now)
+
+
+def scan_options_for(cluster: Cluster, options: Any) -> Any:
+    """`options` (a ScanOptions) made to run on the cluster: tasks on its workers, politeness shared,
+    enough tasks in flight to keep every worker thread busy."""
+    options.executor = cluster.scan_executor()
+    options.gates = DaskGate
+    options.concurrency = max(options.concurrency, cluster.threads())
+    return options
