@@ -824,7 +824,7 @@ class Visitor:
 # --- on a cluster worker ------------------------------------------------------------------------
 # One store, one matcher per bank and one visitor per scan in each worker process, kept between
 # tasks: the bank's index is built once per worker, and again only when the bank changes.
-BANK_CHECK_SECONDS = 5.0  # how often a worker asks whether the bank changed (protect, remove, import)
+BANK_CHECK_SECONDS = 5.0  # (UNLEAK_BANK_CHECK_SECONDS) how often a worker asks whether the bank changed (protect, remove, import)
 _worker_lock = threading.Lock()
 _worker_stores: dict[str, Store] = {}
 _worker_matchers: dict[tuple, _WorkerMatcher] = {}
@@ -845,7 +845,10 @@ class _WorkerMatcher:
     def get(self) -> Matcher:
         with self.lock:
             now = time.monotonic()
-            if self.matcher is None or now - self.checked >= BANK_CHECK_SECONDS:
+            from unleak.config import env_number
+
+            every = env_number("UNLEAK_BANK_CHECK_SECONDS", BANK_CHECK_SECONDS)
+            if self.matcher is None or now - self.checked >= every:
                 bank = Bank.by_id(self.store, self.spec.case_id)
                 fp = bank.fingerprint()
                 self.checked = now
