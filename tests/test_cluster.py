@@ -4,6 +4,7 @@ restarted lose nothing and record nothing twice; politeness holds across the wor
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from unleak.demo.site import generate_site  # noqa: E402
+from unleak.demo.site import generate_site
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -154,5 +155,5 @@ def test_politeness_is_shared_by_the_workers(dask_cluster):
     host = f"polite-{time.time_ns()}.test"
     futures = [client.submit(start, host, pure=False, workers=[w]) for w in client.nthreads() for _ in range(4)]
     times = sorted(client.gather(futures))
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(times) == 8 and min(gaps) >= 0.2, gaps

@@ -44,9 +44,7 @@ class Cluster:
         try:
             from distributed import Client, LocalCluster
         except ImportError:  # pragma: no cover - dask is a dependency
-            raise ConfigError(
-                "Dask distributed is not installed", hint='pip install "unleak[cluster]"'
-            ) from None
+            raise ConfigError("Dask distributed is not installed", hint='pip install "unleak[cluster]"') from None
         self.address = address
         self.local: LocalCluster | None = None
         if address == "local" or address.startswith("local:"):

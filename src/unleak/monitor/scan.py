@@ -824,7 +824,9 @@ class Visitor:
 # --- on a cluster worker ------------------------------------------------------------------------
 # One store, one matcher per bank and one visitor per scan in each worker process, kept between
 # tasks: the bank's index is built once per worker, and again only when the bank changes.
-BANK_CHECK_SECONDS = 5.0  # (UNLEAK_BANK_CHECK_SECONDS) how often a worker asks whether the bank changed (protect, remove, import)
+BANK_CHECK_SECONDS = (
+    5.0  # (UNLEAK_BANK_CHECK_SECONDS) how often a worker asks whether the bank changed (protect, remove, import)
+)
 _worker_lock = threading.Lock()
 _worker_stores: dict[str, Store] = {}
 _worker_matchers: dict[tuple, _WorkerMatcher] = {}
@@ -880,7 +882,7 @@ def _worker_store(url: str) -> Store:
 
 def worker_visitor(spec: VisitSpec) -> Visitor:
     """This process's visitor of one scan (made on its first task)."""
-    key = (spec.db_url, spec.case_id, spec.scan_id, spec.kind, spec.config_json, spec.allow, repr(spec.policy))
+    key: tuple = (spec.db_url, spec.case_id, spec.scan_id, spec.kind, spec.config_json, spec.allow, repr(spec.policy))
     key += (spec.fast, spec.verify, spec.variants, spec.cpu_slots)
     with _worker_lock:
         visitor = _worker_visitors.get(key)
