@@ -157,3 +157,25 @@ def test_politeness_is_shared_by_the_workers(dask_cluster):
     times = sorted(client.gather(futures))
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(times) == 8 and min(gaps) >= 0.2, gaps
+
+
+def test_bulk_match_on_the_cluster_prints_what_one_process_prints(dask_cluster, pg_url, monkeypatch, cli, samples,
+                                                                   tmp_path):  # fmt: skip
+    from PIL import Image
+
+    cluster, _client = dask_cluster
+    monkeypatch.setenv("UNLEAK_DB", pg_url)
+    assert cli("protect", "--case", "m", *samples[:3])[0] == 0
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    for i, p in enumerate(samples[:3] + samples[10:15]):  # 3 copies (rescaled, recompressed), 5 others
+        im = Image.open(p).convert("RGB")
+        im.thumbnail((300, 300))
+        im.save(dump / f"{i:02d}.jpg", quality=70)
+    (dump / "broken.jpg").write_bytes(b"not an image")
+    local = cli("match", "--case", "m", "--json", dump)
+    spread = cli("match", "--case", "m", "--json", dump, "--cluster", cluster.scheduler_address)
+    assert local[0] == spread[0] == 1  # the broken file is reported, as without a cluster
+    assert _json_lines(local[1]) == _json_lines(spread[1])
+    matched = [r["path"] for r in _json_lines(spread[1]) if r["matches"]]
+    assert sorted(matched) == [str(dump / f"{i:02d}.jpg") for i in range(3)]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
@@ -135,3 +135,57 @@ def scan_options_for(cluster: Cluster, options: Any) -> Any:
     options.gates = DaskGate
     options.concurrency = max(options.concurrency, cluster.threads())
     return options
+
+
+# --- bulk matching ---------------------------------------------------------------------------
+_matchers: dict[tuple, tuple[Any, tuple, float]] = {}  # per worker process: (matcher, fingerprint, checked)
+_matchers_lock = __import__("threading").Lock()
+
+
+def public_url(store_url: Any) -> str:
+    """A database URL to hand to workers: without its password (a worker uses its own UNLEAK_DB)."""
+    return store_url.set(password=None).render_as_string(hide_password=False)
+
+
+def worker_matcher(db_url: str, case_id: int, options: tuple[tuple[str, Any], ...]) -> Any:
+    """This worker's Matcher of one bank with these options: built once, again when the bank changes."""
+    from unleak.bank import Bank
+    from unleak.config import env_number
+    from unleak.match import Matcher
+    from unleak.monitor.scan import BANK_CHECK_SECONDS, worker_store
+
+    key = (db_url, case_id, options)
+    with _matchers_lock:
+        now = time.monotonic()
+        cached = _matchers.get(key)
+        if cached is not None and now - cached[2] < env_number("UNLEAK_BANK_CHECK_SECONDS", BANK_CHECK_SECONDS):
+            return cached[0]
+        bank = Bank.by_id(worker_store(db_url), case_id)
+        fp = bank.fingerprint()
+        if cached is not None and cached[1] == fp:
+            _matchers[key] = (cached[0], fp, now)
+            return cached[0]
+        matcher = Matcher(bank, **dict(options))
+        _matchers[key] = (matcher, fp, now)
+        return matcher
+
+
+def match_batch(db_url: str, case_id: int, options: tuple[tuple[str, Any], ...], targets: list[str]) -> list[list]:
+    """On a worker: the MatchResults of each target (a file on shared storage, or a URL)."""
+    matcher = worker_matcher(db_url, case_id, options)
+    return [list(matcher.match_paths([t])) for t in targets]
+
+
+def match_targets(
+    cluster: Cluster, bank: Any, targets: list[str], options: dict[str, Any], *, batch: int = 16
+) -> Iterator[list]:
+    """The MatchResults of each target, in order, matched on the cluster's workers in batches."""
+    db_url = public_url(bank.store.engine.url)
+    frozen = tuple(sorted(options.items()))
+    batches = [targets[i : i + batch] for i in range(0, len(targets), batch)]
+    executor = cluster.executor()
+    try:
+        for results in executor.map(match_batch, *zip(*[(db_url, bank.case_id, frozen, b) for b in batches])):
+            yield from results
+    finally:
+        executor.shutdown(wait=False)

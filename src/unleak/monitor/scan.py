@@ -865,7 +865,8 @@ class _WorkerMatcher:
             return self.matcher
 
 
-def _worker_store(url: str) -> Store:
+def worker_store(url: str) -> Store:
+    """This process's store of the database at `url` (password-less; see VisitSpec), opened once."""
     import os
 
     own = os.environ.get("UNLEAK_DB")
@@ -887,7 +888,7 @@ def worker_visitor(spec: VisitSpec) -> Visitor:
     with _worker_lock:
         visitor = _worker_visitors.get(key)
         if visitor is None:
-            store = _worker_store(spec.db_url)
+            store = worker_store(spec.db_url)
             mkey = (spec.db_url, spec.case_id, spec.fast, spec.verify, spec.variants)
             wm = _worker_matchers.get(mkey)
             if wm is None:
