@@ -881,6 +881,22 @@ def worker_store(url: str) -> Store:
     return store
 
 
+def _bank_matcher(store: Store, spec: VisitSpec) -> _WorkerMatcher:
+    mkey = (spec.db_url, spec.case_id, spec.fast, spec.verify, spec.variants)
+    wm = _worker_matchers.get(mkey)
+    if wm is None:
+        wm = _worker_matchers[mkey] = _WorkerMatcher(store, spec)
+    return wm
+
+
+def warm_worker(spec: VisitSpec) -> int:
+    """Build this worker's index of the spec's bank now (before a scan is timed); its build count."""
+    with _worker_lock:
+        wm = _bank_matcher(worker_store(spec.db_url), spec)
+    wm.get()
+    return wm.builds
+
+
 def worker_visitor(spec: VisitSpec) -> Visitor:
     """This process's visitor of one scan (made on its first task)."""
     key: tuple = (spec.db_url, spec.case_id, spec.scan_id, spec.kind, spec.config_json, spec.allow, repr(spec.policy))
@@ -889,10 +905,7 @@ def worker_visitor(spec: VisitSpec) -> Visitor:
         visitor = _worker_visitors.get(key)
         if visitor is None:
             store = worker_store(spec.db_url)
-            mkey = (spec.db_url, spec.case_id, spec.fast, spec.verify, spec.variants)
-            wm = _worker_matchers.get(mkey)
-            if wm is None:
-                wm = _worker_matchers[mkey] = _WorkerMatcher(store, spec)
+            wm = _bank_matcher(store, spec)
             fetcher = Fetcher(spec.policy, network=NetworkPolicy.allowing(list(spec.allow)), gates=spec.gates)
             config = json.loads(spec.config_json)
             visitor = Visitor(
