@@ -179,3 +179,32 @@ def test_bulk_match_on_the_cluster_prints_what_one_process_prints(dask_cluster, 
     assert _json_lines(local[1]) == _json_lines(spread[1])
     matched = [r["path"] for r in _json_lines(spread[1]) if r["matches"]]
     assert sorted(matched) == [str(dump / f"{i:02d}.jpg") for i in range(3)]
+
+
+def test_protect_on_the_cluster_records_what_one_process_records(dask_cluster, pg_url, monkeypatch, cli, samples,
+                                                                 tmp_path):  # fmt: skip
+    cluster, _client = dask_cluster
+    monkeypatch.setenv("UNLEAK_DB", pg_url)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image")
+    files = [*samples[:3], broken]
+    out = {}
+    for case, extra in (("here", []), ("there", ["--cluster", cluster.scheduler_address])):
+        code, text, _ = cli("protect", "--case", case, "--json", *files, *extra)
+        assert code == 1  # the broken file, as without a cluster
+        out[case] = [{k: v for k, v in r.items() if k != "bank_id"} for r in _json_lines(text)]
+    assert out["here"] == out["there"]
+    assert [r["error"] is not None for r in out["there"]] == [False, False, False, True]
+    from unleak.bank import Bank
+    from unleak.store import open_store
+
+    store = open_store(pg_url)
+    stored = {
+        case: sorted((label, value, variant) for _, _, label, value, variant in
+                     Bank(store, case).active_signals("pdq", with_variants=True))
+        for case in ("here", "there")
+    }  # fmt: skip
+    store.close()
+    assert stored["here"] == stored["there"] and len(stored["here"]) > 3  # the same hashes and variants
+    code, text, _ = cli("protect", "--case", "there", "--json", *samples[:3], "--cluster", cluster.scheduler_address)
+    assert code == 0 and all(r["skipped"] for r in _json_lines(text))

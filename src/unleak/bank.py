@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select
 
-from unleak.errors import NotFound, UnleakError
+from unleak.errors import MediaError, NotFound, UnleakError
 from unleak.media.files import iter_media_paths
 from unleak.signals import Media, Signal, compute_signals, get_signal_type
 from unleak.store import Store
@@ -41,6 +42,37 @@ class ProtectResult:
             "refused": self.refused,
             "error": self.error,
         }
+
+
+@dataclass
+class Fingerprint:
+    """What protecting a file computes before it touches the database: made where the CPU is (a
+    cluster worker), recorded by `Bank.protect_one(..., computed=...)`."""
+
+    path: str
+    kind: str = ""
+    sha256: str = ""
+    signals: dict[str, Signal] = field(default_factory=dict)
+    derived: list[Any] = field(default_factory=list)  # bank-side PDQ variants (crops, trimmed borders)
+    error: str | None = None
+
+
+def fingerprint_file(path: str, variants: bool = False) -> Fingerprint:
+    """Fingerprint one file for protection (signals, and the bank-side variants when asked)."""
+    fp = Fingerprint(path=path)
+    try:
+        media = Media.open(Path(path))
+        fp.kind, fp.sha256 = media.kind.value, media.digests()["sha256"]
+        fp.signals = compute_signals(media)
+        if variants and "pdq" in fp.signals:
+            from unleak.match.variants import bank_variants
+
+            fp.derived = bank_variants(media.pixels())
+    except UnleakError as exc:
+        fp.error = str(exc)
+    except OSError as exc:
+        fp.error = f"{path}: {exc.strerror or exc}"
+    return fp
 
 
 def signals_to_json(signals: dict[str, Signal]) -> dict:
@@ -128,11 +160,21 @@ class Bank:
                 on_result(result)
         return results
 
-    def protect_one(self, path: Path, *, label: str | None = None, variants: bool = False) -> ProtectResult:
+    def protect_one(
+        self, path: Path, *, label: str | None = None, variants: bool = False, computed: Fingerprint | None = None
+    ) -> ProtectResult:
+        """Protect one file. `computed`: its fingerprint made elsewhere (a cluster worker, see
+        `fingerprint_file`); only the database work is done here."""
         result = ProtectResult(path=str(path))
         try:
-            media = Media.open(path)
-            sha256 = media.digests()["sha256"]
+            media: Media | None = None
+            if computed is None:
+                media = Media.open(path)
+                sha256 = media.digests()["sha256"]
+            elif computed.error is not None:
+                raise MediaError(computed.error)
+            else:
+                sha256 = computed.sha256
             case_id = self._open_case()
             existing = self._item_with_digest(sha256)
             if existing is not None:
@@ -143,7 +185,7 @@ class Bank:
                 else:
                     result.refused = self._refusal(path, "sha256", bank_id, removed_at)
                 return result
-            signals = compute_signals(media)
+            signals = compute_signals(media) if media is not None else dict(computed.signals)  # type: ignore[union-attr]
             # A removed hash must never match again: protecting the same file (or a copy with the
             # same PDQ) again would bring it back under a new bank id.
             removed = self._removed_match(signals)
@@ -151,14 +193,16 @@ class Bank:
                 result.skipped, result.refused = True, self._refusal(path, *removed)
                 return result
             derived = []
-            if variants and "pdq" in signals:
+            if computed is not None:
+                derived = list(computed.derived)
+            elif variants and "pdq" in signals and media is not None:
                 from unleak.match.variants import bank_variants
 
                 derived = bank_variants(media.pixels())
             values = {
                 "case_id": case_id,
                 "label": label or path.stem,
-                "kind": media.kind.value,
+                "kind": media.kind.value if media is not None else computed.kind,  # type: ignore[union-attr]
                 "path": str(path.resolve()),
                 "sha256": sha256,
                 "size": path.stat().st_size,

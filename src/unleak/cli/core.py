@@ -22,6 +22,15 @@ CaseOption = typer.Option(None, "--case", "-c", help="Case name (the default cas
 JsonOption = typer.Option(False, "--json", help="One JSON object per line instead of tables.")
 
 
+ClusterOption = typer.Option(
+    None,
+    "--cluster",
+    envvar="UNLEAK_DASK_SCHEDULER",
+    help="Run on a Dask cluster: tcp://HOST:8786, or local[:N] for N worker processes here; the files must "
+    "be on storage the workers share. Default: $UNLEAK_DASK_SCHEDULER, else this process alone.",
+)
+
+
 def _store():
     from unleak.store import open_store
 
@@ -85,15 +94,24 @@ def protect_command(
         "--no-variants",
         help="Do not store the PDQ of standard crops (1:1, 4:5, 9:16, 16:9) and trimmed borders.",
     ),
+    cluster: str | None = ClusterOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Fingerprint private photos and videos and add them to the bank. The media stays where it is."""
+    """Fingerprint private photos and videos and add them to the bank. The media stays where it is.
+    With --cluster, Dask workers fingerprint the files (on storage they share); this process records."""
     bank = Bank(_store(), case, create=True)  # protecting starts a case's work: a new name opens it
     files = _media_files(paths)
     added = skipped = refused = failed = 0
-    with output.progress("Protecting", len(files), enabled=not as_json) as bar:
+    with contextlib.ExitStack() as stack, output.progress("Protecting", len(files), enabled=not as_json) as bar:
+        computed: Iterator[Any] = iter(())
+        if cluster:
+            from unleak.cluster import Cluster, fingerprint_files
+
+            c = stack.enter_context(Cluster(cluster))
+            computed = fingerprint_files(c, [str(p.resolve()) for p in files], not no_variants)
         for path in files:
-            r = bank.protect_one(path, label=label, variants=not no_variants)
+            fp = next(computed, None)
+            r = bank.protect_one(path, label=label, variants=not no_variants, computed=fp)
             bar.advance()
             if as_json:
                 output.emit_json(r.to_json())
@@ -141,13 +159,7 @@ def match_command(
     target_rate: float = typer.Option(
         1e-6, "--target-rate", help="False-match rate per candidate-bank pair that the thresholds hold."
     ),
-    cluster: str | None = typer.Option(
-        None,
-        "--cluster",
-        envvar="UNLEAK_DASK_SCHEDULER",
-        help="Match on a Dask cluster (tcp://HOST:8786, or local[:N]); the files must be on storage the "
-        "workers share. Default: $UNLEAK_DASK_SCHEDULER, else this process alone.",
-    ),
+    cluster: str | None = ClusterOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Check files against the bank and list the protected items they match.

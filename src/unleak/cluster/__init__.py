@@ -189,3 +189,23 @@ def match_targets(
             yield from results
     finally:
         executor.shutdown(wait=False)
+
+
+# --- protecting ------------------------------------------------------------------------------
+def fingerprint_batch(paths: list[str], variants: bool) -> list:
+    """On a worker: the Fingerprint of each file (signals and bank-side variants), nothing written."""
+    from unleak.bank import fingerprint_file
+
+    return [fingerprint_file(p, variants) for p in paths]
+
+
+def fingerprint_files(cluster: Cluster, paths: list[str], variants: bool, *, batch: int = 4) -> Iterator[Any]:
+    """The Fingerprint of each file (absolute paths on shared storage), in order, made on the workers;
+    the client records them (Bank.protect_one(..., computed=...))."""
+    batches = [paths[i : i + batch] for i in range(0, len(paths), batch)]
+    executor = cluster.executor()
+    try:
+        for fps in executor.map(fingerprint_batch, batches, [variants] * len(batches)):
+            yield from fps
+    finally:
+        executor.shutdown(wait=False)
