@@ -51,7 +51,7 @@ def main() -> int:
     from PIL import Image
 
     from unleak.bank import Bank
-    from unleak.cluster import Cluster, match_targets, public_url, scan_options_for, worker_matcher
+    from unleak.cluster import Cluster, match_targets, public_url, scan_options_for, warm_matcher
     from unleak.demo.site import altered_copy, big_site, jpeg
     from unleak.match import Matcher
     from unleak.monitor.scan import Scanner, ScanOptions, VisitSpec, warm_worker
@@ -150,7 +150,7 @@ def main() -> int:
             spec = VisitSpec(public_url(store.engine.url), bank.case_id, 0, "crawl", "{}", (), options.policy,
                              options.fast, options.verify, options.variants, options.cpu_slots)  # fmt: skip
             cluster.client.run(warm_worker, spec)
-            cluster.client.run(worker_matcher, public_url(store.engine.url), bank.case_id, tuple(match_opts.items()))
+            cluster.client.run(warm_matcher, public_url(store.engine.url), bank.case_id, tuple(match_opts.items()))
         else:
             _ = scanner.matcher
             matcher = Matcher(bank, **match_opts)

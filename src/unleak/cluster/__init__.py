@@ -58,6 +58,11 @@ class Cluster:
                     f"bad --cluster {address!r}: the number of workers must be a whole number over 0",
                     hint="e.g. --cluster local:4",
                 ) from None
+            import dask
+
+            # Dask's statistical profiler samples every worker thread 100 times a second: CPU that
+            # matching needs (see docs/cluster.md for `dask worker`).
+            dask.config.set({"distributed.worker.profile.enabled": False})
             self.local = LocalCluster(
                 n_workers=n,
                 threads_per_worker=threads,
@@ -209,3 +214,8 @@ def fingerprint_files(cluster: Cluster, paths: list[str], variants: bool, *, bat
             yield from fps
     finally:
         executor.shutdown(wait=False)
+
+
+def warm_matcher(db_url: str, case_id: int, options: tuple[tuple[str, Any], ...]) -> bool:
+    """On a worker: build its Matcher of the bank now (before a timed run); True when done."""
+    return worker_matcher(db_url, case_id, options) is not None
