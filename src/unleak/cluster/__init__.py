@@ -67,7 +67,7 @@ class Cluster:
                 n_workers=n,
                 threads_per_worker=threads,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",
                 silence_logs=40,
             )
             self.client: Client = Client(self.local)
