@@ -11,16 +11,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, insert, or_, select
 
-from unleak.errors import NotFound, UnleakError
+from unleak.errors import MediaError, NotFound, UnleakError
 from unleak.media.files import iter_media_paths
 from unleak.signals import Media, Signal, compute_signals, get_signal_type
 from unleak.store import Store
 from unleak.store.db import DEFAULT_CASE, insert_or_ignore
-from unleak.store.models import BankItem, BankSignal, utcnow
+from unleak.store.models import BankItem, BankSignal, Case, utcnow
 from unleak.text import clip, neutralize
 
 if TYPE_CHECKING:
@@ -105,6 +105,37 @@ def weak_pdq_reason(quality: int | None) -> str | None:
     )
 
 
+@dataclass
+class Fingerprint:
+    """What protecting a file computes before it touches the database: made where the CPU is (a
+    cluster worker), recorded by `Bank.protect_one(..., computed=...)`."""
+
+    path: str
+    kind: str = ""
+    sha256: str = ""
+    signals: dict[str, Signal] = field(default_factory=dict)
+    derived: list[Any] = field(default_factory=list)  # bank-side PDQ variants (crops, trimmed borders)
+    error: str | None = None
+
+
+def fingerprint_file(path: str, variants: bool = False) -> Fingerprint:
+    """Fingerprint one file for protection (signals, and the bank-side variants when asked)."""
+    fp = Fingerprint(path=path)
+    try:
+        media = Media.open(Path(path))
+        fp.kind, fp.sha256 = media.kind.value, media.digests()["sha256"]
+        fp.signals = compute_signals(media)
+        if variants and "pdq" in fp.signals:
+            from unleak.match.variants import bank_variants
+
+            fp.derived = bank_variants(media.pixels())
+    except UnleakError as exc:
+        fp.error = str(exc)
+    except OSError as exc:
+        fp.error = f"{path}: {exc.strerror or exc}"
+    return fp
+
+
 def signals_to_json(signals: dict[str, Signal]) -> dict:
     """The JSON contract's shape, each type's own (`pdq` + `pdq_quality`, vPDQ frames as a list, ...)."""
     out: dict = {}
@@ -127,6 +158,31 @@ class Bank:
                 self._case_id = store.case(s, case, create=create).id
             except NotFound:
                 pass  # made by the first protect; reading it first is an error (see case_id)
+
+    @classmethod
+    def by_id(cls, store: Store, case_id: int) -> Bank:
+        """The bank of the case with this id (a cluster worker is told the id, not the name)."""
+        with store.session() as s:
+            name = s.scalar(select(Case.name).where(Case.id == case_id))
+        if name is None:
+            raise NotFound(f"no case with id {case_id}", hint="see `unleak case list`")
+        return cls(store, name)
+
+    def fingerprint(self) -> tuple:
+        """Changes whenever the bank's matchable content does (a protect, a removal, an import):
+        processes that keep an index of the bank compare it to know when to build it again."""
+        with self.store.session() as s:
+            items = s.execute(
+                select(func.count(), func.max(BankItem.id), func.count(BankItem.removed_at)).where(
+                    BankItem.case_id == self.case_id
+                )
+            ).one()
+            signals = s.execute(
+                select(func.count(), func.max(BankSignal.id))
+                .select_from(BankSignal)
+                .where(BankSignal.case_id == self.case_id, BankSignal.removed.is_(False))
+            ).one()
+        return (*items, *signals)
 
     @property
     def case_id(self) -> int:
@@ -171,12 +227,26 @@ class Bank:
         return results
 
     def protect_one(
-        self, path: Path, *, label: str | None = None, variants: bool = False, features: bool = True
+        self,
+        path: Path,
+        *,
+        label: str | None = None,
+        variants: bool = False,
+        features: bool = True,
+        computed: Fingerprint | None = None,
     ) -> ProtectResult:
+        """Protect one file. `computed`: its fingerprint made elsewhere (a cluster worker, see
+        `fingerprint_file`); only the database work is done here."""
         result = ProtectResult(path=str(path))
         try:
-            media = Media.open(path)
-            sha256 = media.digests()["sha256"]
+            media: Media | None = None
+            if computed is None:
+                media = Media.open(path)
+                sha256 = media.digests()["sha256"]
+            elif computed.error is not None:
+                raise MediaError(computed.error)
+            else:
+                sha256 = computed.sha256
             case_id = self._open_case()
             existing = self._item_with_digest(sha256)
             if existing is not None:
@@ -187,7 +257,7 @@ class Bank:
                 else:
                     result.refused = self._refusal(path, "sha256", bank_id, removed_at)
                 return result
-            signals = compute_signals(media)
+            signals = compute_signals(media) if media is not None else dict(computed.signals)  # type: ignore[union-attr]
             # A removed hash must never match again: protecting the same file (or a copy with the
             # same PDQ) again would bring it back under a new bank id.
             removed = self._removed_match(signals)
@@ -195,14 +265,16 @@ class Bank:
                 result.skipped, result.refused = True, self._refusal(path, *removed)
                 return result
             derived = []
-            if variants and "pdq" in signals:
+            if computed is not None:
+                derived = list(computed.derived)
+            elif variants and "pdq" in signals and media is not None:
                 from unleak.match.variants import bank_variants
 
                 derived = bank_variants(media.pixels())
             values = {
                 "case_id": case_id,
                 "label": label or path.stem,
-                "kind": media.kind.value,
+                "kind": media.kind.value if media is not None else computed.kind,  # type: ignore[union-attr]
                 "path": str(path.resolve()),
                 "sha256": sha256,
                 "size": path.stat().st_size,
@@ -243,7 +315,7 @@ class Bank:
             result.signals = signals
             if "pdq" in signals:
                 result.weak_pdq = weak_pdq_reason(signals["pdq"].quality)
-            if features and media.kind.value == "image":
+            if features and media is not None and media.kind.value == "image":
                 _remember_features(sha256, media)
         except UnleakError as exc:
             result.error = str(exc)

@@ -459,6 +459,15 @@ def _run_scan(
     return summary
 
 
+ClusterOption = typer.Option(
+    None,
+    "--cluster",
+    envvar="UNLEAK_DASK_SCHEDULER",
+    help="Run on a Dask cluster: its scheduler's address (tcp://HOST:8786), or local[:N] for N worker "
+    "processes on this machine. Default: $UNLEAK_DASK_SCHEDULER, else this process alone.",
+)
+
+
 def scan_command(
     case: str | None = CaseOption,
     source: int | None = typer.Option(None, "--source", "-s", help="Scan only this source (default: all)."),
@@ -472,13 +481,22 @@ def scan_command(
     tsa: str | None = TsaOption,
     tsa_cert: Path | None = TsaCertOption,
     tsa_allow: list[str] = TsaAllowNetOption,
+    cluster: str | None = ClusterOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Scan the case's sources once: match every candidate, record and capture every sighting.
     A scan that is interrupted resumes where it stopped. With a timestamp authority (--tsa), the log's
-    head is timestamped after the scan (with --json, one object with "check": "timestamp")."""
+    head is timestamped after the scan (with --json, one object with "check": "timestamp").
+    With --cluster, Dask workers fetch and match; this process writes (see docs/cluster.md)."""
     url, pem = _tsa_options(tsa, tsa_cert)
-    _run_scan(case, source, _scan_options(rate, concurrency, no_capture, max_items, verify, fast, screenshot), as_json)
+    options = _scan_options(rate, concurrency, no_capture, max_items, verify, fast, screenshot)
+    if cluster:
+        from unleak.cluster import Cluster, scan_options_for
+
+        with Cluster(cluster) as c:
+            _run_scan(case, source, scan_options_for(c, options), as_json)
+    else:
+        _run_scan(case, source, options, as_json)
     if url and pem and not _timestamp_after_run(case, url, pem, tsa_allow, as_json):
         raise typer.Exit(1)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -13,8 +15,20 @@ from unleak.errors import UnleakError
 from unleak.media.files import iter_media_paths
 from unleak.signals import Media, compute_signals, get_signal_type
 
+if TYPE_CHECKING:
+    from unleak.match import MatchResult
+
 CaseOption = typer.Option(None, "--case", "-c", help="Case name (the default case when omitted).")
 JsonOption = typer.Option(False, "--json", help="One JSON object per line instead of tables.")
+
+
+ClusterOption = typer.Option(
+    None,
+    "--cluster",
+    envvar="UNLEAK_DASK_SCHEDULER",
+    help="Run on a Dask cluster: tcp://HOST:8786, or local[:N] for N worker processes here; the files must "
+    "be on storage the workers share. Default: $UNLEAK_DASK_SCHEDULER, else this process alone.",
+)
 
 
 def _store():
@@ -80,15 +94,24 @@ def protect_command(
         "--no-variants",
         help="Do not store the PDQ of standard crops (1:1, 4:5, 9:16, 16:9) and trimmed borders.",
     ),
+    cluster: str | None = ClusterOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Fingerprint private photos and videos and add them to the bank. The media stays where it is."""
+    """Fingerprint private photos and videos and add them to the bank. The media stays where it is.
+    With --cluster, Dask workers fingerprint the files (on storage they share); this process records."""
     bank = Bank(_store(), case, create=True)  # protecting starts a case's work: a new name opens it
     files = _media_files(paths)
     added = skipped = refused = failed = 0
-    with output.progress("Protecting", len(files), enabled=not as_json) as bar:
+    with contextlib.ExitStack() as stack, output.progress("Protecting", len(files), enabled=not as_json) as bar:
+        computed: Iterator[Any] = iter(())
+        if cluster:
+            from unleak.cluster import Cluster, fingerprint_files
+
+            c = stack.enter_context(Cluster(cluster))
+            computed = fingerprint_files(c, [str(p.resolve()) for p in files], not no_variants)
         for path in files:
-            r = bank.protect_one(path, label=label, variants=not no_variants)
+            fp = next(computed, None)
+            r = bank.protect_one(path, label=label, variants=not no_variants, computed=fp)
             bar.advance()
             if as_json:
                 output.emit_json(r.to_json())
@@ -138,6 +161,7 @@ def match_command(
     target_rate: float = typer.Option(
         1e-6, "--target-rate", help="False-match rate per candidate-bank pair that the thresholds hold."
     ),
+    cluster: str | None = ClusterOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Check files against the bank and list the protected items they match.
@@ -148,55 +172,70 @@ def match_command(
     from unleak.match import Matcher
 
     bank = _bank(case)
-    matcher = Matcher(
-        bank,
-        fast=fast,
-        dihedral=not no_dihedral,
-        verify=verify,
-        target_rate=target_rate,
-        boxes=not (no_variants or no_boxes),
-        bank_variants=not (no_variants or no_bank_variants),
-    )
+    options: dict[str, Any] = {
+        "fast": fast,
+        "dihedral": not no_dihedral,
+        "verify": verify,
+        "target_rate": target_rate,
+        "boxes": not (no_variants or no_boxes),
+        "bank_variants": not (no_variants or no_bank_variants),
+    }
     rows = []
     found = failed = 0
+    given: dict[str, str] = {}
     # Folders are listed first so that the bar knows its total; a URL counts as one step.
     targets = [
         p for raw in paths for p in ([raw] if raw.lower().startswith(("http://", "https://")) else _media_files([raw]))
     ]
-    with output.progress("Matching", len(targets), enabled=not as_json and len(targets) > 1) as bar:
-        for target in targets:
-            for result in matcher.match_paths([target]):
-                failed += result.error is not None
-                if as_json:
-                    output.emit_json(result.to_json())
-                    continue
-                if result.error:
-                    output.error(result.error)
-                for m in result.matches:
-                    rate = m.to_json().get("false_match_rate")
-                    verified = {True: "yes", False: "no", None: ""}[m.verified]
-                    how = m.variant or ""
-                    if m.transform:
-                        t = m.transform
-                        how += (
-                            f" crop {tuple(t['crop_box'])} x{t['scale']:.2f} {t['rotation_deg']:+.1f}°"
-                            f"{' flipped' if t['flip'] else ''} {100 * t['visible_fraction']:.0f}% visible"
+    with contextlib.ExitStack() as stack:
+        per_target: Iterator[list[MatchResult]]
+        if cluster:
+            from unleak.cluster import Cluster, match_targets
+
+            c = stack.enter_context(Cluster(cluster))
+            given = {str(Path(t).resolve()): str(t) for t in targets if not isinstance(t, str)}
+            abs_targets = [t if isinstance(t, str) else str(Path(t).resolve()) for t in targets]
+            per_target = match_targets(c, bank, abs_targets, options)
+        else:
+            matcher = Matcher(bank, **options)
+            per_target = (list(matcher.match_paths([t])) for t in targets)
+        mode = "on the cluster" if cluster else matcher.mode
+        with output.progress("Matching", len(targets), enabled=not as_json and len(targets) > 1) as bar:
+            for results in per_target:
+                for result in results:
+                    if cluster:  # the path as given here, not as sent to the workers
+                        result.path = given.get(result.path, result.path)
+                    failed += result.error is not None
+                    if as_json:
+                        output.emit_json(result.to_json())
+                        continue
+                    if result.error:
+                        output.error(result.error)
+                    for m in result.matches:
+                        rate = m.to_json().get("false_match_rate")
+                        verified = {True: "yes", False: "no", None: ""}[m.verified]
+                        how = m.variant or ""
+                        if m.transform:
+                            t = m.transform
+                            how += (
+                                f" crop {tuple(t['crop_box'])} x{t['scale']:.2f} {t['rotation_deg']:+.1f}°"
+                                f"{' flipped' if t['flip'] else ''} {100 * t['visible_fraction']:.0f}% visible"
+                            )
+                        rows.append(
+                            (
+                                result.path,
+                                m.bank_id,
+                                m.label,
+                                m.signal,
+                                m.distance,
+                                m.quality,
+                                f"{rate:.1e}" if rate is not None else "",
+                                verified,
+                                how.strip(),
+                            )
                         )
-                    rows.append(
-                        (
-                            result.path,
-                            m.bank_id,
-                            m.label,
-                            m.signal,
-                            m.distance,
-                            m.quality,
-                            f"{rate:.1e}" if rate is not None else "",
-                            verified,
-                            how.strip(),
-                        )
-                    )
-                found += bool(result.matches)
-            bar.advance()
+                    found += bool(result.matches)
+                bar.advance()
     if not as_json:
         if rows:
             output.table(
@@ -216,7 +255,7 @@ def match_command(
             )
         output.console.print(
             f"{found} candidate(s) matched the bank of case [bold]{bank.case_name}[/] "
-            f"({matcher.mode}){f'; {failed} could not be read' if failed else ''}."
+            f"({mode}){f'; {failed} could not be read' if failed else ''}."
         )
     if failed:  # like hash and protect: a candidate that could not be checked is not a clean result
         raise typer.Exit(1)

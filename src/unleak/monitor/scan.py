@@ -14,7 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import Insert, bindparam, func, insert, select, update
+from sqlalchemy import Insert, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from unleak.bank import Bank
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("unleak.monitor")
 
+RESUBMITS = 5  # times a task whose process died is run again before it is recorded as failed
 BUILTIN_KINDS = {"page", "media", "feed", "sitemap", "file"}
 # hash, match, verify: the matcher's own phases (signals and variant hashes; look-ups; owner-side checks).
 PHASES = ("fetch", "parse", "decode", "hash", "match", "verify", "capture", "db")
@@ -86,6 +87,31 @@ class ScanOptions:
     cpu_slots: int = 0  # decode/hash/match at once (0: one per core); fetches overlap beyond this
     conditional: bool = False  # ETag / If-Modified-Since: an unchanged page or file costs one short request
     daily_cap: int | None = None  # at most this many requests a UTC day to any one host
+    # Where tasks run: None, threads of this process; else a factory of an Executor (unleak.cluster's
+    # runs them on Dask workers) that is given a VisitSpec and runs `visit_remote(spec, item_id, task)`.
+    executor: Callable[[VisitSpec], Executor] | None = None
+    # Per-host politeness shared by every process of a cluster: a factory (host, interval, concurrency)
+    # -> gate (see unleak.net.fetch.Fetcher); None: per process.
+    gates: Callable[[str, float, int], Any] | None = None
+
+
+@dataclass(frozen=True)
+class VisitSpec:
+    """Everything a process needs to visit one scan's tasks: picklable, and no secret in it (no case
+    key; the database URL has no password: a worker uses its own UNLEAK_DB when it has one)."""
+
+    db_url: str
+    case_id: int
+    scan_id: int
+    kind: str
+    config_json: str
+    allow: tuple[str, ...]
+    policy: FetchPolicy
+    fast: bool
+    verify: str
+    variants: bool
+    cpu_slots: int
+    gates: Callable[[str, float, int], Any] | None = None
 
 
 @dataclass
@@ -142,6 +168,8 @@ class Outcome:
     unreachable: list[dict[str, str]] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)  # media known unchanged (a 304): seen again, not refetched
     timings: dict[str, float] = field(default_factory=dict)
+    page: FetchResult | None = None  # a match's page, fetched where the task ran (cluster), for its capture
+    page_error: str | None = None
 
 
 class Scanner:
@@ -357,17 +385,37 @@ class _ScanRun:
             validators=scanner.validators,
             budget=scanner.budget,
             robots_cache=scanner.robots,
+            gates=opts.gates,
         )
-        self.ctx = TaskContext(self.fetcher, config)
-        self.pages = _PageCache()
+        self.visitor = Visitor(plugin, config, self.fetcher, lambda: scanner.matcher, cpu_slots=opts.cpu_slots)
+        self.pages = self.visitor.pages
+        self.spec: VisitSpec | None = None
+        if opts.executor is not None:
+            self.spec = VisitSpec(
+                db_url=scanner.store.engine.url.set(password=None).render_as_string(hide_password=False),
+                case_id=scanner.case_id,
+                scan_id=scan_id,
+                kind=plugin.name,
+                config_json=json.dumps(config, sort_keys=True),
+                allow=tuple(allow),
+                policy=opts.policy,
+                fast=opts.fast,
+                verify=opts.verify,
+                variants=opts.variants,
+                cpu_slots=opts.cpu_slots,
+                gates=opts.gates,
+            )
         self.events: list[SightingEvent] = []
         self.known: set[str] = set()
         self.page_count = 0
         self.max_pages = int(config.get("max_pages") or 0) or None
         self.seen_sightings: list[int] = []
-        import os
+        self.duplicates = 0  # outcomes of tasks already recorded (a rerun after a worker died)
 
-        self.cpu = threading.Semaphore(opts.cpu_slots or os.cpu_count() or 1)
+    def _submit(self, executor: Executor, item_id: int, task: Task) -> Future:
+        if self.spec is not None:
+            return executor.submit(visit_remote, self.spec, item_id, task)
+        return executor.submit(self.visitor.visit, item_id, task)
 
     # --- the loop ------------------------------------------------------------------------
     def run(self) -> ScanReport:
@@ -385,15 +433,23 @@ class _ScanRun:
                 )
                 or 0
             )
-        _ = sc.matcher  # build the index before the workers start
+        if self.spec is None:
+            _ = sc.matcher  # build the index before the workers start
+        else:  # the workers build it; the writer needs only the labels
+            sc._labels = {it.id: it.label for it in sc.bank.items()}
         cursor = 0
-        in_flight: dict[Future, int] = {}
+        in_flight: dict[Future, tuple[int, Task]] = {}
+        attempts: dict[int, int] = {}
         buffered: list[Outcome] = []
         last_apply = time.monotonic()
         visited = 0
         limit = sc.options.max_items
         finished = False
-        executor = ThreadPoolExecutor(max_workers=max(1, sc.options.concurrency), thread_name_prefix="scan")
+        executor: Executor
+        if sc.options.executor is not None and self.spec is not None:
+            executor = sc.options.executor(self.spec)
+        else:
+            executor = ThreadPoolExecutor(max_workers=max(1, sc.options.concurrency), thread_name_prefix="scan")
         try:
             while True:
                 want = sc.options.concurrency * 2 - len(in_flight)
@@ -423,7 +479,7 @@ class _ScanRun:
                     for item_id, url, kind, depth, parent, hints in rows:
                         cursor = item_id
                         task = Task(url, kind, depth, parent, json.loads(hints or "{}"))
-                        in_flight[executor.submit(self._visit, item_id, task)] = item_id
+                        in_flight[self._submit(executor, item_id, task)] = (item_id, task)
                         visited += 1
                 if not in_flight and buffered:
                     total += self._apply(buffered)
@@ -435,8 +491,20 @@ class _ScanRun:
                     break
                 ready, _ = wait(list(in_flight), return_when=FIRST_COMPLETED, timeout=0.25)
                 for fut in ready:
-                    in_flight.pop(fut)
-                    buffered.append(fut.result())
+                    item_id, task = in_flight.pop(fut)
+                    try:
+                        buffered.append(fut.result())
+                    except Exception as exc:  # noqa: BLE001 - the task's process died (e.g. a killed worker)
+                        # A visit catches its own errors; this is the machinery failing under it. Try
+                        # again a few times (the item is still pending), then record it as failed.
+                        n = attempts[item_id] = attempts.get(item_id, 0) + 1
+                        if n < RESUBMITS:
+                            log.warning("task %s lost (%s): running it again", task.url, type(exc).__name__)
+                            in_flight[self._submit(executor, item_id, task)] = (item_id, task)
+                        else:
+                            o = Outcome(item_id, task, ItemStatus.FAILED)
+                            o.error = f"the task failed {n} times under it: {type(exc).__name__}: {exc}"[:2000]
+                            buffered.append(o)
                 # Write in batches (fewer transactions), but soon enough to keep the workers fed.
                 if buffered and (
                     len(buffered) >= 64
@@ -452,11 +520,16 @@ class _ScanRun:
         except BaseException:
             for fut in in_flight:
                 fut.cancel()
-            executor.shutdown(wait=True, cancel_futures=True)
+            if isinstance(executor, ThreadPoolExecutor):
+                executor.shutdown(wait=True, cancel_futures=True)
+            else:  # a cluster's: its tasks are dropped with the client's futures
+                executor.shutdown(wait=False)
             self.fetcher.close()
             raise
         executor.shutdown(wait=True)
         self.fetcher.close()
+        if self.duplicates:
+            self.stats["duplicates_skipped"] = self.stats.get("duplicates_skipped", 0) + self.duplicates
         return self._finish(finished)
 
     def _pending_left(self) -> bool:
@@ -514,11 +587,21 @@ class _ScanRun:
         t0 = time.perf_counter()
         timings = self.stats["timings"]
         new_tasks: list[Task] = []
-        statuses: list[dict[str, Any]] = []
         sc_validators = self.sc.validators
         unchanged: list[str] = []
         with self.sc.store.session() as s:
             for o in outcomes:
+                # Claim the task in this transaction: an outcome of a task already recorded (run again
+                # after its worker died, or by an earlier client) writes nothing, so no record is doubled.
+                note = "; ".join(o.notes)[:2000] if o.notes else None
+                claimed = s.execute(
+                    update(ScanItem)
+                    .where(ScanItem.id == o.item_id, ScanItem.status == ItemStatus.PENDING)
+                    .values(status=o.status, error=o.error or note)
+                )
+                if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                    self.duplicates += 1
+                    continue
                 unchanged += [url_key(u) for u in o.unchanged]
                 for phase, sec in o.timings.items():
                     timings[phase] = timings.get(phase, 0.0) + sec
@@ -558,8 +641,6 @@ class _ScanRun:
                     tc = time.perf_counter()
                     self._record_matches(s, o)
                     timings["capture"] = timings.get("capture", 0.0) + time.perf_counter() - tc
-                note = "; ".join(o.notes)[:2000] if o.notes else None
-                statuses.append({"b_id": o.item_id, "b_status": o.status, "b_error": o.error or note})
             if unchanged:  # still there, unchanged: seen again without fetching it again
                 result = s.execute(
                     update(Sighting)
@@ -576,12 +657,6 @@ class _ScanRun:
             if self.sc.budget is not None:
                 self.sc.budget.flush(s)
             added += self.sc._insert_tasks(s, self.scan_id, new_tasks, self.known)
-            s.connection().execute(
-                update(ScanItem)
-                .where(ScanItem.id == bindparam("b_id"))
-                .values(status=bindparam("b_status"), error=bindparam("b_error")),
-                statuses,
-            )
             run = s.get_one(ScanRun, self.scan_id)
             run.stats = json.dumps(self.stats, default=str)
         timings["db"] = timings.get("db", 0.0) + time.perf_counter() - t0
@@ -628,10 +703,10 @@ class _ScanRun:
             if change.reupload:
                 self.stats["reuploads"] += 1
             if (change.new or change.reupload) and self.sc.options.capture and o.media is not None:
-                page = self._page_for_capture(page_url) if page_url else None
+                page = o.page or (self._page_for_capture(page_url) if page_url and self.spec is None else None)
                 notes = list(o.notes)
                 if page_url and page is None:
-                    notes.append(f"the page {page_url} could not be fetched again for the capture")
+                    notes.append(o.page_error or f"the page {page_url} could not be fetched again for the capture")
                 shot = None
                 if self.sc.options.screenshot and page_url and not page_url.startswith("file:"):
                     from unleak.evidence.screenshot import take_screenshot
@@ -666,8 +741,33 @@ class _ScanRun:
                 return None
         return page
 
-    # --- visiting a task (worker threads) ------------------------------------------------
-    def _visit(self, item_id: int, task: Task) -> Outcome:
+
+class Visitor:
+    """Visits tasks: fetches, parses, decodes, hashes, matches and verifies. Writes nothing: what it
+    found comes back as an Outcome, which the scan's one database writer records. Thread-safe; the
+    same code runs in the scanning process's threads and on cluster workers (visit_remote)."""
+
+    def __init__(
+        self,
+        plugin: type[SourceKind],
+        config: dict[str, Any],
+        fetcher: Fetcher,
+        matcher: Callable[[], Matcher],
+        *,
+        cpu_slots: int = 0,
+        keep_pages: bool = False,
+    ) -> None:
+        import os
+
+        self.plugin, self.config, self.fetcher, self.matcher = plugin, config, fetcher, matcher
+        self.policy = fetcher.policy
+        self.ctx = TaskContext(fetcher, config)
+        self.pages = _PageCache()
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        self.cpu = threading.Semaphore(cpu_slots or cores or 1)  # a worker pinned to one core: one
+        self.keep_pages = keep_pages  # attach each match's page to its Outcome (the writer is elsewhere)
+
+    def visit(self, item_id: int, task: Task) -> Outcome:
         o = Outcome(item_id, task)
         try:
             if task.kind not in BUILTIN_KINDS:
@@ -697,7 +797,7 @@ class _ScanRun:
 
     def _visit_file(self, o: Outcome) -> None:
         path = Path(unquote(urlsplit(o.task.url).path))
-        limit = self.sc.options.policy.max_media_bytes
+        limit = self.policy.max_media_bytes
         with timed(o.timings, "fetch"):
             # The file may have changed since the folder was listed: never block on a FIFO now.
             size = check_regular(path).st_size
@@ -748,7 +848,7 @@ class _ScanRun:
                 value = getattr(info, k) or task.hints.get(k)
                 if value:
                     hints[k] = value
-            validators = self.sc.validators
+            validators = self.fetcher.validators
             for ref in info.media:
                 if r.not_modified and validators is not None and validators.lookup(ref.url, "media") is not None:
                     o.unchanged.append(ref.url)  # an unchanged page, and its file was matched against this bank
@@ -772,10 +872,124 @@ class _ScanRun:
             if media.kind is MediaKind.IMAGE:
                 media.pixels()  # decode once, timed apart from hashing
         with self.cpu:
-            result = self.sc.matcher.match_media(media, timings=o.timings)
+            result = self.matcher().match_media(media, timings=o.timings)
         o.matches = result.matches
         if not o.matches:
             o.media = None  # keep memory low: only matches are captured
+        elif self.keep_pages:
+            page_url = o.task.parent_url or o.task.hints.get("page_url")
+            if page_url and not page_url.startswith("file:"):
+                o.page = self.pages.get(page_url)
+                if o.page is None:
+                    try:
+                        o.page = self.fetcher.fetch(page_url)
+                    except FetchError as exc:
+                        o.page_error = f"the page {page_url} could not be fetched again for the capture"
+                        log.warning("could not fetch %s again for its capture: %s", page_url, exc.message)
+
+
+# --- on a cluster worker ------------------------------------------------------------------------
+# One store, one matcher per bank and one visitor per scan in each worker process, kept between
+# tasks: the bank's index is built once per worker, and again only when the bank changes.
+BANK_CHECK_SECONDS = (
+    5.0  # (UNLEAK_BANK_CHECK_SECONDS) how often a worker asks whether the bank changed (protect, remove, import)
+)
+_worker_lock = threading.Lock()
+_worker_stores: dict[str, Store] = {}
+_worker_matchers: dict[tuple, _WorkerMatcher] = {}
+_worker_visitors: OrderedDict[tuple, Visitor] = OrderedDict()
+
+
+class _WorkerMatcher:
+    """A worker's matcher of one bank, rebuilt when the bank's fingerprint changes."""
+
+    def __init__(self, store: Store, spec: VisitSpec) -> None:
+        self.store, self.spec = store, spec
+        self.lock = threading.Lock()
+        self.matcher: Matcher | None = None
+        self.fingerprint: tuple | None = None
+        self.checked = 0.0
+        self.builds = 0
+
+    def get(self) -> Matcher:
+        with self.lock:
+            now = time.monotonic()
+            from unleak.config import env_number
+
+            every = env_number("UNLEAK_BANK_CHECK_SECONDS", BANK_CHECK_SECONDS)
+            if self.matcher is None or now - self.checked >= every:
+                bank = Bank.by_id(self.store, self.spec.case_id)
+                fp = bank.fingerprint()
+                self.checked = now
+                if fp != self.fingerprint or self.matcher is None:
+                    from unleak.match import Matcher
+
+                    spec = self.spec
+                    self.matcher = Matcher(bank, fast=spec.fast, verify=spec.verify, variants=spec.variants)
+                    self.fingerprint = fp
+                    self.builds += 1
+                    log.info("bank of case %d indexed on this worker (build %d)", spec.case_id, self.builds)
+            return self.matcher
+
+
+def worker_store(url: str) -> Store:
+    """This process's store of the database at `url` (password-less; see VisitSpec), opened once."""
+    import os
+
+    own = os.environ.get("UNLEAK_DB")
+    if own:  # the worker's own URL of the same database, with its password, comes first
+        from sqlalchemy.engine import make_url
+
+        if make_url(own).set(password=None).render_as_string(hide_password=False) == url:
+            url = own
+    store = _worker_stores.get(url)
+    if store is None:
+        store = _worker_stores[url] = Store(url)
+    return store
+
+
+def _bank_matcher(store: Store, spec: VisitSpec) -> _WorkerMatcher:
+    mkey = (spec.db_url, spec.case_id, spec.fast, spec.verify, spec.variants)
+    wm = _worker_matchers.get(mkey)
+    if wm is None:
+        wm = _worker_matchers[mkey] = _WorkerMatcher(store, spec)
+    return wm
+
+
+def warm_worker(spec: VisitSpec) -> int:
+    """Build this worker's index of the spec's bank now (before a scan is timed); its build count."""
+    with _worker_lock:
+        wm = _bank_matcher(worker_store(spec.db_url), spec)
+    wm.get()
+    return wm.builds
+
+
+def worker_visitor(spec: VisitSpec) -> Visitor:
+    """This process's visitor of one scan (made on its first task)."""
+    key: tuple = (spec.db_url, spec.case_id, spec.scan_id, spec.kind, spec.config_json, spec.allow, repr(spec.policy))
+    key += (spec.fast, spec.verify, spec.variants, spec.cpu_slots)
+    with _worker_lock:
+        visitor = _worker_visitors.get(key)
+        if visitor is None:
+            store = worker_store(spec.db_url)
+            wm = _bank_matcher(store, spec)
+            fetcher = Fetcher(spec.policy, network=NetworkPolicy.allowing(list(spec.allow)), gates=spec.gates)
+            config = json.loads(spec.config_json)
+            visitor = Visitor(
+                get_source_kind(spec.kind), config, fetcher, wm.get, cpu_slots=spec.cpu_slots, keep_pages=True
+            )
+            _worker_visitors[key] = visitor
+            while len(_worker_visitors) > 8:  # scans long over (a running one's tasks keep it recent)
+                _worker_visitors.popitem(last=False)
+        else:
+            _worker_visitors.move_to_end(key)
+        return visitor
+
+
+def visit_remote(spec: VisitSpec, item_id: int, task: Task) -> Outcome:
+    """A task run on a cluster worker: visit it and return the Outcome (captures included) to the
+    scanning process, which writes it. Nothing is written here."""
+    return worker_visitor(spec).visit(item_id, task)
 
 
 def scan(

@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpcore
 import httpx
@@ -162,7 +162,7 @@ def sniff_content(body: bytes, content_type: str = "") -> str:
 class _HostGate:
     """Per-host rate limit (minimum spacing between request starts) and concurrency."""
 
-    def __init__(self, interval: float, concurrency: int) -> None:
+    def __init__(self, host: str, interval: float, concurrency: int) -> None:
         self.interval = interval
         self.semaphore = threading.BoundedSemaphore(max(1, concurrency))
         self.lock = threading.Lock()
@@ -307,20 +307,25 @@ class Fetcher:
         validators: Validators | None = None,
         budget: RequestBudget | None = None,
         robots_cache: dict[str, Robots] | None = None,
+        gates: Callable[[str, float, int], Any] | None = None,
     ) -> None:
+        """`gates`: (host, interval, concurrency) -> a gate like _HostGate (`semaphore`, a context
+        manager; `wait_turn()`; `interval`), to share a host's rate and concurrency with other
+        processes (unleak.cluster's are Dask's); by default each Fetcher keeps its own."""
         self.policy = policy or FetchPolicy()
         self.validators = validators
         self.budget = budget
         self.not_modified = 0
         self.bytes_saved = 0
         self.full_answers = 0  # fetches answered in full (not 304), robots.txt aside
+        self._make_gate = gates or _HostGate
         self.network = network or NetworkPolicy()
         self.resolver = resolver
         self.on_refusal = on_refusal
         self._sleep = sleep
         self._transport = transport
         self._clients: OrderedDict[str, httpx.Client] = OrderedDict()
-        self._gates: dict[str, _HostGate] = {}
+        self._gates: dict[str, Any] = {}
         self._robots: dict[str, Robots] = robots_cache if robots_cache is not None else {}
         self._robots_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
@@ -361,12 +366,12 @@ class Fetcher:
                 self._clients.move_to_end(host)
             return client
 
-    def _gate(self, host: str) -> _HostGate:
+    def _gate(self, host: str) -> Any:
         with self._lock:
             gate = self._gates.get(host)
             if gate is None:
                 rate = self.policy.rate
-                gate = _HostGate(1.0 / rate if rate else 0.0, self.policy.per_host_concurrency)
+                gate = self._make_gate(host, 1.0 / rate if rate else 0.0, self.policy.per_host_concurrency)
                 self._gates[host] = gate
             return gate
 

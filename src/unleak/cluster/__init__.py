@@ -1,0 +1,221 @@
+"""Run scans (and bulk matches) on a Dask cluster: `--cluster ADDRESS`, `--cluster local[:N]`.
+
+Dask distributed does the scheduling, the retries after a worker dies and the data transfer;
+unleak keeps what must not be lost in its database. A scan's frontier stays in the database
+(PostgreSQL for a cluster of machines); the client, the process that runs `unleak scan`, reads the
+pending tasks, submits them to the workers and writes each outcome, with its task marked done, in
+one transaction. Workers fetch, decode, hash, match and verify, and send back what they found:
+the capture's bytes included. They write nothing: the per-case secret keys (capture encryption,
+the log's signing key) stay on the client's machine, which encrypts, writes and logs.
+
+Per-host politeness holds across the cluster: a host's concurrency is a Dask `Semaphore`, its
+rate (and robots.txt's Crawl-delay) a start time reserved under a Dask `Lock` (`DaskGate`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any
+
+from unleak.errors import ConfigError
+
+if TYPE_CHECKING:
+    from distributed import Client, LocalCluster
+
+    from unleak.monitor.scan import VisitSpec
+
+SCHEDULER_ENV = "UNLEAK_DASK_SCHEDULER"
+LOCAL_THREADS = 8  # threads a worker of `local[:N]` runs: fetches overlap; CPU work takes one core each
+
+
+class Cluster:
+    """A connection to a Dask scheduler (or a LocalCluster it started). Use as a context manager."""
+
+    def __init__(self, address: str | None = None, *, threads: int = LOCAL_THREADS) -> None:
+        address = (address or os.environ.get(SCHEDULER_ENV) or "").strip()
+        if not address:
+            raise ConfigError(
+                "no Dask scheduler given",
+                hint=f"use --cluster tcp://HOST:8786, --cluster local[:N], or set {SCHEDULER_ENV}",
+            )
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:  # pragma: no cover - dask is a dependency
+            raise ConfigError("Dask distributed is not installed", hint='pip install "unleak[cluster]"') from None
+        self.address = address
+        self.local: LocalCluster | None = None
+        if address == "local" or address.startswith("local:"):
+            n_text = address.partition(":")[2] or str(os.cpu_count() or 1)
+            try:
+                n = int(n_text)
+                if n < 1:
+                    raise ValueError
+            except ValueError:
+                raise ConfigError(
+                    f"bad --cluster {address!r}: the number of workers must be a whole number over 0",
+                    hint="e.g. --cluster local:4",
+                ) from None
+            import dask
+
+            # Dask's statistical profiler samples every worker thread 100 times a second: CPU that
+            # matching needs (see docs/cluster.md for `dask worker`).
+            dask.config.set({"distributed.worker.profile.enabled": False})
+            self.local = LocalCluster(
+                n_workers=n,
+                threads_per_worker=threads,
+                processes=True,
+                dashboard_address=":0",
+                silence_logs=40,
+            )
+            self.client: Client = Client(self.local)
+        else:
+            try:
+                self.client = Client(address, timeout="20s")
+            except (OSError, TimeoutError) as exc:
+                raise ConfigError(
+                    f"cannot reach the Dask scheduler at {address}: {exc}",
+                    hint="start it with `dask scheduler` and check the address (tcp://HOST:8786)",
+                ) from None
+
+    def threads(self) -> int:
+        """Threads across the workers connected now (at least 1)."""
+        return max(1, sum(self.client.nthreads().values()))
+
+    def workers(self) -> int:
+        return len(self.client.nthreads())
+
+    def executor(self) -> Executor:
+        """A concurrent.futures Executor whose tasks run on the workers (not cached: results differ)."""
+        return self.client.get_executor(pure=False)
+
+    def scan_executor(self) -> Callable[[VisitSpec], Executor]:
+        return lambda _spec: self.executor()
+
+    def close(self) -> None:
+        self.client.close()
+        if self.local is not None:
+            self.local.close()
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class DaskGate:
+    """One host's politeness, shared by every worker of the cluster (a drop-in for the Fetcher's
+    per-process gate): at most `concurrency` requests in flight, request starts `interval` apart."""
+
+    def __init__(self, host: str, interval: float, concurrency: int) -> None:
+        from distributed import Semaphore
+
+        self.host = host
+        self.interval = interval
+        # A dead worker's leases are released after distributed.scheduler.locks.lease-timeout.
+        self.semaphore = Semaphore(max_leases=max(1, concurrency), name=f"unleak-host-{concurrency}-{host}")
+
+    def wait_turn(self) -> None:
+        if self.interval <= 0:
+            return
+        from distributed import Lock, get_client
+
+        client = get_client()
+        key = ["unleak-next-start", self.host]
+        with Lock(f"unleak-rate-{self.host}"):
+            now = time.time()
+            start = max(now, float(client.get_metadata(key, default=0.0)))
+            client.set_metadata(key, start + self.interval)
+        if start > now:
+            time.sleep(start - now)
+
+
+def scan_options_for(cluster: Cluster, options: Any) -> Any:
+    """`options` (a ScanOptions) made to run on the cluster: tasks on its workers, politeness shared,
+    enough tasks in flight to keep every worker thread busy."""
+    options.executor = cluster.scan_executor()
+    options.gates = DaskGate
+    options.concurrency = max(options.concurrency, cluster.threads())
+    return options
+
+
+# --- bulk matching ---------------------------------------------------------------------------
+_matchers: dict[tuple, tuple[Any, tuple, float]] = {}  # per worker process: (matcher, fingerprint, checked)
+_matchers_lock = __import__("threading").Lock()
+
+
+def public_url(store_url: Any) -> str:
+    """A database URL to hand to workers: without its password (a worker uses its own UNLEAK_DB)."""
+    return store_url.set(password=None).render_as_string(hide_password=False)
+
+
+def worker_matcher(db_url: str, case_id: int, options: tuple[tuple[str, Any], ...]) -> Any:
+    """This worker's Matcher of one bank with these options: built once, again when the bank changes."""
+    from unleak.bank import Bank
+    from unleak.config import env_number
+    from unleak.match import Matcher
+    from unleak.monitor.scan import BANK_CHECK_SECONDS, worker_store
+
+    key = (db_url, case_id, options)
+    with _matchers_lock:
+        now = time.monotonic()
+        cached = _matchers.get(key)
+        if cached is not None and now - cached[2] < env_number("UNLEAK_BANK_CHECK_SECONDS", BANK_CHECK_SECONDS):
+            return cached[0]
+        bank = Bank.by_id(worker_store(db_url), case_id)
+        fp = bank.fingerprint()
+        if cached is not None and cached[1] == fp:
+            _matchers[key] = (cached[0], fp, now)
+            return cached[0]
+        matcher = Matcher(bank, **dict(options))
+        _matchers[key] = (matcher, fp, now)
+        return matcher
+
+
+def match_batch(db_url: str, case_id: int, options: tuple[tuple[str, Any], ...], targets: list[str]) -> list[list]:
+    """On a worker: the MatchResults of each target (a file on shared storage, or a URL)."""
+    matcher = worker_matcher(db_url, case_id, options)
+    return [list(matcher.match_paths([t])) for t in targets]
+
+
+def match_targets(
+    cluster: Cluster, bank: Any, targets: list[str], options: dict[str, Any], *, batch: int = 16
+) -> Iterator[list]:
+    """The MatchResults of each target, in order, matched on the cluster's workers in batches."""
+    db_url = public_url(bank.store.engine.url)
+    frozen = tuple(sorted(options.items()))
+    batches = [targets[i : i + batch] for i in range(0, len(targets), batch)]
+    executor = cluster.executor()
+    try:
+        for results in executor.map(match_batch, *zip(*[(db_url, bank.case_id, frozen, b) for b in batches])):
+            yield from results
+    finally:
+        executor.shutdown(wait=False)
+
+
+# --- protecting ------------------------------------------------------------------------------
+def fingerprint_batch(paths: list[str], variants: bool) -> list:
+    """On a worker: the Fingerprint of each file (signals and bank-side variants), nothing written."""
+    from unleak.bank import fingerprint_file
+
+    return [fingerprint_file(p, variants) for p in paths]
+
+
+def fingerprint_files(cluster: Cluster, paths: list[str], variants: bool, *, batch: int = 4) -> Iterator[Any]:
+    """The Fingerprint of each file (absolute paths on shared storage), in order, made on the workers;
+    the client records them (Bank.protect_one(..., computed=...))."""
+    batches = [paths[i : i + batch] for i in range(0, len(paths), batch)]
+    executor = cluster.executor()
+    try:
+        for fps in executor.map(fingerprint_batch, batches, [variants] * len(batches)):
+            yield from fps
+    finally:
+        executor.shutdown(wait=False)
+
+
+def warm_matcher(db_url: str, case_id: int, options: tuple[tuple[str, Any], ...]) -> bool:
+    """On a worker: build its Matcher of the bank now (before a timed run); True when done."""
+    return worker_matcher(db_url, case_id, options) is not None
