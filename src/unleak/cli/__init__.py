@@ -38,6 +38,9 @@ def _register_all() -> None:
     from unleak.cli import serve
 
     serve.register(app)  # serve, serve publish, serve load
+    from unleak.cli import spread
+
+    spread.register(app)  # spread
 
 
 _register_all()
