@@ -60,6 +60,7 @@ def jpeg(img: np.ndarray, q: int) -> tuple[np.ndarray, bytes]:
 
 def resize(img: np.ndarray, f: float) -> np.ndarray:
     h, w = img.shape[:2]
+    f = max(f, 64 / min(h, w)) if f < 1 else f  # copies keep at least 64 pixels a side
     nw, nh = max(16, round(w * f)), max(16, round(h * f))
     return cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC)
 
@@ -72,7 +73,7 @@ def step_image(img: np.ndarray, q: int, step: str, rng: np.random.Generator) -> 
         return resize(img, float(rng.uniform(0.5, 0.8))), q
     if step == "crop":
         fw, fh = rng.uniform(0.65, 0.9), rng.uniform(0.65, 0.9)
-        cw, ch = max(32, int(w * fw)), max(32, int(h * fh))
+        cw, ch = min(w, max(48, int(w * fw))), min(h, max(48, int(h * fh)))
         x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
         return np.ascontiguousarray(img[y : y + ch, x : x + cw]), q
     if step == "caption":
