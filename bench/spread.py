@@ -309,14 +309,24 @@ def main() -> None:
             nodes, orig = video_tree(photo, rng, sigma)
             ref_thumbs = thumbs(orig)
             copies = [
-                describe_video([i], nd.frames or [], 12.0, original=ref_thumbs, original_fps=12.0, size=len(nd.data or b""), time=nd.seen)
+                describe_video(
+                    [i],
+                    nd.frames or [],
+                    12.0,
+                    original=ref_thumbs,
+                    original_fps=12.0,
+                    size=len(nd.data or b""),
+                    time=nd.seen,
+                )
                 for i, nd in enumerate(nodes)
             ]
         else:
             nodes = image_tree(photo, rng, sigma)
             ref = reference(photo)
             copies = [
-                describe_image([i], nd.img, ref, data=nd.data, time=nd.seen) for i, nd in enumerate(nodes) if nd.img is not None
+                describe_image([i], nd.img, ref, data=nd.data, time=nd.seen)
+                for i, nd in enumerate(nodes)
+                if nd.img is not None
             ]
         for nd in nodes:
             if nd.parent is not None:
@@ -334,7 +344,16 @@ def main() -> None:
         st[3] += len(nodes) - 1
         st[4] += right
         st[5] += right_b
-        rows.append((t, "video" if is_video else "image", len(nodes), ok_root, right / (len(nodes) - 1), right_b / (len(nodes) - 1)))
+        rows.append(
+            (
+                t,
+                "video" if is_video else "image",
+                len(nodes),
+                ok_root,
+                right / (len(nodes) - 1),
+                right_b / (len(nodes) - 1),
+            )
+        )
         print(
             f"tree {t:3d} {'video' if is_video else 'image'} copies {len(nodes):2d}  root {'ok ' if ok_root else 'BAD'}"
             f" (baseline {'ok ' if ok_b else 'BAD'})  edges {right}/{len(nodes) - 1} (baseline {right_b})"

@@ -51,12 +51,18 @@ def spread_command(
         output.table(
             "Copies made from copies",
             ["from", "to", "how", "confidence", "rests on"],
-            [(f"#{e.parent} {host[e.parent]}", f"#{e.child} {host[e.child]}", e.how, f"{e.confidence:.0%}", e.basis) for e in lin.edges],
+            [
+                (f"#{e.parent} {host[e.parent]}", f"#{e.child} {host[e.child]}", e.how, f"{e.confidence:.0%}", e.basis)
+                for e in lin.edges
+            ],
         )
         output.table(
             "Per host",
             ["host", "first seen", "removed", "re-uploads", "copies"],
-            [(neutralize(t["host"]), t["first_seen"], t["removed_at"] or "still up", t["reuploads"], t["copies"]) for t in sp.timeline],
+            [
+                (neutralize(t["host"]), t["first_seen"], t["removed_at"] or "still up", t["reuploads"], t["copies"])
+                for t in sp.timeline
+            ],
         )
     if out is not None:
         output.console.print(f"Wrote {out}", highlight=False, markup=False)

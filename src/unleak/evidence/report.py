@@ -55,7 +55,9 @@ def _spread_html(folder: Path, spread: SpreadSection | None) -> str:
         return ""
     parts = [f"<h2>How the leak spread</h2><p><b>{escape(_show(spread.statement))}</b></p>"]
     for title, reasons, edges, hosts in spread.items:
-        parts.append(f"<h3>{escape(_show(title))}</h3><ul>" + "".join(f"<li>{escape(_show(r))}</li>" for r in reasons) + "</ul>")
+        parts.append(
+            f"<h3>{escape(_show(title))}</h3><ul>" + "".join(f"<li>{escape(_show(r))}</li>" for r in reasons) + "</ul>"
+        )
         for cols, rows in ((SPREAD_EDGE_COLUMNS, edges), (SPREAD_HOST_COLUMNS, hosts)):
             head = "".join(f"<th>{escape(c)}</th>" for c in cols)
             body = "".join("<tr>" + "".join(f"<td>{escape(_show(v))}</td>" for v in r) + "</tr>" for r in rows)
@@ -245,7 +247,9 @@ def write_pdf(
     )
     story.append(t)
     if spread is not None:
-        grid = TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey)])
+        grid = TableStyle(
+            [("GRID", (0, 0), (-1, -1), 0.3, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey)]
+        )
         story += [Spacer(1, 5 * mm), Paragraph("How the leak spread", styles["Heading2"]), p(spread.statement)]
         for title, reasons, edges, hosts in spread.items:
             story += [Spacer(1, 3 * mm), p(title)] + [p(f"- {r}") for r in reasons]

@@ -18,7 +18,7 @@ from unleak.errors import InvalidInput, UnleakError
 from unleak.evidence.capture import read_capture
 from unleak.evidence.log import iso_utc
 from unleak.evidence.report import SpreadSection
-from unleak.spread.features import Copy, describe_image, describe_video, reference, thumbs
+from unleak.spread.features import Copy, Reference, describe_image, describe_video, reference, thumbs
 from unleak.spread.tree import Lineage, estimate
 from unleak.store import Store
 from unleak.store.models import BankItem, Capture, Sighting
@@ -172,7 +172,7 @@ def _item_spread(
     case_id: int, bank: BankItem, sightings: list[Sighting], caps: dict[int, Capture], media: bool
 ) -> ItemSpread:
     notes: list[str] = []
-    original = None
+    original: Reference | np.ndarray | None = None  # a photo's reference, or a video's frame thumbnails
     if media and bank.path and Path(bank.path).is_file():
         if bank.kind == "image":
             arr = _image_array(Path(bank.path).read_bytes())
@@ -210,13 +210,19 @@ def _item_spread(
         elif data is not None:
             arr = _image_array(data)
             if arr is not None:
-                ref = original if not isinstance(original, np.ndarray) else None
+                ref = original if isinstance(original, Reference) else None
                 copy = describe_image(
                     [si.id], arr, ref, data=data, time=t, sha256=si.media_sha256, bank_distance=si.distance
                 )
         if copy is None:
             no_media += 1
-            copy = Copy(ids=[si.id], kind=bank.kind if bank.kind in ("image", "video") else "image", sha256=si.media_sha256, time=t, bank_distance=si.distance)
+            copy = Copy(
+                ids=[si.id],
+                kind=bank.kind if bank.kind in ("image", "video") else "image",
+                sha256=si.media_sha256,
+                time=t,
+                bank_distance=si.distance,
+            )
         copies.append(copy)
     if no_media:
         notes.append(
@@ -245,7 +251,8 @@ def timeline(sightings: list[Sighting]) -> list[dict[str, Any]]:
                 "host": host,
                 "first_seen": iso_utc(min(si.first_seen for si in ss)),
                 "removed_at": iso_utc(max(removed)) if removed and not up else None,
-                "reuploads": sum(si.reupload_count for si in ss) + sum(1 for si in ss if si.reupload and not si.reupload_count),
+                "reuploads": sum(si.reupload_count for si in ss)
+                + sum(1 for si in ss if si.reupload and not si.reupload_count),
                 "copies": len(ss),
                 "still_up": len(up),
             }
@@ -288,7 +295,8 @@ def bundle_section(store: Store, case: str, folder: Path) -> SpreadSection | Non
             for e in lin.edges
         ]
         hosts = [
-            (t["host"], t["first_seen"], t["removed_at"] or "still up", t["reuploads"], t["copies"]) for t in sp.timeline
+            (t["host"], t["first_seen"], t["removed_at"] or "still up", t["reuploads"], t["copies"])
+            for t in sp.timeline
         ]
         items.append((title, lin.root_reasons + sp.notes, edges, hosts))
     return SpreadSection(STATEMENT, items, sighting_fields(spreads), "spread.png")

@@ -41,7 +41,11 @@ class Reference:
 def reference(original_rgb: np.ndarray) -> Reference:
     h, w = original_rgb.shape[:2]
     f = min(1.0, REF_SIDE / max(h, w))
-    rgb = original_rgb if f == 1.0 else cv2.resize(original_rgb, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+    rgb = (
+        original_rgb
+        if f == 1.0
+        else cv2.resize(original_rgb, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+    )
     ws = min(1.0, WORK_SIDE / max(rgb.shape[:2]))
     gray = to_gray(rgb)
     work = gray if ws == 1.0 else cv2.resize(gray, _wh(gray.shape, ws), interpolation=cv2.INTER_AREA)
@@ -161,7 +165,7 @@ def jpeg_quality(data: bytes) -> float | None:
             if im.format != "JPEG":
                 return None
             tables = getattr(im, "quantization", None) or {}
-    except Exception:
+    except (OSError, ValueError, SyntaxError):  # not an image Pillow reads
         return None
     if 0 not in tables:
         return None
@@ -218,7 +222,8 @@ def register(c: Copy, rgb: np.ndarray, ref: Reference) -> None:
     c.scale = al.scale / ref.factor
     c.rotation = al.rotation_deg
     c.visible_fraction = al.visible_fraction
-    c.crop_box = tuple(int(round(v / ref.factor)) for v in al.crop_box)  # type: ignore[assignment]
+    x0, y0, x1, y1 = (round(v / ref.factor) for v in al.crop_box)
+    c.crop_box = (x0, y0, x1, y1)
     # The copy's frame: the part of it the original does not cover.
     oh, ow = ref.rgb.shape[:2]
     corners = np.array([[-0.5, -0.5], [ow - 0.5, -0.5], [ow - 0.5, oh - 0.5], [-0.5, oh - 0.5]], np.float64)

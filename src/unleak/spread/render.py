@@ -72,7 +72,9 @@ def figure_bytes(spreads: list[ItemSpread], fmt: str) -> bytes:
                 xytext=(x0, y0),
                 arrowprops={"arrowstyle": "->", "color": "black", "alpha": 0.25 + 0.75 * e.confidence},
             )
-            ax.text((x0 + x1) / 2, (y0 + y1) / 2, f"{e.how} ({e.confidence:.0%})", fontsize=6, ha="center", color="#444")
+            ax.text(
+                (x0 + x1) / 2, (y0 + y1) / 2, f"{e.how} ({e.confidence:.0%})", fontsize=6, ha="center", color="#444"
+            )
         for c in sp.lineage.nodes:
             x, y = pos[c.id]
             root = c.id == sp.lineage.root
@@ -158,5 +160,7 @@ def write(spreads: list[ItemSpread], case: str, out: Path) -> Path:
     elif kind in (".html", ".htm"):
         out.write_text(html_page(spreads, case), encoding="utf-8")
     else:
-        raise InvalidInput(f"cannot write a spread as {out.suffix or 'a file with no suffix'}", hint="use .png, .svg or .html")
+        raise InvalidInput(
+            f"cannot write a spread as {out.suffix or 'a file with no suffix'}", hint="use .png, .svg or .html"
+        )
     return out
