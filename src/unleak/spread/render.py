@@ -56,12 +56,17 @@ def figure_bytes(spreads: list[ItemSpread], fmt: str) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    heights = [max(1, len(sp.lineage.nodes)) for sp in spreads] or [1]
+    layouts = [_layout(sp) for sp in spreads]
+    heights = [max(1.0, max((p[1] for p in pos.values()), default=0.0) + 1) for pos in layouts] or [1.0]
+    depth = max((p[0] for pos in layouts for p in pos.values()), default=0.0)
     fig, axes = plt.subplots(
-        len(heights), 1, figsize=(11, min(60, 1.5 + 0.55 * sum(heights))), squeeze=False, height_ratios=heights
+        len(heights),
+        1,
+        figsize=(min(40, 2.6 * (depth + 1) + 1), min(60, 1.2 + 0.75 * sum(heights))),
+        squeeze=False,
+        height_ratios=heights,
     )
-    for ax, sp in zip(axes[:, 0], spreads, strict=False):
-        pos = _layout(sp)
+    for ax, sp, pos in zip(axes[:, 0], spreads, layouts, strict=False):
         for e in sp.lineage.edges:
             if e.basis == "same file":
                 continue

@@ -444,6 +444,8 @@ def estimate(copies: list[Copy]) -> Lineage:
             edges.append(Edge(nodes[i].id, nodes[j].id, conf, h, basis, float(col[i])))
     root = nodes[roots[0]] if roots else nodes[0]
     root_conf, reasons = _root(nodes, cost, roots[0] if roots else 0, parent)
+    if not root.registered and root.kind != "video" and n > 1:
+        root_conf = min(root_conf, HASH_ONLY_CAP)
     for node in nodes:
         for later in node.ids[1:]:
             edges.append(Edge(node.id, later, 1.0, "same file", "same file"))
