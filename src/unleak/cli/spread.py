@@ -40,6 +40,9 @@ def spread_command(
         output.console.print("No sightings yet: nothing to estimate.", highlight=False)
     for sp in spreads:
         lin = sp.lineage
+        if lin.root is None:
+            output.console.print(f"\nItem {sp.item}: no sightings yet.", highlight=False, markup=False)
+            continue
         output.console.print(
             f"\nItem {sp.item}: likely first public copy: sighting {lin.root} ({lin.root_confidence:.0%} sure)",
             highlight=False,
