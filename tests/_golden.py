@@ -123,6 +123,7 @@ def session(work: Path) -> dict[str, dict[str, Any]]:
             record("source_list", "source", "list", "--case", CASE, "--json")
             record("scan", "scan", "--case", CASE, "--json", "--rate", "0", "--concurrency", "1")
             record("sightings", "sightings", "--case", CASE, "--json")
+            record("spread", "spread", "--case", CASE, "--json")
             record("case_show", "case", "show", CASE, "--json")
             record("evidence_log", "evidence", "log", "--case", CASE, "--json", "--last", "0")
             bundle = work / "bundle"

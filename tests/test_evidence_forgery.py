@@ -238,7 +238,7 @@ def test_verify_key_accepts_a_public_key_file_and_refuses_garbage_in_one_line(si
     code, out, err = cli("evidence", "verify", bundle, "--key", bundle / "public_key.pem", "--json")
     check = json.loads(out)
     assert code == 0 and check["key_held"] and check["key_fingerprint"] == fp and check["signed_from"] == 1
-    assert check["format_version"] == 2 and check["timestamp_covers"] == check["records"] - 1
+    assert check["format_version"] == 3 and check["timestamp_covers"] == check["records"] - 1
     (tmp_path / "fp.txt").write_text(f"the case's key: {fp}\n")
     assert cli("evidence", "verify", bundle, "--key", tmp_path / "fp.txt")[0] == 0
     with pytest.raises(UnleakError, match="neither a key fingerprint nor a readable file"):

@@ -26,6 +26,7 @@ FLOW_TO_FLOW = {
     ("monitor", "evidence"),
     ("takedown", "evidence"),
     ("cases", "evidence"),
+    ("spread", "evidence"),  # the spread reads each copy's media from its capture
 }
 
 

@@ -42,6 +42,9 @@ def _register_all() -> None:
     from unleak.cli import web
 
     web.register(app)  # app, users
+    from unleak.cli import spread
+
+    spread.register(app)  # spread
 
 
 _register_all()

@@ -778,6 +778,7 @@ def evidence_export(
     """Write a self-contained evidence bundle that anyone can verify offline (with a timestamp of the
     export record when a timestamp authority is given)."""
     from unleak.evidence.export import export_bundle
+    from unleak.spread.case import bundle_section as spread_section
     from unleak.takedown.report import bundle_section
 
     url, pem = _tsa_options(tsa, tsa_cert)
@@ -789,6 +790,7 @@ def evidence_export(
         pdf=not no_pdf,
         tsa=(url, pem, list(allow_networks)) if url and pem else None,
         takedown=bundle_section,
+        spread=spread_section,
     )
     if as_json:
         output.emit_json(

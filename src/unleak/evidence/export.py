@@ -2,8 +2,10 @@
 
 BUNDLE/
   warc/*.warc.gz      the captures, decrypted (standard WARC 1.1; `warcio index` / `warcio check`)
-  sightings.json      every sighting with its captures
+  sightings.json      every sighting with its captures (and, from version 3, when the caller adds
+                      the spread: derived_from, derived_confidence, derived_how, first_public_copy)
   report.html, report.pdf
+  spread.png          when the caller adds the spread section: the estimated tree of copies
   takedown.png        when notices were sent and the caller adds the take-down section (see
                       export_bundle): the chart of time to removal per host and basis
   public_key.pem      the case's Ed25519 public key (its private half never leaves the case folder)
@@ -34,18 +36,24 @@ from unleak.errors import EvidenceError, InvalidInput
 from unleak.evidence import signing
 from unleak.evidence.capture import read_capture
 from unleak.evidence.log import append_record, ensure_key, export_lines, iso_utc
-from unleak.evidence.report import TakedownSection, write_html, write_pdf
+from unleak.evidence.report import SpreadSection, TakedownSection, write_html, write_pdf
 from unleak.evidence.sightings import list_sightings
 from unleak.store import Store
 from unleak.store.models import Capture
 
 BUNDLE_FORMAT = "unleak-evidence-bundle"
-BUNDLE_VERSION = 2  # 2: signed log lines ("sig"), public_key.pem, bundle.json's public_key and key_fingerprint
+# 2: signed log lines ("sig"), public_key.pem, bundle.json's public_key and key_fingerprint
+# 3: sightings.json may carry each sighting's estimated lineage (derived_from, derived_confidence,
+#    derived_how, first_public_copy) and the report a spread section with spread.png
+BUNDLE_VERSION = 3
 PUBLIC_KEY_FILE = "public_key.pem"
 UNLISTED = ("manifest.sha256", "log.jsonl", "bundle.json")  # vouched for by the log, not the manifest
 # Adds a section to the report, writing any file it shows into the bundle folder: (store, case
 # name, bundle folder, export time) -> the section, or None for nothing to add.
 SectionMaker = Callable[[Store, str, Path, datetime], TakedownSection | None]
+# The same for the spread section (unleak.spread.case.bundle_section); its per-sighting fields go
+# into sightings.json.
+SpreadMaker = Callable[[Store, str, Path], SpreadSection | None]
 
 README = """This folder is an evidence bundle written by unleak {version} for case "{case}" on {created}.
 
@@ -116,6 +124,7 @@ def export_bundle(
     pdf: bool = True,
     tsa: tuple[str, bytes, list[str]] | None = None,
     takedown: SectionMaker | None = None,
+    spread: SpreadMaker | None = None,
 ) -> ExportResult:
     """Write the bundle to `out` (a new folder). Labels of protected items are left out unless asked:
     they are the owner's words, and bundles go to platforms and authorities.
@@ -139,6 +148,10 @@ def export_bundle(
             for v in sightings:
                 v.pop("label", None)
         created = datetime.now(UTC)
+        spread_section = spread(store, case_name, tmp) if spread else None
+        if spread_section is not None:
+            for v in sightings:
+                v.update(spread_section.fields.get(v["id"], {}))
         (tmp / "sightings.json").write_text(json.dumps(sightings, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         meta = {
             "case": case_name,
@@ -150,9 +163,9 @@ def export_bundle(
         }
         # Written before the manifest is made, so the manifest (and through it the log) covers the chart.
         section = takedown(store, case_name, tmp, created) if takedown else None
-        write_html(tmp / "report.html", meta, sightings, section)
+        write_html(tmp / "report.html", meta, sightings, section, spread_section)
         if pdf:
-            write_pdf(tmp / "report.pdf", meta, sightings, section)
+            write_pdf(tmp / "report.pdf", meta, sightings, section, spread_section)
         (tmp / "README.txt").write_text("(written last)\n")
         # The export record needs the manifest's hash and README needs the record's number: reserve
         # the record inside one transaction, then write README, manifest and log.

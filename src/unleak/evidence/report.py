@@ -34,6 +34,43 @@ class TakedownSection:
     chart: str | None = None
 
 
+@dataclass
+class SpreadSection:
+    """How the leak spread, as the caller estimated it: per item, the likely first public copy and
+    its reasons, the tree's edges as rows (from, to, how, confidence, rests on), the per-host
+    timeline rows, and the tree picture's file name inside the bundle."""
+
+    statement: str
+    items: list[tuple[str, list[str], list[tuple], list[tuple]]]  # (title, reasons, edges, timeline)
+    fields: dict[int, dict[str, Any]]  # per sighting id: the fields added to sightings.json
+    chart: str | None = None
+
+
+SPREAD_EDGE_COLUMNS = ["from", "to", "how", "confidence", "rests on"]
+SPREAD_HOST_COLUMNS = ["host", "first seen (UTC)", "removed (UTC)", "re-uploads", "copies"]
+
+
+def _spread_html(folder: Path, spread: SpreadSection | None) -> str:
+    if spread is None:
+        return ""
+    parts = [f"<h2>How the leak spread</h2><p><b>{escape(_show(spread.statement))}</b></p>"]
+    for title, reasons, edges, hosts in spread.items:
+        parts.append(
+            f"<h3>{escape(_show(title))}</h3><ul>" + "".join(f"<li>{escape(_show(r))}</li>" for r in reasons) + "</ul>"
+        )
+        for cols, rows in ((SPREAD_EDGE_COLUMNS, edges), (SPREAD_HOST_COLUMNS, hosts)):
+            head = "".join(f"<th>{escape(c)}</th>" for c in cols)
+            body = "".join("<tr>" + "".join(f"<td>{escape(_show(v))}</td>" for v in r) + "</tr>" for r in rows)
+            parts.append(f"<table><tr>{head}</tr>{body}</table><br>")
+    if spread.chart:
+        data = base64.b64encode((folder / spread.chart).read_bytes()).decode("ascii")
+        parts.append(
+            f'<p><img alt="the estimated tree of copies" style="max-width:100%" src="data:image/png;base64,{data}">'
+            f"<br>({escape(spread.chart)} in this bundle)</p>"
+        )
+    return "".join(parts)
+
+
 TAKEDOWN_INTRO = (
     "How fast each host acted on the notices sent for this case: notices sent, URLs removed, "
     "removal rate, median and 90th-percentile time from sending to the first check that found "
@@ -59,7 +96,11 @@ def _rows(sightings: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def write_html(
-    path: Path, meta: dict[str, Any], sightings: list[dict[str, Any]], takedown: TakedownSection | None = None
+    path: Path,
+    meta: dict[str, Any],
+    sightings: list[dict[str, Any]],
+    takedown: TakedownSection | None = None,
+    spread: SpreadSection | None = None,
 ) -> None:
     rows = "".join(
         "<tr>"
@@ -99,7 +140,7 @@ td,th{{border:1px solid #999;padding:3px 5px;vertical-align:top;word-break:break
 <table>{head}</table><h2>Sightings ({len(sightings)})</h2>
 <table><tr><th>#</th><th>status</th><th>media URL</th><th>page URL</th><th>host</th><th>uploader</th><th>posted</th>
 <th>first seen (UTC)</th><th>last seen (UTC)</th><th>removed (UTC)</th><th>captured (UTC)</th><th>WARC</th><th>WARC SHA-256</th>
-<th>bank id</th><th>match</th></tr>{rows}</table>{_takedown_html(path.parent, takedown)}</body></html>
+<th>bank id</th><th>match</th></tr>{rows}</table>{_spread_html(path.parent, spread)}{_takedown_html(path.parent, takedown)}</body></html>
 """,
         encoding="utf-8",
     )
@@ -124,7 +165,11 @@ def _takedown_html(folder: Path, takedown: TakedownSection | None) -> str:
 
 
 def write_pdf(
-    path: Path, meta: dict[str, Any], sightings: list[dict[str, Any]], takedown: TakedownSection | None = None
+    path: Path,
+    meta: dict[str, Any],
+    sightings: list[dict[str, Any]],
+    takedown: TakedownSection | None = None,
+    spread: SpreadSection | None = None,
 ) -> None:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
@@ -201,6 +246,23 @@ def write_pdf(
         )
     )
     story.append(t)
+    if spread is not None:
+        grid = TableStyle(
+            [("GRID", (0, 0), (-1, -1), 0.3, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey)]
+        )
+        story += [Spacer(1, 5 * mm), Paragraph("How the leak spread", styles["Heading2"]), p(spread.statement)]
+        for title, reasons, edges, hosts in spread.items:
+            story += [Spacer(1, 3 * mm), p(title)] + [p(f"- {r}") for r in reasons]
+            for cols, rows in ((SPREAD_EDGE_COLUMNS, edges), (SPREAD_HOST_COLUMNS, hosts)):
+                if rows:
+                    ts = Table([[p(c) for c in cols]] + [[p(v) for v in r] for r in rows], repeatRows=1)
+                    ts.setStyle(grid)
+                    story += [Spacer(1, 2 * mm), ts]
+        if spread.chart:
+            chart = path.parent / spread.chart
+            w, h = ImageReader(str(chart)).getSize()
+            width = min(250 * mm, 170 * mm * w / h)
+            story += [Spacer(1, 3 * mm), Image(str(chart), width=width, height=width * h / w)]
     if takedown is not None:
         story += [Spacer(1, 5 * mm), Paragraph("Take-down", styles["Heading2"]), Paragraph(TAKEDOWN_INTRO, small)]
         for title, rows in takedown.tables:

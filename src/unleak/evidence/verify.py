@@ -30,7 +30,8 @@ from unleak.evidence.export import BUNDLE_FORMAT, BUNDLE_VERSION, PUBLIC_KEY_FIL
 from unleak.evidence.log import verify_lines
 
 _KEYS_V1 = {"format", "version", "case", "created_at", "log_head", "log_records", "export_seq", "manifest_sha256"}
-BUNDLE_KEYS = {1: _KEYS_V1, BUNDLE_VERSION: _KEYS_V1 | {"public_key", "key_fingerprint"}}
+_KEYS_V2 = _KEYS_V1 | {"public_key", "key_fingerprint"}
+BUNDLE_KEYS = {1: _KEYS_V1, 2: _KEYS_V2, BUNDLE_VERSION: _KEYS_V2}  # 3 adds fields to sightings.json only
 GZIP_CHUNK = 1 << 16
 
 
