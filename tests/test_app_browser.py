@@ -126,9 +126,14 @@ def test_whole_job_in_the_browser(page, store, samples, tmp_path, monkeypatch):
             page.get_by_role("link", name=re.compile(r"^Notice \d+$")).first.click()
             assert page.locator(".clause").count() >= 3  # each statutory element marked
             problems += axe_problems(page)
+            # nothing is sworn that the person did not state: the page asks, the person answers
+            assert page.locator("select[name=intimate]").count() == 1
+            assert page.get_by_label("Your name as in the signature").count() == 0
+            page.locator("select[name=intimate]").select_option("yes")
+            page.locator("form[action$='/edit'] button").click()
             page.get_by_label("Your name as in the signature").fill("Alex")
             page.get_by_role("button", name="Confirm this notice").click()
-            assert "not the name in the signature" in page.inner_text("main")
+            assert "does not match the signature" in page.inner_text("main")
             page.go_back()
             page.reload()
             page.get_by_label("Your name as in the signature").fill("Alex Doe")
@@ -297,6 +302,9 @@ def test_main_flows_with_the_keyboard_alone(page, store, samples, tmp_path, monk
             notice = page.get_by_role("link", name=re.compile(r"^Notice \d+$")).first.inner_text()
             press(page, notice)
             page.wait_for_url(re.compile(r"/notices/\d+$"))
+            tab_to(page, "m-1")  # the person states that the content is intimate: asked, never assumed
+            page.keyboard.type("yes")
+            press(page, "Save")
             key_in(page, "typed", "Alex Doe")
             enter(page)
             assert "Confirmed" in page.inner_text("main")
