@@ -275,6 +275,8 @@ def update_bank(
             raise Forbidden("Bank already exists")
         bank.name = new_name
     bank.enabled_ratio = _ratio(enabled_ratio, enabled, bank.enabled_ratio)
+    _lock_log(s)
+    s.add(PlatformChange(op="bank", content_id=bank.id))  # servers forget the rows they keep of it
     s.flush()
     return bank
 
@@ -412,6 +414,8 @@ def update_content(
         if disable_until_ts < 0 or disable_until_ts > time.time() + MAX_DISABLE_SECONDS:
             raise BadRequest("disable_until_ts must be 0, 1 or a time at most five years from now")
         content.disable_until_ts = disable_until_ts
+        _lock_log(s)
+        s.add(PlatformChange(op="state", content_id=content.id))
     if note is not None:
         content.note = _check_note(note)
     s.flush()
@@ -603,6 +607,9 @@ class Hit:
 _CHANGES_SQL = text("SELECT seq, op, content_id, type, value FROM platform_changes WHERE seq > :seq ORDER BY seq")
 
 
+MAX_KEPT_ROWS = 200_000  # content rows a server keeps in memory (about 200 bytes each)
+
+
 class PlatformMatcher:
     """The in-memory indexes of one server process, kept current by replaying the change log.
 
@@ -622,6 +629,10 @@ class PlatformMatcher:
         self.type_ratio: dict[str, float] = {}
         self.loaded = False
         self.built_to = -1  # unix time of the newest change applied
+        # content id -> its row (bank settings, disable_until_ts), read from the store once and
+        # forgotten when the change log says it changed: a lookup that matches needs no query.
+        self._rows: dict[int, _Row] = {}
+        self._rows_epoch = 0  # bumped on every forgetting: a read that raced one is not kept
 
     def load(self, s: Session) -> None:
         """Build from the store. The log position is read first and replay is idempotent, so a
@@ -629,6 +640,7 @@ class PlatformMatcher:
         with self._lock:
             self._pdq, self._frames, self._videos = MultiIndexHash(), MultiIndexHash(), {}
             self._exact, self._of = {}, {}
+            self._forget_rows()
             self._seq = int(s.scalar(select(func.coalesce(func.max(PlatformChange.seq), 0))) or 0)
             self.type_ratio = signal_type_ratios(s)
             rows = s.execute(select(PlatformSignal.content_id, PlatformSignal.type, PlatformSignal.value))
@@ -665,13 +677,43 @@ class PlatformMatcher:
                     self._add(cid, type_, value)
                 elif op == "remove":
                     self._remove(cid)
+                    self._forget_rows(cid)
                 elif op == "reset":
                     self._pdq, self._exact, self._of = MultiIndexHash(), {}, {}
                     self._frames, self._videos = MultiIndexHash(), {}
+                    self._forget_rows()
+                elif op == "state":
+                    self._forget_rows(cid)
+                elif op == "bank":
+                    self._forget_rows()
                 elif op == "stype":
                     self.type_ratio[type_] = float(value)
                 self._seq = seq
                 self.built_to = int(time.time())
+
+    def _forget_rows(self, cid: int | None = None) -> None:
+        """Under the lock: drop one kept row, or all."""
+        self._rows_epoch += 1
+        if cid is None:
+            self._rows = {}
+        else:
+            self._rows.pop(cid, None)
+
+    def rows(self, s: Session, ids: list[int]) -> dict[int, _Row]:
+        """`_content_rows` for these ids, from memory where kept (call after `sync`)."""
+        with self._lock:
+            have = {cid: row for cid in ids if (row := self._rows.get(cid)) is not None}
+            epoch = self._rows_epoch
+        missing = [cid for cid in ids if cid not in have]
+        if not missing:
+            return have
+        fresh = _content_rows(s, missing)
+        with self._lock:
+            if epoch == self._rows_epoch:  # nothing forgotten meanwhile: what was read is current
+                if len(self._rows) + len(fresh) > MAX_KEPT_ROWS:
+                    self._rows = {}
+                self._rows.update(fresh)
+        return {**have, **fresh}
 
     def _add(self, cid: int, type_: str, value: str) -> None:
         if (type_, value) in self._of.get(cid, []):
@@ -797,7 +839,7 @@ def raw_lookup(
     matcher.sync(s)
     hits = matcher.query(st, v)
     if banks is not None:
-        rows = _content_rows(s, [h.content_id for h in hits])
+        rows = matcher.rows(s, [h.content_id for h in hits])
         hits = [h for h in hits if h.content_id in rows and rows[h.content_id].bank in banks]
     return hits
 
@@ -839,7 +881,7 @@ def _answer(
     bypass_coinflip: bool,
     explain: bool,
 ) -> dict[str, object]:
-    rows = _content_rows(s, [h.content_id for h in hits])
+    rows = matcher.rows(s, [h.content_id for h in hits])
     now = time.time()
     coinflip = 0.0 if bypass_coinflip else random.Random(seed).random()
     out: dict[str, object] = {}
@@ -973,6 +1015,8 @@ def _flooded(s: Session, content_id: int, row: _Row, type_name: str, value: str)
     content = s.get(PlatformContent, content_id)
     if content is not None and content.disable_until_ts != DISABLED:
         content.disable_until_ts = DISABLED
+        _lock_log(s)
+        s.add(PlatformChange(op="state", content_id=content_id))
         s.add(PlatformFlood(content_id=content_id, bank=row.bank, distinct_uploads=distinct, window_s=row.flood_window))
         s.flush()
     return True
