@@ -61,3 +61,26 @@ def test_kept_rows_follow_changes_made_elsewhere(store):
         pb.delete_content(s, "RENAMED", cid)
     assert _lookup(store, worker) == {}
     assert cid not in worker._rows
+
+
+def test_in_memory_answer_only_when_nothing_changed(tmp_path):
+    from unleak.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'unleak.db'}")
+    try:
+        with store.session() as s:
+            pb.create_bank(s, "FAST", None, None)
+            cid = pb.add_content(s, "FAST", {"pdq": PDQ}).id
+        worker = _matcher(store)
+        assert pb.lookup_in_memory(worker, "pdq", PDQ) is None  # the row is not kept yet
+        answer = {"FAST": [{"bank_content_id": cid, "distance": "0"}]}
+        assert _lookup(store, worker) == answer
+        assert pb.lookup_in_memory(worker, "pdq", PDQ) == answer
+        assert pb.lookup_in_memory(worker, "pdq", PDQ, banks={"OTHER"}) == {}
+        with store.session() as s:  # another process disables it: no answer from memory
+            pb.update_content(s, "FAST", cid, disable_until_ts=pb.DISABLED)
+        assert pb.lookup_in_memory(worker, "pdq", PDQ) is None
+        assert _lookup(store, worker) == {}
+        assert pb.lookup_in_memory(worker, "pdq", PDQ) == {}
+    finally:
+        store.close()

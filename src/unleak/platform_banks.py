@@ -585,6 +585,14 @@ class SqliteWatch:
             changed, self._version = version != self._version, version
         return changed
 
+    def unchanged(self) -> bool:
+        """Nothing committed since the last `changed()`; does not move the mark."""
+        with self._lock:
+            return (
+                self._version is not None
+                and int(self._conn.execute("PRAGMA data_version").fetchone()[0]) == self._version
+            )
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
@@ -714,6 +722,16 @@ class PlatformMatcher:
                     self._rows = {}
                 self._rows.update(fresh)
         return {**have, **fresh}
+
+    def current(self) -> bool:
+        """The index and kept rows hold every committed change, known without a query (SQLite)."""
+        return self.loaded and self._watch is not None and self._watch.unchanged()
+
+    def kept_rows(self, ids: list[int]) -> dict[int, _Row] | None:
+        """The kept rows of all these ids, or None when any is not kept."""
+        with self._lock:
+            rows = {cid: row for cid in ids if (row := self._rows.get(cid)) is not None}
+        return rows if len(rows) == len(ids) else None
 
     def _add(self, cid: int, type_: str, value: str) -> None:
         if (type_, value) in self._of.get(cid, []):
@@ -869,8 +887,33 @@ def lookup(
     return _answer(s, matcher, st, v, hits, {}, banks, seed, bypass_coinflip, explain)
 
 
+def lookup_in_memory(
+    matcher: PlatformMatcher,
+    type_name: object,
+    value: object,
+    *,
+    banks: set[str] | None = None,
+    seed: str | None = None,
+    explain: bool = False,
+) -> dict[str, object] | None:
+    """`lookup`'s answer when it needs no store at all (nothing committed since the last sync,
+    every matched row kept, no flood-protected bank matched), else None: call `lookup`. Cheap
+    enough to run on a server's event loop."""
+    if not matcher.current():
+        return None
+    st = signal_type(type_name)
+    if st.video:
+        return None  # comparing videos frame by frame is not for an event loop
+    v = st.validate(value)
+    hits = matcher.query(st, v)
+    rows = matcher.kept_rows([h.content_id for h in hits])
+    if rows is None or any(r.flood_max is not None for r in rows.values()):
+        return None
+    return _answer(None, matcher, st, v, hits, {}, banks, seed, False, explain, rows=rows)
+
+
 def _answer(
-    s: Session,
+    s: Session | None,
     matcher: PlatformMatcher,
     st: HmaSignalType,
     v: str,
@@ -880,8 +923,11 @@ def _answer(
     seed: str | None,
     bypass_coinflip: bool,
     explain: bool,
+    rows: dict[int, _Row] | None = None,
 ) -> dict[str, object]:
-    rows = matcher.rows(s, [h.content_id for h in hits])
+    if rows is None:
+        assert s is not None
+        rows = matcher.rows(s, [h.content_id for h in hits])
     now = time.time()
     coinflip = 0.0 if bypass_coinflip else random.Random(seed).random()
     out: dict[str, object] = {}
@@ -913,7 +959,7 @@ def _answer(
         if not within(hit, row):
             held.append({"bank": row.bank, "bank_content_id": hit.content_id, "reason": "over the bank's threshold"})
             continue
-        if row.flood_max is not None and _flooded(s, hit.content_id, row, st.name, v):
+        if row.flood_max is not None and s is not None and _flooded(s, hit.content_id, row, st.name, v):
             held.append({"bank": row.bank, "bank_content_id": hit.content_id, "reason": "flood: disabled for review"})
             continue
         match = {"bank_content_id": hit.content_id, "distance": str(hit.distance), **extra.get(hit.content_id, {})}
