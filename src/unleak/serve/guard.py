@@ -148,20 +148,23 @@ class Guard:
         if not ks.is_curator_action(method, path):
             await self.app(scope, receive, send)
             return
-        status = 500
+        audited = False
 
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
+        async def audit_first(message: Message) -> None:
+            # Written before the client sees the answer: a client that reads the audit log right
+            # after an action finds it there.
+            nonlocal audited
+            if message["type"] == "http.response.start" and not audited:
+                audited = True
+                await run_in_threadpool(self._audit, state["key"], method, path, message["status"], _client(scope))
             await send(message)
 
         try:
-            await self.app(scope, receive, send_status)
+            await self.app(scope, receive, audit_first)
         except Exception:
-            await run_in_threadpool(self._audit, state["key"], method, path, 500, _client(scope))
+            if not audited:
+                await run_in_threadpool(self._audit, state["key"], method, path, 500, _client(scope))
             raise
-        await run_in_threadpool(self._audit, state["key"], method, path, status, _client(scope))
 
     async def _refusal(self, scope: Scope, method: str, path: str, authorization: str | None) -> JSONResponse | None:
         """The answer refusing this request, or None (the key, if any, is then in the scope)."""

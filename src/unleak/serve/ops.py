@@ -153,18 +153,22 @@ class Observe:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        status = 500
+        recorded = False
 
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
+        async def record_first(message: Message) -> None:
+            # Counted when the answer starts (as it is timed): a client that reads /metrics right
+            # after a request finds it there.
+            nonlocal recorded
+            if message["type"] == "http.response.start" and not recorded:
+                recorded = True
+                self._record(scope, message["status"], time.perf_counter() - start)
             await send(message)
 
         try:
-            await self.app(scope, receive, send_status)
+            await self.app(scope, receive, record_first)
         finally:
-            self._record(scope, status, time.perf_counter() - start)
+            if not recorded:
+                self._record(scope, 500, time.perf_counter() - start)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         route = route_of(scope, self.routes)
