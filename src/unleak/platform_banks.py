@@ -275,6 +275,8 @@ def update_bank(
             raise Forbidden("Bank already exists")
         bank.name = new_name
     bank.enabled_ratio = _ratio(enabled_ratio, enabled, bank.enabled_ratio)
+    _lock_log(s)
+    s.add(PlatformChange(op="bank", content_id=bank.id))  # servers forget the rows they keep of it
     s.flush()
     return bank
 
@@ -412,6 +414,8 @@ def update_content(
         if disable_until_ts < 0 or disable_until_ts > time.time() + MAX_DISABLE_SECONDS:
             raise BadRequest("disable_until_ts must be 0, 1 or a time at most five years from now")
         content.disable_until_ts = disable_until_ts
+        _lock_log(s)
+        s.add(PlatformChange(op="state", content_id=content.id))
     if note is not None:
         content.note = _check_note(note)
     s.flush()
@@ -581,6 +585,14 @@ class SqliteWatch:
             changed, self._version = version != self._version, version
         return changed
 
+    def unchanged(self) -> bool:
+        """Nothing committed since the last `changed()`; does not move the mark."""
+        with self._lock:
+            return (
+                self._version is not None
+                and int(self._conn.execute("PRAGMA data_version").fetchone()[0]) == self._version
+            )
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
@@ -603,6 +615,9 @@ class Hit:
 _CHANGES_SQL = text("SELECT seq, op, content_id, type, value FROM platform_changes WHERE seq > :seq ORDER BY seq")
 
 
+MAX_KEPT_ROWS = 200_000  # content rows a server keeps in memory (about 200 bytes each)
+
+
 class PlatformMatcher:
     """The in-memory indexes of one server process, kept current by replaying the change log.
 
@@ -622,6 +637,10 @@ class PlatformMatcher:
         self.type_ratio: dict[str, float] = {}
         self.loaded = False
         self.built_to = -1  # unix time of the newest change applied
+        # content id -> its row (bank settings, disable_until_ts), read from the store once and
+        # forgotten when the change log says it changed: a lookup that matches needs no query.
+        self._rows: dict[int, _Row] = {}
+        self._rows_epoch = 0  # bumped on every forgetting: a read that raced one is not kept
 
     def load(self, s: Session) -> None:
         """Build from the store. The log position is read first and replay is idempotent, so a
@@ -629,6 +648,7 @@ class PlatformMatcher:
         with self._lock:
             self._pdq, self._frames, self._videos = MultiIndexHash(), MultiIndexHash(), {}
             self._exact, self._of = {}, {}
+            self._forget_rows()
             self._seq = int(s.scalar(select(func.coalesce(func.max(PlatformChange.seq), 0))) or 0)
             self.type_ratio = signal_type_ratios(s)
             rows = s.execute(select(PlatformSignal.content_id, PlatformSignal.type, PlatformSignal.value))
@@ -665,13 +685,53 @@ class PlatformMatcher:
                     self._add(cid, type_, value)
                 elif op == "remove":
                     self._remove(cid)
+                    self._forget_rows(cid)
                 elif op == "reset":
                     self._pdq, self._exact, self._of = MultiIndexHash(), {}, {}
                     self._frames, self._videos = MultiIndexHash(), {}
+                    self._forget_rows()
+                elif op == "state":
+                    self._forget_rows(cid)
+                elif op == "bank":
+                    self._forget_rows()
                 elif op == "stype":
                     self.type_ratio[type_] = float(value)
                 self._seq = seq
                 self.built_to = int(time.time())
+
+    def _forget_rows(self, cid: int | None = None) -> None:
+        """Under the lock: drop one kept row, or all."""
+        self._rows_epoch += 1
+        if cid is None:
+            self._rows = {}
+        else:
+            self._rows.pop(cid, None)
+
+    def rows(self, s: Session, ids: list[int]) -> dict[int, _Row]:
+        """`_content_rows` for these ids, from memory where kept (call after `sync`)."""
+        with self._lock:
+            have = {cid: row for cid in ids if (row := self._rows.get(cid)) is not None}
+            epoch = self._rows_epoch
+        missing = [cid for cid in ids if cid not in have]
+        if not missing:
+            return have
+        fresh = _content_rows(s, missing)
+        with self._lock:
+            if epoch == self._rows_epoch:  # nothing forgotten meanwhile: what was read is current
+                if len(self._rows) + len(fresh) > MAX_KEPT_ROWS:
+                    self._rows = {}
+                self._rows.update(fresh)
+        return {**have, **fresh}
+
+    def current(self) -> bool:
+        """The index and kept rows hold every committed change, known without a query (SQLite)."""
+        return self.loaded and self._watch is not None and self._watch.unchanged()
+
+    def kept_rows(self, ids: list[int]) -> dict[int, _Row] | None:
+        """The kept rows of all these ids, or None when any is not kept."""
+        with self._lock:
+            rows = {cid: row for cid in ids if (row := self._rows.get(cid)) is not None}
+        return rows if len(rows) == len(ids) else None
 
     def _add(self, cid: int, type_: str, value: str) -> None:
         if (type_, value) in self._of.get(cid, []):
@@ -797,7 +857,7 @@ def raw_lookup(
     matcher.sync(s)
     hits = matcher.query(st, v)
     if banks is not None:
-        rows = _content_rows(s, [h.content_id for h in hits])
+        rows = matcher.rows(s, [h.content_id for h in hits])
         hits = [h for h in hits if h.content_id in rows and rows[h.content_id].bank in banks]
     return hits
 
@@ -827,8 +887,33 @@ def lookup(
     return _answer(s, matcher, st, v, hits, {}, banks, seed, bypass_coinflip, explain)
 
 
+def lookup_in_memory(
+    matcher: PlatformMatcher,
+    type_name: object,
+    value: object,
+    *,
+    banks: set[str] | None = None,
+    seed: str | None = None,
+    explain: bool = False,
+) -> dict[str, object] | None:
+    """`lookup`'s answer when it needs no store at all (nothing committed since the last sync,
+    every matched row kept, no flood-protected bank matched), else None: call `lookup`. Cheap
+    enough to run on a server's event loop."""
+    if not matcher.current():
+        return None
+    st = signal_type(type_name)
+    if st.video:
+        return None  # comparing videos frame by frame is not for an event loop
+    v = st.validate(value)
+    hits = matcher.query(st, v)
+    rows = matcher.kept_rows([h.content_id for h in hits])
+    if rows is None or any(r.flood_max is not None for r in rows.values()):
+        return None
+    return _answer(None, matcher, st, v, hits, {}, banks, seed, False, explain, rows=rows)
+
+
 def _answer(
-    s: Session,
+    s: Session | None,
     matcher: PlatformMatcher,
     st: HmaSignalType,
     v: str,
@@ -838,8 +923,11 @@ def _answer(
     seed: str | None,
     bypass_coinflip: bool,
     explain: bool,
+    rows: dict[int, _Row] | None = None,
 ) -> dict[str, object]:
-    rows = _content_rows(s, [h.content_id for h in hits])
+    if rows is None:
+        assert s is not None
+        rows = matcher.rows(s, [h.content_id for h in hits])
     now = time.time()
     coinflip = 0.0 if bypass_coinflip else random.Random(seed).random()
     out: dict[str, object] = {}
@@ -871,7 +959,7 @@ def _answer(
         if not within(hit, row):
             held.append({"bank": row.bank, "bank_content_id": hit.content_id, "reason": "over the bank's threshold"})
             continue
-        if row.flood_max is not None and _flooded(s, hit.content_id, row, st.name, v):
+        if row.flood_max is not None and s is not None and _flooded(s, hit.content_id, row, st.name, v):
             held.append({"bank": row.bank, "bank_content_id": hit.content_id, "reason": "flood: disabled for review"})
             continue
         match = {"bank_content_id": hit.content_id, "distance": str(hit.distance), **extra.get(hit.content_id, {})}
@@ -973,6 +1061,8 @@ def _flooded(s: Session, content_id: int, row: _Row, type_name: str, value: str)
     content = s.get(PlatformContent, content_id)
     if content is not None and content.disable_until_ts != DISABLED:
         content.disable_until_ts = DISABLED
+        _lock_log(s)
+        s.add(PlatformChange(op="state", content_id=content_id))
         s.add(PlatformFlood(content_id=content_id, bank=row.bank, distinct_uploads=distinct, window_s=row.flood_window))
         s.flush()
     return True

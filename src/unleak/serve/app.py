@@ -226,7 +226,7 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
     hasher_on = "hasher" in cfg.roles
 
     @m.get("/lookup")
-    def lookup_get(
+    async def lookup_get(
         request: Request,
         signal: str | None = None,
         signal_type: str | None = None,
@@ -240,6 +240,27 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
         variants: bool = False,
     ) -> dict[str, Any]:
         wanted = guard.bank_scope(request, banks_param(banks))
+        if not url and signal and signal_type:
+            # The common case answers on the event loop, without a thread or the store.
+            fast = pb.lookup_in_memory(matcher, signal_type, signal, banks=wanted, seed=seed, explain=explain)
+            if fast is not None:
+                metrics.lookup(signal_type, fast)
+                return fast
+        return await run_in_threadpool(
+            _lookup_get, signal, signal_type, url, content_type, types, wanted, seed, explain, variants
+        )
+
+    def _lookup_get(
+        signal: str | None,
+        signal_type: str | None,
+        url: str | None,
+        content_type: str | None,
+        types: str | None,
+        wanted: set[str] | None,
+        seed: str | None,
+        explain: bool,
+        variants: bool,
+    ) -> dict[str, Any]:
         if url:
             if not hasher_on:
                 raise pb.Forbidden("Hashing is disabled, missing role")

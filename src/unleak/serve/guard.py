@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -93,64 +92,112 @@ def _refuse(status: int, message: str, headers: dict[str, str] | None = None) ->
 def install(app: FastAPI, store: Store, *, beyond_loopback: bool, rate_per_s: float | None) -> ks.KeyChecker:
     """Put keys, roles, rate limits and the audit log in front of `app`'s routes."""
     checker = ks.KeyChecker()
-    limiter = RateLimiter()
+    app.add_middleware(Guard, store=store, checker=checker, beyond_loopback=beyond_loopback, rate_per_s=rate_per_s)
+    return checker
 
-    def keys_required() -> bool:
-        with store.session() as s:
-            return checker.keys_required(s, beyond_loopback)
 
-    def check(token: str) -> ks.KeyInfo | None:
-        with store.session() as s:
-            return checker.check(s, token)
+class Guard:
+    """Keys, roles, rate limits and the curator audit log, as plain ASGI middleware (no
+    per-request `Request`/`Response` objects, no task group: a lookup pays only for the check).
+    The key a request was let in with is left in `scope["state"]["key"]` (`request.state.key`)."""
 
-    def audit(key: ks.KeyInfo | None, method: str, path: str, status: int, client: str) -> None:
-        with store.session() as s:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        store: Store,
+        checker: ks.KeyChecker,
+        beyond_loopback: bool,
+        rate_per_s: float | None,
+    ) -> None:
+        self.app, self.store, self.checker = app, store, checker
+        self.beyond_loopback, self.rate_per_s = beyond_loopback, rate_per_s
+        self.limiter = RateLimiter()
+
+    def _keys_required(self) -> bool:
+        with self.store.session() as s:
+            return self.checker.keys_required(s, self.beyond_loopback)
+
+    def _check(self, token: str) -> ks.KeyInfo | None:
+        with self.store.session() as s:
+            return self.checker.check(s, token)
+
+    def _audit(self, key: ks.KeyInfo | None, method: str, path: str, status: int, client: str) -> None:
+        with self.store.session() as s:
             ks.record(s, key, method, path, status, client)
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        path, method = request.url.path, request.method
-        request.state.key = None
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        state["key"] = None
+        path, method = scope["path"], scope["method"]
         if ks.role_for(path) is None:
-            return await call_next(request)
-        token = ks.token_from_header(request.headers.get("authorization"))
-        if token is None and request.headers.get("authorization"):
+            await self.app(scope, receive, send)
+            return
+        authorization: str | None = None
+        for name, value in scope.get("headers", ()):
+            if name.lower() == b"authorization":
+                authorization = value.decode("latin-1")
+                break
+        refusal = await self._refusal(scope, method, path, authorization)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        if not ks.is_curator_action(method, path):
+            await self.app(scope, receive, send)
+            return
+        audited = False
+
+        async def audit_first(message: Message) -> None:
+            # Written before the client sees the answer: a client that reads the audit log right
+            # after an action finds it there.
+            nonlocal audited
+            if message["type"] == "http.response.start" and not audited:
+                audited = True
+                await run_in_threadpool(self._audit, state["key"], method, path, message["status"], _client(scope))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, audit_first)
+        except Exception:
+            if not audited:
+                await run_in_threadpool(self._audit, state["key"], method, path, 500, _client(scope))
+            raise
+
+    async def _refusal(self, scope: Scope, method: str, path: str, authorization: str | None) -> JSONResponse | None:
+        """The answer refusing this request, or None (the key, if any, is then in the scope)."""
+        token = ks.token_from_header(authorization)
+        if token is None and authorization:
             return _refuse(401, "malformed Authorization header: send 'Authorization: Bearer <key>'", _CHALLENGE)
         if token is None:
-            required = checker.known_required(beyond_loopback)
+            required = self.checker.known_required(self.beyond_loopback)
             if required is None:
-                required = await run_in_threadpool(keys_required)
+                required = await run_in_threadpool(self._keys_required)
             if required:
                 return _refuse(401, "an API key is required: send 'Authorization: Bearer <key>'", _CHALLENGE)
-            key = None
-        else:
-            key = checker.cached(token) or await run_in_threadpool(check, token)
-            if key is None:
-                return _refuse(401, "invalid or revoked API key", _CHALLENGE)
-            why = ks.refusal(key, method, path)
-            client = request.client.host if request.client else ""
-            if why is not None:
-                if ks.is_curator_action(method, path):
-                    await run_in_threadpool(audit, key, method, path, 403, client)
-                return _refuse(403, why)
-            rate = key.rate_per_s or rate_per_s
-            if rate:
-                wait = limiter.allow(key.id, rate)
-                if wait > 0:
-                    return _refuse(429, "too many requests for this key", {"Retry-After": str(max(1, round(wait)))})
-        request.state.key = key
-        if not ks.is_curator_action(method, path):
-            return await call_next(request)
-        client = request.client.host if request.client else ""
-        try:
-            response = await call_next(request)
-        except Exception:
-            await run_in_threadpool(audit, key, method, path, 500, client)
-            raise
-        await run_in_threadpool(audit, key, method, path, response.status_code, client)
-        return response
+            return None
+        key = self.checker.cached(token) or await run_in_threadpool(self._check, token)
+        if key is None:
+            return _refuse(401, "invalid or revoked API key", _CHALLENGE)
+        why = ks.refusal(key, method, path)
+        if why is not None:
+            if ks.is_curator_action(method, path):
+                await run_in_threadpool(self._audit, key, method, path, 403, _client(scope))
+            return _refuse(403, why)
+        rate = key.rate_per_s or self.rate_per_s
+        if rate:
+            wait = self.limiter.allow(key.id, rate)
+            if wait > 0:
+                return _refuse(429, "too many requests for this key", {"Retry-After": str(max(1, round(wait)))})
+        scope["state"]["key"] = key
+        return None
 
-    return checker
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else ""
 
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="unleak serve"'}

@@ -12,15 +12,16 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ACCESS_LOGGER = "unleak.serve.access"
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -70,12 +71,12 @@ class _IndexSizes(Collector):
         yield gauge
 
 
-def route_of(request: Request) -> str:
+def route_of(scope: MutableMapping[str, Any], router: Any) -> str:
     """The route's template; for a request refused before routing (401, 403, 413, 429), the
     template of the route it asked for. Never the raw path."""
-    route = request.scope.get("route")
+    route = scope.get("route")
     if route is None:
-        route = _find_route(request.app.router.routes, request.scope)
+        route = _find_route(router.routes, scope)
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else "(no route)"
 
@@ -132,42 +133,69 @@ def scrub_uvicorn_access_log() -> None:
 
 def install(app: FastAPI, metrics: Metrics, *, access_log: bool) -> None:
     """Count, time and (optionally) log every request; serve `GET /metrics`."""
-    log = access_logger() if access_log else None
+    app.add_middleware(Observe, metrics=metrics, log=access_logger() if access_log else None, routes=app.router)
     scrub_uvicorn_access_log()
-
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        start = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            seconds = time.perf_counter() - start
-            route = route_of(request)
-            metrics.requests.labels(route, request.method, str(status)).inc()
-            metrics.latency.labels(route, request.method).observe(seconds)
-            if log is not None:
-                key = getattr(request.state, "key", None)
-                log.info(
-                    "access",
-                    extra={
-                        "fields": {
-                            "ts": round(time.time(), 3),
-                            "client": request.client.host if request.client else "",
-                            "method": request.method,
-                            "route": route,
-                            "status": status,
-                            "ms": round(seconds * 1000, 2),
-                            "key": key.name if key is not None else None,
-                            "bytes_in": int(request.headers.get("content-length", "0") or 0)
-                            if request.headers.get("content-length", "").isdigit()
-                            else None,
-                        }
-                    },
-                )
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus() -> Response:
         return metrics.render()
+
+
+class Observe:
+    """Counts, times and logs each request, as plain ASGI middleware (no per-request
+    `Request`/`Response` objects, no task group)."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, log: logging.Logger | None, routes: Any) -> None:
+        self.app, self.metrics, self.log, self.routes = app, metrics, log, routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        recorded = False
+
+        async def record_first(message: Message) -> None:
+            # Counted when the answer starts (as it is timed): a client that reads /metrics right
+            # after a request finds it there.
+            nonlocal recorded
+            if message["type"] == "http.response.start" and not recorded:
+                recorded = True
+                self._record(scope, message["status"], time.perf_counter() - start)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_first)
+        finally:
+            if not recorded:
+                self._record(scope, 500, time.perf_counter() - start)
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        route = route_of(scope, self.routes)
+        method = scope["method"]
+        self.metrics.requests.labels(route, method, str(status)).inc()
+        self.metrics.latency.labels(route, method).observe(seconds)
+        if self.log is None:
+            return
+        key = scope.get("state", {}).get("key")
+        length = b""
+        for name, value in scope.get("headers", ()):
+            if name.lower() == b"content-length":
+                length = value
+                break
+        client = scope.get("client")
+        self.log.info(
+            "access",
+            extra={
+                "fields": {
+                    "ts": round(time.time(), 3),
+                    "client": str(client[0]) if client else "",
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "ms": round(seconds * 1000, 2),
+                    "key": key.name if key is not None else None,
+                    "bytes_in": int(length) if length.isdigit() else None,
+                }
+            },
+        )

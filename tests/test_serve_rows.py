@@ -1,0 +1,86 @@
+"""A server keeps the content rows a lookup needs in memory; a change made through any other
+process (another worker, the CLI) still shows in the very next lookup."""
+
+from __future__ import annotations
+
+import time
+
+from unleak import platform_banks as pb
+
+PDQ = "f" * 32 + "0" * 32
+
+
+def _matcher(store) -> pb.PlatformMatcher:
+    with store.session() as s:
+        m = pb.PlatformMatcher(watch=pb.watch_for(s))
+        m.load(s)
+    return m
+
+
+def _lookup(store, m: pb.PlatformMatcher, value: str = PDQ) -> dict:
+    with store.session() as s:
+        return pb.lookup(s, m, "pdq", value)
+
+
+def test_kept_rows_follow_changes_made_elsewhere(store):
+    with store.session() as s:
+        pb.create_bank(s, "KEPT", None, None)
+        cid = pb.add_content(s, "KEPT", {"pdq": PDQ}).id
+    worker = _matcher(store)
+    assert _lookup(store, worker) == {"KEPT": [{"bank_content_id": cid, "distance": "0"}]}
+    assert cid in worker._rows  # the next matching lookup reads no row from the store
+
+    # disabled by another process: gone from the next answer; enabled again: back
+    with store.session() as s:
+        pb.update_content(s, "KEPT", cid, disable_until_ts=pb.DISABLED)
+    assert _lookup(store, worker) == {}
+    with store.session() as s:
+        pb.update_content(s, "KEPT", cid, disable_until_ts=int(time.time()) + 3600)
+    assert _lookup(store, worker) == {}
+    with store.session() as s:
+        pb.update_content(s, "KEPT", cid, disable_until_ts=pb.ENABLED)
+    assert _lookup(store, worker) == {"KEPT": [{"bank_content_id": cid, "distance": "0"}]}
+
+    # the bank renamed, its threshold tightened, disabled: each shows at once
+    with store.session() as s:
+        pb.update_bank(s, "KEPT", "RENAMED")
+    assert _lookup(store, worker) == {"RENAMED": [{"bank_content_id": cid, "distance": "0"}]}
+    near = format(int(PDQ, 16) ^ 0b111, "064x")  # 3 bits away
+    assert _lookup(store, worker, near) == {"RENAMED": [{"bank_content_id": cid, "distance": "3"}]}
+    with store.session() as s:
+        pb.update_bank(s, "RENAMED", safety={"pdq_threshold": 2})
+    assert _lookup(store, worker, near) == {}
+    assert _lookup(store, worker) == {"RENAMED": [{"bank_content_id": cid, "distance": "0"}]}
+    with store.session() as s:
+        pb.update_bank(s, "RENAMED", enabled=False)
+    assert _lookup(store, worker) == {}
+
+    # deleted, then the id's row is not served from memory
+    with store.session() as s:
+        pb.update_bank(s, "RENAMED", enabled=True)
+        pb.delete_content(s, "RENAMED", cid)
+    assert _lookup(store, worker) == {}
+    assert cid not in worker._rows
+
+
+def test_in_memory_answer_only_when_nothing_changed(tmp_path):
+    from unleak.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'unleak.db'}")
+    try:
+        with store.session() as s:
+            pb.create_bank(s, "FAST", None, None)
+            cid = pb.add_content(s, "FAST", {"pdq": PDQ}).id
+        worker = _matcher(store)
+        assert pb.lookup_in_memory(worker, "pdq", PDQ) is None  # the row is not kept yet
+        answer = {"FAST": [{"bank_content_id": cid, "distance": "0"}]}
+        assert _lookup(store, worker) == answer
+        assert pb.lookup_in_memory(worker, "pdq", PDQ) == answer
+        assert pb.lookup_in_memory(worker, "pdq", PDQ, banks={"OTHER"}) == {}
+        with store.session() as s:  # another process disables it: no answer from memory
+            pb.update_content(s, "FAST", cid, disable_until_ts=pb.DISABLED)
+        assert pb.lookup_in_memory(worker, "pdq", PDQ) is None
+        assert _lookup(store, worker) == {}
+        assert pb.lookup_in_memory(worker, "pdq", PDQ) == {}
+    finally:
+        store.close()
