@@ -213,9 +213,13 @@ def test_whole_job_over_http(client, store, samples, tmp_path, monkeypatch):
         [nid] = re.findall(r"/c/alex/notices/(\d+)\"", r.text)
         page = client.get(f"/c/alex/notices/{nid}").text
         assert page.count('class="clause"') >= 3  # the statutory elements are marked
+        # nothing is sworn that the person did not state: confirming waits for their answer
+        assert 'name="intimate"' in page and 'name="sha256"' not in page
+        client.post(f"/c/alex/notices/{nid}/edit", {"intimate": "yes"})
+        page = client.get(f"/c/alex/notices/{nid}").text
         sha = re.search(r'name="sha256" value="([0-9a-f]{64})"', page).group(1)
-        r = client.post(f"/c/alex/notices/{nid}/confirm", {"typed_name": "alex doe", "sha256": sha})
-        assert r.status_code == 400 and "not the name in the signature" in r.text
+        r = client.post(f"/c/alex/notices/{nid}/confirm", {"typed_name": "Alex", "sha256": sha})
+        assert r.status_code == 400 and "does not match the signature" in r.text
         client.get(f"/c/alex/notices/{nid}")
         r = client.post(f"/c/alex/notices/{nid}/confirm", {"typed_name": "Alex Doe", "sha256": sha})
         assert "Confirmed" in r.text

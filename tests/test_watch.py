@@ -65,11 +65,11 @@ def test_watch_records_the_removal_of_a_reported_url(env, cli, samples):
             )[0]
             == 0
         )
-        code, out, err = cli("notice", "draft", CASE, "--no-search", "--no-discover", "--json")
+        code, out, err = cli("notice", "draft", CASE, "--no-search", "--no-discover", "--set", "intimate=yes", "--json")
         assert code == 0, err
         [draft] = _lines(out)
         nid = draft["notice_id"]
-        assert cli("notice", "confirm", str(nid), "-q")[0] == 0
+        assert cli("notice", "confirm", str(nid), "-q", "--sign", "Alex Doe")[0] == 0
         assert cli("notice", "send", str(nid))[0] == 0 and len(sink.messages) == 1
 
         gone = next(iter(site.truth))
