@@ -10,7 +10,6 @@ import time
 
 import cv2
 import numpy as np
-import pytest
 from PIL import Image
 
 from unleak.bank import Bank
