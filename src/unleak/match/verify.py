@@ -177,8 +177,11 @@ def extract(pixels: np.ndarray, *, mirror: bool = False) -> Features:
 
 
 def _flann(des: np.ndarray) -> cv2.FlannBasedMatcher:
+    from unleak.match.features import seed_kd_trees
+
     flann = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 64})
     flann.add([des])
+    seed_kd_trees()  # the same original gives the same trees, so the same matches, on any thread
     flann.train()
     return flann
 
@@ -398,8 +401,9 @@ class Verifier:
         if self.cache is not None and key is not None:
             index = self.cache.save_pool(key, raw, owner, names)
         else:
-            from unleak.match.features import POOL_TREES, root_sift
+            from unleak.match.features import POOL_TREES, root_sift, seed_kd_trees
 
+            seed_kd_trees()
             index = cv2.flann.Index(root_sift(raw), {"algorithm": 1, "trees": POOL_TREES})
         by_name = {n: i for i, n in zip(self.item_ids, [self.digests.get(i, str(i)) for i in self.item_ids])}
         ids = np.array([by_name[n] for n in names], np.int64)

@@ -3,7 +3,9 @@
 State lives in the database (a ScanRun and its ScanItems, the frontier), so a scan killed half-way
 resumes where it stopped: a task is marked done in the same transaction that records what it
 found, so nothing is lost and nothing is recorded twice (sightings are unique per URL and item).
-Fetching, decoding and hashing run on worker threads; the database is written by one thread.
+Fetching, decoding and hashing run on worker threads; the database is written by one thread, in
+frontier order: what a task found is recorded only after every earlier task's, so sightings are
+numbered, printed and listed in the same order however the fetches overlap or whichever finishes first.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -51,6 +53,9 @@ RESUBMITS = 5  # times a task whose process died is run again before it is recor
 BUILTIN_KINDS = {"page", "media", "feed", "sitemap", "file"}
 # hash, match, verify: the matcher's own phases (signals and variant hashes; look-ups; owner-side checks).
 PHASES = ("fetch", "parse", "decode", "hash", "match", "verify", "capture", "db")
+# Outcomes kept, finished, until an earlier task finishes (they are recorded in frontier order);
+# beyond this many no new task starts until it does.
+HOLD_BACK = 512
 
 
 class ScanStatus(StrEnum):
@@ -440,6 +445,8 @@ class _ScanRun:
         cursor = 0
         in_flight: dict[Future, tuple[int, Task]] = {}
         attempts: dict[int, int] = {}
+        submitted: deque[int] = deque()  # item ids in frontier (id) order, not yet recorded
+        finished_early: dict[int, Outcome] = {}  # done, waiting for an earlier item to finish
         buffered: list[Outcome] = []
         last_apply = time.monotonic()
         visited = 0
@@ -453,6 +460,8 @@ class _ScanRun:
         try:
             while True:
                 want = sc.options.concurrency * 2 - len(in_flight)
+                if len(finished_early) >= HOLD_BACK:  # one slow fetch holds the rest: wait for it
+                    want = 0
                 if want > 0 and (limit is None or visited < limit):
                     if limit is not None:
                         want = min(want, limit - visited)
@@ -480,6 +489,7 @@ class _ScanRun:
                         cursor = item_id
                         task = Task(url, kind, depth, parent, json.loads(hints or "{}"))
                         in_flight[self._submit(executor, item_id, task)] = (item_id, task)
+                        submitted.append(item_id)
                         visited += 1
                 if not in_flight and buffered:
                     total += self._apply(buffered)
@@ -493,7 +503,7 @@ class _ScanRun:
                 for fut in ready:
                     item_id, task = in_flight.pop(fut)
                     try:
-                        buffered.append(fut.result())
+                        finished_early[item_id] = fut.result()
                     except Exception as exc:  # noqa: BLE001 - the task's process died (e.g. a killed worker)
                         # A visit catches its own errors; this is the machinery failing under it. Try
                         # again a few times (the item is still pending), then record it as failed.
@@ -504,7 +514,9 @@ class _ScanRun:
                         else:
                             o = Outcome(item_id, task, ItemStatus.FAILED)
                             o.error = f"the task failed {n} times under it: {type(exc).__name__}: {exc}"[:2000]
-                            buffered.append(o)
+                            finished_early[item_id] = o
+                while submitted and submitted[0] in finished_early:  # in frontier order, never as finished
+                    buffered.append(finished_early.pop(submitted.popleft()))
                 # Write in batches (fewer transactions), but soon enough to keep the workers fed.
                 if buffered and (
                     len(buffered) >= 64

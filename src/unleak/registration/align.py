@@ -133,7 +133,10 @@ def _match(des_o: np.ndarray | None, des_c: np.ndarray | None, ratio: float = 0.
     matcher: cv2.DescriptorMatcher
     if len(des_o) > 800 and len(des_c) > 800:
         # Approximate nearest neighbours (kd-trees): several times faster than brute force.
+        from unleak.match.features import seed_kd_trees
+
         matcher = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 64})
+        seed_kd_trees()  # the trees are built by knnMatch below, from this thread's generator
     else:
         matcher = cv2.BFMatcher(cv2.NORM_L2)
     pairs = []
