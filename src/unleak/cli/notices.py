@@ -323,7 +323,7 @@ def notice_draft(
     sign: str | None = SignOpt,
     understand_512f: bool = Understand512fOpt,
     lang: str | None = typer.Option(
-        None, "--lang", help="Language of DSA notices: en, es, fr, de or pt (default: the host's, else English)."
+        None, "--lang", help="Language of the notices: en, es, fr, de or pt (default: the host's, else English)."
     ),
     to_found: list[str] | None = typer.Option(
         None,

@@ -166,14 +166,12 @@ class LegalBasis:
             )
 
     def default_statements(self, fields: dict) -> dict[str, str]:
-        ctx = _statement_context(fields)
-        out = {k: v.format(**ctx) for k, v in self.statements.items()}
-        lang = fields.get("lang") or "en"
-        if self.key == BasisId.DSA and lang != "en":
-            from unleak.takedown.languages import DSA_TEXTS
+        from unleak.takedown.languages import texts
 
-            out["bona_fide"] = DSA_TEXTS[lang]["statement"]
-        return out
+        tr = texts(self.key, fields.get("lang") or "en")
+        ctx = _statement_context(fields, tr)
+        templates = {**self.statements, **(tr.get("statements") or {})}
+        return {k: v.format(**ctx) for k, v in templates.items()}
 
 
 # --- element tests ---------------------------------------------------------------------------
@@ -235,11 +233,15 @@ def _statement(key: str, *phrases: str) -> Callable[[dict], str | None]:
     """The statement is present and still says what the law requires (an edited-away phrase fails)."""
 
     def check(fields: dict) -> str | None:
+        from unleak.takedown.languages import statement_phrases
+
         text = (fields.get("statements") or {}).get(key, "")
         if not text.strip():
             return "not given"
         low = " ".join(text.lower().split())
-        absent = [p for p in phrases if p not in low]
+        # In a translated notice, the phrases of its language (languages.py).
+        need = statement_phrases(fields.get("basis") or "", fields.get("lang") or "en", key) or phrases
+        absent = [p for p in need if p not in low]
         return f"the statement must say: {', '.join(repr(p) for p in absent)}" if absent else None
 
     return check
@@ -369,23 +371,26 @@ def _not_sold(fields: dict) -> str | None:
     return "not stated: say whether the content was ever sold or paid for (`--set sold=no`)"
 
 
-def _statement_context(fields: dict) -> dict[str, str]:
+def _statement_context(fields: dict, tr: dict | None = None) -> dict[str, str]:
+    """The words a statement template is filled with; `tr` the translated texts (languages.texts)."""
+    tr = tr or {}
     c = fields.get("claimant") or {}
     roles = set(c.get("roles") or [])
     if DEPICTED in roles or OWNER in roles:
         subject = c.get("name", "")
     elif REPRESENTATIVE in roles:
-        subject = "the person I represent"  # not their legal name: a notice can be forwarded to the uploader
+        # not their legal name: a notice can be forwarded to the uploader
+        subject = tr.get("subject_rep", "the person I represent")
     else:
         subject = c.get("on_behalf_of") or c.get("name", "")
     believer = (
-        "I have"
+        tr.get("believer_self", "I have")
         if DEPICTED in roles or not roles & {REPRESENTATIVE}
-        else "The identifiable individual depicted, on whose behalf I act, has"
+        else tr.get("believer_rep", "The identifiable individual depicted, on whose behalf I act, has")
     )
     return {
         "name": c.get("name", ""),
-        "subject": subject or "the person depicted",
+        "subject": subject or tr.get("subject_default", "the person depicted"),
         "on_behalf_of": c.get("on_behalf_of", ""),
         "believer": believer,
     }
