@@ -761,20 +761,21 @@ def notice_escalate(
     as_json: bool = JsonOption,
 ) -> None:
     """Draft the next rung above an overdue notice: the site's hosting provider (or its CDN), then the
-    registrar. Each rung only after the previous deadline passed; confirmed and sent like any notice."""
-    from unleak.takedown.escalation import escalate_notice
+    registrar, then search delisting requests (Google, Bing) for what is still up. Each rung only
+    after the previous deadline passed; confirmed and sent like any notice."""
+    from unleak.takedown.escalation import escalate
 
-    n = escalate_notice(_store(), notice_id, fetch=_discovery_fetch())
-    if as_json:
-        output.emit_json(n.to_json())
-        return
-    _show_text(n)
-    output.console.print(
-        f"Notice #{n.id} drafted to the {n.recipient_party.replace('_', ' ')}"
-        + (f" ({n.recipient})" if n.recipient else ": no contact found; give one with `unleak notice edit`")
-        + f". Read it, then `unleak notice confirm {n.id}`.",
-        highlight=False,
-    )
+    for n in escalate(_store(), notice_id, fetch=_discovery_fetch()):
+        if as_json:
+            output.emit_json(n.to_json())
+            continue
+        _show_text(n)
+        output.console.print(
+            f"Notice #{n.id} drafted to the {n.recipient_party.replace('_', ' ')}"
+            + (f" ({n.recipient})" if n.recipient else ": no contact found; give one with `unleak notice edit`")
+            + f". Read it, then `unleak notice confirm {n.id}`.",
+            highlight=False,
+        )
 
 
 def _status_table(store, case: str | None, *, open_only: bool = False, as_json: bool = False) -> None:

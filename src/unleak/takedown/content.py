@@ -181,7 +181,18 @@ def render_text(fields: dict, *, check: bool = True) -> str:
     lines.append(_wrap((tr.get("intro") or _INTRO[basis.key]).format(**ctx), ""))
     lines.append("")
     escalates = fields.get("escalates")
-    if escalates:
+    if escalates and party == "search_engine":
+        sent = (escalates.get("sent_at") or "")[:16].replace("T", " ")
+        lines.append(
+            _wrap(
+                f"ESCALATION. I sent a removal notice for the content below to {escalates.get('host')} on {sent} "
+                "UTC; its deadline passed, and the content is still available. I therefore ask you to remove it "
+                "from your search results.",
+                "",
+            )
+        )
+        lines.append("")
+    elif escalates:
         sent = (escalates.get("sent_at") or "")[:16].replace("T", " ")
         lines.append(
             _wrap(
