@@ -320,7 +320,7 @@ def test_search_delisting_holds_every_field_the_forms_ask_for():
     fields["results_urls"] = "https://www.google.com/search?q=alex+doe+leaked"
     fields["facts"]["synthetic"] = True
     rows = dict(form_fields(fields))
-    assert rows["Country"] == "DE" and rows["Search queries that show the content"].splitlines() == [
+    assert rows["Country"] == "Germany (DE)" and rows["Search queries that show the content"].splitlines() == [
         "alex doe leaked",
         "alex doe photos",
     ]

@@ -890,35 +890,17 @@ EU_COUNTRIES = frozenset(
         "SE",
     ]
 )
-_COUNTRY_ALIASES = {
-    "UK": "GB",
-    "UNITED KINGDOM": "GB",
-    "GREAT BRITAIN": "GB",
-    "ENGLAND": "GB",
-    "SCOTLAND": "GB",
-    "WALES": "GB",
-    "NORTHERN IRELAND": "GB",
-    "USA": "US",
-    "UNITED STATES": "US",
-    "GERMANY": "DE",
-    "FRANCE": "FR",
-    "SPAIN": "ES",
-    "ITALY": "IT",
-    "PORTUGAL": "PT",
-    "NETHERLANDS": "NL",
-    "IRELAND": "IE",
-    "AUSTRIA": "AT",
-    "BELGIUM": "BE",
-    "POLAND": "PL",
-    "SWEDEN": "SE",
-}
 
 
 def country_code(text: str) -> str:
-    """An ISO 3166 alpha-2 code from what people type ("de", "Germany", "UK" -> "GB"); "" if unknown."""
-    t = " ".join((text or "").strip().upper().split())
-    t = _COUNTRY_ALIASES.get(t, t)
-    return t if len(t) == 2 and t.isalpha() else ""
+    """An ISO 3166-1 alpha-2 code from what people type ("de", "Germany", "DEU", "UK" -> "GB");
+    "" if unknown (countries.lookup refuses it instead, naming close matches)."""
+    from unleak.takedown.countries import UnknownCountry, lookup
+
+    try:
+        return lookup(text)
+    except UnknownCountry:
+        return ""
 
 
 def _region(code: str) -> str:

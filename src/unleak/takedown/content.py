@@ -449,6 +449,15 @@ def verify_rendered(fields: dict, text: str) -> list[Missing]:
     return problems
 
 
+def _country(c: dict) -> str:
+    """The claimant's country as forms list it: its name, with the ISO code ("Germany (DE)")."""
+    from unleak.takedown.countries import country_name
+
+    code = (c.get("country") or "").strip()
+    name = country_name(code)
+    return f"{name} ({code.upper()})" if name else code
+
+
 def _form_value(fields: dict, key: str, generic: dict[str, str]) -> str:
     """The value for one field of a host's own form (hosts.json `forms`): a key of the notice."""
     c = fields["claimant"]
@@ -459,7 +468,7 @@ def _form_value(fields: dict, key: str, generic: dict[str, str]) -> str:
     simple = {
         "name": c.get("name", ""),
         "email": contact_email(c),
-        "country": c.get("country", ""),
+        "country": _country(c),
         "notice_contact": c.get("notice_contact", ""),
         "capacity": capacity_text(c, name_principal=not _ncii(basis.key)),
         "urls": "\n".join(fields.get("urls") or []),
@@ -515,7 +524,7 @@ def _generic_form_fields(fields: dict) -> list[tuple[str, str]]:
     ]
     facts = fields.get("facts") or {}
     if (fields.get("host") or {}).get("kind") == "search":
-        rows.append(("Country", c.get("country", "")))
+        rows.append(("Country", _country(c)))
         rows.append(
             (
                 "Search queries that show the content",
