@@ -297,7 +297,7 @@ def notice_draft(
         "--basis",
         "-b",
         help="take-it-down, dmca, dsa, uk-osa, "
-        "ncii-policy, search-delisting, dmca-512d (repeat for several). "
+        "ncii-policy, search-delisting, personal-info, dmca-512d (repeat for several). "
         "Default: by the claimant's capacity.",
     ),
     search: bool = typer.Option(True, "--search/--no-search", help="Also draft delisting requests to search engines."),

@@ -36,6 +36,7 @@ class BasisId(StrEnum):
     UK_OSA = "uk-osa"
     NCII_POLICY = "ncii-policy"
     SEARCH_DELISTING = "search-delisting"
+    PERSONAL_INFO = "personal-info"
 
 
 DEPICTED, REPRESENTATIVE, OWNER, AGENT = Role.DEPICTED, Role.REPRESENTATIVE, Role.OWNER, Role.AGENT
@@ -839,8 +840,73 @@ SEARCH_DELISTING = LegalBasis(
     },
 )
 
+
+def _info_kind(fields: dict) -> str | None:
+    """Which personal information the pages show: the person says (the forms ask for the kind)."""
+    text = (fields.get("info_kind") or "").strip()
+    if not text:
+        return (
+            "not given: say what the pages show (--set info_kind='home address, phone number'), e.g. contact "
+            "details, an ID number, bank or card numbers, login credentials, medical records"
+        )
+    return None
+
+
+PERSONAL_INFO = LegalBasis(
+    key=BasisId.PERSONAL_INFO,
+    short="personal information removal request",
+    title="Request to remove personal information from search results",
+    citation="the search engine's policy on personal information (contact details, ID numbers, doxxing)",
+    jurisdiction="policy",
+    host_kinds=frozenset({"search"}),
+    roles=NCII_ROLES,
+    steer="this request is for the person whose information it is, or their authorised representative "
+    "(who explains their authority in the request: --set details=...)",
+    elements=(
+        Element(
+            "identification", "the exact URLs of the pages that show the information", "search engine policy", _urls
+        ),
+        Element(
+            "search_location",
+            "the search results pages or queries that show them",
+            "search engine policy",
+            _search_location,
+            ask="queries",
+        ),
+        Element(
+            "info_kind",
+            "which personal information the pages show (contact details, ID numbers, ...), as the person states it",
+            "search engine policy",
+            _info_kind,
+            ask="info_kind",
+        ),
+        Element("name_email", "name and email address of the requester", "search engine policy", _name_and_email),
+        Element(
+            "accuracy",
+            "statement that the request is accurate",
+            "search engine policy",
+            _statement("accuracy", "accurate"),
+        ),
+        Element(
+            "authority",
+            "the requester is the person the information is about or acts on their behalf",
+            "search engine policy",
+            _authority(NCII_ROLES),
+        ),
+    ),
+    deadline=DeadlineRule(
+        "policy",
+        days=7,
+        note="each search engine's own service level; set yours in takedown.toml",
+        config_key="personal-info",
+    ),
+    statements={
+        "accuracy": "The information in this request is accurate to the best of my knowledge.",
+    },
+)
+
 BASES: dict[str, LegalBasis] = {
-    b.key: b for b in (DMCA, DMCA_SEARCH, TAKE_IT_DOWN, DSA, UK_OSA, NCII_POLICY, SEARCH_DELISTING)
+    b.key: b for b in (DMCA, DMCA_SEARCH, TAKE_IT_DOWN, DSA, UK_OSA, NCII_POLICY, SEARCH_DELISTING, PERSONAL_INFO)
 }
 
 

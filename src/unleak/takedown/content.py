@@ -44,6 +44,8 @@ _INTRO = {
     "imagery, and ask you to remove it.",
     "search-delisting": "I ask you to remove from your search results the pages and images listed below, which "
     "show non-consensual intimate imagery.",
+    "personal-info": "I ask you to remove from your search results the pages listed below, which show personal "
+    "information about {subject} without their consent.",
 }
 
 _DEADLINE_SENTENCE = {
@@ -323,6 +325,17 @@ def render_text(fields: dict, *, check: bool = True) -> str:
         sec("identification", h.get("identification", "Information identifying the content"), url_text)
         sec("contact", h.get("contact", "Contact details of the person making the report"), contact)
         sig_key = None
+    elif basis.key == "personal-info":
+        sec("identification", "Pages that show the information", url_text)
+        body = f"The pages show: {fields.get('info_kind') or NOT_GIVEN}."
+        if fields.get("doxxing"):
+            body += f"\nThis information is shared to harm me or put me at risk (doxxing): {fields['doxxing']}"
+        if fields.get("details"):
+            body += f"\n{fields['details']}"
+        sec("info_kind", "What personal information is shown", _wrap(body))
+        sec("name_email", "Who is asking", f"  {c.get('name', '')}, {capacity}\n  {contact_email(c)}")
+        sec("accuracy", "Accuracy", _wrap(statements["accuracy"]))
+        sig_key = None
     else:  # ncii-policy, search-delisting
         sec(
             "identification",
@@ -446,6 +459,8 @@ def verify_rendered(fields: dict, text: str) -> list[Missing]:
         need("work", fields.get("work"))
     if basis.key == "dsa":
         need("explanation", fields.get("explanation"))
+    if basis.key == "personal-info":
+        need("info_kind", fields.get("info_kind"))
     return problems
 
 
@@ -477,6 +492,8 @@ def _form_value(fields: dict, key: str, generic: dict[str, str]) -> str:
         "explanation": fields.get("explanation") or "",
         "work": fields.get("work") or "",
         "details": fields.get("details") or "",
+        "info_kind": fields.get("info_kind") or "",
+        "doxxing": fields.get("doxxing") or "",
         "signature": (fields.get("signature") or c.get("signature") or ""),
     }
     if key in simple:
@@ -541,6 +558,10 @@ def _generic_form_fields(fields: dict) -> list[tuple[str, str]]:
                     "yes" if facts["synthetic"] else "no",
                 )
             )
+    if fields.get("info_kind"):
+        rows.append(("Personal information shown", fields["info_kind"]))
+    if fields.get("doxxing"):
+        rows.append(("Is it shared to harm you (doxxing)? How?", fields["doxxing"]))
     if fields.get("work"):
         rows.append(("Description of the copyrighted work", fields["work"]))
     if fields.get("explanation"):
