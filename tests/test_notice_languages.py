@@ -62,7 +62,7 @@ def test_a_statement_edited_away_from_the_law_is_refused_in_its_language():
 # --- every other basis in every language --------------------------------------------------------
 
 OTHER = [x for x in LANGUAGES if x != "en"]
-TRANSLATED = [b for b in BASES if b != "personal-info"]  # the personal-information request is English only
+TRANSLATED = list(BASES)
 
 
 def translated_fields(basis_key: str, lang: str) -> dict:
@@ -179,3 +179,16 @@ def test_take_it_down_notice_drafted_in_the_requested_language(store, lang):
     assert texts("take-it-down", lang)["intro"].split("{")[0] in flat
     assert "good faith belief" not in flat
     assert n.subject.startswith("[TAKE IT DOWN Act]") and "own translation" in n.review_note
+
+
+@pytest.mark.parametrize("lang", OTHER)
+def test_search_rung_escalation_and_unconfirmed_numbering_are_in_the_notices_language(lang):
+    fields = translated_fields("search-delisting", lang)
+    fields["recipient"]["party"] = "search_engine"
+    fields["escalates"] = {"notice_id": 1, "sent_at": "2026-06-01T12:00:00+00:00", "host": "Forum Example"}
+    flat = " ".join(render_text(fields).split())
+    assert texts("search-delisting", lang)["escalation_search"].split("{")[0] in flat and "ESCALATION" not in flat
+    uk = translated_fields("uk-osa", lang)
+    uk["citation"] = {"text": "Online Safety Act 2023, s.20A", "confirmed": False}
+    text = render_text(uk)
+    assert texts("uk-osa", lang)["numbering"] in text and "numbering to be confirmed" not in text

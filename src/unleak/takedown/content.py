@@ -166,7 +166,7 @@ def render_text(fields: dict, *, check: bool = True) -> str:
     lines.append(tr.get("title") or basis.title.upper())
     lines.append(
         f"{tr.get('legal_basis', 'Legal basis')}: {cited}"
-        + ("" if citation.get("confirmed", True) else " (numbering to be confirmed)")
+        + ("" if citation.get("confirmed", True) else " " + tr.get("numbering", "(numbering to be confirmed)"))
     )
     lines.append(f"{tr.get('date', 'Date')}: {date[:10]}")
     to = _PARTY_NAMES[party].format(domain=domain) if party in _PARTY_NAMES else host.get("name") or domain
@@ -187,9 +187,12 @@ def render_text(fields: dict, *, check: bool = True) -> str:
         sent = (escalates.get("sent_at") or "")[:16].replace("T", " ")
         lines.append(
             _wrap(
-                f"ESCALATION. I sent a removal notice for the content below to {escalates.get('host')} on {sent} "
-                "UTC; its deadline passed, and the content is still available. I therefore ask you to remove it "
-                "from your search results.",
+                tr.get(
+                    "escalation_search",
+                    "ESCALATION. I sent a removal notice for the content below to {host} on {sent} UTC; its deadline "
+                    "passed, and the content is still available. I therefore ask you to remove it from your search "
+                    "results.",
+                ).format(host=escalates.get("host"), sent=sent),
                 "",
             )
         )
@@ -326,15 +329,21 @@ def render_text(fields: dict, *, check: bool = True) -> str:
         sec("contact", h.get("contact", "Contact details of the person making the report"), contact)
         sig_key = None
     elif basis.key == "personal-info":
-        sec("identification", "Pages that show the information", url_text)
-        body = f"The pages show: {fields.get('info_kind') or NOT_GIVEN}."
+        sec("identification", h.get("identification", "Pages that show the information"), url_text)
+        body = tr.get("pages_show", "The pages show: {what}.").format(what=fields.get("info_kind") or NOT_GIVEN)
         if fields.get("doxxing"):
-            body += f"\nThis information is shared to harm me or put me at risk (doxxing): {fields['doxxing']}"
+            body += "\n" + tr.get(
+                "doxxing_line", "This information is shared to harm me or put me at risk (doxxing): {why}"
+            ).format(why=fields["doxxing"])
         if fields.get("details"):
             body += f"\n{fields['details']}"
-        sec("info_kind", "What personal information is shown", _wrap(body))
-        sec("name_email", "Who is asking", f"  {c.get('name', '')}, {capacity}\n  {contact_email(c)}")
-        sec("accuracy", "Accuracy", _wrap(statements["accuracy"]))
+        sec("info_kind", h.get("info_kind", "What personal information is shown"), _wrap(body))
+        sec(
+            "name_email",
+            h.get("name_email", "Who is asking"),
+            f"  {c.get('name', '')}, {capacity}\n  {contact_email(c)}",
+        )
+        sec("accuracy", h.get("accuracy", "Accuracy"), _wrap(statements["accuracy"]))
         sig_key = None
     else:  # ncii-policy, search-delisting
         sec(

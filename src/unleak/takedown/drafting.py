@@ -548,7 +548,7 @@ def draft_notices(
             host_lang = target.entry.language if target.entry is not None else ""
             fields["lang"] = notice_language(answers.get("lang") or fields.get("lang"), host_lang)
             if not texts(basis_key, fields["lang"]):
-                fields["lang"] = "en"  # a basis with no translation (personal-info) is written in English
+                fields["lang"] = "en"  # a basis with no translation is written in English
             if follow_id is not None and not fields.get("facts"):
                 earlier = s.get(Notice, follow_id)  # the same content again: what the person stated holds
                 if earlier is not None and (earlier.fields or {}).get("facts"):

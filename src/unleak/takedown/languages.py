@@ -141,6 +141,8 @@ def dsa_phrases(lang: str) -> tuple[str, ...]:
 
 COMMON: dict[str, dict[str, str]] = {
     "es": {
+        "numbering": "(numeración pendiente de confirmar)",
+        "escalation_search": "ESCALADO. Envié un aviso de retirada del contenido indicado a continuación a {host} el {sent} UTC; su plazo ha vencido y el contenido sigue disponible. Por ello les ruego que lo retiren de sus resultados de búsqueda.",
         "signature": "Firma",
         "contact_for_notice": "Contacto para esta notificación",
         "email": "Correo electrónico",
@@ -162,6 +164,8 @@ COMMON: dict[str, dict[str, str]] = {
         "agent": "agente autorizado/a para actuar en nombre del titular de los derechos de autor",
     },
     "fr": {
+        "numbering": "(numérotation à confirmer)",
+        "escalation_search": "ESCALADE. J'ai envoyé une notification de retrait du contenu indiqué ci-dessous à {host} le {sent} UTC ; son délai est écoulé et le contenu est toujours disponible. Je vous demande donc de le retirer de vos résultats de recherche.",
         "signature": "Signature",
         "contact_for_notice": "Contact pour cette notification",
         "email": "Courriel",
@@ -184,6 +188,8 @@ COMMON: dict[str, dict[str, str]] = {
         "agent": "mandataire autorisé(e) à agir pour le titulaire du droit d'auteur",
     },
     "de": {
+        "numbering": "(Nummerierung noch zu bestätigen)",
+        "escalation_search": "ESKALATION. Ich habe am {sent} UTC eine Löschungsaufforderung für die unten genannten Inhalte an {host} gesendet; die Frist ist abgelaufen und die Inhalte sind weiterhin abrufbar. Ich bitte Sie daher, sie aus Ihren Suchergebnissen zu entfernen.",
         "signature": "Unterschrift",
         "contact_for_notice": "Kontakt für diese Meldung",
         "email": "E-Mail",
@@ -205,6 +211,8 @@ COMMON: dict[str, dict[str, str]] = {
         "agent": "bevollmächtigte/r Vertreter/in des Urheberrechtsinhabers",
     },
     "pt": {
+        "numbering": "(numeração a confirmar)",
+        "escalation_search": "ESCALAMENTO. Enviei um pedido de remoção do conteúdo indicado abaixo a {host} em {sent} UTC; o prazo terminou e o conteúdo continua disponível. Peço por isso que o removam dos vossos resultados de pesquisa.",
         "signature": "Assinatura",
         "contact_for_notice": "Contacto para esta notificação",
         "email": "Correio eletrónico",
@@ -743,6 +751,73 @@ _SEARCH_DELISTING: dict[str, dict] = {
     },
 }
 
+_PERSONAL_INFO: dict[str, dict] = {
+    "es": {
+        "title": "SOLICITUD DE RETIRADA DE INFORMACIÓN PERSONAL DE LOS RESULTADOS DE BÚSQUEDA",
+        "intro": "Les ruego que retiren de sus resultados de búsqueda las páginas indicadas a continuación, que "
+        "muestran información personal de {subject} sin su consentimiento.",
+        "subject": "[Información personal] Solicitud de retirada de resultados: {n} URL en {host}",
+        "pages_show": "Las páginas muestran: {what}.",
+        "doxxing_line": "Esta información se comparte para perjudicarme o ponerme en peligro (doxxing): {why}",
+        "h": {
+            "identification": "Páginas que muestran la información",
+            "info_kind": "Qué información personal se muestra",
+            "name_email": "Quién lo solicita",
+            "accuracy": "Exactitud",
+        },
+        "statements": {"accuracy": "La información de esta solicitud es exacta a mi leal saber y entender."},
+        "phrases": {"accuracy": "exacta"},
+    },
+    "fr": {
+        "title": "DEMANDE DE RETRAIT D'INFORMATIONS PERSONNELLES DES RÉSULTATS DE RECHERCHE",
+        "intro": "Je vous demande de retirer de vos résultats de recherche les pages indiquées ci-dessous, qui "
+        "montrent des informations personnelles concernant {subject} sans son consentement.",
+        "subject": "[Informations personnelles] Demande de déréférencement : {n} URL sur {host}",
+        "pages_show": "Les pages montrent : {what}.",
+        "doxxing_line": "Ces informations sont partagées pour me nuire ou me mettre en danger (doxxing) : {why}",
+        "h": {
+            "identification": "Pages qui montrent les informations",
+            "info_kind": "Informations personnelles montrées",
+            "name_email": "Auteur de la demande",
+            "accuracy": "Exactitude",
+        },
+        "statements": {"accuracy": "Les informations de cette demande sont exactes à ma connaissance."},
+        "phrases": {"accuracy": "exactes"},
+    },
+    "de": {
+        "title": "ANTRAG AUF ENTFERNUNG PERSÖNLICHER INFORMATIONEN AUS SUCHERGEBNISSEN",
+        "intro": "Ich bitte Sie, die unten aufgeführten Seiten, die ohne Einwilligung persönliche Informationen "
+        "über {subject} zeigen, aus Ihren Suchergebnissen zu entfernen.",
+        "subject": "[Persönliche Informationen] Entfernung aus Suchergebnissen: {n} URL(s) auf {host}",
+        "pages_show": "Die Seiten zeigen: {what}.",
+        "doxxing_line": "Diese Informationen werden geteilt, um mir zu schaden oder mich zu gefährden (Doxing): {why}",
+        "h": {
+            "identification": "Seiten, die die Informationen zeigen",
+            "info_kind": "Welche persönlichen Informationen gezeigt werden",
+            "name_email": "Wer den Antrag stellt",
+            "accuracy": "Richtigkeit",
+        },
+        "statements": {"accuracy": "Die Angaben in diesem Antrag sind nach meinem besten Wissen zutreffend."},
+        "phrases": {"accuracy": "zutreffend"},
+    },
+    "pt": {
+        "title": "PEDIDO DE REMOÇÃO DE INFORMAÇÃO PESSOAL DOS RESULTADOS DE PESQUISA",
+        "intro": "Peço que removam dos vossos resultados de pesquisa as páginas indicadas abaixo, que mostram "
+        "informação pessoal sobre {subject} sem o seu consentimento.",
+        "subject": "[Informação pessoal] Pedido de remoção de resultados: {n} URL em {host}",
+        "pages_show": "As páginas mostram: {what}.",
+        "doxxing_line": "Esta informação é partilhada para me prejudicar ou pôr em perigo (doxxing): {why}",
+        "h": {
+            "identification": "Páginas que mostram a informação",
+            "info_kind": "Que informação pessoal é mostrada",
+            "name_email": "Quem faz o pedido",
+            "accuracy": "Exatidão",
+        },
+        "statements": {"accuracy": "As informações deste pedido são exatas, tanto quanto sei."},
+        "phrases": {"accuracy": "exatas"},
+    },
+}
+
 _BY_BASIS: dict[str, dict[str, dict]] = {
     "dmca": _DMCA,
     "dmca-512d": {lang: _dmca_search(lang) for lang in _DMCA},
@@ -750,6 +825,7 @@ _BY_BASIS: dict[str, dict[str, dict]] = {
     "uk-osa": _UK_OSA,
     "ncii-policy": _NCII_POLICY,
     "search-delisting": _SEARCH_DELISTING,
+    "personal-info": _PERSONAL_INFO,
 }
 
 # Where the official text of each basis is, for the review note of a translated notice; None:
@@ -762,6 +838,7 @@ OFFICIAL_SOURCE = {
     "uk-osa": None,
     "ncii-policy": None,
     "search-delisting": None,
+    "personal-info": None,
 }
 _GOVERNING = {
     "dmca": "17 U.S.C. §512(c)(3)(A) exists only in English",
@@ -770,6 +847,7 @@ _GOVERNING = {
     "uk-osa": "the Online Safety Act 2023 exists only in English",
     "ncii-policy": "the platform's policy may have its own wording in this language",
     "search-delisting": "the search engine's policy may have its own wording in this language",
+    "personal-info": "the search engine's policy may have its own wording in this language",
 }
 
 
