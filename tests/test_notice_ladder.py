@@ -84,3 +84,65 @@ def test_cloudflare_is_detected_and_its_form_keeps_the_reporter_private(store):
     with store.session() as s:
         rows = dict(form_fields(s.get(Notice, cdn.id).fields))
     assert rows["Forward my contact details to the website owner?"].startswith("No")
+
+
+def _overdue(store, notice_id: int, at: datetime) -> None:
+    """The rung's notice was sent at `at` and its deadline (72 hours) passed unanswered."""
+    from unleak.store.models import Notice
+
+    with store.session() as s:
+        row = s.get(Notice, notice_id)
+        row.status, row.sent_at, row.deadline_at = "sent", at, at + timedelta(hours=72)
+
+
+def test_search_engines_are_the_last_rung_for_what_is_still_up(store):
+    from unleak.store.models import Notice, NoticeItem
+    from unleak.takedown.drafting import confirm_notice, draft_notices
+    from unleak.takedown.escalation import escalate
+    from unleak.takedown.sending import send_notice
+
+    case = "ladder-search"
+    set_claimant(store, case, country="US")
+    add_sightings(
+        store,
+        case,
+        [("https://forum.example/t/1", "https://forum.example/m/1.jpg"), ("https://forum.example/t/2", "")],
+    )
+    [o] = draft_notices(
+        store, case, search=False, recipients={"forum.example": "https://forum.example/report"}, answers=FACTS
+    )
+    confirm_notice(store, o.notice_id, typed_name="Alex Doe")
+    send_notice(store, o.notice_id, submitted=True, now=SENT)
+    nid = o.notice_id
+    with store.session() as s:  # the second page was taken down; the first stays up
+        for it in s.get(Notice, nid).items:
+            if it.url == "https://forum.example/t/2":
+                s.get(NoticeItem, it.id).state = "gone"
+    resolve = lambda h: ["198.51.100.7"]  # noqa: E731
+    t = SENT + timedelta(days=3)
+    [hosting] = escalate(store, nid, fetch=fetch, resolve=resolve, now=t)
+    _overdue(store, hosting.id, t)
+    [registrar] = escalate(store, nid, fetch=fetch, resolve=resolve, now=t + timedelta(days=4))
+    assert registrar.recipient_party == "registrar"
+    # Not before the registrar's own deadline has passed.
+    with pytest.raises(UnleakError, match="has not been sent"):
+        escalate(store, nid, fetch=fetch, resolve=resolve, now=t + timedelta(days=5))
+    _overdue(store, registrar.id, t + timedelta(days=4))
+    with pytest.raises(UnleakError, match="not overdue"):
+        escalate(store, nid, fetch=fetch, resolve=resolve, now=t + timedelta(days=5))
+    drafts = escalate(store, nid, fetch=fetch, resolve=resolve, now=t + timedelta(days=9))
+    assert {d.host_kind for d in drafts} == {"search"} and len(drafts) >= 2
+    assert {d.recipient_party for d in drafts} == {"search_engine"}
+    assert {d.basis for d in drafts} == {"search-delisting"}
+    names = " ".join(d.host_name for d in drafts)
+    assert "Google" in names and "Bing" in names
+    for d in drafts:
+        flat = " ".join(d.body.split())
+        assert "ESCALATION" in flat and "remove it from your search results" in flat
+        assert "https://forum.example/t/1" in flat and "https://forum.example/t/2" not in flat
+        assert d.status == "draft"  # drafted, not sent: confirmed like any notice
+    # The ladder ends there.
+    for d in drafts:
+        _overdue(store, d.id, t + timedelta(days=9))
+    with pytest.raises(UnleakError, match="search engines included"):
+        escalate(store, nid, fetch=fetch, resolve=resolve, now=t + timedelta(days=20))

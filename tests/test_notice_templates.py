@@ -38,6 +38,7 @@ def complete_fields(basis_key: str) -> dict:
         "date": "2026-05-20T10:00:00+00:00",
         "facts": {"intimate": True, "sold": False},
         "queries": "alex doe leaked; alex doe photos",
+        "info_kind": "home address and mobile phone number",
     }
     fields["statements"] = basis.default_statements(fields)
     return fields
@@ -91,6 +92,7 @@ BREAK = {
     "intimate": lambda f: f["facts"].pop("intimate"),
     "search_location": lambda f: f.update(queries=""),
     "not_sold": lambda f: f["facts"].pop("sold"),
+    "info_kind": lambda f: f.update(info_kind=""),
 }
 
 CASES = [(b.key, el.key) for b in BASES.values() for el in b.elements]
@@ -320,7 +322,7 @@ def test_search_delisting_holds_every_field_the_forms_ask_for():
     fields["results_urls"] = "https://www.google.com/search?q=alex+doe+leaked"
     fields["facts"]["synthetic"] = True
     rows = dict(form_fields(fields))
-    assert rows["Country"] == "DE" and rows["Search queries that show the content"].splitlines() == [
+    assert rows["Country"] == "Germany (DE)" and rows["Search queries that show the content"].splitlines() == [
         "alex doe leaked",
         "alex doe photos",
     ]

@@ -297,7 +297,7 @@ def notice_draft(
         "--basis",
         "-b",
         help="take-it-down, dmca, dsa, uk-osa, "
-        "ncii-policy, search-delisting, dmca-512d (repeat for several). "
+        "ncii-policy, search-delisting, personal-info, dmca-512d (repeat for several). "
         "Default: by the claimant's capacity.",
     ),
     search: bool = typer.Option(True, "--search/--no-search", help="Also draft delisting requests to search engines."),
@@ -323,7 +323,7 @@ def notice_draft(
     sign: str | None = SignOpt,
     understand_512f: bool = Understand512fOpt,
     lang: str | None = typer.Option(
-        None, "--lang", help="Language of DSA notices: en, es, fr, de or pt (default: the host's, else English)."
+        None, "--lang", help="Language of the notices: en, es, fr, de or pt (default: the host's, else English)."
     ),
     to_found: list[str] | None = typer.Option(
         None,
@@ -761,20 +761,21 @@ def notice_escalate(
     as_json: bool = JsonOption,
 ) -> None:
     """Draft the next rung above an overdue notice: the site's hosting provider (or its CDN), then the
-    registrar. Each rung only after the previous deadline passed; confirmed and sent like any notice."""
-    from unleak.takedown.escalation import escalate_notice
+    registrar, then search delisting requests (Google, Bing) for what is still up. Each rung only
+    after the previous deadline passed; confirmed and sent like any notice."""
+    from unleak.takedown.escalation import escalate
 
-    n = escalate_notice(_store(), notice_id, fetch=_discovery_fetch())
-    if as_json:
-        output.emit_json(n.to_json())
-        return
-    _show_text(n)
-    output.console.print(
-        f"Notice #{n.id} drafted to the {n.recipient_party.replace('_', ' ')}"
-        + (f" ({n.recipient})" if n.recipient else ": no contact found; give one with `unleak notice edit`")
-        + f". Read it, then `unleak notice confirm {n.id}`.",
-        highlight=False,
-    )
+    for n in escalate(_store(), notice_id, fetch=_discovery_fetch()):
+        if as_json:
+            output.emit_json(n.to_json())
+            continue
+        _show_text(n)
+        output.console.print(
+            f"Notice #{n.id} drafted to the {n.recipient_party.replace('_', ' ')}"
+            + (f" ({n.recipient})" if n.recipient else ": no contact found; give one with `unleak notice edit`")
+            + f". Read it, then `unleak notice confirm {n.id}`.",
+            highlight=False,
+        )
 
 
 def _status_table(store, case: str | None, *, open_only: bool = False, as_json: bool = False) -> None:

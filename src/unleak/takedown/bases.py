@@ -36,6 +36,7 @@ class BasisId(StrEnum):
     UK_OSA = "uk-osa"
     NCII_POLICY = "ncii-policy"
     SEARCH_DELISTING = "search-delisting"
+    PERSONAL_INFO = "personal-info"
 
 
 DEPICTED, REPRESENTATIVE, OWNER, AGENT = Role.DEPICTED, Role.REPRESENTATIVE, Role.OWNER, Role.AGENT
@@ -166,14 +167,12 @@ class LegalBasis:
             )
 
     def default_statements(self, fields: dict) -> dict[str, str]:
-        ctx = _statement_context(fields)
-        out = {k: v.format(**ctx) for k, v in self.statements.items()}
-        lang = fields.get("lang") or "en"
-        if self.key == BasisId.DSA and lang != "en":
-            from unleak.takedown.languages import DSA_TEXTS
+        from unleak.takedown.languages import texts
 
-            out["bona_fide"] = DSA_TEXTS[lang]["statement"]
-        return out
+        tr = texts(self.key, fields.get("lang") or "en")
+        ctx = _statement_context(fields, tr)
+        templates = {**self.statements, **(tr.get("statements") or {})}
+        return {k: v.format(**ctx) for k, v in templates.items()}
 
 
 # --- element tests ---------------------------------------------------------------------------
@@ -235,11 +234,15 @@ def _statement(key: str, *phrases: str) -> Callable[[dict], str | None]:
     """The statement is present and still says what the law requires (an edited-away phrase fails)."""
 
     def check(fields: dict) -> str | None:
+        from unleak.takedown.languages import statement_phrases
+
         text = (fields.get("statements") or {}).get(key, "")
         if not text.strip():
             return "not given"
         low = " ".join(text.lower().split())
-        absent = [p for p in phrases if p not in low]
+        # In a translated notice, the phrases of its language (languages.py).
+        need = statement_phrases(fields.get("basis") or "", fields.get("lang") or "en", key) or phrases
+        absent = [p for p in need if p not in low]
         return f"the statement must say: {', '.join(repr(p) for p in absent)}" if absent else None
 
     return check
@@ -369,23 +372,26 @@ def _not_sold(fields: dict) -> str | None:
     return "not stated: say whether the content was ever sold or paid for (`--set sold=no`)"
 
 
-def _statement_context(fields: dict) -> dict[str, str]:
+def _statement_context(fields: dict, tr: dict | None = None) -> dict[str, str]:
+    """The words a statement template is filled with; `tr` the translated texts (languages.texts)."""
+    tr = tr or {}
     c = fields.get("claimant") or {}
     roles = set(c.get("roles") or [])
     if DEPICTED in roles or OWNER in roles:
         subject = c.get("name", "")
     elif REPRESENTATIVE in roles:
-        subject = "the person I represent"  # not their legal name: a notice can be forwarded to the uploader
+        # not their legal name: a notice can be forwarded to the uploader
+        subject = tr.get("subject_rep", "the person I represent")
     else:
         subject = c.get("on_behalf_of") or c.get("name", "")
     believer = (
-        "I have"
+        tr.get("believer_self", "I have")
         if DEPICTED in roles or not roles & {REPRESENTATIVE}
-        else "The identifiable individual depicted, on whose behalf I act, has"
+        else tr.get("believer_rep", "The identifiable individual depicted, on whose behalf I act, has")
     )
     return {
         "name": c.get("name", ""),
-        "subject": subject or "the person depicted",
+        "subject": subject or tr.get("subject_default", "the person depicted"),
         "on_behalf_of": c.get("on_behalf_of", ""),
         "believer": believer,
     }
@@ -834,8 +840,73 @@ SEARCH_DELISTING = LegalBasis(
     },
 )
 
+
+def _info_kind(fields: dict) -> str | None:
+    """Which personal information the pages show: the person says (the forms ask for the kind)."""
+    text = (fields.get("info_kind") or "").strip()
+    if not text:
+        return (
+            "not given: say what the pages show (--set info_kind='home address, phone number'), e.g. contact "
+            "details, an ID number, bank or card numbers, login credentials, medical records"
+        )
+    return None
+
+
+PERSONAL_INFO = LegalBasis(
+    key=BasisId.PERSONAL_INFO,
+    short="personal information removal request",
+    title="Request to remove personal information from search results",
+    citation="the search engine's policy on personal information (contact details, ID numbers, doxxing)",
+    jurisdiction="policy",
+    host_kinds=frozenset({"search"}),
+    roles=NCII_ROLES,
+    steer="this request is for the person whose information it is, or their authorised representative "
+    "(who explains their authority in the request: --set details=...)",
+    elements=(
+        Element(
+            "identification", "the exact URLs of the pages that show the information", "search engine policy", _urls
+        ),
+        Element(
+            "search_location",
+            "the search results pages or queries that show them",
+            "search engine policy",
+            _search_location,
+            ask="queries",
+        ),
+        Element(
+            "info_kind",
+            "which personal information the pages show (contact details, ID numbers, ...), as the person states it",
+            "search engine policy",
+            _info_kind,
+            ask="info_kind",
+        ),
+        Element("name_email", "name and email address of the requester", "search engine policy", _name_and_email),
+        Element(
+            "accuracy",
+            "statement that the request is accurate",
+            "search engine policy",
+            _statement("accuracy", "accurate"),
+        ),
+        Element(
+            "authority",
+            "the requester is the person the information is about or acts on their behalf",
+            "search engine policy",
+            _authority(NCII_ROLES),
+        ),
+    ),
+    deadline=DeadlineRule(
+        "policy",
+        days=7,
+        note="each search engine's own service level; set yours in takedown.toml",
+        config_key="personal-info",
+    ),
+    statements={
+        "accuracy": "The information in this request is accurate to the best of my knowledge.",
+    },
+)
+
 BASES: dict[str, LegalBasis] = {
-    b.key: b for b in (DMCA, DMCA_SEARCH, TAKE_IT_DOWN, DSA, UK_OSA, NCII_POLICY, SEARCH_DELISTING)
+    b.key: b for b in (DMCA, DMCA_SEARCH, TAKE_IT_DOWN, DSA, UK_OSA, NCII_POLICY, SEARCH_DELISTING, PERSONAL_INFO)
 }
 
 
@@ -885,35 +956,17 @@ EU_COUNTRIES = frozenset(
         "SE",
     ]
 )
-_COUNTRY_ALIASES = {
-    "UK": "GB",
-    "UNITED KINGDOM": "GB",
-    "GREAT BRITAIN": "GB",
-    "ENGLAND": "GB",
-    "SCOTLAND": "GB",
-    "WALES": "GB",
-    "NORTHERN IRELAND": "GB",
-    "USA": "US",
-    "UNITED STATES": "US",
-    "GERMANY": "DE",
-    "FRANCE": "FR",
-    "SPAIN": "ES",
-    "ITALY": "IT",
-    "PORTUGAL": "PT",
-    "NETHERLANDS": "NL",
-    "IRELAND": "IE",
-    "AUSTRIA": "AT",
-    "BELGIUM": "BE",
-    "POLAND": "PL",
-    "SWEDEN": "SE",
-}
 
 
 def country_code(text: str) -> str:
-    """An ISO 3166 alpha-2 code from what people type ("de", "Germany", "UK" -> "GB"); "" if unknown."""
-    t = " ".join((text or "").strip().upper().split())
-    t = _COUNTRY_ALIASES.get(t, t)
-    return t if len(t) == 2 and t.isalpha() else ""
+    """An ISO 3166-1 alpha-2 code from what people type ("de", "Germany", "DEU", "UK" -> "GB");
+    "" if unknown (countries.lookup refuses it instead, naming close matches)."""
+    from unleak.takedown.countries import UnknownCountry, lookup
+
+    try:
+        return lookup(text)
+    except UnknownCountry:
+        return ""
 
 
 def _region(code: str) -> str:

@@ -152,6 +152,10 @@ def set_claimant(store: Store, case: str | None = None, **changes: Any) -> Claim
                 continue
             if key == "roles":
                 value = ",".join(parse_roles(value))
+            elif key == "country" and str(value).strip():
+                from unleak.takedown.countries import lookup
+
+                value = lookup(str(value))  # any ISO 3166-1 name or code -> its alpha-2 code
             elif str(value).strip():  # a name, address or signature goes into notices as given
                 value = check_name(str(value), key.replace("_", " "), max_length=_CLAIMANT_MAX.get(key, 2000))
             setattr(c, key, str(value).strip())

@@ -22,7 +22,7 @@ from unleak.takedown.bases import (
     contact_email,
     get_basis,
 )
-from unleak.takedown.languages import DSA_TEXTS
+from unleak.takedown.languages import texts
 
 WIDTH = 78
 NOT_GIVEN = "(not given yet: a draft in this state cannot be confirmed)"
@@ -44,6 +44,8 @@ _INTRO = {
     "imagery, and ask you to remove it.",
     "search-delisting": "I ask you to remove from your search results the pages and images listed below, which "
     "show non-consensual intimate imagery.",
+    "personal-info": "I ask you to remove from your search results the pages listed below, which show personal "
+    "information about {subject} without their consent.",
 }
 
 _DEADLINE_SENTENCE = {
@@ -82,11 +84,13 @@ _PARTY_NAMES = {
 }
 
 
-def capacity_text(claimant: dict, *, name_principal: bool = True) -> str:
-    """The claimant's capacity, in words. `name_principal=False` leaves out whom a representative
-    acts for (an NCII notice need not carry the victim's legal name)."""
+def capacity_text(claimant: dict, *, name_principal: bool = True, tr: dict | None = None) -> str:
+    """The claimant's capacity, in words (in the notice's language with `tr`, languages.texts).
+    `name_principal=False` leaves out whom a representative acts for (an NCII notice need not
+    carry the victim's legal name)."""
+    tr = tr or {}
     roles = [r for r in (claimant.get("roles") or []) if r in ROLE_LABELS]
-    parts = [ROLE_LABELS[r] for r in roles]
+    parts = [tr.get(r, ROLE_LABELS[r]) for r in roles]
     if set(roles) & {REPRESENTATIVE, AGENT} and claimant.get("on_behalf_of"):
         parts = [
             p
@@ -97,7 +101,7 @@ def capacity_text(claimant: dict, *, name_principal: bool = True) -> str:
             )
             for r, p in zip(roles, parts)
         ]
-    return " and ".join(parts) if parts else "(capacity not stated)"
+    return tr.get("and", " and ").join(parts) if parts else "(capacity not stated)"
 
 
 def _ncii(basis_key: str) -> bool:
@@ -108,9 +112,9 @@ def subject_line(fields: dict) -> str:
     basis = get_basis(fields["basis"])
     n = len(fields.get("urls") or [])
     host = (fields.get("host") or {}).get("name") or (fields.get("host") or {}).get("domain", "")
-    lang = fields.get("lang") or "en"
-    if basis.key == "dsa" and lang != "en" and not fields.get("follows"):
-        return DSA_TEXTS[lang]["subject"].format(n=n, host=host)
+    tr = texts(basis.key, fields.get("lang") or "en")
+    if tr.get("subject") and not fields.get("follows"):
+        return tr["subject"].format(n=n, host=host)
     follow = fields.get("follows")
     tail = f" (follow-up to notice #{follow['notice_id']}: content uploaded again)" if follow else ""
     return f"[{basis.short}] Removal request: {n} URL{'s' if n != 1 else ''} on {host}{tail}"
@@ -150,19 +154,19 @@ def render_text(fields: dict, *, check: bool = True) -> str:
     c = fields["claimant"]
     citation = fields.get("citation") or {}
     cited = citation.get("text") or basis.citation
-    ctx = {"subject": _subject(c), "citation": cited}
+    tr = texts(basis.key, fields.get("lang") or "en")
+    h = tr.get("h") or {}
+    ctx = {"subject": _subject(c, tr), "citation": cited}
     host = fields.get("host") or {}
     recipient = fields.get("recipient") or {}
     party = recipient.get("party") or "platform"
     domain = host.get("domain") or host.get("name", "")
     date = fields.get("date") or datetime.now(UTC).isoformat()
-    lang = fields.get("lang") or "en"
-    tr = DSA_TEXTS[lang] if basis.key == "dsa" and lang != "en" else {}
     lines: list[str] = []
     lines.append(tr.get("title") or basis.title.upper())
     lines.append(
         f"{tr.get('legal_basis', 'Legal basis')}: {cited}"
-        + ("" if citation.get("confirmed", True) else " (numbering to be confirmed)")
+        + ("" if citation.get("confirmed", True) else " " + tr.get("numbering", "(numbering to be confirmed)"))
     )
     lines.append(f"{tr.get('date', 'Date')}: {date[:10]}")
     to = _PARTY_NAMES[party].format(domain=domain) if party in _PARTY_NAMES else host.get("name") or domain
@@ -176,10 +180,24 @@ def render_text(fields: dict, *, check: bool = True) -> str:
     if party in ADDRESSED:
         lines.append(_wrap(ADDRESSED[party].format(domain=domain), ""))
         lines.append("")
-    lines.append(_wrap(tr.get("intro") or _INTRO[basis.key].format(**ctx), ""))
+    lines.append(_wrap((tr.get("intro") or _INTRO[basis.key]).format(**ctx), ""))
     lines.append("")
     escalates = fields.get("escalates")
-    if escalates:
+    if escalates and party == "search_engine":
+        sent = (escalates.get("sent_at") or "")[:16].replace("T", " ")
+        lines.append(
+            _wrap(
+                tr.get(
+                    "escalation_search",
+                    "ESCALATION. I sent a removal notice for the content below to {host} on {sent} UTC; its deadline "
+                    "passed, and the content is still available. I therefore ask you to remove it from your search "
+                    "results.",
+                ).format(host=escalates.get("host"), sent=sent),
+                "",
+            )
+        )
+        lines.append("")
+    elif escalates:
         sent = (escalates.get("sent_at") or "")[:16].replace("T", " ")
         lines.append(
             _wrap(
@@ -237,31 +255,43 @@ def render_text(fields: dict, *, check: bool = True) -> str:
         queries = [q.strip() for q in (fields.get("queries") or "").split(";") if q.strip()]
         results = [r.strip() for r in (fields.get("results_urls") or "").split() if r.strip()]
         if queries:
-            url_text += "\n  Search queries that show them: " + "; ".join(f'"{q}"' for q in queries)
+            url_text += f"\n  {tr.get('queries', 'Search queries that show them')}: " + "; ".join(
+                f'"{q}"' for q in queries
+            )
         if results:
-            url_text += "\n  Search results pages that show them:\n" + "\n".join(f"    {r}" for r in results)
+            url_text += f"\n  {tr.get('results', 'Search results pages that show them')}:\n" + "\n".join(
+                f"    {r}" for r in results
+            )
 
     statements = fields.get("statements") or {}
-    contact = _contact_block(c, basis.key)
-    capacity = capacity_text(c, name_principal=not _ncii(basis.key))
+    contact = _contact_block(c, basis.key, tr)
+    capacity = capacity_text(c, name_principal=not _ncii(basis.key), tr=tr)
 
     if basis.key in ("dmca", "dmca-512d"):
-        sec("work", "Copyrighted work(s) infringed", _wrap(fields.get("work") or NOT_GIVEN))
+        sec("work", h.get("work", "Copyrighted work(s) infringed"), _wrap(fields.get("work") or NOT_GIVEN))
         title = (
             "Infringing material to be removed, and where it is"
             if basis.key == "dmca"
             else "References and links to be removed, and where they are"
         )
-        sec("material", title, url_text)
-        sec("contact", "Contact information of the complaining party", contact)
-        sec("good_faith", "Statement of good faith", _wrap(statements["good_faith"]))
-        sec("accuracy", "Statement of accuracy, under penalty of perjury", _wrap(statements["accuracy"]))
+        sec("material", h.get("material", title), url_text)
+        sec("contact", h.get("contact", "Contact information of the complaining party"), contact)
+        sec("good_faith", h.get("good_faith", "Statement of good faith"), _wrap(statements["good_faith"]))
+        sec(
+            "accuracy",
+            h.get("accuracy", "Statement of accuracy, under penalty of perjury"),
+            _wrap(statements["accuracy"]),
+        )
         sig_key = "signature"
     elif basis.key == "take-it-down":
-        sec("identification", "Identification and location of the intimate visual depiction(s)", url_text)
+        sec(
+            "identification",
+            h.get("identification", "Identification and location of the intimate visual depiction(s)"),
+            url_text,
+        )
         gf = statements["good_faith"] + (f"\n{fields['details']}" if fields.get("details") else "")
-        sec("good_faith", "Statement that the depiction is not consensual", _wrap(gf))
-        sec("contact", "Contact information", contact)
+        sec("good_faith", h.get("good_faith", "Statement that the depiction is not consensual"), _wrap(gf))
+        sec("contact", h.get("contact", "Contact information"), contact)
         sig_key = "signature"
     elif basis.key == "dsa":
         sec(
@@ -280,51 +310,77 @@ def render_text(fields: dict, *, check: bool = True) -> str:
     elif basis.key == "uk-osa":
         sec(
             "declaration_present",
-            "Declaration: intimate image content is present",
+            h.get("declaration_present", "Declaration: intimate image content is present"),
             _wrap(statements["declaration_present"]),
         )
         sec(
             "declaration_subject",
-            "Declaration: made by the subject or on their behalf",
-            _wrap(statements["declaration_subject"] + f" I am {capacity}."),
+            h.get("declaration_subject", "Declaration: made by the subject or on their behalf"),
+            _wrap(
+                statements["declaration_subject"] + " " + tr.get("i_am", "I am {capacity}.").format(capacity=capacity)
+            ),
         )
         sec(
             "declaration_good_faith",
-            "Declaration: made in good faith and true",
+            h.get("declaration_good_faith", "Declaration: made in good faith and true"),
             _wrap(statements["declaration_good_faith"]),
         )
-        sec("identification", "Information identifying the content", url_text)
-        sec("contact", "Contact details of the person making the report", contact)
+        sec("identification", h.get("identification", "Information identifying the content"), url_text)
+        sec("contact", h.get("contact", "Contact details of the person making the report"), contact)
+        sig_key = None
+    elif basis.key == "personal-info":
+        sec("identification", h.get("identification", "Pages that show the information"), url_text)
+        body = tr.get("pages_show", "The pages show: {what}.").format(what=fields.get("info_kind") or NOT_GIVEN)
+        if fields.get("doxxing"):
+            body += "\n" + tr.get(
+                "doxxing_line", "This information is shared to harm me or put me at risk (doxxing): {why}"
+            ).format(why=fields["doxxing"])
+        if fields.get("details"):
+            body += f"\n{fields['details']}"
+        sec("info_kind", h.get("info_kind", "What personal information is shown"), _wrap(body))
+        sec(
+            "name_email",
+            h.get("name_email", "Who is asking"),
+            f"  {c.get('name', '')}, {capacity}\n  {contact_email(c)}",
+        )
+        sec("accuracy", h.get("accuracy", "Accuracy"), _wrap(statements["accuracy"]))
         sig_key = None
     else:  # ncii-policy, search-delisting
         sec(
             "identification",
-            "Location of the content" if basis.key == "ncii-policy" else "Pages and images to delist",
+            h.get("identification")
+            or ("Location of the content" if basis.key == "ncii-policy" else "Pages and images to delist"),
             url_text,
         )
         body = statements["nonconsensual"] + (f"\n{fields['details']}" if fields.get("details") else "")
         facts = fields.get("facts") or {}
         if facts.get("synthetic"):
-            body += "\nThe imagery is synthetic: digitally created or altered to depict a real person."
+            body += "\n" + tr.get(
+                "synthetic", "The imagery is synthetic: digitally created or altered to depict a real person."
+            )
         if basis.key == "search-delisting" and facts.get("sold") is False:
-            body += "\nThe imagery was never sold or offered for payment."
-        sec("nonconsensual", "What the content is", _wrap(body))
-        sec("name_email", "Who is reporting", f"  {c.get('name', '')}, {capacity}\n  {contact_email(c)}")
-        sec("accuracy", "Accuracy", _wrap(statements["accuracy"]))
+            body += "\n" + tr.get("not_sold", "The imagery was never sold or offered for payment.")
+        sec("nonconsensual", h.get("nonconsensual", "What the content is"), _wrap(body))
+        sec(
+            "name_email",
+            h.get("name_email", "Who is reporting"),
+            f"  {c.get('name', '')}, {capacity}\n  {contact_email(c)}",
+        )
+        sec("accuracy", h.get("accuracy", "Accuracy"), _wrap(statements["accuracy"]))
         sig_key = None
 
     if basis.key in _DEADLINE_SENTENCE:
         lines.append(_wrap(tr.get("deadline") or _DEADLINE_SENTENCE[basis.key], ""))
         lines.append("")
     if fields.get("explanation") and basis.key not in ("dsa",):
-        lines.append(_wrap("Further explanation: " + fields["explanation"], ""))
+        lines.append(_wrap(tr.get("further", "Further explanation") + ": " + fields["explanation"], ""))
         lines.append("")
     signature = (fields.get("signature") or c.get("signature") or "").strip()
     if sig_key:
         num += 1
         lines.append(
             _section(
-                f"{num}. Signature",
+                f"{num}. {tr.get('signature', 'Signature')}",
                 _el(basis, sig_key).citation,
                 f"  {signature}\n  {c.get('name', '')}, {capacity}",
             )
@@ -350,30 +406,33 @@ def render_text(fields: dict, *, check: bool = True) -> str:
     return text
 
 
-def _subject(c: dict) -> str:
+def _subject(c: dict, tr: dict | None = None) -> str:
+    tr = tr or {}
     roles = set(c.get("roles") or [])
+    depicted = tr.get("subject_default", "the person depicted")
     if DEPICTED in roles or OWNER in roles:
-        return c.get("name") or "the person depicted"
+        return c.get("name") or depicted
     if REPRESENTATIVE in roles:
-        return "the person I represent"  # never the victim's legal name in an NCII text
-    return c.get("on_behalf_of") or c.get("name") or "the person depicted"
+        return tr.get("subject_rep", "the person I represent")  # never the victim's legal name in an NCII text
+    return c.get("on_behalf_of") or c.get("name") or depicted
 
 
-def _contact_block(c: dict, basis_key: str) -> str:
+def _contact_block(c: dict, basis_key: str, tr: dict | None = None) -> str:
     """Only the contact fields the basis needs: a home address or phone number only in a DMCA
     notice (which asks for them), and there the contact for notices in their place when set."""
+    tr = tr or {}
     rows = [c.get("name", "")]
     notice_contact = (c.get("notice_contact") or "").strip()
     if notice_contact:
-        rows.append(f"Contact for this notice: {notice_contact}")
+        rows.append(f"{tr.get('contact_for_notice', 'Contact for this notice')}: {notice_contact}")
     elif basis_key in ("dmca", "dmca-512d"):
         if c.get("postal_address"):
             rows += [r.strip() for r in c["postal_address"].replace(";", "\n").splitlines() if r.strip()]
         if c.get("phone"):
-            rows.append(f"Telephone: {c['phone']}")
+            rows.append(f"{tr.get('telephone', 'Telephone')}: {c['phone']}")
     email = contact_email(c)
     if email and email not in notice_contact:
-        rows.append(f"Email: {email}")
+        rows.append(f"{tr.get('email', 'Email')}: {email}")
     return "\n".join("  " + r for r in rows if r)
 
 
@@ -409,7 +468,18 @@ def verify_rendered(fields: dict, text: str) -> list[Missing]:
         need("work", fields.get("work"))
     if basis.key == "dsa":
         need("explanation", fields.get("explanation"))
+    if basis.key == "personal-info":
+        need("info_kind", fields.get("info_kind"))
     return problems
+
+
+def _country(c: dict) -> str:
+    """The claimant's country as forms list it: its name, with the ISO code ("Germany (DE)")."""
+    from unleak.takedown.countries import country_name
+
+    code = (c.get("country") or "").strip()
+    name = country_name(code)
+    return f"{name} ({code.upper()})" if name else code
 
 
 def _form_value(fields: dict, key: str, generic: dict[str, str]) -> str:
@@ -422,7 +492,7 @@ def _form_value(fields: dict, key: str, generic: dict[str, str]) -> str:
     simple = {
         "name": c.get("name", ""),
         "email": contact_email(c),
-        "country": c.get("country", ""),
+        "country": _country(c),
         "notice_contact": c.get("notice_contact", ""),
         "capacity": capacity_text(c, name_principal=not _ncii(basis.key)),
         "urls": "\n".join(fields.get("urls") or []),
@@ -431,6 +501,8 @@ def _form_value(fields: dict, key: str, generic: dict[str, str]) -> str:
         "explanation": fields.get("explanation") or "",
         "work": fields.get("work") or "",
         "details": fields.get("details") or "",
+        "info_kind": fields.get("info_kind") or "",
+        "doxxing": fields.get("doxxing") or "",
         "signature": (fields.get("signature") or c.get("signature") or ""),
     }
     if key in simple:
@@ -478,7 +550,7 @@ def _generic_form_fields(fields: dict) -> list[tuple[str, str]]:
     ]
     facts = fields.get("facts") or {}
     if (fields.get("host") or {}).get("kind") == "search":
-        rows.append(("Country", c.get("country", "")))
+        rows.append(("Country", _country(c)))
         rows.append(
             (
                 "Search queries that show the content",
@@ -495,6 +567,10 @@ def _generic_form_fields(fields: dict) -> list[tuple[str, str]]:
                     "yes" if facts["synthetic"] else "no",
                 )
             )
+    if fields.get("info_kind"):
+        rows.append(("Personal information shown", fields["info_kind"]))
+    if fields.get("doxxing"):
+        rows.append(("Is it shared to harm you (doxxing)? How?", fields["doxxing"]))
     if fields.get("work"):
         rows.append(("Description of the copyrighted work", fields["work"]))
     if fields.get("explanation"):

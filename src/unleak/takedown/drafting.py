@@ -64,9 +64,11 @@ ANSWER_FIELDS = (
     "locate_info",
     "recipient",
     "reference",
-    "lang",  # the notice's language (languages.LANGUAGES; the DSA notice only)
+    "lang",  # the notice's language (languages.LANGUAGES)
     "queries",  # search queries that show the content (delisting, §512(d))
     "results_urls",  # search results pages that show it
+    "info_kind",  # which personal information the pages show (personal-info delisting)
+    "doxxing",  # why it is shared to harm (personal-info delisting: the forms' doxxing route)
 )
 # Facts only the person can state; the tool never writes them of its own. `owner` and `published`
 # may differ per protected item: `owner:LABEL=...`, `published:LABEL=no`.
@@ -541,11 +543,12 @@ def draft_notices(
                 form = target.entry.forms.get(basis_key) or target.entry.forms.get("default")
                 if form:  # the host's own form fields, to fill in its order (with their source)
                     fields["form"] = form
-            if basis_key == BasisId.DSA:
-                from unleak.takedown.languages import notice_language
+            from unleak.takedown.languages import notice_language, texts
 
-                host_lang = target.entry.language if target.entry is not None else ""
-                fields["lang"] = notice_language(answers.get("lang") or fields.get("lang"), host_lang)
+            host_lang = target.entry.language if target.entry is not None else ""
+            fields["lang"] = notice_language(answers.get("lang") or fields.get("lang"), host_lang)
+            if not texts(basis_key, fields["lang"]):
+                fields["lang"] = "en"  # a basis with no translation is written in English
             if follow_id is not None and not fields.get("facts"):
                 earlier = s.get(Notice, follow_id)  # the same content again: what the person stated holds
                 if earlier is not None and (earlier.fields or {}).get("facts"):
@@ -597,7 +600,7 @@ def draft_notices(
                     [it.url for it in notice.items],
                     missing_for(fields),
                     updated,
-                    review_note(target.kind, target.name, basis_key),
+                    review_note(target.kind, target.name, basis_key, fields.get("lang", "")),
                     [c.to_json() for c in found],
                 )
             )

@@ -23,9 +23,11 @@ from sqlalchemy import select
 
 from unleak.errors import UnleakError
 from unleak.store import Store
-from unleak.store.models import Notice, NoticeEvent, NoticeItem
-from unleak.takedown.hosts import Contact, FetchFn, Party, contacts_from_rdap, registrable
-from unleak.takedown.notices import AWAITING, NoticeStatus, NoticeView, _log, _notice, _now
+from unleak.store.models import Case, Claimant, Notice, NoticeEvent, NoticeItem
+from unleak.takedown.bases import BasisId, default_basis
+from unleak.takedown.claimant import claimant_dict
+from unleak.takedown.hosts import Contact, FetchFn, HostDirectory, Party, contacts_from_rdap, registrable
+from unleak.takedown.notices import AWAITING, ItemState, NoticeStatus, NoticeView, _log, _notice, _now
 
 # Cloudflare's published IPv4 ranges (https://www.cloudflare.com/ips-v4/, as known to unleak's
 # authors; not re-checked from here) and the abuse form it documents.
@@ -114,6 +116,130 @@ def ladder(domain: str, fetch: FetchFn, resolve: ResolveFn = resolve_host) -> li
     return rungs
 
 
+class LadderExhausted(UnleakError):
+    """Every party above the site (hosting provider or CDN, registrar) has had a notice."""
+
+
+def escalate(
+    store: Store,
+    notice_id: int,
+    *,
+    fetch: FetchFn,
+    resolve: ResolveFn = resolve_host,
+    now: datetime | None = None,
+    directory: HostDirectory | None = None,
+) -> list[NoticeView]:
+    """The next rung above an overdue notice: the hosting provider (or CDN), then the registrar
+    (escalate_notice: one draft), then the search engines (escalate_to_search: one delisting
+    request per default engine). Each only once the previous rung's deadline has passed."""
+    try:
+        return [escalate_notice(store, notice_id, fetch=fetch, resolve=resolve, now=now)]
+    except LadderExhausted:
+        return escalate_to_search(store, notice_id, now=now, directory=directory)
+
+
+def _search_basis(first_basis: str, roles: set[str]) -> str:
+    """The delisting basis that matches the first notice's: copyright (DMCA §512(d)) after a DMCA
+    notice, else the search engines' NCII delisting; after a DSA notice, by the claimant's capacity."""
+    if first_basis in (BasisId.DMCA, BasisId.DMCA_SEARCH):
+        return BasisId.DMCA_SEARCH
+    if first_basis == BasisId.DSA:
+        return default_basis(roles, "search") or BasisId.SEARCH_DELISTING
+    return BasisId.SEARCH_DELISTING
+
+
+def escalate_to_search(
+    store: Store,
+    notice_id: int,
+    *,
+    now: datetime | None = None,
+    directory: HostDirectory | None = None,
+) -> list[NoticeView]:
+    """The last rung: search delisting requests to the default search engines (Google, Bing) for the
+    URLs of an escalated notice that are still up, once the previous rung's deadline has passed.
+    What the person stated for the first notice (facts, language) carries over; what the search
+    engines ask besides (search queries, whether the content was sold) is listed as missing."""
+    from unleak.takedown.drafting import _store_rendering, draft_notices
+
+    now = _now(now)
+    with store.session() as s:
+        first = _notice(s, notice_id)
+        chain = [
+            n
+            for n in s.scalars(select(Notice).where(Notice.case_id == first.case_id).order_by(Notice.id))
+            if n.id == first.id or (n.fields or {}).get("escalates", {}).get("notice_id") == first.id
+        ]
+        last = chain[-1]
+        used = {(n.fields or {}).get("recipient", {}).get("party") for n in chain[1:]}
+        if Party.SEARCH in used:
+            raise UnleakError(
+                f"every rung above {first.host} has been tried, search engines included",
+                hint="see `unleak notice status`; a lawyer, the police or a helpline can take it further",
+            )
+        if last.sent_at is None:
+            raise UnleakError(
+                f"notice #{last.id} has not been sent yet",
+                hint="escalate only once the previous notice was sent and its deadline passed",
+            )
+        if last.deadline_at is None or last.deadline_at > now or NoticeStatus(last.status) not in AWAITING:
+            raise UnleakError(
+                f"notice #{last.id} is not overdue (status {last.status}, deadline "
+                f"{last.deadline_at.isoformat() if last.deadline_at else 'none'})",
+                hint="the next rung is drafted when the previous deadline has passed without removal",
+            )
+        gone = {it.sighting_id for n in chain for it in n.items if it.state == ItemState.GONE}
+        sighting_ids = sorted({it.sighting_id for it in first.items if it.sighting_id and it.sighting_id not in gone})
+        case_name = s.get_one(Case, first.case_id).name
+        claimant = s.scalar(select(Claimant).where(Claimant.case_id == first.case_id))
+        roles = set(claimant_dict(claimant)["roles"]) if claimant is not None else set()
+        first_fields = first.fields or {}
+        answers: dict = {k: v for k, v in (first_fields.get("facts") or {}).items() if isinstance(v, bool)}
+        if first_fields.get("lang"):
+            answers["lang"] = first_fields["lang"]
+        escalates = {
+            "notice_id": first.id,
+            "sent_at": first.sent_at.isoformat() if first.sent_at else None,
+            "deadline_at": first.deadline_at.isoformat() if first.deadline_at else None,
+            "host": first.host_name or first.host,
+            "why": "the site and the parties above it let their deadlines pass: search engines can delist it",
+        }
+    if not sighting_ids:
+        raise UnleakError(f"nothing of notice #{notice_id} is still up", hint="check again with `unleak notice check`")
+    outcomes = draft_notices(
+        store,
+        case_name,
+        bases=[_search_basis(first.basis, roles)],
+        search=True,
+        answers=answers,
+        directory=directory,
+        sighting_ids=sighting_ids,
+        now=now,
+    )
+    if not outcomes:
+        raise UnleakError(
+            "delisting requests for these URLs already exist (drafted with the first notices)",
+            hint="confirm and send them: `unleak notice status` lists them",
+        )
+    views = []
+    with store.session() as s:
+        for o in outcomes:
+            notice = _notice(s, o.notice_id)
+            fields = json.loads(json.dumps(notice.fields or {}))
+            fields["recipient"] = {**(fields.get("recipient") or {}), "party": str(Party.SEARCH)}
+            fields["escalates"] = escalates
+            _store_rendering(notice, fields)
+            s.add(NoticeEvent(notice_id=notice.id, at=now, kind="escalated", detail={"escalates": notice_id}))
+            _log(
+                s,
+                notice.case_id,
+                "notice.escalate",
+                {"notice_id": notice_id, "draft": notice.id, "party": str(Party.SEARCH), "at": now},
+            )
+            s.flush()
+            views.append(NoticeView.of(notice))
+    return views
+
+
 def escalate_notice(
     store: Store,
     notice_id: int,
@@ -146,9 +272,9 @@ def escalate_notice(
         domain = (first.fields or {}).get("host", {}).get("domain") or first.host
     rungs = [r for r in ladder(domain, fetch, resolve) if r.party not in used]
     if not rungs:
-        raise UnleakError(
+        raise LadderExhausted(
             f"every rung above {domain} has been tried (hosting provider or CDN, registrar)",
-            hint="what stays up can still be delisted from search engines: `unleak notice draft --basis search-delisting`",
+            hint="`unleak notice escalate` drafts the last rung: search delisting requests for what stays up",
         )
     rung = rungs[0]
     with store.session() as s:

@@ -116,14 +116,11 @@ def review_note(host_kind: str, host_name: str, basis: str = "", lang: str = "")
     if basis == "take-it-down":
         notes.append(TAKE_IT_DOWN_COVERED.format(host=host_name))
     if lang and lang != "en":
-        from unleak.takedown.languages import OFFICIAL_CONFIRMED
+        from unleak.takedown.languages import unconfirmed_note
 
-        if not OFFICIAL_CONFIRMED.get(lang, False):
-            notes.append(
-                f"The statutory wording in this {lang} text is quoted as unleak's authors know the official "
-                "language version; it is not confirmed: compare Art. 16(2)(d) of Regulation (EU) 2022/2065 on "
-                "EUR-Lex in that language before confirming."
-            )
+        note = unconfirmed_note(basis, lang)
+        if note:
+            notes.append(note)
     return " ".join(notes)
 
 
