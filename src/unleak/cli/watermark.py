@@ -115,7 +115,17 @@ def trace_command(
     except UnleakError as exc:
         if not as_json:
             raise
-        output.emit_json({"path": str(leaked), "original": None, "accused": [], "conclusive": False, "error": str(exc)})
+        output.emit_json(
+            {
+                "path": str(leaked),
+                "original": None,
+                "accused": [],
+                "conclusive": False,
+                "reason": None,
+                "best_score": None,
+                "error": str(exc),
+            }
+        )
         raise typer.Exit(1) from None
     if as_json:
         output.emit_json(
@@ -124,10 +134,12 @@ def trace_command(
                 "original": found,
                 "accused": [a.to_json() for a in result.accused],
                 "conclusive": result.conclusive,
+                "reason": result.reason_code,
+                "best_score": None if result.best_score is None else round(result.best_score, 3),
             }
         )
         return
-    if found:
+    if found and found["bank_id"] is not None:
         output.console.print(f"Original: bank item {found['bank_id']} ({escape(found['label'])}).")
     if result.conclusive:
         output.table(

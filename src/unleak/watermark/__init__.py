@@ -26,7 +26,7 @@ from unleak.media.sniff import MediaKind, sniff_file
 from .code import CodeParams
 from .imagefile import extension_for, load_image, mark_many, mark_pixels, save_image
 from .keys import DEFAULT_PSNR_DB, WatermarkKey, key_path, load_or_create
-from .trace import DEFAULT_BOUND, Accusation, TraceResult, accuse, trace_pixels
+from .trace import DEFAULT_BOUND, Accusation, TraceResult, accuse, not_aligned, trace_pixels
 
 __all__ = [
     "DEFAULT_BOUND",
@@ -136,9 +136,7 @@ def trace_file(
 
     z, al, frames = extract_video(Path(original), Path(leaked), key)
     if z is None:
-        return TraceResult(
-            recipients=len(recipients), bound=bound, reason="the video could not be aligned to the original"
-        )
+        return not_aligned(len(recipients), bound, "the video could not be aligned to the original")
     result = accuse(z, key, recipients, bound=bound)
     result.alignment, result.frames = al, frames
     return result

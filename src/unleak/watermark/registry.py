@@ -299,7 +299,9 @@ class Registry:
             try:
                 if not p.is_file() or sniff_file(p)[0] is not MediaKind.IMAGE:
                     continue
-                a = align(load_image(p, estimate_quality=False).pixels, cand, max_side=640, refine=False)
+                # Features only: the slower registration without texture, tried on up to 200
+                # originals, would cost seconds each when none matches.
+                a = align(load_image(p, estimate_quality=False).pixels, cand, max_side=640, refine=False, dense=False)
             except UnleakError:
                 continue
             if a is not None and a.inliers >= 20 and (best is None or a.inliers > best[0]):
@@ -320,7 +322,9 @@ class Registry:
                     hint="give the original with --original PATH",
                 )
             bank_id, label, original = hit
-            found = {"bank_id": bank_id, "label": label}
+            found = {"bank_id": bank_id, "label": label, "path": str(original)}
+        else:
+            found = {"bank_id": None, "label": None, "path": str(original)}
         recips = self.list()
         result = trace_file(Path(leaked), Path(original), self.key, [r.code_id for r in recips], bound=bound)
         names = {r.code_id: r.name for r in recips}

@@ -40,7 +40,11 @@ class TraceResult:
     best_p_innocent: float | None = None
     alignment: Alignment | None = None
     frames: int = 0  # video: frames used
-    reason: str = ""
+    reason: str = ""  # why nothing is concluded, in words ("" when conclusive)
+    # ... and as a code: "not_aligned" (the copy could not be registered to the original),
+    # "weak_mark" (registered, but no recipient clears the bound), "no_recipients"; None when
+    # conclusive.
+    reason_code: str | None = None
     scores: np.ndarray | None = field(default=None, repr=False)  # standardised, per recipient
     soft_bits: np.ndarray | None = field(default=None, repr=False)  # the normalised z scored against
 
@@ -52,7 +56,8 @@ class TraceResult:
             "bound": self.bound,
             "best_score": None if self.best_score is None else round(self.best_score, 3),
             "best_p_innocent": self.best_p_innocent,
-            "reason": self.reason,
+            "reason": self.reason_code,
+            "detail": self.reason,
         }
 
 
@@ -75,11 +80,13 @@ def accuse(z: np.ndarray, key: WatermarkKey, recipients: Sequence[str], *, bound
     result = TraceResult(recipients=n, bound=bound)
     if n == 0:
         result.reason = "no recipients to score"
+        result.reason_code = "no_recipients"
         return result
     p = _code.bias_vector(key.secret, key.params)
     zn = prepare_soft_bits(np.asarray(z, dtype=np.float64), p)
     if not np.any(zn):
         result.reason = "no mark signal could be read"
+        result.reason_code = "weak_mark"
         return result
     codes = _code.recipient_codes(key.secret, list(recipients), key.params)
     s = _code.scores(zn, codes, p)
@@ -99,11 +106,17 @@ def accuse(z: np.ndarray, key: WatermarkKey, recipients: Sequence[str], *, bound
     result.accused = acc
     result.conclusive = bool(acc)
     if not acc:
+        result.reason_code = "weak_mark"
         result.reason = (
             f"no recipient clears the bound: best score {result.best_score:.2f}, "
             f"chance an innocent scores as high {result.best_p_innocent:.2g} > {bound:g}"
         )
     return result
+
+
+def not_aligned(recipients: int, bound: float, reason: str) -> TraceResult:
+    """The result when the copy could not be registered to its original."""
+    return TraceResult(recipients=recipients, bound=bound, reason=reason, reason_code="not_aligned")
 
 
 def extract_image(
@@ -132,9 +145,7 @@ def trace_pixels(
     """Trace a leaked image (pixels) against its original (pixels)."""
     z, al = extract_image(original, leaked, key, alignment)
     if z is None:
-        return TraceResult(
-            recipients=len(recipients), bound=bound, reason="the copy could not be aligned to the original"
-        )
+        return not_aligned(len(recipients), bound, "the copy could not be aligned to the original")
     result = accuse(z, key, recipients, bound=bound)
     result.alignment = al
     return result
