@@ -29,6 +29,7 @@ __all__ = [
     "AlignmentCheck",
     "align",
     "check_alignment",
+    "content_box",
     "to_gray",
     "warp_original_to_candidate",
     "warp_to_original",
@@ -222,8 +223,14 @@ def _describe(h: np.ndarray, orig_shape: tuple[int, int], cand_shape: tuple[int,
     return {"flip": flip, "scale": scale, "rotation_deg": rot, "crop_box": box, "visible_fraction": frac}
 
 
-def _ecc_refine(o_gray: np.ndarray, c_gray: np.ndarray, h: np.ndarray, work_side: int = 768) -> np.ndarray | None:
-    """Refine ``h`` (original -> candidate) with ECC on the candidate's grid (sub-pixel)."""
+def _ecc_refine(
+    o_gray: np.ndarray, c_gray: np.ndarray, h: np.ndarray, work_side: int = 768, motion: int = cv2.MOTION_HOMOGRAPHY
+) -> np.ndarray | None:
+    """Refine ``h`` (original -> candidate) with ECC on the candidate's grid (sub-pixel).
+
+    ``motion``: a homography after features; an affine map for pictures without texture,
+    where the homography's two extra degrees of freedom are poorly determined and drift.
+    """
     ch, cw = c_gray.shape
     s = min(1.0, work_side / max(ch, cw))
     sw, sh = max(8, round(cw * s)), max(8, round(ch * s))
@@ -235,16 +242,16 @@ def _ecc_refine(o_gray: np.ndarray, c_gray: np.ndarray, h: np.ndarray, work_side
     valid = cv2.erode(covered.astype(np.uint8), np.ones((5, 5), np.uint8))
     if valid.sum() < 400:
         return None
-    warp: np.ndarray = np.eye(3, dtype=np.float32)
+    warp: np.ndarray = np.eye(3 if motion == cv2.MOTION_HOMOGRAPHY else 2, 3, dtype=np.float32)
     crit = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-6)
     try:
         # template = candidate; input = pre-warped original. ECC finds W with
         # candidate(x) ~ o_w(W x): W maps candidate coords -> o_w (= candidate) coords.
-        _, warp = cv2.findTransformECC(
-            c_s.astype(np.float32), o_w.astype(np.float32), warp, cv2.MOTION_HOMOGRAPHY, crit, valid, 3
-        )
+        _, warp = cv2.findTransformECC(c_s.astype(np.float32), o_w.astype(np.float32), warp, motion, crit, valid, 3)
     except cv2.error:
         return None
+    if warp.shape[0] == 2:
+        warp = np.vstack([warp, [0, 0, 1]]).astype(np.float32)
     # o_w(y) = o(hs^-1 y); candidate(x) ~ o(hs^-1 W x)  =>  new original->candidate = W^-1 hs
     new_hs = np.linalg.inv(warp.astype(np.float64)) @ hs
     new_h: np.ndarray = np.linalg.inv(scl) @ new_hs
@@ -381,7 +388,7 @@ def _ecc_step(o_gray: np.ndarray, c_gray: np.ndarray, h: np.ndarray, side: int, 
     if valid.sum() < 400:
         return None
     warp = np.eye(3 if motion == cv2.MOTION_HOMOGRAPHY else 2, 3, dtype=np.float32)
-    crit = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 80, 1e-5)
+    crit = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 200, 1e-7)
     try:
         _, warp = cv2.findTransformECC(c_s.astype(np.float32), o_w.astype(np.float32), warp, motion, crit, valid, 5)
     except cv2.error:
@@ -395,6 +402,12 @@ def _ecc_step(o_gray: np.ndarray, c_gray: np.ndarray, h: np.ndarray, side: int, 
         return None
     out: np.ndarray = new_h / new_h[2, 2]
     return out
+
+
+def content_box(gray: np.ndarray) -> tuple[int, int, int, int]:
+    """The box of a picture without uniform bars (letterbox, pillarbox, a plain frame):
+    ``(x0, y0, x1, y1)``; at most three quarters of each side is taken off."""
+    return _trim_borders(to_gray(gray))
 
 
 def _trim_borders(c: np.ndarray) -> tuple[int, int, int, int]:
@@ -481,12 +494,27 @@ def _dense_seeds(o_full: np.ndarray, c_full: np.ndarray, n: int = 3) -> list[np.
 
 
 def _refine_dense(o_full: np.ndarray, c_full: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """Coarse-to-fine ECC from a rough map: affine at 160 and 320 px, homography at 640."""
-    for side, motion in ((160, cv2.MOTION_AFFINE), (320, cv2.MOTION_AFFINE), (640, cv2.MOTION_HOMOGRAPHY)):
-        r = _ecc_step(o_full, c_full, h, side, motion)
+    """Coarse-to-fine affine ECC from a rough map: 160, 320 and 640 px."""
+    for side in (160, 320, 768):
+        r = _ecc_step(o_full, c_full, h, side, cv2.MOTION_AFFINE)
         if r is not None:
             h = r
     return h
+
+
+def _refine_plain(o_full: np.ndarray, c_full: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Sub-pixel affine ECC at 768 px from a map known to within a pixel or two; kept only
+    when it moves no corner of the candidate by more than 2 % of its size."""
+    r = _ecc_step(o_full, c_full, h, 768, cv2.MOTION_AFFINE)
+    if r is None:
+        return h
+    ch, cw = c_full.shape
+    try:
+        corners = _project(np.linalg.inv(h), np.array([[0, 0], [cw - 1, 0], [0, ch - 1], [cw - 1, ch - 1]], float))
+    except np.linalg.LinAlgError:
+        return h
+    drift = float(np.abs(_project(r, corners) - _project(h, corners)).max())
+    return r if np.isfinite(drift) and drift <= 0.02 * max(ch, cw) else h
 
 
 def _same_aspect(o_shape: tuple[int, int], c_shape: tuple[int, int], tol: float = 0.015) -> bool:
@@ -552,9 +580,7 @@ def align(
         if tried:
             _, h_full, chk = min(tried, key=lambda t: t[0])
             if refine:
-                r = _ecc_refine(o_full, c_full, h_full)
-                if r is not None:
-                    h_full = r
+                h_full = _refine_plain(o_full, c_full, h_full)
             return _finish(o_full, c_full, h_full, "scale", chk, 0, 0)
     o_small, so = _resize_max(o_full, max_side)
     c_small, sc = _resize_max(c_full, max_side)  # full -> small matrices
@@ -627,10 +653,8 @@ def align(
     # picture too plain to locate (a clear sky, a gradient) is taken as the whole of it.
     _, h_full, chk = min(accepted, key=lambda t: t[0]) if accepted else fallback
     method = "dense" if accepted else "scale"
-    if refine:
-        r = _ecc_refine(o_full, c_full, h_full)
-        if r is not None:
-            h_full = r
+    if refine and not accepted:
+        h_full = _refine_plain(o_full, c_full, h_full)
     return _finish(o_full, c_full, h_full, method, chk, 0, 0)
 
 
