@@ -16,7 +16,7 @@ from unleak.registration.align import to_gray
 
 from .code import bias_vector, recipient_code
 from .keys import WatermarkKey
-from .spread import apply_delta, embed_luma_delta, layout, perceptual_mask
+from .spread import SCHEME, apply_delta, embed_luma_delta, jnd_amplitude, layout, pattern, perceptual_mask, photo_tag
 
 # IJG standard luminance quantisation table (quality 50), in natural order.
 _STD_LUMA = np.array(
@@ -108,24 +108,46 @@ def estimate_jpeg_quality(image: Image.Image) -> int | None:
 
 
 def mark_pixels(
-    pixels: np.ndarray, key: WatermarkKey, recipient_id: str, *, psnr_db: float | None = None
+    pixels: np.ndarray, key: WatermarkKey, recipient_id: str, *, psnr_db: float | None = None, scheme: int = SCHEME
 ) -> np.ndarray:
     """A marked copy (uint8, same shape) of an image array for one recipient."""
-    return next(iter(mark_many(pixels, key, [recipient_id], psnr_db=psnr_db)))
+    return next(iter(mark_many(pixels, key, [recipient_id], psnr_db=psnr_db, scheme=scheme)))
 
 
-def mark_many(pixels: np.ndarray, key: WatermarkKey, recipient_ids: Sequence[str], *, psnr_db: float | None = None):
-    """Marked copies for several recipients; the mask and layout are computed once."""
+def mark_many(
+    pixels: np.ndarray,
+    key: WatermarkKey,
+    recipient_ids: Sequence[str],
+    *,
+    psnr_db: float | None = None,
+    scheme: int = SCHEME,
+):
+    """Marked copies for several recipients; the mask and layout are computed once.
+
+    ``scheme`` 2 (the default): the layout is the photo's own and the amplitude follows a local
+    visibility threshold (``psnr_db`` is then a ceiling, reached only where texture allows);
+    1: the layout of every photo of this size, amplitude normalised over the image.
+    """
     pixels = np.asarray(pixels)
     if pixels.dtype != np.uint8:
         raise ValueError("mark_pixels expects uint8 pixels")
     luma = to_gray(pixels)
-    mask = perceptual_mask(luma)
-    lay = layout(key.secret, luma.shape, key.params.length)
     p = bias_vector(key.secret, key.params)
     psnr = key.psnr_db if psnr_db is None else psnr_db
+    target = 255.0 / 10 ** (psnr / 20)
+    if scheme == 1:
+        mask = perceptual_mask(luma)
+        lay = layout(key.secret, luma.shape, key.params.length)
+        for rid in recipient_ids:
+            delta = embed_luma_delta(lay, recipient_code(key.secret, rid, key.params, p), luma, psnr, mask)
+            yield apply_delta(pixels, delta)
+        return
+    if scheme != 2:
+        raise ValueError(f"unknown watermark scheme {scheme}")
+    amp = jnd_amplitude(luma, target)
+    lay = layout(key.secret, luma.shape, key.params.length, photo_tag(key.secret, pixels))
     for rid in recipient_ids:
-        delta = embed_luma_delta(lay, recipient_code(key.secret, rid, key.params, p), luma, psnr, mask)
+        delta = amp * pattern(lay, recipient_code(key.secret, rid, key.params, p), luma.shape)
         yield apply_delta(pixels, delta)
 
 
