@@ -26,11 +26,15 @@ from unleak.media.sniff import MediaKind, sniff_file
 from .code import CodeParams
 from .imagefile import extension_for, load_image, mark_many, mark_pixels, save_image
 from .keys import DEFAULT_PSNR_DB, WatermarkKey, key_path, load_or_create
+from .spread import SCHEME, SCHEMES
 from .trace import DEFAULT_BOUND, Accusation, TraceResult, accuse, not_aligned, trace_pixels
+
+VIDEO_SCHEME = 1  # videos keep one layout for every frame of every video
 
 __all__ = [
     "DEFAULT_BOUND",
     "DEFAULT_PSNR_DB",
+    "SCHEME",
     "Accusation",
     "CodeParams",
     "MarkResult",
@@ -51,9 +55,10 @@ class MarkResult:
     recipient: str  # the label given for the recipient (name or handle)
     path: str | None
     error: str | None = None
+    scheme: int | None = None  # the marking scheme of the copy (None when none was made)
 
     def to_json(self) -> dict:
-        return {"recipient": self.recipient, "path": self.path, "error": self.error}
+        return {"recipient": self.recipient, "path": self.path, "error": self.error, "scheme": self.scheme}
 
 
 def _safe_name(label: str) -> str:
@@ -89,11 +94,11 @@ def mark_file(
     if src is not None:
         ext = extension_for(src)
         ids = [rid for rid, _label in recipients]
-        for (_rid, label), px in zip(recipients, mark_many(src.pixels, key, ids, psnr_db=psnr_db)):
+        for (_rid, label), px in zip(recipients, mark_many(src.pixels, key, ids, psnr_db=psnr_db, scheme=SCHEME)):
             dst = out_dir / f"{stem}.{_safe_name(label)}{ext}"
             try:
                 save_image(px, src, dst)
-                results.append(MarkResult(label, str(dst)))
+                results.append(MarkResult(label, str(dst), scheme=SCHEME))
             except (OSError, ValueError) as exc:
                 results.append(MarkResult(label, None, f"cannot write {dst}: {exc}"))
         return results
@@ -104,7 +109,7 @@ def mark_file(
         dst = out_dir / f"{stem}.{_safe_name(label)}{ext}"
         try:
             mark_video(original, dst, key, rid, psnr_db=psnr_db)
-            results.append(MarkResult(label, str(dst)))
+            results.append(MarkResult(label, str(dst), scheme=VIDEO_SCHEME))
         except (UnleakError, OSError, ValueError) as exc:
             results.append(MarkResult(label, None, str(exc)))
     return results
@@ -121,8 +126,13 @@ def trace_file(
     recipients: Sequence[str],
     *,
     bound: float = DEFAULT_BOUND,
+    schemes: Sequence[int] = SCHEMES,
 ) -> TraceResult:
-    """Trace a leaked image or video file against its original file."""
+    """Trace a leaked image or video file against its original file.
+
+    ``schemes``: the marking schemes copies of this original were made with (images; videos
+    are all scheme 1); every one is read and counted in the bound.
+    """
     kind_l, _ = sniff_file(Path(leaked))
     kind_o, _ = sniff_file(Path(original))
     if kind_l is not kind_o:
@@ -131,7 +141,9 @@ def trace_file(
             hint="give the original the leak was made from",
         )
     if kind_l is MediaKind.IMAGE:
-        return trace_pixels(_pixels(Path(original)), _pixels(Path(leaked)), key, recipients, bound=bound)
+        return trace_pixels(
+            _pixels(Path(original)), _pixels(Path(leaked)), key, recipients, bound=bound, schemes=schemes or SCHEMES
+        )
     from .video import extract_video
 
     z, al, frames = extract_video(Path(original), Path(leaked), key)

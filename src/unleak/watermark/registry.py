@@ -249,6 +249,7 @@ class Registry:
                             original_path=str(Path(original).resolve()),
                             original_sha256=sha,
                             copy_path=str(Path(m.path).resolve()),
+                            scheme=m.scheme,
                         )
                     )
         return results
@@ -309,6 +310,27 @@ class Registry:
                 best = (a.inliers, bank_id, label, p)
         return None if best is None else best[1:]
 
+    def schemes_of(self, original: Path) -> tuple[int, ...]:
+        """The marking schemes recorded for copies of ``original`` (by content), newest first;
+        every known scheme when none is recorded (an original marked elsewhere)."""
+        from .spread import SCHEMES
+
+        try:
+            sha = _sha256(original)
+        except OSError:
+            return SCHEMES
+        with self.store.session() as s:
+            found = set(
+                s.scalars(
+                    select(MarkedCopy.scheme).where(
+                        MarkedCopy.case_id == self.case_id, MarkedCopy.original_sha256 == sha
+                    )
+                ).all()
+            )
+        if not found:
+            return SCHEMES
+        return tuple(sorted({1 if v is None else int(v) for v in found}, reverse=True))
+
     def trace(
         self, leaked: Path, original: Path | None = None, *, bound: float = DEFAULT_BOUND
     ) -> tuple[TraceResult, dict | None]:
@@ -326,7 +348,14 @@ class Registry:
         else:
             found = {"bank_id": None, "label": None, "path": str(original)}
         recips = self.list()
-        result = trace_file(Path(leaked), Path(original), self.key, [r.code_id for r in recips], bound=bound)
+        result = trace_file(
+            Path(leaked),
+            Path(original),
+            self.key,
+            [r.code_id for r in recips],
+            bound=bound,
+            schemes=self.schemes_of(Path(original)),
+        )
         names = {r.code_id: r.name for r in recips}
         result.accused = [type(a)(names.get(a.recipient, a.recipient), a.score, a.p_innocent) for a in result.accused]
         return result, found
