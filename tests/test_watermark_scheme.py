@@ -97,3 +97,19 @@ def test_flat_regions_change_by_under_one_grey_level():
     mb = mark_pixels(both, KEY, "r2")
     assert np.abs(_delta(both, mb))[:, 16:200].mean() <= 1.0
     assert [a.recipient for a in trace_pixels(both, mb, KEY, RECIPIENTS).accused] == ["r2"]
+
+
+def test_mark_file_in_parallel_gives_the_same_copies_in_order(tmp_path):
+    from PIL import Image
+
+    from unleak.watermark import mark_file
+
+    src = tmp_path / "sky.png"
+    Image.fromarray(_photo(4)).save(src)
+    people = [(f"r{i}", f"person{i}") for i in range(4)]
+    one = mark_file(src, tmp_path / "one", KEY, people)
+    many = mark_file(src, tmp_path / "many", KEY, people, jobs=3)
+    assert [m.recipient for m in many] == [p[1] for p in people]
+    assert all(m.error is None and m.scheme == 2 for m in one + many)
+    for a, b in zip(one, many):
+        assert Image.open(a.path).tobytes() == Image.open(b.path).tobytes()

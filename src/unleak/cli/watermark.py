@@ -72,13 +72,14 @@ def mark_command(
     psnr: float | None = typer.Option(
         None, "--psnr", help="Mark strength as target PSNR in dB (default 45; lower is stronger)."
     ),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Copies made at once (e.g. the number of cores)."),
     case: str | None = CaseOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Make one invisibly marked copy of ORIGINAL per recipient."""
     names = [n.strip() for r in (recipients or []) for n in r.split(",") if n.strip()]
     reg = _registry(case)
-    results = reg.mark(original, out, names or None, psnr_db=psnr)
+    results = reg.mark(original, out, names or None, psnr_db=psnr, jobs=jobs)
     failed = 0
     rows = []
     for m in results:

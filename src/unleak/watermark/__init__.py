@@ -24,7 +24,7 @@ from unleak.errors import MediaError, UnleakError
 from unleak.media.sniff import MediaKind, sniff_file
 
 from .code import CodeParams
-from .imagefile import extension_for, load_image, mark_many, mark_pixels, save_image
+from .imagefile import extension_for, image_marker, load_image, mark_pixels, save_image
 from .keys import DEFAULT_PSNR_DB, WatermarkKey, key_path, load_or_create
 from .spread import SCHEME, SCHEMES
 from .trace import DEFAULT_BOUND, Accusation, TraceResult, accuse, not_aligned, trace_pixels
@@ -73,8 +73,12 @@ def mark_file(
     recipients: Sequence[tuple[str, str]],
     *,
     psnr_db: float | None = None,
+    jobs: int = 1,
 ) -> list[MarkResult]:
     """One marked copy of ``original`` per ``(recipient_id, label)`` into ``out_dir``.
+
+    ``jobs``: copies made at once (threads; the per-photo work is done once). Results come
+    back in the order of ``recipients`` whatever ``jobs`` is.
 
     Images keep their format and quality (JPEG from the quantisation tables, WebP lossless
     or lossy with its quantiser, HEIC by file size); videos keep their container
@@ -89,30 +93,45 @@ def mark_file(
     except (UnleakError, OSError) as exc:  # an unreadable original: every recipient gets the error
         msg = str(exc) if isinstance(exc, UnleakError) else f"{original}: {exc.strerror or exc}"
         return [MarkResult(label, None, msg) for _, label in recipients]
-    results: list[MarkResult] = []
     stem = original.stem
     if src is not None:
         ext = extension_for(src)
-        ids = [rid for rid, _label in recipients]
-        for (_rid, label), px in zip(recipients, mark_many(src.pixels, key, ids, psnr_db=psnr_db, scheme=SCHEME)):
+        one = image_marker(src.pixels, key, psnr_db=psnr_db, scheme=SCHEME)
+
+        def mark_image(item: tuple[str, str]) -> MarkResult:
+            rid, label = item
             dst = out_dir / f"{stem}.{_safe_name(label)}{ext}"
+            px = one(rid)
             try:
                 save_image(px, src, dst)
-                results.append(MarkResult(label, str(dst), scheme=SCHEME))
+                return MarkResult(label, str(dst), scheme=SCHEME)
             except (OSError, ValueError) as exc:
-                results.append(MarkResult(label, None, f"cannot write {dst}: {exc}"))
-        return results
+                return MarkResult(label, None, f"cannot write {dst}: {exc}")
+
+        return _run(mark_image, recipients, jobs)
     from .video import mark_video
 
     ext = {"mov": ".mov", "webm": ".webm"}.get(fmt, ".mp4")
-    for rid, label in recipients:
+
+    def mark_one_video(item: tuple[str, str]) -> MarkResult:
+        rid, label = item
         dst = out_dir / f"{stem}.{_safe_name(label)}{ext}"
         try:
             mark_video(original, dst, key, rid, psnr_db=psnr_db)
-            results.append(MarkResult(label, str(dst), scheme=VIDEO_SCHEME))
+            return MarkResult(label, str(dst), scheme=VIDEO_SCHEME)
         except (UnleakError, OSError, ValueError) as exc:
-            results.append(MarkResult(label, None, str(exc)))
-    return results
+            return MarkResult(label, None, str(exc))
+
+    return _run(mark_one_video, recipients, jobs)
+
+
+def _run(fn, items: Sequence[tuple[str, str]], jobs: int) -> list[MarkResult]:
+    if jobs <= 1 or len(items) <= 1:
+        return [fn(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(jobs, len(items))) as ex:
+        return list(ex.map(fn, items))
 
 
 def _pixels(path: Path) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,7 +122,19 @@ def mark_many(
     psnr_db: float | None = None,
     scheme: int = SCHEME,
 ):
-    """Marked copies for several recipients; the mask and layout are computed once.
+    """Marked copies for several recipients; the mask and layout are computed once."""
+    one = image_marker(pixels, key, psnr_db=psnr_db, scheme=scheme)
+    for rid in recipient_ids:
+        yield one(rid)
+
+
+def image_marker(
+    pixels: np.ndarray, key: WatermarkKey, *, psnr_db: float | None = None, scheme: int = SCHEME
+) -> Callable[[str], np.ndarray]:
+    """A function recipient id -> marked copy, with the per-photo work (mask, layout) done once.
+
+    Thread-safe: copies for many recipients can be made in parallel threads (NumPy and
+    OpenCV release the GIL in the heavy parts).
 
     ``scheme`` 2 (the default): the layout is the photo's own and the amplitude follows a local
     visibility threshold (``psnr_db`` is then a ceiling, reached only where texture allows);
@@ -138,17 +150,23 @@ def mark_many(
     if scheme == 1:
         mask = perceptual_mask(luma)
         lay = layout(key.secret, luma.shape, key.params.length)
-        for rid in recipient_ids:
+
+        def one_v1(rid: str) -> np.ndarray:
             delta = embed_luma_delta(lay, recipient_code(key.secret, rid, key.params, p), luma, psnr, mask)
-            yield apply_delta(pixels, delta)
-        return
+            return apply_delta(pixels, delta)
+
+        return one_v1
     if scheme != 2:
         raise ValueError(f"unknown watermark scheme {scheme}")
     amp = jnd_amplitude(luma, target)
-    lay = layout(key.secret, luma.shape, key.params.length, photo_tag(key.secret, pixels))
-    for rid in recipient_ids:
-        delta = amp * pattern(lay, recipient_code(key.secret, rid, key.params, p), luma.shape)
-        yield apply_delta(pixels, delta)
+    lay2 = layout(key.secret, luma.shape, key.params.length, photo_tag(key.secret, pixels))
+
+    def one_v2(rid: str) -> np.ndarray:
+        pat = pattern(lay2, recipient_code(key.secret, rid, key.params, p), luma.shape)
+        np.multiply(pat, amp, out=pat)
+        return apply_delta(pixels, pat)
+
+    return one_v2
 
 
 # --- WebP: lossless or lossy, and the lossy quality ------------------------------------------

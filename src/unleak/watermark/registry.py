@@ -222,6 +222,7 @@ class Registry:
         *,
         psnr_db: float | None = None,
         protect: bool = True,
+        jobs: int = 1,
     ) -> builtins.list[MarkResult]:
         """Marked copies for the recipients; records who got which, and protects the original
         in the bank so that a trace can find it without being told."""
@@ -233,7 +234,7 @@ class Registry:
             res = Bank(self.store, self.case_name).protect_one(Path(original))
             bank_id = res.bank_id
         results = mark_file(
-            Path(original), Path(out_dir), self.key, [(r.code_id, r.name) for r in recips], psnr_db=psnr_db
+            Path(original), Path(out_dir), self.key, [(r.code_id, r.name) for r in recips], psnr_db=psnr_db, jobs=jobs
         )
         if all(m.error is not None for m in results):
             return results  # nothing was made (e.g. an unreadable original): nothing to record

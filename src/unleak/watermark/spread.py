@@ -201,14 +201,20 @@ def embed_luma_delta(
 
 
 def apply_delta(pixels: np.ndarray, delta: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
-    """Add a luma change to every colour channel of a uint8 image (alpha untouched)."""
-    a = pixels.astype(np.float32)
+    """Add a luma change to every colour channel of a uint8 image (alpha untouched).
+
+    The change is rounded once (an integer plus a rounded change is the rounded sum) and
+    added in 16-bit integers: a third of the memory traffic of floating point at 12 MP.
+    """
+    d = np.rint(delta).astype(np.int16)
+    a = pixels.astype(np.int16)
     if a.ndim == 2:
-        a = a + delta
+        a += d
     else:
         ch = 3 if a.shape[2] >= 3 else 1
-        a[:, :, :ch] += delta[:, :, None]
-    return np.clip(np.rint(a), 0, 255).astype(np.uint8)
+        a[:, :, :ch] += d[:, :, None]
+    np.clip(a, 0, 255, out=a)
+    return a.astype(np.uint8)
 
 
 def correlate(lay: Layout, weighted_residual: np.ndarray) -> np.ndarray:
