@@ -100,7 +100,7 @@ def smooth_image(kind: str, seed: int, size: tuple[int, int] = (768, 512)) -> np
         if photos:
             from PIL import Image
 
-            im = Image.open(photos[seed % len(photos)]).convert("RGB").resize((w, h), Image.BICUBIC)
+            im = Image.open(photos[seed % len(photos)]).convert("RGB").resize((w, h), Image.Resampling.BICUBIC)
             base = cv2.GaussianBlur(np.asarray(im, np.float32), (0, 0), max(w, h) / 80)
         else:  # no sample photos installed: blurred blobs
             base = np.dstack([127 + 50 * soft_noise(max(w, h) / 20) for _ in range(3)])

@@ -387,7 +387,7 @@ def _ecc_step(o_gray: np.ndarray, c_gray: np.ndarray, h: np.ndarray, side: int, 
     valid = cv2.erode(covered.astype(np.uint8), np.ones((5, 5), np.uint8))
     if valid.sum() < 400:
         return None
-    warp = np.eye(3 if motion == cv2.MOTION_HOMOGRAPHY else 2, 3, dtype=np.float32)
+    warp: Any = np.eye(3 if motion == cv2.MOTION_HOMOGRAPHY else 2, 3, dtype=np.float32)
     crit = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 200, 1e-7)
     try:
         _, warp = cv2.findTransformECC(c_s.astype(np.float32), o_w.astype(np.float32), warp, motion, crit, valid, 5)
@@ -647,11 +647,14 @@ def align(
             accepted.append((chk.contrast, h1, chk))
             if chk.contrast < 0.25:
                 break
-    if not accepted and fallback is None:
+    if accepted:
+        _, h_full, chk = min(accepted, key=lambda t: t[0])
+    elif fallback is not None:
+        # Nothing pinned down, but the whole picture resized correlates almost perfectly: a
+        # picture too plain to locate (a clear sky, a gradient) is taken as the whole of it.
+        _, h_full, chk = fallback
+    else:
         return None
-    # Nothing pinned down, but the whole picture resized correlates almost perfectly: a
-    # picture too plain to locate (a clear sky, a gradient) is taken as the whole of it.
-    _, h_full, chk = min(accepted, key=lambda t: t[0]) if accepted else fallback
     method = "dense" if accepted else "scale"
     if refine and not accepted:
         h_full = _refine_plain(o_full, c_full, h_full)
