@@ -3,6 +3,7 @@
     python bench/watermark.py            # full run (~60 min on 2 cores)
     python bench/watermark.py --quick    # a few minutes: fewer images, copies and controls
     python bench/watermark.py --quick --no-iwm --no-video --copies 1    # a smoke run
+    python bench/watermark.py --smooth-only     # smooth photos, per-photo marks, 12 MP costs
 
 Sample photos shipped in PyPI packages (scikit-image, scikit-learn), resized to 1024 px on the
 long side and kept as PNG, are marked for recipients drawn from 1,000 registered ones; each
@@ -161,6 +162,22 @@ def attack(name: str, a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return _screenshot(a)
     if name == "noise":
         return np.clip(a + rng.normal(0, 5, a.shape), 0, 255).astype(np.uint8)
+    if name == "jpeg30":
+        return _jpeg(a, 30)
+    if name == "webp50":
+        buf = io.BytesIO()
+        im.save(buf, "WEBP", quality=50)
+        return np.asarray(Image.open(buf).convert("RGB"))
+    if name == "crop30side":
+        return _crop(a, 0.0, 0.0, 0.3, 0.0)
+    if name == "stretch90":
+        return np.asarray(im.resize((round(im.width * 0.9), im.height), Image.BICUBIC))
+    if name == "rot5":
+        return np.asarray(im.rotate(5, resample=Image.BICUBIC))
+    if name == "gamma":
+        return np.clip(255 * (a / 255.0) ** 0.8 + 0.5, 0, 255).astype(np.uint8)
+    if name == "blur2":
+        return np.asarray(im.filter(ImageFilter.GaussianBlur(2)))
     raise ValueError(name)
 
 
@@ -420,6 +437,8 @@ def reencode(
     bitrate: int | None = None,
     start: float = 0.0,
     duration: float | None = None,
+    flip: bool = False,
+    letterbox: bool = False,
 ) -> None:
     import av
 
@@ -429,8 +448,9 @@ def reencode(
     w0, h0 = vi.codec_context.width, vi.codec_context.height
     h = height or h0
     w = round(w0 * h / h0 / 2) * 2
+    bar = (round(w * 3 / 4 / 2) * 2 - h) // 2 if letterbox else 0  # 4:3 with black bars
     vo = o.add_stream("libx264", rate=vi.average_rate)
-    vo.width, vo.height, vo.pix_fmt = w, h, "yuv420p"
+    vo.width, vo.height, vo.pix_fmt = w, h + 2 * bar, "yuv420p"
     if bitrate:
         vo.bit_rate = bitrate
     vo.options = {"preset": "veryfast"}
@@ -441,6 +461,13 @@ def reencode(
         if duration is not None and f.time >= start + duration - 1e-6:
             break
         g = f.reformat(width=w, height=h, format="yuv420p")
+        if flip or bar:
+            rgb = g.to_ndarray(format="rgb24")
+            if flip:
+                rgb = rgb[:, ::-1]
+            if bar:
+                rgb = np.pad(rgb, ((bar, bar), (0, 0), (0, 0)))
+            g = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(format="yuv420p")
         g.pts, g.time_base = n, Fraction(1, 1) / vi.average_rate
         n += 1
         for pk in vo.encode(g):
@@ -471,6 +498,8 @@ def run_video(quick: bool) -> list[dict]:
                 "480p (800 kb/s)": {"height": 480, "bitrate": 800_000},
                 "10 s clip": {"start": 2.0, "duration": 10.0},
                 "10 s clip at 480p": {"start": 2.0, "duration": 10.0, "height": 480, "bitrate": 800_000},
+                "mirrored": {"flip": True},
+                "letterboxed to 4:3": {"letterbox": True},
             }
             if quick:
                 attacks = {k: ({**v, "duration": 4.0} if "duration" in v else v) for k, v in attacks.items()}
@@ -512,6 +541,266 @@ def run_video(quick: bool) -> list[dict]:
     return rows
 
 
+# --- smooth photos, per-photo marks, costs at 12 MP ------------------------------------------
+SMOOTH_ATTACKS = [
+    *SINGLE,
+    "jpeg30",
+    "webp50",
+    "crop30side",
+    "stretch90",
+    "rot5",
+    "gamma",
+    "blur2",
+    "avg2",
+]
+CONTROL_ATTACKS = ["none", "jpeg50", "crop10", "resize50"]
+
+
+def smooth_set(n: int, size: int) -> list[tuple[str, np.ndarray]]:
+    """``n`` generated photos without texture (skies, clouds, gradients, lakes, soft focus)."""
+    from unleak.samples import SMOOTH_KINDS, smooth_image
+
+    w, h = size, round(size * 2 / 3)
+    return [(f"{SMOOTH_KINDS[i % 5]}-{i}", smooth_image(SMOOTH_KINDS[i % 5], 500 + i, (w, h))) for i in range(n)]
+
+
+def textured_photo(name: str, size: int) -> np.ndarray:
+    im = Image.open(next(p for p in sample_images() if p.name == name)).convert("RGB")
+    w, h = size, round(size * 2 / 3)
+    s = max(w / im.width, h / im.height)  # cover, then centre-crop to 3:2
+    im = im.resize((max(w, round(im.width * s)), max(h, round(im.height * s))), Image.LANCZOS)
+    x, y = (im.width - w) // 2, (im.height - h) // 2
+    return np.asarray(im.crop((x, y, x + w, y + h)))
+
+
+def perceptual(original: np.ndarray, marked: np.ndarray) -> dict:
+    """PSNR, the worst 64x64 window's SSIM (luma) and the mean absolute change where flat."""
+    import cv2
+    from skimage.metrics import structural_similarity
+
+    from unleak.registration.align import to_gray
+
+    go, gm = to_gray(original).astype(np.float64), to_gray(marked).astype(np.float64)
+    _, smap = structural_similarity(
+        go, gm, data_range=255, full=True, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
+    )
+    win = cv2.blur(smap, (64, 64))[32:-32, 32:-32]
+    mu = cv2.blur(go, (9, 9))
+    sd = np.sqrt(np.maximum(cv2.blur(go * go, (9, 9)) - mu * mu, 0))
+    flat = sd < 2
+    return {
+        "psnr": psnr(original, marked),
+        "worst_ssim": float(win.min()),
+        "flat_abs": float(np.abs(gm - go)[flat].mean()) if flat.any() else float("nan"),
+        "flat_share": float(flat.mean()),
+    }
+
+
+def run_smooth_job(job: dict) -> dict:
+    import cv2
+
+    cv2.setNumThreads(1)
+    rng = np.random.default_rng(job["seed"])
+    name, original, scheme = job["name"], job["pixels"], job["scheme"]
+    picks = rng.choice(len(REGISTERED), size=2, replace=False)
+    t = time.perf_counter()
+    marked = [mark_pixels(original, KEY, REGISTERED[j], scheme=scheme) for j in picks]
+    embed = (time.perf_counter() - t) / 2
+    out = {"set": job["set"], "scheme": scheme, "name": name, "quality": perceptual(original, marked[0])}
+    out["embed_s"], out["traces"], out["controls"], out["trace_s"] = embed, [], [], []
+    for a in SMOOTH_ATTACKS:
+        if a == "avg2":
+            leak, guilty = np.rint((marked[0].astype(np.float64) + marked[1]) / 2).astype(np.uint8), set(picks)
+        else:
+            leak, guilty = attack(a, marked[0], rng), {picks[0]}
+        t = time.perf_counter()
+        r = trace_pixels(original, leak, KEY, REGISTERED, schemes=(scheme,))
+        out["trace_s"].append(time.perf_counter() - t)
+        named = {REGISTERED.index(x.recipient) for x in r.accused}
+        out["traces"].append(
+            {
+                "attack": a,
+                "right": bool(named & guilty),
+                "false": len(named - guilty),
+                "reason": r.reason_code,
+                "method": r.alignment.method if r.alignment else None,
+            }
+        )
+    for a in CONTROL_ATTACKS:  # the unmarked original, attacked: nobody may be accused
+        r = trace_pixels(original, attack(a, original, rng), KEY, REGISTERED, schemes=(scheme,))
+        out["controls"].append(len(r.accused))
+    return out
+
+
+def run_estimate_subtract(job: dict) -> dict:
+    """A subscriber's attack on their own mark: estimate it from ``n`` of their photos (each copy
+    minus a smoothed copy, averaged) and subtract it, at several strengths, from each photo."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    scheme, photos = job["scheme"], job["photos"]
+    leaker = REGISTERED[17]
+    copies = [mark_pixels(o, KEY, leaker, scheme=scheme) for o in photos]
+    est = np.mean([c.astype(np.float32) - cv2.GaussianBlur(c.astype(np.float32), (0, 0), 3.0) for c in copies], axis=0)
+    rows = []
+    for strength in (1.0, 2.0, 4.0):
+        for k in job["targets"]:
+            attacked = np.clip(np.rint(copies[k] - strength * est), 0, 255).astype(np.uint8)
+            r = trace_pixels(photos[k], attacked, KEY, REGISTERED, schemes=(scheme,))
+            named = [a.recipient for a in r.accused]
+            rows.append(
+                {
+                    "scheme": scheme,
+                    "strength": strength,
+                    "named": named == [leaker],
+                    "innocent": sum(x != leaker for x in named),
+                    "psnr": psnr(photos[k], attacked),
+                }
+            )
+    return {"rows": rows}
+
+
+def cost_12mp(scheme: int) -> dict:
+    """CPU cost on one core of marking and tracing a 12 MP photo (4000x3000)."""
+    import cv2
+
+    from unleak.watermark.imagefile import mark_many
+
+    cv2.setNumThreads(1)
+    im = Image.open(next(p for p in sample_images() if p.name == "china.jpg")).convert("RGB")
+    big = np.asarray(im.resize((4000, 3000), Image.BICUBIC))
+    ids = [REGISTERED[i] for i in range(4)]
+    t0 = time.process_time()
+    gen = mark_many(big, KEY, ids, scheme=scheme)
+    first = next(gen)
+    t1 = time.process_time()
+    rest = list(gen)
+    t2 = time.process_time()
+    buf = io.BytesIO()
+    Image.fromarray(first).save(buf, "JPEG", quality=90)
+    t3 = time.process_time()
+    leak = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+    t4 = time.process_time()
+    r = trace_pixels(big, leak, KEY, REGISTERED, schemes=(scheme,))
+    t5 = time.process_time()
+    assert [a.recipient for a in r.accused] == [ids[0]] and len(rest) == 3
+    return {
+        "scheme": scheme,
+        "first": t1 - t0,
+        "per_copy": (t2 - t1) / 3,
+        "jpeg": t3 - t2,
+        "trace": t5 - t4,
+    }
+
+
+def smooth_main(args) -> None:
+    n = args.smooth_photos
+    size = args.size
+    t0 = time.time()
+    smooth = smooth_set(n, size)
+    textured = [(p, textured_photo(p, size)) for p in PHOTOS[: args.textured_photos]]
+    jobs = [
+        {"set": kind, "name": nm, "pixels": px, "scheme": sc, "seed": 3000 + i}
+        for sc in (1, 2)
+        for kind, group in (("smooth", smooth), ("textured", textured))
+        for i, (nm, px) in enumerate(group)
+    ]
+    photos20 = [px for _, px in smooth_set(10, 512)] + [textured_photo(p, 512) for p in PHOTOS[:10]]
+    es_jobs = [{"scheme": sc, "photos": photos20, "targets": [0, 3, 6, 10, 13, 16]} for sc in (1, 2)]
+    with ProcessPoolExecutor(max_workers=args.workers) as ex:
+        res = list(ex.map(run_smooth_job, jobs))
+        es = [r for x in ex.map(run_estimate_subtract, es_jobs) for r in x["rows"]]
+    costs = [] if args.no_cost else [cost_12mp(2), cost_12mp(1)]
+    wall = time.time() - t0
+    print(
+        f"\n### Smooth photos: {n} generated (skies, clouds, gradients, lakes, soft focus) beside "
+        f"{len(textured)} textured sample photos, {size}x{round(size * 2 / 3)}, {len(REGISTERED)} recipients\n"
+    )
+    print(
+        f"Command: `python bench/watermark.py --smooth-only --size {size} --smooth-photos {n} "
+        f"--textured-photos {len(textured)}` · wall time {wall / 60:.1f} min on {args.workers} worker(s). "
+        "Scheme 1 is the marking before this change (today's figures), scheme 2 the new one.\n"
+    )
+    print("| | smooth, scheme 1 | smooth, scheme 2 | textured, scheme 1 | textured, scheme 2 |")
+    print("|---|---|---|---|---|")
+    groups = {
+        (k, sc): [r for r in res if r["set"] == k and r["scheme"] == sc]
+        for k in ("smooth", "textured")
+        for sc in (1, 2)
+    }
+    order = [("smooth", 1), ("smooth", 2), ("textured", 1), ("textured", 2)]
+
+    def row(label: str, cell) -> None:
+        print(f"| {label} | " + " | ".join(cell(groups[g]) for g in order) + " |")
+
+    def psnr_cell(rs: list) -> str:
+        v = [r["quality"]["psnr"] for r in rs]
+        return f"{min(v):.1f} / {np.mean(v):.1f}"
+
+    row("PSNR dB (min / mean)", psnr_cell)
+    row(
+        "worst 64x64 window SSIM (min over photos; goal ≥ 0.98)",
+        lambda rs: f"{min(r['quality']['worst_ssim'] for r in rs):.4f}",
+    )
+    row(
+        "mean abs change where flat, grey levels (max over photos; goal ≤ 1)",
+        lambda rs: f"{np.nanmax([r['quality']['flat_abs'] for r in rs]):.2f}",
+    )
+    row("share of pixels flat (local sd < 2)", lambda rs: f"{np.mean([r['quality']['flat_share'] for r in rs]):.0%}")
+    row("embed per copy (mean)", lambda rs: f"{1000 * np.mean([r['embed_s'] for r in rs]):.0f} ms")
+    row("trace (mean)", lambda rs: f"{np.mean([x for r in rs for x in r['trace_s']]):.2f} s")
+    print("| **right recipient named** (false accusations) | | | | |")
+    fails = []
+    for a in SMOOTH_ATTACKS:
+        cells = []
+        rate = {}
+        for g in order:
+            ts = [t for r in groups[g] for t in r["traces"] if t["attack"] == a]
+            k, f = sum(t["right"] for t in ts), sum(t["false"] for t in ts)
+            na = sum(t["reason"] == "not_aligned" for t in ts)
+            rate[g] = k / len(ts)
+            cells.append(f"{pct(k, len(ts))}, {f} false" + (f", {na} not aligned" if na else ""))
+        if rate[("textured", 2)] == 1.0 and rate[("smooth", 2)] < 1.0:
+            fails.append(a)
+        print(f"| {a} | " + " | ".join(cells) + " |")
+    ctrl = {g: sum(c for r in groups[g] for c in r["controls"]) for g in order}
+    nctrl = {g: sum(len(r["controls"]) for r in groups[g]) for g in order}
+    print(
+        "| unmarked originals, attacked: traces accusing anyone | "
+        + " | ".join(f"{ctrl[g]} of {nctrl[g]}" for g in order)
+        + " |"
+    )
+    false_total = sum(t["false"] for r in res for t in r["traces"]) + sum(ctrl.values())
+    print(
+        f"\nScheme 2: attacks where the textured set names the right recipient every time but the smooth "
+        f"set does not: {', '.join(fails) or 'none'}. False accusations, all traces: **{false_total}**."
+    )
+    print("\n### A subscriber estimates their own mark from 20 photos and subtracts it\n")
+    print(
+        "Each copy minus a Gaussian-smoothed copy (σ 3), averaged over the subscriber's 20 copies (10 smooth, 10 textured, 512 px), subtracted at 1x, 2x, 4x from 6 of them.\n"
+    )
+    print("| scheme | strength | leaker named | inconclusive | innocent accused | PSNR of the attacked copy |")
+    print("|---|---|---|---|---|---|")
+    for sc in (1, 2):
+        for st in (1.0, 2.0, 4.0):
+            rows = [r for r in es if r["scheme"] == sc and r["strength"] == st]
+            k = sum(r["named"] for r in rows)
+            inn = sum(r["innocent"] for r in rows)
+            print(
+                f"| {sc} | {st:g}x | {k} of {len(rows)} | {len(rows) - k} | {inn} | {np.mean([r['psnr'] for r in rows]):.1f} dB |"
+            )
+    if costs:
+        print("\n### Cost at 12 MP (4000x3000), one core, CPU time\n")
+        print(
+            "| scheme | first copy (mask, layout, copy) | each further copy | JPEG encode of a copy | trace of a JPEG copy |"
+        )
+        print("|---|---|---|---|---|")
+        for c in costs:
+            print(
+                f"| {c['scheme']} | {c['first']:.2f} s | {c['per_copy']:.2f} s | {c['jpeg']:.2f} s | {c['trace']:.2f} s |"
+            )
+
+
 # --- report ---------------------------------------------------------------------------------
 def pct(k: int, n: int) -> str:
     return f"{100 * k / n:.1f}% ({k}/{n})" if n else "–"
@@ -524,7 +813,19 @@ def main() -> None:
     ap.add_argument("--copies", type=int, default=None, help="marked copies traced per image and attack")
     ap.add_argument("--no-iwm", action="store_true", help="skip the invisible-watermark comparison")
     ap.add_argument("--no-video", action="store_true")
+    ap.add_argument(
+        "--smooth-only",
+        action="store_true",
+        help="only the smooth-photo set, the estimate-and-subtract attack and the 12 MP costs",
+    )
+    ap.add_argument("--size", type=int, default=1024, help="--smooth-only: long side of the photos")
+    ap.add_argument("--smooth-photos", type=int, default=10)
+    ap.add_argument("--textured-photos", type=int, default=6)
+    ap.add_argument("--no-cost", action="store_true", help="--smooth-only: skip the 12 MP costs")
     args = ap.parse_args()
+    if args.smooth_only:
+        smooth_main(args)
+        return
     photos = PHOTOS[:3] if args.quick else PHOTOS
     copies = args.copies or (2 if args.quick else 9)
     unmarked_total = 24 if args.quick else 204  # distinct unmarked images
@@ -702,7 +1003,10 @@ def report(results, video, photos, copies, args, wall) -> None:
             print(f"| {v['attack']} | {right} | {v['false']} | {score} | {v['frames']} | {v['trace_s']:.1f} s |")
         em = [v["embed_s"] for v in video if v["embed_s"]]
         if em:
-            print(f"\nMarking a {video[0]['seconds']:.0f} s 720p video: {np.mean(em):.1f} s per copy.")
+            print(
+                f"\nMarking a {video[0]['seconds']:.0f} s 720p video: {np.mean(em):.1f} s per copy "
+                f"({np.mean(em) / video[0]['seconds']:.2f} s per second of video)."
+            )
     print(
         f"\nTargets: {'all met' if all_ok and tot_false == 0 else 'NOT all met'} "
         "(≥ 99% per attack, ≥ 95% at 25% resize and for averages, zero false accusations)."

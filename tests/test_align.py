@@ -103,3 +103,70 @@ def test_letterbox_and_overlay(original):
     a = align(original, np.asarray(box))
     assert a is not None
     _check_map(a, np.array([[10.0, 10.0]]), np.array([[10.0, 10.0 + (im.width - im.height) // 2]]), 0.5)
+
+
+# --- pictures without texture: skies, gradients, soft focus ---------------------------------
+def _smooth(kind: str, seed: int) -> np.ndarray:
+    from unleak.samples import smooth_image
+
+    return smooth_image(kind, seed, (720, 480))
+
+
+def _corner_error(a, true_matrix: np.ndarray, shape: tuple[int, int], x0: int = 0, y0: int = 0) -> float:
+    """Largest error of the map at the corners of the box (x0, y0)-(w, h) of the original."""
+    h, w = shape
+    pts = np.array([[x0, y0], [w - 1.0, y0], [x0, h - 1.0], [w - 1.0, h - 1.0]], dtype=float)
+    ph = np.hstack([pts, np.ones((4, 1))])
+    p1, p2 = ph @ a.matrix.T, ph @ true_matrix.T
+    return float(np.abs(p1[:, :2] / p1[:, 2:] - p2[:, :2] / p2[:, 2:]).max())
+
+
+@pytest.mark.parametrize("kind", ["sky", "gradient", "clouds"])
+def test_plain_picture_resized_and_recompressed(kind):
+    import io
+
+    o = _smooth(kind, 3)
+    buf = io.BytesIO()
+    Image.fromarray(o).resize((480, 320), Image.LANCZOS).save(buf, "JPEG", quality=60)
+    c = np.asarray(Image.open(buf).convert("RGB"))
+    a = align(o, c)
+    assert a is not None and a.method == "scale" and not a.flip
+    f = 480 / 720
+    assert _corner_error(a, np.array([[f, 0, 0.5 * f - 0.5], [0, f, 0.5 * f - 0.5], [0, 0, 1]]), o.shape[:2]) < 1.0
+
+
+def test_plain_picture_mirrored():
+    o = _smooth("clouds", 4)
+    a = align(o, np.ascontiguousarray(o[:, ::-1]))
+    assert a is not None and a.flip
+    assert _corner_error(a, np.array([[-1.0, 0, 719], [0, 1, 0], [0, 0, 1]]), o.shape[:2]) < 1.0
+
+
+def test_soft_clouds_cropped_found_without_features():
+    o = _smooth("clouds", 5)
+    c = np.ascontiguousarray(o[40:440, 0:520])  # 28 % off one side, a little off top and bottom
+    a = align(o, c)
+    assert a is not None and a.method in ("dense", "features")
+    assert _corner_error(a, np.array([[1.0, 0, 0], [0, 1, -40], [0, 0, 1]]), (440, 520), 0, 40) < 1.0
+    assert a.check is None or (a.check.ncc > 0.95 and a.check.contrast < 0.5)
+
+
+def test_a_plain_crop_that_fits_anywhere_is_refused():
+    # A crop of a linear gradient fits at many places: registration must say so (None), not guess.
+    o = _smooth("gradient", 6)
+    assert align(o, np.ascontiguousarray(o[0:480, 0:500])) is None
+
+
+def test_another_sky_is_not_aligned():
+    a = align(_smooth("clouds", 7), np.ascontiguousarray(_smooth("clouds", 8)[60:400, 100:600]))
+    assert a is None
+
+
+def test_check_tells_right_from_shifted():
+    from unleak.registration.align import check_alignment
+
+    o = _smooth("clouds", 9)
+    right = check_alignment(o, o, np.eye(3))
+    wrong = check_alignment(o, o, np.array([[1.0, 0, 25], [0, 1, 0], [0, 0, 1]]))
+    assert right.ncc > 0.99 and right.contrast < 0.1
+    assert wrong.contrast > 1.0  # a perturbed map (back toward the truth) fits better

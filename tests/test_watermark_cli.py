@@ -42,15 +42,31 @@ def test_recipients_mark_trace(cli, tmp_path, _isolated_home):
     code, out, _ = cli("trace", leaked, "--json")
     (r,) = _lines(out)
     assert code == 0 and r["conclusive"] is True
-    assert r["original"]["bank_id"] is not None
+    assert r["original"]["bank_id"] is not None and r["original"]["label"] == "original"
+    assert r["original"]["path"] == str(original.resolve())
     assert [a["recipient"] for a in r["accused"]] == ["bob"]
     assert r["accused"][0]["p_innocent"] < 1e-6
+    assert r["reason"] is None and r["best_score"] == r["accused"][0]["score"]
 
     clean = tmp_path / "clean.jpg"
     Image.open(original).resize((w // 2, h // 2)).save(clean, quality=80)
     code, out, _ = cli("trace", clean, "--original", original, "--json")
     (r,) = _lines(out)
-    assert r == {"path": str(clean), "original": None, "accused": [], "conclusive": False}
+    assert {k: v for k, v in r.items() if k != "best_score"} == {
+        "path": str(clean),
+        "original": {"bank_id": None, "label": None, "path": str(original)},
+        "accused": [],
+        "conclusive": False,
+        "reason": "weak_mark",
+    }
+    assert abs(r["best_score"]) < 6  # an unmarked copy: the top of N(0, 1) scores
+
+    # A copy of something else given as the original: not aligned, said so.
+    other = tmp_path / "other.png"
+    Image.open(next(p for p in sample_images() if p.name == "coffee.png")).save(other)
+    code, out, _ = cli("trace", leaked, "--original", other, "--json")
+    (r,) = _lines(out)
+    assert code == 0 and r["reason"] == "not_aligned" and r["best_score"] is None and r["accused"] == []
 
 
 def test_json_contract_holds_when_nothing_can_be_read(cli, tmp_path, _isolated_home):
@@ -68,11 +84,13 @@ def test_json_contract_holds_when_nothing_can_be_read(cli, tmp_path, _isolated_h
     code, out, _ = cli("trace", stranger, "--json")
     (r,) = _lines(out)
     assert code == 1
-    assert {k: r[k] for k in ("path", "original", "accused", "conclusive")} == {
+    assert {k: r[k] for k in ("path", "original", "accused", "conclusive", "reason", "best_score")} == {
         "path": str(stranger),
         "original": None,
         "accused": [],
         "conclusive": False,
+        "reason": None,
+        "best_score": None,
     }
     assert "no original" in r["error"]
 

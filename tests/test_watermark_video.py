@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 from pathlib import Path
 
@@ -127,3 +128,72 @@ def test_mov_and_webm_keep_container_and_audio(tmp_path, suffix, vcodec, acodec,
     assert len(audio) > 10 and _audio_packets(Path(res.path)) == audio
     r = trace_file(res.path, original, key, RECIPIENTS)
     assert [a.recipient for a in r.accused] == [RECIPIENTS[7]]
+
+
+def _audio_only(path: Path, seconds: float = 1.0, sr: int = 22050) -> None:
+    out = av.open(str(path), "w")
+    aud = out.add_stream("aac", rate=sr)
+    tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(int(sr * seconds)) / sr)).astype(np.float32)
+    step, fmt = aud.codec_context.frame_size or 1024, aud.codec_context.format.name
+    for k in range(0, len(tone) - step + 1, step):
+        af = av.AudioFrame.from_ndarray(tone[None, k : k + step], format=fmt, layout="mono")
+        af.sample_rate = sr
+        for pk in aud.encode(af):
+            out.mux(pk)
+    for pk in aud.encode(None):
+        out.mux(pk)
+    out.close()
+
+
+def test_mark_of_a_sound_only_mp4_says_so(tmp_path, cli, _isolated_home):
+    sound = tmp_path / "sound.mp4"
+    _audio_only(sound)
+    assert cli("recipients", "add", "alice")[0] == 0
+    code, out, err = cli("mark", sound, "--out", tmp_path / "out", "--json")
+    assert code == 1 and "Traceback" not in out + err
+    (line,) = [json.loads(x) for x in out.splitlines() if x.strip()]
+    assert line["path"] is None and "no video stream" in line["error"]
+    assert not list((tmp_path / "out").glob("*.part*"))
+
+
+def _transform(src: Path, dst: Path, fn) -> None:
+    """Re-encode every frame through ``fn`` (an RGB array -> RGB array)."""
+    i = av.open(str(src))
+    o = av.open(str(dst), "w")
+    vi = i.streams.video[0]
+    vo = None
+    for n, f in enumerate(i.decode(vi)):
+        a = np.ascontiguousarray(fn(f.to_ndarray(format="rgb24")))
+        if vo is None:
+            vo = o.add_stream("libx264", rate=vi.average_rate)
+            vo.width, vo.height, vo.pix_fmt, vo.bit_rate = a.shape[1], a.shape[0], "yuv420p", 600_000
+        g = av.VideoFrame.from_ndarray(a, format="rgb24")
+        g.pts, g.time_base = n, Fraction(1, 1) / vi.average_rate
+        for pk in vo.encode(g):
+            o.mux(pk)
+    assert vo is not None
+    for pk in vo.encode(None):
+        o.mux(pk)
+    o.close()
+    i.close()
+
+
+def test_flipped_and_letterboxed_copies_trace(tmp_path):
+    key = WatermarkKey(bytes(range(32)))
+    original = tmp_path / "clip.mp4"
+    _make_video(original, w=320, h=180, seconds=1.5, fps=10)
+    (res,) = mark_file(original, tmp_path / "out", key, [(RECIPIENTS[9], "gus")])
+    flipped = tmp_path / "flipped.mp4"
+    _transform(Path(res.path), flipped, lambda a: a[:, ::-1])
+    r = trace_file(flipped, original, key, RECIPIENTS)
+    assert [a.recipient for a in r.accused] == [RECIPIENTS[9]] and r.alignment is not None and r.alignment.flip
+
+    def letterbox(a: np.ndarray) -> np.ndarray:
+        out = np.zeros((240, 320, 3), np.uint8)
+        out[30:210] = a
+        return out
+
+    boxed = tmp_path / "boxed.mp4"
+    _transform(Path(res.path), boxed, letterbox)
+    r = trace_file(boxed, original, key, RECIPIENTS)
+    assert [a.recipient for a in r.accused] == [RECIPIENTS[9]]

@@ -72,13 +72,14 @@ def mark_command(
     psnr: float | None = typer.Option(
         None, "--psnr", help="Mark strength as target PSNR in dB (default 45; lower is stronger)."
     ),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Copies made at once (e.g. the number of cores)."),
     case: str | None = CaseOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Make one invisibly marked copy of ORIGINAL per recipient."""
     names = [n.strip() for r in (recipients or []) for n in r.split(",") if n.strip()]
     reg = _registry(case)
-    results = reg.mark(original, out, names or None, psnr_db=psnr)
+    results = reg.mark(original, out, names or None, psnr_db=psnr, jobs=jobs)
     failed = 0
     rows = []
     for m in results:
@@ -115,7 +116,17 @@ def trace_command(
     except UnleakError as exc:
         if not as_json:
             raise
-        output.emit_json({"path": str(leaked), "original": None, "accused": [], "conclusive": False, "error": str(exc)})
+        output.emit_json(
+            {
+                "path": str(leaked),
+                "original": None,
+                "accused": [],
+                "conclusive": False,
+                "reason": None,
+                "best_score": None,
+                "error": str(exc),
+            }
+        )
         raise typer.Exit(1) from None
     if as_json:
         output.emit_json(
@@ -124,10 +135,12 @@ def trace_command(
                 "original": found,
                 "accused": [a.to_json() for a in result.accused],
                 "conclusive": result.conclusive,
+                "reason": result.reason_code,
+                "best_score": None if result.best_score is None else round(result.best_score, 3),
             }
         )
         return
-    if found:
+    if found and found["bank_id"] is not None:
         output.console.print(f"Original: bank item {found['bank_id']} ({escape(found['label'])}).")
     if result.conclusive:
         output.table(

@@ -24,7 +24,32 @@ from typing import Any
 import cv2
 import numpy as np
 
-__all__ = ["Alignment", "align", "to_gray", "warp_original_to_candidate", "warp_to_original"]
+__all__ = [
+    "Alignment",
+    "AlignmentCheck",
+    "align",
+    "check_alignment",
+    "content_box",
+    "to_gray",
+    "warp_original_to_candidate",
+    "warp_to_original",
+]
+
+
+@dataclass(frozen=True)
+class AlignmentCheck:
+    """Evidence that a map is right, from pixels rather than features.
+
+    ``ncc``: correlation of the (lightly blurred) original warped onto the candidate with the
+    candidate, over the overlap. ``contrast``: the residual power of the map divided by the
+    smallest residual power among the same map shifted by ``SHIFT`` of the candidate's size
+    in eight directions (after the same tone fit): below 1 the map is a local optimum, near 0
+    it is pinned down; near 1 the picture is too plain to tell where it goes.
+    """
+
+    ncc: float
+    contrast: float
+    overlap: float  # share of the candidate covered by the original
 
 
 @dataclass(frozen=True)
@@ -43,6 +68,11 @@ class Alignment:
     scale: float
     crop_box: tuple[int, int, int, int]
     visible_fraction: float
+    # How it was found: "features" (SIFT + RANSAC), "scale" (the copy is the whole original,
+    # resized) or "dense" (intensity search + ECC, for pictures without texture); and the
+    # check it passed (see :func:`check_alignment`), None when not computed.
+    method: str = "features"
+    check: AlignmentCheck | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -196,8 +226,14 @@ def _describe(h: np.ndarray, orig_shape: tuple[int, int], cand_shape: tuple[int,
     return {"flip": flip, "scale": scale, "rotation_deg": rot, "crop_box": box, "visible_fraction": frac}
 
 
-def _ecc_refine(o_gray: np.ndarray, c_gray: np.ndarray, h: np.ndarray, work_side: int = 768) -> np.ndarray | None:
-    """Refine ``h`` (original -> candidate) with ECC on the candidate's grid (sub-pixel)."""
+def _ecc_refine(
+    o_gray: np.ndarray, c_gray: np.ndarray, h: np.ndarray, work_side: int = 768, motion: int = cv2.MOTION_HOMOGRAPHY
+) -> np.ndarray | None:
+    """Refine ``h`` (original -> candidate) with ECC on the candidate's grid (sub-pixel).
+
+    ``motion``: a homography after features; an affine map for pictures without texture,
+    where the homography's two extra degrees of freedom are poorly determined and drift.
+    """
     ch, cw = c_gray.shape
     s = min(1.0, work_side / max(ch, cw))
     sw, sh = max(8, round(cw * s)), max(8, round(ch * s))
@@ -209,16 +245,16 @@ def _ecc_refine(o_gray: np.ndarray, c_gray: np.ndarray, h: np.ndarray, work_side
     valid = cv2.erode(covered.astype(np.uint8), np.ones((5, 5), np.uint8))
     if valid.sum() < 400:
         return None
-    warp: np.ndarray = np.eye(3, dtype=np.float32)
+    warp: np.ndarray = np.eye(3 if motion == cv2.MOTION_HOMOGRAPHY else 2, 3, dtype=np.float32)
     crit = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-6)
     try:
         # template = candidate; input = pre-warped original. ECC finds W with
         # candidate(x) ~ o_w(W x): W maps candidate coords -> o_w (= candidate) coords.
-        _, warp = cv2.findTransformECC(
-            c_s.astype(np.float32), o_w.astype(np.float32), warp, cv2.MOTION_HOMOGRAPHY, crit, valid, 3
-        )
+        _, warp = cv2.findTransformECC(c_s.astype(np.float32), o_w.astype(np.float32), warp, motion, crit, valid, 3)
     except cv2.error:
         return None
+    if warp.shape[0] == 2:
+        warp = np.vstack([warp, [0, 0, 1]]).astype(np.float32)
     # o_w(y) = o(hs^-1 y); candidate(x) ~ o(hs^-1 W x)  =>  new original->candidate = W^-1 hs
     new_hs = np.linalg.inv(warp.astype(np.float64)) @ hs
     new_h: np.ndarray = np.linalg.inv(scl) @ new_hs
@@ -231,6 +267,271 @@ def _ecc_refine(o_gray: np.ndarray, c_gray: np.ndarray, h: np.ndarray, work_side
     return out
 
 
+# --- pixel-level check and registration without texture --------------------------------------
+SHIFT = 0.03  # perturbation of the check: 3 % of the candidate's size, a 3 % zoom, 2 degrees
+CHECK_SIDE = 320  # the check and the dense search work with the candidate at this long side
+# A map found by the dense search (or from too few features) is accepted when the overlap
+# correlates and every perturbed map fits clearly worse; the pure-scale map of a copy with the
+# original's aspect is accepted when it correlates and no perturbed map fits better (a plain
+# gradient fits anywhere: the copy then is most likely the whole picture, resized).
+MIN_NCC_DENSE, MAX_CONTRAST_DENSE = 0.8, 0.5
+MIN_NCC_SCALE, MAX_CONTRAST_SCALE = 0.9, 1.1
+MIN_OVERLAP = 0.3
+MIN_NCC_PLAIN = 0.98  # the pure-scale map as a last resort when nothing else is pinned down
+
+
+def _about_centre(m: np.ndarray, cw: float, ch: float) -> np.ndarray:
+    cx, cy = (cw - 1) / 2, (ch - 1) / 2
+    t = np.array([[1, 0, cx], [0, 1, cy], [0, 0, 1.0]])
+    ti = np.array([[1, 0, -cx], [0, 1, -cy], [0, 0, 1.0]])
+    out: np.ndarray = t @ m @ ti
+    return out
+
+
+def _perturbations(cw: int, ch: int) -> list[np.ndarray]:
+    """Maps of the candidate's grid onto itself: 8 shifts, 2 zooms, 2 rotations (see SHIFT)."""
+    d = SHIFT * max(cw, ch)
+    out = []
+    for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)):
+        out.append(np.array([[1, 0, dx * d], [0, 1, dy * d], [0, 0, 1.0]]))
+    for z in (1 + SHIFT, 1 / (1 + SHIFT)):
+        out.append(_about_centre(np.diag([z, z, 1.0]), cw, ch))
+    for deg in (-2.0, 2.0):
+        r = math.radians(deg)
+        out.append(
+            _about_centre(np.array([[math.cos(r), -math.sin(r), 0], [math.sin(r), math.cos(r), 0], [0, 0, 1]]), cw, ch)
+        )
+    return out
+
+
+def _fit_error(o_w: np.ndarray, c: np.ndarray, sel: np.ndarray) -> tuple[float, float]:
+    """Residual power of c ~ a * o_w + b over ``sel``, and the correlation of the two."""
+    x = o_w[sel].astype(np.float64)
+    y = c[sel].astype(np.float64)
+    if len(x) < 50:
+        return float("inf"), 0.0
+    x = x - x.mean()
+    y = y - y.mean()
+    sxx, syy, sxy = float(x @ x), float(y @ y), float(x @ y)
+    if sxx <= 1e-9 or syy <= 1e-9:
+        return float(np.mean(y * y)), 0.0
+    err = (syy - sxy * sxy / sxx) / len(x)
+    return float(err), sxy / math.sqrt(sxx * syy)
+
+
+def _small_candidate(c_full: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
+    ch, cw = c_full.shape
+    s = min(1.0, side / max(ch, cw))
+    if s < 1:
+        sw, sh = max(8, round(cw * s)), max(8, round(ch * s))
+        c_s = cv2.resize(c_full, (sw, sh), interpolation=cv2.INTER_AREA)
+        return cv2.GaussianBlur(c_s, (0, 0), 1.0), _scale_matrix(sw / cw, sh / ch)
+    return cv2.GaussianBlur(c_full, (0, 0), 1.0), np.eye(3)
+
+
+def check_alignment(original: np.ndarray, candidate: np.ndarray, matrix: np.ndarray) -> AlignmentCheck:
+    """How well ``matrix`` (original -> candidate) explains the candidate's pixels.
+
+    Works with the candidate at ``CHECK_SIDE`` pixels and the original warped onto it, both
+    lightly blurred, and a linear tone fit (brightness and contrast changes are allowed).
+    See :class:`AlignmentCheck` for the figures and the module constants for the thresholds.
+    """
+    o = to_gray(original)
+    c_s, scl = _small_candidate(to_gray(candidate), CHECK_SIDE)
+    sh, sw = c_s.shape
+    o_b = cv2.GaussianBlur(o, (0, 0), max(0.5, 1.0 / max(1e-6, _scale_of(scl @ matrix))))
+    base = scl @ np.asarray(matrix, np.float64)
+    ones = np.ones_like(o)
+
+    def warp(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ow = warp_original_to_candidate(o_b, m, (sh, sw))
+        cov = warp_original_to_candidate(ones, m, (sh, sw)) > 0.999
+        return ow, cv2.erode(cov.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+
+    ow0, cov0 = warp(base)
+    e0, ncc = _fit_error(ow0, c_s, cov0)
+    overlap = float(cov0.mean())
+    # Each perturbed map is compared with the map on the pixels both cover.
+    contrast = 0.0 if math.isfinite(e0) else float("inf")
+    for p in _perturbations(sw, sh):
+        owk, covk = warp(p @ base)
+        sel = cov0 & covk
+        if sel.sum() < 0.5 * cov0.sum():
+            continue
+        ek, _ = _fit_error(owk, c_s, sel)
+        eb, _ = _fit_error(ow0, c_s, sel)
+        contrast = max(contrast, eb / max(ek, 1e-9))
+    return AlignmentCheck(ncc=float(ncc), contrast=float(contrast), overlap=overlap)
+
+
+def _scale_of(m: np.ndarray) -> float:
+    a = m[:2, :2] / m[2, 2]
+    return float(math.sqrt(abs(np.linalg.det(a))))
+
+
+def _accept(chk: AlignmentCheck, lenient: bool) -> bool:
+    if chk.overlap < MIN_OVERLAP:
+        return False
+    if lenient:
+        return chk.ncc >= MIN_NCC_SCALE and chk.contrast <= MAX_CONTRAST_SCALE
+    return chk.ncc >= MIN_NCC_DENSE and chk.contrast <= MAX_CONTRAST_DENSE
+
+
+def _ecc_step(o_gray: np.ndarray, c_gray: np.ndarray, h: np.ndarray, side: int, motion: int) -> np.ndarray | None:
+    """One ECC refinement of ``h`` at ``side`` pixels (no drift limit: the caller checks)."""
+    ch, cw = c_gray.shape
+    s = min(1.0, side / max(ch, cw))
+    sw, sh = max(8, round(cw * s)), max(8, round(ch * s))
+    scl = _scale_matrix(sw / cw, sh / ch) if s < 1 else np.eye(3)
+    hs = scl @ h
+    c_s = cv2.resize(c_gray, (sw, sh), interpolation=cv2.INTER_AREA) if s < 1 else c_gray
+    o_w = warp_original_to_candidate(o_gray, hs, (sh, sw))
+    covered = warp_original_to_candidate(np.ones_like(o_gray), hs, (sh, sw)) > 0.999
+    valid = cv2.erode(covered.astype(np.uint8), np.ones((5, 5), np.uint8))
+    if valid.sum() < 400:
+        return None
+    warp: Any = np.eye(3 if motion == cv2.MOTION_HOMOGRAPHY else 2, 3, dtype=np.float32)
+    crit = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 200, 1e-7)
+    try:
+        _, warp = cv2.findTransformECC(c_s.astype(np.float32), o_w.astype(np.float32), warp, motion, crit, valid, 5)
+    except cv2.error:
+        return None
+    w3 = warp.astype(np.float64) if warp.shape[0] == 3 else np.vstack([warp.astype(np.float64), [0, 0, 1]])
+    try:
+        new_h = np.linalg.inv(scl) @ np.linalg.inv(w3) @ hs
+    except np.linalg.LinAlgError:
+        return None
+    if not np.all(np.isfinite(new_h)):
+        return None
+    out: np.ndarray = new_h / new_h[2, 2]
+    return out
+
+
+def content_box(gray: np.ndarray) -> tuple[int, int, int, int]:
+    """The box of a picture without uniform bars (letterbox, pillarbox, a plain frame):
+    ``(x0, y0, x1, y1)``; at most three quarters of each side is taken off."""
+    return _trim_borders(to_gray(gray))
+
+
+def _trim_borders(c: np.ndarray) -> tuple[int, int, int, int]:
+    """The candidate's box without uniform bars (letterbox, frame): (x0, y0, x1, y1)."""
+    h, w = c.shape
+
+    def flat(v: np.ndarray) -> bool:
+        return float(v.std()) < 1.5
+
+    y0, y1, x0, x1 = 0, h, 0, w
+    while y1 - y0 > h // 4 and flat(c[y0, x0:x1]) and abs(float(c[y0].mean()) - float(c[0].mean())) < 3:
+        y0 += 1
+    while y1 - y0 > h // 4 and flat(c[y1 - 1, x0:x1]) and abs(float(c[y1 - 1].mean()) - float(c[-1].mean())) < 3:
+        y1 -= 1
+    while x1 - x0 > w // 4 and flat(c[y0:y1, x0]) and abs(float(c[:, x0].mean()) - float(c[:, 0].mean())) < 3:
+        x0 += 1
+    while x1 - x0 > w // 4 and flat(c[y0:y1, x1 - 1]) and abs(float(c[:, x1 - 1].mean()) - float(c[:, -1].mean())) < 3:
+        x1 -= 1
+    return x0, y0, x1, y1
+
+
+DENSE_SIDE = 192  # the original's long side in the dense search
+DENSE_ROTATIONS = (0.0, -5.0, 5.0, -10.0, 10.0)
+DENSE_ZOOMS = 20  # candidate scales searched: 5 % apart, from "the whole original" to 2.5x
+
+
+def _dense_seeds(o_full: np.ndarray, c_full: np.ndarray, n: int = 3) -> list[np.ndarray]:
+    """Maps (original -> candidate) from a multi-scale, multi-angle intensity search, best first.
+
+    The candidate (without uniform bars) is searched as a template in the original, rotated
+    by each of ``DENSE_ROTATIONS`` and mirrored, at ``DENSE_ZOOMS`` scales (normalised
+    correlation of lightly blurred intensities): a crop, a resize, a small rotation or a flip
+    of a picture without features lands within a few pixels, which ECC then refines.
+    """
+    oh, ow = o_full.shape
+    ko = min(1.0, DENSE_SIDE / max(oh, ow))
+    osw, osh = max(8, round(ow * ko)), max(8, round(oh * ko))
+    o_s = cv2.GaussianBlur(cv2.resize(o_full, (osw, osh), interpolation=cv2.INTER_AREA), (0, 0), 1.0)
+    x0, y0, x1, y1 = _trim_borders(cv2.GaussianBlur(c_full, (0, 0), 1.0))
+    c_t = c_full[y0:y1, x0:x1]
+    th_, tw_ = c_t.shape
+    s_fit = max(tw_ / ow, th_ / oh)  # candidate px per original px when the template fills the original
+    found: list[tuple[float, np.ndarray]] = []
+    for flip in (False, True):
+        c_f = np.ascontiguousarray(c_t[:, ::-1]) if flip else c_t
+        for deg in DENSE_ROTATIONS:
+            r = cv2.getRotationMatrix2D(((osw - 1) / 2, (osh - 1) / 2), deg, 1.0)
+            rad = math.radians(deg)
+            nw = math.ceil(osw * abs(math.cos(rad)) + osh * abs(math.sin(rad)))
+            nh = math.ceil(osw * abs(math.sin(rad)) + osh * abs(math.cos(rad)))
+            r[0, 2] += (nw - osw) / 2
+            r[1, 2] += (nh - osh) / 2
+            o_r = cv2.warpAffine(o_s, r, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+            r3 = np.vstack([r, [0, 0, 1.0]])
+            best: tuple[float, np.ndarray] | None = None
+            for k in range(DENSE_ZOOMS):
+                s = s_fit * 1.05**k
+                kc = ko / s  # template px per candidate px
+                tw, th = round(tw_ * kc), round(th_ * kc)
+                if tw < 16 or th < 16 or tw > nw or th > nh:
+                    continue
+                tpl = cv2.GaussianBlur(cv2.resize(c_f, (tw, th), interpolation=cv2.INTER_AREA), (0, 0), 1.0)
+                if float(tpl.std()) < 1e-3:
+                    continue
+                res = cv2.matchTemplate(o_r, tpl, cv2.TM_CCOEFF_NORMED)
+                _, score, _, loc = cv2.minMaxLoc(res)
+                if best is not None and score <= best[0]:
+                    continue
+                # Template corners <-> candidate pixels and original pixels.
+                t_pts = np.array([[0.0, 0.0], [tw - 1.0, 0.0], [0.0, th - 1.0]])
+                cand = (t_pts + 0.5) * np.array([tw_ / tw, th_ / th]) - 0.5
+                if flip:
+                    cand[:, 0] = (tw_ - 1) - cand[:, 0]
+                cand += np.array([x0, y0])
+                in_r = t_pts + np.array(loc, float)
+                in_s = _project(np.linalg.inv(r3), in_r)
+                in_o = (in_s + 0.5) / np.array([osw / ow, osh / oh]) - 0.5
+                m = cv2.getAffineTransform(in_o.astype(np.float32), cand.astype(np.float32))
+                best = (float(score), np.vstack([m.astype(np.float64), [0, 0, 1.0]]))
+            if best is not None:
+                found.append(best)
+    found.sort(key=lambda t: -t[0])
+    return [m for _, m in found[:n]]
+
+
+def _refine_dense(o_full: np.ndarray, c_full: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Coarse-to-fine affine ECC from a rough map: 160, 320 and 640 px."""
+    for side in (160, 320, 768):
+        r = _ecc_step(o_full, c_full, h, side, cv2.MOTION_AFFINE)
+        if r is not None:
+            h = r
+    return h
+
+
+def _refine_plain(o_full: np.ndarray, c_full: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Sub-pixel affine ECC at 768 px from a map known to within a pixel or two; kept only
+    when it moves no corner of the candidate by more than 2 % of its size."""
+    r = _ecc_step(o_full, c_full, h, 768, cv2.MOTION_AFFINE)
+    if r is None:
+        return h
+    ch, cw = c_full.shape
+    try:
+        corners = _project(np.linalg.inv(h), np.array([[0, 0], [cw - 1, 0], [0, ch - 1], [cw - 1, ch - 1]], float))
+    except np.linalg.LinAlgError:
+        return h
+    drift = float(np.abs(_project(r, corners) - _project(h, corners)).max())
+    return r if np.isfinite(drift) and drift <= 0.02 * max(ch, cw) else h
+
+
+def _same_aspect(o_shape: tuple[int, int], c_shape: tuple[int, int], tol: float = 0.015) -> bool:
+    (oh, ow), (ch, cw) = o_shape, c_shape
+    return abs((cw / ch) / (ow / oh) - 1) <= tol
+
+
+def _finish(
+    o_full: np.ndarray, c_full: np.ndarray, h: np.ndarray, method: str, chk: AlignmentCheck | None, n_in: int, n_m: int
+) -> Alignment:
+    d = _describe(h, o_full.shape, c_full.shape)
+    return Alignment(matrix=h, inliers=n_in, matches=n_m, **d, method=method, check=chk)
+
+
 def align(
     original: np.ndarray,
     candidate: np.ndarray,
@@ -238,27 +539,62 @@ def align(
     max_side: int = 1024,
     refine: bool = True,
     min_inliers: int = 12,
+    dense: bool = True,
 ) -> Alignment | None:
     """Find the map from ``original`` to ``candidate`` pixel coordinates, or None.
 
-    Both are HxW or HxWxC arrays (uint8 or float, RGB order). Works on at most
-    ``max_side`` pixels per long side for feature matching; the returned matrix is in full
-    resolution coordinates of both images. Returns None when fewer than ``min_inliers``
-    geometric inliers support a map (the candidate is probably not a copy of this original).
+    Both are HxW or HxWxC arrays (uint8 or float, RGB order). In order:
+
+    1. when the candidate has the original's aspect (1.5 %), the pure resize (and its mirror)
+       is checked against the pixels (:func:`check_alignment`: correlation >= 0.9 and no
+       perturbed map fits better); the untouched, re-encoded or resized copy of any picture,
+       textured or not, is registered here without features;
+    2. SIFT features (at most ``max_side`` pixels per long side), ratio test, RANSAC on a
+       similarity (and on the mirrored candidate), a homography when clearly better; at least
+       ``min_inliers`` inliers;
+    3. (``dense``) for pictures without enough texture: a multi-scale, multi-angle intensity
+       search (see :func:`_dense_seeds`) and the few features found, each refined by
+       coarse-to-fine ECC and accepted only when the check is clear (correlation >= 0.8 and
+       every perturbed map fits at least twice worse);
+    4. when nothing passed but the pure resize correlates >= 0.98, that map: the picture is
+       too plain for any map to be pinned down (a clear sky), and the whole picture resized
+       is the likeliest. A wrong map here costs nothing worse than an unreadable mark.
+
+    The returned matrix is in full-resolution coordinates of both images; ``method`` says
+    which step found it. Returns None when nothing passes: the candidate is probably not a
+    copy of this original, or too plain to tell where it goes.
     """
     o_full = to_gray(original)
     c_full = to_gray(candidate)
+    fallback: tuple[float, np.ndarray, AlignmentCheck] | None = None
+    if dense and _same_aspect(o_full.shape, c_full.shape):
+        (oh, ow), (ch, cw) = o_full.shape, c_full.shape
+        plain = _scale_matrix(cw / ow, ch / oh)
+        mirror = np.array([[-1.0, 0, cw - 1], [0, 1, 0], [0, 0, 1]])
+        tried = []
+        for hm in (plain, mirror @ plain):
+            chk = check_alignment(o_full, c_full, hm)
+            if chk.ncc >= MIN_NCC_PLAIN and (fallback is None or chk.ncc > fallback[2].ncc):
+                fallback = (chk.contrast, hm, chk)
+            if _accept(chk, lenient=True):
+                tried.append((chk.contrast, hm, chk))
+                if chk.contrast < MAX_CONTRAST_DENSE:
+                    break  # clearly this one: skip the mirror
+        if tried:
+            _, h_full, chk = min(tried, key=lambda t: t[0])
+            if refine:
+                h_full = _refine_plain(o_full, c_full, h_full)
+            return _finish(o_full, c_full, h_full, "scale", chk, 0, 0)
     o_small, so = _resize_max(o_full, max_side)
     c_small, sc = _resize_max(c_full, max_side)  # full -> small matrices
     pts_o, des_o = _features_cached(_u8(o_small))
-    if des_o is None or len(pts_o) < min_inliers:
-        return None
     best = None
-    for flipped in (False, True):
+    seed = None  # the best map from too few features: a seed for the dense step
+    for flipped in (False, True) if des_o is not None and len(pts_o) >= 4 else ():
         c_img = c_small[:, ::-1] if flipped else c_small
         pts_c, des_c = _features(_u8(np.ascontiguousarray(c_img)))
         pairs = _match(des_o, des_c)
-        if len(pairs) < min_inliers:
+        if len(pairs) < 4:
             continue
         src = pts_o[pairs[:, 0]]
         dst = pts_c[pairs[:, 1]].copy()
@@ -272,30 +608,60 @@ def align(
             h = mirror @ h
             dst[:, 0] = (c_small.shape[1] - 1) - dst[:, 0]
         n_in = int(inl.sum())
+        if len(pairs) < min_inliers:
+            if n_in >= 4 and (seed is None or n_in > seed[1]):
+                seed = (h, n_in)
+            continue
         if best is None or n_in > best[1]:
             best = (h, n_in, len(pairs), src, dst, inl, thresh)
         if not flipped and n_in >= 60 and n_in >= 0.5 * len(pairs):
             break  # clearly unflipped: skip the mirrored pass
-    if best is None or best[1] < min_inliers:
+    if best is not None and best[1] >= min_inliers:
+        h, n_in, n_match, src, dst, inl, thresh = best
+        # A homography re-fit on the inliers when it explains them clearly better (perspective).
+        if n_in >= 20:
+            hh, inl_h = cv2.findHomography(src, dst, cv2.RANSAC, thresh)
+            if hh is not None:
+                e_sim = np.median(np.linalg.norm(_project(h, src[inl]) - dst[inl], axis=1))
+                e_h = np.median(np.linalg.norm(_project(hh, src[inl]) - dst[inl], axis=1))
+                if inl_h.sum() >= n_in and e_h < 0.6 * e_sim:
+                    h = hh
+        # Back to full-resolution coordinates.
+        h_full = np.linalg.inv(sc) @ h @ so
+        h_full = h_full / h_full[2, 2]
+        if refine:
+            r = _ecc_refine(o_full, c_full, h_full)
+            if r is not None:
+                h_full = r
+        return _finish(o_full, c_full, h_full, "features", None, n_in, n_match)
+    if best is not None and (seed is None or best[1] > seed[1]):
+        seed = (best[0], best[1])
+    if not dense:
         return None
-    h, n_in, n_match, src, dst, inl, thresh = best
-    # A homography re-fit on the inliers when it explains them clearly better (perspective).
-    if n_in >= 20:
-        hh, inl_h = cv2.findHomography(src, dst, cv2.RANSAC, thresh)
-        if hh is not None:
-            e_sim = np.median(np.linalg.norm(_project(h, src[inl]) - dst[inl], axis=1))
-            e_h = np.median(np.linalg.norm(_project(hh, src[inl]) - dst[inl], axis=1))
-            if inl_h.sum() >= n_in and e_h < 0.6 * e_sim:
-                h = hh
-    # Back to full-resolution coordinates.
-    h_full = np.linalg.inv(sc) @ h @ so
-    h_full = h_full / h_full[2, 2]
-    if refine:
-        r = _ecc_refine(o_full, c_full, h_full)
-        if r is not None:
-            h_full = r
-    d = _describe(h_full, o_full.shape, c_full.shape)
-    return Alignment(matrix=h_full, inliers=n_in, matches=n_match, **d)
+    seeds = _dense_seeds(o_full, c_full)
+    if seed is not None:
+        s_full = np.linalg.inv(sc) @ seed[0] @ so
+        seeds.insert(0, s_full / s_full[2, 2])
+    accepted = []
+    for h0 in seeds:
+        h1 = _refine_dense(o_full, c_full, h0)
+        chk = check_alignment(o_full, c_full, h1)
+        if _accept(chk, lenient=False):
+            accepted.append((chk.contrast, h1, chk))
+            if chk.contrast < 0.25:
+                break
+    if accepted:
+        _, h_full, chk = min(accepted, key=lambda t: t[0])
+    elif fallback is not None:
+        # Nothing pinned down, but the whole picture resized correlates almost perfectly: a
+        # picture too plain to locate (a clear sky, a gradient) is taken as the whole of it.
+        _, h_full, chk = fallback
+    else:
+        return None
+    method = "dense" if accepted else "scale"
+    if refine and not accepted:
+        h_full = _refine_plain(o_full, c_full, h_full)
+    return _finish(o_full, c_full, h_full, method, chk, 0, 0)
 
 
 def warp_original_to_candidate(

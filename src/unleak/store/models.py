@@ -406,6 +406,9 @@ class MarkedCopy(Base):
     original_sha256: Mapped[str] = mapped_column(String(64), index=True)
     copy_path: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The marking scheme (unleak.watermark.spread.SCHEME) the copy was made with; NULL for
+    # copies made before it was recorded, which were all scheme 1.
+    scheme: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class PlatformBank(Base):

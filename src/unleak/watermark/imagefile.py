@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from unleak.registration.align import to_gray
 
 from .code import bias_vector, recipient_code
 from .keys import WatermarkKey
-from .spread import apply_delta, embed_luma_delta, layout, perceptual_mask
+from .spread import SCHEME, apply_delta, embed_luma_delta, jnd_amplitude, layout, pattern, perceptual_mask, photo_tag
 
 # IJG standard luminance quantisation table (quality 50), in natural order.
 _STD_LUMA = np.array(
@@ -108,25 +108,65 @@ def estimate_jpeg_quality(image: Image.Image) -> int | None:
 
 
 def mark_pixels(
-    pixels: np.ndarray, key: WatermarkKey, recipient_id: str, *, psnr_db: float | None = None
+    pixels: np.ndarray, key: WatermarkKey, recipient_id: str, *, psnr_db: float | None = None, scheme: int = SCHEME
 ) -> np.ndarray:
     """A marked copy (uint8, same shape) of an image array for one recipient."""
-    return next(iter(mark_many(pixels, key, [recipient_id], psnr_db=psnr_db)))
+    return next(iter(mark_many(pixels, key, [recipient_id], psnr_db=psnr_db, scheme=scheme)))
 
 
-def mark_many(pixels: np.ndarray, key: WatermarkKey, recipient_ids: Sequence[str], *, psnr_db: float | None = None):
+def mark_many(
+    pixels: np.ndarray,
+    key: WatermarkKey,
+    recipient_ids: Sequence[str],
+    *,
+    psnr_db: float | None = None,
+    scheme: int = SCHEME,
+):
     """Marked copies for several recipients; the mask and layout are computed once."""
+    one = image_marker(pixels, key, psnr_db=psnr_db, scheme=scheme)
+    for rid in recipient_ids:
+        yield one(rid)
+
+
+def image_marker(
+    pixels: np.ndarray, key: WatermarkKey, *, psnr_db: float | None = None, scheme: int = SCHEME
+) -> Callable[[str], np.ndarray]:
+    """A function recipient id -> marked copy, with the per-photo work (mask, layout) done once.
+
+    Thread-safe: copies for many recipients can be made in parallel threads (NumPy and
+    OpenCV release the GIL in the heavy parts).
+
+    ``scheme`` 2 (the default): the layout is the photo's own and the amplitude follows a local
+    visibility threshold (``psnr_db`` is then a ceiling, reached only where texture allows);
+    1: the layout of every photo of this size, amplitude normalised over the image.
+    """
     pixels = np.asarray(pixels)
     if pixels.dtype != np.uint8:
         raise ValueError("mark_pixels expects uint8 pixels")
     luma = to_gray(pixels)
-    mask = perceptual_mask(luma)
-    lay = layout(key.secret, luma.shape, key.params.length)
     p = bias_vector(key.secret, key.params)
     psnr = key.psnr_db if psnr_db is None else psnr_db
-    for rid in recipient_ids:
-        delta = embed_luma_delta(lay, recipient_code(key.secret, rid, key.params, p), luma, psnr, mask)
-        yield apply_delta(pixels, delta)
+    target = 255.0 / 10 ** (psnr / 20)
+    if scheme == 1:
+        mask = perceptual_mask(luma)
+        lay = layout(key.secret, luma.shape, key.params.length)
+
+        def one_v1(rid: str) -> np.ndarray:
+            delta = embed_luma_delta(lay, recipient_code(key.secret, rid, key.params, p), luma, psnr, mask)
+            return apply_delta(pixels, delta)
+
+        return one_v1
+    if scheme != 2:
+        raise ValueError(f"unknown watermark scheme {scheme}")
+    amp = jnd_amplitude(luma, target)
+    lay2 = layout(key.secret, luma.shape, key.params.length, photo_tag(key.secret, pixels))
+
+    def one_v2(rid: str) -> np.ndarray:
+        pat = pattern(lay2, recipient_code(key.secret, rid, key.params, p), luma.shape)
+        np.multiply(pat, amp, out=pat)
+        return apply_delta(pixels, pat)
+
+    return one_v2
 
 
 # --- WebP: lossless or lossy, and the lossy quality ------------------------------------------

@@ -222,6 +222,7 @@ class Registry:
         *,
         psnr_db: float | None = None,
         protect: bool = True,
+        jobs: int = 1,
     ) -> builtins.list[MarkResult]:
         """Marked copies for the recipients; records who got which, and protects the original
         in the bank so that a trace can find it without being told."""
@@ -233,7 +234,7 @@ class Registry:
             res = Bank(self.store, self.case_name).protect_one(Path(original))
             bank_id = res.bank_id
         results = mark_file(
-            Path(original), Path(out_dir), self.key, [(r.code_id, r.name) for r in recips], psnr_db=psnr_db
+            Path(original), Path(out_dir), self.key, [(r.code_id, r.name) for r in recips], psnr_db=psnr_db, jobs=jobs
         )
         if all(m.error is not None for m in results):
             return results  # nothing was made (e.g. an unreadable original): nothing to record
@@ -249,6 +250,7 @@ class Registry:
                             original_path=str(Path(original).resolve()),
                             original_sha256=sha,
                             copy_path=str(Path(m.path).resolve()),
+                            scheme=m.scheme,
                         )
                     )
         return results
@@ -299,13 +301,36 @@ class Registry:
             try:
                 if not p.is_file() or sniff_file(p)[0] is not MediaKind.IMAGE:
                     continue
-                a = align(load_image(p, estimate_quality=False).pixels, cand, max_side=640, refine=False)
+                # Features only: the slower registration without texture, tried on up to 200
+                # originals, would cost seconds each when none matches.
+                a = align(load_image(p, estimate_quality=False).pixels, cand, max_side=640, refine=False, dense=False)
             except UnleakError:
                 continue
             if a is not None and a.inliers >= 20 and (best is None or a.inliers > best[0]):
                 label = labels.get(bank_id, p.stem) if bank_id is not None else p.stem
                 best = (a.inliers, bank_id, label, p)
         return None if best is None else best[1:]
+
+    def schemes_of(self, original: Path) -> tuple[int, ...]:
+        """The marking schemes recorded for copies of ``original`` (by content), newest first;
+        every known scheme when none is recorded (an original marked elsewhere)."""
+        from .spread import SCHEMES
+
+        try:
+            sha = _sha256(original)
+        except OSError:
+            return SCHEMES
+        with self.store.session() as s:
+            found = set(
+                s.scalars(
+                    select(MarkedCopy.scheme).where(
+                        MarkedCopy.case_id == self.case_id, MarkedCopy.original_sha256 == sha
+                    )
+                ).all()
+            )
+        if not found:
+            return SCHEMES
+        return tuple(sorted({1 if v is None else int(v) for v in found}, reverse=True))
 
     def trace(
         self, leaked: Path, original: Path | None = None, *, bound: float = DEFAULT_BOUND
@@ -320,9 +345,18 @@ class Registry:
                     hint="give the original with --original PATH",
                 )
             bank_id, label, original = hit
-            found = {"bank_id": bank_id, "label": label}
+            found = {"bank_id": bank_id, "label": label, "path": str(original)}
+        else:
+            found = {"bank_id": None, "label": None, "path": str(original)}
         recips = self.list()
-        result = trace_file(Path(leaked), Path(original), self.key, [r.code_id for r in recips], bound=bound)
+        result = trace_file(
+            Path(leaked),
+            Path(original),
+            self.key,
+            [r.code_id for r in recips],
+            bound=bound,
+            schemes=self.schemes_of(Path(original)),
+        )
         names = {r.code_id: r.name for r in recips}
         result.accused = [type(a)(names.get(a.recipient, a.recipient), a.score, a.p_innocent) for a in result.accused]
         return result, found

@@ -55,14 +55,36 @@ def grid_shape(h: int, w: int) -> tuple[int, int]:
     return max(16, round(h * s)), max(16, round(w * s))
 
 
+# The marking scheme, recorded with every marked copy so that a copy is traced the way it was
+# made. 1: one layout per case and image size, mask normalised over the whole image.
+# 2: one layout per case and *photo* (keyed by the original's digest, see photo_tag), and a
+# local just-noticeable-difference mask (see jnd_amplitude). The code stays per recipient.
+SCHEME = 2
+SCHEMES = (2, 1)  # every scheme a tracer knows, newest first
+
+
+def photo_tag(key: bytes, pixels: np.ndarray) -> bytes:
+    """HMAC of the original's pixels under the case key: the per-photo part of the layout.
+
+    Computed from the decoded pixels (shape and bytes), so the owner's original file gives it
+    back at trace time; without the key it says nothing about the photo.
+    """
+    import hashlib
+    import hmac
+
+    a = np.ascontiguousarray(pixels)
+    digest = hashlib.sha256(str(a.shape).encode("ascii") + a.tobytes()).digest()
+    return hmac.new(bytes(key), b"unleak-photo/" + digest, hashlib.sha256).digest()[:16]
+
+
 @functools.lru_cache(maxsize=32)
-def _layout_cached(key: bytes, grid: tuple[int, int], length: int) -> Layout:
+def _layout_cached(key: bytes, grid: tuple[int, int], length: int, photo: bytes = b"") -> Layout:
     gh, gw = grid
     ky, kx = np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij")
     rho = np.sqrt((kx / gw) ** 2 + (ky / gh) ** 2)
     sel = (rho >= RHO_LO) & (rho <= RHO_HI)
     rows, cols = ky[sel], kx[sel]
-    rng = keyed_rng(key, f"layout/{gh}x{gw}")
+    rng = keyed_rng(key, f"layout/{gh}x{gw}" + (f"/{photo.hex()}" if photo else ""))
     order = rng.permutation(len(rows))
     rows, cols = rows[order], cols[order]
     chips = rng.integers(0, 2, len(rows)) * 2 - 1
@@ -72,9 +94,65 @@ def _layout_cached(key: bytes, grid: tuple[int, int], length: int) -> Layout:
     return Layout((gh, gw), rows, cols, chips.astype(np.float64), bit, length)
 
 
-def layout(key: bytes, shape: tuple[int, int], length: int) -> Layout:
-    """The keyed band layout for an image of ``shape`` (h, w) and a code of ``length``."""
-    return _layout_cached(bytes(key), grid_shape(*shape[:2]), length)
+def layout(key: bytes, shape: tuple[int, int], length: int, photo: bytes = b"") -> Layout:
+    """The keyed band layout for an image of ``shape`` (h, w) and a code of ``length``;
+    ``photo`` (a :func:`photo_tag`) makes it the photo's own (scheme 2), empty = scheme 1."""
+    return _layout_cached(bytes(key), grid_shape(*shape[:2]), length, bytes(photo))
+
+
+# --- scheme 2: a local just-noticeable-difference model ---------------------------------------
+JND_FLOOR = 1.0  # RMS grey levels allowed where the picture is flat (local sd < 2)
+JND_TEXTURE = 0.6  # extra RMS allowed per grey level of local standard deviation (contrast masking)
+JND_FLAT_SD = 1.5  # local standard deviation (grey levels) below which a region counts as flat
+
+
+def _local_sd(luma: np.ndarray) -> tuple[np.ndarray, float]:
+    """Local standard deviation (Gaussian window, about 5 px at 1024 px), on a grid of at most
+    1024 px, and the scale of that grid."""
+    h, w = luma.shape
+    s = min(1.0, 1024 / max(h, w))
+    small = (
+        cv2.resize(luma, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else luma
+    ).astype(np.float32)
+    mu = cv2.GaussianBlur(small, (0, 0), 2.0)
+    var = cv2.GaussianBlur(small * small, (0, 0), 2.0) - mu * mu
+    return np.sqrt(np.maximum(var, 0)), s
+
+
+def jnd_amplitude(luma: np.ndarray, target_rms: float) -> np.ndarray:
+    """Per-pixel RMS amplitude of the mark in grey levels (float32, HxW), scheme 2.
+
+    The shape is the contrast-masking curve of scheme 1 (``(sd + 2) ** 0.6``: more in texture),
+    scaled so the whole image reaches ``target_rms``, but never above the local visibility
+    threshold ``JND_FLOOR + JND_TEXTURE * sd`` (smoothed, so that the cap itself makes no
+    edge): a flat sky gets at most 1 grey level RMS, whatever the rest of the photo allows,
+    and a mostly flat photo is marked more weakly rather than visibly. Near black and white
+    the amplitude fades as in scheme 1 (additions would be clipped).
+    """
+    h, w = luma.shape
+    sd, s = _local_sd(luma)
+    sigma = 6.0 * max(1.0, min(h, w) * s / 512)
+    shape = cv2.GaussianBlur((sd + 2.0) ** 0.6, (0, 0), sigma)
+    # The cap follows the local contrast from below: the minimum over a neighbourhood (so the
+    # mark of a textured area does not spill into the flat area beside it), then smoothed.
+    k = max(3, round(sigma) | 1)
+    sd_min = cv2.erode(sd, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1)))
+    cap = cv2.GaussianBlur(JND_FLOOR + JND_TEXTURE * np.maximum(sd_min - JND_FLAT_SD, 0), (0, 0), sigma / 2)
+    lum = cv2.resize(luma, (sd.shape[1], sd.shape[0]), interpolation=cv2.INTER_AREA) if s < 1 else luma
+    fade = cv2.GaussianBlur(np.clip(np.minimum(lum, 255 - lum) / 12.0, 0.15, 1.0).astype(np.float32), (0, 0), 3.0)
+    # The largest gain with RMS(min(gain * shape, cap) * fade) <= target (bisection).
+    lo, hi = 0.0, 64.0 * target_rms / max(float(np.sqrt(np.mean(shape * shape))), 1e-6)
+    for _ in range(30):
+        mid = 0.5 * (lo + hi)
+        a = np.minimum(mid * shape, cap) * fade
+        if float(np.sqrt(np.mean(a * a))) > target_rms:
+            hi = mid
+        else:
+            lo = mid
+    amp = (np.minimum(lo * shape, cap) * fade).astype(np.float32)
+    if s < 1:
+        amp = cv2.resize(amp, (w, h), interpolation=cv2.INTER_LINEAR)
+    return amp
 
 
 def perceptual_mask(luma: np.ndarray) -> np.ndarray:
@@ -123,14 +201,20 @@ def embed_luma_delta(
 
 
 def apply_delta(pixels: np.ndarray, delta: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
-    """Add a luma change to every colour channel of a uint8 image (alpha untouched)."""
-    a = pixels.astype(np.float32)
+    """Add a luma change to every colour channel of a uint8 image (alpha untouched).
+
+    The change is rounded once (an integer plus a rounded change is the rounded sum) and
+    added in 16-bit integers: a third of the memory traffic of floating point at 12 MP.
+    """
+    d = np.rint(delta).astype(np.int16)
+    a = pixels.astype(np.int16)
     if a.ndim == 2:
-        a = a + delta
+        a += d
     else:
         ch = 3 if a.shape[2] >= 3 else 1
-        a[:, :, :ch] += delta[:, :, None]
-    return np.clip(np.rint(a), 0, 255).astype(np.uint8)
+        a[:, :, :ch] += d[:, :, None]
+    np.clip(a, 0, 255, out=a)
+    return a.astype(np.uint8)
 
 
 def correlate(lay: Layout, weighted_residual: np.ndarray) -> np.ndarray:
@@ -140,3 +224,16 @@ def correlate(lay: Layout, weighted_residual: np.ndarray) -> np.ndarray:
     coef = dctn(small.astype(np.float64), norm="ortho")
     v = coef[lay.rows, lay.cols] * lay.chips
     return np.bincount(lay.bit, weights=v, minlength=lay.length)
+
+
+def scheme_layout_and_mask(
+    key: bytes, pixels: np.ndarray, luma: np.ndarray, length: int, scheme: int, target_rms: float
+) -> tuple[Layout, np.ndarray]:
+    """The layout and the perceptual weights (mean square 1) of ``scheme`` for an original."""
+    if scheme == 1:
+        return layout(key, luma.shape, length), perceptual_mask(luma)
+    if scheme == 2:
+        amp = jnd_amplitude(luma, target_rms)
+        m = amp / max(float(np.sqrt(np.mean(amp * amp))), 1e-9)
+        return layout(key, luma.shape, length, photo_tag(key, pixels)), m.astype(np.float32)
+    raise ValueError(f"unknown watermark scheme {scheme}")

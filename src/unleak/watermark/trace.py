@@ -13,7 +13,7 @@ from unleak.registration.align import Alignment, align, to_gray
 from . import code as _code
 from .extract import residual, soft_bits
 from .keys import WatermarkKey
-from .spread import layout, perceptual_mask
+from .spread import SCHEME, SCHEMES, scheme_layout_and_mask
 
 DEFAULT_BOUND = 1e-6
 
@@ -40,7 +40,12 @@ class TraceResult:
     best_p_innocent: float | None = None
     alignment: Alignment | None = None
     frames: int = 0  # video: frames used
-    reason: str = ""
+    reason: str = ""  # why nothing is concluded, in words ("" when conclusive)
+    # ... and as a code: "not_aligned" (the copy could not be registered to the original),
+    # "weak_mark" (registered, but no recipient clears the bound), "no_recipients"; None when
+    # conclusive.
+    reason_code: str | None = None
+    scheme: int | None = None  # the marking scheme whose reading is reported
     scores: np.ndarray | None = field(default=None, repr=False)  # standardised, per recipient
     soft_bits: np.ndarray | None = field(default=None, repr=False)  # the normalised z scored against
 
@@ -52,7 +57,8 @@ class TraceResult:
             "bound": self.bound,
             "best_score": None if self.best_score is None else round(self.best_score, 3),
             "best_p_innocent": self.best_p_innocent,
-            "reason": self.reason,
+            "reason": self.reason_code,
+            "detail": self.reason,
         }
 
 
@@ -65,21 +71,27 @@ def prepare_soft_bits(z: np.ndarray, p: np.ndarray) -> np.ndarray:
     return z / n if n > 0 else z
 
 
-def accuse(z: np.ndarray, key: WatermarkKey, recipients: Sequence[str], *, bound: float = DEFAULT_BOUND) -> TraceResult:
+def accuse(
+    z: np.ndarray, key: WatermarkKey, recipients: Sequence[str], *, bound: float = DEFAULT_BOUND, tests: int = 1
+) -> TraceResult:
     """Score every recipient against soft bits ``z``; accuse those whose bound clears ``bound``.
 
-    ``p_innocent`` = N x Chernoff bound on one innocent's score (N = number of recipients
-    scored), i.e. a bound on the chance that *any* innocent recipient scores as high.
+    ``p_innocent`` = tests x N x Chernoff bound on one innocent's score (N = number of
+    recipients scored; ``tests`` = how many readings of the copy are tried, e.g. one per
+    marking scheme, of which the best is kept), i.e. a bound on the chance that *any*
+    innocent recipient scores as high in any of them.
     """
     n = len(recipients)
     result = TraceResult(recipients=n, bound=bound)
     if n == 0:
         result.reason = "no recipients to score"
+        result.reason_code = "no_recipients"
         return result
     p = _code.bias_vector(key.secret, key.params)
     zn = prepare_soft_bits(np.asarray(z, dtype=np.float64), p)
     if not np.any(zn):
         result.reason = "no mark signal could be read"
+        result.reason_code = "weak_mark"
         return result
     codes = _code.recipient_codes(key.secret, list(recipients), key.params)
     s = _code.scores(zn, codes, p)
@@ -88,7 +100,7 @@ def accuse(z: np.ndarray, key: WatermarkKey, recipients: Sequence[str], *, bound
     order = np.argsort(-s)
     top = order[: min(n, 64)]
     logt = _code.chernoff_log_tail(s[top], zn, p)
-    log_n = math.log(n)
+    log_n = math.log(n) + math.log(max(1, tests))
     acc = []
     for j, lt in zip(top, logt):
         p_inn = math.exp(min(0.0, lt + log_n))
@@ -99,6 +111,7 @@ def accuse(z: np.ndarray, key: WatermarkKey, recipients: Sequence[str], *, bound
     result.accused = acc
     result.conclusive = bool(acc)
     if not acc:
+        result.reason_code = "weak_mark"
         result.reason = (
             f"no recipient clears the bound: best score {result.best_score:.2f}, "
             f"chance an innocent scores as high {result.best_p_innocent:.2g} > {bound:g}"
@@ -106,18 +119,45 @@ def accuse(z: np.ndarray, key: WatermarkKey, recipients: Sequence[str], *, bound
     return result
 
 
+def not_aligned(recipients: int, bound: float, reason: str) -> TraceResult:
+    """The result when the copy could not be registered to its original."""
+    return TraceResult(recipients=recipients, bound=bound, reason=reason, reason_code="not_aligned")
+
+
 def extract_image(
-    original: np.ndarray, leaked: np.ndarray, key: WatermarkKey, alignment: Alignment | None = None
+    original: np.ndarray,
+    leaked: np.ndarray,
+    key: WatermarkKey,
+    alignment: Alignment | None = None,
+    *,
+    scheme: int = SCHEME,
 ) -> tuple[np.ndarray | None, Alignment | None]:
     """Soft bits from a leaked image given its original (aligns first unless given)."""
+    zs, al = extract_image_schemes(original, leaked, key, alignment, schemes=(scheme,))
+    return (None if zs is None else zs[scheme]), al
+
+
+def extract_image_schemes(
+    original: np.ndarray,
+    leaked: np.ndarray,
+    key: WatermarkKey,
+    alignment: Alignment | None = None,
+    *,
+    schemes: Sequence[int] = SCHEMES,
+) -> tuple[dict[int, np.ndarray] | None, Alignment | None]:
+    """Soft bits per marking scheme (the residual is formed once)."""
     if alignment is None:
         alignment = align(original, leaked)
     if alignment is None:
         return None, None
     o = to_gray(original)
-    lay = layout(key.secret, o.shape, key.params.length)
     rw, _w = residual(original, leaked, alignment)
-    return soft_bits(lay, perceptual_mask(o), rw), alignment
+    target = 255.0 / 10 ** (key.psnr_db / 20)
+    out = {}
+    for sc in schemes:
+        lay, mask = scheme_layout_and_mask(key.secret, np.asarray(original), o, key.params.length, sc, target)
+        out[sc] = soft_bits(lay, mask, rw)
+    return out, alignment
 
 
 def trace_pixels(
@@ -128,13 +168,23 @@ def trace_pixels(
     *,
     bound: float = DEFAULT_BOUND,
     alignment: Alignment | None = None,
+    schemes: Sequence[int] = SCHEMES,
 ) -> TraceResult:
-    """Trace a leaked image (pixels) against its original (pixels)."""
-    z, al = extract_image(original, leaked, key, alignment)
-    if z is None:
-        return TraceResult(
-            recipients=len(recipients), bound=bound, reason="the copy could not be aligned to the original"
-        )
-    result = accuse(z, key, recipients, bound=bound)
-    result.alignment = al
-    return result
+    """Trace a leaked image (pixels) against its original (pixels).
+
+    ``schemes``: the marking schemes the copy may have been made with (see
+    :data:`~unleak.watermark.spread.SCHEME`; by default every known one). Each is read; the
+    reading with the strongest evidence is kept, and its bound counts every reading tried.
+    """
+    zs, al = extract_image_schemes(original, leaked, key, alignment, schemes=schemes)
+    if zs is None:
+        return not_aligned(len(recipients), bound, "the copy could not be aligned to the original")
+    best: TraceResult | None = None
+    for sc, z in zs.items():
+        r = accuse(z, key, recipients, bound=bound, tests=len(zs))
+        r.scheme = sc
+        if best is None or (r.best_p_innocent or 1.0) < (best.best_p_innocent or 1.0):
+            best = r
+    assert best is not None
+    best.alignment = al
+    return best

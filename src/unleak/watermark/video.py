@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from unleak.errors import MediaError
-from unleak.registration.align import Alignment, align, warp_original_to_candidate
+from unleak.registration.align import Alignment, align, content_box, warp_original_to_candidate
 
 if TYPE_CHECKING:
     import av
@@ -55,6 +55,11 @@ def mark_video(
         raise MediaError(f"{src}: cannot open video: {exc}") from None
     tmp = dst.with_name(dst.name + ".part" + dst.suffix)
     with inp:
+        if not inp.streams.video:
+            raise MediaError(
+                f"{src}: the file has no video stream (sound only?), so there is nothing to mark",
+                hint="give the video file the recipients will see",
+            )
         vin = inp.streams.video[0]
         vin.thread_type = "AUTO"
         out = av.open(str(tmp), mode="w", format={"mov": "mov", "webm": "webm"}.get(fmt, "mp4"))
@@ -120,6 +125,8 @@ def _frames(path: Path) -> Iterator[tuple[int, float, av.VideoFrame]]:
 
     try:
         with av.open(str(path)) as c:
+            if not c.streams.video:
+                raise MediaError(f"{path}: the file has no video stream", hint="give a video file")
             s = c.streams.video[0]
             s.thread_type = "AUTO"
             fps = float(s.average_rate or s.guessed_rate or 25)
@@ -165,7 +172,7 @@ class _Window:
 
 
 def _thumb(y: np.ndarray) -> np.ndarray:
-    t = cv2.resize(y, (32, 32), interpolation=cv2.INTER_AREA).ravel()
+    t = cv2.resize(np.ascontiguousarray(y, dtype=np.float32), (32, 32), interpolation=cv2.INTER_AREA).ravel()
     t = t - t.mean()
     return t / (np.linalg.norm(t) + 1e-6)
 
@@ -185,11 +192,15 @@ def extract_video(
     # thumbnails (a re-encoded or rescaled copy) and a spread of frames (a cropped one); the
     # winner is the aligned pair with the smallest difference, not the most inliers (a pan
     # makes neighbouring frames translations of each other).
-    mid_thumb = _thumb(mid)
+    # The leak may be mirrored or letterboxed: its thumbnail is compared in each orientation,
+    # with and without its uniform bars.
+    x0, y0, x1, y1 = content_box(mid)
+    inner = mid[y0:y1, x0:x1].astype(np.float32)
+    mid_thumbs = np.array([_thumb(v) for v in (mid, mid[:, ::-1], inner, inner[:, ::-1])])
     o_list, sim_raw = [], []
     for _, t, f in _frames(original):
         o_list.append(t)
-        sim_raw.append(float(_thumb(_y_plane(f)) @ mid_thumb))
+        sim_raw.append(float((mid_thumbs @ _thumb(_y_plane(f))).max()))
     if not o_list:
         return None, None, 0
     o_t = np.array(o_list)

@@ -11,7 +11,7 @@ from alembic import op
 import unleak.store.models
 
 revision = "0150_serve_keys"
-down_revision = "0130_matching_calibration"
+down_revision = "0140_watermark_scheme"
 branch_labels = None
 depends_on = None
 
