@@ -84,10 +84,20 @@ def _exchange(writer: WARCWriter, r: FetchResult, ids: dict[str, str], role: str
             "WARC-Concurrent-To": req.rec_headers.get_header("WARC-Record-ID"),
         },
     )
-    writer.write_record(req)
-    writer.write_record(resp)
+    _write(writer, req)
+    _write(writer, resp)
     ids[f"{role}_request"] = req.rec_headers.get_header("WARC-Record-ID")
     ids[f"{role}_response"] = resp.rec_headers.get_header("WARC-Record-ID")
+
+
+def _write(writer: WARCWriter, record: Any) -> None:
+    """Write one record and close the temporary file warcio buffered its content in."""
+    try:
+        writer.write_record(record)
+    finally:
+        stream = getattr(record, "raw_stream", None)
+        if stream is not None:
+            stream.close()
 
 
 def build_warc(
@@ -110,7 +120,7 @@ def build_warc(
             "description": "evidence capture of a sighting of protected media",
         },
     )
-    writer.write_record(info)
+    _write(writer, info)
     if page is not None:
         _exchange(writer, page, ids, "page")
     if isinstance(media, LocalFile):
@@ -121,7 +131,7 @@ def build_warc(
             warc_content_type=media.content_type,
             warc_headers_dict={"WARC-Date": _warc_date(media.fetched_at)},
         )
-        writer.write_record(rec)
+        _write(writer, rec)
         ids["media_resource"] = rec.rec_headers.get_header("WARC-Record-ID")
     elif page is None or media.final_url != page.final_url:
         _exchange(writer, media, ids, "media")
@@ -135,7 +145,7 @@ def build_warc(
         warc_content_type="application/json",
         warc_headers_dict={"WARC-Concurrent-To": target} if target else None,
     )
-    writer.write_record(meta)
+    _write(writer, meta)
     ids["metadata"] = meta.rec_headers.get_header("WARC-Record-ID")
     if screenshot:
         shot = writer.create_warc_record(
@@ -144,7 +154,7 @@ def build_warc(
             payload=io.BytesIO(screenshot),
             warc_content_type="image/png",
         )
-        writer.write_record(shot)
+        _write(writer, shot)
         ids["screenshot"] = shot.rec_headers.get_header("WARC-Record-ID")
     return buf.getvalue(), ids
 
