@@ -94,7 +94,9 @@ def run(root: Path | None = None, *, keep: bool = False, console=None) -> bool:
             )
             ok = _match_step(bank, layout, truth, console)
             ok &= _find_document_take_down_step(store, layout, console)
+            ok &= _spread_step(store, layout, console)
             ok &= _trace_step(store, layout, console)
+            ok &= _platform_step(store, layout, truth, console)
         finally:
             store.close()
     finally:
@@ -179,7 +181,7 @@ def _trace_step(store, layout: DemoLayout, console) -> bool:
     from unleak.console import table
     from unleak.watermark.registry import Registry
 
-    console.rule("[bold]5. mark and trace")
+    console.rule("[bold]6. mark and trace")
     registry = Registry(store, "demo")
     names = [f"subscriber-{i:03d}" for i in range(1, 21)]
     registry.add_many([(n, "", "") for n in names])
@@ -205,4 +207,87 @@ def _trace_step(store, layout: DemoLayout, console) -> bool:
         f"The copy was made for {leaker.recipient}: "
         f"{'named correctly, and no one else' if ok else 'NOT named correctly'}."
     )
+    return ok
+
+
+def _spread_step(store, layout: DemoLayout, console) -> bool:
+    import io
+
+    import numpy as np
+
+    from unleak.console import table
+    from unleak.spread import describe_image, estimate, reference
+
+    console.rule("[bold]5. how the leak spread")
+    with Image.open(sorted(layout.private.iterdir())[0]) as opened:
+        original = opened.convert("RGB")
+    w, h = original.size
+
+    def jpeg(im: Image.Image, quality: int) -> bytes:
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=quality)
+        return buf.getvalue()
+
+    def load(data: bytes) -> Image.Image:
+        return Image.open(io.BytesIO(data)).convert("RGB")
+
+    # A cascade whose truth is known: sighting -> (parent, hours after the leak, how it was made)
+    first = jpeg(original, 90)
+    crop = jpeg(load(first).crop((w // 8, h // 8, w * 7 // 8, h * 7 // 8)), 75)
+    small = jpeg(load(crop).resize((w // 3, h // 3)), 60)
+    mirror = jpeg(ImageOps.mirror(load(first)), 80)
+    made = {1: (None, 0.0, first), 2: (1, 3.0, crop), 3: (2, 5.0, small), 4: (1, 4.0, mirror)}
+    ref = reference(np.asarray(original))
+    copies = [
+        describe_image([sid], np.asarray(load(data)), ref, data=data, time=t) for sid, (_p, t, data) in made.items()
+    ]
+    lineage = estimate(copies)
+    names = {1: "re-encoded", 2: "a crop of #1", 3: "#2 shrunk", 4: "#1 mirrored"}
+    parent = lineage.parent_of()
+    rows = [
+        (
+            f"#{sid}: {names[sid]}",
+            f"#{made[sid][0]}" if made[sid][0] else "- (first upload)",
+            f"#{parent[sid]}" if sid in parent else "- (first public copy)",
+            next((f"{e.how} ({e.confidence:.0%})" for e in lineage.edges if e.child == sid), ""),
+        )
+        for sid in made
+    ]
+    table(
+        "Which copy was made from which (an estimate: `unleak spread`)",
+        ["copy", "truly made from", "unleak estimates", "how (confidence)"],
+        rows,
+    )
+    console.print(
+        f"Likely first public copy: #{lineage.root} ({lineage.root_confidence:.0%}). Its uploader is not "
+        "necessarily the leaker; each edge says how sure it is."
+    )
+    return lineage.root == 1
+
+
+def _platform_step(store, layout: DemoLayout, truth: dict[str, str | None], console) -> bool:
+    from unleak.console import table
+    from unleak.platform_banks import PlatformMatcher, publish_case, signal_type
+    from unleak.signals import Media, compute_signals
+
+    console.rule("[bold]7. a platform checks its uploads")
+    with store.session() as s:
+        published = publish_case(s, "demo", "DEMO_LEAKS")
+        s.commit()
+        matcher = PlatformMatcher()
+        matcher.load(s)
+    console.print(
+        f"The case's {published} hashes were published as the bank DEMO_LEAKS (an explicit export), "
+        "which `unleak serve` answers from, as Meta's Hasher-Matcher-Actioner does."
+    )
+    pdq = signal_type("pdq")
+    rows, ok = [], True
+    for path in sorted(layout.found.iterdir()):
+        value = compute_signals(Media.open(path))["pdq"].value
+        hits = matcher.query(pdq, value)
+        expected = truth.get(path.name) is not None
+        right = "yes" if bool(hits) == expected else ("missed by hash alone" if expected else "NO")
+        rows.append((path.name, f"{len(hits)} match(es)" if hits else "no match", right))
+        ok &= bool(hits) == expected or expected  # hash-only may miss a heavy crop; never a false match
+    table("GET /m/lookup for each upload (hash only, as a platform sees them)", ["upload", "answer", "right"], rows)
     return ok
