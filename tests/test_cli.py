@@ -218,7 +218,9 @@ def test_demo_runs_every_stage_right(tmp_path):
         "2. match",
         "3. find and document",
         "4. take down and verify removal",
-        "5. mark and trace",
+        "5. how the leak spread",
+        "6. mark and trace",
+        "7. a platform checks its uploads",
         "every stage gave the right answer",
     ):
         assert stage in out, stage

@@ -31,22 +31,12 @@ import cv2
 import numpy as np
 
 from unleak.config import private_dir, write_private
+from unleak.registration.align import seed_kd_trees
 
 VERSION = 1  # bump when the extraction changes: older files are then recomputed
 POOL_PER_ITEM = 300  # strongest descriptors per original in the shortlist's pool
 POOL_TREES = 4
 KEEP_POOLS = 4
-KD_TREE_SEED = 0x5EED
-
-
-def seed_kd_trees() -> None:
-    """Seed OpenCV's random generator of this thread before building FLANN's randomised kd-trees.
-
-    The trees (and so which approximate neighbours a search finds, hence a verification's
-    matches and inliers) come from that generator, whose state is whatever the thread drew
-    before: another match, another test, or, in a scan's thread pool, whichever task landed on
-    the thread. Seeded first, the same descriptors always build the same trees."""
-    cv2.setRNGSeed(KD_TREE_SEED)
 
 
 def raw_sift(gray_u8: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

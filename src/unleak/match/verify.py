@@ -177,7 +177,7 @@ def extract(pixels: np.ndarray, *, mirror: bool = False) -> Features:
 
 
 def _flann(des: np.ndarray) -> cv2.FlannBasedMatcher:
-    from unleak.match.features import seed_kd_trees
+    from unleak.registration.align import seed_kd_trees
 
     flann = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 64})
     flann.add([des])
@@ -401,7 +401,8 @@ class Verifier:
         if self.cache is not None and key is not None:
             index = self.cache.save_pool(key, raw, owner, names)
         else:
-            from unleak.match.features import POOL_TREES, root_sift, seed_kd_trees
+            from unleak.match.features import POOL_TREES, root_sift
+            from unleak.registration.align import seed_kd_trees
 
             seed_kd_trees()
             index = cv2.flann.Index(root_sift(raw), {"algorithm": 1, "trees": POOL_TREES})

@@ -24,6 +24,19 @@ from typing import Any
 import cv2
 import numpy as np
 
+KD_TREE_SEED = 0x5EED
+
+
+def seed_kd_trees() -> None:
+    """Seed OpenCV's random generator of this thread before building FLANN's randomised kd-trees.
+
+    The trees (and so which approximate neighbours a search finds, hence a verification's
+    matches and inliers) come from that generator, whose state is whatever the thread drew
+    before: another match, another test, or, in a scan's thread pool, whichever task landed on
+    the thread. Seeded first, the same descriptors always build the same trees."""
+    cv2.setRNGSeed(KD_TREE_SEED)
+
+
 __all__ = [
     "Alignment",
     "AlignmentCheck",
@@ -163,7 +176,6 @@ def _match(des_o: np.ndarray | None, des_c: np.ndarray | None, ratio: float = 0.
     matcher: cv2.DescriptorMatcher
     if len(des_o) > 800 and len(des_c) > 800:
         # Approximate nearest neighbours (kd-trees): several times faster than brute force.
-        from unleak.match.features import seed_kd_trees
 
         matcher = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 64})
         seed_kd_trees()  # the trees are built by knnMatch below, from this thread's generator
