@@ -272,8 +272,57 @@ class Matcher:
                 # Every signal answers to the target rate, not only PDQ's calibrated groups.
                 if m.false_match_rate is None or m.false_match_rate <= self.target_rate:
                     keep(m)
+        vsig = signals.get(VpdqSignal.name)
+        if vsig is not None and (self.dihedral or self.boxes) and len(self.videos):
+            for m in self._match_video_variants(media, vsig, timings):
+                best.setdefault(m.bank_id, m)  # a plain match (or an exact one) is reported as such
         result.matches = sorted(best.values(), key=lambda m: (m.distance, m.bank_id))
         return result
+
+    def _match_video_variants(
+        self, media: Media, plain: Signal, timings: MutableMapping[str, float] | None
+    ) -> list[Match]:
+        """vPDQ of the candidate's mirrored frames and of its frames without uniform bars (each
+        frame's own content box), each a video compared by vPDQ's rule with the bank's plain
+        vPDQ. The false-match bound counts every frame comparison made for the pair, the plain
+        video's included, and must meet the target rate."""
+        from functools import partial
+
+        from unleak.match.variants import video_frame_views
+        from unleak.signals.vpdq import hash_video_views, parse_frames, usable
+
+        views = partial(video_frame_views, mirrored=self.dihedral, letterbox=self.boxes)
+        try:
+            with timed(timings, "hash"), media.as_file() as path:
+                found = hash_video_views(path, views)
+        except UnleakError:  # the plain vPDQ was computed: its matches stand
+            return []
+        base = {f.time: f for f in found.pop("", [])}
+        if "letterbox" in found:  # frames without bars keep the frame itself: one video a variant
+            trimmed = {f.time: f for f in found["letterbox"]}
+            found["letterbox"] = [trimmed.get(t, f) for t, f in sorted(base.items())]
+        n_query = len(usable(parse_frames(plain.value))) + sum(len(usable(v)) for v in found.values())
+        out: list[Match] = []
+        with timed(timings, "match"):
+            for name, frames in found.items():
+                for item_id, vm, n_bank in self.videos.match(frames):
+                    rate = min(1.0, n_query * n_bank * self.null_model.rate(vm.median_distance))
+                    if rate > self.target_rate or any(m.bank_id == item_id for m in out):
+                        continue
+                    out.append(
+                        Match(
+                            item_id,
+                            self._label(item_id),
+                            VpdqSignal.name,
+                            vm.median_distance,
+                            plain.quality,
+                            round(vm.query_match_percent, 1),
+                            round(vm.bank_match_percent, 1),
+                            variant=name,
+                            false_match_rate=rate,
+                        )
+                    )
+        return out
 
     def _match_pdq(self, media: Media, pdq: Signal, timings: MutableMapping[str, float] | None) -> list[Match]:
         from unleak.match.variants import query_hashes

@@ -340,3 +340,21 @@ def query_hashes(pixels: np.ndarray, *, dihedral: bool = True, boxes: bool = Tru
             if q >= MIN_QUALITY:
                 found.append(VariantHash(name, value, q, box))
     return QueryHashes(full, others, found)
+
+
+VIDEO_VARIANTS = ("mirrored", "letterbox")
+
+
+def video_frame_views(rgb: np.ndarray, *, mirrored: bool = True, letterbox: bool = True) -> dict[str, np.ndarray]:
+    """The pictures hashed from one video frame of a candidate: ``""`` the frame itself,
+    ``mirrored`` the frame flipped left-right (a flipped re-upload flipped back), ``letterbox``
+    the frame without its uniform bars (its own content box, as for images), when it has any."""
+    a = _rgb(rgb)
+    out = {"": a}
+    if mirrored:
+        out["mirrored"] = a[:, ::-1]
+    if letterbox:
+        trim = content_boxes(a).get("trim")
+        if trim is not None:
+            out["letterbox"] = trim.crop(a)
+    return out
