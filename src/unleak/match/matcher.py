@@ -316,8 +316,8 @@ class Matcher:
                             VpdqSignal.name,
                             vm.median_distance,
                             plain.quality,
-                            round(vm.query_match_percent, 1),
-                            round(vm.bank_match_percent, 1),
+                            round(float(vm.query_match_percent), 1),
+                            round(float(vm.bank_match_percent), 1),
                             variant=name,
                             false_match_rate=rate,
                         )
