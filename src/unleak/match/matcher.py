@@ -38,6 +38,8 @@ from unleak.signals.vpdq import VideoBankIndex, VpdqSignal
 from unleak.timing import timed
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from unleak.match.variants import QueryHashes
 
 
@@ -282,25 +284,32 @@ class Matcher:
     def _match_video_variants(
         self, media: Media, plain: Signal, timings: MutableMapping[str, float] | None
     ) -> list[Match]:
-        """vPDQ of the candidate's mirrored frames and of its frames without uniform bars (each
-        frame's own content box), each a video compared by vPDQ's rule with the bank's plain
-        vPDQ. The false-match bound counts every frame comparison made for the pair, the plain
-        video's included, and must meet the target rate."""
-        from functools import partial
-
-        from unleak.match.variants import video_frame_views
+        """vPDQ of the candidate's mirrored frames and of its frames without uniform bars (the
+        video's content box: the smallest holding every frame's content), each a video compared by
+        vPDQ's rule with the bank's plain vPDQ. The false-match bound counts every frame comparison
+        made for the pair, the plain video's included, and must meet the target rate."""
+        from unleak.match.variants import Box, frame_content_box, video_content_box
         from unleak.signals.vpdq import hash_video_views, parse_frames, usable
 
-        views = partial(video_frame_views, mirrored=self.dihedral, letterbox=self.boxes)
+        boxes: list[Box] = []
+        size: list[tuple[int, int]] = []
+
+        def views(rgb: np.ndarray) -> dict[str, np.ndarray]:
+            if self.boxes:
+                size[:] = [(rgb.shape[1], rgb.shape[0])]
+                box = frame_content_box(rgb)
+                if box is not None:
+                    boxes.append(box)
+            return {"mirrored": rgb[:, ::-1]} if self.dihedral else {}
+
         try:
             with timed(timings, "hash"), media.as_file() as path:
                 found = hash_video_views(path, views)
+                bars = video_content_box(boxes, *size[0]) if size else None
+                if bars is not None:  # a second decode, only for videos with bars
+                    found.update(hash_video_views(path, lambda rgb: {"letterbox": bars.crop(rgb)}))
         except UnleakError:  # the plain vPDQ was computed: its matches stand
             return []
-        base = {f.time: f for f in found.pop("", [])}
-        if "letterbox" in found:  # frames without bars keep the frame itself: one video a variant
-            trimmed = {f.time: f for f in found["letterbox"]}
-            found["letterbox"] = [trimmed.get(t, f) for t, f in sorted(base.items())]
         n_query = len(usable(parse_frames(plain.value))) + sum(len(usable(v)) for v in found.values())
         out: list[Match] = []
         with timed(timings, "match"):
