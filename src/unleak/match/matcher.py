@@ -38,6 +38,8 @@ from unleak.signals.vpdq import VideoBankIndex, VpdqSignal
 from unleak.timing import timed
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from unleak.match.variants import QueryHashes
 
 
@@ -272,8 +274,64 @@ class Matcher:
                 # Every signal answers to the target rate, not only PDQ's calibrated groups.
                 if m.false_match_rate is None or m.false_match_rate <= self.target_rate:
                     keep(m)
+        vsig = signals.get(VpdqSignal.name)
+        if vsig is not None and (self.dihedral or self.boxes) and len(self.videos):
+            for m in self._match_video_variants(media, vsig, timings):
+                best.setdefault(m.bank_id, m)  # a plain match (or an exact one) is reported as such
         result.matches = sorted(best.values(), key=lambda m: (m.distance, m.bank_id))
         return result
+
+    def _match_video_variants(
+        self, media: Media, plain: Signal, timings: MutableMapping[str, float] | None
+    ) -> list[Match]:
+        """vPDQ of the candidate's mirrored frames and of its frames without uniform bars (the
+        video's content box: the smallest holding every frame's content), each a video compared by
+        vPDQ's rule with the bank's plain vPDQ. The false-match bound counts every frame comparison
+        made for the pair, the plain video's included, and must meet the target rate."""
+        from unleak.match.variants import Box, frame_content_box, video_content_box
+        from unleak.signals.vpdq import hash_video_views, parse_frames, usable
+
+        boxes: list[Box] = []
+        size: list[tuple[int, int]] = []
+
+        def views(rgb: np.ndarray) -> dict[str, np.ndarray]:
+            if self.boxes:
+                size[:] = [(rgb.shape[1], rgb.shape[0])]
+                box = frame_content_box(rgb)
+                if box is not None:
+                    boxes.append(box)
+            return {"mirrored": rgb[:, ::-1]} if self.dihedral else {}
+
+        try:
+            with timed(timings, "hash"), media.as_file() as path:
+                found = hash_video_views(path, views)
+                bars = video_content_box(boxes, *size[0]) if size else None
+                if bars is not None:  # a second decode, only for videos with bars
+                    found.update(hash_video_views(path, lambda rgb: {"letterbox": bars.crop(rgb)}))
+        except UnleakError:  # the plain vPDQ was computed: its matches stand
+            return []
+        n_query = len(usable(parse_frames(plain.value))) + sum(len(usable(v)) for v in found.values())
+        out: list[Match] = []
+        with timed(timings, "match"):
+            for name, frames in found.items():
+                for item_id, vm, n_bank in self.videos.match(frames):
+                    rate = min(1.0, n_query * n_bank * self.null_model.rate(vm.median_distance))
+                    if rate > self.target_rate or any(m.bank_id == item_id for m in out):
+                        continue
+                    out.append(
+                        Match(
+                            item_id,
+                            self._label(item_id),
+                            VpdqSignal.name,
+                            vm.median_distance,
+                            plain.quality,
+                            round(float(vm.query_match_percent), 1),
+                            round(float(vm.bank_match_percent), 1),
+                            variant=name,
+                            false_match_rate=rate,
+                        )
+                    )
+        return out
 
     def _match_pdq(self, media: Media, pdq: Signal, timings: MutableMapping[str, float] | None) -> list[Match]:
         from unleak.match.variants import query_hashes

@@ -340,3 +340,29 @@ def query_hashes(pixels: np.ndarray, *, dihedral: bool = True, boxes: bool = Tru
             if q >= MIN_QUALITY:
                 found.append(VariantHash(name, value, q, box))
     return QueryHashes(full, others, found)
+
+
+VIDEO_VARIANTS = ("mirrored", "letterbox")
+
+
+def frame_content_box(rgb: np.ndarray) -> Box | None:
+    """One video frame without its uniform borders (the frame itself when it has none), or None
+    for a (nearly) uniform frame, a fade to black, which says nothing about where the bars are."""
+    a = _rgb(rgb)
+    fh, fw = a.shape[:2]
+    small = _reduced(a, BOX_SIDE) if a.shape[2] == 3 else a
+    b = border_box(small)
+    if b.area() < MIN_BOX_FRACTION * small.shape[0] * small.shape[1]:
+        return None
+    sx, sy = fw / small.shape[1], fh / small.shape[0]
+    return Box(round(b.x0 * sx), round(b.y0 * sy), min(fw, round(b.x1 * sx)), min(fh, round(b.y1 * sy)))
+
+
+def video_content_box(boxes: list[Box], width: int, height: int) -> Box | None:
+    """A video's picture without its bars: the smallest box holding every frame's content (bars
+    are fixed for a whole video, while one frame's dark edge would look like a bar), or None when
+    that is the whole frame."""
+    if not boxes:
+        return None
+    union = Box(min(b.x0 for b in boxes), min(b.y0 for b in boxes), max(b.x1 for b in boxes), max(b.y1 for b in boxes))
+    return union if _worth_it(union, Box(0, 0, width, height)) else None

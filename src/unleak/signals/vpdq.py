@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -130,6 +130,18 @@ def hash_video_fast(path: str | os.PathLike[str], seconds_per_hash: float = SECO
     display-order number; the second pass lets the decoder drop non-reference frames unless
     they are to be hashed. If a stream lacks presentation times, every frame is decoded.
     """
+    return hash_video_views(path, lambda rgb: {"": rgb}, seconds_per_hash).get("", [])
+
+
+FrameViews = Callable[[np.ndarray], Mapping[str, np.ndarray]]
+
+
+def hash_video_views(
+    path: str | os.PathLike[str], views: FrameViews, seconds_per_hash: float = SECONDS_PER_HASH
+) -> dict[str, list[Frame]]:
+    """vPDQ frames of derived videos, by name: `views` turns each hashed frame (RGB) into named
+    pictures (e.g. the frame mirrored, or without its bars), each hashed as a frame of that name's
+    video at the frame's time. `{"": rgb}` gives `hash_video_fast`'s frames, bit for bit."""
     import av
 
     from unleak.signals import pdq_fast
@@ -143,7 +155,7 @@ def hash_video_fast(path: str | os.PathLike[str], seconds_per_hash: float = SECO
         number: dict[int | None, int] | None = None
         if len(set(known)) == len(pts):
             number = {t: i for i, t in enumerate(sorted(known))}
-        frames: list[Frame] = []
+        found: dict[str, list[Frame]] = {}
         with av.open(str(path), metadata_errors="ignore") as container:
             stream = container.streams.video[0]
             fps = _frame_rate(stream)
@@ -162,15 +174,17 @@ def hash_video_fast(path: str | os.PathLike[str], seconds_per_hash: float = SECO
                     if n is None or n % every:
                         continue
                     rgb = frame.to_ndarray(format="rgb24", interpolation="AREA")  # as vpdq's sws_scale
-                    pdq_hex, quality = pdq_fast.hash_luma(rgb)
                     seconds = float(np.float32(n) / np.float32(fps))  # vpdq: float frame number / fps
-                    frames.append(Frame(pdq_hex, quality, round(seconds, 3)))
+                    for name, view in views(rgb).items():
+                        pdq_hex, quality = pdq_fast.hash_luma(np.ascontiguousarray(view))
+                        found.setdefault(name, []).append(Frame(pdq_hex, quality, round(seconds, 3)))
     except (av.error.FFmpegError, ValueError, RuntimeError, OSError) as exc:  # PyAV's errors on bad input
         raise MediaError(f"{path}: cannot hash video: {exc}", hint="the file may be corrupt") from None
     except IndexError:
         raise MediaError(f"{path}: has no video stream") from None
-    frames.sort(key=lambda f: f.time)
-    return frames
+    for frames in found.values():
+        frames.sort(key=lambda f: f.time)
+    return found
 
 
 class VideoBankIndex:
