@@ -189,3 +189,28 @@ def test_a_lost_listener_fails_safe_and_listens_again(pg_store, pg_url):
     finally:
         log.close()
         worker.close()
+
+
+def test_a_listener_that_cannot_prove_delivery_never_skips_the_log(pg_store, monkeypatch):
+    # as behind a pooler that accepts LISTEN and delivers nothing: its own test notification
+    # does not come back in time, so it never counts as listening
+    monkeypatch.setattr(pb.PgWatch, "PROBE_S", 0.0)
+    with pg_store.session() as s:
+        pb.create_bank(s, "DEAF", None, None)
+    with pg_store.session() as s:
+        worker = pb.PlatformMatcher(watch=pb.watch_for(s))
+        worker.load(s)
+    log = _Log(pg_store)
+    try:
+        time.sleep(1.0)
+        watch = worker._watch
+        assert isinstance(watch, pb.PgWatch)
+        assert watch.backend_pid and not watch.listening()  # it connected, and was not believed
+        log.reads = 0
+        for _ in range(3):
+            assert _lookup(pg_store, worker) == {}
+        assert log.reads == 3
+        assert not worker.current()
+    finally:
+        log.close()
+        worker.close()

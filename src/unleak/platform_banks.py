@@ -625,6 +625,7 @@ class PgWatch:
     POLL_S = 1.0  # how often the thread looks up from waiting (to stop, and to check the link)
     PING_EVERY = 10  # polls between two `SELECT 1`s on an idle connection
     RETRY_S = 1.0
+    PROBE_S = 5.0  # how long a new connection's own test notification may take
 
     def __init__(self, conninfo: str) -> None:
         self._conninfo = conninfo
@@ -659,12 +660,23 @@ class PgWatch:
                 ) as conn:
                     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     self.backend_pid = conn.info.backend_pid
+                    # Prove that notifications reach this connection (a pooler in transaction
+                    # mode accepts LISTEN and delivers nothing): until then, stay not listening.
+                    probe = f"probe {self.backend_pid} {time.monotonic_ns()}"
+                    conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, probe))
+                    deadline, seen = time.monotonic() + self.PROBE_S, False
+                    while not seen and (left := deadline - time.monotonic()) > 0:
+                        for n in conn.notifies(timeout=left, stop_after=1):
+                            seen = n.payload == probe
+                    if not seen:
+                        raise ConnectionError("notifications do not arrive")
                     self._mark(listening=True)  # whatever was committed before LISTEN: read the log
                     idle = 0
                     while not self._stop.is_set():
                         got = False
-                        for _ in conn.notifies(timeout=self.POLL_S, stop_after=1):
-                            self._mark()
+                        for n in conn.notifies(timeout=self.POLL_S, stop_after=1):
+                            if not n.payload.startswith("probe "):  # writers send no payload
+                                self._mark()
                             got = True
                         idle = 0 if got else idle + 1
                         if idle >= self.PING_EVERY:
