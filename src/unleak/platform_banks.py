@@ -18,6 +18,7 @@ import hashlib
 import json
 import random
 import re
+import select as io_select
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -634,6 +635,7 @@ class PgWatch:
         self._listening = False
         self._local = _LocalCommits.count
         self.backend_pid = 0  # of the listening connection, once connected
+        self._fd = -1  # its socket, while listening
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="unleak-listen", daemon=True)
         self._thread.start()
@@ -670,37 +672,51 @@ class PgWatch:
                             seen = n.payload == probe
                     if not seen:
                         raise ConnectionError("notifications do not arrive")
+                    self._fd = conn.fileno()
                     self._mark(listening=True)  # whatever was committed before LISTEN: read the log
-                    idle = 0
-                    while not self._stop.is_set():
-                        got = False
-                        for n in conn.notifies(timeout=self.POLL_S, stop_after=1):
-                            if not n.payload.startswith("probe "):  # writers send no payload
+                    try:
+                        idle = 0
+                        while not self._stop.is_set():
+                            if io_select.select([self._fd], [], [], self.POLL_S)[0]:
+                                # Stale as soon as anything arrives, before it is read: a lookup
+                                # between the two must not answer from memory.
                                 self._mark()
-                            got = True
-                        idle = 0 if got else idle + 1
-                        if idle >= self.PING_EVERY:
-                            conn.execute("SELECT 1")  # a dead link raises here, not silently
-                            idle = 0
+                                for _ in conn.notifies(timeout=0.0):
+                                    pass
+                                idle = 0
+                            else:
+                                idle += 1
+                            if idle >= self.PING_EVERY:
+                                conn.execute("SELECT 1")  # a dead link raises here, not silently
+                                idle = 0
+                    finally:
+                        with self._lock:  # before the connection (and its fd) closes
+                            self._stale, self._listening, self._fd = True, False, -1
             except Exception:  # noqa: BLE001 - any failure: stale until listening again
                 pass
             finally:
                 self._mark(listening=False)
             self._stop.wait(self.RETRY_S)
 
+    def _pending(self) -> bool:
+        """Under the lock: a notification has arrived that the thread has not taken yet (the
+        thread may be waiting for the interpreter while a lookup runs)."""
+        fd = self._fd
+        return fd < 0 or bool(io_select.select([fd], [], [], 0)[0])
+
     def changed(self) -> bool:
         # Cleared before the caller reads the log: a notification arriving meanwhile marks it
         # stale again and the next call reads the log once more (replay is idempotent).
         local = _LocalCommits.count
         with self._lock:
-            changed = self._stale or not self._listening or local != self._local
+            changed = self._stale or not self._listening or local != self._local or self._pending()
             self._stale, self._local = False, local
         return changed
 
     def unchanged(self) -> bool:
         """Nothing committed since the last `changed()`; does not move the mark."""
         with self._lock:
-            return self._listening and not self._stale and _LocalCommits.count == self._local
+            return self._listening and not self._stale and _LocalCommits.count == self._local and not self._pending()
 
     def listening(self) -> bool:
         with self._lock:
