@@ -688,6 +688,7 @@ class PgWatch:
                                 idle += 1
                             if idle >= self.PING_EVERY:
                                 conn.execute("SELECT 1")  # a dead link raises here, not silently
+                                self._mark()  # a notification may have come in with its answer
                                 idle = 0
                     finally:
                         with self._lock:  # before the connection (and its fd) closes
