@@ -27,6 +27,13 @@ def test_kept_rows_follow_changes_made_elsewhere(store):
         pb.create_bank(s, "KEPT", None, None)
         cid = pb.add_content(s, "KEPT", {"pdq": PDQ}).id
     worker = _matcher(store)
+    try:
+        _follow_changes(store, worker, cid)
+    finally:
+        worker.close()
+
+
+def _follow_changes(store, worker: pb.PlatformMatcher, cid: int) -> None:
     assert _lookup(store, worker) == {"KEPT": [{"bank_content_id": cid, "distance": "0"}]}
     assert cid in worker._rows  # the next matching lookup reads no row from the store
 
@@ -82,5 +89,6 @@ def test_in_memory_answer_only_when_nothing_changed(tmp_path):
         assert pb.lookup_in_memory(worker, "pdq", PDQ) is None
         assert _lookup(store, worker) == {}
         assert pb.lookup_in_memory(worker, "pdq", PDQ) == {}
+        worker.close()
     finally:
         store.close()

@@ -7,7 +7,9 @@ Meta's Hasher-Matcher-Actioner (HMA), so HMA clients work unchanged against `unl
 
 Every change that affects matching is written to an append-only log (`platform_changes`) in the
 same transaction; `PlatformMatcher` replays it before answering, so an added or removed hash is
-matched, or not, on the very next request, in every server process, without rebuilding.
+matched, or not, on the very next request, in every server process, without rebuilding. A watch
+tells a server when there is anything to replay, so an idle store costs a lookup no query: SQLite's
+`PRAGMA data_version` (`SqliteWatch`), PostgreSQL's `LISTEN/NOTIFY` (`PgWatch`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import hashlib
 import json
 import random
 import re
+import select as io_select
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, event, func, select, text
 from sqlalchemy.orm import Session
 
 from unleak.config import MediaLimits
@@ -555,6 +558,21 @@ def _lock_log(s: Session) -> None:
     # SQLite serialises writers anyway.
     if s.get_bind().dialect.name == "postgresql":
         s.execute(text("LOCK TABLE platform_changes IN SHARE ROW EXCLUSIVE MODE"))
+        # Delivered to every listening server only if and when this transaction commits.
+        s.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+        # This process's own watches learn of it at commit, before any notification arrives.
+        event.listen(s, "after_commit", _committed_here, once=True)
+
+
+NOTIFY_CHANNEL = "unleak_platform_changes"
+
+
+class _LocalCommits:
+    count = 0  # change-log commits made by this process (only ever grows)
+
+
+def _committed_here(_session: Session) -> None:
+    _LocalCommits.count += 1
 
 
 def _log_removes(s: Session, content_ids: list[int]) -> None:
@@ -598,9 +616,124 @@ class SqliteWatch:
             self._conn.close()
 
 
-def watch_for(s: Session) -> SqliteWatch | None:
-    """A `SqliteWatch` for a SQLite store on a file, else None (PostgreSQL: the log is queried)."""
+class PgWatch:
+    """Whether anything was committed to the change log of a PostgreSQL store since the last call,
+    without a query: one dedicated connection per process `LISTEN`s on `NOTIFY_CHANNEL` in a
+    background thread (every writer of the log `NOTIFY`s it in its own transaction, so it is
+    delivered only on commit). Fails safe: until it listens, after a notification, on reconnecting
+    and after any error the store counts as changed, and the caller reads the log."""
+
+    POLL_S = 1.0  # how often the thread looks up from waiting (to stop, and to check the link)
+    PING_EVERY = 10  # polls between two `SELECT 1`s on an idle connection
+    RETRY_S = 1.0
+    PROBE_S = 5.0  # how long a new connection's own test notification may take
+
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._lock = threading.Lock()
+        self._stale = True
+        self._listening = False
+        self._local = _LocalCommits.count
+        self.backend_pid = 0  # of the listening connection, once connected
+        self._fd = -1  # its socket, while listening
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="unleak-listen", daemon=True)
+        self._thread.start()
+
+    def _mark(self, *, listening: bool | None = None) -> None:
+        with self._lock:
+            self._stale = True
+            if listening is not None:
+                self._listening = listening
+
+    def _run(self) -> None:
+        import psycopg
+
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(
+                    self._conninfo,
+                    autocommit=True,
+                    connect_timeout=5,
+                    keepalives=1,
+                    keepalives_idle=10,
+                    keepalives_interval=5,
+                    keepalives_count=3,
+                ) as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self.backend_pid = conn.info.backend_pid
+                    # Prove that notifications reach this connection (a pooler in transaction
+                    # mode accepts LISTEN and delivers nothing): until then, stay not listening.
+                    probe = f"probe {self.backend_pid} {time.monotonic_ns()}"
+                    conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, probe))
+                    deadline, seen = time.monotonic() + self.PROBE_S, False
+                    while not seen and (left := deadline - time.monotonic()) > 0:
+                        for n in conn.notifies(timeout=left, stop_after=1):
+                            seen = n.payload == probe
+                    if not seen:
+                        raise ConnectionError("notifications do not arrive")
+                    self._fd = conn.fileno()
+                    self._mark(listening=True)  # whatever was committed before LISTEN: read the log
+                    try:
+                        idle = 0
+                        while not self._stop.is_set():
+                            if io_select.select([self._fd], [], [], self.POLL_S)[0]:
+                                # Stale as soon as anything arrives, before it is read: a lookup
+                                # between the two must not answer from memory.
+                                self._mark()
+                                for _ in conn.notifies(timeout=0.0):
+                                    pass
+                                idle = 0
+                            else:
+                                idle += 1
+                            if idle >= self.PING_EVERY:
+                                conn.execute("SELECT 1")  # a dead link raises here, not silently
+                                self._mark()  # a notification may have come in with its answer
+                                idle = 0
+                    finally:
+                        with self._lock:  # before the connection (and its fd) closes
+                            self._stale, self._listening, self._fd = True, False, -1
+            except Exception:  # noqa: BLE001 - any failure: stale until listening again
+                pass
+            finally:
+                self._mark(listening=False)
+            self._stop.wait(self.RETRY_S)
+
+    def _pending(self) -> bool:
+        """Under the lock: a notification has arrived that the thread has not taken yet (the
+        thread may be waiting for the interpreter while a lookup runs)."""
+        fd = self._fd
+        return fd < 0 or bool(io_select.select([fd], [], [], 0)[0])
+
+    def changed(self) -> bool:
+        # Cleared before the caller reads the log: a notification arriving meanwhile marks it
+        # stale again and the next call reads the log once more (replay is idempotent).
+        local = _LocalCommits.count
+        with self._lock:
+            changed = self._stale or not self._listening or local != self._local or self._pending()
+            self._stale, self._local = False, local
+        return changed
+
+    def unchanged(self) -> bool:
+        """Nothing committed since the last `changed()`; does not move the mark."""
+        with self._lock:
+            return self._listening and not self._stale and _LocalCommits.count == self._local and not self._pending()
+
+    def listening(self) -> bool:
+        with self._lock:
+            return self._listening
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(self.POLL_S + 6)
+
+
+def watch_for(s: Session) -> SqliteWatch | PgWatch | None:
+    """A `SqliteWatch` for a SQLite store on a file, a `PgWatch` for PostgreSQL, else None (the
+    log is queried before every lookup)."""
     url = s.get_bind().engine.url
+    if url.get_backend_name() == "postgresql":
+        return PgWatch(url.set(drivername="postgresql").render_as_string(hide_password=False))
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
     return SqliteWatch(url.database)
@@ -625,7 +758,7 @@ class PlatformMatcher:
     types (video_md5) into a dict. Thread-safe: one lock around index reads and writes.
     """
 
-    def __init__(self, watch: SqliteWatch | None = None) -> None:
+    def __init__(self, watch: SqliteWatch | PgWatch | None = None) -> None:
         self._lock = threading.Lock()
         self._watch = watch
         self._pdq = MultiIndexHash()
@@ -724,8 +857,13 @@ class PlatformMatcher:
         return {**have, **fresh}
 
     def current(self) -> bool:
-        """The index and kept rows hold every committed change, known without a query (SQLite)."""
+        """The index and kept rows hold every committed change, known without a query."""
         return self.loaded and self._watch is not None and self._watch.unchanged()
+
+    def close(self) -> None:
+        """Stop watching the store (closes the watch's own connection)."""
+        if self._watch is not None:
+            self._watch.close()
 
     def kept_rows(self, ids: list[int]) -> dict[int, _Row] | None:
         """The kept rows of all these ids, or None when any is not kept."""

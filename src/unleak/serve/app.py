@@ -7,8 +7,8 @@ Meta's Hasher-Matcher-Actioner, so its clients work unchanged. docs/serve.md lis
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,7 +125,13 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
         matcher.load(s)
     limits = cfg.media_limits()
 
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        matcher.close()  # its watch's own connection and thread (PostgreSQL: the LISTEN)
+
     app = FastAPI(
+        lifespan=lifespan,
         title=TITLE,
         version="1.1.7-unleak",
         description="HMA-compatible hash matching served by unleak",
