@@ -48,29 +48,17 @@ def main() -> int:
     import multiprocessing
 
     import psutil
-    from PIL import Image
 
     from unleak.bank import Bank
     from unleak.cluster import Cluster, match_targets, public_url, scan_options_for, warm_matcher
-    from unleak.demo.site import altered_copy, big_site, jpeg
+    from unleak.demo.site import big_site, big_site_pool
     from unleak.match import Matcher
     from unleak.monitor.scan import Scanner, ScanOptions, VisitSpec, warm_worker
     from unleak.monitor.sources import SourceOptions, add_source
     from unleak.net.fetch import FetchPolicy
-    from unleak.samples import sample_images
     from unleak.store import open_store
 
-    photos = [p for p in sample_images() if min(Image.open(p).size) >= 256]
-    protected, others = photos[:6], photos[6:]
-    pool: list[bytes] = []
-    copy_of: dict[int, str] = {}
-    for i, p in enumerate(protected):
-        copy_of[len(pool)] = p.stem
-        pool.append(altered_copy(p, i, 512)[1])
-    for p in others:
-        im = Image.open(p).convert("RGB")
-        im.thumbnail((512, 512))
-        pool.append(jpeg(im, 80))
+    protected, pool, copy_of = big_site_pool(512)
     folder = home / "dump"
     folder.mkdir()
     for i in range(args.files):

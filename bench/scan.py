@@ -59,27 +59,15 @@ def main() -> int:
 
     home = Path(tempfile.mkdtemp(prefix="unleak-bench-scan-"))
     os.environ["UNLEAK_HOME"] = str(home)
-    from PIL import Image
 
     from unleak.bank import Bank
-    from unleak.demo.site import altered_copy, big_site, jpeg
+    from unleak.demo.site import big_site, big_site_pool
     from unleak.monitor.scan import PHASES, Scanner, ScanOptions
     from unleak.monitor.sources import SourceOptions, add_source
     from unleak.net.fetch import FetchPolicy
-    from unleak.samples import sample_images
     from unleak.store import open_store
 
-    photos = [p for p in sample_images() if min(Image.open(p).size) >= 256]
-    protected, others = photos[:6], photos[6:]
-    pool: list[bytes] = []
-    copy_of: dict[int, str] = {}
-    for i, p in enumerate(protected):
-        copy_of[len(pool)] = p.stem
-        pool.append(altered_copy(p, i, 512)[1])
-    for p in others:
-        im = Image.open(p).convert("RGB")
-        im.thumbnail((512, 512))
-        pool.append(jpeg(im, 80))
+    protected, pool, copy_of = big_site_pool(512)
     # Every 5th pool slot an altered copy, the rest unrelated: about 1 image in 4 is a copy.
     store = open_store(args.db or f"sqlite:///{home / 'unleak.db'}")
     bank = Bank(store, "bench")

@@ -403,6 +403,30 @@ def hostile_page() -> str:
 # --- the benchmark's big site ----------------------------------------------------------------
 
 
+def big_site_pool(side: int = 512) -> tuple[list[Path], list[bytes], dict[int, str]]:
+    """What `big_site` serves: (the 6 protected sample photos, a pool of JPEGs, pool index ->
+    the protected photo's stem for the altered copies among them; the rest are unrelated)."""
+    from unleak.samples import sample_images
+
+    photos = []
+    for p in sample_images():
+        with Image.open(p) as im:
+            if min(im.size) >= 256:
+                photos.append(p)
+    protected, others = photos[:6], photos[6:]
+    pool: list[bytes] = []
+    copy_of: dict[int, str] = {}
+    for i, p in enumerate(protected):
+        copy_of[len(pool)] = p.stem
+        pool.append(altered_copy(p, i, side)[1])
+    for p in others:
+        with Image.open(p) as opened:
+            small = opened.convert("RGB")
+        small.thumbnail((side, side))
+        pool.append(jpeg(small, 80))
+    return protected, pool, copy_of
+
+
 def big_site(
     n_pages: int, pool: list[bytes], copy_of: dict[int, str], fanout: int = 3
 ) -> tuple[SiteServer, dict[str, str]]:
