@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import struct
+import warnings
 import zlib
 from pathlib import Path
 
@@ -222,3 +224,26 @@ def test_video_with_unknown_codec_is_a_media_error(small_media, tmp_path):
     bad.write_bytes(data[:i] + b"zzzz" + data[i + 4 :])
     with pytest.raises(MediaError, match="codec is unknown"):
         compute_signals(Media.open(bad))
+
+
+def test_decoding_leaves_no_file_open(samples, tmp_path):
+    """A scan meets thousands of bad or animated files: each one it reads must be closed again."""
+    good = _jpeg(samples, tmp_path)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_bomb(60000, 60000))
+    animated = tmp_path / "two.gif"
+    frames = [Image.new("P", (64, 64), colour) for colour in (10, 200)]
+    frames[0].save(animated, save_all=True, append_images=frames[1:])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        for path in (cut, bomb, animated, good):
+            for fast in (False, True):
+                try:
+                    compute_signals(Media.open(path), fast=fast)
+                except MediaError:
+                    pass
+        gc.collect()
+    leaked = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert not [m for m in leaked if str(tmp_path) in m]

@@ -22,8 +22,6 @@ fast mode agrees with the exact hash far better than hashing the reduced image a
 
 from __future__ import annotations
 
-import io
-import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -32,7 +30,7 @@ import numba
 import numpy as np
 
 from unleak.config import MediaLimits
-from unleak.errors import LimitExceeded, MediaError
+from unleak.errors import LimitExceeded
 
 PDQ_SIDE = 64
 MIN_HASHABLE_DIM = 5  # the reference returns an all-zero hash of quality 0 below this
@@ -333,7 +331,7 @@ def decode_jpeg_fast(
     several times cheaper than a full decode. Non-YCbCr JPEGs (CMYK, ...) come back as RGB.
     Same limits and errors as `unleak.media.decode_image`.
     """
-    from PIL import Image
+    from unleak.media.image import binary, decoding, open_within_limits
 
     limits = limits or MediaLimits.from_env()
     label = name or (str(source) if isinstance(source, Path) else "image")
@@ -342,31 +340,14 @@ def decode_jpeg_fast(
             f"{label}: file is {len(source):,} bytes, over the limit of {limits.max_file_bytes:,}",
             hint="raise UNLEAK_MAX_FILE_BYTES if this file is genuine",
         )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            image: Image.Image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
-            width, height = image.size
-            if width * height > limits.max_image_pixels:
-                raise LimitExceeded(
-                    f"{label}: {width}x{height} is {width * height:,} pixels, over the limit of "
-                    f"{limits.max_image_pixels:,} (possible decompression bomb)",
-                    hint="raise UNLEAK_MAX_IMAGE_PIXELS if this image is genuine",
-                )
-            scale = fast_scale(width, height, window_pixels)
-            if image.format == "JPEG":
-                # draft() picks the largest scale whose output is at least the size asked for
-                image.draft("L", (width // scale, height // scale))
-            image.load()
-    except MediaError:
-        raise
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, Image.DecompressionBombError) as exc:
-        reason = str(exc) or type(exc).__name__
-        if "truncated" in reason.lower():
-            reason = "the file is truncated"
-        raise MediaError(
-            f"{label}: cannot decode image: {reason}", hint="the file may be corrupt or incomplete"
-        ) from None
+    with decoding(label), binary(source) as fh:
+        image = open_within_limits(fh, limits, label)
+        width, height = image.size
+        scale = fast_scale(width, height, window_pixels)
+        if image.format == "JPEG":
+            # draft() picks the largest scale whose output is at least the size asked for
+            image.draft("L", (width // scale, height // scale))
+        image.load()
     if image.mode not in ("L", "RGB", "RGBA"):
         image = image.convert("RGB")
     return FastImage(np.asarray(image), (width, height))
