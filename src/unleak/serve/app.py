@@ -124,6 +124,7 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
         matcher = pb.PlatformMatcher(watch=pb.watch_for(s))
         matcher.load(s)
     limits = cfg.media_limits()
+    bank_side = pb.BankSideVariants()  # published items' crops, for ?variants=true only
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -274,7 +275,7 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
                 data = pb.fetch_media(url, allow_networks=cfg.allow_networks, max_bytes=limits.max_file_bytes)
                 with session() as s:
                     found: dict[str, Any] = pb.lookup_variants(
-                        s, matcher, data, limits, banks=wanted, seed=seed, explain=explain
+                        s, matcher, data, limits, banks=wanted, seed=seed, explain=explain, bank_side=bank_side
                     )
                 metrics.lookup("pdq", found["pdq"])
                 return found.get(signal_type, {}) if signal_type is not None else found
@@ -315,6 +316,7 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
                         seed=q.get("seed"),
                         bypass_coinflip=q.get("bypass_coinflip", "false") == "true",
                         explain=q.get("explain", "false") == "true",
+                        bank_side=bank_side,
                     )
 
             resp = await run_in_threadpool(run_variants)
