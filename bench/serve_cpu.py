@@ -6,6 +6,10 @@ number of lookups, so a shared machine's load changes the figure little. Every q
     PYTHONPATH=$PWD/src python bench/serve_cpu.py
     PYTHONPATH=$PWD/src python bench/serve_cpu.py --db postgresql://postgres@127.0.0.1:5432/test
 
+With `--shared` it measures what several workers add (`unleak serve --workers N`): each lookup
+sent with an API key limited to a rate it never reaches, counted and rate-limited in one process
+(the reference), then in the files every worker shares (metrics, rate-limit buckets).
+
 With `--db` (a PostgreSQL database; the bench works in a schema of its own and drops it) it
 measures the server as it runs there (LISTEN/NOTIFY: the change log is read only when told) and,
 as the reference in the same run, with no watch (the log read before every lookup).
@@ -50,7 +54,7 @@ def _pg_schema(base: str) -> Iterator[str]:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-def measure(url: str, *, watch: bool = True) -> tuple[float, ...]:
+def measure(url: str, *, watch: bool = True, run_dir: str | None = None, keyed: bool = False) -> tuple[float, ...]:
     """Server CPU µs per lookup and lookups a second, first pass (rows read once) and second
     (rows kept), and change-log reads per lookup."""
     store = open_store(url)
@@ -64,10 +68,17 @@ def measure(url: str, *, watch: bool = True) -> tuple[float, ...]:
     if not watch:  # the reference: no watch, so the change log is read before every lookup
         pb.watch_for = lambda s: None  # type: ignore[assignment]
     try:
-        app = create_app(ServeConfig(), store)
+        app = create_app(ServeConfig(run_dir=run_dir), store)
     finally:
         pb.watch_for = real_watch_for
     reads = [0]
+    headers = [(b"host", b"bench")]
+    if keyed:
+        from unleak.serve_keys import add_key
+
+        with store.session() as s:
+            token = add_key(s, "bench", "matcher", rate_per_s=1e9)[1]
+        headers.append((b"authorization", f"Bearer {token}".encode()))
 
     def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         reads[0] += "platform_changes" in statement
@@ -86,7 +97,7 @@ def measure(url: str, *, watch: bool = True) -> tuple[float, ...]:
             "raw_path": b"/m/lookup",
             "root_path": "",
             "query_string": f"signal_type=pdq&signal={q}".encode(),
-            "headers": [(b"host", b"bench")],
+            "headers": headers,
             "client": ("127.0.0.1", 1),
             "server": ("127.0.0.1", 5000),
         }
@@ -129,9 +140,24 @@ def measure(url: str, *, watch: bool = True) -> tuple[float, ...]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", help="a PostgreSQL URL (postgresql://...): measure there, with and without the watch")
+    ap.add_argument("--shared", action="store_true", help="the cost of state shared by several workers")
     args = ap.parse_args()
     rows: list[tuple[str, tuple[float, ...]]] = []
-    if args.db:
+    if args.shared:
+        with tempfile.TemporaryDirectory() as tmp:
+            # The reference first: sharing switches prometheus_client's values for the process.
+            rows.append(
+                ("SQLite, key + rate limit, one process (reference)", measure(f"sqlite:///{tmp}/a.db", keyed=True))
+            )
+            run_dir = Path(tmp) / "run"
+            run_dir.mkdir(mode=0o700)
+            rows.append(
+                (
+                    "SQLite, key + rate limit, shared by workers",
+                    measure(f"sqlite:///{tmp}/b.db", run_dir=str(run_dir), keyed=True),
+                )
+            )
+    elif args.db:
         with _pg_schema(args.db) as url:
             rows.append(("PostgreSQL, LISTEN/NOTIFY", measure(url)))
         with _pg_schema(args.db) as url:

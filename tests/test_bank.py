@@ -244,3 +244,43 @@ def test_import_reports_progress(store, tmp_path):
         0,
     )
     assert len(calls) >= 3 and calls[-1] == (12_000, 12_000) and calls == sorted(calls)
+
+
+def test_palette_cmyk_and_bilevel_originals_export_their_threatexchange_hash(store, samples, tmp_path):
+    """python-threatexchange hashes such files' raw arrays: the te list carries its hash beside
+    the correct one, so a platform hashing the same file its way finds it."""
+    import io
+
+    from PIL import Image
+    from threatexchange.signal_type.pdq.signal import PdqSignal
+
+    photo = Image.open(samples[3]).convert("RGB")  # coffee: rich in texture
+    files = {}
+    for name, image, fmt in (
+        ("palette.png", photo.convert("P"), "PNG"),
+        ("cmyk.jpg", photo.convert("CMYK"), "JPEG"),
+        ("bilevel.png", photo.convert("1"), "PNG"),
+        ("plain.png", photo, "PNG"),
+    ):
+        buf = io.BytesIO()
+        image.save(buf, fmt)
+        (tmp_path / name).write_bytes(buf.getvalue())
+        files[name] = buf.getvalue()
+    bank = Bank(store, "modes")
+    assert all(r.error is None for r in bank.protect([tmp_path / n for n in files]))
+    out = tmp_path / "list.te"
+    bank.export(out, "te")
+    listed = set(out.read_text().split("\n"))
+    by_name = {Path(it.path).name: it for it in bank.items()}
+    for name, data in files.items():
+        te = PdqSignal.hash_from_bytes(data)
+        own = next(sg.value for sg in by_name[name].signals if sg.type == "pdq" and not sg.variant)
+        assert f"pdq {own}" in listed, name
+        stored_te = [sg.value for sg in by_name[name].signals if sg.variant == "te"]
+        if name == "bilevel.png":
+            # its raw 0/1 array is nearly flat: python-threatexchange gives no hash (quality < 50)
+            assert te == "" and stored_te == [], name
+        elif name == "plain.png":
+            assert te == own and stored_te == [], name  # read alike: nothing more stored
+        else:
+            assert te != own and stored_te == [te] and f"pdq {te}" in listed, name

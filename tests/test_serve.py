@@ -531,6 +531,47 @@ def test_publish_a_case_and_load_a_te_list(server, samples, tmp_path, cli, monke
     )
 
 
+def test_published_case_matches_threatexchange_readings_and_bank_side_crops(
+    server, samples, tmp_path, cli, monkeypatch
+):
+    from threatexchange.signal_type.pdq.signal import PdqSignal
+
+    monkeypatch.setenv("UNLEAK_DB", server.db_url)
+    h = server.http
+    photo = Image.open(samples[3]).convert("RGB")  # coffee, 600x400: its 1:1 centre crop is stored
+    palette, cmyk = tmp_path / "palette.png", tmp_path / "cmyk.jpg"
+    palette.write_bytes(_png(Image.open(samples[2]).convert("RGB").convert("P")))  # chelsea
+    cmyk.write_bytes(_png(Image.open(samples[9]).convert("RGB").convert("CMYK"), "JPEG"))  # hubble
+    original = tmp_path / "original.png"
+    original.write_bytes(_png(photo))
+    case = "case-" + uuid.uuid4().hex[:6]
+    assert cli("protect", palette, cmyk, original, "--case", case)[0] == 0
+    bank = "PUB_" + uuid.uuid4().hex[:6].upper()
+    code, out, err = cli("serve", "publish", case, "--as", bank)
+    assert code == 0 and "Published 3 item(s)" in out, out + err
+    # a platform hashing these files as python-threatexchange (HMA) does finds them with a plain lookup
+    for path in (palette, cmyk):
+        te = PdqSignal.hash_from_bytes(path.read_bytes())
+        found = _within_a_second(
+            lambda te=te: h.get("/m/lookup", params={"signal_type": "pdq", "signal": te}).json(), bank
+        )
+        assert bank in found and any(m["distance"] == "0" for m in found[bank]), (path.name, found)
+        assert bank in h.post("/m/lookup", files={"photo": (path.name, path.read_bytes())}).json()["pdq"]
+    # a square crop of the original: HMA's answer misses it, variants=true finds it by the bank's crop
+    side = min(photo.size)
+    x0 = (photo.width - side) // 2
+    cropped = _png(photo.crop((x0, 0, x0 + side, side)), "JPEG")
+    assert bank not in h.post("/m/lookup", files={"photo": ("q.jpg", cropped)}).json()["pdq"]
+    got = h.post("/m/lookup", params={"variants": "true"}, files={"photo": ("q.jpg", cropped)}).json()["pdq"]
+    assert bank in got, got
+    match = got[bank][0]
+    assert match["variant"] == "bank:crop:1x1" and isinstance(match["distance"], str), match
+    assert 0 < match["false_match_rate"] <= 1e-6, match
+    # the crops are not HMA signals: not listed with the content, not counted in the index
+    content = h.get(f"/c/bank/{bank}/content/{match['bank_content_id']}", params={"include_signals": True}).json()
+    assert set(content["signals"]) == {"pdq"}, content
+
+
 def test_factory_reset_refuses_a_store_with_sightings(server):
     """Runs last: it empties the platform banks of this server."""
     from sqlalchemy import delete

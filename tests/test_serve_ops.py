@@ -127,3 +127,60 @@ def test_uvicorns_own_access_log_is_scrubbed():
     )
     assert ScrubQuery().filter(record)
     assert record.getMessage() == '127.0.0.1:5000 - "GET /m/lookup HTTP/1.1" 200'
+
+
+def _lookup_total(text: str) -> float:
+    """Every `GET /m/lookup` counted in a /metrics page, whatever its status."""
+    prefix = 'unleak_serve_requests_total{method="GET",route="/m/lookup",status="'
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix))
+
+
+@pytest.mark.slow  # two worker processes start (each imports and warms up the index): ~40 s here
+def test_two_workers_share_metrics_and_rate_limits(tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'two.db'}"
+    srv = Server(db_url, tmp_path, "--workers", "2")
+    try:
+        token = _add_key(db_url, "platform", "matcher", rate=2)
+        auth = {"Authorization": f"Bearer {token}"}
+        deadline = time.monotonic() + 5  # the key locks the server within a second
+        while httpx.get(srv.base + "/m/lookup", params={"signal_type": "pdq", "signal": "d" * 64}).status_code != 401:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+
+        def workers_seen() -> set[int]:
+            lines = [json.loads(x) for x in srv.log.read_text().splitlines() if x.startswith("{")]
+            return {e["pid"] for e in lines if e["route"] == "/m/lookup" and e["key"] == "platform"}
+
+        deadline = time.monotonic() + 60  # each worker checks the key once (argon2), then keeps it
+        while len(workers_seen()) < 2:
+            assert time.monotonic() < deadline
+            httpx.get(srv.base + "/m/lookup", params={"signal_type": "pdq", "signal": "d" * 64}, headers=auth)
+        time.sleep(1.5)  # the bucket refills to its burst
+        for line in srv.log.read_text().splitlines():
+            assert not line.startswith("{") or json.loads(line)["status"] in (200, 401, 429)
+        codes: list[int] = []
+
+        def hammer(stop: float) -> None:
+            while time.monotonic() < stop:  # a fresh connection each time: both workers answer
+                r = httpx.get(srv.base + "/m/lookup", params={"signal_type": "pdq", "signal": "d" * 64}, headers=auth)
+                codes.append(r.status_code)
+
+        start = time.monotonic()
+        threads = [threading.Thread(target=hammer, args=(start + 3.0,)) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - start
+        allowed = codes.count(200)
+        # 2 a second with a burst of 2, across both workers (each counting alone would allow twice that)
+        assert set(codes) == {200, 429} and 2 <= allowed <= 2 + 2 * elapsed + 1, (allowed, len(codes), elapsed)
+        # /metrics, whichever worker answers it, counts every worker's requests
+        scraper = {"Authorization": f"Bearer {_add_key(db_url, 'prometheus', 'hasher')}"}
+        for _ in range(6):
+            text = httpx.get(srv.base + "/metrics", headers=scraper, timeout=60).text
+            assert _lookup_total(text) >= len(codes) + 2, text[-2000:]
+            assert 'unleak_serve_requests_total{method="GET",route="/m/lookup",status="429"}' in text
+    finally:
+        srv.http.close()
+        srv.stop()

@@ -129,11 +129,22 @@ def fingerprint_file(path: str, variants: bool = False) -> Fingerprint:
             from unleak.match.variants import bank_variants
 
             fp.derived = bank_variants(media.pixels())
+        fp.derived += te_derived(media, fp.signals)
     except UnleakError as exc:
         fp.error = str(exc)
     except OSError as exc:
         fp.error = f"{path}: {exc.strerror or exc}"
     return fp
+
+
+def te_derived(media: Media, signals: dict[str, Signal]) -> list[Any]:
+    """[python-threatexchange's differing PDQ of this file] (see `te_variant`), or []: always
+    stored, so the same file matches on a platform that hashes it the python-threatexchange way."""
+    from unleak.match.variants import te_variant
+
+    pdq = signals.get("pdq")
+    found = te_variant(media, pdq.value) if pdq is not None else None
+    return [found] if found is not None else []
 
 
 def signals_to_json(signals: dict[str, Signal]) -> dict:
@@ -271,6 +282,8 @@ class Bank:
                 from unleak.match.variants import bank_variants
 
                 derived = bank_variants(media.pixels())
+            if computed is None and media is not None:
+                derived += te_derived(media, signals)
             values = {
                 "case_id": case_id,
                 "label": label or path.stem,
@@ -540,6 +553,7 @@ class Bank:
         python-threatexchange and HMA refuse, unless `include_low_quality`; imported hashes of
         unknown quality are kept. The count left out is reported.
         """
+        from unleak.match.variants import TE_VARIANT
         from unleak.signals.pdq import MIN_QUALITY
 
         items = self.items()
@@ -570,7 +584,9 @@ class Bank:
             for sg in it.signals:
                 # Derived hashes (crops, trimmed borders) travel only in our json format, which
                 # names them: a plain list would make other tools match each at full weight.
-                if sg.removed or sg.variant:
+                # The python-threatexchange reading ("te") is the same file's hash as other tools
+                # compute it: it travels too.
+                if sg.removed or (sg.variant and sg.variant != TE_VARIANT):
                     continue
                 if sg.type == "pdq" and sg.quality is not None and sg.quality < MIN_QUALITY and not include_low_quality:
                     left_out += fmt in ("te", "pdq")

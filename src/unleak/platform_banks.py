@@ -14,6 +14,7 @@ tells a server when there is anything to replay, so an idle store costs a lookup
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -24,6 +25,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import delete, event, func, select, text
@@ -32,6 +34,7 @@ from sqlalchemy.orm import Session
 from unleak.config import MediaLimits
 from unleak.errors import LimitExceeded, MediaError, UnleakError
 from unleak.index import MultiIndexHash, hashes_from_hex
+from unleak.match.variants import TE_VARIANT
 from unleak.media.sniff import MediaKind
 from unleak.signals.media import Media
 from unleak.signals.pdq import MIN_QUALITY, PdqSignal, hash_te_compatible
@@ -52,6 +55,9 @@ from unleak.store.models import (
     PlatformSignalType,
     Sighting,
 )
+
+if TYPE_CHECKING:
+    from unleak.match.calibration import Calibration
 
 BANK_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 MAX_NOTE = 255
@@ -386,7 +392,7 @@ def get_content(s: Session, bank_name: str, content_id: int) -> PlatformContent:
 
 def content_signals(s: Session, content_id: int) -> dict[str, str]:
     rows = s.execute(select(PlatformSignal.type, PlatformSignal.value).where(PlatformSignal.content_id == content_id))
-    return {t: v for t, v in rows}
+    return {t: v for t, v in rows if not t.startswith(VARIANT_PREFIX)}
 
 
 def content_json(
@@ -458,30 +464,47 @@ _PUBLISHED = {
 }
 
 
+# A published item's bank-side PDQ variants (centre crops, trimmed borders) are stored as its
+# signals of type `variant:<name>` (`variant:crop:4x5`): never logged for the HMA index, never in
+# HMA's answers or signal lists; `/m/lookup?variants=true` compares them (`BankSideVariants`).
+VARIANT_PREFIX = "variant:"
+
+
 def publish_case(s: Session, case_name: str, bank_name: str) -> int:
-    """Copy a case's live hashes (originals, not derived variants) into a platform bank, created
-    if needed; items already published there are skipped. Returns the number of items added."""
+    """Copy a case's live hashes into a platform bank, created if needed; items already published
+    there are skipped. Returns the number of items added.
+
+    An item's python-threatexchange reading (`te` variant) becomes content of its own, so HMA's
+    plain lookup of the hash a python-threatexchange client computes finds it; its other bank-side
+    variants travel as `variant:` signals, compared only by `/m/lookup?variants=true`."""
     case = s.scalar(select(Case).where(Case.name == case_name))
     if case is None:
         raise UnleakError(f"no case named {case_name!r}", hint="see `unleak case list`")
     check_bank_name(bank_name)
     bank = s.scalar(select(PlatformBank).where(PlatformBank.name == bank_name)) or create_bank(s, bank_name)
     rows = s.execute(
-        select(BankSignal.item_id, BankSignal.type, BankSignal.value, BankItem.kind)
+        select(BankSignal.item_id, BankSignal.type, BankSignal.value, BankSignal.variant, BankItem.kind)
         .join(BankItem, BankItem.id == BankSignal.item_id)
         .where(
             BankSignal.case_id == case.id,
             BankSignal.removed.is_(False),
-            BankSignal.variant == "",
             BankItem.removed_at.is_(None),
         )
         .order_by(BankSignal.item_id, BankSignal.id)
     )
     by_item: dict[int, dict[str, str]] = {}
-    for item_id, type_, value, kind in rows:
+    te_of: dict[int, str] = {}
+    variants_of: dict[int, list[tuple[str, str]]] = {}
+    for item_id, type_, value, variant, kind in rows:
         name = _PUBLISHED.get((type_, kind))
-        if name:
+        if not name:
+            continue
+        if not variant:
             by_item.setdefault(item_id, {}).setdefault(name, value)
+        elif name == "pdq" and variant == TE_VARIANT:
+            te_of[item_id] = value
+        elif name == "pdq":
+            variants_of.setdefault(item_id, []).append((variant, value))
     existing: set[tuple[str, str]] = {
         (t, v)
         for t, v in s.execute(
@@ -491,12 +514,19 @@ def publish_case(s: Session, case_name: str, bank_name: str) -> int:
         )
     }
     added = 0
-    for signals in by_item.values():
-        if any((t, v) in existing for t, v in signals.items()):
-            continue
-        add_content(s, bank.name, check_signals(dict(signals)))
-        existing.update(signals.items())
-        added += 1
+    for item_id, signals in by_item.items():
+        if not any((t, v) in existing for t, v in signals.items()):
+            content = add_content(s, bank.name, check_signals(dict(signals)))
+            existing.update(signals.items())
+            added += 1
+            for variant, value in variants_of.get(item_id, []):
+                s.add(PlatformSignal(content_id=content.id, type=VARIANT_PREFIX + variant, value=value))
+        te = te_of.get(item_id)
+        if te is not None and ("pdq", te) not in existing:
+            # Its own content: HMA's answers name one hash per content and type.
+            note = "python-threatexchange's reading of a palette, CMYK or bilevel file of this case"
+            add_content(s, bank.name, {"pdq": te}, note=note)
+            existing.add(("pdq", te))
     return added
 
 
@@ -1109,6 +1139,74 @@ def _answer(
     return out
 
 
+class BankSideVariants:
+    """The bank-side PDQ variants of published case items (`variant:` signals: centre crops,
+    trimmed borders), compared only by `/m/lookup?variants=true`, so HMA's own answers never see
+    them. Read from the store as it grows (by row id, one cheap query a variants lookup); a
+    variant of content deleted since is dropped with it when its row is looked up."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._index = MultiIndexHash()
+        self._of: dict[int, tuple[int, str]] = {}  # signal row id -> (content id, variant name)
+        self._counts: dict[int, tuple[int, int]] = {}  # content id -> (boxes, crops)
+        self._last = 0
+
+    def refresh(self, s: Session) -> None:
+        top = int(s.scalar(select(func.coalesce(func.max(PlatformSignal.id), 0))) or 0)
+        with self._lock:
+            if top < self._last:  # the store was reset: ids start again
+                self._reset()
+            rows = s.execute(
+                select(PlatformSignal.id, PlatformSignal.content_id, PlatformSignal.type, PlatformSignal.value).where(
+                    PlatformSignal.id > self._last, PlatformSignal.type.startswith(VARIANT_PREFIX)
+                )
+            ).all()
+            if rows:
+                self._index.add(np.asarray([r[0] for r in rows], np.int64), hashes_from_hex([r[3] for r in rows]))
+            for sid, cid, type_, _value in rows:
+                name = type_[len(VARIANT_PREFIX) :]
+                self._of[sid] = (cid, name)
+                boxes, crops = self._counts.get(cid, (0, 0))
+                crop = name.startswith("crop:")
+                self._counts[cid] = (boxes + (not crop), crops + crop)
+            self._last = max(self._last, top)
+
+    def query(self, value: str, radius: int) -> list[tuple[int, str, int]]:
+        """(content id, variant name, distance) of each stored variant within `radius`."""
+        with self._lock:
+            if not len(self._index):
+                return []
+            found = self._index.search(hashes_from_hex([value]), radius=radius)
+            return [(*self._of[int(i)], int(d)) for i, d in zip(found.item.tolist(), found.distance.tolist())]
+
+    def counts(self, content_id: int) -> tuple[int, int]:
+        """(trimmed-border variants, centre-crop variants) stored for this content."""
+        with self._lock:
+            return self._counts.get(content_id, (0, 0))
+
+
+@functools.lru_cache(maxsize=512)
+def _variant_calibration(n_dihedral: int, n_boxes: int, n_bank_boxes: int, n_crops: int) -> Calibration:
+    """Thresholds per comparison group for these counts, as `unleak match` calibrates them."""
+    from unleak.match.calibration import DEFAULT_TARGET, REFERENCE_MODEL, Group, group_thresholds
+    from unleak.match.matcher import GROUP_WEIGHTS
+
+    return group_thresholds(
+        [
+            Group("plain", 1, 0.0, threshold=PdqSignal.threshold),
+            Group("dihedral", n_dihedral, GROUP_WEIGHTS["dihedral"]),
+            Group("trim", (1 + n_boxes) * (1 + n_bank_boxes) - 1, GROUP_WEIGHTS["trim"]),
+            Group("crop", (1 + n_boxes) * n_crops, GROUP_WEIGHTS["crop"]),
+        ],
+        target=DEFAULT_TARGET,
+        model=REFERENCE_MODEL,
+    )
+
+
 def lookup_variants(
     s: Session,
     matcher: PlatformMatcher,
@@ -1119,14 +1217,17 @@ def lookup_variants(
     seed: str | None = None,
     bypass_coinflip: bool = False,
     explain: bool = False,
+    bank_side: BankSideVariants | None = None,
 ) -> dict[str, object]:
     """`/m/lookup?variants=true` for a photo: unleak's hash-only variants of the upload (its 8
-    orientations and its content boxes: screenshots, letterboxes, borders), each group with the
-    threshold that keeps the false-match rate per upload-item pair within 1e-6 (as `unleak
-    match`). Every match gains "variant" (which comparison found it) and "false_match_rate";
-    "distance" stays a string. Platform banks hold no bank-side crops, so none are compared."""
-    from unleak.match.calibration import DEFAULT_TARGET, REFERENCE_MODEL, Group, group_thresholds
-    from unleak.match.matcher import GROUP_WEIGHTS, MIN_REPORTED_RATE
+    orientations and its content boxes: screenshots, letterboxes, borders) and, with `bank_side`,
+    the bank-side variants of published case items (centre crops, trimmed borders), each group
+    with the threshold that keeps the false-match rate per upload-item pair within 1e-6 (as
+    `unleak match`). Every match gains "variant" (which comparison found it: "plain",
+    "dihedral:rot90", "query:trim", "bank:crop:4x5", ...) and "false_match_rate", which counts
+    every comparison made with that item; "distance" stays a string."""
+    from unleak.match.calibration import REFERENCE_MODEL
+    from unleak.match.matcher import MIN_REPORTED_RATE, comparison_group
     from unleak.match.variants import query_hashes
 
     limits = limits or MediaLimits.from_env()
@@ -1139,38 +1240,48 @@ def lookup_variants(
         raise TooLarge(exc.message) from None
     except MediaError as exc:
         raise BadRequest(exc.message) from None
-    queries: list[tuple[str, str, str]] = []
+    queries: list[tuple[str, str, str]] = []  # (kind, name, hex), as `unleak match` names them
     if qh.full.quality >= MIN_QUALITY:
-        queries.append(("plain", "plain", qh.full.value))
-        queries += [("dihedral", f"dihedral:{v.variant}", v.value) for v in qh.dihedral]
-    queries += [("trim", f"query:{v.variant}", v.value) for v in qh.boxes]
+        queries.append(("full", "", qh.full.value))
+        queries += [("dihedral", v.variant, v.value) for v in qh.dihedral]
+    queries += [("box", v.variant, v.value) for v in qh.boxes]
     if not queries:
         raise BadRequest("invalid signal: invalid PDQ hash")  # quality < 50, as HMA answers
-    used = {g: sum(1 for q in queries if q[0] == g) for g in ("plain", "dihedral", "trim")}
-    cal = group_thresholds(
-        [
-            Group("plain", 1, 0.0, threshold=PdqSignal.threshold),
-            Group("dihedral", used["dihedral"], GROUP_WEIGHTS["dihedral"]),
-            Group("trim", used["trim"], GROUP_WEIGHTS["trim"]),
-        ],
-        target=DEFAULT_TARGET,
-        model=REFERENCE_MODEL,
-    )
+    n_dihedral = sum(1 for q in queries if q[0] == "dihedral")
+    n_boxes = sum(1 for q in queries if q[0] == "box")
     st = SIGNAL_TYPES["pdq"]
     matcher.sync(s)
-    best: dict[int, tuple[int, str, str]] = {}  # content id -> (distance, group, description)
-    for group, desc, value in queries:
-        limit = cal.thresholds.get(group, -1)
-        if limit < 0:
-            continue
+    if bank_side is not None:
+        bank_side.refresh(s)
+    near: dict[int, dict[str, tuple[int, str]]] = {}  # content id -> group -> nearest (distance, description)
+
+    def seen(cid: int, group: str | None, dist: int, desc: str) -> None:
+        if group is not None and (group not in near.setdefault(cid, {}) or dist < near[cid][group][0]):
+            near[cid][group] = (dist, desc)
+
+    for kind, name, value in queries:
+        group = comparison_group(kind, "")
+        desc = {"plain": "plain", "dihedral": f"dihedral:{name}"}.get(group or "", f"query:{name}")
         for hit in matcher.query(st, value):
-            if hit.distance <= limit and (hit.content_id not in best or hit.distance < best[hit.content_id][0]):
-                best[hit.content_id] = (hit.distance, group, desc)
+            seen(hit.content_id, group, hit.distance, desc)
+        if bank_side is not None and kind != "dihedral":
+            for cid, variant, dist in bank_side.query(value, st.threshold):
+                where = f"bank:{variant}" if kind == "full" else f"query:{name}/bank:{variant}"
+                seen(cid, comparison_group(kind, variant), dist, where)
     extra: dict[int, dict[str, object]] = {}
-    for cid, (d, _g, desc) in best.items():
+    hits = []
+    full = 1 if qh.full.quality >= MIN_QUALITY else 0
+    for cid, groups in near.items():
+        nb, nc = bank_side.counts(cid) if bank_side is not None else (0, 0)
+        cal = _variant_calibration(n_dihedral, n_boxes, nb, nc)
+        used = {"plain": full, "dihedral": n_dihedral, "trim": (1 + n_boxes) * (1 + nb) - 1, "crop": (1 + n_boxes) * nc}
+        accepted = [(d, desc) for g, (d, desc) in groups.items() if d <= cal.thresholds.get(g, -1)]
+        if not accepted:
+            continue
+        d, desc = min(accepted)
         rate = sum(n * REFERENCE_MODEL.rate(min(d, cal.thresholds[g])) for g, n in used.items() if n)
         extra[cid] = {"variant": desc, "false_match_rate": float(f"{max(rate, MIN_REPORTED_RATE):.3g}")}
-    hits = [Hit(cid, d) for cid, (d, _g, _desc) in best.items()]
+        hits.append(Hit(cid, d))
     answer = _answer(s, matcher, st, qh.full.value, hits, extra, banks, seed, bypass_coinflip, explain)
     return {"pdq": answer}
 

@@ -145,7 +145,7 @@ def fetch(s: Session, exchange_dir: Path | None, name: str) -> dict[str, int]:
         for cid, t, v in s.execute(
             select(PlatformSignal.content_id, PlatformSignal.type, PlatformSignal.value)
             .join(PlatformContent, PlatformContent.id == PlatformSignal.content_id)
-            .where(PlatformContent.bank_id == bank.id)
+            .where(PlatformContent.bank_id == bank.id, ~PlatformSignal.type.startswith(pb.VARIANT_PREFIX))
         )
     }
     added = 0

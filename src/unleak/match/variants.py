@@ -33,7 +33,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from unleak.signals.pdq import MIN_QUALITY, hash_pixels
+from unleak.media.sniff import MediaKind
+from unleak.signals.media import Media
+from unleak.signals.pdq import MIN_QUALITY, hash_pixels, hash_te_compatible
 from unleak.signals.pdq_fast import hash_luma
 
 BANK_CROPS: dict[str, tuple[int, int]] = {
@@ -276,6 +278,40 @@ def bank_variants(pixels: np.ndarray, *, crops: bool = True, boxes: bool = True)
                 seen.add(value)
                 out.append(VariantHash(name, value, quality, crop))
     return out
+
+
+TE_VARIANT = "te"
+# Modes python-threatexchange reads as unleak does (L, RGB(A) as they are; LA, I;16 converted
+# to RGB by both): no other reading to store for them.
+_SAME_READING = frozenset({"L", "RGB", "RGBA", "LA", "I;16"})
+
+
+def te_variant(media: Media, value: str) -> VariantHash | None:
+    """python-threatexchange's PDQ of the same file, when it differs from `value` (the hash of the
+    picture read correctly): it hashes palette, CMYK and bilevel images' raw arrays, not their
+    colours (36 bits off on Meta's palette PNG, 256 on its CMYK JPEG). Stored beside the item's
+    own hash, it lets a platform that hashes with python-threatexchange or HMA match the same
+    file. None for a video, a mode both read alike, or a hash of quality below 50."""
+    if media.kind is not MediaKind.IMAGE or _image_mode(media) in _SAME_READING:
+        return None
+    te, quality = hash_te_compatible(media)
+    if te == value or quality < MIN_QUALITY:
+        return None
+    return VariantHash(TE_VARIANT, te, quality)
+
+
+def _image_mode(media: Media) -> str:
+    """The image's mode from its header, without decoding it ("" when it cannot be read)."""
+    import io
+
+    from PIL import Image
+
+    source = media.source
+    try:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
+            return str(image.mode)
+    except Exception:  # noqa: BLE001 - not readable here: it was decoded before, so treat as plain
+        return "RGB"
 
 
 DIHEDRAL_SIDE = 2048  # reducing changes PDQ by up to ~20 bits: only very large images are reduced

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
+import tempfile
 
 from unleak.errors import UnleakError
+from unleak.serve import guard
 from unleak.serve.app import ROLES, ServeConfig, create_app, create_app_from_env
 
 __all__ = [
@@ -87,14 +90,21 @@ def run(cfg: ServeConfig, host: str = "127.0.0.1", port: int = 5000, workers: in
     from unleak.store.db import open_store
 
     open_store(cfg.db_url).close()  # migrate once here, not in N workers racing each other
-    os.environ.update(cfg.to_env())
-    uvicorn.run(
-        "unleak.serve:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=GRACE_S,
-    )
+    # What the workers share (metrics files, rate-limit buckets): a new private directory each
+    # run, so no count of an earlier run is ever added in; removed when the server stops.
+    cfg.run_dir = tempfile.mkdtemp(prefix="unleak-serve-")
+    try:
+        guard.rate_limiter(cfg.run_dir)  # the buckets' file, made once before the workers map it
+        os.environ.update(cfg.to_env())
+        uvicorn.run(
+            "unleak.serve:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=GRACE_S,
+        )
+    finally:
+        shutil.rmtree(cfg.run_dir, ignore_errors=True)

@@ -74,6 +74,9 @@ class ServeConfig:
     max_json_bytes: int = 1024 * 1024  # any body that is not a multipart upload
     access_log: bool = True  # JSON lines on stderr, without query strings
     exchange_dir: str | None = None  # local_file exchanges read only inside it; None: off
+    # A private directory (0700) the workers of one run share: metrics files and rate-limit
+    # buckets. None: one process, which keeps both in memory.
+    run_dir: str | None = None
 
     def to_env(self) -> dict[str, str]:
         """For worker processes, which build their app from the environment."""
@@ -86,6 +89,7 @@ class ServeConfig:
             "UNLEAK_SERVE_RATE": "" if self.rate_per_s is None else str(self.rate_per_s),
             "UNLEAK_SERVE_ACCESS_LOG": "1" if self.access_log else "",
             "UNLEAK_SERVE_EXCHANGE_DIR": self.exchange_dir or "",
+            "UNLEAK_SERVE_RUN_DIR": self.run_dir or "",
             **({"UNLEAK_DB": self.db_url} if self.db_url else {}),
         }
 
@@ -103,6 +107,7 @@ class ServeConfig:
             rate_per_s=float(rate) if (rate := os.environ.get("UNLEAK_SERVE_RATE")) else None,
             access_log=bool(os.environ.get("UNLEAK_SERVE_ACCESS_LOG", "1")),
             exchange_dir=os.environ.get("UNLEAK_SERVE_EXCHANGE_DIR") or None,
+            run_dir=os.environ.get("UNLEAK_SERVE_RUN_DIR") or None,
         )
 
     def media_limits(self) -> MediaLimits:
@@ -124,6 +129,7 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
         matcher = pb.PlatformMatcher(watch=pb.watch_for(s))
         matcher.load(s)
     limits = cfg.media_limits()
+    bank_side = pb.BankSideVariants()  # published items' crops, for ?variants=true only
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -141,9 +147,11 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
     )
     app.state.store, app.state.matcher, app.state.cfg = store, matcher, cfg
     _errors(app)
-    app.state.keys = guard.install(app, store, beyond_loopback=cfg.beyond_loopback, rate_per_s=cfg.rate_per_s)
+    app.state.keys = guard.install(
+        app, store, beyond_loopback=cfg.beyond_loopback, rate_per_s=cfg.rate_per_s, run_dir=cfg.run_dir
+    )
     app.add_middleware(guard.BodyLimit, max_upload=limits.max_file_bytes, max_json=cfg.max_json_bytes)
-    metrics = ops.Metrics(lambda: {name: matcher.size(name) for name in pb.SIGNAL_TYPES})
+    metrics = ops.Metrics(lambda: {name: matcher.size(name) for name in pb.SIGNAL_TYPES}, shared_dir=cfg.run_dir)
     ops.install(app, metrics, access_log=cfg.access_log)
     app.state.metrics = metrics
 
@@ -274,7 +282,7 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
                 data = pb.fetch_media(url, allow_networks=cfg.allow_networks, max_bytes=limits.max_file_bytes)
                 with session() as s:
                     found: dict[str, Any] = pb.lookup_variants(
-                        s, matcher, data, limits, banks=wanted, seed=seed, explain=explain
+                        s, matcher, data, limits, banks=wanted, seed=seed, explain=explain, bank_side=bank_side
                     )
                 metrics.lookup("pdq", found["pdq"])
                 return found.get(signal_type, {}) if signal_type is not None else found
@@ -315,6 +323,7 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
                         seed=q.get("seed"),
                         bypass_coinflip=q.get("bypass_coinflip", "false") == "true",
                         explain=q.get("explain", "false") == "true",
+                        bank_side=bank_side,
                     )
 
             resp = await run_in_threadpool(run_variants)

@@ -3,9 +3,13 @@ the curator audit log. Thin: the decisions are `unleak.serve_keys`'s."""
 
 from __future__ import annotations
 
+import fcntl
+import mmap
+import os
+import struct
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -85,14 +89,82 @@ class RateLimiter:
             return (1.0 - tokens) / rate
 
 
+class Limiter(Protocol):
+    def allow(self, key_id: int, rate: float) -> float: ...
+
+
+class SharedRateLimiter:
+    """`RateLimiter`'s buckets in one file that every worker maps, so a key limited to R requests
+    a second gets about R across all workers, not N x R. A slot a key: (key id, tokens, time),
+    found by open addressing, read and written under an fcntl lock: a few microseconds a request,
+    no database. The clock is the machine's monotonic one, the same in every process."""
+
+    SLOTS = 8192
+    _SLOT = struct.Struct("<qdd")
+
+    def __init__(self, path: str) -> None:
+        size = self.SLOTS * self._SLOT.size
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        if os.fstat(self._fd).st_size < size:
+            os.ftruncate(self._fd, size)  # zeros: every slot empty (key ids start at 1)
+        self._map = mmap.mmap(self._fd, size)
+        self._lock = threading.Lock()  # fcntl locks are per process: threads take this first
+
+    def allow(self, key_id: int, rate: float) -> float:
+        """0 when allowed, else the seconds until the next request would be."""
+        burst = max(1.0, rate)
+        with self._lock:
+            fcntl.lockf(self._fd, fcntl.LOCK_EX)
+            try:
+                now = time.monotonic()
+                offset = self._slot(key_id)
+                if offset is None:
+                    return 0.0  # every slot taken by other keys: not limited rather than refused
+                found, tokens, at = self._SLOT.unpack_from(self._map, offset)
+                if found != key_id:
+                    tokens, at = burst, now
+                tokens = min(burst, tokens + max(0.0, now - at) * rate)
+                allowed = tokens >= 1.0
+                self._SLOT.pack_into(self._map, offset, key_id, tokens - 1.0 if allowed else tokens, now)
+                return 0.0 if allowed else (1.0 - tokens) / rate
+            finally:
+                fcntl.lockf(self._fd, fcntl.LOCK_UN)
+
+    def _slot(self, key_id: int) -> int | None:
+        """The offset of this key's slot, or of the empty slot it takes; None when all are taken."""
+        for probe in range(self.SLOTS):
+            offset = ((key_id + probe) % self.SLOTS) * self._SLOT.size
+            (found,) = struct.unpack_from("<q", self._map, offset)
+            if found in (key_id, 0):
+                return offset
+        return None
+
+
+RATE_FILE = "rate-limits"
+
+
+def rate_limiter(run_dir: str | None) -> Limiter:
+    """The limiter for this process: shared by every worker through `run_dir` when there are
+    several (`unleak serve --workers N`), else this process's own."""
+    if run_dir is None:
+        return RateLimiter()
+    return SharedRateLimiter(os.path.join(run_dir, RATE_FILE))
+
+
 def _refuse(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"message": message}, status_code=status, headers=headers)
 
 
-def install(app: FastAPI, store: Store, *, beyond_loopback: bool, rate_per_s: float | None) -> ks.KeyChecker:
-    """Put keys, roles, rate limits and the audit log in front of `app`'s routes."""
+def install(
+    app: FastAPI, store: Store, *, beyond_loopback: bool, rate_per_s: float | None, run_dir: str | None = None
+) -> ks.KeyChecker:
+    """Put keys, roles, rate limits and the audit log in front of `app`'s routes; with `run_dir`,
+    rate limits hold across the workers sharing it."""
     checker = ks.KeyChecker()
-    app.add_middleware(Guard, store=store, checker=checker, beyond_loopback=beyond_loopback, rate_per_s=rate_per_s)
+    limiter = rate_limiter(run_dir)
+    app.add_middleware(
+        Guard, store=store, checker=checker, beyond_loopback=beyond_loopback, rate_per_s=rate_per_s, limiter=limiter
+    )
     return checker
 
 
@@ -109,10 +181,11 @@ class Guard:
         checker: ks.KeyChecker,
         beyond_loopback: bool,
         rate_per_s: float | None,
+        limiter: Limiter | None = None,
     ) -> None:
         self.app, self.store, self.checker = app, store, checker
         self.beyond_loopback, self.rate_per_s = beyond_loopback, rate_per_s
-        self.limiter = RateLimiter()
+        self.limiter = limiter or RateLimiter()
 
     def _keys_required(self) -> bool:
         with self.store.session() as s:

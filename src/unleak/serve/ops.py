@@ -4,12 +4,17 @@ Every request is counted and timed under its route's template (`/c/bank/{bank_na
 its raw path or query string: a lookup's query string is the hash a platform is checking, which
 is exactly what must not end up in logs. uvicorn's own access log gets the same scrubbing when
 someone turns it on.
+
+With several workers (`unleak serve --workers N`) the counts are kept in files of a private
+run directory (prometheus_client's multiprocess mode), so `/metrics` reports the totals of every
+worker, whichever worker answers it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, MutableMapping
@@ -17,7 +22,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.routing import Match
@@ -27,10 +32,24 @@ ACCESS_LOGGER = "unleak.serve.access"
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-class Metrics:
-    """One app's metrics, in a registry of its own."""
+def share_across_workers(run_dir: str) -> None:
+    """Keep this process's counts in files under `run_dir` (0700, made empty by the parent for
+    this run), where `/metrics` adds up every worker's. Call before any metric is made; the
+    values class is switched here too, since prometheus_client reads its environment variable
+    only when first imported."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = run_dir
+    if not getattr(values.ValueClass, "_multiprocess", False):
+        values.ValueClass = values.MultiProcessValue()
 
-    def __init__(self, index_sizes: Callable[[], dict[str, int]]) -> None:
+
+class Metrics:
+    """One app's metrics, in a registry of its own; with `shared_dir`, every worker's totals."""
+
+    def __init__(self, index_sizes: Callable[[], dict[str, int]], shared_dir: str | None = None) -> None:
+        self.shared_dir = shared_dir
+        if shared_dir is not None:
+            share_across_workers(shared_dir)
+        self._index_sizes = _IndexSizes(index_sizes)
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "unleak_serve_requests",
@@ -51,13 +70,22 @@ class Metrics:
             ("signal_type", "matched"),
             registry=self.registry,
         )
-        self.registry.register(_IndexSizes(index_sizes))
+        self.registry.register(self._index_sizes)
 
     def lookup(self, signal_type: str, answer: object) -> None:
         self.lookups.labels(signal_type, "true" if answer else "false").inc()
 
     def render(self) -> Response:
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+        registry = self.registry
+        if self.shared_dir is not None:
+            from prometheus_client.multiprocess import MultiProcessCollector
+
+            # Every worker's counts, summed (the files of workers that exited included);
+            # the index sizes are this worker's, which every worker keeps alike.
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=self.shared_dir)
+            registry.register(self._index_sizes)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
 class _IndexSizes(Collector):
@@ -189,6 +217,7 @@ class Observe:
             extra={
                 "fields": {
                     "ts": round(time.time(), 3),
+                    "pid": os.getpid(),  # which worker answered
                     "client": str(client[0]) if client else "",
                     "method": method,
                     "route": route,
