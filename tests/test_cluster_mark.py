@@ -30,6 +30,9 @@ class _RecordingCluster:
     def __init__(self) -> None:
         self.sent: list[bytes] = []
 
+    def threads(self) -> int:
+        return 2
+
     def executor(self) -> Executor:
         sent = self.sent
 

@@ -35,6 +35,8 @@ from unleak.watermark.code import bias_vector, recipient_code
 from unleak.watermark.imagefile import SourceImage, extension_for, load_image, save_image
 from unleak.watermark.spread import SCHEME, Layout, apply_delta, jnd_amplitude, layout, pattern, photo_tag
 
+from . import batch_size, cpu_slot
+
 if TYPE_CHECKING:
     from . import Cluster
 
@@ -128,10 +130,11 @@ def mark_batch(plan: Plan, items: list[tuple[str, bytes]]) -> list[MarkResult]:
         chips = np.unpackbits(np.frombuffer(packed, np.uint8))[:n].astype(np.float64) * 2 - 1
         # The same pattern as image_marker's: its coefficients, in another order.
         lay = Layout(band.grid, rows, cols, chips, np.arange(n), n)
-        pat = pattern(lay, ones, shape)
-        np.multiply(pat, amp, out=pat)
         try:
-            save_image(apply_delta(src.pixels, pat), src, dst)
+            with cpu_slot():
+                pat = pattern(lay, ones, shape)
+                np.multiply(pat, amp, out=pat)
+                save_image(apply_delta(src.pixels, pat), src, dst)
             os.chmod(dst, COPY_MODE)
             if gid >= 0:
                 os.chown(dst, -1, gid)
@@ -164,7 +167,7 @@ def mark_on_cluster(
     *,
     psnr_db: float | None = None,
     group: str | None = None,
-    batch: int = 4,
+    batch: int = 0,
 ) -> list[MarkResult]:
     """`mark_file` with the copies made on the cluster's workers (images; a video is marked here).
 
@@ -185,6 +188,7 @@ def mark_on_cluster(
     psnr = key.psnr_db if psnr_db is None else psnr_db
     plan = Plan(str(original), str(out_dir), 255.0 / 10 ** (psnr / 20), band, group)
     items = [(label, s) for (_, label), s in zip(recipients, signs)]
+    batch = batch or batch_size(len(items), cluster.threads(), 8)
     batches = [items[i : i + batch] for i in range(0, len(items), batch)]
     executor = cluster.executor()
     try:
