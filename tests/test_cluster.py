@@ -28,15 +28,19 @@ def _json_lines(text: str) -> list[dict]:
 @pytest.fixture(scope="module")
 def dask_cluster():
     """Two worker processes (with nannies, which restart a killed worker), 4 threads each."""
+    import dask
     from distributed import Client, LocalCluster
+
+    from unleak.cluster import QUIET
 
     old = os.environ.get("UNLEAK_BANK_CHECK_SECONDS")
     os.environ["UNLEAK_BANK_CHECK_SECONDS"] = "0"  # workers see a bank change at their next task
-    cluster = LocalCluster(n_workers=2, threads_per_worker=4, processes=True, dashboard_address=":0")
-    client = Client(cluster)
-    yield cluster, client
-    client.close()
-    cluster.close()
+    with dask.config.set(QUIET):  # as `--cluster local`: a killed worker's replacement may be slow to join
+        cluster = LocalCluster(n_workers=2, threads_per_worker=4, processes=True, dashboard_address=":0")
+        client = Client(cluster)
+        yield cluster, client
+        client.close()
+        cluster.close()
     if old is None:
         os.environ.pop("UNLEAK_BANK_CHECK_SECONDS", None)
     else:

@@ -42,6 +42,9 @@ QUIET = {
     "distributed.admin.system-monitor.gil.enabled": False,
     "distributed.worker.memory.monitor-interval": "1s",
     "distributed.scheduler.work-stealing-interval": "1s",
+    # A LocalCluster gives up on a worker its nanny has not restarted within this time (15 s by
+    # default: too short on a loaded machine, where the replacement then never joins).
+    "distributed.deploy.lost-worker-timeout": "60s",
 }
 
 
@@ -192,6 +195,8 @@ def worker_matcher(db_url: str, case_id: int, options: tuple[tuple[str, Any], ..
     from unleak.match import Matcher
     from unleak.monitor.scan import BANK_CHECK_SECONDS, worker_store
 
+    from .shared_index import shared_folder, shared_matcher
+
     key = (db_url, case_id, options)
     with _matchers_lock:
         now = time.monotonic()
@@ -203,7 +208,8 @@ def worker_matcher(db_url: str, case_id: int, options: tuple[tuple[str, Any], ..
         if cached is not None and cached[1] == fp:
             _matchers[key] = (cached[0], fp, now)
             return cached[0]
-        matcher = Matcher(bank, **dict(options))
+        folder = shared_folder()
+        matcher = shared_matcher(bank, folder, **dict(options)) if folder else Matcher(bank, **dict(options))
         _matchers[key] = (matcher, fp, now)
         return matcher
 
