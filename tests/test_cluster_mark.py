@@ -3,6 +3,7 @@ the same recipients, are never world-readable, and no task carries the case's ke
 
 from __future__ import annotations
 
+import grp
 import json
 import os
 import pickle
@@ -82,6 +83,13 @@ def test_out_folder_open_to_everyone_is_refused(tmp_path):
     fresh = tmp_path / "fresh" / "copies"
     prepare_out_dir(fresh, None)
     assert stat.S_IMODE(os.stat(fresh).st_mode) & 0o007 == 0
+    group = grp.getgrgid(os.getgid()).gr_name  # the workers' group: they write, new files keep it
+    shared = tmp_path / "shared-copies"
+    prepare_out_dir(shared, group)
+    st = os.stat(shared)
+    assert stat.S_IMODE(st.st_mode) & 0o2077 == 0o2070 and st.st_gid == os.getgid()
+    with pytest.raises(ConfigError, match="no group"):
+        prepare_out_dir(tmp_path / "x", "no-such-group-unleak")
 
 
 @pytest.mark.slow

@@ -84,7 +84,7 @@ def mark_command(
         None,
         "--group",
         envvar="UNLEAK_CLUSTER_GROUP",
-        help="With --cluster: the group that may read the copies (files 0640, the folder 2750).",
+        help="With --cluster: the group of the workers, which write the copies and may read them (files 0640, the folder 2770).",
     ),
     case: str | None = CaseOption,
     as_json: bool = JsonOption,

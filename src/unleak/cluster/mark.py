@@ -146,11 +146,12 @@ def mark_batch(plan: Plan, items: list[tuple[str, bytes]]) -> list[MarkResult]:
 
 # --- on the client ----------------------------------------------------------------------------
 def prepare_out_dir(out_dir: Path, group: str | None) -> None:
-    """Create the output folder (0750, or 2750 with the group) and refuse one open to everyone."""
+    """Create the output folder and refuse one open to everyone. With a group: the group's (2770:
+    the workers, in the group, write there; new files keep the group); else 0750."""
     out_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
     if group:
         os.chown(out_dir, -1, _gid(group))
-        os.chmod(out_dir, stat.S_IMODE(os.stat(out_dir).st_mode) | stat.S_ISGID)
+        os.chmod(out_dir, stat.S_IMODE(os.stat(out_dir).st_mode) | stat.S_ISGID | 0o070)
     if os.stat(out_dir).st_mode & 0o007:
         raise ConfigError(
             f"{out_dir} is open to everyone: marked copies must be readable by the cluster's group only",
