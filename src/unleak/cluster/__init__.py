@@ -83,7 +83,8 @@ class Cluster:
                 n_workers=n,
                 threads_per_worker=threads,
                 processes=True,
-                dashboard_address=None,  # nobody would know its port
+                dashboard_address=":0",  # the scheduler's HTTP server (health checks) on a free port
+                scheduler_kwargs={"dashboard": False},  # without the dashboard: nobody would know its port
                 silence_logs=40,
             )
             self.client: Client = Client(self.local)
@@ -134,9 +135,10 @@ class DaskGate:
         # A dead worker's leases are released after distributed.scheduler.locks.lease-timeout.
         self.semaphore = Semaphore(max_leases=max(1, concurrency), name=f"unleak-host-{concurrency}-{host}")
 
-    def wait_turn(self) -> None:
+    def wait_turn(self) -> float:
+        """Wait for this host's next turn; the start time reserved (no request starts before it)."""
         if self.interval <= 0:
-            return
+            return time.time()
         from distributed import Lock, get_client
 
         client = get_client()
@@ -147,6 +149,7 @@ class DaskGate:
             client.set_metadata(key, start + self.interval)
         if start > now:
             time.sleep(start - now)
+        return start
 
 
 def scan_options_for(cluster: Cluster, options: Any) -> Any:
