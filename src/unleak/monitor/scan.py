@@ -938,7 +938,7 @@ class _WorkerMatcher:
                     from unleak.match import Matcher
 
                     spec = self.spec
-                    opts = {"fast": spec.fast, "verify": spec.verify, "variants": spec.variants}
+                    opts: dict[str, Any] = {"fast": spec.fast, "verify": spec.verify, "variants": spec.variants}
                     folder = shared_folder()  # the index memory-mapped from shared storage, or built here
                     self.matcher = shared_matcher(bank, folder, **opts) if folder else Matcher(bank, **opts)
                     self.fingerprint = fp
