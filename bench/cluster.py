@@ -7,8 +7,9 @@ Then, at the same commit and in one run, for each of
   - 1 Dask worker pinned to one core, with the same number of threads,
   - 2 Dask workers pinned to one core each,
 scans a fresh copy of the site's source and matches the folder, and prints items a second and
-CPU-seconds per item (the scanning process plus its workers; the site's and the database's CPU
-are printed apart, as they share the same cores).
+CPU-seconds per item (the scanning process plus its workers, and apart the scanning process's
+own: with a LocalCluster it also runs Dask's scheduler; the site's and the database's CPU are
+printed apart, as they share the same cores).
 
     python bench/cluster.py                           # 10,000 pages, 20,000 images
     python bench/cluster.py --pages 300 --files 400   # a quick smoke run
@@ -41,6 +42,7 @@ def main() -> int:
     ap.add_argument("--files", type=int, default=20_000)
     ap.add_argument("--threads", type=int, default=8, help="Fetches in flight / worker threads (default 8).")
     ap.add_argument("--db", default=None, help="Database URL (default: SQLite in a temporary folder).")
+    ap.add_argument("--work", choices=["scan", "match", "both"], default="both", help="What to measure.")
     args = ap.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="unleak-bench-cluster-"))
@@ -156,7 +158,14 @@ def main() -> int:
         items = st["pages"] + st["media"]
         found = {e.media_url for e in report.sightings}
         ok = "yes" if found == set(truth) else f"NO ({len(found)} of {len(truth)})"
-        rows.append(("scan", name, items, wall, items / wall, (c1 - c0 + w1 - w0) / items, s1 - s0, d1 - d0, ok))
+        if args.work != "match":
+            rows.append(("scan", name, items, wall, items / wall, (c1 - c0 + w1 - w0) / items, (c1 - c0) / items,
+                         s1 - s0, d1 - d0, ok))  # fmt: skip
+        if args.work == "scan":
+            if cluster:
+                cluster.close()
+            print(f"  ... {name} done", file=sys.stderr, flush=True)
+            continue
         # bulk match
         c0, w0, d0 = _cpu_self(), worker_cpu(), db_cpu()
         t0 = time.perf_counter()
@@ -178,6 +187,7 @@ def main() -> int:
                 wall,
                 n / wall,
                 (c1 - c0 + w1 - w0) / n,
+                (c1 - c0) / n,
                 0.0,
                 d1 - d0,
                 "yes" if matched == expect else f"NO ({matched} of {expect})",
@@ -198,19 +208,21 @@ def main() -> int:
     )
     print()
     print(
-        "| work  | run                     |  items | wall s | items/s | CPU-s / item | site CPU-s | db CPU-s | all found |"
+        "| work  | run                     |  items | wall s | items/s | CPU-s / item | of it, client | site CPU-s "
+        "| db CPU-s | all found |"
     )
     print(
-        "|-------|-------------------------|-------:|-------:|--------:|-------------:|-----------:|---------:|-----------|"
+        "|-------|-------------------------|-------:|-------:|--------:|-------------:|--------------:|-----------:"
+        "|---------:|-----------|"
     )
-    for work, name, n, wall, rate, cpu, site, db, ok in rows:
+    for work, name, n, wall, rate, cpu, client_cpu, site, db, ok in rows:
         print(
-            f"| {work:<5} | {name:<23} | {n:>6,} | {wall:>6.1f} | {rate:>7.1f} | {cpu:>12.3f} | {site:>10.1f} "
-            f"| {db:>8.1f} | {ok:<9} |"
+            f"| {work:<5} | {name:<23} | {n:>6,} | {wall:>6.1f} | {rate:>7.1f} | {cpu:>12.3f} | {client_cpu:>13.3f} "
+            f"| {site:>10.1f} | {db:>8.1f} | {ok:<9} |"
         )
     by = {(r[0], r[1]): (r[4], r[5]) for r in rows}
     print()
-    for work in ("scan", "match"):
+    for work in ("scan", "match") if args.work == "both" else (args.work,):
         one, w1, w2 = (by[(work, c[0])] for c in configs)
         print(
             f"{work}: 2 workers / 1 worker throughput {w2[0] / w1[0]:.2f}x; a worker's CPU-s per item "

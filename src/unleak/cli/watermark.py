@@ -73,13 +73,32 @@ def mark_command(
         None, "--psnr", help="Mark strength as target PSNR in dB (default 45; lower is stronger)."
     ),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Copies made at once (e.g. the number of cores)."),
+    cluster: str | None = typer.Option(
+        None,
+        "--cluster",
+        envvar="UNLEAK_DASK_SCHEDULER",
+        help="Make the copies on a Dask cluster: tcp://HOST:8786, or local[:N]; ORIGINAL and --out must be on "
+        "storage the workers share. The case's key stays here (see docs/cluster.md).",
+    ),
+    group: str | None = typer.Option(
+        None,
+        "--group",
+        envvar="UNLEAK_CLUSTER_GROUP",
+        help="With --cluster: the group of the workers, which write the copies and may read them (files 0640, the folder 2770).",
+    ),
     case: str | None = CaseOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Make one invisibly marked copy of ORIGINAL per recipient."""
     names = [n.strip() for r in (recipients or []) for n in r.split(",") if n.strip()]
     reg = _registry(case)
-    results = reg.mark(original, out, names or None, psnr_db=psnr, jobs=jobs)
+    if cluster:
+        from unleak.cluster import Cluster
+
+        with Cluster(cluster) as c:
+            results = reg.mark(original, out, names or None, psnr_db=psnr, cluster=c, group=group)
+    else:
+        results = reg.mark(original, out, names or None, psnr_db=psnr, jobs=jobs)
     failed = 0
     rows = []
     for m in results:

@@ -15,6 +15,7 @@ rate (and robots.txt's Crawl-delay) a start time reserved under a Dask `Lock` (`
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
@@ -29,6 +30,22 @@ if TYPE_CHECKING:
 
 SCHEDULER_ENV = "UNLEAK_DASK_SCHEDULER"
 LOCAL_THREADS = 8  # threads a worker of `local[:N]` runs: fetches overlap; CPU work takes one core each
+
+# Dask's periodic housekeeping, slowed down: idle, a LocalCluster of one worker took 4.2 % of a core
+# with the defaults (the profiler samples every thread 100 times a second; the event loop's tick is
+# 20 ms; system and memory monitors, work stealing 10 times a second) and 0.9 % with these. The same
+# settings for `dask worker` / `dask scheduler` are in docs/cluster.md (DASK_ environment variables).
+QUIET = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.admin.system-monitor.gil.enabled": False,
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.scheduler.work-stealing-interval": "1s",
+    # A LocalCluster gives up on a worker its nanny has not restarted within this time (15 s by
+    # default: too short on a loaded machine, where the replacement then never joins).
+    "distributed.deploy.lost-worker-timeout": "60s",
+}
 
 
 class Cluster:
@@ -60,14 +77,14 @@ class Cluster:
                 ) from None
             import dask
 
-            # Dask's statistical profiler samples every worker thread 100 times a second: CPU that
-            # matching needs (see docs/cluster.md for `dask worker`).
-            dask.config.set({"distributed.worker.profile.enabled": False})
+            # The workers (started by nannies) take this process's Dask settings with them.
+            dask.config.set(QUIET)
             self.local = LocalCluster(
                 n_workers=n,
                 threads_per_worker=threads,
                 processes=True,
-                dashboard_address=":0",
+                dashboard_address=":0",  # the scheduler's HTTP server (health checks) on a free port
+                scheduler_kwargs={"dashboard": False},  # without the dashboard: nobody would know its port
                 silence_logs=40,
             )
             self.client: Client = Client(self.local)
@@ -118,9 +135,10 @@ class DaskGate:
         # A dead worker's leases are released after distributed.scheduler.locks.lease-timeout.
         self.semaphore = Semaphore(max_leases=max(1, concurrency), name=f"unleak-host-{concurrency}-{host}")
 
-    def wait_turn(self) -> None:
+    def wait_turn(self) -> float:
+        """Wait for this host's next turn; the start time reserved (no request starts before it)."""
         if self.interval <= 0:
-            return
+            return time.time()
         from distributed import Lock, get_client
 
         client = get_client()
@@ -131,6 +149,7 @@ class DaskGate:
             client.set_metadata(key, start + self.interval)
         if start > now:
             time.sleep(start - now)
+        return start
 
 
 def scan_options_for(cluster: Cluster, options: Any) -> Any:
@@ -142,9 +161,29 @@ def scan_options_for(cluster: Cluster, options: Any) -> Any:
     return options
 
 
+# --- CPU work on a worker ----------------------------------------------------------------------
+_cpu_slots: threading.Semaphore | None = None
+
+
+def cpu_slot() -> threading.Semaphore:
+    """At most one CPU-bound task per core this worker may use (its affinity), as the scan's
+    Visitor does: a worker's threads are for fetches; more decodes at once than cores only thrash."""
+    global _cpu_slots
+    if _cpu_slots is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        _cpu_slots = threading.Semaphore(cores or 1)
+    return _cpu_slots
+
+
+def batch_size(n: int, threads: int, largest: int) -> int:
+    """Items a task: few tasks (each costs the scheduler and the client), but at least about four
+    a worker thread, so that no worker idles while another finishes a long batch."""
+    return max(1, min(largest, -(-n // (4 * max(1, threads)))))
+
+
 # --- bulk matching ---------------------------------------------------------------------------
 _matchers: dict[tuple, tuple[Any, tuple, float]] = {}  # per worker process: (matcher, fingerprint, checked)
-_matchers_lock = __import__("threading").Lock()
+_matchers_lock = threading.Lock()
 
 
 def public_url(store_url: Any) -> str:
@@ -159,6 +198,8 @@ def worker_matcher(db_url: str, case_id: int, options: tuple[tuple[str, Any], ..
     from unleak.match import Matcher
     from unleak.monitor.scan import BANK_CHECK_SECONDS, worker_store
 
+    from .shared_index import shared_folder, shared_matcher
+
     key = (db_url, case_id, options)
     with _matchers_lock:
         now = time.monotonic()
@@ -170,7 +211,8 @@ def worker_matcher(db_url: str, case_id: int, options: tuple[tuple[str, Any], ..
         if cached is not None and cached[1] == fp:
             _matchers[key] = (cached[0], fp, now)
             return cached[0]
-        matcher = Matcher(bank, **dict(options))
+        folder = shared_folder()
+        matcher = shared_matcher(bank, folder, **dict(options)) if folder else Matcher(bank, **dict(options))
         _matchers[key] = (matcher, fp, now)
         return matcher
 
@@ -178,13 +220,18 @@ def worker_matcher(db_url: str, case_id: int, options: tuple[tuple[str, Any], ..
 def match_batch(db_url: str, case_id: int, options: tuple[tuple[str, Any], ...], targets: list[str]) -> list[list]:
     """On a worker: the MatchResults of each target (a file on shared storage, or a URL)."""
     matcher = worker_matcher(db_url, case_id, options)
-    return [list(matcher.match_paths([t])) for t in targets]
+    out = []
+    for t in targets:
+        with cpu_slot():
+            out.append(list(matcher.match_paths([t])))
+    return out
 
 
 def match_targets(
-    cluster: Cluster, bank: Any, targets: list[str], options: dict[str, Any], *, batch: int = 16
+    cluster: Cluster, bank: Any, targets: list[str], options: dict[str, Any], *, batch: int = 0
 ) -> Iterator[list]:
     """The MatchResults of each target, in order, matched on the cluster's workers in batches."""
+    batch = batch or batch_size(len(targets), cluster.threads(), 16)
     db_url = public_url(bank.store.engine.url)
     frozen = tuple(sorted(options.items()))
     batches = [targets[i : i + batch] for i in range(0, len(targets), batch)]
@@ -201,7 +248,11 @@ def fingerprint_batch(paths: list[str], variants: bool) -> list:
     """On a worker: the Fingerprint of each file (signals and bank-side variants), nothing written."""
     from unleak.bank import fingerprint_file
 
-    return [fingerprint_file(p, variants) for p in paths]
+    out = []
+    for p in paths:
+        with cpu_slot():
+            out.append(fingerprint_file(p, variants))
+    return out
 
 
 def fingerprint_files(cluster: Cluster, paths: list[str], variants: bool, *, batch: int = 4) -> Iterator[Any]:

@@ -934,10 +934,13 @@ class _WorkerMatcher:
                 fp = bank.fingerprint()
                 self.checked = now
                 if fp != self.fingerprint or self.matcher is None:
+                    from unleak.cluster.shared_index import shared_folder, shared_matcher
                     from unleak.match import Matcher
 
                     spec = self.spec
-                    self.matcher = Matcher(bank, fast=spec.fast, verify=spec.verify, variants=spec.variants)
+                    opts: dict[str, Any] = {"fast": spec.fast, "verify": spec.verify, "variants": spec.variants}
+                    folder = shared_folder()  # the index memory-mapped from shared storage, or built here
+                    self.matcher = shared_matcher(bank, folder, **opts) if folder else Matcher(bank, **opts)
                     self.fingerprint = fp
                     self.builds += 1
                     log.info("bank of case %d indexed on this worker (build %d)", spec.case_id, self.builds)

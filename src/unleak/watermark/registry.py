@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -26,6 +27,9 @@ from unleak.text import check_name, clip, neutralize
 
 from . import DEFAULT_BOUND, MarkResult, TraceResult, mark_file, trace_file
 from .keys import WatermarkKey, load_or_create
+
+if TYPE_CHECKING:
+    from unleak.cluster import Cluster
 
 
 @dataclass(frozen=True)
@@ -223,9 +227,14 @@ class Registry:
         psnr_db: float | None = None,
         protect: bool = True,
         jobs: int = 1,
+        cluster: Cluster | None = None,
+        group: str | None = None,
     ) -> builtins.list[MarkResult]:
         """Marked copies for the recipients; records who got which, and protects the original
-        in the bank so that a trace can find it without being told."""
+        in the bank so that a trace can find it without being told.
+
+        With ``cluster`` the copies are made on its workers (the key stays here; ``group`` reads
+        them), see unleak.cluster.mark."""
         recips = self.resolve(names)
         bank_id = None
         if protect:
@@ -233,9 +242,15 @@ class Registry:
 
             res = Bank(self.store, self.case_name).protect_one(Path(original))
             bank_id = res.bank_id
-        results = mark_file(
-            Path(original), Path(out_dir), self.key, [(r.code_id, r.name) for r in recips], psnr_db=psnr_db, jobs=jobs
-        )
+        pairs = [(r.code_id, r.name) for r in recips]
+        if cluster is not None:
+            from unleak.cluster.mark import mark_on_cluster
+
+            results = mark_on_cluster(
+                cluster, Path(original), Path(out_dir), self.key, pairs, psnr_db=psnr_db, group=group
+            )
+        else:
+            results = mark_file(Path(original), Path(out_dir), self.key, pairs, psnr_db=psnr_db, jobs=jobs)
         if all(m.error is not None for m in results):
             return results  # nothing was made (e.g. an unreadable original): nothing to record
         sha = _sha256(Path(original))

@@ -1,0 +1,125 @@
+"""The bank's PDQ index in a shared folder, memory-mapped by every worker (`UNLEAK_SHARED_INDEX`).
+
+Without it each worker process builds the index from the database: every PDQ row read and
+indexed once per worker, and one copy in memory per worker. With it, the first worker that needs
+a bank's index at a given state (its `Bank.fingerprint()`) builds it once and publishes it as a
+folder of files (the index in unleak.index's file format, and the rows' items and variants as
+.npy arrays); every other worker, on any machine that mounts the folder, memory-maps it: the
+operating system keeps one copy in its page cache per machine.
+
+A published index is never changed: a bank change gives a new fingerprint, so a new folder
+(written under a temporary name, then renamed: a reader sees all of it or nothing). Old states
+are left in the folder (a worker may still be using one): remove them between scans. Hashes are sensitive: the folder is
+group-readable (0750 / 0640) and refused if open to everyone, like the marked copies' folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from unleak.errors import ConfigError
+
+SHARED_INDEX_ENV = "UNLEAK_SHARED_INDEX"
+FILE_MODE, DIR_MODE = 0o640, 0o750
+
+
+def shared_folder() -> Path | None:
+    """The folder set by UNLEAK_SHARED_INDEX, or None (each worker builds its own index)."""
+    value = os.environ.get(SHARED_INDEX_ENV, "").strip()
+    return Path(value) if value else None
+
+
+def _check_private(folder: Path) -> None:
+    folder.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    if os.stat(folder).st_mode & 0o007:
+        raise ConfigError(
+            f"{folder} is open to everyone: the bank's hashes must be readable by the cluster's group only",
+            hint=f"chmod o-rwx {folder}",
+        )
+
+
+def index_dir(folder: Path, case_id: int, fingerprint: tuple, variants: bool) -> Path:
+    """Where the index of one bank in one state is published."""
+    state = hashlib.sha256(repr((fingerprint, variants)).encode()).hexdigest()[:20]
+    return folder / f"pdq-case{case_id}-{state}"
+
+
+def publish(index: Any, path: Path) -> None:
+    """Write a PdqBankIndex to `path` (a new folder), atomically."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}")
+    tmp.mkdir(mode=DIR_MODE)
+    try:
+        index.index.save(tmp / "hashes.idx")
+        for name in ("signal_ids", "items", "variant_code", "hashes"):
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(getattr(index, name)))
+        (tmp / "meta.json").write_text(json.dumps({"variant_names": index.variant_names, "threshold": index.threshold}))
+        for f in tmp.iterdir():
+            os.chmod(f, FILE_MODE)
+        try:
+            os.rename(tmp, path)
+        except OSError:  # another worker published the same state first: theirs is as good
+            if not path.is_dir():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def open_published(path: Path) -> Any:
+    """A PdqBankIndex over the memory-mapped files of `path` (see publish)."""
+    from unleak.index import open_index
+    from unleak.signals.indexes import PdqBankIndex
+
+    meta = json.loads((path / "meta.json").read_text())
+    idx = PdqBankIndex.__new__(PdqBankIndex)  # its fields, from the files instead of from rows
+    idx.threshold = int(meta["threshold"])
+    idx.variant_names = list(meta["variant_names"])
+    for name in ("signal_ids", "items", "variant_code", "hashes"):
+        setattr(idx, name, np.load(path / f"{name}.npy", mmap_mode="r"))
+    idx._by_item = np.argsort(idx.items, kind="stable")
+    idx._item_sorted = idx.items[idx._by_item]
+    is_crop = np.array([v.startswith("crop:") for v in idx.variant_names], bool)
+    is_box = np.array([bool(v) and not v.startswith("crop:") for v in idx.variant_names], bool)
+    idx._box_of_row = is_box[idx.variant_code]
+    idx._crop_of_row = is_crop[idx.variant_code]
+    idx.index = open_index(path / "hashes.idx", mmap=True, verify=True)
+    return idx
+
+
+class _WithoutPdq:
+    """A bank seen without its PDQ rows: the Matcher builds its other indexes (small) as usual."""
+
+    def __init__(self, bank: Any) -> None:
+        self._bank = bank
+
+    def active_signals(self, signal_type: str, **kw: Any) -> list[tuple]:
+        return [] if signal_type == "pdq" else self._bank.active_signals(signal_type, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._bank, name)
+
+
+def shared_matcher(bank: Any, folder: Path, **options: Any) -> Any:
+    """A Matcher of `bank` whose PDQ index is the one published in `folder` for the bank's
+    current state (built and published here first if no worker has yet)."""
+    from unleak.match import Matcher
+    from unleak.signals.indexes import PdqBankIndex
+    from unleak.signals.pdq import PdqSignal
+
+    _check_private(folder)
+    variants = bool(options.get("variants", True))
+    path = index_dir(folder, bank.case_id, bank.fingerprint(), variants)
+    if not path.is_dir():  # rows read after the fingerprint: never older than the folder's name
+        rows = bank.active_signals("pdq", with_variants=variants)
+        publish(PdqBankIndex(rows, PdqSignal.threshold), path)
+        del rows
+    matcher = Matcher(_WithoutPdq(bank), **options)
+    matcher.pdq = matcher.indexes[PdqSignal.name] = open_published(path)
+    return matcher

@@ -1,0 +1,66 @@
+"""The bank's PDQ index published once in a shared folder and memory-mapped (UNLEAK_SHARED_INDEX):
+the same matches as an index built from the database, one folder per bank state, never open to
+everyone."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from unleak.bank import Bank
+from unleak.cluster.shared_index import shared_matcher
+from unleak.errors import ConfigError
+from unleak.match import Matcher
+from unleak.store import open_store
+
+
+def _json(results) -> list[dict]:
+    return [r.to_json() for r in results]
+
+
+def test_shared_index_matches_like_a_built_one_and_follows_the_bank(tmp_path, samples):
+    store = open_store(f"sqlite:///{tmp_path / 'unleak.db'}")
+    bank = Bank(store, "c", create=True)
+    bank.protect(samples[:4])
+    copy = tmp_path / "copy.jpg"
+    Image.open(samples[1]).convert("RGB").resize((300, 200)).save(copy, quality=70)
+    later = tmp_path / "later.jpg"
+    Image.open(samples[5]).convert("RGB").save(later, quality=90)
+    queries = [str(copy), str(later), str(samples[8])]
+    folder = tmp_path / "shared"
+
+    built = Matcher(bank, verify="off")
+    mapped = shared_matcher(bank, folder, verify="off")
+    assert _json(mapped.match_paths(queries)) == _json(built.match_paths(queries))
+    assert any(r.matches for r in mapped.match_paths([str(copy)]))
+    assert isinstance(mapped.pdq.hashes, np.memmap)
+    (published,) = folder.iterdir()
+    assert stat.S_IMODE(os.stat(published).st_mode) & 0o007 == 0
+    assert all(stat.S_IMODE(os.stat(f).st_mode) == 0o640 for f in published.iterdir())
+
+    again = shared_matcher(bank, folder, verify="off")  # another worker: the same files, not a new build
+    assert list(folder.iterdir()) == [published]
+    assert _json(again.match_paths(queries)) == _json(built.match_paths(queries))
+
+    bank.protect([samples[5]])  # the bank changed: a new state, a new folder, the new item found
+    fresh = shared_matcher(bank, folder, verify="off")
+    assert len(list(folder.iterdir())) == 2
+    assert next(iter(fresh.match_paths([str(later)]))).matches
+    assert _json(fresh.match_paths(queries)) == _json(Matcher(bank, verify="off").match_paths(queries))
+    store.close()
+
+
+def test_a_shared_folder_open_to_everyone_is_refused(tmp_path, samples):
+    store = open_store(f"sqlite:///{tmp_path / 'unleak.db'}")
+    bank = Bank(store, "c", create=True)
+    bank.protect(samples[:1])
+    folder = tmp_path / "open"
+    folder.mkdir()
+    os.chmod(folder, 0o755)
+    with pytest.raises(ConfigError, match="open to everyone"):
+        shared_matcher(bank, folder, verify="off")
+    store.close()
