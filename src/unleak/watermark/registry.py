@@ -231,7 +231,7 @@ class Registry:
         if protect:
             from unleak.bank import Bank
 
-            res = Bank(self.store, self.case_name).protect_one(Path(original))
+            res = Bank(self.store, self.case_name).protect_one(Path(original), variants=True)
             bank_id = res.bank_id
         results = mark_file(
             Path(original), Path(out_dir), self.key, [(r.code_id, r.name) for r in recips], psnr_db=psnr_db, jobs=jobs
