@@ -240,7 +240,7 @@ class Matcher:
 
     @property
     def mode(self) -> str:
-        return "owner-side" if self.verifier is not None else "hash-only"
+        return "owner-side" if self.verifier is not None or self.video_verifier is not None else "hash-only"
 
     def calibration(self, n_dihedral: int, n_query_boxes: int, n_bank_boxes: int, n_crops: int) -> Calibration:
         """Thresholds per comparison group for one candidate-bank pair with these hash counts."""

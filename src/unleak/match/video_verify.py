@@ -13,10 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from unleak.errors import MediaError
+
+if TYPE_CHECKING:
+    from unleak.match.verify import Features
 
 KEY_FRAMES = 3  # of the candidate: at a quarter, half and three quarters of its length
 ORIGINAL_FRAMES = 24  # of each original: its frames at most this many, spread over its length
@@ -57,12 +61,12 @@ def spread_frames(path: str | Path, count: int, side: int = FRAME_SIDE) -> list[
         raise MediaError(f"{path}: cannot decode video: {exc}") from None
 
 
-def _small(rgb: np.ndarray, side: int, cv2) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _small(rgb: np.ndarray, side: int, cv2: Any) -> np.ndarray:
     h, w = rgb.shape[:2]
     if max(h, w) <= side:
         return rgb
     s = side / max(h, w)
-    return cv2.resize(rgb, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+    return np.asarray(cv2.resize(rgb, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA))
 
 
 @dataclass
@@ -71,7 +75,7 @@ class VideoVerification:
     accepted: bool
     false_match_rate: float
     inliers: int = 0
-    transform: dict | None = None  # the confirmed key frame's, with the two frames' times
+    transform: dict[str, Any] | None = None  # the confirmed key frame's, with the two frames' times
 
 
 class VideoVerifier:
@@ -105,7 +109,7 @@ class VideoVerifier:
         if len(self._frames) != before:
             self.frames._pool = None  # the shortlist's pool now has more frames
 
-    def _votes(self, cand, mirrored) -> dict[int, int]:  # type: ignore[no-untyped-def]
+    def _votes(self, cand: Features, mirrored: Features) -> dict[int, int]:
         """Ratio-test votes per original frame. The frames of one video look alike, so a
         descriptor's second neighbour is taken from another video (within one video, the
         nearest frame wins): the image shortlist's plain ratio test would reject everything."""
@@ -140,8 +144,15 @@ class VideoVerifier:
         # in a larger bank, only those the hashes point to (decoding them all would take minutes).
         self._load(self.paths if len(self.paths) <= SEARCH_ALL else also)
         keys = spread_frames(candidate, KEY_FRAMES)
-        best: dict[int, tuple[float, int, dict | None]] = {}
+        best: dict[int, tuple[float, int, dict[str, Any] | None]] = {}
         tried: dict[int, int] = {}  # original -> frame pairs verified
+
+        def pairs(item: int) -> int:  # every frame of the original counted: the shortlist chose among them
+            return max(1, len(keys)) * max(1, len(self._by_item.get(item, [])))
+
+        def confirmed(item: int) -> bool:
+            return item in best and pairs(item) * best[item][0] <= self.rate
+
         for t, px in keys:
             cand = extract(px)
             mirrored = cand.mirrored()
@@ -152,6 +163,8 @@ class VideoVerifier:
                 per_item[item] = per_item.get(item, 0) + n
             items = [i for i, n in sorted(per_item.items(), key=lambda x: -x[1]) if n >= MIN_VOTES][:MAX_ITEMS]
             for item in dict.fromkeys([*also, *items]):
+                if confirmed(item):
+                    continue  # by an earlier key frame
                 fids = self._by_item.get(item, [])
                 # the frames with most votes, else a spread of the video
                 ranked = sorted(fids, key=lambda f: -votes.get(f, 0))
@@ -161,6 +174,8 @@ class VideoVerifier:
                     else fids[:: max(1, len(fids) // FRAMES_PER_KEY)]
                 )
                 for fid in picks:
+                    if confirmed(item):
+                        break
                     tried[item] = tried.get(item, 0) + 1
                     v = self.frames.verify(fid, px, cand, (False, True), mirrored)
                     if v.accepted and (item not in best or v.false_match_rate < best[item][0]):
@@ -170,10 +185,8 @@ class VideoVerifier:
                         best[item] = (v.false_match_rate, v.inliers, transform)
         out = []
         for item in sorted(set(tried) | set(also)):
-            # every frame of the original counted, whichever were verified: the shortlist chose them
-            pairs = max(1, len(keys)) * max(1, len(self._by_item.get(item, [])))
             if item in best:
-                rate = min(1.0, pairs * best[item][0])
+                rate = min(1.0, pairs(item) * best[item][0])
                 out.append(VideoVerification(item, rate <= self.rate, rate, best[item][1], best[item][2]))
             else:
                 out.append(VideoVerification(item, False, 1.0))
