@@ -14,6 +14,7 @@ measured on the distractors (pairs of a distractor with an original of another s
 
     python bench/robustness.py            # full run (a few minutes on 2 cores)
     python bench/robustness.py --quick    # a smaller corpus, for development
+    python bench/robustness.py --videos-only   # only the video section (bench/video_variants.py)
 
 The transforms are generic (the same parameters for every image) and never tuned to one image.
 """
@@ -363,7 +364,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--distractors", type=int, default=None, help="number of distractors (default 5000, quick 600)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=4)
+    ap.add_argument(
+        "--videos",
+        type=int,
+        default=16,
+        help="protected videos in the video section (bench/video_variants.py; 0: none)",
+    )
+    ap.add_argument("--videos-only", action="store_true", help="only the video section")
     args = ap.parse_args(argv)
+    if args.videos_only:
+        return _video_section(args.videos)
     import tempfile
     from concurrent.futures import ProcessPoolExecutor
 
@@ -475,6 +485,17 @@ def main(argv: list[str] | None = None) -> int:
         f"Matching: {match_s / len(jobs) * 1000:.0f} ms per candidate for the three modes "
         f"({args.workers} workers). Total {time.time() - t0:.0f} s."
     )
+    return _video_section(args.videos) if args.videos else 0
+
+
+def _video_section(n_protected: int) -> int:
+    """Videos: flipped, letterboxed, cropped, screen-recorded, re-encoded and clipped copies (the
+    table of bench/video_variants.py, with its corpus of generated clips)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import video_variants
+
+    print("\n## Videos\n")
+    video_variants.run(n_protected, 6, 6)
     return 0
 
 

@@ -134,18 +134,20 @@ def test_a_strict_target_rate_tightens_the_plain_threshold_instead_of_failing(or
     assert m.label == "coffee"
 
 
-def test_verify_on_with_only_videos_says_videos_are_hash_matched(tiny_video):
+def test_verify_on_with_only_videos_verifies_them_on_key_frames(tiny_video):
     from unleak.bank import Bank
-    from unleak.errors import UnleakError
     from unleak.match import Matcher
+    from unleak.signals import Media
     from unleak.store import open_store
 
     video = tiny_video
     bank = Bank(open_store())
     bank.protect([video])
     assert bank.originals(kind="video") == {bank.items()[0].id: str(video.resolve())}
-    with pytest.raises(UnleakError, match="are videos, which are matched by vPDQ only"):
-        Matcher(bank, verify="on")
+    matcher = Matcher(bank, verify="on")  # the originals are on this machine: no refusal
+    assert matcher.mode == "owner-side"
+    (m,) = matcher.match_media(Media.open(video)).matches
+    assert m.verified is True and m.transform is not None and "original_time" in m.transform
 
 
 def test_vpdq_matches_answer_to_the_target_rate(tiny_video, samples, tmp_path):

@@ -80,3 +80,20 @@ def test_flipped_and_letterboxed_copies_match_the_right_video(store, videos, sam
     # The original itself: an exact match, not a variant.
     exact = matcher.match_media(Media.open(videos["original"])).matches
     assert [m.bank_id for m in exact] == [original_id] and exact[0].variant is None
+
+
+def test_owner_side_verifies_videos_on_key_frames(store, videos, tmp_path):
+    """--verify on works for videos: hash matches are confirmed on key frames against the
+    original's frames, and a heavy crop that no hash finds is found by its key frames."""
+    bank = Bank(store)
+    (protected,) = bank.protect([videos["original"]], variants=True)
+    cropped = _transcode(videos["original"], tmp_path / "cropped.mp4", lambda a: a[60:180, 80:240], (160, 120))
+    assert Matcher(bank, verify="off").match_media(Media.open(cropped)).matches == []  # beyond the hashes
+    matcher = Matcher(bank, verify="on")
+    found = matcher.match_media(Media.open(cropped)).matches
+    assert [(m.bank_id, m.signal, m.verified) for m in found] == [(protected.bank_id, "local", True)]
+    assert found[0].false_match_rate is not None and found[0].false_match_rate <= matcher.target_rate
+    mirrored = matcher.match_media(Media.open(videos["mirrored"])).matches
+    assert [(m.bank_id, m.variant, m.verified) for m in mirrored] == [(protected.bank_id, "mirrored", True)]
+    assert mirrored[0].transform is not None and mirrored[0].transform["flip"] is True
+    assert matcher.match_media(Media.open(videos["other"])).matches == []

@@ -197,3 +197,27 @@ def test_flipped_and_letterboxed_copies_trace(tmp_path):
     _transform(Path(res.path), boxed, letterbox)
     r = trace_file(boxed, original, key, RECIPIENTS)
     assert [a.recipient for a in r.accused] == [RECIPIENTS[9]]
+
+
+def test_flipped_letterboxed_copy_traced_through_the_bank(tmp_path, cli, _isolated_home):
+    """No --original: the bank finds the original by the video variants (mirrored frames without
+    their bars) and the trace names the recipient."""
+    original = tmp_path / "clip.mp4"
+    _make_video(original, w=320, h=180, seconds=1.5, fps=10)
+    for name in ("alice", "gus"):
+        assert cli("recipients", "add", name)[0] == 0
+    code, out, _ = cli("mark", original, "--out", tmp_path / "out", "--json")
+    marked = {m["recipient"]: m["path"] for m in map(json.loads, out.splitlines())}
+    assert code == 0 and set(marked) == {"alice", "gus"}
+
+    def flip_and_letterbox(a: np.ndarray) -> np.ndarray:
+        out = np.zeros((568, 320, 3), np.uint8)  # 9:16, the picture in the middle
+        out[194:374] = a[:, ::-1]
+        return out
+
+    leaked = tmp_path / "leaked.mp4"
+    _transform(Path(marked["gus"]), leaked, flip_and_letterbox)
+    code, out, _ = cli("trace", leaked, "--json")
+    (r,) = [json.loads(x) for x in out.splitlines() if x.strip()]
+    assert code == 0 and r["original"]["path"] == str(original.resolve()) and r["original"]["bank_id"] is not None
+    assert [a["recipient"] for a in r["accused"]] == ["gus"] and r["reason"] is None

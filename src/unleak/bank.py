@@ -114,7 +114,7 @@ class Fingerprint:
     kind: str = ""
     sha256: str = ""
     signals: dict[str, Signal] = field(default_factory=dict)
-    derived: list[Any] = field(default_factory=list)  # bank-side PDQ variants (crops, trimmed borders)
+    derived: list[Any] = field(default_factory=list)  # bank-side variants (PDQ crops and borders, vPDQ crops)
     error: str | None = None
 
 
@@ -125,10 +125,8 @@ def fingerprint_file(path: str, variants: bool = False) -> Fingerprint:
         media = Media.open(Path(path))
         fp.kind, fp.sha256 = media.kind.value, media.digests()["sha256"]
         fp.signals = compute_signals(media)
-        if variants and "pdq" in fp.signals:
-            from unleak.match.variants import bank_variants
-
-            fp.derived = bank_variants(media.pixels())
+        if variants:
+            fp.derived = _derived(media, fp.signals)
         fp.derived += te_derived(media, fp.signals)
     except UnleakError as exc:
         fp.error = str(exc)
@@ -145,6 +143,19 @@ def te_derived(media: Media, signals: dict[str, Signal]) -> list[Any]:
     pdq = signals.get("pdq")
     found = te_variant(media, pdq.value) if pdq is not None else None
     return [found] if found is not None else []
+
+
+def _derived(media: Media, signals: dict[str, Signal]) -> list[Any]:
+    """The bank-side variants of an original: PDQ of an image's crops and trimmed borders, vPDQ of
+    a video's frames' centre crops (unleak.match.variants)."""
+    from unleak.match.variants import bank_variants, video_bank_variants
+
+    if "pdq" in signals:
+        return bank_variants(media.pixels())
+    if "vpdq" in signals:
+        with media.as_file() as path:
+            return video_bank_variants(str(path))
+    return []
 
 
 def signals_to_json(signals: dict[str, Signal]) -> dict:
@@ -223,7 +234,8 @@ class Bank:
 
         `variants`: also store the PDQ hashes of standard crops and of the image without its
         uniform borders (see unleak.match.variants), so that hash-only matching finds copies
-        cropped to a square, 4:5, 9:16 or 16:9. Costs a few more PDQ hashes per photo; the
+        cropped to a square, 4:5, 9:16 or 16:9; for a video, the vPDQ of its frames' centre crops
+        (a copy with 5-10 % cut from each border). Costs a few more PDQ hashes per photo; the
         `unleak protect` command turns it on by default (`--no-variants` to leave it off).
 
         `features`: also compute each image's local features for owner-side verification and
@@ -278,10 +290,8 @@ class Bank:
             derived = []
             if computed is not None:
                 derived = list(computed.derived)
-            elif variants and "pdq" in signals and media is not None:
-                from unleak.match.variants import bank_variants
-
-                derived = bank_variants(media.pixels())
+            elif variants and media is not None:
+                derived = _derived(media, signals)
             if computed is None and media is not None:
                 derived += te_derived(media, signals)
             values = {
@@ -293,7 +303,7 @@ class Bank:
                 "size": path.stat().st_size,
             }
             sig_rows = [(sig.type, sig.value, sig.quality, "") for sig in signals.values()]
-            sig_rows += [("pdq", v.value, v.quality, v.variant) for v in derived]
+            sig_rows += [(v.signal_type, v.value, v.quality, v.variant) for v in derived]
 
             def record(s) -> int | None:
                 # Insert-or-get on (case, digest): another protect of the same file running at

@@ -34,7 +34,7 @@ from unleak.signals import (
 )
 from unleak.signals.indexes import PdqBankIndex
 from unleak.signals.pdq import MIN_QUALITY, PdqSignal, hamming
-from unleak.signals.vpdq import VideoBankIndex, VpdqSignal
+from unleak.signals.vpdq import VideoBankIndex, VpdqSignal, parse_frames, usable
 from unleak.timing import timed
 
 if TYPE_CHECKING:
@@ -64,6 +64,8 @@ MIN_REPORTED_RATE = 1e-12
 LOOSE_RADIUS = 64  # owner-side: bank items whose PDQ comes this near are verified against the original
 # Shares of the per-pair budget left after the plain comparison, by comparison group.
 GROUP_WEIGHTS = {"dihedral": 0.25, "trim": 0.45, "crop": 0.30}
+# How a video match names the bank's derived vPDQ it met (unleak.match.variants.VIDEO_BANK_CROPS).
+VIDEO_BANK_WORDS = {"scaled": "", "scaled:half": "between frames", "crop:90": "bank crop:90", "crop:80": "bank crop:80"}
 
 
 @dataclass
@@ -112,13 +114,13 @@ def comparison_group(query_kind: str, bank_variant: str) -> str | None:
     return "trim"  # a content box against the whole original, or either against its trimmed variants
 
 
-def _reachable_videos(bank: BankSignals) -> int:
-    """How many of the bank's protected videos are on this machine (0 when the bank cannot say)."""
+def _reachable_videos(bank: BankSignals) -> dict[int, str]:
+    """The bank's protected videos that are on this machine (none when the bank cannot say)."""
     try:
         paths = bank.originals(kind="video")  # type: ignore[call-arg]
     except TypeError:
-        return 0
-    return sum(1 for p in paths.values() if Path(p).is_file())
+        return {}
+    return {i: p for i, p in paths.items() if Path(p).is_file()}
 
 
 class Matcher:
@@ -175,11 +177,30 @@ class Matcher:
             del rows
         self.pdq = cast(PdqBankIndex, self.indexes[PdqSignal.name])
         self.videos = cast(VideoBankIndex, self.indexes[VpdqSignal.name])
+        # The videos' derived vPDQ (centre crops of their frames), each compared like a video.
+        by_variant: dict[str, list[tuple[Any, ...]]] = {}
+        if self.bank_variants and len(self.videos):
+            for r in bank.active_signals(VpdqSignal.name, with_variants=True):
+                if r[4]:
+                    by_variant.setdefault(r[4], []).append(r[:4])
+        self.video_derived = {name: VideoBankIndex(rows) for name, rows in sorted(by_variant.items())}
+        self._derived_frames: dict[int, int] = {}  # bank item -> usable frames of its derived vPDQ
+        for rows in by_variant.values():
+            for row in rows:
+                n = len(usable(parse_frames(row[3])))
+                self._derived_frames[row[1]] = self._derived_frames.get(row[1], 0) + n
         self._labels: dict[int, str] = {}
         self.verifier = None
+        self.video_verifier = None
         if mode is not VerifyMode.OFF:
             paths = originals if originals is not None else bank.originals()
             reachable = {i: p for i, p in paths.items() if Path(p).is_file()}
+            videos = _reachable_videos(bank) if originals is None else {}
+            if videos:
+                from unleak.match.verify import VERIFY_RATE
+                from unleak.match.video_verify import VideoVerifier
+
+                self.video_verifier = VideoVerifier(videos, rate=VERIFY_RATE, precise=precise)
             if reachable:
                 from unleak.match.features import FeatureCache
                 from unleak.match.verify import VERIFY_RATE, Verifier
@@ -194,14 +215,9 @@ class Matcher:
                     digests={i: d for i, d in (digests or {}).items() if i in reachable},
                 )
                 target_rate = target_rate - VERIFY_RATE  # the verification stage takes its share
+            elif self.video_verifier is not None:
+                target_rate = target_rate - VERIFY_RATE  # the verification stage takes its share
             elif mode is VerifyMode.ON:
-                videos = _reachable_videos(bank) if originals is None else 0
-                if videos:
-                    raise UnleakError(
-                        f"owner-side verification checks pictures against their originals; this bank's "
-                        f"{videos} original(s) on this machine are videos, which are matched by vPDQ only",
-                        hint="use --verify auto or --verify off for videos",
-                    )
                 raise UnleakError(
                     "owner-side verification needs the original files, and none of this bank's is reachable",
                     hint="run it where the originals are, or use --verify off for hash-only matching",
@@ -224,7 +240,7 @@ class Matcher:
 
     @property
     def mode(self) -> str:
-        return "owner-side" if self.verifier is not None else "hash-only"
+        return "owner-side" if self.verifier is not None or self.video_verifier is not None else "hash-only"
 
     def calibration(self, n_dihedral: int, n_query_boxes: int, n_bank_boxes: int, n_crops: int) -> Calibration:
         """Thresholds per comparison group for one candidate-bank pair with these hash counts."""
@@ -278,20 +294,69 @@ class Matcher:
         if vsig is not None and (self.dihedral or self.boxes) and len(self.videos):
             for m in self._match_video_variants(media, vsig, timings):
                 best.setdefault(m.bank_id, m)  # a plain match (or an exact one) is reported as such
+        if self.video_verifier is not None and vsig is not None:
+            with timed(timings, "verify"):
+                self._verify_video(media, best)
         result.matches = sorted(best.values(), key=lambda m: (m.distance, m.bank_id))
         return result
+
+    def _verify_video(self, media: Media, best: dict[int, Match]) -> None:
+        """Owner-side, videos: confirm or reject the hash matches on key frames, and add the
+        originals that key frames alone are confirmed against (a copy no hash finds)."""
+        assert self.video_verifier is not None
+        try:
+            with media.as_file() as path:
+                verdicts = self.video_verifier.verify(path, also=sorted(best))
+        except UnleakError:  # the hash matches stand, unverified
+            return
+        for v in verdicts:
+            m = best.get(v.item_id)
+            if m is not None:
+                m.verified = v.accepted
+                if v.accepted:
+                    m.inliers, m.transform = v.inliers, v.transform
+                    m.false_match_rate = min(m.false_match_rate or 1.0, v.false_match_rate)
+            elif v.accepted:
+                best[v.item_id] = Match(
+                    v.item_id,
+                    self._label(v.item_id),
+                    "local",
+                    256,  # no frame hash came near
+                    None,
+                    variant="verified key frames",
+                    false_match_rate=v.false_match_rate,
+                    verified=True,
+                    inliers=v.inliers,
+                    transform=v.transform,
+                )
 
     def _match_video_variants(
         self, media: Media, plain: Signal, timings: MutableMapping[str, float] | None
     ) -> list[Match]:
-        """vPDQ of the candidate's mirrored frames and of its frames without uniform bars (the
-        video's content box: the smallest holding every frame's content), each a video compared by
-        vPDQ's rule with the bank's plain vPDQ. The false-match bound counts every frame comparison
-        made for the pair, the plain video's included, and must meet the target rate."""
-        from unleak.match.variants import Box, frame_content_box, video_content_box
-        from unleak.signals.vpdq import hash_video_views, parse_frames, usable
+        """vPDQ of derived videos of the candidate, each compared by vPDQ's rule with the bank's plain
+        vPDQ and with its derived vPDQ (the originals' frames whole and centre-cropped). Each
+        derived video's frames are reduced first (`video_view`), as the bank's derived ones are:
+        - "scaled": its frames whole (a copy shrunk: fine textures alias differently);
+        - "mirrored": its frames mirrored;
+        - "letterbox": its frames without uniform bars (the video's content box: the smallest
+          holding every frame's content), and mirrored;
+        - "screen": only the part that moves (a screen recording's played video inside the still
+          player chrome), and mirrored;
+        - the plain candidate against the bank's crops (a copy trimmed at every border).
+        The false-match bound counts every frame comparison made for the pair (the plain video's
+        included, the bank's crops included) and must meet the target rate."""
+        from unleak.match.variants import (
+            Box,
+            frame_content_box,
+            motion_box,
+            motion_frame,
+            video_content_box,
+            video_view,
+        )
+        from unleak.signals.vpdq import Frame, hash_video_views
 
         boxes: list[Box] = []
+        moving: list[np.ndarray] = []
         size: list[tuple[int, int]] = []
 
         def views(rgb: np.ndarray) -> dict[str, np.ndarray]:
@@ -300,26 +365,56 @@ class Matcher:
                 box = frame_content_box(rgb)
                 if box is not None:
                     boxes.append(box)
-            return {"mirrored": rgb[:, ::-1]} if self.dihedral else {}
+                moving.append(motion_frame(rgb))
+            out = {"scaled": video_view(rgb)} if self.boxes else {}
+            if self.dihedral:
+                out["mirrored"] = video_view(rgb[:, ::-1])
+            return out
 
+        found: dict[str, list[Frame]] = {"": parse_frames(plain.value)}
         try:
             with timed(timings, "hash"), media.as_file() as path:
-                found = hash_video_views(path, views)
-                bars = video_content_box(boxes, *size[0]) if size else None
-                if bars is not None:  # a second decode, only for videos with bars
-                    found.update(hash_video_views(path, lambda rgb: {"letterbox": bars.crop(rgb)}))
+                found.update(hash_video_views(path, views))
+                cut: dict[str, Box] = {}
+                if size:
+                    bars = video_content_box(boxes, *size[0])
+                    screen = motion_box(moving, *size[0])
+                    if bars is not None:
+                        cut["letterbox"] = bars
+                    if screen is not None and screen != bars:
+                        cut["screen"] = screen
+                if cut:  # a second decode, only for videos with bars or a still frame around them
+
+                    def cuts(rgb: np.ndarray) -> dict[str, np.ndarray]:
+                        out = {}
+                        for name, box in cut.items():
+                            out[name] = video_view(box.crop(rgb))
+                            if self.dihedral:
+                                out[f"{name} mirrored"] = out[name][:, ::-1]
+                        return out
+
+                    found.update(hash_video_views(path, cuts))
         except UnleakError:  # the plain vPDQ was computed: its matches stand
             return []
-        n_query = len(usable(parse_frames(plain.value))) + sum(len(usable(v)) for v in found.values())
-        out: list[Match] = []
+        n_query = sum(len(usable(v)) for v in found.values())
+        out: dict[int, Match] = {}
         with timed(timings, "match"):
+            indexes = [("", self.videos), *self.video_derived.items()]
             for name, frames in found.items():
-                for item_id, vm, n_bank in self.videos.match(frames):
-                    rate = min(1.0, n_query * n_bank * self.null_model.rate(vm.median_distance))
-                    if rate > self.target_rate or any(m.bank_id == item_id for m in out):
-                        continue
-                    out.append(
-                        Match(
+                for bank_variant, index in indexes:
+                    if not name and not bank_variant:
+                        continue  # the plain comparison: matched already
+                    # what the copy is, in words: "mirrored", "letterbox, bank crop:80", "scaled, between frames"
+                    variant = ", ".join(
+                        filter(None, [name or "plain", VIDEO_BANK_WORDS.get(bank_variant, bank_variant)])
+                    )
+                    for item_id, vm, _n in index.match(frames):
+                        n_bank = len(usable(parse_frames(self._video_value(item_id))))
+                        n_bank += self._derived_frames.get(item_id, 0)
+                        rate = min(1.0, n_query * n_bank * self.null_model.rate(vm.median_distance))
+                        if rate > self.target_rate or (item_id in out and out[item_id].distance <= vm.median_distance):
+                            continue
+                        out[item_id] = Match(
                             item_id,
                             self._label(item_id),
                             VpdqSignal.name,
@@ -327,11 +422,17 @@ class Matcher:
                             plain.quality,
                             round(float(vm.query_match_percent), 1),
                             round(float(vm.bank_match_percent), 1),
-                            variant=name,
+                            variant=variant,
                             false_match_rate=rate,
                         )
-                    )
-        return out
+        return list(out.values())
+
+    def _video_value(self, item_id: int) -> str:
+        """The plain vPDQ value of a bank video ("[]" when it has none)."""
+        import numpy as np
+
+        pos = np.flatnonzero(self.videos.items == item_id)
+        return self.videos.values[int(pos[0])] if len(pos) else "[]"
 
     def _match_pdq(self, media: Media, pdq: Signal, timings: MutableMapping[str, float] | None) -> list[Match]:
         from unleak.match.variants import query_hashes

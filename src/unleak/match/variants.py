@@ -251,6 +251,7 @@ class VariantHash:
     value: str
     quality: int
     box: Box | None = None
+    signal_type: str = "pdq"  # "vpdq": a video's derived vPDQ (value: its frames)
 
 
 def bank_variants(pixels: np.ndarray, *, crops: bool = True, boxes: bool = True) -> list[VariantHash]:
@@ -378,7 +379,52 @@ def query_hashes(pixels: np.ndarray, *, dihedral: bool = True, boxes: bool = Tru
     return QueryHashes(full, others, found)
 
 
-VIDEO_VARIANTS = ("mirrored", "letterbox")
+VIDEO_VARIANTS = ("scaled", "mirrored", "letterbox", "letterbox mirrored", "screen", "screen mirrored")
+# Bank side: vPDQ of centre crops of the original's frames, keeping this share of each side
+# (crop:90 ~ 5 % cut from each border, crop:80 ~ 10 %). Reposts trimmed to remove a logo or a
+# frame cut a fixed share; PDQ survives a few per cent of shift, so two crops cover 3-13 %.
+VIDEO_BANK_CROPS = {"scaled": 1.0, "crop:90": 0.90, "crop:80": 0.80}
+VIDEO_VIEW_SIDE = 64
+
+
+def video_view(rgb: np.ndarray) -> np.ndarray:
+    """A frame (or part of one) as the video variants hash it: area-reduced to 64x64 first. PDQ
+    stretches every picture to 64x64 anyway, but with a short filter: a fine texture (brick,
+    gravel) aliases differently at each size, and a copy shrunk to 75 % lands 40-60 bits away;
+    reduced by area to the same size on both sides, it lands within 10."""
+    import cv2
+
+    side = VIDEO_VIEW_SIDE
+    return cv2.resize(np.ascontiguousarray(rgb), (side, side), interpolation=cv2.INTER_AREA)
+
+
+def centre_share(width: int, height: int, keep: float) -> Box:
+    """The centred box keeping `keep` of each side."""
+    nw, nh = round(width * keep), round(height * keep)
+    x0, y0 = (width - nw) // 2, (height - nh) // 2
+    return Box(x0, y0, x0 + nw, y0 + nh)
+
+
+def video_bank_variants(path: str) -> list[VariantHash]:
+    """The derived vPDQ of a protected video: its frames whole and their centre crops
+    (VIDEO_BANK_CROPS), each reduced by `video_view` and hashed as a video of its own at the
+    frames and times of plain vPDQ (which is left as it is, bit for bit Meta's); and the frames
+    half-way between those, whole ("scaled:half")."""
+    from unleak.signals.vpdq import frames_to_value, hash_video_views
+
+    def views(rgb: np.ndarray) -> dict[str, np.ndarray]:
+        h, w = rgb.shape[:2]
+        return {name: video_view(centre_share(w, h, keep).crop(rgb)) for name, keep in VIDEO_BANK_CROPS.items()}
+
+    found = hash_video_views(path, views)
+    # A clip starting between two hashed frames meets the frames half-way between them.
+    half = hash_video_views(path, lambda rgb: {"scaled:half": video_view(rgb)}, phase=0.5)
+    out = []
+    for name, frames in {**found, **half}.items():
+        if frames:
+            quality = int(np.median([f.quality for f in frames]))
+            out.append(VariantHash(name, frames_to_value(frames), quality, signal_type="vpdq"))
+    return out
 
 
 def frame_content_box(rgb: np.ndarray) -> Box | None:
@@ -401,4 +447,61 @@ def video_content_box(boxes: list[Box], width: int, height: int) -> Box | None:
     if not boxes:
         return None
     union = Box(min(b.x0 for b in boxes), min(b.y0 for b in boxes), max(b.x1 for b in boxes), max(b.y1 for b in boxes))
-    return union if _worth_it(union, Box(0, 0, width, height)) else None
+    # Bars are centred: opposite cuts within 3 % of the side differ by the encoder's ringing at
+    # the bar's edge (the wider cut is right); a cut on one side only is the picture's own dark
+    # edge, not a bar (a player's off-centre frame is the screen-recording view's business).
+    x0, x1 = _centred(union.x0, width - union.x1, width)
+    y0, y1 = _centred(union.y0, height - union.y1, height)
+    box = Box(x0, y0, width - x1, height - y1)
+    return box if _worth_it(box, Box(0, 0, width, height)) else None
+
+
+def _centred(a: int, b: int, side: int) -> tuple[int, int]:
+    cut = max(a, b) if abs(a - b) <= 0.03 * side else min(a, b)
+    return cut, cut
+
+
+MOTION_SIDE = 256  # the moving part is found on frames reduced to this long side
+MOTION_LEVEL = 6  # grey levels a pixel must change by, between hashed frames, to count as moving
+MOTION_SHARE = 0.02  # a row or column moves when this share of its pixels does
+MOTION_GAP = 0.015  # still rows or columns this thin (share of the side) inside the moving part are kept
+
+
+def motion_frame(rgb: np.ndarray) -> np.ndarray:
+    """A hashed frame reduced for `motion_box` (grey, long side MOTION_SIDE)."""
+    a = _reduced(_rgb(rgb), MOTION_SIDE)
+    return a.mean(axis=2).astype(np.float32) if a.ndim == 3 else a.astype(np.float32)
+
+
+def _run(active: np.ndarray, gap: int) -> tuple[int, int]:
+    """The longest run of True in a 1-D mask, bridging gaps of up to `gap` False, as (start, end
+    exclusive); (0, 0) when none."""
+    on = np.flatnonzero(active)
+    if not len(on):
+        return (0, 0)
+    breaks = np.flatnonzero(np.diff(on) > gap + 1)
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [len(on) - 1]])
+    k = int(np.argmax(on[ends] - on[starts]))
+    return int(on[starts[k]]), int(on[ends[k]]) + 1
+
+
+def motion_box(frames: list[np.ndarray], width: int, height: int) -> Box | None:
+    """The part of a video that moves, in a width x height frame: in a screen recording, the
+    played video inside the player's still chrome (title bar, controls, page around it), which
+    no border trimming removes. From the frames reduced by `motion_frame`: the longest band of
+    rows and of columns where something moves (a progress bar or a time counter is a separate,
+    thinner band). None when the whole frame moves, nothing does (a still video), or the part
+    is too small to hash."""
+    if len(frames) < 2:
+        return None
+    stack = np.stack(frames)
+    moving = (stack.max(axis=0) - stack.min(axis=0)) > MOTION_LEVEL
+    mh, mw = moving.shape
+    y0, y1 = _run(moving.mean(axis=1) > MOTION_SHARE, round(MOTION_GAP * mh))
+    x0, x1 = _run(moving[y0:y1].mean(axis=0) > MOTION_SHARE, round(MOTION_GAP * mw))
+    if y1 <= y0 or x1 <= x0:
+        return None
+    sx, sy = width / mw, height / mh
+    box = Box(round(x0 * sx), round(y0 * sy), min(width, round(x1 * sx)), min(height, round(y1 * sy)))
+    return box if _worth_it(box, Box(0, 0, width, height)) else None

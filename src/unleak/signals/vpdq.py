@@ -137,11 +137,16 @@ FrameViews = Callable[[np.ndarray], Mapping[str, np.ndarray]]
 
 
 def hash_video_views(
-    path: str | os.PathLike[str], views: FrameViews, seconds_per_hash: float = SECONDS_PER_HASH
+    path: str | os.PathLike[str],
+    views: FrameViews,
+    seconds_per_hash: float = SECONDS_PER_HASH,
+    *,
+    phase: float = 0.0,
 ) -> dict[str, list[Frame]]:
     """vPDQ frames of derived videos, by name: `views` turns each hashed frame (RGB) into named
     pictures (e.g. the frame mirrored, or without its bars), each hashed as a frame of that name's
-    video at the frame's time. `{"": rgb}` gives `hash_video_fast`'s frames, bit for bit."""
+    video at the frame's time. `{"": rgb}` gives `hash_video_fast`'s frames, bit for bit.
+    `phase`: hash the frames this many seconds after vPDQ's (e.g. half-way between them)."""
     import av
 
     from unleak.signals import pdq_fast
@@ -162,16 +167,17 @@ def hash_video_views(
             if fps <= 0:
                 raise MediaError(f"{path}: the video has no frame rate", hint="the file may be corrupt")
             every = max(1, int(seconds_per_hash * fps))
+            shift = int(phase * fps) % every
             codec = stream.codec_context
             codec.thread_type = "SLICE"  # frame threads would apply skip_frame to later packets
             decoded = 0
             for packet in container.demux(stream):
                 if number is not None and packet.size:
-                    codec.skip_frame = "DEFAULT" if number[packet.pts] % every == 0 else "NONREF"
+                    codec.skip_frame = "DEFAULT" if (number[packet.pts] - shift) % every == 0 else "NONREF"
                 for frame in codec.decode(packet if packet.size else None):
                     n = number.get(frame.pts) if number is not None else decoded
                     decoded += 1
-                    if n is None or n % every:
+                    if n is None or (n - shift) % every:
                         continue
                     rgb = frame.to_ndarray(format="rgb24", interpolation="AREA")  # as vpdq's sws_scale
                     seconds = float(np.float32(n) / np.float32(fps))  # vpdq: float frame number / fps

@@ -240,7 +240,7 @@ class Registry:
         if protect:
             from unleak.bank import Bank
 
-            res = Bank(self.store, self.case_name).protect_one(Path(original))
+            res = Bank(self.store, self.case_name).protect_one(Path(original), variants=True)
             bank_id = res.bank_id
         pairs = [(r.code_id, r.name) for r in recips]
         if cluster is not None:
