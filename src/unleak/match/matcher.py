@@ -98,9 +98,14 @@ class MatchResult:
     matches: list[Match] = field(default_factory=list)
     signals: dict[str, Signal] = field(default_factory=dict)
     error: str | None = None
+    # Owner-side: items the candidate may be a crop of, but too plain to tell (never a match).
+    inconclusive: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "matches": [m.to_json() for m in self.matches], "error": self.error}
+        out: dict[str, Any] = {"path": self.path, "matches": [m.to_json() for m in self.matches], "error": self.error}
+        if self.inconclusive:
+            out["inconclusive"] = list(self.inconclusive)
+        return out
 
 
 def comparison_group(query_kind: str, bank_variant: str) -> str | None:
@@ -274,7 +279,7 @@ class Matcher:
             if sig is None:
                 continue
             if stype is PdqSignal:  # rotations, content boxes, bank crops, owner-side verification
-                for m in self._match_pdq(media, sig, timings):
+                for m in self._match_pdq(media, sig, timings, result.inconclusive):
                     exact = best.get(m.bank_id)
                     if exact is not None and get_signal_type(exact.signal).exact:
                         exact.verified, exact.transform, exact.inliers = m.verified, m.transform, m.inliers
@@ -434,7 +439,13 @@ class Matcher:
         pos = np.flatnonzero(self.videos.items == item_id)
         return self.videos.values[int(pos[0])] if len(pos) else "[]"
 
-    def _match_pdq(self, media: Media, pdq: Signal, timings: MutableMapping[str, float] | None) -> list[Match]:
+    def _match_pdq(
+        self,
+        media: Media,
+        pdq: Signal,
+        timings: MutableMapping[str, float] | None,
+        inconclusive: list[int] | None = None,
+    ) -> list[Match]:
         from unleak.match.variants import query_hashes
         from unleak.signals.pdq import fast_pixels
 
@@ -484,7 +495,7 @@ class Matcher:
             matches[item_id] = Match(item_id, label, "pdq", d, pdq.quality, variant=desc, false_match_rate=rate)
         if self.verifier is not None:
             with timed(timings, "verify"):
-                self._verify(media, qh, nearest, matches)
+                self._verify(media, qh, nearest, matches, inconclusive)
         return list(matches.values())
 
     def _match_from_hit(self, stype: type[SignalType], sig: Signal, hit: IndexHit) -> Match:
@@ -512,13 +523,22 @@ class Matcher:
             self._labels[item_id] = self.bank.label_of(item_id)
         return self._labels[item_id]
 
-    def _verify(self, media: Media, qh: QueryHashes, nearest: dict[int, int], matches: dict[int, Match]) -> None:
+    def _verify(
+        self,
+        media: Media,
+        qh: QueryHashes,
+        nearest: dict[int, int],
+        matches: dict[int, Match],
+        inconclusive: list[int] | None = None,
+    ) -> None:
         """Owner-side: confirm or reject the near items and those local features point to."""
         if self.verifier is None:
             return
         also = sorted(set(nearest) | set(matches), key=lambda i: nearest.get(i, 999))
         for v in self.verifier.verify_candidate(media.pixels(), also=also):
             m = matches.get(v.item_id)
+            if v.reason == "inconclusive" and m is None and inconclusive is not None:
+                inconclusive.append(v.item_id)
             if m is not None:
                 m.verified = v.accepted
                 if v.accepted:

@@ -53,6 +53,7 @@ FLAT_TOL = 14
 FLAT_OUTLIERS = 0.01
 FLAT_MAD = 3.0
 COLOUR_TOL = 20  # a border line's colour may differ this much from the outermost line's
+BAR_TOL = 4  # the same, for bars of chrome inside a screenshot's block
 MIN_BOX_FRACTION = 0.04  # a box must keep at least this share of the frame's area
 MIN_BOX_SIDE = 32
 MIN_TRIM = 0.01  # and cut at least this share of a side to count as a different box
@@ -105,20 +106,21 @@ def _line_stats(a: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
     return flat, mean.astype(np.int16)
 
 
-def _trim_side(flat: np.ndarray, colour: np.ndarray, lo: int, hi: int, from_start: bool) -> int:
+def _trim_side(flat: np.ndarray, colour: np.ndarray, lo: int, hi: int, from_start: bool, tol: int = COLOUR_TOL) -> int:
     """Index where the content starts, walking in from one side over flat lines of the border colour."""
     ref = colour[lo if from_start else hi - 1]
     idx = range(lo, hi) if from_start else range(hi - 1, lo - 1, -1)
     last = lo if from_start else hi
     for i in idx:
-        if not flat[i] or np.abs(colour[i] - ref).max() > COLOUR_TOL:
+        if not flat[i] or np.abs(colour[i] - ref).max() > tol:
             return i if from_start else i + 1
         last = i + 1 if from_start else i
     return last
 
 
-def border_box(pixels: np.ndarray) -> Box:
-    """The frame without uniform borders on any side (letterbox, pillarbox, padding)."""
+def border_box(pixels: np.ndarray, tol: int = COLOUR_TOL) -> Box:
+    """The frame without uniform borders on any side (letterbox, pillarbox, padding); a border
+    line's colour is within `tol` of the outermost line's."""
     a = _rgb(pixels)
     h, w = a.shape[:2]
     box = Box(0, 0, w, h)
@@ -127,15 +129,15 @@ def border_box(pixels: np.ndarray) -> Box:
         if sub.shape[0] < 2 or sub.shape[1] < 2:
             break
         flat, col = _line_stats(sub, axis=1)
-        top = _trim_side(flat, col, 0, sub.shape[0], True)
-        bottom = _trim_side(flat, col, top, sub.shape[0], False) if top < sub.shape[0] else top
+        top = _trim_side(flat, col, 0, sub.shape[0], True, tol)
+        bottom = _trim_side(flat, col, top, sub.shape[0], False, tol) if top < sub.shape[0] else top
         box = Box(box.x0, box.y0 + top, box.x1, box.y0 + max(top, bottom))
         sub = a[box.y0 : box.y1, box.x0 : box.x1]
         if sub.shape[0] < 2 or sub.shape[1] < 2:
             break
         flat, col = _line_stats(sub, axis=0)
-        left = _trim_side(flat, col, 0, sub.shape[1], True)
-        right = _trim_side(flat, col, left, sub.shape[1], False) if left < sub.shape[1] else left
+        left = _trim_side(flat, col, 0, sub.shape[1], True, tol)
+        right = _trim_side(flat, col, left, sub.shape[1], False, tol) if left < sub.shape[1] else left
         box = Box(box.x0 + left, box.y0, box.x0 + max(left, right), box.y1)
     return box
 
@@ -164,17 +166,34 @@ def _largest_segment(flat: np.ndarray, min_gap: int) -> tuple[int, int]:
     return max(segments, key=lambda s: s[1] - s[0])
 
 
+def _separators(flat: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """Flat lines of the page's background colour: the colour most flat lines share (an app's
+    page, around its status bar, header, picture and caption). Flat lines of another colour
+    are part of a picture (a clear sky, a plain wall) or a bar of chrome, not a separator."""
+    if not flat.any():
+        return flat
+    bins = [tuple(c) for c in (colour[flat] // 16).tolist()]
+    counts: dict[tuple[int, ...], int] = {}
+    for b in bins:
+        counts[b] = counts.get(b, 0) + 1
+    mode = max(counts, key=lambda b: counts[b])
+    ref = colour[flat][np.array([b == mode for b in bins])].mean(axis=0)
+    out: np.ndarray = flat & (np.abs(colour - ref).max(axis=1) <= COLOUR_TOL)
+    return out
+
+
 def block_box(pixels: np.ndarray, within: Box | None = None) -> Box:
-    """The largest block between uniform separator lines, rows then columns, then trimmed."""
+    """The largest block between separator lines of the background colour, rows then
+    columns, then trimmed."""
     a = _rgb(pixels)
     h, w = a.shape[:2]
     box = within or Box(0, 0, w, h)
     sub = a[box.y0 : box.y1, box.x0 : box.x1]
-    flat, _ = _line_stats(sub, axis=1)
-    y0, y1 = _largest_segment(flat, max(2, round(0.004 * sub.shape[0])))
+    flat, col = _line_stats(sub, axis=1)
+    y0, y1 = _largest_segment(_separators(flat, col), max(2, round(0.004 * sub.shape[0])))
     sub = sub[y0:y1]
-    flat, _ = _line_stats(sub, axis=0)
-    x0, x1 = _largest_segment(flat, max(2, round(0.004 * sub.shape[1])))
+    flat, col = _line_stats(sub, axis=0)
+    x0, x1 = _largest_segment(_separators(flat, col), max(2, round(0.004 * sub.shape[1])))
     inner = border_box(sub[:, x0:x1])
     return Box(box.x0 + x0 + inner.x0, box.y0 + y0 + inner.y0, box.x0 + x0 + inner.x1, box.y0 + y0 + inner.y1)
 

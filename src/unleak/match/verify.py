@@ -29,6 +29,10 @@ survive heavy crops, small rotations, overlays, frames and screenshots. For each
    registration the watermark tracer uses (several SIFT passes at 1024 px and a decode of the
    original: 0.3-0.7 s a match, so `unleak match` and `unleak scan` leave it off).
 
+When no pair is accepted and one side has too little texture for step 3 (skies, gradients,
+soft focus), :func:`unleak.match.dense.fallback` tries a dense registration with its own
+bound on false acceptance.
+
 The originals' features come from the feature cache (:mod:`unleak.match.features`): computed at
 protect time, or on first use for older banks, and never again. A flipped copy is matched by
 mirroring the candidate's descriptors (an exact permutation of SIFT's bins), not by a second set
@@ -539,4 +543,8 @@ class Verifier:
         listed = self.shortlist(cand, mirrored)
         known = set(self.item_ids)
         ids = [i for i in dict.fromkeys([*also, *listed]) if i in known]
-        return [self.verify(i, candidate, cand, listed.get(i, (False, True)), mirrored) for i in ids]
+        verdicts = [self.verify(i, candidate, cand, listed.get(i, (False, True)), mirrored) for i in ids]
+        # Too little texture for local features: the dense test, with its own bound (match.dense).
+        from unleak.match.dense import fallback
+
+        return fallback(self, candidate, cand, verdicts, ids)
