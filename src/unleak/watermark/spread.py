@@ -206,10 +206,11 @@ def apply_delta(pixels: np.ndarray, delta: np.ndarray, gain: np.ndarray | None =
 
     In OpenCV's saturating 8-bit arithmetic, the change offset by 128: at 12 MP the memory
     traffic is the cost, and this touches the image about half as often as 16-bit integers."""
-    d = np.ascontiguousarray(delta, dtype=np.float32)
+    d: np.ndarray = np.ascontiguousarray(delta, dtype=np.float32)
     if gain is not None:
-        d = cv2.multiply(d, np.ascontiguousarray(gain, dtype=np.float32))
-    d8 = cv2.add(d, 128.0, dtype=cv2.CV_8U)  # round(d) + 128, exact while |d| < 127.5
+        d = np.asarray(cv2.multiply(d, np.ascontiguousarray(gain, dtype=np.float32)))
+    # round(d) + 128 (OpenCV rounds half to even, as np.rint), exact while |d| < 127.5.
+    d8 = cv2.add(d, 128.0, dtype=cv2.CV_8U)  # type: ignore[call-overload]  # a scalar is allowed
     lo, hi, _, _ = cv2.minMaxLoc(d8)
     px = np.ascontiguousarray(pixels)
     if lo == 0 or hi == 255:  # a change beyond the offset's range: the plain way
