@@ -526,6 +526,7 @@ def run_video(quick: bool) -> list[dict]:
                         "seconds": seconds,
                     }
                 )
+                print(f"  video {name}: {rows[-1]}", file=sys.stderr, flush=True)
         clean = d / "clean.mp4"
         reencode(orig, clean, height=480, bitrate=800_000, start=2.0, duration=4.0 if quick else 10.0)
         r = trace_file(clean, orig, KEY, REGISTERED)
