@@ -1,9 +1,10 @@
 """Video marking and tracing with PyAV.
 
 Marking: every frame's luma plane (Y of YUV 4:2:0) gets the same codeword pattern, shaped
-by that frame's own perceptual mask, so any stretch of frames carries the whole codeword and
-more frames give a stronger read. The video is re-encoded with the input's codec family
-(H.264 for MP4/MOV, VP9 for WebM) at high quality; audio packets are copied untouched.
+by a perceptual mask kept for the frames of a shot (see ``_ShotDelta``), so any stretch of
+frames carries the whole codeword and more frames give a stronger read. The video is
+re-encoded with the input's codec family (H.264 for MP4/MOV, x264 ``veryfast``; VP9 for
+WebM) at high quality; audio packets are copied untouched.
 
 Tracing: a middle frame of the leak is aligned to the best-matching original frame (the
 geometry of a video does not change between frames), leaked frames are paired with
@@ -130,8 +131,9 @@ class _ShotDelta:
     The perceptual mask (worked out at half size: it is smooth) and the change it shapes are
     rebuilt when the picture changes (its 32x18 thumbnail moves by more than ``CHANGE`` grey
     levels on average: a cut, or a pan that has moved on) or every ``EVERY`` frames, and
-    reused in between: marking a frame is then one saturating addition (``apply_delta``). The change is worked
-    out at half size too (the mark's band is far below that size's Nyquist frequency).
+    reused in between: marking a frame is then one saturating addition (``apply_delta``).
+    The change is worked out at half size too (the mark's band is far below that size's
+    Nyquist frequency).
     """
 
     EVERY = 8
@@ -147,6 +149,8 @@ class _ShotDelta:
     def delta(self, y: np.ndarray) -> np.ndarray:
         th = cv2.resize(y, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
         self.age += 1
+        if self.d is not None and self.d.shape != y.shape:  # the stream changed size
+            self.pat = self.d = None
         if (
             self.d is not None
             and self.thumb is not None
