@@ -93,6 +93,20 @@ def test_trace_after_jpeg_crop_resize(original, key):
     assert r.accused[0].p_innocent < 1e-6
 
 
+def test_a_large_photo_traces_through_its_shrunk_working_copy(original, key):
+    # Above 1,536 px registration and the residual work on shrunk images: the map must come
+    # back in the full images' coordinates (a crop of a large copy, rotated and shrunk).
+    big = np.asarray(Image.fromarray(original).resize((2400, 1600), Image.BICUBIC))
+    marked = mark_pixels(big, key, RECIPIENTS[11])
+    im = Image.fromarray(marked).crop((300, 150, 2400, 1500)).rotate(3, Image.BICUBIC, expand=False)
+    leaked = _jpeg(np.asarray(im.resize((1575, 1012), Image.LANCZOS)), 80)
+    r = trace_pixels(big, leaked, key, RECIPIENTS)
+    assert [a.recipient for a in r.accused] == [RECIPIENTS[11]]
+    x0, y0, x1, y1 = r.alignment.crop_box  # in the full original's pixels
+    assert abs(x0 - 300) < 60 and abs(y0 - 150) < 60 and x1 > 2300 and abs(y1 - 1500) < 60
+    assert abs(r.alignment.rotation_deg) == pytest.approx(3, abs=0.3)
+
+
 def test_unmarked_copy_accuses_no_one(original, key):
     r = trace_pixels(original, _jpeg(original, 80), key, RECIPIENTS)
     assert not r.conclusive and r.accused == []

@@ -113,3 +113,26 @@ def test_mark_file_in_parallel_gives_the_same_copies_in_order(tmp_path):
     assert all(m.error is None and m.scheme == 2 for m in one + many)
     for a, b in zip(one, many):
         assert Image.open(a.path).tobytes() == Image.open(b.path).tobytes()
+
+
+@pytest.mark.parametrize("channels", [0, 1, 2, 3, 4])
+def test_the_change_is_added_exactly_rounded_and_clipped(channels):
+    # The fast saturating path must give what adding the rounded change and clipping gives, on
+    # an image large enough for OpenCV's parallel paths, and for a change beyond its range too.
+    from unleak.watermark.spread import apply_delta
+
+    rng = np.random.default_rng(channels)
+    h, w = 1200, 1600
+    px = rng.integers(0, 256, (h, w, channels) if channels else (h, w), dtype=np.uint8)
+    for spread in (4.0, 90.0):
+        d = rng.normal(0, spread, (h, w)).astype(np.float32)
+        g = rng.uniform(0, 2, (h, w)).astype(np.float32)
+        for change, got in ((d, apply_delta(px, d)), (d * g, apply_delta(px, d, g))):
+            want = px.astype(np.int32)
+            r = np.rint(change).astype(np.int32)
+            if want.ndim == 2:
+                want += r
+            else:
+                want[:, :, : 3 if channels >= 3 else 1] += r[:, :, None]
+            assert got.shape == px.shape and got.dtype == np.uint8
+            assert np.array_equal(got, np.clip(want, 0, 255))

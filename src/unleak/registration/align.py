@@ -43,6 +43,7 @@ __all__ = [
     "align",
     "check_alignment",
     "content_box",
+    "shrink",
     "to_gray",
     "warp_original_to_candidate",
     "warp_to_original",
@@ -348,8 +349,9 @@ def check_alignment(original: np.ndarray, candidate: np.ndarray, matrix: np.ndar
     lightly blurred, and a linear tone fit (brightness and contrast changes are allowed).
     See :class:`AlignmentCheck` for the figures and the module constants for the thresholds.
     """
-    o = to_gray(original)
+    o, so = shrink(to_gray(original), ALIGN_SIDE)  # a 12 MP original is blurred and warped 13 times
     c_s, scl = _small_candidate(to_gray(candidate), CHECK_SIDE)
+    matrix = np.asarray(matrix, np.float64) @ np.linalg.inv(so)
     sh, sw = c_s.shape
     o_b = cv2.GaussianBlur(o, (0, 0), max(0.5, 1.0 / max(1e-6, _scale_of(scl @ matrix))))
     base = scl @ np.asarray(matrix, np.float64)
@@ -575,9 +577,42 @@ def align(
     The returned matrix is in full-resolution coordinates of both images; ``method`` says
     which step found it. Returns None when nothing passes: the candidate is probably not a
     copy of this original, or too plain to tell where it goes.
+
+    Both images are first shrunk to at most ``ALIGN_SIDE`` pixels (every step works at 1024
+    pixels or less): a 12 MP original is resampled once, not at every step.
     """
     o_full = to_gray(original)
     c_full = to_gray(candidate)
+    side = max(ALIGN_SIDE, max_side)
+    o_w, so = shrink(o_full, side)
+    c_w, sc = shrink(c_full, side)
+    al = _align_gray(o_w, c_w, max_side=max_side, refine=refine, min_inliers=min_inliers, dense=dense)
+    if al is None or (o_w is o_full and c_w is c_full):
+        return al
+    h = np.linalg.inv(sc) @ al.matrix @ so
+    h = h / h[2, 2]
+    d = _describe(h, o_full.shape, c_full.shape)
+    return Alignment(matrix=h, inliers=al.inliers, matches=al.matches, **d, method=al.method, check=al.check)
+
+
+ALIGN_SIDE = 1536  # registration works with both images at most this size (long side)
+
+
+def shrink(gray: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """``gray`` shrunk (area averaging) so its long side is at most ``side``, and the
+    full -> shrunk pixel map; the array itself and the identity when already small enough."""
+    h, w = gray.shape[:2]
+    if max(h, w) <= side:
+        return gray, np.eye(3)
+    s = side / max(h, w)
+    nw, nh = max(1, round(w * s)), max(1, round(h * s))
+    return cv2.resize(gray, (nw, nh), interpolation=cv2.INTER_AREA), _scale_matrix(nw / w, nh / h)
+
+
+def _align_gray(
+    o_full: np.ndarray, c_full: np.ndarray, *, max_side: int, refine: bool, min_inliers: int, dense: bool
+) -> Alignment | None:
+    """:func:`align` on grey images already at the working size."""
     fallback: tuple[float, np.ndarray, AlignmentCheck] | None = None
     if dense and _same_aspect(o_full.shape, c_full.shape):
         (oh, ow), (ch, cw) = o_full.shape, c_full.shape

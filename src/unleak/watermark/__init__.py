@@ -117,7 +117,7 @@ def mark_file(
         rid, label = item
         dst = out_dir / f"{stem}.{_safe_name(label)}{ext}"
         try:
-            mark_video(original, dst, key, rid, psnr_db=psnr_db)
+            mark_video(original, dst, key, rid, psnr_db=psnr_db, threads=1 if jobs > 1 else 0)
             return MarkResult(label, str(dst), scheme=VIDEO_SCHEME)
         except (UnleakError, OSError, ValueError) as exc:
             return MarkResult(label, None, str(exc))

@@ -163,8 +163,7 @@ def image_marker(
 
     def one_v2(rid: str) -> np.ndarray:
         pat = pattern(lay2, recipient_code(key.secret, rid, key.params, p), luma.shape)
-        np.multiply(pat, amp, out=pat)
-        return apply_delta(pixels, pat)
+        return apply_delta(pixels, pat, amp)
 
     return one_v2
 

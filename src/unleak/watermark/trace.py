@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from unleak.registration.align import Alignment, align, to_gray
+from unleak.registration.align import Alignment, align, shrink, to_gray
 
 from . import code as _code
 from .extract import residual, soft_bits
@@ -16,6 +16,7 @@ from .keys import WatermarkKey
 from .spread import SCHEME, SCHEMES, scheme_layout_and_mask
 
 DEFAULT_BOUND = 1e-6
+WORK_SIDE = 1024  # long side at which the residual is formed (twice the layout's grid)
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,13 @@ def prepare_soft_bits(z: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def accuse(
-    z: np.ndarray, key: WatermarkKey, recipients: Sequence[str], *, bound: float = DEFAULT_BOUND, tests: int = 1
+    z: np.ndarray,
+    key: WatermarkKey,
+    recipients: Sequence[str],
+    *,
+    bound: float = DEFAULT_BOUND,
+    tests: int = 1,
+    codes: np.ndarray | None = None,
 ) -> TraceResult:
     """Score every recipient against soft bits ``z``; accuse those whose bound clears ``bound``.
 
@@ -93,7 +100,8 @@ def accuse(
         result.reason = "no mark signal could be read"
         result.reason_code = "weak_mark"
         return result
-    codes = _code.recipient_codes(key.secret, list(recipients), key.params)
+    if codes is None:
+        codes = _code.recipient_codes(key.secret, list(recipients), key.params)
     s = _code.scores(zn, codes, p)
     result.scores = s
     result.soft_bits = zn
@@ -146,17 +154,25 @@ def extract_image_schemes(
     schemes: Sequence[int] = SCHEMES,
 ) -> tuple[dict[int, np.ndarray] | None, Alignment | None]:
     """Soft bits per marking scheme (the residual is formed once)."""
+    o = to_gray(original)
+    c = to_gray(leaked)
     if alignment is None:
-        alignment = align(original, leaked)
+        alignment = align(o, c)
     if alignment is None:
         return None, None
-    o = to_gray(original)
-    rw, _w = residual(original, leaked, alignment)
+    # The mark lives far below the Nyquist frequency of a WORK_SIDE grid: the residual is
+    # formed there (a 12 MP copy costs what a 1 MP one does), in the shrunk images' coordinates.
+    o_s, so = shrink(o, WORK_SIDE)
+    c_s, sc = shrink(c, WORK_SIDE)
+    m = sc @ alignment.matrix @ np.linalg.inv(so)
+    rw, _w = residual(o_s, c_s, replace(alignment, matrix=m / m[2, 2]))
     target = 255.0 / 10 ** (key.psnr_db / 20)
     out = {}
-    for sc in schemes:
-        lay, mask = scheme_layout_and_mask(key.secret, np.asarray(original), o, key.params.length, sc, target)
-        out[sc] = soft_bits(lay, mask, rw)
+    for s in schemes:
+        lay, mask = scheme_layout_and_mask(
+            key.secret, np.asarray(original), o_s, key.params.length, s, target, shape=o.shape
+        )
+        out[s] = soft_bits(lay, mask, rw)
     return out, alignment
 
 
@@ -180,8 +196,9 @@ def trace_pixels(
     if zs is None:
         return not_aligned(len(recipients), bound, "the copy could not be aligned to the original")
     best: TraceResult | None = None
+    codes = _code.recipient_codes(key.secret, list(recipients), key.params) if recipients else None
     for sc, z in zs.items():
-        r = accuse(z, key, recipients, bound=bound, tests=len(zs))
+        r = accuse(z, key, recipients, bound=bound, tests=len(zs), codes=codes)
         r.scheme = sc
         if best is None or (r.best_p_innocent or 1.0) < (best.best_p_innocent or 1.0):
             best = r
