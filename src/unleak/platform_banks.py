@@ -1162,9 +1162,13 @@ class BankSideVariants:
                 self._reset()
             rows = s.execute(
                 select(PlatformSignal.id, PlatformSignal.content_id, PlatformSignal.type, PlatformSignal.value).where(
-                    PlatformSignal.id > self._last, PlatformSignal.type.startswith(VARIANT_PREFIX)
+                    # Bounded by `top`: a row committed after it was read is read next time, once.
+                    PlatformSignal.id > self._last,
+                    PlatformSignal.id <= top,
+                    PlatformSignal.type.startswith(VARIANT_PREFIX),
                 )
             ).all()
+            rows = [r for r in rows if r[0] not in self._of]  # never add an id twice (DuplicateIdError)
             if rows:
                 self._index.add(np.asarray([r[0] for r in rows], np.int64), hashes_from_hex([r[3] for r in rows]))
             for sid, cid, type_, _value in rows:
