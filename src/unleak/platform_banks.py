@@ -1142,8 +1142,10 @@ def _answer(
 class BankSideVariants:
     """The bank-side PDQ variants of published case items (`variant:` signals: centre crops,
     trimmed borders), compared only by `/m/lookup?variants=true`, so HMA's own answers never see
-    them. Read from the store as it grows (by row id, one cheap query a variants lookup); a
-    variant of content deleted since is dropped with it when its row is looked up."""
+    them. Kept current from the change log, as `PlatformMatcher` is: an item's variants are read
+    when its `add` shows (written in the same transaction), dropped on its `remove`, and all on a
+    `reset`. Content ids are never reused (signal row ids may be, on SQLite), so a variant can
+    never answer for another item."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -1151,33 +1153,68 @@ class BankSideVariants:
 
     def _reset(self) -> None:
         self._index = MultiIndexHash()
-        self._of: dict[int, tuple[int, str]] = {}  # signal row id -> (content id, variant name)
+        self._of: dict[int, tuple[int, str]] = {}  # index key -> (content id, variant name)
+        self._keys: dict[int, list[int]] = {}  # content id -> its index keys
         self._counts: dict[int, tuple[int, int]] = {}  # content id -> (boxes, crops)
-        self._last = 0
+        self._next = 0  # index keys are this object's own: never reused
+        self._seq = -1  # change-log position; -1: not loaded
 
     def refresh(self, s: Session) -> None:
-        top = int(s.scalar(select(func.coalesce(func.max(PlatformSignal.id), 0))) or 0)
         with self._lock:
-            if top < self._last:  # the store was reset: ids start again
-                self._reset()
-            rows = s.execute(
-                select(PlatformSignal.id, PlatformSignal.content_id, PlatformSignal.type, PlatformSignal.value).where(
-                    # Bounded by `top`: a row committed after it was read is read next time, once.
-                    PlatformSignal.id > self._last,
-                    PlatformSignal.id <= top,
-                    PlatformSignal.type.startswith(VARIANT_PREFIX),
-                )
-            ).all()
-            rows = [r for r in rows if r[0] not in self._of]  # never add an id twice (DuplicateIdError)
-            if rows:
-                self._index.add(np.asarray([r[0] for r in rows], np.int64), hashes_from_hex([r[3] for r in rows]))
-            for sid, cid, type_, _value in rows:
-                name = type_[len(VARIANT_PREFIX) :]
-                self._of[sid] = (cid, name)
-                boxes, crops = self._counts.get(cid, (0, 0))
-                crop = name.startswith("crop:")
-                self._counts[cid] = (boxes + (not crop), crops + crop)
-            self._last = max(self._last, top)
+            if self._seq < 0:
+                # The log position first: a change committed meanwhile is replayed, and skipped
+                # if the snapshot already holds it.
+                self._seq = int(s.scalar(select(func.coalesce(func.max(PlatformChange.seq), 0))) or 0)
+                self._load(s, None)
+            rows = s.connection().execute(_CHANGES_SQL, {"seq": self._seq}).fetchall()
+            added: set[int] = set()
+            for seq, op, cid, _type, _value in rows:
+                if op == "add" and cid not in self._keys:
+                    added.add(cid)
+                elif op == "remove":
+                    added.discard(cid)
+                    self._drop(cid)
+                elif op == "reset":  # content ids start again at 1
+                    self._reset()
+                    added.clear()
+                self._seq = max(self._seq, seq)
+            if added:
+                self._load(s, added)
+
+    def _load(self, s: Session, content_ids: set[int] | None) -> None:
+        """Under the lock: add the variants of these content ids (None: of all content)."""
+        query = select(PlatformSignal.content_id, PlatformSignal.type, PlatformSignal.value).where(
+            PlatformSignal.type.startswith(VARIANT_PREFIX)
+        )
+        if content_ids is None:
+            found = list(s.execute(query))
+        else:
+            ids, found = sorted(content_ids), []
+            for i in range(0, len(ids), 500):  # bounded IN lists
+                found += s.execute(query.where(PlatformSignal.content_id.in_(ids[i : i + 500]))).all()
+        rows = [r for r in found if r[0] not in self._keys]
+        keys, values = [], []
+        for cid, type_, value in rows:
+            name = type_[len(VARIANT_PREFIX) :]
+            key, self._next = self._next, self._next + 1
+            keys.append(key)
+            values.append(value)
+            self._of[key] = (cid, name)
+            self._keys.setdefault(cid, []).append(key)
+            boxes, crops = self._counts.get(cid, (0, 0))
+            crop = name.startswith("crop:")
+            self._counts[cid] = (boxes + (not crop), crops + crop)
+        if keys:
+            self._index.add(np.asarray(keys, np.int64), hashes_from_hex(values))
+
+    def _drop(self, cid: int) -> None:
+        """Under the lock: forget one content item's variants."""
+        keys = self._keys.pop(cid, [])
+        if keys:
+            self._index.remove(keys)
+        for key in keys:
+            del self._of[key]
+        self._counts.pop(cid, None)
 
     def query(self, value: str, radius: int) -> list[tuple[int, str, int]]:
         """(content id, variant name, distance) of each stored variant within `radius`."""
