@@ -73,3 +73,27 @@ def test_crops_published_after_a_delete_or_reset_all_match_and_none_answers_for_
         assert _found(store, side, crop) == [(cid, "crop:1x1", 0)]
     for _cid, crop in old + new:
         assert _found(store, side, crop) == []
+
+
+def test_publish_carries_only_the_variants_protect_computes(store, samples):
+    """A bank imported from JSON may name any variant: only crops and trimmed borders are
+    published (a long name would not fit the platform's signal type; others would skew rates)."""
+    from sqlalchemy import select
+
+    from unleak.bank import Bank
+    from unleak.match.variants import BANK_BOXES, BANK_CROPS
+    from unleak.store.models import BankSignal
+
+    bank = Bank(store, "imported")
+    assert all(r.error is None for r in bank.protect([samples[3]], variants=True))
+    rng = random.Random(3)
+    with store.session() as s:
+        own = s.scalars(select(BankSignal).where(BankSignal.variant == "", BankSignal.type == "pdq")).one()
+        for name in ("x" * 60, "someone-elses:rotation"):
+            s.add(BankSignal(item_id=own.item_id, case_id=own.case_id, type="pdq", value=_hex(rng), variant=name))
+    with store.session() as s:
+        assert pb.publish_case(s, "imported", "PUBLISHED") == 1
+    with store.session() as s:
+        published = set(s.scalars(select(PlatformSignal.type).where(PlatformSignal.type.startswith("variant:"))))
+    names = {t.removeprefix("variant:") for t in published}
+    assert names and names <= set(BANK_CROPS) | set(BANK_BOXES), names

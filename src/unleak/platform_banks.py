@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from unleak.config import MediaLimits
 from unleak.errors import LimitExceeded, MediaError, UnleakError
 from unleak.index import MultiIndexHash, hashes_from_hex
-from unleak.match.variants import TE_VARIANT
+from unleak.match.variants import BANK_BOXES, BANK_CROPS, TE_VARIANT
 from unleak.media.sniff import MediaKind
 from unleak.signals.media import Media
 from unleak.signals.pdq import MIN_QUALITY, PdqSignal, hash_te_compatible
@@ -470,6 +470,11 @@ _PUBLISHED = {
 VARIANT_PREFIX = "variant:"
 
 
+# Bank-side variants `protect` computes: only these travel (an imported JSON bank may name others,
+# of any length and meaning, which calibration would miscount).
+_PUBLISHED_VARIANTS = frozenset(BANK_CROPS) | frozenset(BANK_BOXES)
+
+
 def publish_case(s: Session, case_name: str, bank_name: str) -> int:
     """Copy a case's live hashes into a platform bank, created if needed; items already published
     there are skipped. Returns the number of items added.
@@ -503,7 +508,7 @@ def publish_case(s: Session, case_name: str, bank_name: str) -> int:
             by_item.setdefault(item_id, {}).setdefault(name, value)
         elif name == "pdq" and variant == TE_VARIANT:
             te_of[item_id] = value
-        elif name == "pdq":
+        elif name == "pdq" and variant in _PUBLISHED_VARIANTS:
             variants_of.setdefault(item_id, []).append((variant, value))
     existing: set[tuple[str, str]] = {
         (t, v)
