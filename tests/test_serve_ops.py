@@ -184,3 +184,32 @@ def test_two_workers_share_metrics_and_rate_limits(tmp_path):
     finally:
         srv.http.close()
         srv.stop()
+
+
+def test_a_worker_uses_only_a_private_run_directory(tmp_path):
+    """Workers read the run directory's path from the environment: they refuse one that another
+    user could read or plant links in, and never open the rate-limit file through a link."""
+    import os
+
+    from unleak.errors import UnleakError
+    from unleak.serve import guard, ops
+
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    private.chmod(0o700)
+    open_dir = tmp_path / "open"
+    open_dir.mkdir()
+    open_dir.chmod(0o755)
+    link = tmp_path / "link"
+    link.symlink_to(private)
+    for bad in (open_dir, link, tmp_path / "missing"):
+        with pytest.raises(UnleakError):
+            guard.rate_limiter(str(bad))
+        with pytest.raises(UnleakError):
+            ops.check_run_dir(str(bad))
+    (private / guard.RATE_FILE).symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(OSError):
+        guard.rate_limiter(str(private))
+    assert not (tmp_path / "elsewhere").exists()
+    os.unlink(private / guard.RATE_FILE)
+    assert guard.rate_limiter(str(private)).allow(1, 1.0) == 0.0

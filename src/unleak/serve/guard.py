@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from unleak import platform_banks as pb
 from unleak import serve_keys as ks
+from unleak.serve import ops
 from unleak.store.db import Store
 
 
@@ -104,7 +105,8 @@ class SharedRateLimiter:
 
     def __init__(self, path: str) -> None:
         size = self.SLOTS * self._SLOT.size
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        # Never through a link planted in the run directory.
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         if os.fstat(self._fd).st_size < size:
             os.ftruncate(self._fd, size)  # zeros: every slot empty (key ids start at 1)
         self._map = mmap.mmap(self._fd, size)
@@ -148,7 +150,7 @@ def rate_limiter(run_dir: str | None) -> Limiter:
     several (`unleak serve --workers N`), else this process's own."""
     if run_dir is None:
         return RateLimiter()
-    return SharedRateLimiter(os.path.join(run_dir, RATE_FILE))
+    return SharedRateLimiter(os.path.join(ops.check_run_dir(run_dir), RATE_FILE))
 
 
 def _refuse(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
