@@ -6,9 +6,11 @@ import io
 import json
 import logging
 import signal
+import stat
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -147,9 +149,13 @@ def test_two_workers_share_metrics_and_rate_limits(tmp_path):
             assert time.monotonic() < deadline
             time.sleep(0.1)
 
-        def workers_seen() -> set[int]:
-            lines = [json.loads(x) for x in srv.log.read_text().splitlines() if x.startswith("{")]
-            return {e["pid"] for e in lines if e["route"] == "/m/lookup" and e["key"] == "platform"}
+        def workers_seen(after: int = 0, status: tuple[int, ...] = (200, 401, 429)) -> set[int]:
+            lines = [json.loads(x) for x in srv.log.read_text().splitlines()[after:] if x.startswith("{")]
+            return {
+                e["pid"]
+                for e in lines
+                if e["route"] == "/m/lookup" and e["key"] == "platform" and e["status"] in status
+            }
 
         deadline = time.monotonic() + 60  # each worker checks the key once (argon2), then keeps it
         while len(workers_seen()) < 2:
@@ -159,6 +165,7 @@ def test_two_workers_share_metrics_and_rate_limits(tmp_path):
         for line in srv.log.read_text().splitlines():
             assert not line.startswith("{") or json.loads(line)["status"] in (200, 401, 429)
         codes: list[int] = []
+        logged = len(srv.log.read_text().splitlines())
 
         def hammer(stop: float) -> None:
             while time.monotonic() < stop:  # a fresh connection each time: both workers answer
@@ -175,6 +182,12 @@ def test_two_workers_share_metrics_and_rate_limits(tmp_path):
         allowed = codes.count(200)
         # 2 a second with a burst of 2, across both workers (each counting alone would allow twice that)
         assert set(codes) == {200, 429} and 2 <= allowed <= 2 + 2 * elapsed + 1, (allowed, len(codes), elapsed)
+        pids = workers_seen(after=logged, status=(200, 429))
+        assert len(pids) >= 2, pids  # the load was shared: the bucket held across both workers
+        # the run directory the workers share: private to this user, and gone once the server stops
+        environ = (Path("/proc") / str(min(pids)) / "environ").read_bytes().split(b"\0")
+        run_dir = Path(next(v for v in environ if v.startswith(b"UNLEAK_SERVE_RUN_DIR=")).split(b"=", 1)[1].decode())
+        assert stat.S_IMODE(run_dir.stat().st_mode) == 0o700 and (run_dir / "rate-limits").exists()
         # /metrics, whichever worker answers it, counts every worker's requests
         scraper = {"Authorization": f"Bearer {_add_key(db_url, 'prometheus', 'hasher')}"}
         for _ in range(6):
@@ -184,6 +197,7 @@ def test_two_workers_share_metrics_and_rate_limits(tmp_path):
     finally:
         srv.http.close()
         srv.stop()
+    assert not run_dir.exists()
 
 
 def test_a_worker_uses_only_a_private_run_directory(tmp_path):
