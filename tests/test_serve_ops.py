@@ -32,7 +32,10 @@ def test_metrics_and_access_log_never_hold_a_hash(tmp_path):
         assert h.get("/m/lookup", params={"signal_type": "pdq", "signal": other}).json() == {}
         assert h.get("/m/lookup", params={"signal_type": "pdq", "signal": pdq.upper()}).status_code == 400
         assert h.get(f"/c/bank/{bank}/content/1").status_code == 200
+        for method in ("PROPFIND", "PURGE", "MKCOL"):  # methods no route has: one series for all
+            h.request(method, "/status")
         text = h.get("/metrics").text
+        assert 'method="other",route="/status"' in text and "PROPFIND" not in text and "PURGE" not in text
         assert 'unleak_serve_requests_total{method="GET",route="/m/lookup",status="200"} 2.0' in text
         assert 'unleak_serve_requests_total{method="GET",route="/m/lookup",status="400"} 1.0' in text
         assert 'route="/c/bank/{bank_name}/content/{content_id}"' in text  # templates, not bank names
@@ -227,3 +230,20 @@ def test_a_worker_uses_only_a_private_run_directory(tmp_path):
     assert not (tmp_path / "elsewhere").exists()
     os.unlink(private / guard.RATE_FILE)
     assert guard.rate_limiter(str(private)).allow(1, 1.0) == 0.0
+
+
+def test_a_full_rate_limit_table_is_logged_once(tmp_path, caplog):
+    from unleak.serve import guard
+
+    class Small(guard.SharedRateLimiter):
+        SLOTS = 2
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir(mode=0o700)
+    limiter = Small(str(run_dir / guard.RATE_FILE))
+    with caplog.at_level(logging.WARNING, logger="unleak.serve.guard"):
+        for key_id in (1, 2, 3, 4, 3):
+            assert limiter.allow(key_id, 1.0) == 0.0  # keys 3 and 4 find no slot: not limited
+    assert [r.getMessage() for r in caplog.records].count(
+        "rate limits: all 2 slots are taken; other keys are not limited"
+    ) == 1, caplog.records

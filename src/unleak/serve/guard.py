@@ -4,6 +4,7 @@ the curator audit log. Thin: the decisions are `unleak.serve_keys`'s."""
 from __future__ import annotations
 
 import fcntl
+import logging
 import mmap
 import os
 import struct
@@ -20,6 +21,8 @@ from unleak import platform_banks as pb
 from unleak import serve_keys as ks
 from unleak.serve import ops
 from unleak.store.db import Store
+
+log = logging.getLogger(__name__)
 
 
 class BodyTooLarge(pb.TooLarge):
@@ -111,6 +114,7 @@ class SharedRateLimiter:
             os.ftruncate(self._fd, size)  # zeros: every slot empty (key ids start at 1)
         self._map = mmap.mmap(self._fd, size)
         self._lock = threading.Lock()  # fcntl locks are per process: threads take this first
+        self._full_logged = False
 
     def allow(self, key_id: int, rate: float) -> float:
         """0 when allowed, else the seconds until the next request would be."""
@@ -121,6 +125,9 @@ class SharedRateLimiter:
                 now = time.monotonic()
                 offset = self._slot(key_id)
                 if offset is None:
+                    if not self._full_logged:
+                        self._full_logged = True
+                        log.warning("rate limits: all %d slots are taken; other keys are not limited", self.SLOTS)
                     return 0.0  # every slot taken by other keys: not limited rather than refused
                 found, tokens, at = self._SLOT.unpack_from(self._map, offset)
                 if found != key_id:

@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from unleak.errors import UnleakError
 
 ACCESS_LOGGER = "unleak.serve.access"
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -219,7 +220,8 @@ class Observe:
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         route = route_of(scope, self.routes)
-        method = scope["method"]
+        # A client may send any method name: an unknown one would make a new series each time.
+        method = scope["method"] if scope["method"] in HTTP_METHODS else "other"
         self.metrics.requests.labels(route, method, str(status)).inc()
         self.metrics.latency.labels(route, method).observe(seconds)
         if self.log is None:
