@@ -1238,19 +1238,11 @@ class BankSideVariants:
 @functools.lru_cache(maxsize=512)
 def _variant_calibration(n_dihedral: int, n_boxes: int, n_bank_boxes: int, n_crops: int) -> Calibration:
     """Thresholds per comparison group for these counts, as `unleak match` calibrates them."""
-    from unleak.match.calibration import DEFAULT_TARGET, REFERENCE_MODEL, Group, group_thresholds
-    from unleak.match.matcher import GROUP_WEIGHTS
+    from unleak.match.calibration import DEFAULT_TARGET, REFERENCE_MODEL, group_thresholds
+    from unleak.match.matcher import comparison_groups
 
-    return group_thresholds(
-        [
-            Group("plain", 1, 0.0, threshold=PdqSignal.threshold),
-            Group("dihedral", n_dihedral, GROUP_WEIGHTS["dihedral"]),
-            Group("trim", (1 + n_boxes) * (1 + n_bank_boxes) - 1, GROUP_WEIGHTS["trim"]),
-            Group("crop", (1 + n_boxes) * n_crops, GROUP_WEIGHTS["crop"]),
-        ],
-        target=DEFAULT_TARGET,
-        model=REFERENCE_MODEL,
-    )
+    groups = comparison_groups(PdqSignal.threshold, n_dihedral, n_boxes, n_bank_boxes, n_crops)
+    return group_thresholds(groups, target=DEFAULT_TARGET, model=REFERENCE_MODEL)
 
 
 def lookup_variants(

@@ -72,6 +72,16 @@ class BodyLimit:
         await self.app(scope, counted, answer)
 
 
+def take_token(tokens: float, at: float, now: float, rate: float) -> tuple[float, float]:
+    """One request against a token bucket of `rate` a second (bursts of a second's worth) that
+    held `tokens` at time `at`: (tokens left, seconds to wait: 0 when allowed)."""
+    burst = max(1.0, rate)
+    tokens = min(burst, tokens + max(0.0, now - at) * rate)
+    if tokens >= 1.0:
+        return tokens - 1.0, 0.0
+    return tokens, (1.0 - tokens) / rate
+
+
 class RateLimiter:
     """A token bucket per key: `rate` requests a second on average, bursts of a second's worth."""
 
@@ -81,16 +91,12 @@ class RateLimiter:
 
     def allow(self, key_id: int, rate: float) -> float:
         """0 when allowed, else the seconds until the next request would be."""
-        burst = max(1.0, rate)
         now = time.monotonic()
         with self._lock:
-            tokens, at = self._buckets.get(key_id, (burst, now))
-            tokens = min(burst, tokens + (now - at) * rate)
-            if tokens >= 1.0:
-                self._buckets[key_id] = (tokens - 1.0, now)
-                return 0.0
+            tokens, at = self._buckets.get(key_id, (max(1.0, rate), now))
+            tokens, wait = take_token(tokens, at, now, rate)
             self._buckets[key_id] = (tokens, now)
-            return (1.0 - tokens) / rate
+            return wait
 
 
 class Limiter(Protocol):
@@ -118,7 +124,6 @@ class SharedRateLimiter:
 
     def allow(self, key_id: int, rate: float) -> float:
         """0 when allowed, else the seconds until the next request would be."""
-        burst = max(1.0, rate)
         with self._lock:
             fcntl.lockf(self._fd, fcntl.LOCK_EX)
             try:
@@ -131,11 +136,10 @@ class SharedRateLimiter:
                     return 0.0  # every slot taken by other keys: not limited rather than refused
                 found, tokens, at = self._SLOT.unpack_from(self._map, offset)
                 if found != key_id:
-                    tokens, at = burst, now
-                tokens = min(burst, tokens + max(0.0, now - at) * rate)
-                allowed = tokens >= 1.0
-                self._SLOT.pack_into(self._map, offset, key_id, tokens - 1.0 if allowed else tokens, now)
-                return 0.0 if allowed else (1.0 - tokens) / rate
+                    tokens, at = max(1.0, rate), now
+                tokens, wait = take_token(tokens, at, now, rate)
+                self._SLOT.pack_into(self._map, offset, key_id, tokens, now)
+                return wait
             finally:
                 fcntl.lockf(self._fd, fcntl.LOCK_UN)
 
