@@ -284,3 +284,22 @@ def test_palette_cmyk_and_bilevel_originals_export_their_threatexchange_hash(sto
             assert te == own and stored_te == [], name  # read alike: nothing more stored
         else:
             assert te != own and stored_te == [te] and f"pdq {te}" in listed, name
+
+
+def test_32_bit_integer_and_float_originals_protect(store, samples, tmp_path):
+    """TIFFs of 32-bit integers ("I") or floats ("F"): python-threatexchange reads no hash from
+    them, so there is no te variant to store; the file itself is protected as any other."""
+    from PIL import Image
+
+    gray = Image.open(samples[3]).convert("L")
+    paths = []
+    for mode in ("I", "F"):
+        path = tmp_path / f"{mode}.tif"
+        gray.convert(mode).save(path)
+        paths.append(path)
+    bank = Bank(store, "wide")
+    results = bank.protect(paths)
+    assert [r.error for r in results] == [None, None]
+    for item in bank.items():
+        assert any(sg.type == "pdq" and not sg.variant for sg in item.signals), item.path
+        assert not any(sg.variant == "te" for sg in item.signals), item.path

@@ -415,6 +415,7 @@ def test_bad_input_is_a_4xx_message_and_stores_nothing(server, samples):
     big = np.random.default_rng(0).integers(0, 256, (MAX_FILE + 10,), dtype=np.uint8).tobytes()
     jpeg = _png(Image.open(samples[0]).convert("RGB"), "JPEG")
     bomb = _png(Image.new("L", (3000, 3000)))  # 9 MP, tiny file: over the 4 MP limit of this server
+    floats = _png(Image.open(samples[0]).convert("F"), "TIFF")  # python-threatexchange reads no PDQ of it
     cases = [
         ("post", f"/c/bank/{bank}/signal", {"json": {"pdq": pdq.upper()}}, 400),
         ("post", f"/c/bank/{bank}/signal", {"json": {"pdq": pdq[:-1]}}, 400),
@@ -453,6 +454,8 @@ def test_bad_input_is_a_4xx_message_and_stores_nothing(server, samples):
         ("post", "/h/hash", {"files": {"photo": ("a.jpg", b"\xff\xd8\xff\xe0" + b"\0" * 50)}}, 400),
         ("post", "/h/hash", {"files": {"photo": ("a.jpg", jpeg), "video": ("b.jpg", jpeg)}}, 400),
         ("post", "/h/hash", {"content": b"raw bytes", "headers": {"content-type": "image/jpeg"}}, 400),
+        ("post", "/h/hash", {"files": {"photo": ("f.tif", floats)}}, 400),
+        ("post", f"/c/bank/{bank}/content", {"files": {"photo": ("f.tif", floats)}}, 400),
         ("get", "/m/lookup", {"params": {"signal_type": "pdq", "signal": pdq.upper()}}, 400),
         ("get", "/m/lookup", {"params": {"signal_type": "sha1", "signal": pdq}}, 400),
         ("get", "/m/lookup", {"params": {"signal_type": "pdq"}}, 400),

@@ -6,9 +6,11 @@ import io
 import json
 import logging
 import signal
+import stat
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -30,7 +32,10 @@ def test_metrics_and_access_log_never_hold_a_hash(tmp_path):
         assert h.get("/m/lookup", params={"signal_type": "pdq", "signal": other}).json() == {}
         assert h.get("/m/lookup", params={"signal_type": "pdq", "signal": pdq.upper()}).status_code == 400
         assert h.get(f"/c/bank/{bank}/content/1").status_code == 200
+        for method in ("PROPFIND", "PURGE", "MKCOL"):  # methods no route has: one series for all
+            h.request(method, "/status")
         text = h.get("/metrics").text
+        assert 'method="other",route="/status"' in text and "PROPFIND" not in text and "PURGE" not in text
         assert 'unleak_serve_requests_total{method="GET",route="/m/lookup",status="200"} 2.0' in text
         assert 'unleak_serve_requests_total{method="GET",route="/m/lookup",status="400"} 1.0' in text
         assert 'route="/c/bank/{bank_name}/content/{content_id}"' in text  # templates, not bank names
@@ -147,9 +152,13 @@ def test_two_workers_share_metrics_and_rate_limits(tmp_path):
             assert time.monotonic() < deadline
             time.sleep(0.1)
 
-        def workers_seen() -> set[int]:
-            lines = [json.loads(x) for x in srv.log.read_text().splitlines() if x.startswith("{")]
-            return {e["pid"] for e in lines if e["route"] == "/m/lookup" and e["key"] == "platform"}
+        def workers_seen(after: int = 0, status: tuple[int, ...] = (200, 401, 429)) -> set[int]:
+            lines = [json.loads(x) for x in srv.log.read_text().splitlines()[after:] if x.startswith("{")]
+            return {
+                e["pid"]
+                for e in lines
+                if e["route"] == "/m/lookup" and e["key"] == "platform" and e["status"] in status
+            }
 
         deadline = time.monotonic() + 60  # each worker checks the key once (argon2), then keeps it
         while len(workers_seen()) < 2:
@@ -159,6 +168,7 @@ def test_two_workers_share_metrics_and_rate_limits(tmp_path):
         for line in srv.log.read_text().splitlines():
             assert not line.startswith("{") or json.loads(line)["status"] in (200, 401, 429)
         codes: list[int] = []
+        logged = len(srv.log.read_text().splitlines())
 
         def hammer(stop: float) -> None:
             while time.monotonic() < stop:  # a fresh connection each time: both workers answer
@@ -175,6 +185,12 @@ def test_two_workers_share_metrics_and_rate_limits(tmp_path):
         allowed = codes.count(200)
         # 2 a second with a burst of 2, across both workers (each counting alone would allow twice that)
         assert set(codes) == {200, 429} and 2 <= allowed <= 2 + 2 * elapsed + 1, (allowed, len(codes), elapsed)
+        pids = workers_seen(after=logged, status=(200, 429))
+        assert len(pids) >= 2, pids  # the load was shared: the bucket held across both workers
+        # the run directory the workers share: private to this user, and gone once the server stops
+        environ = (Path("/proc") / str(min(pids)) / "environ").read_bytes().split(b"\0")
+        run_dir = Path(next(v for v in environ if v.startswith(b"UNLEAK_SERVE_RUN_DIR=")).split(b"=", 1)[1].decode())
+        assert stat.S_IMODE(run_dir.stat().st_mode) == 0o700 and (run_dir / "rate-limits").exists()
         # /metrics, whichever worker answers it, counts every worker's requests
         scraper = {"Authorization": f"Bearer {_add_key(db_url, 'prometheus', 'hasher')}"}
         for _ in range(6):
@@ -184,3 +200,50 @@ def test_two_workers_share_metrics_and_rate_limits(tmp_path):
     finally:
         srv.http.close()
         srv.stop()
+    assert not run_dir.exists()
+
+
+def test_a_worker_uses_only_a_private_run_directory(tmp_path):
+    """Workers read the run directory's path from the environment: they refuse one that another
+    user could read or plant links in, and never open the rate-limit file through a link."""
+    import os
+
+    from unleak.errors import UnleakError
+    from unleak.serve import guard, ops
+
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    private.chmod(0o700)
+    open_dir = tmp_path / "open"
+    open_dir.mkdir()
+    open_dir.chmod(0o755)
+    link = tmp_path / "link"
+    link.symlink_to(private)
+    for bad in (open_dir, link, tmp_path / "missing"):
+        with pytest.raises(UnleakError):
+            guard.rate_limiter(str(bad))
+        with pytest.raises(UnleakError):
+            ops.check_run_dir(str(bad))
+    (private / guard.RATE_FILE).symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(OSError):
+        guard.rate_limiter(str(private))
+    assert not (tmp_path / "elsewhere").exists()
+    os.unlink(private / guard.RATE_FILE)
+    assert guard.rate_limiter(str(private)).allow(1, 1.0) == 0.0
+
+
+def test_a_full_rate_limit_table_is_logged_once(tmp_path, caplog):
+    from unleak.serve import guard
+
+    class Small(guard.SharedRateLimiter):
+        SLOTS = 2
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir(mode=0o700)
+    limiter = Small(str(run_dir / guard.RATE_FILE))
+    with caplog.at_level(logging.WARNING, logger="unleak.serve.guard"):
+        for key_id in (1, 2, 3, 4, 3):
+            assert limiter.allow(key_id, 1.0) == 0.0  # keys 3 and 4 find no slot: not limited
+    assert [r.getMessage() for r in caplog.records].count(
+        "rate limits: all 2 slots are taken; other keys are not limited"
+    ) == 1, caplog.records

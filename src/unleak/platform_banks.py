@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from unleak.config import MediaLimits
 from unleak.errors import LimitExceeded, MediaError, UnleakError
 from unleak.index import MultiIndexHash, hashes_from_hex
-from unleak.match.variants import TE_VARIANT
+from unleak.match.variants import BANK_BOXES, BANK_CROPS, TE_VARIANT
 from unleak.media.sniff import MediaKind
 from unleak.signals.media import Media
 from unleak.signals.pdq import MIN_QUALITY, PdqSignal, hash_te_compatible
@@ -470,6 +470,11 @@ _PUBLISHED = {
 VARIANT_PREFIX = "variant:"
 
 
+# Bank-side variants `protect` computes: only these travel (an imported JSON bank may name others,
+# of any length and meaning, which calibration would miscount).
+_PUBLISHED_VARIANTS = frozenset(BANK_CROPS) | frozenset(BANK_BOXES)
+
+
 def publish_case(s: Session, case_name: str, bank_name: str) -> int:
     """Copy a case's live hashes into a platform bank, created if needed; items already published
     there are skipped. Returns the number of items added.
@@ -503,7 +508,7 @@ def publish_case(s: Session, case_name: str, bank_name: str) -> int:
             by_item.setdefault(item_id, {}).setdefault(name, value)
         elif name == "pdq" and variant == TE_VARIANT:
             te_of[item_id] = value
-        elif name == "pdq":
+        elif name == "pdq" and variant in _PUBLISHED_VARIANTS:
             variants_of.setdefault(item_id, []).append((variant, value))
     existing: set[tuple[str, str]] = {
         (t, v)
@@ -1142,8 +1147,10 @@ def _answer(
 class BankSideVariants:
     """The bank-side PDQ variants of published case items (`variant:` signals: centre crops,
     trimmed borders), compared only by `/m/lookup?variants=true`, so HMA's own answers never see
-    them. Read from the store as it grows (by row id, one cheap query a variants lookup); a
-    variant of content deleted since is dropped with it when its row is looked up."""
+    them. Kept current from the change log, as `PlatformMatcher` is: an item's variants are read
+    when its `add` shows (written in the same transaction), dropped on its `remove`, and all on a
+    `reset`. Content ids are never reused (signal row ids may be, on SQLite), so a variant can
+    never answer for another item."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -1151,29 +1158,68 @@ class BankSideVariants:
 
     def _reset(self) -> None:
         self._index = MultiIndexHash()
-        self._of: dict[int, tuple[int, str]] = {}  # signal row id -> (content id, variant name)
+        self._of: dict[int, tuple[int, str]] = {}  # index key -> (content id, variant name)
+        self._keys: dict[int, list[int]] = {}  # content id -> its index keys
         self._counts: dict[int, tuple[int, int]] = {}  # content id -> (boxes, crops)
-        self._last = 0
+        self._next = 0  # index keys are this object's own: never reused
+        self._seq = -1  # change-log position; -1: not loaded
 
     def refresh(self, s: Session) -> None:
-        top = int(s.scalar(select(func.coalesce(func.max(PlatformSignal.id), 0))) or 0)
         with self._lock:
-            if top < self._last:  # the store was reset: ids start again
-                self._reset()
-            rows = s.execute(
-                select(PlatformSignal.id, PlatformSignal.content_id, PlatformSignal.type, PlatformSignal.value).where(
-                    PlatformSignal.id > self._last, PlatformSignal.type.startswith(VARIANT_PREFIX)
-                )
-            ).all()
-            if rows:
-                self._index.add(np.asarray([r[0] for r in rows], np.int64), hashes_from_hex([r[3] for r in rows]))
-            for sid, cid, type_, _value in rows:
-                name = type_[len(VARIANT_PREFIX) :]
-                self._of[sid] = (cid, name)
-                boxes, crops = self._counts.get(cid, (0, 0))
-                crop = name.startswith("crop:")
-                self._counts[cid] = (boxes + (not crop), crops + crop)
-            self._last = max(self._last, top)
+            if self._seq < 0:
+                # The log position first: a change committed meanwhile is replayed, and skipped
+                # if the snapshot already holds it.
+                self._seq = int(s.scalar(select(func.coalesce(func.max(PlatformChange.seq), 0))) or 0)
+                self._load(s, None)
+            rows = s.connection().execute(_CHANGES_SQL, {"seq": self._seq}).fetchall()
+            added: set[int] = set()
+            for seq, op, cid, _type, _value in rows:
+                if op == "add" and cid not in self._keys:
+                    added.add(cid)
+                elif op == "remove":
+                    added.discard(cid)
+                    self._drop(cid)
+                elif op == "reset":  # content ids start again at 1
+                    self._reset()
+                    added.clear()
+                self._seq = max(self._seq, seq)
+            if added:
+                self._load(s, added)
+
+    def _load(self, s: Session, content_ids: set[int] | None) -> None:
+        """Under the lock: add the variants of these content ids (None: of all content)."""
+        query = select(PlatformSignal.content_id, PlatformSignal.type, PlatformSignal.value).where(
+            PlatformSignal.type.startswith(VARIANT_PREFIX)
+        )
+        if content_ids is None:
+            found = list(s.execute(query))
+        else:
+            ids, found = sorted(content_ids), []
+            for i in range(0, len(ids), 500):  # bounded IN lists
+                found += s.execute(query.where(PlatformSignal.content_id.in_(ids[i : i + 500]))).all()
+        rows = [r for r in found if r[0] not in self._keys]
+        keys, values = [], []
+        for cid, type_, value in rows:
+            name = type_[len(VARIANT_PREFIX) :]
+            key, self._next = self._next, self._next + 1
+            keys.append(key)
+            values.append(value)
+            self._of[key] = (cid, name)
+            self._keys.setdefault(cid, []).append(key)
+            boxes, crops = self._counts.get(cid, (0, 0))
+            crop = name.startswith("crop:")
+            self._counts[cid] = (boxes + (not crop), crops + crop)
+        if keys:
+            self._index.add(np.asarray(keys, np.int64), hashes_from_hex(values))
+
+    def _drop(self, cid: int) -> None:
+        """Under the lock: forget one content item's variants."""
+        keys = self._keys.pop(cid, [])
+        if keys:
+            self._index.remove(keys)
+        for key in keys:
+            del self._of[key]
+        self._counts.pop(cid, None)
 
     def query(self, value: str, radius: int) -> list[tuple[int, str, int]]:
         """(content id, variant name, distance) of each stored variant within `radius`."""
@@ -1192,19 +1238,11 @@ class BankSideVariants:
 @functools.lru_cache(maxsize=512)
 def _variant_calibration(n_dihedral: int, n_boxes: int, n_bank_boxes: int, n_crops: int) -> Calibration:
     """Thresholds per comparison group for these counts, as `unleak match` calibrates them."""
-    from unleak.match.calibration import DEFAULT_TARGET, REFERENCE_MODEL, Group, group_thresholds
-    from unleak.match.matcher import GROUP_WEIGHTS
+    from unleak.match.calibration import DEFAULT_TARGET, REFERENCE_MODEL, group_thresholds
+    from unleak.match.matcher import comparison_groups
 
-    return group_thresholds(
-        [
-            Group("plain", 1, 0.0, threshold=PdqSignal.threshold),
-            Group("dihedral", n_dihedral, GROUP_WEIGHTS["dihedral"]),
-            Group("trim", (1 + n_boxes) * (1 + n_bank_boxes) - 1, GROUP_WEIGHTS["trim"]),
-            Group("crop", (1 + n_boxes) * n_crops, GROUP_WEIGHTS["crop"]),
-        ],
-        target=DEFAULT_TARGET,
-        model=REFERENCE_MODEL,
-    )
+    groups = comparison_groups(PdqSignal.threshold, n_dihedral, n_boxes, n_bank_boxes, n_crops)
+    return group_thresholds(groups, target=DEFAULT_TARGET, model=REFERENCE_MODEL)
 
 
 def lookup_variants(

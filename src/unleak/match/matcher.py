@@ -108,6 +108,19 @@ class MatchResult:
         return out
 
 
+def comparison_groups(
+    plain_threshold: int, n_dihedral: int, n_query_boxes: int, n_bank_boxes: int, n_crops: int
+) -> list[Group]:
+    """The comparisons between one candidate and one bank item with these hash counts, by group:
+    what `group_thresholds` calibrates (here and in `unleak serve`'s variants=true)."""
+    return [
+        Group("plain", 1, 0.0, threshold=plain_threshold),
+        Group("dihedral", n_dihedral, GROUP_WEIGHTS["dihedral"]),
+        Group("trim", (1 + n_query_boxes) * (1 + n_bank_boxes) - 1, GROUP_WEIGHTS["trim"]),
+        Group("crop", (1 + n_query_boxes) * n_crops, GROUP_WEIGHTS["crop"]),
+    ]
+
+
 def comparison_group(query_kind: str, bank_variant: str) -> str | None:
     """Which calibrated group a (query hash, bank hash) comparison belongs to; None: not compared."""
     if bank_variant.startswith("crop:"):
@@ -251,12 +264,7 @@ class Matcher:
         """Thresholds per comparison group for one candidate-bank pair with these hash counts."""
         key = (n_dihedral, n_query_boxes, n_bank_boxes, n_crops)
         if key not in self._cal:
-            groups = [
-                Group("plain", 1, 0.0, threshold=self.plain_threshold),
-                Group("dihedral", n_dihedral, GROUP_WEIGHTS["dihedral"]),
-                Group("trim", (1 + n_query_boxes) * (1 + n_bank_boxes) - 1, GROUP_WEIGHTS["trim"]),
-                Group("crop", (1 + n_query_boxes) * n_crops, GROUP_WEIGHTS["crop"]),
-            ]
+            groups = comparison_groups(self.plain_threshold, *key)
             self._cal[key] = group_thresholds(groups, target=self.target_rate, model=self.null_model)
         return self._cal[key]
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from unleak.errors import MediaError
 from unleak.media.sniff import MediaKind
 from unleak.signals.media import Media
 from unleak.signals.pdq import MIN_QUALITY, hash_pixels, hash_te_compatible
@@ -314,7 +315,10 @@ def te_variant(media: Media, value: str) -> VariantHash | None:
     file. None for a video, a mode both read alike, or a hash of quality below 50."""
     if media.kind is not MediaKind.IMAGE or _image_mode(media) in _SAME_READING:
         return None
-    te, quality = hash_te_compatible(media)
+    try:
+        te, quality = hash_te_compatible(media)
+    except MediaError:  # a mode python-threatexchange reads no hash from (32-bit integer, float)
+        return None
     if te == value or quality < MIN_QUALITY:
         return None
     return VariantHash(TE_VARIANT, te, quality)

@@ -4,6 +4,7 @@ the curator audit log. Thin: the decisions are `unleak.serve_keys`'s."""
 from __future__ import annotations
 
 import fcntl
+import logging
 import mmap
 import os
 import struct
@@ -18,7 +19,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from unleak import platform_banks as pb
 from unleak import serve_keys as ks
+from unleak.serve import ops
 from unleak.store.db import Store
+
+log = logging.getLogger(__name__)
 
 
 class BodyTooLarge(pb.TooLarge):
@@ -68,6 +72,16 @@ class BodyLimit:
         await self.app(scope, counted, answer)
 
 
+def take_token(tokens: float, at: float, now: float, rate: float) -> tuple[float, float]:
+    """One request against a token bucket of `rate` a second (bursts of a second's worth) that
+    held `tokens` at time `at`: (tokens left, seconds to wait: 0 when allowed)."""
+    burst = max(1.0, rate)
+    tokens = min(burst, tokens + max(0.0, now - at) * rate)
+    if tokens >= 1.0:
+        return tokens - 1.0, 0.0
+    return tokens, (1.0 - tokens) / rate
+
+
 class RateLimiter:
     """A token bucket per key: `rate` requests a second on average, bursts of a second's worth."""
 
@@ -77,16 +91,12 @@ class RateLimiter:
 
     def allow(self, key_id: int, rate: float) -> float:
         """0 when allowed, else the seconds until the next request would be."""
-        burst = max(1.0, rate)
         now = time.monotonic()
         with self._lock:
-            tokens, at = self._buckets.get(key_id, (burst, now))
-            tokens = min(burst, tokens + (now - at) * rate)
-            if tokens >= 1.0:
-                self._buckets[key_id] = (tokens - 1.0, now)
-                return 0.0
+            tokens, at = self._buckets.get(key_id, (max(1.0, rate), now))
+            tokens, wait = take_token(tokens, at, now, rate)
             self._buckets[key_id] = (tokens, now)
-            return (1.0 - tokens) / rate
+            return wait
 
 
 class Limiter(Protocol):
@@ -104,29 +114,32 @@ class SharedRateLimiter:
 
     def __init__(self, path: str) -> None:
         size = self.SLOTS * self._SLOT.size
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        # Never through a link planted in the run directory.
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         if os.fstat(self._fd).st_size < size:
             os.ftruncate(self._fd, size)  # zeros: every slot empty (key ids start at 1)
         self._map = mmap.mmap(self._fd, size)
         self._lock = threading.Lock()  # fcntl locks are per process: threads take this first
+        self._full_logged = False
 
     def allow(self, key_id: int, rate: float) -> float:
         """0 when allowed, else the seconds until the next request would be."""
-        burst = max(1.0, rate)
         with self._lock:
             fcntl.lockf(self._fd, fcntl.LOCK_EX)
             try:
                 now = time.monotonic()
                 offset = self._slot(key_id)
                 if offset is None:
+                    if not self._full_logged:
+                        self._full_logged = True
+                        log.warning("rate limits: all %d slots are taken; other keys are not limited", self.SLOTS)
                     return 0.0  # every slot taken by other keys: not limited rather than refused
                 found, tokens, at = self._SLOT.unpack_from(self._map, offset)
                 if found != key_id:
-                    tokens, at = burst, now
-                tokens = min(burst, tokens + max(0.0, now - at) * rate)
-                allowed = tokens >= 1.0
-                self._SLOT.pack_into(self._map, offset, key_id, tokens - 1.0 if allowed else tokens, now)
-                return 0.0 if allowed else (1.0 - tokens) / rate
+                    tokens, at = max(1.0, rate), now
+                tokens, wait = take_token(tokens, at, now, rate)
+                self._SLOT.pack_into(self._map, offset, key_id, tokens, now)
+                return wait
             finally:
                 fcntl.lockf(self._fd, fcntl.LOCK_UN)
 
@@ -148,7 +161,7 @@ def rate_limiter(run_dir: str | None) -> Limiter:
     several (`unleak serve --workers N`), else this process's own."""
     if run_dir is None:
         return RateLimiter()
-    return SharedRateLimiter(os.path.join(run_dir, RATE_FILE))
+    return SharedRateLimiter(os.path.join(ops.check_run_dir(run_dir), RATE_FILE))
 
 
 def _refuse(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:

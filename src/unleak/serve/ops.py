@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterable, MutableMapping
@@ -28,8 +29,27 @@ from prometheus_client.registry import Collector
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from unleak.errors import UnleakError
+
 ACCESS_LOGGER = "unleak.serve.access"
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+def check_run_dir(run_dir: str) -> str:
+    """`run_dir` if it is what `unleak serve` made for its workers: a real directory (not a
+    link), this user's, 0700. A worker reads its path from the environment: anything else could
+    let another user read or forge the counts and buckets. Raises UnleakError."""
+    try:
+        st = os.lstat(run_dir)
+    except OSError as exc:
+        raise UnleakError(f"run directory {run_dir!r}: {exc.strerror}") from None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) != 0o700:
+        raise UnleakError(
+            f"run directory {run_dir!r} is not a directory of this user with mode 0700",
+            hint="UNLEAK_SERVE_RUN_DIR is set by `unleak serve --workers N`; do not set it yourself",
+        )
+    return run_dir
 
 
 def share_across_workers(run_dir: str) -> None:
@@ -37,7 +57,7 @@ def share_across_workers(run_dir: str) -> None:
     this run), where `/metrics` adds up every worker's. Call before any metric is made; the
     values class is switched here too, since prometheus_client reads its environment variable
     only when first imported."""
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = run_dir
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = check_run_dir(run_dir)
     if not getattr(values.ValueClass, "_multiprocess", False):
         values.ValueClass = values.MultiProcessValue()
 
@@ -200,7 +220,8 @@ class Observe:
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         route = route_of(scope, self.routes)
-        method = scope["method"]
+        # A client may send any method name: an unknown one would make a new series each time.
+        method = scope["method"] if scope["method"] in HTTP_METHODS else "other"
         self.metrics.requests.labels(route, method, str(status)).inc()
         self.metrics.latency.labels(route, method).observe(seconds)
         if self.log is None:

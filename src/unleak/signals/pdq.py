@@ -153,6 +153,10 @@ def te_pixels(image: Image.Image) -> np.ndarray:
     if image.mode in ("LA", "I;16"):
         image = image.convert("RGB")
     array = np.asarray(image)
+    if array.dtype not in (np.uint8, np.bool_):
+        # 32-bit integer ("I") and float ("F") images: pdqhash refuses their arrays, so
+        # python-threatexchange gives no hash for them either.
+        raise MediaError(f"python-threatexchange reads no PDQ from a {image.mode!r} image")
     if array.ndim == 2:
         array = np.concatenate([array[..., np.newaxis]] * 3, axis=2)
     return array
