@@ -1050,6 +1050,24 @@ def lookup_in_memory(
     return _answer(None, matcher, st, v, hits, {}, banks, seed, False, explain, rows=rows)
 
 
+def raw_lookup_in_memory(
+    matcher: PlatformMatcher, type_name: object, value: object, banks: set[str] | None = None
+) -> list[Hit] | None:
+    """`raw_lookup`'s answer when it needs no store (as `lookup_in_memory`), else None."""
+    if not matcher.current():
+        return None
+    st = signal_type(type_name)
+    if st.video:
+        return None
+    hits = matcher.query(st, st.validate(value))
+    if banks is None:
+        return hits
+    rows = matcher.kept_rows([h.content_id for h in hits])
+    if rows is None:
+        return None
+    return [h for h in hits if rows[h.content_id].bank in banks]
+
+
 def _answer(
     s: Session | None,
     matcher: PlatformMatcher,

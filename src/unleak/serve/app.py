@@ -28,7 +28,7 @@ from unleak import platform_exchanges as px
 from unleak import serve_keys as ks
 from unleak.config import MediaLimits
 from unleak.errors import UnleakError
-from unleak.serve import guard, ops
+from unleak.serve import fast, guard, ops
 from unleak.store.db import Store, open_store
 
 ROLES = ("hasher", "matcher", "curator")
@@ -141,9 +141,11 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
     )
     app.state.store, app.state.matcher, app.state.cfg = store, matcher, cfg
     _errors(app)
+    metrics = ops.Metrics(lambda: {name: matcher.size(name) for name in pb.SIGNAL_TYPES})
+    if "matcher" in cfg.roles:  # innermost: keys, rate limits, size limits and metrics come first
+        app.add_middleware(fast.FastLookup, matcher=matcher, on_lookup=metrics.lookup, routes=app.router)
     app.state.keys = guard.install(app, store, beyond_loopback=cfg.beyond_loopback, rate_per_s=cfg.rate_per_s)
     app.add_middleware(guard.BodyLimit, max_upload=limits.max_file_bytes, max_json=cfg.max_json_bytes)
-    metrics = ops.Metrics(lambda: {name: matcher.size(name) for name in pb.SIGNAL_TYPES})
     ops.install(app, metrics, access_log=cfg.access_log)
     app.state.metrics = metrics
 

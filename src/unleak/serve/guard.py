@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -205,7 +204,11 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="unleak serve"'}
 
 def bank_scope(request: Request, wanted: set[str] | None) -> set[str] | None:
     """The banks a lookup may answer from: those asked for, within the key's one bank if limited."""
-    key: Any = getattr(request.state, "key", None)
+    return banks_for_key(getattr(request.state, "key", None), wanted)
+
+
+def banks_for_key(key: ks.KeyInfo | None, wanted: set[str] | None) -> set[str] | None:
+    """`bank_scope` for the key a request was let in with."""
     if key is None or key.bank is None:
         return wanted
     return {key.bank} if wanted is None else wanted & {key.bank}
