@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 from unleak.errors import UnleakError
 from unleak.serve.app import ROLES, ServeConfig, create_app, create_app_from_env
@@ -72,8 +75,9 @@ def parse_roles(text: str) -> tuple[str, ...]:
 
 
 def run(cfg: ServeConfig, host: str = "127.0.0.1", port: int = 5000, workers: int = 1) -> None:
-    """Serve until interrupted. Each worker process keeps its own index and replays the store's
-    change log before every answer, so they agree on every request."""
+    """Serve until interrupted. With several workers, the PDQ index is written to a file once,
+    here, and every worker maps it (one copy in memory); each replays the store's change log
+    from there and keeps its own small index of what changed since."""
     import uvicorn
 
     check_listen(host)
@@ -84,17 +88,25 @@ def run(cfg: ServeConfig, host: str = "127.0.0.1", port: int = 5000, workers: in
         app = create_app(cfg)
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=GRACE_S)
         return
+    from unleak import platform_banks as pb
     from unleak.store.db import open_store
 
-    open_store(cfg.db_url).close()  # migrate once here, not in N workers racing each other
-    os.environ.update(cfg.to_env())
-    uvicorn.run(
-        "unleak.serve:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=GRACE_S,
-    )
+    store = open_store(cfg.db_url)  # migrate once here, not in N workers racing each other
+    folder = Path(tempfile.mkdtemp(prefix="unleak-serve-"))
+    try:
+        with store.session() as s:
+            cfg.pdq_index = pb.write_pdq_index(s, folder / "pdq.uix")
+        store.close()
+        os.environ.update(cfg.to_env())
+        uvicorn.run(
+            "unleak.serve:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=GRACE_S,
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -74,6 +74,7 @@ class ServeConfig:
     max_json_bytes: int = 1024 * 1024  # any body that is not a multipart upload
     access_log: bool = True  # JSON lines on stderr, without query strings
     exchange_dir: str | None = None  # local_file exchanges read only inside it; None: off
+    pdq_index: pb.SharedIndex | None = None  # workers map this file instead of each building the index
 
     def to_env(self) -> dict[str, str]:
         """For worker processes, which build their app from the environment."""
@@ -86,6 +87,7 @@ class ServeConfig:
             "UNLEAK_SERVE_RATE": "" if self.rate_per_s is None else str(self.rate_per_s),
             "UNLEAK_SERVE_ACCESS_LOG": "1" if self.access_log else "",
             "UNLEAK_SERVE_EXCHANGE_DIR": self.exchange_dir or "",
+            "UNLEAK_SERVE_PDQ_INDEX": f"{self.pdq_index.seq}:{self.pdq_index.path}" if self.pdq_index else "",
             **({"UNLEAK_DB": self.db_url} if self.db_url else {}),
         }
 
@@ -93,6 +95,7 @@ class ServeConfig:
     def from_env(cls) -> ServeConfig:
         roles = tuple(r for r in os.environ.get("UNLEAK_SERVE_ROLES", ",".join(ROLES)).split(",") if r)
         allow = tuple(n for n in os.environ.get("UNLEAK_SERVE_ALLOW", "").split(",") if n)
+        seq, _, index_path = os.environ.get("UNLEAK_SERVE_PDQ_INDEX", "").partition(":")
         return cls(
             roles=roles,
             dev=bool(os.environ.get("UNLEAK_SERVE_DEV")),
@@ -103,6 +106,7 @@ class ServeConfig:
             rate_per_s=float(rate) if (rate := os.environ.get("UNLEAK_SERVE_RATE")) else None,
             access_log=bool(os.environ.get("UNLEAK_SERVE_ACCESS_LOG", "1")),
             exchange_dir=os.environ.get("UNLEAK_SERVE_EXCHANGE_DIR") or None,
+            pdq_index=pb.SharedIndex(Path(index_path), int(seq)) if index_path else None,
         )
 
     def media_limits(self) -> MediaLimits:
@@ -122,7 +126,7 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
     store = store or open_store(cfg.db_url)
     with store.session() as s:
         matcher = pb.PlatformMatcher(watch=pb.watch_for(s))
-        matcher.load(s)
+        matcher.load(s, cfg.pdq_index)
     limits = cfg.media_limits()
 
     @asynccontextmanager
