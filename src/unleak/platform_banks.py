@@ -978,7 +978,7 @@ class PlatformMatcher:
                 return [Hit(cid, 0) for cid in sorted(self._exact.get(st.name, {}).get(value, ()))]
             if st.video:
                 return self._query_video(value)
-            found = self._pdq.search(hashes_from_hex([value]), radius=st.threshold)
+            found = self._pdq.search(np.frombuffer(bytes.fromhex(value), np.uint8).reshape(1, 32), radius=st.threshold)
         return [Hit(int(i), int(d)) for i, d in zip(found.item.tolist(), found.distance.tolist())]
 
     def _query_video(self, value: str) -> list[Hit]:
@@ -1137,7 +1137,9 @@ def _answer(
         assert s is not None
         rows = matcher.rows(s, [h.content_id for h in hits])
     now = time.time()
-    coinflip = 0.0 if bypass_coinflip else random.Random(seed).random()
+    # HMA's coin flip, `random.Random(seed).random()`; without a seed that is just a random number,
+    # and seeding a new generator from the OS costs more than the whole index search.
+    coinflip = 0.0 if bypass_coinflip else random.random() if seed is None else random.Random(seed).random()
     out: dict[str, object] = {}
     why: dict[str, object] = {}
     type_ratio = matcher.type_ratio.get(st.name, 1.0)

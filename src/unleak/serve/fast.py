@@ -78,10 +78,8 @@ class FastLookup:
 
     def _answer(self, path: str, scope: Scope) -> bytes | None:
         """The answer's body, or None when the FastAPI route should answer."""
-        if not self.matcher.current():
-            return None
         params: dict[str, str] = {}
-        for k, v in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+        for k, v in _pairs(scope["query_string"].decode("latin-1")):
             if k in params or not v:
                 return None  # repeated or empty: the route's own parsing decides
             params[k] = v
@@ -119,6 +117,14 @@ class FastLookup:
         if route is None:
             route = self._route[path] = _find_get(self.routes.routes, path)
         return route
+
+
+def _pairs(query: str) -> list[tuple[str, str]]:
+    """The query's (name, value) pairs as Starlette reads them (`parse_qsl`), by a plain split
+    when there is nothing to decode."""
+    if "%" in query or "+" in query:
+        return parse_qsl(query, keep_blank_values=True)
+    return [(k, v) for k, _, v in (part.partition("=") for part in query.split("&") if part)]
 
 
 def _find_get(routes: Any, path: str) -> Any:

@@ -57,9 +57,9 @@ class BodyLimit:
             if not over:
                 await send(message)
             elif message["type"] == "http.response.start":
+                too_large = JSONResponse({"message": f"Request body too large: over {limit:,} bytes"}, status_code=413)
                 await too_large(scope, receive, send)
 
-        too_large = JSONResponse({"message": f"Request body too large: over {limit:,} bytes"}, status_code=413)
         await self.app(scope, counted, answer)
 
 
