@@ -852,6 +852,8 @@ class PlatformMatcher:
             # The first search compiles the index's kernels (seconds without a JIT cache): pay it
             # here, before the server says it is ready, not on a platform's first request.
             _warm_up()
+            # And on this index's own arrays (a mapped file's are read-only: other kernel types).
+            self._pdq.search(np.zeros((1, 32), np.uint8), radius=PdqSignal.threshold)
             self.loaded = True
             self.built_to = int(time.time())
         self.sync(s)
@@ -978,7 +980,9 @@ class PlatformMatcher:
                 return [Hit(cid, 0) for cid in sorted(self._exact.get(st.name, {}).get(value, ()))]
             if st.video:
                 return self._query_video(value)
-            found = self._pdq.search(np.frombuffer(bytes.fromhex(value), np.uint8).reshape(1, 32), radius=st.threshold)
+            # A writable buffer: a read-only query array would make the kernels compile anew.
+            query = np.frombuffer(bytearray.fromhex(value), np.uint8).reshape(1, 32)
+            found = self._pdq.search(query, radius=st.threshold)
         return [Hit(int(i), int(d)) for i, d in zip(found.item.tolist(), found.distance.tolist())]
 
     def _query_video(self, value: str) -> list[Hit]:
