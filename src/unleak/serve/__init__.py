@@ -6,12 +6,15 @@ The routes live in `unleak.serve.app`; the logic in `unleak.platform_banks`.
 from __future__ import annotations
 
 import ipaddress
+import multiprocessing
 import os
 import shutil
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from unleak.errors import UnleakError
+from unleak.platform_banks import SharedIndex
 from unleak.serve.app import ROLES, ServeConfig, create_app, create_app_from_env
 
 __all__ = [
@@ -88,15 +91,15 @@ def run(cfg: ServeConfig, host: str = "127.0.0.1", port: int = 5000, workers: in
         app = create_app(cfg)
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=GRACE_S)
         return
-    from unleak import platform_banks as pb
     from unleak.store.db import open_store
 
-    store = open_store(cfg.db_url)  # migrate once here, not in N workers racing each other
+    open_store(cfg.db_url).close()  # migrate once here, not in N workers racing each other
     folder = Path(tempfile.mkdtemp(prefix="unleak-serve-"))
     try:
-        with store.session() as s:
-            cfg.pdq_index = pb.write_pdq_index(s, folder / "pdq.uix")
-        store.close()
+        # In a process of its own: reading and indexing a big bank leaves memory behind that
+        # this process, which only supervises the workers, would otherwise keep.
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            cfg.pdq_index = pool.submit(_write_index, cfg.db_url, folder / "pdq.uix").result()
         os.environ.update(cfg.to_env())
         uvicorn.run(
             "unleak.serve:create_app_from_env",
@@ -110,3 +113,15 @@ def run(cfg: ServeConfig, host: str = "127.0.0.1", port: int = 5000, workers: in
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _write_index(db_url: str | None, path: Path) -> SharedIndex:
+    from unleak import platform_banks as pb
+    from unleak.store.db import open_store
+
+    store = open_store(db_url)
+    try:
+        with store.session() as s:
+            return pb.write_pdq_index(s, path)
+    finally:
+        store.close()
