@@ -31,6 +31,8 @@ __all__ = [
 
 # On SIGTERM or Ctrl-C: stop accepting, let requests in flight finish for up to this long, then exit.
 GRACE_S = 10
+HEALTHCHECK_S = 120
+BIG_BANK = 1_000_000  # PDQ hashes from which the shared index is written by a process of its own
 
 
 def is_loopback(host: str) -> bool:
@@ -96,10 +98,13 @@ def run(cfg: ServeConfig, host: str = "127.0.0.1", port: int = 5000, workers: in
     open_store(cfg.db_url).close()  # migrate once here, not in N workers racing each other
     folder = Path(tempfile.mkdtemp(prefix="unleak-serve-"))
     try:
-        # In a process of its own: reading and indexing a big bank leaves memory behind that
-        # this process, which only supervises the workers, would otherwise keep.
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            cfg.pdq_index = pool.submit(_write_index, cfg.db_url, folder / "pdq.uix").result()
+        if _pdq_count(cfg.db_url) < BIG_BANK:
+            cfg.pdq_index = _write_index(cfg.db_url, folder / "pdq.uix")
+        else:
+            # In a process of its own: reading and indexing a big bank leaves memory behind that
+            # this process, which only supervises the workers, would otherwise keep.
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                cfg.pdq_index = pool.submit(_write_index, cfg.db_url, folder / "pdq.uix").result()
         os.environ.update(cfg.to_env())
         uvicorn.run(
             "unleak.serve:create_app_from_env",
@@ -110,6 +115,9 @@ def run(cfg: ServeConfig, host: str = "127.0.0.1", port: int = 5000, workers: in
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=GRACE_S,
+            # uvicorn kills a worker that does not answer its ping in time (default 5 s): a busy
+            # machine, or a worker opening a big bank, must not be taken for a hung one.
+            timeout_worker_healthcheck=HEALTHCHECK_S,
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -123,5 +131,19 @@ def _write_index(db_url: str | None, path: Path) -> SharedIndex:
     try:
         with store.session() as s:
             return pb.write_pdq_index(s, path)
+    finally:
+        store.close()
+
+
+def _pdq_count(db_url: str | None) -> int:
+    from sqlalchemy import func, select
+
+    from unleak.store.db import open_store
+    from unleak.store.models import PlatformSignal
+
+    store = open_store(db_url)
+    try:
+        with store.session() as s:
+            return int(s.scalar(select(func.count()).where(PlatformSignal.type == "pdq")) or 0)
     finally:
         store.close()
