@@ -238,8 +238,10 @@ def _hash_cli(files: list[Path], cpu: int | None, env: dict[str, str]) -> tuple[
     return n / max(1e-9, all_wall - one_wall), n / max(1e-9, all_cpu - one_cpu)
 
 
-def _memory(pid: int) -> list[tuple[int, float, float, float]]:
-    """(pid, RSS, PSS, USS) in MB of the server and each of its processes, from smaps_rollup."""
+def _memory(pid: int) -> list[tuple[int, float, float, float, float]]:
+    """(pid, RSS, PSS, USS, anonymous) in MB of the server and each of its processes, from
+    smaps_rollup. USS counts a page of the mapped index as private to the one worker that has
+    touched it so far; anonymous is the memory a process allocated itself."""
     out = []
     for p in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
         fields: dict[str, int] = {}
@@ -249,7 +251,8 @@ def _memory(pid: int) -> list[tuple[int, float, float, float]]:
                 if len(parts) >= 2 and parts[1].isdigit():
                     fields[parts[0].rstrip(":")] = int(parts[1])
         uss = fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
-        out.append((p.pid, fields.get("Rss", 0) / 1024, fields.get("Pss", 0) / 1024, uss / 1024))
+        rss, pss, anon = (fields.get(k, 0) / 1024 for k in ("Rss", "Pss", "Anonymous"))
+        out.append((p.pid, rss, pss, uss / 1024, anon))
     return out
 
 
@@ -376,7 +379,7 @@ def main() -> None:
         f"p50 {np.percentile(a, 50):.1f} ms, max {a.max():.1f} ms |"
     )
     pss = sum(m[2] for m in memory)
-    each = "; ".join(f"RSS {rss:,.0f}, PSS {p:,.0f}, USS {u:,.0f}" for _, rss, p, u in memory)
+    each = "; ".join(f"RSS {rss:,.0f}, PSS {p:,.0f}, USS {u:,.0f}, anon {a:,.0f}" for _, rss, p, u, a in memory)
     print(f"| server memory (MB) after the lookups: total PSS | {pss:,.0f} MB (per process: {each}) |")
 
 
