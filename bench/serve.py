@@ -359,10 +359,10 @@ def main() -> None:
     print()
     print("| measure | value |")
     print("|---|---|")
-    for label, r in (("1 in flight", one), ("32 in flight", many)):
+    for label, phase in (("1 in flight", one), ("32 in flight", many)):
         print(
-            f"| `GET /m/lookup` by hash, {label} | {r['rate']:,.0f} req/s, p50 {r['p50']:.2f} ms, "
-            f"p99 {r['p99']:.2f} ms ({r['n']:,} requests, {r['found']:,} matched, all bodies as expected) |"
+            f"| `GET /m/lookup` by hash, {label} | {phase['rate']:,.0f} req/s, p50 {phase['p50']:.2f} ms, "
+            f"p99 {phase['p99']:.2f} ms ({phase['n']:,} requests, {phase['found']:,} matched, all bodies as expected) |"
         )
     print(
         f"| server CPU per lookup at 32 in flight (all its processes) | {cpu_per * 1e6:,.0f} µs: "
