@@ -55,7 +55,7 @@ class Server:
         cmd = [sys.executable, "-m", "unleak", "serve", "--port", str(self.port), *args]
         self._out = self.log.open("w")
         self.proc = subprocess.Popen(cmd, env=_env(db_url, home), stdout=self._out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180  # a shared, loaded machine starts two workers slowly
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"server exited: {self.log.read_text()}")

@@ -92,3 +92,39 @@ def test_in_memory_answer_only_when_nothing_changed(tmp_path):
         worker.close()
     finally:
         store.close()
+
+
+def test_workers_map_one_index_file_and_follow_changes(store, tmp_path):
+    """Several workers map the PDQ index written once (no copy each); what changes later reaches
+    every one of them through the change log, on top of the mapped file."""
+    import numpy as np
+
+    near = format(int(PDQ, 16) ^ 0b11, "064x")
+    later = "1" * 64
+    with store.session() as s:
+        pb.create_bank(s, "SHARED", None, None)
+        first = pb.add_content(s, "SHARED", {"pdq": PDQ}).id
+        second = pb.add_content(s, "SHARED", {"pdq": "0" * 64}).id
+        shared = pb.write_pdq_index(s, tmp_path / "pdq.uix")
+    workers = []
+    for _ in range(2):
+        with store.session() as s:
+            w = pb.PlatformMatcher(watch=pb.watch_for(s))
+            w.load(s, shared)
+            workers.append(w)
+    try:
+        for w in workers:
+            assert isinstance(w._pdq._segments[0].hashes.base, np.memmap)  # mapped, not read in
+            assert w.size("pdq") == 2
+            assert _lookup(store, w, near) == {"SHARED": [{"bank_content_id": first, "distance": "2"}]}
+        with store.session() as s:
+            pb.delete_content(s, "SHARED", first)
+            added = pb.add_content(s, "SHARED", {"pdq": later}).id
+        for w in workers:
+            assert _lookup(store, w, near) == {}
+            assert _lookup(store, w, later) == {"SHARED": [{"bank_content_id": added, "distance": "0"}]}
+            assert _lookup(store, w, "0" * 64) == {"SHARED": [{"bank_content_id": second, "distance": "0"}]}
+            assert w.size("pdq") == 2
+    finally:
+        for w in workers:
+            w.close()

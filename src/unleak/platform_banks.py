@@ -25,9 +25,11 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import delete, event, func, select, text
 from sqlalchemy.orm import Session
 
@@ -786,6 +788,46 @@ _CHANGES_SQL = text("SELECT seq, op, content_id, type, value FROM platform_chang
 MAX_KEPT_ROWS = 200_000  # content rows a server keeps in memory (about 200 bytes each)
 
 
+def _log_position(s: Session) -> int:
+    return int(s.scalar(select(func.coalesce(func.max(PlatformChange.seq), 0))) or 0)
+
+
+def pdq_arrays(s: Session, chunk: int = 100_000) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
+    """Every stored PDQ signal as (content ids, ``(n, 32)`` uint8 hashes), read in chunks: a
+    bank of ten million hashes never becomes ten million Python strings at once."""
+    query = select(PlatformSignal.content_id, PlatformSignal.value).where(PlatformSignal.type == "pdq")
+    result = s.connection().execution_options(stream_results=True).execute(query)
+    ids: list[npt.NDArray[np.int64]] = []
+    hashes: list[npt.NDArray[np.uint8]] = []
+    while rows := result.fetchmany(chunk):
+        ids.append(np.fromiter((r[0] for r in rows), np.int64, len(rows)))
+        hashes.append(np.frombuffer(bytes.fromhex("".join(r[1] for r in rows)), np.uint8).reshape(-1, 32))
+    if not ids:
+        return np.zeros(0, np.int64), np.zeros((0, 32), np.uint8)
+    return np.concatenate(ids), np.concatenate(hashes)
+
+
+@dataclass(frozen=True)
+class SharedIndex:
+    """A PDQ index file that every worker maps (one copy in memory, whatever the worker count),
+    and the change-log position it holds: each worker replays the log from there."""
+
+    path: Path
+    seq: int
+
+
+def write_pdq_index(s: Session, path: Path) -> SharedIndex:
+    """Write every stored PDQ hash to an index file (`unleak.index`'s format, which maps)."""
+    seq = _log_position(s)
+    ids, hashes = pdq_arrays(s)
+    index = MultiIndexHash()
+    if ids.shape[0]:
+        index.add(ids, hashes)
+    del ids, hashes
+    index.save(path)
+    return SharedIndex(path, seq)
+
+
 class PlatformMatcher:
     """The in-memory indexes of one server process, kept current by replaying the change log.
 
@@ -800,7 +842,7 @@ class PlatformMatcher:
         self._frames = MultiIndexHash()  # vPDQ frames under content id << FRAME_BITS | frame number
         self._videos: dict[int, list[Frame]] = {}
         self._exact: dict[str, dict[str, set[int]]] = {}
-        self._of: dict[int, list[tuple[str, str]]] = {}  # content id -> its (type, value)
+        self._of: dict[int, list[tuple[str, str]]] = {}  # content id -> its (type, value), PDQ aside
         self._seq = 0
         self.type_ratio: dict[str, float] = {}
         self.loaded = False
@@ -810,31 +852,43 @@ class PlatformMatcher:
         self._rows: dict[int, _Row] = {}
         self._rows_epoch = 0  # bumped on every forgetting: a read that raced one is not kept
 
-    def load(self, s: Session) -> None:
-        """Build from the store. The log position is read first and replay is idempotent, so a
-        change committed meanwhile is applied once whether or not the snapshot saw it."""
+    def load(self, s: Session, pdq_file: SharedIndex | None = None) -> None:
+        """Build from the store, or map the PDQ index from `pdq_file` (written once by
+        `write_pdq_index` for every worker) and replay the log from where it was written. The
+        log position is read first and replay is idempotent, so a change committed meanwhile is
+        applied once whether or not the snapshot saw it."""
         with self._lock:
-            self._pdq, self._frames, self._videos = MultiIndexHash(), MultiIndexHash(), {}
+            self._frames, self._videos = MultiIndexHash(), {}
             self._exact, self._of = {}, {}
             self._forget_rows()
-            self._seq = int(s.scalar(select(func.coalesce(func.max(PlatformChange.seq), 0))) or 0)
             self.type_ratio = signal_type_ratios(s)
-            rows = s.execute(select(PlatformSignal.content_id, PlatformSignal.type, PlatformSignal.value))
-            pdq_ids, pdq_hex = [], []
+            if pdq_file is None:
+                self._seq = _log_position(s)
+                self._pdq = MultiIndexHash()
+                ids, hashes = pdq_arrays(s)
+                if ids.shape[0]:
+                    self._pdq.add(ids, hashes)
+            else:
+                self._seq = pdq_file.seq
+                self._pdq = MultiIndexHash.load(pdq_file.path, mmap=True, verify=False)
+                # A big mapped segment is never merged into: that would copy it into this worker.
+                self._pdq.max_merge = max(len(self._pdq) - 1, 1 << 20)
+            rows = s.execute(
+                select(PlatformSignal.content_id, PlatformSignal.type, PlatformSignal.value).where(
+                    PlatformSignal.type != "pdq"
+                )
+            )
             for cid, type_, value in rows:
-                if type_ == "pdq":
-                    pdq_ids.append(cid)
-                    pdq_hex.append(value)
-                elif type_ == "vpdq":
+                if type_ == "vpdq":
                     self._add_video(cid, value)
                 elif type_ in SIGNAL_TYPES:
                     self._exact.setdefault(type_, {}).setdefault(value, set()).add(cid)
                 self._of.setdefault(cid, []).append((type_, value))
-            if pdq_ids:
-                self._pdq.add(np.asarray(pdq_ids, np.int64), hashes_from_hex(pdq_hex))
             # The first search compiles the index's kernels (seconds without a JIT cache): pay it
             # here, before the server says it is ready, not on a platform's first request.
             _warm_up()
+            # And on this index's own arrays (a mapped file's are read-only: other kernel types).
+            self._pdq.search(np.zeros((1, 32), np.uint8), radius=PdqSignal.threshold)
             self.loaded = True
             self.built_to = int(time.time())
         self.sync(s)
@@ -855,7 +909,7 @@ class PlatformMatcher:
                     self._remove(cid)
                     self._forget_rows(cid)
                 elif op == "reset":
-                    self._pdq, self._exact, self._of = MultiIndexHash(), {}, {}
+                    self._pdq, self._exact, self._of = MultiIndexHash(), {}, {}  # unmaps a shared file
                     self._frames, self._videos = MultiIndexHash(), {}
                     self._forget_rows()
                 elif op == "state":
@@ -907,13 +961,14 @@ class PlatformMatcher:
         return rows if len(rows) == len(ids) else None
 
     def _add(self, cid: int, type_: str, value: str) -> None:
+        if type_ == "pdq":
+            # One PDQ an item (as HMA): replaying an add already applied leaves the same state.
+            self._pdq.remove([cid])
+            self._pdq.add(np.asarray([cid], np.int64), hashes_from_hex([value]))
+            return
         if (type_, value) in self._of.get(cid, []):
             return
-        if type_ == "pdq":
-            if cid in self._pdq:
-                self._pdq.remove([cid])
-            self._pdq.add(np.asarray([cid], np.int64), hashes_from_hex([value]))
-        elif type_ == "vpdq":
+        if type_ == "vpdq":
             self._add_video(cid, value)
         elif type_ in SIGNAL_TYPES:
             self._exact.setdefault(type_, {}).setdefault(value, set()).add(cid)
@@ -934,10 +989,9 @@ class PlatformMatcher:
             self._frames.remove([cid << FRAME_BITS | i for i in range(len(frames))])
 
     def _remove(self, cid: int) -> None:
+        self._pdq.remove([cid])  # PDQ items are not in `_of`: a 10M bank would not fit there
         for type_, value in self._of.pop(cid, []):
-            if type_ == "pdq":
-                self._pdq.remove([cid])
-            elif type_ == "vpdq":
+            if type_ == "vpdq":
                 self._remove_video(cid)
             else:
                 ids = self._exact.get(type_, {}).get(value)
@@ -961,7 +1015,9 @@ class PlatformMatcher:
                 return [Hit(cid, 0) for cid in sorted(self._exact.get(st.name, {}).get(value, ()))]
             if st.video:
                 return self._query_video(value)
-            found = self._pdq.search(hashes_from_hex([value]), radius=st.threshold)
+            # A writable buffer: a read-only query array would make the kernels compile anew.
+            query = np.frombuffer(bytearray.fromhex(value), np.uint8).reshape(1, 32)
+            found = self._pdq.search(query, radius=st.threshold)
         return [Hit(int(i), int(d)) for i, d in zip(found.item.tolist(), found.distance.tolist())]
 
     def _query_video(self, value: str) -> list[Hit]:
@@ -1085,6 +1141,24 @@ def lookup_in_memory(
     return _answer(None, matcher, st, v, hits, {}, banks, seed, False, explain, rows=rows)
 
 
+def raw_lookup_in_memory(
+    matcher: PlatformMatcher, type_name: object, value: object, banks: set[str] | None = None
+) -> list[Hit] | None:
+    """`raw_lookup`'s answer when it needs no store (as `lookup_in_memory`), else None."""
+    if not matcher.current():
+        return None
+    st = signal_type(type_name)
+    if st.video:
+        return None
+    hits = matcher.query(st, st.validate(value))
+    if banks is None:
+        return hits
+    rows = matcher.kept_rows([h.content_id for h in hits])
+    if rows is None:
+        return None
+    return [h for h in hits if rows[h.content_id].bank in banks]
+
+
 def _answer(
     s: Session | None,
     matcher: PlatformMatcher,
@@ -1102,7 +1176,9 @@ def _answer(
         assert s is not None
         rows = matcher.rows(s, [h.content_id for h in hits])
     now = time.time()
-    coinflip = 0.0 if bypass_coinflip else random.Random(seed).random()
+    # HMA's coin flip, `random.Random(seed).random()`; without a seed that is just a random number,
+    # and seeding a new generator from the OS costs more than the whole index search.
+    coinflip = 0.0 if bypass_coinflip else random.random() if seed is None else random.Random(seed).random()
     out: dict[str, object] = {}
     why: dict[str, object] = {}
     type_ratio = matcher.type_ratio.get(st.name, 1.0)

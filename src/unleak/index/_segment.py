@@ -156,14 +156,14 @@ class Segment:
         n = ids.shape[0]
         self.alive = np.ones(n, dtype=np.uint8) if alive is None else alive
         self.n_alive = int(np.count_nonzero(self.alive)) if alive is not None else n
-        t = tables if tables is not None else Tables.empty(n)
+        t = tables if tables is not None else _NO_TABLES  # scan only (a buffer, searched often)
         self.chunk_off = t.chunk_off
         self.chunk_w = t.chunk_w
         self.chunk_sh = t.chunk_sh
         self.ckpt = t.ckpt
         self.rel = t.rel
         self.slots = t.slots
-        self.ckpt_base, self.rel_base = t.bases()
+        self.ckpt_base, self.rel_base = t.bases() if tables is not None else _NO_BASES
         self._plans: dict[int, Any] = {}
 
     @property
@@ -382,6 +382,10 @@ class Tables:
             shifts[i] = sh
             ckpts.append(ckpt)
         return cls(chunk_off, chunk_w, shifts, np.concatenate(ckpts) if ckpts else np.zeros(0, np.uint32), rel, slots)
+
+
+_NO_TABLES = Tables.empty(0)
+_NO_BASES = _NO_TABLES.bases()
 
 
 def _masks_for(widths: npt.NDArray[np.int64], thr: npt.NDArray[np.int64]) -> tuple[np.ndarray, np.ndarray]:

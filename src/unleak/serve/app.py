@@ -28,7 +28,7 @@ from unleak import platform_exchanges as px
 from unleak import serve_keys as ks
 from unleak.config import MediaLimits
 from unleak.errors import UnleakError
-from unleak.serve import guard, ops
+from unleak.serve import fast, guard, ops
 from unleak.store.db import Store, open_store
 
 ROLES = ("hasher", "matcher", "curator")
@@ -77,6 +77,7 @@ class ServeConfig:
     # A private directory (0700) the workers of one run share: metrics files and rate-limit
     # buckets. None: one process, which keeps both in memory.
     run_dir: str | None = None
+    pdq_index: pb.SharedIndex | None = None  # workers map this file instead of each building the index
 
     def to_env(self) -> dict[str, str]:
         """For worker processes, which build their app from the environment."""
@@ -90,6 +91,7 @@ class ServeConfig:
             "UNLEAK_SERVE_ACCESS_LOG": "1" if self.access_log else "",
             "UNLEAK_SERVE_EXCHANGE_DIR": self.exchange_dir or "",
             "UNLEAK_SERVE_RUN_DIR": self.run_dir or "",
+            "UNLEAK_SERVE_PDQ_INDEX": f"{self.pdq_index.seq}:{self.pdq_index.path}" if self.pdq_index else "",
             **({"UNLEAK_DB": self.db_url} if self.db_url else {}),
         }
 
@@ -97,6 +99,7 @@ class ServeConfig:
     def from_env(cls) -> ServeConfig:
         roles = tuple(r for r in os.environ.get("UNLEAK_SERVE_ROLES", ",".join(ROLES)).split(",") if r)
         allow = tuple(n for n in os.environ.get("UNLEAK_SERVE_ALLOW", "").split(",") if n)
+        seq, _, index_path = os.environ.get("UNLEAK_SERVE_PDQ_INDEX", "").partition(":")
         return cls(
             roles=roles,
             dev=bool(os.environ.get("UNLEAK_SERVE_DEV")),
@@ -108,6 +111,7 @@ class ServeConfig:
             access_log=bool(os.environ.get("UNLEAK_SERVE_ACCESS_LOG", "1")),
             exchange_dir=os.environ.get("UNLEAK_SERVE_EXCHANGE_DIR") or None,
             run_dir=os.environ.get("UNLEAK_SERVE_RUN_DIR") or None,
+            pdq_index=pb.SharedIndex(Path(index_path), int(seq)) if index_path else None,
         )
 
     def media_limits(self) -> MediaLimits:
@@ -127,7 +131,7 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
     store = store or open_store(cfg.db_url)
     with store.session() as s:
         matcher = pb.PlatformMatcher(watch=pb.watch_for(s))
-        matcher.load(s)
+        matcher.load(s, cfg.pdq_index)
     limits = cfg.media_limits()
     bank_side = pb.BankSideVariants()  # published items' crops, for ?variants=true only
 
@@ -147,11 +151,13 @@ def create_app(cfg: ServeConfig, store: Store | None = None) -> FastAPI:
     )
     app.state.store, app.state.matcher, app.state.cfg = store, matcher, cfg
     _errors(app)
+    metrics = ops.Metrics(lambda: {name: matcher.size(name) for name in pb.SIGNAL_TYPES}, shared_dir=cfg.run_dir)
+    if "matcher" in cfg.roles:  # innermost: keys, rate limits, size limits and metrics come first
+        app.add_middleware(fast.FastLookup, matcher=matcher, on_lookup=metrics.lookup, routes=app.router)
     app.state.keys = guard.install(
         app, store, beyond_loopback=cfg.beyond_loopback, rate_per_s=cfg.rate_per_s, run_dir=cfg.run_dir
     )
     app.add_middleware(guard.BodyLimit, max_upload=limits.max_file_bytes, max_json=cfg.max_json_bytes)
-    metrics = ops.Metrics(lambda: {name: matcher.size(name) for name in pb.SIGNAL_TYPES}, shared_dir=cfg.run_dir)
     ops.install(app, metrics, access_log=cfg.access_log)
     app.state.metrics = metrics
 

@@ -10,7 +10,7 @@ import os
 import struct
 import threading
 import time
-from typing import Any, Protocol
+from typing import Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -66,9 +66,9 @@ class BodyLimit:
             if not over:
                 await send(message)
             elif message["type"] == "http.response.start":
+                too_large = JSONResponse({"message": f"Request body too large: over {limit:,} bytes"}, status_code=413)
                 await too_large(scope, receive, send)
 
-        too_large = JSONResponse({"message": f"Request body too large: over {limit:,} bytes"}, status_code=413)
         await self.app(scope, counted, answer)
 
 
@@ -291,7 +291,11 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="unleak serve"'}
 
 def bank_scope(request: Request, wanted: set[str] | None) -> set[str] | None:
     """The banks a lookup may answer from: those asked for, within the key's one bank if limited."""
-    key: Any = getattr(request.state, "key", None)
+    return banks_for_key(getattr(request.state, "key", None), wanted)
+
+
+def banks_for_key(key: ks.KeyInfo | None, wanted: set[str] | None) -> set[str] | None:
+    """`bank_scope` for the key a request was let in with."""
     if key is None or key.bank is None:
         return wanted
     return {key.bank} if wanted is None else wanted & {key.bank}
