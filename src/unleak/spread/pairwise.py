@@ -104,7 +104,7 @@ def _resampled(a: Copy, b: Copy, m: np.ndarray) -> tuple[np.ndarray | None, np.n
     assert a.luma is not None and b.luma is not None
     bh, bw = b.luma.shape
     ah, aw = a.luma.shape
-    src = a.luma.astype(np.float32)
+    src: np.ndarray = a.luma.astype(np.float32)
     scale = math.sqrt(abs(np.linalg.det(m[:2, :2])))
     if scale > 1.05:  # B would be finer than A: no parent makes that (measured elsewhere)
         return None, None
