@@ -14,12 +14,20 @@ and the share of directed edges right.
 
     PYTHONPATH=src python bench/spread.py            # 100 image trees, 30 video trees
     PYTHONPATH=src python bench/spread.py --quick    # 10 and 5, for development
+
+Every tree has its own seed (the run's seed and its number), so the run can be split across
+processes and put back together with the same figures as one process:
+
+    PYTHONPATH=src python bench/spread.py --shard 0/2 > a.txt &
+    PYTHONPATH=src python bench/spread.py --shard 1/2 > b.txt
+    python bench/spread.py --merge a.txt b.txt
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -225,8 +233,15 @@ def video_tree(photo: np.ndarray, rng: np.random.Generator, sigma: float) -> tup
 
 
 def baseline(nodes: list[Node]) -> tuple[int, dict[int, int]]:
+    """Each copy's parent is the copy seen just before it; the first copy is the earliest seen."""
     order = sorted(range(len(nodes)), key=lambda i: (nodes[i].seen, i))
     return order[0], {order[k]: order[k - 1] for k in range(1, len(order))}
+
+
+def star_baseline(nodes: list[Node]) -> dict[int, int]:
+    """The other reading of "the earliest-seen copy before it": every copy's parent is the first seen."""
+    first = min(range(len(nodes)), key=lambda i: (nodes[i].seen, i))
+    return {i: first for i in range(len(nodes)) if i != first}
 
 
 def score(nodes: list[Node], root: int | None, parent: dict[int, int]) -> tuple[bool, int]:
@@ -288,10 +303,15 @@ def main() -> None:
     ap.add_argument("--videos", type=int, default=30)
     ap.add_argument("--quick", action="store_true", help="10 image trees and 5 video trees")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--shard", default="0/1", help="I/N: only the trees whose number is I modulo N")
+    ap.add_argument("--merge", nargs="+", metavar="OUT", help="put the outputs of shards back together")
     args = ap.parse_args()
+    if args.merge:
+        merge(args.merge)
+        return
     if args.quick:
         args.trees, args.videos = 10, 5
-    rng = np.random.default_rng(args.seed)
+    shard, shards = (int(v) for v in args.shard.split("/"))
     photos = []
     for p in sample_images():
         a = np.asarray(Image.open(p).convert("RGB"))
@@ -300,9 +320,14 @@ def main() -> None:
     sigma = noise_sigma()
     rows = []
     t_start = time.perf_counter()
-    stats = {"img": [0, 0, 0, 0, 0, 0], "vid": [0, 0, 0, 0, 0, 0]}  # trees, root, base root, edges, right, base
+    # trees, first copy right, baseline's, edges, right, baseline's, the star baseline's
+    stats = {"img": [0] * 7, "vid": [0] * 7}
     early = [0, 0]
+    seconds = {"img": 0.0, "vid": 0.0}  # estimating the tree (not making or measuring the copies)
     for t in range(args.trees + args.videos):
+        if t % shards != shard:
+            continue
+        rng = np.random.default_rng([args.seed, t])
         is_video = t >= args.trees
         photo = photos[t % len(photos)]
         if is_video:
@@ -332,7 +357,9 @@ def main() -> None:
             if nd.parent is not None:
                 early[0] += 1
                 early[1] += nd.seen < nodes[nd.parent].seen
+        t_est = time.perf_counter()
         lin = estimate(copies)
+        seconds["vid" if is_video else "img"] += time.perf_counter() - t_est
         parent = {e.child: e.parent for e in lin.edges}
         ok_root, right = score(nodes, lin.root, parent)
         b_root, b_parent = baseline(nodes)
@@ -344,6 +371,7 @@ def main() -> None:
         st[3] += len(nodes) - 1
         st[4] += right
         st[5] += right_b
+        st[6] += score(nodes, b_root, star_baseline(nodes))[1]
         rows.append(
             (
                 t,
@@ -360,20 +388,48 @@ def main() -> None:
             f"  {time.perf_counter() - t_start:.0f}s",
             flush=True,
         )
+    counts = {"stats": stats, "early": early, "seconds": seconds, "total": time.perf_counter() - t_start}
+    print("COUNTS " + json.dumps(counts))
+    report(counts)
+
+
+def report(counts: dict) -> None:
+    stats, early, seconds = counts["stats"], counts["early"], counts["seconds"]
     print()
     print(f"children first seen before their parent: {early[1]}/{early[0]} = {100 * early[1] / max(1, early[0]):.1f} %")
     print()
-    print("| cascades | trees | copies | first copy right | baseline | edges right | baseline | edge gain |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| cascades | trees | copies | first copy right | baseline | edges right | baseline | edge gain | s per tree |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    stars: list[str] = []
     for key, name in (("img", "images"), ("vid", "videos")):
-        n, r, rb, e, er, eb = stats[key]
+        n, r, rb, e, er, eb, es = stats[key]
         if not n:
             continue
+        stars.append(f"{name} {100 * es / e:.1f} %")
         print(
             f"| {name} | {n} | {e + n} | {100 * r / n:.1f} % | {100 * rb / n:.1f} % | {100 * er / e:.1f} % |"
-            f" {100 * eb / e:.1f} % | {100 * (er - eb) / e:+.1f} pts |"
+            f" {100 * eb / e:.1f} % | {100 * (er - eb) / e:+.1f} pts | {seconds[key] / n:.1f} |"
         )
-    print(f"\n{time.perf_counter() - t_start:.0f} s on this machine")
+    print(f"\nedges right when every copy's parent is the first seen (the other baseline): {', '.join(stars)}")
+    print(f"\n{counts['total']:.0f} s on this machine (s per tree: estimating the tree from the measured copies)")
+
+
+def merge(paths: list[str]) -> None:
+    """Sum the COUNTS lines of several shards' outputs and print the table."""
+    total: dict = {"stats": {"img": [0] * 7, "vid": [0] * 7}, "early": [0, 0], "seconds": {"img": 0.0, "vid": 0.0}}
+    total["total"] = 0.0
+    for path in paths:
+        with open(path) as f:
+            line = next(ln for ln in f if ln.startswith("COUNTS "))
+        c = json.loads(line[len("COUNTS ") :])
+        for k in ("img", "vid"):
+            total["stats"][k] = [a + b for a, b in zip(total["stats"][k], c["stats"][k], strict=True)]
+            total["seconds"][k] += c["seconds"][k]
+        total["early"] = [a + b for a, b in zip(total["early"], c["early"], strict=True)]
+        total["total"] = max(total["total"], c["total"])
+    report(total)
 
 
 if __name__ == "__main__":

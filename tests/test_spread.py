@@ -86,6 +86,28 @@ def _describe(photo, copies, times) -> list[Copy]:
     ]
 
 
+def test_a_copy_is_re_made_best_from_its_parent(cascade):
+    # Re-made from its parent (moved into its geometry, then its own JPEG table), a copy leaves
+    # less behind than re-made from its grandparent or a sibling; a child cannot re-make it.
+    from unleak.spread.pairwise import remake_residual
+
+    photo, copies, _ = cascade
+    names = list(copies)
+    cs = dict(zip(names, _describe(photo, copies, dict.fromkeys(names, 0.0)), strict=True))
+    assert cs["worse"].qtable is not None and cs["worse"].luma is not None
+
+    def left(a: str, b: str) -> float:
+        r = remake_residual(cs[a], cs[b])
+        assert r is not None, (a, b)
+        return r
+
+    assert left("small", "flip") < 0.5 * min(left("first", "flip"), left("worse", "flip"))
+    assert left("small", "worse") < 0.5 * min(left("first", "worse"), left("flip", "worse"))
+    assert left("caption", "shot") < 0.5 * left("first", "shot")
+    assert left("first", "small") < 0.8 * left("worse", "small")
+    assert remake_residual(cs["small"], cs["first"]) is None  # an upscale: no parent makes that
+
+
 def test_a_hand_built_cascade_gives_its_tree(cascade):
     photo, copies, parents = cascade
     names = list(copies)

@@ -25,6 +25,7 @@ from unleak.registration import to_gray
 WORK_SIDE = 480  # pixels on the long side of the grid copies are compared on
 COPY_SIDE = 640  # copies are compared with each other at most this large
 REF_SIDE = 1024  # originals larger than this are shrunk before registration
+SIM_SIDE = 1280  # copies are re-made from each other at most this large (pixel-exact up to it)
 OVERLAY_LEVEL = 30.0  # grey levels (box-blurred) above the original that count as added content
 
 
@@ -88,6 +89,12 @@ class Copy:
     pixels: np.ndarray | None = field(default=None, repr=False)  # the copy, grey, at most COPY_SIDE
     matrix: np.ndarray | None = field(default=None, repr=False)  # reference pixels -> `pixels` pixels
     inside: np.ndarray | None = field(default=None, repr=False)  # `pixels` that show the original
+    luma: np.ndarray | None = field(default=None, repr=False)  # the copy, grey uint8, at most SIM_SIDE
+    luma_matrix: np.ndarray | None = field(default=None, repr=False)  # reference pixels -> `luma` pixels
+    added: np.ndarray | None = field(default=None, repr=False)  # `luma` pixels of added content
+    shows: np.ndarray | None = field(default=None, repr=False)  # `luma` pixels showing the original
+    luma_exact: bool = False  # `luma` is the file's own pixel grid (its JPEG blocks)
+    qtable: list[int] | None = field(default=None, repr=False)  # its JPEG luma table, natural order
     loss: float | None = None  # mean grey-level error against the original outside added content
     resolution: float = 1.0  # the copy's detail on the work grid: 1 as fine as the grid, 0.5 half
     # videos
@@ -155,6 +162,19 @@ def _ijg_table(q: int) -> np.ndarray:
 _TABLES = {q: _ijg_table(q) for q in range(1, 101)}
 
 
+def luma_table(data: bytes) -> list[int] | None:
+    """The file's JPEG luma quantisation table (natural order), to re-apply its compression."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            tables = (getattr(im, "quantization", None) or {}) if im.format == "JPEG" else {}
+    except (OSError, ValueError, SyntaxError):
+        return None
+    t = tables.get(0)
+    return [int(v) for v in t] if t is not None and len(t) == 64 else None
+
+
 def jpeg_quality(data: bytes) -> float | None:
     """The IJG quality whose luma table is nearest the file's (None: not a JPEG). Tables of
     other encoders give the nearest IJG quality, which still orders copies by coarseness."""
@@ -201,6 +221,7 @@ def describe_image(
         height=h,
         size=len(data) if data is not None else None,
         quality=jpeg_quality(data) if data is not None else None,
+        qtable=luma_table(data) if data is not None else None,
         hash_bits=hash_bits,
         bank_distance=bank_distance,
     )
@@ -277,9 +298,33 @@ def register(c: Copy, rgb: np.ndarray, ref: Reference) -> None:
     ph, pw = c.pixels.shape
     cover = cv2.warpPerspective(np.ones(ref.rgb.shape[:2], np.float32), c.matrix, (pw, ph), flags=cv2.INTER_LINEAR)
     c.inside = cover > 0.999
+    f = min(1.0, SIM_SIDE / max(rgb.shape[:2]))
+    c.luma = np.clip(
+        np.rint(full if f == 1.0 else cv2.resize(full, _wh(full.shape, f), interpolation=cv2.INTER_AREA)), 0, 255
+    ).astype(np.uint8)
+    c.luma_exact = f == 1.0
+    c.luma_matrix = np.array([[f, 0, 0.5 * f - 0.5], [0, f, 0.5 * f - 0.5], [0, 0, 1.0]]) @ al.matrix
+    c.added = added_pixels(overlay, c.luma_matrix @ np.linalg.inv(to_work), c.luma.shape)
+    c.shows = shown_pixels(ref.rgb.shape, c.luma_matrix, c.luma.shape)
     c.residual = np.where(keep, img - (a * base + b), 0.0).astype(np.float32)
     fitted = a * ref.work + b
     c.loss = float(np.abs(img - fitted)[keep].mean()) if keep.any() else float(diff[mask].mean())
+
+
+def shown_pixels(ref_shape: tuple[int, ...], ref_to_copy: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The copy's pixels that show the original (not its frame or bars), a little inside."""
+    lh, lw = shape[:2]
+    cover = cv2.warpPerspective(np.ones(ref_shape[:2], np.float32), ref_to_copy, (lw, lh), flags=cv2.INTER_LINEAR)
+    out: np.ndarray = cv2.erode((cover > 0.999).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    return out
+
+
+def added_pixels(overlay: np.ndarray, work_to_copy: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The work grid's added content in the copy's own pixels (widened: edges of captions)."""
+    lh, lw = shape[:2]
+    m = cv2.warpPerspective(overlay.astype(np.float32), work_to_copy, (lw, lh), flags=cv2.INTER_LINEAR)
+    out: np.ndarray = cv2.dilate((m > 0.05).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    return out
 
 
 def _fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
