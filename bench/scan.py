@@ -13,6 +13,7 @@ so it is on), variants on (content boxes, bank-side crops), captures on, 8 fetch
     python bench/scan.py --pages 300                      # a quick smoke run
     python bench/scan.py --verify off --no-variants       # hash-only, plain PDQ + dihedral
     python bench/scan.py --pages 300 --compare            # the former defaults and today's, one run
+    python bench/scan.py --precise --no-screen            # the former defaults alone
 """
 
 from __future__ import annotations
@@ -47,11 +48,18 @@ def main() -> int:
         action="store_true",
         help="Register each verified match again with unleak.registration (what `unleak scan` did before).",
     )
+    ap.add_argument(
+        "--no-screen",
+        dest="screen",
+        action="store_false",
+        help="Verify every candidate in full, every original with enough shortlist votes (no coarse pass, "
+        "no geometric screen; what `unleak scan` did before).",
+    )
     ap.add_argument("--db", default=None, help="Database URL (default: SQLite in a temporary folder).")
     ap.add_argument(
         "--compare",
         action="store_true",
-        help="Run twice at this commit: the former defaults (--precise) and today's, and print both rates.",
+        help="Run twice at this commit: the former defaults (--precise --no-screen) and today's, and print both rates.",
     )
     args = ap.parse_args()
     if args.compare:
@@ -137,7 +145,8 @@ def main() -> int:
             print(f"  ... {done:,} of {total:,} URLs", file=sys.stderr, flush=True)
 
     scanner = Scanner(store, "bench", options, on_progress=progress)
-    _ = scanner.matcher
+    if scanner.matcher.verifier is not None:
+        scanner.matcher.verifier.screen = args.screen
     t0, c0 = time.perf_counter(), time.process_time()
     report = scanner.scan_source(src.id)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0  # cpu: this process, every thread
@@ -157,6 +166,7 @@ def main() -> int:
     )
     mode = scanner.matcher.mode
     same = args.variants and args.verify == "auto" and not args.no_capture and args.concurrency == 8
+    same = same and args.screen and not args.precise
     print(
         f"matching: variants {'on (content boxes + crops)' if args.variants else 'off (plain PDQ + dihedral)'}, "
         f"verify {args.verify} ({mode}), captures {'off' if args.no_capture else 'on'}: "
@@ -220,7 +230,8 @@ def compare(args: argparse.Namespace) -> int:
     base += ["--no-capture"] if args.no_capture else []
     rates: dict[str, tuple[float, float]] = {}
     rcs = []
-    for name, extra in (("former defaults (--precise)", ["--precise"]), ("today's defaults", [])):
+    former = ("former defaults (--precise --no-screen)", ["--precise", "--no-screen"])
+    for name, extra in (former, ("today's defaults", [])):
         print(f"## {name}", flush=True)
         done = subprocess.run(base + extra, capture_output=True, text=True, check=False)
         print(done.stdout, flush=True)

@@ -373,6 +373,9 @@ class Verifier:
         self.item_ids = list(item_ids)
         self.rate = rate
         self.precise = precise  # register accepted matches with align() for the transform
+        # The coarse pass and the shortlist's geometric screen; off, every candidate gets the full
+        # pass and every original with MIN_VOTES votes is checked (as before; for benchmarks).
+        self.screen = True
         self.cache = cache if digests else None
         self.digests = digests or {}
         self._feats: dict[int, Features] = {}
@@ -468,7 +471,7 @@ class Verifier:
                 sel = good[items == item]
                 if item < 0 or len(sel) < MIN_VOTES:
                     continue
-                k = screen(points[idx[sel, 0]], f.points[sel], f.work_shape)
+                k = screen(points[idx[sel, 0]], f.points[sel], f.work_shape) if self.screen else len(sel)
                 if k:
                     ranked.append((k, len(sel), int(item) * 2 + flag))
         out: dict[int, list[bool]] = {}
@@ -586,7 +589,7 @@ class Verifier:
         a = np.asarray(candidate)
         gray, s = gray_work(a)
         listed: dict[int, list[bool]] = {}
-        if min(gray.shape) >= COARSE_MIN_SIDE:
+        if self.screen and min(gray.shape) >= COARSE_MIN_SIDE:
             listed = self.shortlist(features_of(gray, s, a.shape, coarse=True))
             if not listed and not near:
                 return []
