@@ -426,20 +426,20 @@ class Verifier:
                 ids = np.array([by_digest.get(n, -1) for n in names], np.int64)
                 self._pool = (index, ids[owner] if len(owner) else np.zeros(0, np.int64), points)
                 return self._pool
-        raws, owners, points, names = [], [], [], []
+        raws, owners, where, names = [], [], [], []
         for item_id in self.item_ids:
             f = self.features(item_id)
             if f is None or not len(f) or f.raw is None or f.response is None:
                 continue
             keep = strongest(f.response)
             raws.append(f.raw[keep])
-            points.append(f.points[keep])
+            where.append(f.points[keep])
             owners.append(np.full(len(keep), len(names), np.int64))
             names.append(self.digests.get(item_id, str(item_id)))
         if not raws or sum(len(r) for r in raws) < 2:
             self._pool = (None, np.zeros(0, np.int64), np.zeros((0, 2), np.float32))
             return self._pool
-        raw, owner, pts = np.concatenate(raws), np.concatenate(owners), np.concatenate(points)
+        raw, owner, pts = np.concatenate(raws), np.concatenate(owners), np.concatenate(where)
         if self.cache is not None and key is not None:
             index = self.cache.save_pool(key, raw, owner, pts, names)
         else:
