@@ -60,7 +60,7 @@ VERIFY_RATE = 1e-8
 RANSAC_ITERS = 3000
 SCREEN_NFA = 1.0  # the shortlist keeps an original whose votes agree on a similarity beyond chance (NFA < 1)
 SCREEN_ITERS = 500
-COARSE_MIN_SIDE = 160  # work images smaller than this skip the coarse pass (cheap in full; halving loses them)
+COARSE_MIN_SIDE = 320  # work images smaller than this skip the coarse pass (cheap in full; halving loses them)
 
 
 def gray_work(pixels: np.ndarray, side: int = WORK_SIDE) -> tuple[np.ndarray, float]:
