@@ -11,8 +11,9 @@ before, on first use) and kept here:
   work image's size and scale, and a JPEG of the grey work image for the photometric check.
   Keyed by the SHA-256 the bank recorded, i.e. by the protected content.
 - ``features/pools/<key>.npz`` + ``.flann``: the shortlist's pool (the ``POOL_PER_ITEM``
-  strongest descriptors of every original of a bank) with its saved kd-tree, keyed by the set of
-  originals; another set (an item protected or removed) makes a new one, the older are removed.
+  strongest descriptors of every original of a bank, and where each lies in its original) with
+  its saved kd-tree, keyed by the set of originals; another set (an item protected or removed)
+  makes a new one, the older are removed.
 
 These are as sensitive as the hashes (descriptors can be partly inverted to an image, and the
 JPEG *is* a small grey copy): they live in the private data folder (0700/0600), are never part
@@ -34,6 +35,7 @@ from unleak.config import private_dir, write_private
 from unleak.registration.align import seed_kd_trees
 
 VERSION = 1  # bump when the extraction changes: older files are then recomputed
+POOL_FORMAT = 2  # 2: the pool keeps its keypoints' positions (the shortlist checks their geometry)
 POOL_PER_ITEM = 300  # strongest descriptors per original in the shortlist's pool
 POOL_TREES = 4
 KEEP_POOLS = 4
@@ -116,26 +118,30 @@ class FeatureCache:
     @staticmethod
     def pool_key(digests: Iterable[str]) -> str:
         h = hashlib.blake2b(digest_size=12)
-        h.update(f"v{VERSION}/{POOL_PER_ITEM}/{POOL_TREES}\n".encode())
+        h.update(f"v{VERSION}/{POOL_PER_ITEM}/{POOL_TREES}/p{POOL_FORMAT}\n".encode())
         for d in sorted(digests):
             h.update(d.encode() + b"\n")
         return h.hexdigest()
 
-    def load_pool(self, key: str) -> tuple[np.ndarray, np.ndarray, list[str], cv2.flann.Index] | None:
-        """(descriptors float32, owner index per descriptor, digests, kd-tree) of a saved pool."""
+    def load_pool(self, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], cv2.flann.Index] | None:
+        """(descriptors float32, owner index per descriptor, keypoint positions (n, 2) in their
+        originals' work images, digests, kd-tree) of a saved pool."""
         base = self.root / "pools" / key
         try:
             with np.load(base.with_suffix(".npz")) as z:
-                raw, owner, names = z["descriptors"], z["owner"], [str(x) for x in z["digests"]]
+                raw, owner, points = z["descriptors"], z["owner"], z["points"]
+                names = [str(x) for x in z["digests"]]
             des = root_sift(raw)
             index = cv2.flann.Index()
             if not index.load(des, str(base.with_suffix(".flann"))):
                 return None
         except (OSError, ValueError, KeyError, EOFError, cv2.error):
             return None
-        return des, owner, names, index
+        return des, owner, points, names, index
 
-    def save_pool(self, key: str, raw: np.ndarray, owner: np.ndarray, digests: list[str]) -> cv2.flann.Index:
+    def save_pool(
+        self, key: str, raw: np.ndarray, owner: np.ndarray, points: np.ndarray, digests: list[str]
+    ) -> cv2.flann.Index:
         """Build the pool's kd-tree, save both (private), remove the older pools; the tree."""
         des = root_sift(raw)
         seed_kd_trees()
@@ -143,7 +149,7 @@ class FeatureCache:
         folder = private_dir(self.root / "pools")
         base = folder / key
         buf = io.BytesIO()
-        np.savez(buf, descriptors=raw, owner=owner, digests=np.array(digests))
+        np.savez(buf, descriptors=raw, owner=owner, points=points, digests=np.array(digests))
         try:
             tmp = folder / f"{key}.flann.tmp"
             index.save(str(tmp))

@@ -62,6 +62,9 @@ MIN_INLIERS = 6
 MIN_NCC = 0.3
 VERIFY_RATE = 1e-8
 RANSAC_ITERS = 3000
+SCREEN_NFA = 1.0  # the shortlist keeps an original whose votes agree on a similarity beyond chance (NFA < 1)
+SCREEN_ITERS = 500
+COARSE_MIN_SIDE = 320  # work images smaller than this skip the coarse pass (cheap in full; halving loses them)
 
 
 def gray_work(pixels: np.ndarray, side: int = WORK_SIDE) -> tuple[np.ndarray, float]:
@@ -169,15 +172,31 @@ class Features:
 
 
 def extract(pixels: np.ndarray, *, mirror: bool = False) -> Features:
-    from unleak.match.features import raw_sift, root_sift
-
     a = np.asarray(pixels)
     gray, s = gray_work(a)
     if mirror:
         gray = np.ascontiguousarray(gray[:, ::-1])
-    # Local contrast equalised, so that dim or flat photos (microscopy, night) still give features.
-    pts, raw, resp = raw_sift(gray)
-    return Features(pts, root_sift(raw), gray, s, a.shape[:2], gray.shape[:2], raw=raw, response=resp)
+    return features_of(gray, s, a.shape[:2])
+
+
+def features_of(gray: np.ndarray, scale: float, full_shape: tuple[int, ...], *, coarse: bool = False) -> Features:
+    """The features of a grey work image (`gray_work`). `coarse`: SIFT on the work image halved,
+    in work-image coordinates. SIFT doubles its input before anything else, so this leaves out
+    only the finest scale, at a quarter of the cost: a first pass that spares most candidates
+    the full one."""
+    from unleak.match.features import raw_sift, root_sift
+
+    # Local contrast equalised (in raw_sift), so that dim or flat photos (microscopy, night) still give features.
+    if coarse:
+        h, w = gray.shape
+        half = cv2.resize(gray, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+        pts, raw, resp = raw_sift(half)
+        fx, fy = w / half.shape[1], h / half.shape[0]
+        pts = ((pts + 0.5) * np.array([fx, fy], np.float32) - 0.5).astype(np.float32)
+    else:
+        pts, raw, resp = raw_sift(gray)
+    h0, w0 = full_shape[:2]
+    return Features(pts, root_sift(raw), gray, scale, (h0, w0), (gray.shape[0], gray.shape[1]), raw=raw, response=resp)
 
 
 def _flann(des: np.ndarray) -> cv2.FlannBasedMatcher:
@@ -319,6 +338,24 @@ def describe(matrix: np.ndarray, original_shape: tuple[int, int], candidate_shap
     }
 
 
+def screen(src: np.ndarray, dst: np.ndarray, work_shape: tuple[int, int]) -> int:
+    """How many of the shortlist's votes (original -> candidate points) one similarity explains,
+    or 0 when that many would agree by chance (a-contrario NFA not below ``SCREEN_NFA``, as in
+    the decision but loose: it only spares the full check of an original nothing points to)."""
+    n = len(src)
+    if n < 3:
+        return 0
+    eps = max(2.0, 0.006 * max(work_shape))
+    m, inl = cv2.estimateAffinePartial2D(
+        src, dst, method=cv2.RANSAC, ransacReprojThreshold=eps, maxIters=SCREEN_ITERS, confidence=0.999
+    )
+    if m is None:
+        return 0
+    k = int(inl.sum())
+    area = max(1.0, min(_hull_area(dst), float(work_shape[0] * work_shape[1])))
+    return k if nfa(n, k, min(1.0, math.pi * eps * eps / area)) < SCREEN_NFA else 0
+
+
 class Verifier:
     """Verifies candidates against the originals of a bank, loaded through `load(item_id)`.
 
@@ -340,10 +377,13 @@ class Verifier:
         self.item_ids = list(item_ids)
         self.rate = rate
         self.precise = precise  # register accepted matches with align() for the transform
+        # The coarse pass and the shortlist's geometric screen; off, every candidate gets the full
+        # pass and every original with MIN_VOTES votes is checked (as before; for benchmarks).
+        self.screen = True
         self.cache = cache if digests else None
         self.digests = digests or {}
         self._feats: dict[int, Features] = {}
-        self._pool: tuple[cv2.flann.Index | None, np.ndarray] | None = None
+        self._pool: tuple[cv2.flann.Index | None, np.ndarray, np.ndarray] | None = None
         self._failed: set[int] = set()
 
     # --- originals ---------------------------------------------------------------------------
@@ -372,9 +412,10 @@ class Verifier:
             orig.index = _flann(orig.descriptors)
         return orig.index
 
-    def _pool_index(self) -> tuple[cv2.flann.Index | None, np.ndarray]:
-        """The shortlist's kd-tree over the strongest descriptors of every original, and each
-        descriptor's item id; read from the feature cache when it has this bank's pool."""
+    def _pool_index(self) -> tuple[cv2.flann.Index | None, np.ndarray, np.ndarray]:
+        """The shortlist's kd-tree over the strongest descriptors of every original, each
+        descriptor's item id and its keypoint's position in the original's work image; read from
+        the feature cache when it has this bank's pool."""
         if self._pool is not None:
             return self._pool
         from unleak.match.features import FeatureCache, strongest
@@ -384,26 +425,27 @@ class Verifier:
             key = FeatureCache.pool_key(self.digests[i] for i in self.item_ids if i in self.digests)
             saved = self.cache.load_pool(key)
             if saved is not None:
-                _des, owner, names, index = saved
+                _des, owner, points, names, index = saved
                 by_digest = {d: i for i, d in self.digests.items()}
                 ids = np.array([by_digest.get(n, -1) for n in names], np.int64)
-                self._pool = (index, ids[owner] if len(owner) else np.zeros(0, np.int64))
+                self._pool = (index, ids[owner] if len(owner) else np.zeros(0, np.int64), points)
                 return self._pool
-        raws, owners, names = [], [], []
+        raws, owners, where, names = [], [], [], []
         for item_id in self.item_ids:
             f = self.features(item_id)
             if f is None or not len(f) or f.raw is None or f.response is None:
                 continue
             keep = strongest(f.response)
             raws.append(f.raw[keep])
+            where.append(f.points[keep])
             owners.append(np.full(len(keep), len(names), np.int64))
             names.append(self.digests.get(item_id, str(item_id)))
         if not raws or sum(len(r) for r in raws) < 2:
-            self._pool = (None, np.zeros(0, np.int64))
+            self._pool = (None, np.zeros(0, np.int64), np.zeros((0, 2), np.float32))
             return self._pool
-        raw, owner = np.concatenate(raws), np.concatenate(owners)
+        raw, owner, pts = np.concatenate(raws), np.concatenate(owners), np.concatenate(where)
         if self.cache is not None and key is not None:
-            index = self.cache.save_pool(key, raw, owner, names)
+            index = self.cache.save_pool(key, raw, owner, pts, names)
         else:
             from unleak.match.features import POOL_TREES, root_sift
             from unleak.registration.align import seed_kd_trees
@@ -412,29 +454,32 @@ class Verifier:
             index = cv2.flann.Index(root_sift(raw), {"algorithm": 1, "trees": POOL_TREES})
         by_name = {n: i for i, n in zip(self.item_ids, [self.digests.get(i, str(i)) for i in self.item_ids])}
         ids = np.array([by_name[n] for n in names], np.int64)
-        self._pool = (index, ids[owner])
+        self._pool = (index, ids[owner], pts)
         return self._pool
 
     # --- candidates --------------------------------------------------------------------------
     def shortlist(self, cand: Features, mirrored: Features | None = None) -> dict[int, list[bool]]:
         """Originals (item id -> orientations of the candidate: mirrored or not) that collect
-        enough ratio-test votes among all originals' strongest descriptors, the best
-        MAX_SHORTLIST of them."""
-        index, owner = self._pool_index()
+        enough ratio-test votes among all originals' strongest descriptors, and whose votes agree
+        on one similarity more than chance would (``screen``), the best MAX_SHORTLIST of them."""
+        index, owner, points = self._pool_index()
         if index is None or len(owner) < 2 or len(cand) < 2:
             return {}
         mirrored = mirrored if mirrored is not None else cand.mirrored()
-        votes: dict[int, int] = {}
+        ranked: list[tuple[int, int, int]] = []  # (consistent votes, votes, item * 2 + mirrored)
         for flag, f in ((0, cand), (1, mirrored)):
             idx, dist = index.knnSearch(f.descriptors, 2, params={"checks": 48})
-            good = dist[:, 0] < (RATIO * RATIO) * dist[:, 1]  # squared distances
-            for item in owner[idx[good, 0]]:
-                if item >= 0:
-                    key = int(item) * 2 + flag
-                    votes[key] = votes.get(key, 0) + 1
-        ranked = sorted((v, k) for k, v in votes.items() if v >= MIN_VOTES)[::-1]
+            good = np.flatnonzero(dist[:, 0] < (RATIO * RATIO) * dist[:, 1])  # squared distances
+            items = owner[idx[good, 0]]
+            for item in np.unique(items):
+                sel = good[items == item]
+                if item < 0 or len(sel) < MIN_VOTES:
+                    continue
+                k = screen(points[idx[sel, 0]], f.points[sel], f.work_shape) if self.screen else len(sel)
+                if k:
+                    ranked.append((k, len(sel), int(item) * 2 + flag))
         out: dict[int, list[bool]] = {}
-        for _, key in ranked:
+        for _, _, key in sorted(ranked, reverse=True):
             if key // 2 in out or len(out) < MAX_SHORTLIST:
                 out.setdefault(key // 2, []).append(bool(key % 2))
         return out
@@ -537,14 +582,31 @@ class Verifier:
 
     def verify_candidate(self, candidate: np.ndarray, also: Iterable[int] = ()) -> list[Verification]:
         """Shortlist the originals for one candidate and verify each; `also` adds items to check
-        (those PDQ found near). Returns every verdict, accepted or not."""
-        cand = extract(candidate)
-        mirrored = cand.mirrored()
-        listed = self.shortlist(cand, mirrored)
+        (those PDQ found near). Returns every verdict, accepted or not.
+
+        A coarse pass comes first (``extract(coarse=True)``, a quarter of the cost): when it puts
+        no original on the shortlist and PDQ put none near, no original is checked, and the full
+        pass is not made. Otherwise the full pass decides, as it would alone, over the originals
+        either pass lists."""
+        from unleak.match.dense import LOW_TEXTURE, fallback
+
         known = set(self.item_ids)
-        ids = [i for i in dict.fromkeys([*also, *listed]) if i in known]
+        near = [i for i in dict.fromkeys(also) if i in known]
+        a = np.asarray(candidate)
+        gray, s = gray_work(a)
+        listed: dict[int, list[bool]] = {}
+        if self.screen and min(gray.shape) >= COARSE_MIN_SIDE:
+            coarse = features_of(gray, s, a.shape, coarse=True)
+            listed = self.shortlist(coarse)
+            # Nothing points anywhere and the picture has texture enough for features to decide
+            # (so the dense test, below, would not run either): done.
+            if not listed and not near and len(coarse) >= LOW_TEXTURE:
+                return []
+        cand = features_of(gray, s, a.shape)
+        mirrored = cand.mirrored()
+        for i, flags in self.shortlist(cand, mirrored).items():
+            listed[i] = sorted(set(listed.get(i, [])) | set(flags))
+        ids = [i for i in dict.fromkeys([*near, *listed]) if i in known]
         verdicts = [self.verify(i, candidate, cand, listed.get(i, (False, True)), mirrored) for i in ids]
         # Too little texture for local features: the dense test, with its own bound (match.dense).
-        from unleak.match.dense import fallback
-
         return fallback(self, candidate, cand, verdicts, ids)
