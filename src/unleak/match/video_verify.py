@@ -115,7 +115,7 @@ class VideoVerifier:
         nearest frame wins): the image shortlist's plain ratio test would reject everything."""
         from unleak.match.verify import RATIO
 
-        index, owner = self.frames._pool_index()
+        index, owner, _points = self.frames._pool_index()
         votes: dict[int, int] = {}
         if index is None or len(owner) < 2:
             return votes
