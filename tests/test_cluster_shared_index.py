@@ -64,3 +64,23 @@ def test_a_shared_folder_open_to_everyone_is_refused(tmp_path, samples):
     with pytest.raises(ConfigError, match="open to everyone"):
         shared_matcher(bank, folder, verify="off")
     store.close()
+
+
+def test_two_databases_sharing_one_folder_each_match_only_their_own_photos(tmp_path, samples):
+    # Two databases each with a case "c" (id 1) of one photo: the same Bank.fingerprint().
+    folder = tmp_path / "shared"
+    stores, banks = [], []
+    for name, photo in (("staging", samples[2]), ("prod", samples[6])):
+        store = open_store(f"sqlite:///{tmp_path / name}.db")
+        bank = Bank(store, "c", create=True)
+        bank.protect([photo])
+        stores.append(store)
+        banks.append(bank)
+    assert banks[0].fingerprint() == banks[1].fingerprint()
+    for bank, own, other in ((banks[0], samples[2], samples[6]), (banks[1], samples[6], samples[2])):
+        matcher = shared_matcher(bank, folder, verify="off")
+        assert next(iter(matcher.match_paths([str(own)]))).matches
+        assert not next(iter(matcher.match_paths([str(other)]))).matches
+    assert len(list(folder.iterdir())) == 2
+    for store in stores:
+        store.close()
