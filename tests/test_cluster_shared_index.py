@@ -84,3 +84,20 @@ def test_two_databases_sharing_one_folder_each_match_only_their_own_photos(tmp_p
     assert len(list(folder.iterdir())) == 2
     for store in stores:
         store.close()
+
+
+def test_no_bank_variants_is_honoured_by_the_shared_index(tmp_path, samples):
+    # `match --cluster --no-bank-variants` passes bank_variants=False: the bank's derived crop
+    # hashes must not be searched, as with a Matcher built from the database.
+    store = open_store(f"sqlite:///{tmp_path / 'unleak.db'}")
+    bank = Bank(store, "c", create=True)
+    bank.protect(samples[:2], variants=True)  # with the bank-side crops (`protect`'s default)
+    crop = tmp_path / "crop.jpg"
+    img = Image.open(samples[0]).convert("RGB")
+    img.crop((0, 0, img.width * 6 // 10, img.height * 6 // 10)).save(crop, quality=90)
+    queries = [str(crop), str(samples[1])]
+    plain = Matcher(bank, verify="off", bank_variants=False)
+    shared = shared_matcher(bank, tmp_path / "shared", verify="off", bank_variants=False)
+    assert len(shared.pdq.items) == len(plain.pdq.items) < len(Matcher(bank, verify="off").pdq.items)
+    assert _json(shared.match_paths(queries)) == _json(plain.match_paths(queries))
+    store.close()

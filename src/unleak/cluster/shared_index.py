@@ -143,7 +143,9 @@ def shared_matcher(bank: Any, folder: Path, **options: Any) -> Any:
     from unleak.signals.pdq import PdqSignal
 
     _check_private(folder)
-    variants = bool(options.get("variants", True))
+    # The Matcher's own rule (match.matcher): `bank_variants` when given, else `variants`.
+    bank_variants = options.get("bank_variants")
+    variants = bool(options.get("variants", True) if bank_variants is None else bank_variants)
     state = _state(case_identity(bank), bank.fingerprint(), variants)
     path = index_dir(folder, bank.case_id, state)
     if not path.is_dir():  # rows read after the fingerprint: never older than the folder's name
