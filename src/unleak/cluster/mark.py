@@ -18,6 +18,7 @@ everyone. The client records who got which copy, as `unleak mark` does.
 from __future__ import annotations
 
 import grp
+import hashlib
 import os
 import stat
 import threading
@@ -57,6 +58,7 @@ class Plan:
     """What the client sends with a batch: no key, no codeword, no keyed order."""
 
     original: str
+    sha256: str  # of the original the client read: a worker refuses a file that differs
     out_dir: str
     target_rms: float  # the mark's RMS ceiling in grey levels (from the key's or the given PSNR)
     band: Band
@@ -85,15 +87,27 @@ _photos: dict[tuple, tuple[SourceImage, np.ndarray]] = {}  # per worker process:
 _photos_lock = threading.Lock()
 
 
-def _photo(path: str, target_rms: float) -> tuple[SourceImage, np.ndarray]:
-    """The decoded original and its mark amplitude, once per worker (a batch is one of many)."""
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _photo(path: str, sha256: str, target_rms: float) -> tuple[SourceImage, np.ndarray]:
+    """The decoded original and its mark amplitude, once per worker (a batch is one of many).
+    MediaError if the file is not the one the client read (another file at the same path on this
+    machine, or changed since): a copy of it would carry signs derived from another photo."""
     st = os.stat(path)
-    key = (path, st.st_mtime_ns, st.st_size, target_rms)
+    key = (path, st.st_mtime_ns, st.st_size, sha256, target_rms)
     with _photos_lock:
         if key in _photos:
             return _photos[key]
         from unleak.registration.align import to_gray
 
+        if file_sha256(path) != sha256:
+            raise MediaError(f"{path} on this worker is not the original the client read (its SHA-256 differs)")
         src = load_image(Path(path))
         amp = jnd_amplitude(to_gray(src.pixels), target_rms)
         if len(_photos) >= 2:
@@ -114,7 +128,7 @@ def _gid(group: str | None) -> int:
 def mark_batch(plan: Plan, items: list[tuple[str, bytes]]) -> list[MarkResult]:
     """On a worker: one marked copy per (label, packed signs), written into the output folder."""
     try:
-        src, amp = _photo(plan.original, plan.target_rms)
+        src, amp = _photo(plan.original, plan.sha256, plan.target_rms)
         gid = _gid(plan.group)
     except (UnleakError, OSError) as exc:
         msg = str(exc) if isinstance(exc, UnleakError) else f"{plan.original}: {exc.strerror or exc}"
@@ -187,12 +201,25 @@ def mark_on_cluster(
         return mark_file(original, out_dir, key, recipients, psnr_db=psnr_db)
     band, signs = recipient_signs(key, pixels, [rid for rid, _ in recipients])
     psnr = key.psnr_db if psnr_db is None else psnr_db
-    plan = Plan(str(original), str(out_dir), 255.0 / 10 ** (psnr / 20), band, group)
+    plan = Plan(str(original), file_sha256(original), str(out_dir), 255.0 / 10 ** (psnr / 20), band, group)
     items = [(label, s) for (_, label), s in zip(recipients, signs)]
     batch = batch or batch_size(len(items), cluster.threads(), 8)
     batches = [items[i : i + batch] for i in range(0, len(items), batch)]
     executor = cluster.executor()
     try:
-        return [m for ms in executor.map(mark_batch, [plan] * len(batches), batches) for m in ms]
+        results = [m for ms in executor.map(mark_batch, [plan] * len(batches), batches) for m in ms]
     finally:
         executor.shutdown(wait=False)
+    return [_seen_here(r) for r in results]
+
+
+def _seen_here(result: MarkResult) -> MarkResult:
+    """A copy a worker wrote where this machine cannot see it is an error: the output folder is
+    not the shared storage it should be, and nobody here could send that copy."""
+    if result.path is None or os.path.isfile(result.path):
+        return result
+    return MarkResult(
+        result.recipient,
+        None,
+        f"a worker wrote {result.path}, but it is not there on this machine: is --out on storage every worker shares?",
+    )
