@@ -28,13 +28,19 @@ def _lines(out: str) -> list[dict]:
 class _RecordingCluster:
     """Stands in for a Cluster: runs tasks in threads, keeping each task's pickled arguments."""
 
-    def __init__(self) -> None:
+    def __init__(self, resources: tuple[str, ...] = ("unleak-mark",)) -> None:
         self.sent: list[bytes] = []
+        self.resources = resources
+        self.asked: list[dict | None] = []
 
     def threads(self) -> int:
         return 2
 
-    def executor(self) -> Executor:
+    def has_resource(self, name: str) -> bool:
+        return name in self.resources
+
+    def executor(self, resources=None) -> Executor:
+        self.asked.append(resources)
         sent = self.sent
 
         class _Ex(ThreadPoolExecutor):
@@ -74,6 +80,18 @@ def test_cluster_copies_equal_local_copies_and_tasks_carry_no_secret(tmp_path):
         assert not any(c in task for c in codes)
 
 
+def test_marking_runs_only_on_workers_trusted_to_mark(tmp_path):
+    key = WatermarkKey.generate()
+    original = _original(tmp_path)
+    fake = _RecordingCluster()
+    mark_on_cluster(fake, original, tmp_path / "shared" / "out", key, [("c1", "alice")])  # type: ignore[arg-type]
+    assert fake.asked == [{"unleak-mark": 1}]
+    untrusted = _RecordingCluster(resources=())
+    with pytest.raises(ConfigError, match="trusted to mark"):
+        mark_on_cluster(untrusted, original, tmp_path / "shared" / "out2", key, [("c1", "alice")])  # type: ignore[arg-type]
+    assert untrusted.sent == []
+
+
 def test_out_folder_open_to_everyone_is_refused(tmp_path):
     out = tmp_path / "open"
     out.mkdir()
@@ -100,7 +118,7 @@ class _OtherMachine(_RecordingCluster):
         super().__init__()
         self.before, self.after = before, after
 
-    def executor(self) -> Executor:
+    def executor(self, resources=None) -> Executor:
         outer = self
 
         class _Ex(ThreadPoolExecutor):

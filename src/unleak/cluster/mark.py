@@ -7,8 +7,11 @@ before it is shaped and added to the photo. A task carries those signs (one bit 
 about 800 bytes a recipient) and the band's positions (fixed by the image's size: no secret).
 The keyed order of the band, the chips, the codeword and the case's biases stay on the client.
 
-What a worker learns is what the copies it writes tell anyone who also holds the original:
-(copy - original) / amplitude is that same pattern. See docs/cluster.md for what follows.
+A task holds what the copies it writes tell anyone who also holds the original ((copy -
+original) / amplitude is that same pattern); but several recipients' signs of one photo, compared,
+group the band by code bit and give away much of the case's codebook relative to one recipient.
+So marking tasks run only on workers with the Dask resource MARK_RESOURCE (trusted ones; see
+docs/cluster.md).
 
 Workers write the copies into the output folder (shared storage) under a temporary name and
 rename them, group-readable and never world-readable (0640); the folder must not be open to
@@ -36,7 +39,7 @@ from unleak.watermark.code import bias_vector, recipient_code
 from unleak.watermark.imagefile import SourceImage, extension_for, load_image, save_image
 from unleak.watermark.spread import SCHEME, Layout, apply_delta, jnd_amplitude, layout, pattern, photo_tag
 
-from . import batch_size, cpu_slot
+from . import MARK_RESOURCE, batch_size, cpu_slot
 
 if TYPE_CHECKING:
     from . import Cluster
@@ -197,6 +200,11 @@ def mark_on_cluster(
     except (MediaError, OSError):
         pixels = None
     prepare_out_dir(out_dir, group)
+    if pixels is not None and not cluster.has_resource(MARK_RESOURCE):
+        raise ConfigError(
+            f"no worker of the cluster is trusted to mark (none has the Dask resource {MARK_RESOURCE})",
+            hint=f"start the trusted workers with `dask worker ... --resources {MARK_RESOURCE}=1` (docs/cluster.md)",
+        )
     if pixels is None:  # a video (marked here: its frames share one layout) or an unreadable file
         return mark_file(original, out_dir, key, recipients, psnr_db=psnr_db)
     band, signs = recipient_signs(key, pixels, [rid for rid, _ in recipients])
@@ -205,7 +213,7 @@ def mark_on_cluster(
     items = [(label, s) for (_, label), s in zip(recipients, signs)]
     batch = batch or batch_size(len(items), cluster.threads(), 8)
     batches = [items[i : i + batch] for i in range(0, len(items), batch)]
-    executor = cluster.executor()
+    executor = cluster.executor(resources={MARK_RESOURCE: 1})  # the designated, trusted workers only
     try:
         results = [m for ms in executor.map(mark_batch, [plan] * len(batches), batches) for m in ms]
     finally:
