@@ -13,8 +13,9 @@ group the band by code bit and give away much of the case's codebook relative to
 So marking tasks run only on workers with the Dask resource MARK_RESOURCE (trusted ones; see
 docs/cluster.md).
 
-Workers write the copies into the output folder (shared storage) under a temporary name and
-rename them, group-readable and never world-readable (0640); the folder must not be open to
+Workers write the copies into the output folder (shared storage) under a unique temporary name,
+already 0640 and the group's before the first byte, fsync'd, then renamed (unleak.atomicfile):
+group-readable and never world-readable, whole or absent; the folder must not be open to
 everyone. The client records who got which copy, as `unleak mark` does.
 """
 
@@ -151,10 +152,7 @@ def mark_batch(plan: Plan, items: list[tuple[str, bytes]]) -> list[MarkResult]:
             with cpu_slot():
                 pat = pattern(lay, ones, shape)
                 np.multiply(pat, amp, out=pat)
-                save_image(apply_delta(src.pixels, pat), src, dst)
-            os.chmod(dst, COPY_MODE)
-            if gid >= 0:
-                os.chown(dst, -1, gid)
+                save_image(apply_delta(src.pixels, pat), src, dst, mode=COPY_MODE, gid=gid)
             out.append(MarkResult(label, str(dst), scheme=SCHEME))
         except (OSError, ValueError) as exc:
             out.append(MarkResult(label, None, f"cannot write {dst}: {exc}"))
