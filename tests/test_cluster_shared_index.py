@@ -101,3 +101,21 @@ def test_no_bank_variants_is_honoured_by_the_shared_index(tmp_path, samples):
     assert len(shared.pdq.items) == len(plain.pdq.items) < len(Matcher(bank, verify="off").pdq.items)
     assert _json(shared.match_paths(queries)) == _json(plain.match_paths(queries))
     store.close()
+
+
+def test_a_damaged_shared_index_is_not_used_the_worker_builds_its_own(tmp_path, samples, caplog):
+    store = open_store(f"sqlite:///{tmp_path / 'unleak.db'}")
+    bank = Bank(store, "c", create=True)
+    bank.protect(samples[:3])
+    folder = tmp_path / "shared"
+    shared_matcher(bank, folder, verify="off")
+    (published,) = folder.iterdir()
+    items = np.load(published / "items.npy")
+    os.chmod(published / "items.npy", 0o600)
+    np.save(published / "items.npy", items[:-1])  # one row short: e.g. a copy cut short
+    queries = [str(samples[0]), str(samples[2]), str(samples[7])]
+    matcher = shared_matcher(bank, folder, verify="off")
+    assert not isinstance(matcher.pdq.hashes, np.memmap)  # built here, from the database
+    assert _json(matcher.match_paths(queries)) == _json(Matcher(bank, verify="off").match_paths(queries))
+    assert "not usable" in caplog.text
+    store.close()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -30,11 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from unleak.errors import ConfigError
+from unleak.atomicfile import fsync_dir
+from unleak.errors import ConfigError, UnleakError
 
 SHARED_INDEX_ENV = "UNLEAK_SHARED_INDEX"
 FILE_MODE, DIR_MODE = 0o640, 0o750
 FORMAT = 2  # of the folder's files; a change makes new folder names (an old worker never maps them)
+log = logging.getLogger(__name__)
 
 
 def shared_folder() -> Path | None:
@@ -81,19 +84,25 @@ def publish(index: Any, path: Path, state: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}")
     tmp.mkdir(mode=DIR_MODE)
     try:
-        index.index.save(tmp / "hashes.idx")
-        for name in ("signal_ids", "items", "variant_code", "hashes"):
-            np.save(tmp / f"{name}.npy", np.ascontiguousarray(getattr(index, name)))
-        (tmp / "meta.json").write_text(
-            json.dumps({**state, "variant_names": index.variant_names, "threshold": index.threshold})
-        )
-        for f in tmp.iterdir():
-            os.chmod(f, FILE_MODE)
+        index.index.save(tmp / "hashes.idx")  # fsync'd by unleak.index
+        meta = {**state, "variant_names": index.variant_names, "threshold": index.threshold}
+        for name in ("signal_ids", "items", "variant_code", "hashes", "meta"):
+            with open(tmp / (f"{name}.npy" if name != "meta" else "meta.json"), "wb") as f:
+                if name == "meta":
+                    f.write(json.dumps(meta).encode())
+                else:
+                    np.save(f, np.ascontiguousarray(getattr(index, name)))
+                f.flush()
+                os.fsync(f.fileno())  # the files on disk before the folder gets its name
+        for written in tmp.iterdir():
+            os.chmod(written, FILE_MODE)
+        fsync_dir(tmp)
         try:
             os.rename(tmp, path)
         except OSError:  # another worker published the same state first: theirs is as good
             if not path.is_dir():
                 raise
+        fsync_dir(path.parent)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -112,6 +121,11 @@ def open_published(path: Path, state: dict[str, Any]) -> Any:
     idx.variant_names = list(meta["variant_names"])
     for name in ("signal_ids", "items", "variant_code", "hashes"):
         setattr(idx, name, np.load(path / f"{name}.npy", mmap_mode="r"))
+    n = len(idx.signal_ids)
+    if not (len(idx.items) == len(idx.variant_code) == len(idx.hashes) == n) or (
+        n and int(idx.variant_code.max()) >= len(idx.variant_names)
+    ):
+        raise ValueError(f"{path}: its arrays do not agree (a damaged or partial index)")
     idx._by_item = np.argsort(idx.items, kind="stable")
     idx._item_sorted = idx.items[idx._by_item]
     is_crop = np.array([v.startswith("crop:") for v in idx.variant_names], bool)
@@ -119,6 +133,8 @@ def open_published(path: Path, state: dict[str, Any]) -> Any:
     idx._box_of_row = is_box[idx.variant_code]
     idx._crop_of_row = is_crop[idx.variant_code]
     idx.index = open_index(path / "hashes.idx", mmap=True, verify=True)
+    if len(idx.index) != n:
+        raise ValueError(f"{path}: its index holds {len(idx.index)} hashes, its arrays {n}")
     return idx
 
 
@@ -139,10 +155,20 @@ def shared_matcher(bank: Any, folder: Path, **options: Any) -> Any:
     """A Matcher of `bank` whose PDQ index is the one published in `folder` for the bank's
     current state (built and published here first if no worker has yet)."""
     from unleak.match import Matcher
+
+    _check_private(folder)  # a configuration error: said, not worked around
+    try:
+        return _mapped_matcher(bank, folder, **options)
+    except (OSError, ValueError, KeyError, UnleakError) as exc:  # damaged, disk full, another format: build here
+        log.warning("shared index in %s not usable (%s): building this worker's own", folder, exc)
+        return Matcher(bank, **options)
+
+
+def _mapped_matcher(bank: Any, folder: Path, **options: Any) -> Any:
+    from unleak.match import Matcher
     from unleak.signals.indexes import PdqBankIndex
     from unleak.signals.pdq import PdqSignal
 
-    _check_private(folder)
     # The Matcher's own rule (match.matcher): `bank_variants` when given, else `variants`.
     bank_variants = options.get("bank_variants")
     variants = bool(options.get("variants", True) if bank_variants is None else bank_variants)
