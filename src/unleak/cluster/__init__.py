@@ -175,16 +175,18 @@ def scan_options_for(cluster: Cluster, options: Any) -> Any:
 
 # --- CPU work on a worker ----------------------------------------------------------------------
 _cpu_slots: threading.Semaphore | None = None
+_cpu_slots_lock = threading.Lock()
 
 
 def cpu_slot() -> threading.Semaphore:
     """At most one CPU-bound task per core this worker may use (its affinity), as the scan's
     Visitor does: a worker's threads are for fetches; more decodes at once than cores only thrash."""
     global _cpu_slots
-    if _cpu_slots is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        _cpu_slots = threading.Semaphore(cores or 1)
-    return _cpu_slots
+    with _cpu_slots_lock:  # a worker's first tasks start together: one semaphore, not one each
+        if _cpu_slots is None:
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+            _cpu_slots = threading.Semaphore(cores or 1)
+        return _cpu_slots
 
 
 def batch_size(n: int, threads: int, largest: int) -> int:
