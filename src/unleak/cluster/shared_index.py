@@ -65,7 +65,7 @@ def case_identity(bank: Any) -> str:
     with bank.store.session() as s:
         case = s.execute(select(Case.id, Case.name, Case.created_at).where(Case.id == bank.case_id)).one()
     url = bank.store.engine.url.render_as_string(hide_password=True)
-    return hashlib.sha256(repr((url, case.id, case.name, case.created_at.isoformat())).encode()).hexdigest()
+    return hashlib.sha256(repr((url, case.id, case.name, str(case.created_at))).encode()).hexdigest()
 
 
 def _state(identity: str, fingerprint: tuple, variants: bool) -> dict[str, Any]:
