@@ -28,13 +28,19 @@ def _lines(out: str) -> list[dict]:
 class _RecordingCluster:
     """Stands in for a Cluster: runs tasks in threads, keeping each task's pickled arguments."""
 
-    def __init__(self) -> None:
+    def __init__(self, resources: tuple[str, ...] = ("unleak-mark",)) -> None:
         self.sent: list[bytes] = []
+        self.resources = resources
+        self.asked: list[dict | None] = []
 
     def threads(self) -> int:
         return 2
 
-    def executor(self) -> Executor:
+    def has_resource(self, name: str) -> bool:
+        return name in self.resources
+
+    def executor(self, resources=None) -> Executor:
+        self.asked.append(resources)
         sent = self.sent
 
         class _Ex(ThreadPoolExecutor):
@@ -74,6 +80,18 @@ def test_cluster_copies_equal_local_copies_and_tasks_carry_no_secret(tmp_path):
         assert not any(c in task for c in codes)
 
 
+def test_marking_runs_only_on_workers_trusted_to_mark(tmp_path):
+    key = WatermarkKey.generate()
+    original = _original(tmp_path)
+    fake = _RecordingCluster()
+    mark_on_cluster(fake, original, tmp_path / "shared" / "out", key, [("c1", "alice")])  # type: ignore[arg-type]
+    assert fake.asked == [{"unleak-mark": 1}]
+    untrusted = _RecordingCluster(resources=())
+    with pytest.raises(ConfigError, match="trusted to mark"):
+        mark_on_cluster(untrusted, original, tmp_path / "shared" / "out2", key, [("c1", "alice")])  # type: ignore[arg-type]
+    assert untrusted.sent == []
+
+
 def test_out_folder_open_to_everyone_is_refused(tmp_path):
     out = tmp_path / "open"
     out.mkdir()
@@ -90,6 +108,66 @@ def test_out_folder_open_to_everyone_is_refused(tmp_path):
     assert stat.S_IMODE(st.st_mode) & 0o2077 == 0o2070 and st.st_gid == os.getgid()
     with pytest.raises(ConfigError, match="no group"):
         prepare_out_dir(tmp_path / "x", "no-such-group-unleak")
+
+
+class _OtherMachine(_RecordingCluster):
+    """A cluster whose workers see another file at the original's path (`before`), or whose
+    copies end up where the client cannot see them (`after`)."""
+
+    def __init__(self, before=None, after=None) -> None:
+        super().__init__()
+        self.before, self.after = before, after
+
+    def executor(self, resources=None) -> Executor:
+        outer = self
+
+        class _Ex(ThreadPoolExecutor):
+            def map(self, fn, *iterables, **kw):  # type: ignore[override]
+                if outer.before:
+                    outer.before()
+                results = list(super().map(fn, *iterables, **kw))
+                if outer.after:
+                    outer.after(results)
+                return iter(results)
+
+        return _Ex(2)
+
+
+def test_a_worker_refuses_an_original_that_is_not_the_clients(tmp_path):
+    key = WatermarkKey.generate()
+    original = _original(tmp_path)
+    other = next(p for p in sample_images() if p.name != "china.jpg" and p.suffix == ".jpg")
+    out = tmp_path / "shared" / "out"
+    fake = _OtherMachine(before=lambda: original.write_bytes(other.read_bytes()))
+    results = mark_on_cluster(fake, original, out, key, [("c1", "alice"), ("c2", "bob")])  # type: ignore[arg-type]
+    assert [r.path for r in results] == [None, None]
+    assert all("SHA-256" in (r.error or "") for r in results)
+    assert list(out.iterdir()) == []
+
+
+def test_a_copy_the_client_cannot_see_is_an_error(tmp_path):
+    key = WatermarkKey.generate()
+    original = _original(tmp_path)
+
+    def on_the_worker_only(results):  # the worker's --out is its own disk, not shared storage
+        for batch in results:
+            for r in batch:
+                os.unlink(r.path)
+
+    fake = _OtherMachine(after=on_the_worker_only)
+    results = mark_on_cluster(fake, original, tmp_path / "shared" / "out", key, [("c1", "alice")])  # type: ignore[arg-type]
+    assert results[0].path is None and "not there on this machine" in (results[0].error or "")
+
+
+def test_the_scheduler_variable_does_not_send_marking_to_a_cluster(cli, tmp_path, monkeypatch):
+    # Marking shows workers much of the case's codes: only an explicit --cluster does it.
+    monkeypatch.setenv("UNLEAK_DASK_SCHEDULER", "tcp://127.0.0.1:9")  # nothing listens there
+    original = _original(tmp_path)
+    assert cli("recipients", "add", "alice")[0] == 0
+    code, out, err = cli("mark", original, "--out", tmp_path / "copies", "--json")
+    (m,) = _lines(out)
+    assert code == 0, err
+    assert m["error"] is None and Path(m["path"]).is_file()
 
 
 @pytest.mark.slow

@@ -64,3 +64,58 @@ def test_a_shared_folder_open_to_everyone_is_refused(tmp_path, samples):
     with pytest.raises(ConfigError, match="open to everyone"):
         shared_matcher(bank, folder, verify="off")
     store.close()
+
+
+def test_two_databases_sharing_one_folder_each_match_only_their_own_photos(tmp_path, samples):
+    # Two databases each with a case "c" (id 1) of one photo: the same Bank.fingerprint().
+    folder = tmp_path / "shared"
+    stores, banks = [], []
+    for name, photo in (("staging", samples[2]), ("prod", samples[6])):
+        store = open_store(f"sqlite:///{tmp_path / name}.db")
+        bank = Bank(store, "c", create=True)
+        bank.protect([photo])
+        stores.append(store)
+        banks.append(bank)
+    assert banks[0].fingerprint() == banks[1].fingerprint()
+    for bank, own, other in ((banks[0], samples[2], samples[6]), (banks[1], samples[6], samples[2])):
+        matcher = shared_matcher(bank, folder, verify="off")
+        assert next(iter(matcher.match_paths([str(own)]))).matches
+        assert not next(iter(matcher.match_paths([str(other)]))).matches
+    assert len(list(folder.iterdir())) == 2
+    for store in stores:
+        store.close()
+
+
+def test_no_bank_variants_is_honoured_by_the_shared_index(tmp_path, samples):
+    # `match --cluster --no-bank-variants` passes bank_variants=False: the bank's derived crop
+    # hashes must not be searched, as with a Matcher built from the database.
+    store = open_store(f"sqlite:///{tmp_path / 'unleak.db'}")
+    bank = Bank(store, "c", create=True)
+    bank.protect(samples[:2], variants=True)  # with the bank-side crops (`protect`'s default)
+    crop = tmp_path / "crop.jpg"
+    img = Image.open(samples[0]).convert("RGB")
+    img.crop((0, 0, img.width * 6 // 10, img.height * 6 // 10)).save(crop, quality=90)
+    queries = [str(crop), str(samples[1])]
+    plain = Matcher(bank, verify="off", bank_variants=False)
+    shared = shared_matcher(bank, tmp_path / "shared", verify="off", bank_variants=False)
+    assert len(shared.pdq.items) == len(plain.pdq.items) < len(Matcher(bank, verify="off").pdq.items)
+    assert _json(shared.match_paths(queries)) == _json(plain.match_paths(queries))
+    store.close()
+
+
+def test_a_damaged_shared_index_is_not_used_the_worker_builds_its_own(tmp_path, samples, caplog):
+    store = open_store(f"sqlite:///{tmp_path / 'unleak.db'}")
+    bank = Bank(store, "c", create=True)
+    bank.protect(samples[:3])
+    folder = tmp_path / "shared"
+    shared_matcher(bank, folder, verify="off")
+    (published,) = folder.iterdir()
+    items = np.load(published / "items.npy")
+    os.chmod(published / "items.npy", 0o600)
+    np.save(published / "items.npy", items[:-1])  # one row short: e.g. a copy cut short
+    queries = [str(samples[0]), str(samples[2]), str(samples[7])]
+    matcher = shared_matcher(bank, folder, verify="off")
+    assert not isinstance(matcher.pdq.hashes, np.memmap)  # built here, from the database
+    assert _json(matcher.match_paths(queries)) == _json(Matcher(bank, verify="off").match_paths(queries))
+    assert "not usable" in caplog.text
+    store.close()

@@ -76,9 +76,9 @@ def mark_command(
     cluster: str | None = typer.Option(
         None,
         "--cluster",
-        envvar="UNLEAK_DASK_SCHEDULER",
         help="Make the copies on a Dask cluster: tcp://HOST:8786, or local[:N]; ORIGINAL and --out must be on "
-        "storage the workers share. The case's key stays here (see docs/cluster.md).",
+        "storage the workers share. The case's key stays here (see docs/cluster.md). Only when given: "
+        "UNLEAK_DASK_SCHEDULER does not send marking to a cluster (workers learn much of the case's codes).",
     ),
     group: str | None = typer.Option(
         None,

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 SCHEDULER_ENV = "UNLEAK_DASK_SCHEDULER"
 LOCAL_THREADS = 8  # threads a worker of `local[:N]` runs: fetches overlap; CPU work takes one core each
+# The Dask resource of the workers trusted to make marked copies (`dask worker --resources
+# unleak-mark=1`): a marking worker learns much of the case's codes (docs/cluster.md).
+MARK_RESOURCE = "unleak-mark"
 
 # Dask's periodic housekeeping, slowed down: idle, a LocalCluster of one worker took 4.2 % of a core
 # with the defaults (the profiler samples every thread 100 times a second; the event loop's tick is
@@ -86,6 +89,7 @@ class Cluster:
                 dashboard_address=":0",  # the scheduler's HTTP server (health checks) on a free port
                 scheduler_kwargs={"dashboard": False},  # without the dashboard: nobody would know its port
                 silence_logs=40,
+                resources={MARK_RESOURCE: threads},  # this machine's own workers are trusted to mark
             )
             self.client: Client = Client(self.local)
         else:
@@ -104,9 +108,17 @@ class Cluster:
     def workers(self) -> int:
         return len(self.client.nthreads())
 
-    def executor(self) -> Executor:
-        """A concurrent.futures Executor whose tasks run on the workers (not cached: results differ)."""
+    def executor(self, resources: dict[str, float] | None = None) -> Executor:
+        """A concurrent.futures Executor whose tasks run on the workers (not cached: results differ);
+        with `resources`, only on workers that declare them."""
+        if resources:
+            return self.client.get_executor(pure=False, resources=resources)
         return self.client.get_executor(pure=False)
+
+    def has_resource(self, name: str) -> bool:
+        """Whether a worker connected now declares this Dask resource."""
+        workers = self.client.scheduler_info().get("workers", {})
+        return any(w.get("resources", {}).get(name, 0) > 0 for w in workers.values())
 
     def scan_executor(self) -> Callable[[VisitSpec], Executor]:
         return lambda _spec: self.executor()
@@ -163,16 +175,18 @@ def scan_options_for(cluster: Cluster, options: Any) -> Any:
 
 # --- CPU work on a worker ----------------------------------------------------------------------
 _cpu_slots: threading.Semaphore | None = None
+_cpu_slots_lock = threading.Lock()
 
 
 def cpu_slot() -> threading.Semaphore:
     """At most one CPU-bound task per core this worker may use (its affinity), as the scan's
     Visitor does: a worker's threads are for fetches; more decodes at once than cores only thrash."""
     global _cpu_slots
-    if _cpu_slots is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        _cpu_slots = threading.Semaphore(cores or 1)
-    return _cpu_slots
+    with _cpu_slots_lock:  # a worker's first tasks start together: one semaphore, not one each
+        if _cpu_slots is None:
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+            _cpu_slots = threading.Semaphore(cores or 1)
+        return _cpu_slots
 
 
 def batch_size(n: int, threads: int, largest: int) -> int:

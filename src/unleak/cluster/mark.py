@@ -7,17 +7,22 @@ before it is shaped and added to the photo. A task carries those signs (one bit 
 about 800 bytes a recipient) and the band's positions (fixed by the image's size: no secret).
 The keyed order of the band, the chips, the codeword and the case's biases stay on the client.
 
-What a worker learns is what the copies it writes tell anyone who also holds the original:
-(copy - original) / amplitude is that same pattern. See docs/cluster.md for what follows.
+A task holds what the copies it writes tell anyone who also holds the original ((copy -
+original) / amplitude is that same pattern); but several recipients' signs of one photo, compared,
+group the band by code bit and give away much of the case's codebook relative to one recipient.
+So marking tasks run only on workers with the Dask resource MARK_RESOURCE (trusted ones; see
+docs/cluster.md).
 
-Workers write the copies into the output folder (shared storage) under a temporary name and
-rename them, group-readable and never world-readable (0640); the folder must not be open to
+Workers write the copies into the output folder (shared storage) under a unique temporary name,
+already 0640 and the group's before the first byte, fsync'd, then renamed (unleak.atomicfile):
+group-readable and never world-readable, whole or absent; the folder must not be open to
 everyone. The client records who got which copy, as `unleak mark` does.
 """
 
 from __future__ import annotations
 
 import grp
+import hashlib
 import os
 import stat
 import threading
@@ -35,7 +40,7 @@ from unleak.watermark.code import bias_vector, recipient_code
 from unleak.watermark.imagefile import SourceImage, extension_for, load_image, save_image
 from unleak.watermark.spread import SCHEME, Layout, apply_delta, jnd_amplitude, layout, pattern, photo_tag
 
-from . import batch_size, cpu_slot
+from . import MARK_RESOURCE, batch_size, cpu_slot
 
 if TYPE_CHECKING:
     from . import Cluster
@@ -57,6 +62,7 @@ class Plan:
     """What the client sends with a batch: no key, no codeword, no keyed order."""
 
     original: str
+    sha256: str  # of the original the client read: a worker refuses a file that differs
     out_dir: str
     target_rms: float  # the mark's RMS ceiling in grey levels (from the key's or the given PSNR)
     band: Band
@@ -85,15 +91,27 @@ _photos: dict[tuple, tuple[SourceImage, np.ndarray]] = {}  # per worker process:
 _photos_lock = threading.Lock()
 
 
-def _photo(path: str, target_rms: float) -> tuple[SourceImage, np.ndarray]:
-    """The decoded original and its mark amplitude, once per worker (a batch is one of many)."""
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _photo(path: str, sha256: str, target_rms: float) -> tuple[SourceImage, np.ndarray]:
+    """The decoded original and its mark amplitude, once per worker (a batch is one of many).
+    MediaError if the file is not the one the client read (another file at the same path on this
+    machine, or changed since): a copy of it would carry signs derived from another photo."""
     st = os.stat(path)
-    key = (path, st.st_mtime_ns, st.st_size, target_rms)
+    key = (path, st.st_mtime_ns, st.st_size, sha256, target_rms)
     with _photos_lock:
         if key in _photos:
             return _photos[key]
         from unleak.registration.align import to_gray
 
+        if file_sha256(path) != sha256:
+            raise MediaError(f"{path} on this worker is not the original the client read (its SHA-256 differs)")
         src = load_image(Path(path))
         amp = jnd_amplitude(to_gray(src.pixels), target_rms)
         if len(_photos) >= 2:
@@ -114,7 +132,7 @@ def _gid(group: str | None) -> int:
 def mark_batch(plan: Plan, items: list[tuple[str, bytes]]) -> list[MarkResult]:
     """On a worker: one marked copy per (label, packed signs), written into the output folder."""
     try:
-        src, amp = _photo(plan.original, plan.target_rms)
+        src, amp = _photo(plan.original, plan.sha256, plan.target_rms)
         gid = _gid(plan.group)
     except (UnleakError, OSError) as exc:
         msg = str(exc) if isinstance(exc, UnleakError) else f"{plan.original}: {exc.strerror or exc}"
@@ -134,10 +152,7 @@ def mark_batch(plan: Plan, items: list[tuple[str, bytes]]) -> list[MarkResult]:
             with cpu_slot():
                 pat = pattern(lay, ones, shape)
                 np.multiply(pat, amp, out=pat)
-                save_image(apply_delta(src.pixels, pat), src, dst)
-            os.chmod(dst, COPY_MODE)
-            if gid >= 0:
-                os.chown(dst, -1, gid)
+                save_image(apply_delta(src.pixels, pat), src, dst, mode=COPY_MODE, gid=gid)
             out.append(MarkResult(label, str(dst), scheme=SCHEME))
         except (OSError, ValueError) as exc:
             out.append(MarkResult(label, None, f"cannot write {dst}: {exc}"))
@@ -183,16 +198,34 @@ def mark_on_cluster(
     except (MediaError, OSError):
         pixels = None
     prepare_out_dir(out_dir, group)
+    if pixels is not None and not cluster.has_resource(MARK_RESOURCE):
+        raise ConfigError(
+            f"no worker of the cluster is trusted to mark (none has the Dask resource {MARK_RESOURCE})",
+            hint=f"start the trusted workers with `dask worker ... --resources {MARK_RESOURCE}=1` (docs/cluster.md)",
+        )
     if pixels is None:  # a video (marked here: its frames share one layout) or an unreadable file
         return mark_file(original, out_dir, key, recipients, psnr_db=psnr_db)
     band, signs = recipient_signs(key, pixels, [rid for rid, _ in recipients])
     psnr = key.psnr_db if psnr_db is None else psnr_db
-    plan = Plan(str(original), str(out_dir), 255.0 / 10 ** (psnr / 20), band, group)
+    plan = Plan(str(original), file_sha256(original), str(out_dir), 255.0 / 10 ** (psnr / 20), band, group)
     items = [(label, s) for (_, label), s in zip(recipients, signs)]
     batch = batch or batch_size(len(items), cluster.threads(), 8)
     batches = [items[i : i + batch] for i in range(0, len(items), batch)]
-    executor = cluster.executor()
+    executor = cluster.executor(resources={MARK_RESOURCE: 1})  # the designated, trusted workers only
     try:
-        return [m for ms in executor.map(mark_batch, [plan] * len(batches), batches) for m in ms]
+        results = [m for ms in executor.map(mark_batch, [plan] * len(batches), batches) for m in ms]
     finally:
         executor.shutdown(wait=False)
+    return [_seen_here(r) for r in results]
+
+
+def _seen_here(result: MarkResult) -> MarkResult:
+    """A copy a worker wrote where this machine cannot see it is an error: the output folder is
+    not the shared storage it should be, and nobody here could send that copy."""
+    if result.path is None or os.path.isfile(result.path):
+        return result
+    return MarkResult(
+        result.recipient,
+        None,
+        f"a worker wrote {result.path}, but it is not there on this machine: is --out on storage every worker shares?",
+    )

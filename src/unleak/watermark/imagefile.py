@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from unleak.atomicfile import write_atomically
 from unleak.errors import MediaError
 from unleak.registration.align import to_gray
 
@@ -347,8 +348,9 @@ def load_image(path: Path, *, estimate_quality: bool = True) -> SourceImage:
 _EXT = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "HEIF": ".heic", "HEIC": ".heic", "AVIF": ".avif"}
 
 
-def save_image(pixels: np.ndarray, src: SourceImage, path: Path) -> Path:
-    """Write marked pixels in the source's format and quality."""
+def save_image(pixels: np.ndarray, src: SourceImage, path: Path, *, mode: int | None = None, gid: int = -1) -> Path:
+    """Write marked pixels in the source's format and quality, whole or not at all (see
+    unleak.atomicfile: `mode` and `gid` are the copy's from its first byte)."""
     im = Image.fromarray(pixels, src.mode)
     fmt = src.format
     args = dict(src.save_args)
@@ -356,10 +358,7 @@ def save_image(pixels: np.ndarray, src: SourceImage, path: Path) -> Path:
         im = im.convert("RGB")
     buf = io.BytesIO()
     im.save(buf, format="HEIF" if fmt == "HEIC" else fmt, **args)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(buf.getvalue())
-    tmp.replace(path)
-    return path
+    return write_atomically(path, buf.getvalue(), mode=mode, gid=gid)
 
 
 def extension_for(src: SourceImage) -> str:
