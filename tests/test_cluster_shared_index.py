@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 
 from unleak.bank import Bank
-from unleak.cluster.shared_index import shared_matcher
 from unleak.errors import ConfigError
 from unleak.match import Matcher
+from unleak.match.shared_index import shared_matcher
 from unleak.store import open_store
 
 

@@ -93,10 +93,14 @@ def mark_command(
     names = [n.strip() for r in (recipients or []) for n in r.split(",") if n.strip()]
     reg = _registry(case)
     if cluster:
+        from functools import partial
+
         from unleak.cluster import Cluster
+        from unleak.cluster.mark import mark_on_cluster
 
         with Cluster(cluster) as c:
-            results = reg.mark(original, out, names or None, psnr_db=psnr, cluster=c, group=group)
+            marker = partial(mark_on_cluster, c, psnr_db=psnr, group=group)
+            results = reg.mark(original, out, names or None, psnr_db=psnr, marker=marker)
     else:
         results = reg.mark(original, out, names or None, psnr_db=psnr, jobs=jobs)
     failed = 0

@@ -210,9 +210,8 @@ def worker_matcher(db_url: str, case_id: int, options: tuple[tuple[str, Any], ..
     from unleak.bank import Bank
     from unleak.config import env_number
     from unleak.match import Matcher
+    from unleak.match.shared_index import shared_folder, shared_matcher
     from unleak.monitor.scan import BANK_CHECK_SECONDS, worker_store
-
-    from .shared_index import shared_folder, shared_matcher
 
     key = (db_url, case_id, options)
     with _matchers_lock:

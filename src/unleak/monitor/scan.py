@@ -934,8 +934,8 @@ class _WorkerMatcher:
                 fp = bank.fingerprint()
                 self.checked = now
                 if fp != self.fingerprint or self.matcher is None:
-                    from unleak.cluster.shared_index import shared_folder, shared_matcher
                     from unleak.match import Matcher
+                    from unleak.match.shared_index import shared_folder, shared_matcher
 
                     spec = self.spec
                     opts: dict[str, Any] = {"fast": spec.fast, "verify": spec.verify, "variants": spec.variants}

@@ -11,10 +11,9 @@ import csv
 import hashlib
 import io
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -28,8 +27,9 @@ from unleak.text import check_name, clip, neutralize
 from . import DEFAULT_BOUND, MarkResult, TraceResult, mark_file, trace_file
 from .keys import WatermarkKey, load_or_create
 
-if TYPE_CHECKING:
-    from unleak.cluster import Cluster
+# Makes the copies for (code id, name) pairs, as `mark_file` does; a door passes another one (the
+# cluster's) so that this flow does not depend on how the copies are made.
+Marker = Callable[[Path, Path, WatermarkKey, Sequence[tuple[str, str]]], list[MarkResult]]
 
 
 @dataclass(frozen=True)
@@ -227,14 +227,13 @@ class Registry:
         psnr_db: float | None = None,
         protect: bool = True,
         jobs: int = 1,
-        cluster: Cluster | None = None,
-        group: str | None = None,
+        marker: Marker | None = None,
     ) -> builtins.list[MarkResult]:
         """Marked copies for the recipients; records who got which, and protects the original
         in the bank so that a trace can find it without being told.
 
-        With ``cluster`` the copies are made on its workers (the key stays here; ``group`` reads
-        them), see unleak.cluster.mark."""
+        With ``marker`` the copies are made by it (e.g. on a cluster's workers, with the key kept
+        here: unleak.cluster.mark), else here with ``jobs`` processes."""
         recips = self.resolve(names)
         bank_id = None
         if protect:
@@ -243,12 +242,8 @@ class Registry:
             res = Bank(self.store, self.case_name).protect_one(Path(original), variants=True)
             bank_id = res.bank_id
         pairs = [(r.code_id, r.name) for r in recips]
-        if cluster is not None:
-            from unleak.cluster.mark import mark_on_cluster
-
-            results = mark_on_cluster(
-                cluster, Path(original), Path(out_dir), self.key, pairs, psnr_db=psnr_db, group=group
-            )
+        if marker is not None:
+            results = marker(Path(original), Path(out_dir), self.key, pairs)
         else:
             results = mark_file(Path(original), Path(out_dir), self.key, pairs, psnr_db=psnr_db, jobs=jobs)
         if all(m.error is not None for m in results):

@@ -68,7 +68,7 @@ def case_identity(bank: Any) -> str:
     return hashlib.sha256(repr((url, case.id, case.name, str(case.created_at))).encode()).hexdigest()
 
 
-def _state(identity: str, fingerprint: tuple, variants: bool) -> dict[str, Any]:
+def _state(identity: str, fingerprint: tuple[Any, ...], variants: bool) -> dict[str, Any]:
     """What meta.json records of the index's source; a reader checks it (see open_published)."""
     return {"format": FORMAT, "case": identity, "fingerprint": [int(v or 0) for v in fingerprint], "variants": variants}
 
@@ -144,7 +144,7 @@ class _WithoutPdq:
     def __init__(self, bank: Any) -> None:
         self._bank = bank
 
-    def active_signals(self, signal_type: str, **kw: Any) -> list[tuple]:
+    def active_signals(self, signal_type: str, **kw: Any) -> list[tuple[Any, ...]]:
         return [] if signal_type == "pdq" else self._bank.active_signals(signal_type, **kw)
 
     def __getattr__(self, name: str) -> Any:
