@@ -289,3 +289,38 @@ def test_cli_keys_are_shown_once_and_names_checked(tmp_path):
     ):
         out = _cli(db_url, *args)
         assert out.returncode == 1 and message in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
+def test_a_new_key_arriving_on_many_connections_is_checked_once_or_twice(tmp_path, monkeypatch):
+    """32 connections opened together with one key must not each run argon2 (64 MiB, ~0.2 s)."""
+    from unleak import serve_keys
+    from unleak.store.db import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'keys.db'}")
+    with store.session() as s:
+        _key, token = serve_keys.add_key(s, "platform", "matcher")
+        s.commit()
+    calls = []
+    real = serve_keys.verify_secret
+
+    def counted(stored: str, secret: str) -> bool:
+        calls.append(1)
+        time.sleep(0.05)  # as slow as a real check, so the others arrive while it runs
+        return real(stored, secret)
+
+    monkeypatch.setattr(serve_keys, "verify_secret", counted)
+    checker = serve_keys.KeyChecker()
+    found = []
+
+    def check() -> None:
+        with store.session() as s:
+            found.append(checker.check(s, token))
+
+    threads = [threading.Thread(target=check) for _ in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    store.close()
+    assert len(found) == 32 and all(k is not None and k.name == "platform" for k in found)
+    assert len(calls) <= 2  # the semaphore lets two checks run at once; the rest use their answer
