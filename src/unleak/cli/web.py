@@ -75,6 +75,9 @@ def run_app(
         sock.bind((host, port))
     except OSError as exc:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", hint="try another --port") from None
+    # Listening before the link is printed: a script that reads it and connects at once is
+    # queued until the server accepts, never refused.
+    sock.listen(128)
     bound = sock.getsockname()[1]
     scheme = "https" if tls_cert else "http"
     shown = f"[{host}]" if ":" in host else host
